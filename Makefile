@@ -1,0 +1,90 @@
+# obsbpf: `make` builds build/obsbpf; `make test` installs what it needs, builds and runs every test;
+# `make demo` runs the agent on a demo pod; `make bench` measures. See README.md.
+
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+BUILD    := build
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+PKGS     := libbpf libelf zlib libmicrohttpd
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(BUILD)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd)
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.bpf.h include/obsbpf/*.h)
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Ivmlinux -Iinclude
+
+USER_SRCS := $(shell find user -name '*.c' | sort)
+USER_HDRS := $(shell find user include -name '*.h')
+LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+UNIT_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/unit-asan/%,$(UNIT_SRCS))
+
+.PHONY: all deps test unit integration demo bench vmlinux docs clean
+all: $(BUILD)/obsbpf
+
+deps:
+	@deploy/install-deps.sh
+
+# --- BPF: one object linked from every bpf/*.bpf.c, one skeleton -----------------------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/obsbpf.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/obsbpf.skel.h: $(BUILD)/obsbpf.bpf.o
+	$(BPFTOOL) gen skeleton $< name obsbpf_bpf > $@
+
+# --- user space ------------------------------------------------------------------------------
+$(BUILD)/obsbpf: $(USER_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+	$(CC) $(CFLAGS) $(USER_SRCS) -o $@ $(LDLIBS) -lpthread
+
+$(BUILD)/asan/obsbpf: $(USER_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(USER_SRCS) -o $@ $(LDLIBS) -lpthread
+
+# --- tests ----------------------------------------------------------------------------------
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lcmocka -lpthread
+
+$(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lcmocka -lpthread
+
+unit: $(UNIT_BINS) $(UNIT_ASAN)
+	@tests/run-unit.sh $(UNIT_BINS) $(UNIT_ASAN)
+
+integration: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf
+	@tests/integration/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run.sh
+
+# Regenerates the committed vmlinux.h from this kernel's BTF.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+docs: $(BUILD)/obsbpf
+	$(BUILD)/obsbpf options-markdown > docs/options.md
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,112 @@
+/* Scanning an HTTP/1.x message head inside sk_msg to find where it ends and how long the body
+ * is. A per-byte loop over the whole head does not verify (too many states); instead two
+ * global subprograms, verified once each, find a line end and classify a header line, and the
+ * caller's loop is bounded by the number of lines (see docs/design.md). */
+#ifndef OBSBPF_HEAD_SCAN_BPF_H
+#define OBSBPF_HEAD_SCAN_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#define HEAD_MAX 8192       /* bytes of head we look at; larger heads are passed unscanned */
+#define HEAD_MAX_LINES 64
+#define LINE_SCAN 1024      /* longest header line we follow */
+#define OFF_MASK 0x3fff
+
+#define BODY_CHUNKED (-2)
+#define BODY_UNKNOWN (-1)
+
+struct head_info {
+	__u32 head_len;      /* bytes up to and including the empty line */
+	__s64 content_length; /* BODY_UNKNOWN or BODY_CHUNKED when not given by Content-Length */
+};
+
+/* Index of the first '\n' at or after off in the message's linear data, or -1. */
+__noinline int obsbpf_find_nl(struct sk_msg_md *msg, __u32 off)
+{
+	void *data = (void *)(long)msg->data;
+	void *end = (void *)(long)msg->data_end;
+
+	if (off >= HEAD_MAX)
+		return -1;
+	for (int i = 0; i < LINE_SCAN; i++) {
+		__u8 *p = data + ((off + i) & OFF_MASK);
+		if ((void *)(p + 1) > end)
+			return -1;
+		if (*p == '\n')
+			return (off + i) & OFF_MASK;
+	}
+	return -1;
+}
+
+static __always_inline int name_is(const __u8 *p, const char *lower, int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((p[i] | 0x20) != (__u8)lower[i]) /* '-' and ':' already have bit 0x20 set */
+			return 0;
+	return 1;
+}
+
+/* For the header line at off: its Content-Length (>= 0), BODY_CHUNKED for a
+ * Transfer-Encoding, BODY_UNKNOWN for any other line. */
+__noinline __s64 obsbpf_header_body_len(struct sk_msg_md *msg, __u32 off)
+{
+	void *data = (void *)(long)msg->data;
+	void *end = (void *)(long)msg->data_end;
+	__u8 *p = data + (off & OFF_MASK);
+
+	if ((void *)(p + 40) > end)
+		return BODY_UNKNOWN;
+	if (name_is(p, "transfer-encoding:", 18))
+		return BODY_CHUNKED;
+	if (!name_is(p, "content-length:", 15))
+		return BODY_UNKNOWN;
+	int i = 15;
+	while (i < 20 && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	__s64 v = 0;
+	int digits = 0;
+	for (int k = 0; k < 19; k++) {
+		__u8 *d = p + ((i + k) & 63);
+		if ((void *)(d + 1) > end)
+			return BODY_UNKNOWN;
+		if (*d < '0' || *d > '9')
+			break;
+		v = v * 10 + (*d - '0');
+		digits++;
+	}
+	return digits ? v : BODY_UNKNOWN;
+}
+
+/* Fills hi for the head at the start of msg. Returns 0, or -1 when the head does not end
+ * within the linear data or the scan budget. */
+static __always_inline int scan_head(struct sk_msg_md *msg, struct head_info *hi)
+{
+	__u32 off = 0;
+	int chunked = 0;
+
+	hi->content_length = BODY_UNKNOWN;
+	for (int l = 0; l < HEAD_MAX_LINES; l++) {
+		int nl = obsbpf_find_nl(msg, off);
+		if (nl < 0)
+			return -1;
+		__u32 linelen = (__u32)nl - off; /* includes a '\r' */
+		if (l > 0 && linelen <= 1) {
+			hi->head_len = (__u32)nl + 1;
+			if (chunked)
+				hi->content_length = BODY_CHUNKED;
+			return 0;
+		}
+		if (l > 0) {
+			__s64 v = obsbpf_header_body_len(msg, off);
+			if (v == BODY_CHUNKED)
+				chunked = 1;
+			else if (v >= 0)
+				hi->content_length = v;
+		}
+		off = (__u32)nl + 1;
+	}
+	return -1;
+}
+
+#endif

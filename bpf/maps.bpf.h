@@ -1,0 +1,63 @@
+/* Every map of the obsbpf BPF object. Weak, so that each bpf/ program file can include this file
+ * and `bpftool gen object` links them into one map each. Key/value types: include/obsbpf. */
+#ifndef OBSBPF_MAPS_BPF_H
+#define OBSBPF_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <obsbpf/types.h>
+
+/* Per-socket state of the pod's TCP connections. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct obsbpf_conn);
+} conn_state SEC(".maps") __weak;
+
+/* The pod's sockets, keyed by socket cookie: sk_msg runs on every sendmsg of these. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} pod_socks SEC(".maps") __weak;
+
+/* cgroup v2 id of a pod's cgroup -> pod id. Filled by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OBSBPF_MAX_PODS);
+	__type(key, __u64);
+	__type(value, __u32);
+} pods SEC(".maps") __weak;
+
+/* Request duration histograms, aggregated in-kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct obsbpf_hist_key);
+	__type(value, struct obsbpf_hist_val);
+} http_hist SEC(".maps") __weak;
+
+/* route id -> first raw path seen for it; max_entries (--max-routes) bounds cardinality. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct obsbpf_route);
+} routes SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OBSBPF_ST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps") __weak;
+
+/* One event per completed exchange, for spans and `observe`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} http_events SEC(".maps") __weak;
+
+#endif

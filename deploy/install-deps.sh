@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages obsbpf needs to build, test and run its demo.
+# Idempotent: installs only what is missing, so `make test` stays fast on a ready machine.
+set -euo pipefail
+
+build_pkgs=(make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+	libmicrohttpd-dev libcmocka-dev)
+test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "obsbpf: missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+echo "obsbpf: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts these services on install; the tests run their own instances.
+for svc in nginx prometheus; do
+	if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+		systemctl stop "$svc" || true
+	fi
+done

@@ -1,0 +1,133 @@
+/* Structs and constants shared by the BPF programs and the agent: map keys and values,
+ * ring buffer events, counters. Both sides include this file and nothing else defines them. */
+#ifndef OBSBPF_TYPES_H
+#define OBSBPF_TYPES_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define OBSBPF_MAX_PODS 1024
+#define OBSBPF_ROUTE_LEN 64         /* templated path kept per route */
+#define OBSBPF_ROUTE_OVERFLOW 0xffffffffu /* route id once the route table is full */
+#define OBSBPF_PENDING 4            /* requests in flight per connection (pipelining depth) */
+
+/* Histogram upper bounds in nanoseconds; the last bucket is +Inf. Finer than OpenTelemetry's
+ * default at the low end because in-cluster requests are mostly sub-millisecond. */
+#define OBSBPF_HIST_BOUNDS                                                                   \
+	100000ull, 250000ull, 500000ull, 1000000ull, 2500000ull, 5000000ull, 10000000ull,    \
+	25000000ull, 50000000ull, 100000000ull, 250000000ull, 500000000ull, 1000000000ull,   \
+	2500000000ull, 5000000000ull, 10000000000ull
+#define OBSBPF_HIST_NBOUNDS 16
+#define OBSBPF_HIST_BUCKETS (OBSBPF_HIST_NBOUNDS + 1)
+
+enum obsbpf_dir {
+	OBSBPF_DIR_SERVER = 0, /* the pod answered a request */
+	OBSBPF_DIR_CLIENT = 1, /* the pod sent a request */
+};
+
+/* OpenTelemetry's known methods; anything else is reported as "_OTHER". */
+enum obsbpf_method {
+	OBSBPF_M_OTHER = 0,
+	OBSBPF_M_GET,
+	OBSBPF_M_HEAD,
+	OBSBPF_M_POST,
+	OBSBPF_M_PUT,
+	OBSBPF_M_DELETE,
+	OBSBPF_M_CONNECT,
+	OBSBPF_M_OPTIONS,
+	OBSBPF_M_TRACE,
+	OBSBPF_M_PATCH,
+	OBSBPF_M_MAX,
+};
+
+/* What a connection carries, decided from its first payload bytes. */
+enum obsbpf_proto {
+	OBSBPF_PROTO_UNKNOWN = 0,
+	OBSBPF_PROTO_HTTP1,
+	OBSBPF_PROTO_TLS,
+	OBSBPF_PROTO_OTHER,
+};
+
+/* Map http_hist: key -> per-CPU obsbpf_hist_val. */
+struct obsbpf_hist_key {
+	__u32 pod_id;
+	__u32 route_id;
+	__u16 status;
+	__u8 method;
+	__u8 dir;
+};
+
+struct obsbpf_hist_val {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 buckets[OBSBPF_HIST_BUCKETS]; /* not cumulative; the agent accumulates */
+};
+
+/* Map routes: route id (hash of the templated path) -> the templated path. */
+struct obsbpf_route {
+	char path[OBSBPF_ROUTE_LEN];
+};
+
+/* One request waiting for its response on a connection. */
+struct obsbpf_pending {
+	__u64 start_ns;
+	__u32 route_id;
+	__u8 method;
+	__u8 pad[3];
+};
+
+/* A connection's endpoints, as seen from the pod. Ports in host byte order. */
+struct obsbpf_addrs {
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 local_port;
+	__u16 remote_port;
+	__u16 pad;
+	__u8 local[16];
+	__u8 remote[16];
+};
+
+/* Map conn_state (sk_storage): one per socket of an attached pod, created by sockops. */
+struct obsbpf_conn {
+	__u32 pod_id;
+	__u8 dir;   /* enum obsbpf_dir: accepted sockets serve, connected sockets are clients */
+	__u8 proto; /* enum obsbpf_proto */
+	__u16 pad;
+	__u32 head; /* pending FIFO: the request side writes tail, the response side head */
+	__u32 tail;
+	__u32 rx_start_seq; /* TCP seq of the last message start seen by tc: drops retransmits */
+	__u32 rx_seq_valid;
+	struct obsbpf_addrs addrs;
+	struct obsbpf_pending q[OBSBPF_PENDING];
+};
+
+/* Map stats (per-CPU array): counters the agent exposes as obsbpf_* metrics. */
+enum obsbpf_stat {
+	OBSBPF_ST_CONN_OPEN_SERVER = 0, /* connections accepted by the pod */
+	OBSBPF_ST_CONN_OPEN_CLIENT,     /* connections the pod opened */
+	OBSBPF_ST_CONN_CLOSE_SERVER,
+	OBSBPF_ST_CONN_CLOSE_CLIENT,
+	OBSBPF_ST_CONN_TLS,             /* connections classified TLS: passed through, not parsed */
+	OBSBPF_ST_CONN_OTHER,           /* connections with a non-HTTP protocol */
+	OBSBPF_ST_MALFORMED,            /* HTTP messages whose start line could not be parsed */
+	OBSBPF_ST_RESP_UNMATCHED,       /* responses with no request waiting for them */
+	OBSBPF_ST_PENDING_FULL,         /* requests not timed: too many in flight on one connection */
+	OBSBPF_ST_EVENTS_DROPPED,       /* request events lost: ring buffer full */
+	OBSBPF_ST_HEAD_UNSCANNED,       /* message heads longer than the scan budget */
+	OBSBPF_ST_RETRANSMIT,           /* message starts seen twice by tc (retransmits), ignored */
+	OBSBPF_ST_MAX,
+};
+
+/* Ring buffer http_events: one per completed exchange. */
+struct obsbpf_http_event {
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 end_ns;
+	__u32 pod_id;
+	__u32 route_id;
+	__u16 status;
+	__u8 method;
+	__u8 dir;
+	struct obsbpf_addrs addrs;
+};
+
+#endif

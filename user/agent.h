@@ -1,0 +1,24 @@
+/* The running agent: what every component is handed when it starts. main.c builds it,
+ * starts the components in order, runs the loop and stops them in reverse order. */
+#ifndef OBSBPF_AGENT_H
+#define OBSBPF_AGENT_H
+
+#include "config.h"
+#include "pod/pod.h"
+
+struct loop;
+struct http_server;
+struct datapath;
+
+struct agent {
+	const struct obsbpf_config *cfg;
+	struct loop *loop;
+	struct http_server *http;
+	struct pod_info pod;
+	struct datapath *dp;
+};
+
+/* `obsbpf attach`: resolve, load, attach, serve until SIGINT/SIGTERM, detach. Returns exit code. */
+int agent_attach(const struct obsbpf_config *cfg);
+
+#endif

@@ -1,0 +1,34 @@
+/* The one table of command-line options: it drives parsing, --help and docs/options.md. */
+#ifndef OBSBPF_OPTIONS_H
+#define OBSBPF_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "../config.h"
+
+enum opt_type { OPT_STRING, OPT_UINT, OPT_FLAG };
+
+/* Which subcommands accept an option (bit mask). */
+enum { CMD_ATTACH = 1 << 0, CMD_PROBE = 1 << 1 };
+
+struct opt_def {
+	const char *name;
+	char short_name; /* 0: none */
+	enum opt_type type;
+	size_t offset; /* into struct obsbpf_config */
+	const char *def; /* default as text; NULL: unset */
+	const char *metavar;
+	const char *help;
+	unsigned cmds;
+};
+
+extern const struct opt_def obsbpf_options[];
+
+/* Fills defaults, then parses argv. Returns 0, or -1 after printing a one-line error. */
+int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, int argc, char **argv);
+void options_help(FILE *out, unsigned cmd);
+/* Markdown reference of every option (docs/options.md is generated from this). */
+void options_markdown(FILE *out);
+
+#endif

@@ -1,0 +1,78 @@
+/* obsbpf: parses the command line and hands over to the subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "bpf/probe.h"
+#include "cli/options.h"
+
+static const char usage[] =
+	"usage: obsbpf COMMAND [OPTIONS]\n"
+	"\n"
+	"Kernel-side observability sidecar: RED metrics, traces and health for a pod's HTTP\n"
+	"traffic, measured by eBPF programs in the kernel with no proxy in the request path.\n"
+	"\n"
+	"commands:\n"
+	"  attach    attach to one pod and serve its metrics until SIGINT/SIGTERM\n"
+	"  probe     say which kernel hooks this machine offers and what obsbpf can do with them\n"
+	"  help      show this help ('obsbpf COMMAND --help' for a command's options)\n"
+	"\n"
+	"example:\n"
+	"  obsbpf attach --pod web-7d4b9 --namespace shop\n"
+	"  curl -s localhost:9102/metrics | grep http_server_request_duration_seconds\n";
+
+static const char attach_usage[] =
+	"usage: obsbpf attach --pod NAME [OPTIONS]\n"
+	"       obsbpf attach --cgroup PATH --netns PATH [--pod NAME] [OPTIONS]\n"
+	"\n"
+	"Finds the pod on this node (processes whose UTS hostname is NAME: their cgroup v2\n"
+	"directory and network namespace), attaches sockops + sk_msg to its cgroup and tc ingress\n"
+	"to its interfaces, and serves /metrics, /healthz, /readyz and /status. Runs in the\n"
+	"foreground; SIGINT or SIGTERM detaches everything it attached.\n"
+	"\n"
+	"options:\n";
+
+static const char probe_usage[] =
+	"usage: obsbpf probe [-v]\n"
+	"\n"
+	"Prints the kernel hooks and helpers obsbpf relies on, whether this kernel offers each,\n"
+	"and what obsbpf does without it. Exit status 0 when attach can work, 1 otherwise.\n"
+	"\n"
+	"options:\n";
+
+int main(int argc, char **argv)
+{
+	struct obsbpf_config cfg = { 0 };
+	const char *cmd = argc > 1 ? argv[1] : "help";
+
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "attach")) {
+		if (options_parse(&cfg, CMD_ATTACH, cmd, argc - 1, argv + 1) < 0)
+			return 2;
+		if (cfg.help) {
+			fputs(attach_usage, stdout);
+			options_help(stdout, CMD_ATTACH);
+			return 0;
+		}
+		return agent_attach(&cfg);
+	}
+	if (!strcmp(cmd, "probe")) {
+		if (options_parse(&cfg, CMD_PROBE, cmd, argc - 1, argv + 1) < 0)
+			return 2;
+		if (cfg.help) {
+			fputs(probe_usage, stdout);
+			options_help(stdout, CMD_PROBE);
+			return 0;
+		}
+		return probe_run(stdout, cfg.verbose) ? 0 : 1;
+	}
+	if (!strcmp(cmd, "options-markdown")) { /* used by `make docs` */
+		options_markdown(stdout);
+		return 0;
+	}
+	fprintf(stderr, "obsbpf: unknown command '%s' (see 'obsbpf --help')\n", cmd);
+	return 2;
+}

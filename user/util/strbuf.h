@@ -1,0 +1,30 @@
+/* Growable byte buffer used to render HTTP bodies and exposition text. */
+#ifndef OBSBPF_STRBUF_H
+#define OBSBPF_STRBUF_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool oom; /* sticky: set once an allocation failed; later appends are no-ops */
+};
+
+void sb_init(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
+void sb_reset(struct strbuf *sb);
+/* Hands the buffer to the caller (NUL-terminated) and re-initialises sb. */
+char *sb_steal(struct strbuf *sb, size_t *len);
+void sb_append(struct strbuf *sb, const char *s, size_t n);
+void sb_puts(struct strbuf *sb, const char *s);
+void sb_putc(struct strbuf *sb, char c);
+__attribute__((format(printf, 2, 3))) void sb_printf(struct strbuf *sb, const char *fmt, ...);
+/* Appends s escaped as a Prometheus label value (\\, \", \n). */
+void sb_label_value(struct strbuf *sb, const char *s);
+/* Appends s escaped as a JSON string body (no surrounding quotes). */
+void sb_json_str(struct strbuf *sb, const char *s);
+
+#endif
