@@ -1,0 +1,256 @@
+/* Log parsing, enrichment and the Forward entry encoding (decoded back with msgpack-c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+
+#include "logs/parse.h"
+#include "logs/record.h"
+#include "util/strbuf.h"
+
+static struct log_parser P;
+
+static int setup(void **st)
+{
+	(void)st;
+	return log_parser_init(&P);
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	log_parser_free(&P);
+	return 0;
+}
+
+static void parse(const char *s, struct log_parsed *r)
+{
+	log_parse(&P, s, strlen(s), r);
+}
+
+static void test_json_fields_level_trace(void **st)
+{
+	(void)st;
+	struct log_parsed r;
+	parse("{\"msg\":\"hi\",\"level\":\"WARNING\",\"traceId\":\"4BF92F3577B34DA6A3CE929D0E0E4736\","
+	      "\"span_id\":\"00f067aa0ba902b7\",\"n\":3}", &r);
+	assert_int_equal(r.format, LOG_JSON);
+	assert_false(r.json_error);
+	assert_string_equal(r.level, "warn");
+	assert_string_equal(r.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(r.span_id, "00f067aa0ba902b7");
+}
+
+static void test_json_numeric_level_and_traceparent(void **st)
+{
+	(void)st;
+	struct log_parsed r;
+	parse("{\"level\":50,\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"}", &r);
+	assert_int_equal(r.format, LOG_JSON);
+	assert_string_equal(r.level, "error");
+	assert_string_equal(r.trace_id, "0af7651916cd43dd8448eb211c80319c");
+	assert_string_equal(r.span_id, "b7ad6b7169203331");
+}
+
+static void test_malformed_json_is_plain(void **st)
+{
+	(void)st;
+	struct log_parsed r;
+	parse("{\"msg\":\"unterminated, ERROR here", &r);
+	assert_int_equal(r.format, LOG_PLAIN);
+	assert_true(r.json_error);
+	assert_string_equal(r.level, "error");
+	parse("{\"a\":1} trailing", &r);
+	assert_int_equal(r.format, LOG_PLAIN);
+	assert_true(r.json_error);
+	parse("[1,2]", &r); /* not an object: plain, not an error */
+	assert_int_equal(r.format, LOG_PLAIN);
+}
+
+static void test_logfmt(void **st)
+{
+	(void)st;
+	struct log_parsed r;
+	parse("ts=2024-01-01 level=info msg=\"hello \\\"world\\\"\" trace_id=0af7651916cd43dd8448eb211c80319c", &r);
+	assert_int_equal(r.format, LOG_LOGFMT);
+	assert_int_equal(r.npairs, 4);
+	assert_string_equal(r.level, "info");
+	assert_string_equal(r.trace_id, "0af7651916cd43dd8448eb211c80319c");
+	assert_int_equal(r.pairs[2].val_len, strlen("hello \\\"world\\\""));
+	/* a sentence with one '=' is not logfmt */
+	parse("user logged in with id=3 ok", &r);
+	assert_int_equal(r.format, LOG_PLAIN);
+}
+
+static void test_plain_level_and_ids(void **st)
+{
+	(void)st;
+	struct log_parsed r;
+	parse("2024-01-01 12:00:00 WARN disk almost full", &r);
+	assert_string_equal(r.level, "warn");
+	parse("[error] upstream timed out", &r);
+	assert_string_equal(r.level, "error");
+	parse("an error happened but lowercase words are not levels", &r);
+	assert_null(r.level);
+	parse("GET / traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 done", &r);
+	assert_string_equal(r.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(r.span_id, "00f067aa0ba902b7");
+	/* traceparent at the very end of the line */
+	parse("x 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &r);
+	assert_string_equal(r.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+	/* all-zero ids are invalid (W3C) */
+	parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01", &r);
+	assert_string_equal(r.trace_id, "");
+	parse("request done trace_id=4bf92f3577b34da6a3ce929d0e0e4736, status 200", &r);
+	assert_string_equal(r.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
+static void test_cri(void **st)
+{
+	(void)st;
+	struct cri_line c;
+	const char *l = "2016-10-06T00:17:09.669794202Z stdout P part one";
+	assert_int_equal(cri_parse(l, strlen(l), &c), 0);
+	assert_true(c.partial);
+	assert_int_equal(c.time_ns, 1475713029669794202ull);
+	assert_int_equal(c.stream_len, 6);
+	assert_memory_equal(c.msg, "part one", 8);
+	l = "2016-10-06T02:17:09+02:00 stderr F";
+	assert_int_equal(cri_parse(l, strlen(l), &c), 0);
+	assert_false(c.partial);
+	assert_int_equal(c.time_ns, 1475713029000000000ull);
+	assert_int_equal(c.msg_len, 0);
+	l = "not a cri line";
+	assert_int_equal(cri_parse(l, strlen(l), &c), -EINVAL);
+	l = "2016-10-06T00:17:09Z stdin F x";
+	assert_int_equal(cri_parse(l, strlen(l), &c), -EINVAL);
+}
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *k)
+{
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *key = &m->via.map.ptr[i].key;
+		if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == strlen(k) &&
+		    !memcmp(key->via.str.ptr, k, key->via.str.size))
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+static void assert_str(const msgpack_object *o, const char *want)
+{
+	assert_non_null(o);
+	assert_int_equal(o->type, MSGPACK_OBJECT_STR);
+	assert_int_equal(o->via.str.size, strlen(want));
+	assert_memory_equal(o->via.str.ptr, want, strlen(want));
+}
+
+static void test_record_encoding(void **st)
+{
+	(void)st;
+	const char *line = "{\"msg\":\"hi\",\"pod\":\"spoof\",\"n\":-3,\"ok\":true,\"a\":[1,{\"b\":null}],"
+			   "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}";
+	struct log_parsed r;
+	parse(line, &r);
+	struct log_meta m = { .pod = "web-1", .namespace_ = "shop", .node = "n1", .container = "app",
+			      .file = "/var/log/app/a.log" };
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	log_record_pack(&pk, 1700000000123456789ull, line, strlen(line), &r, &m);
+
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	size_t off = 0;
+	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(off, sb.size);
+	const msgpack_object *e = &u.data;
+	assert_int_equal(e->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(e->via.array.size, 2);
+	const msgpack_object *t = &e->via.array.ptr[0];
+	assert_int_equal(t->type, MSGPACK_OBJECT_EXT);
+	assert_int_equal(t->via.ext.type, 0);
+	assert_int_equal(t->via.ext.size, 8);
+	const unsigned char *b = (const unsigned char *)t->via.ext.ptr;
+	assert_int_equal((uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3], 1700000000u);
+	assert_int_equal((uint32_t)b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7], 123456789u);
+	const msgpack_object *rec = &e->via.array.ptr[1];
+	assert_int_equal(rec->type, MSGPACK_OBJECT_MAP);
+	assert_str(map_get(rec, "log"), line);
+	assert_str(map_get(rec, "pod"), "web-1"); /* the agent's value, the line's is not repeated */
+	assert_str(map_get(rec, "namespace"), "shop");
+	assert_str(map_get(rec, "node"), "n1");
+	assert_str(map_get(rec, "container"), "app");
+	assert_str(map_get(rec, "file"), "/var/log/app/a.log");
+	assert_str(map_get(rec, "format"), "json");
+	assert_str(map_get(rec, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_str(map_get(rec, "msg"), "hi");
+	assert_null(map_get(rec, "span_id"));
+	assert_null(map_get(rec, "level"));
+	const msgpack_object *n = map_get(rec, "n");
+	assert_non_null(n);
+	assert_int_equal(n->type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+	assert_int_equal(n->via.i64, -3);
+	const msgpack_object *a = map_get(rec, "a");
+	assert_non_null(a);
+	assert_int_equal(a->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(a->via.array.ptr[1].type, MSGPACK_OBJECT_MAP);
+	/* keys are unique: 7 agent keys (log..format, trace_id) + msg, n, ok, a */
+	assert_int_equal(rec->via.map.size, 12);
+
+	struct strbuf js;
+	sb_init(&js);
+	assert_int_equal(log_entry_to_json(e, &js), 0);
+	assert_non_null(strstr(js.buf, "\"time\":1700000000.123456789,"));
+	assert_non_null(strstr(js.buf, "\"log\":\"{\\\"msg\\\":\\\"hi\\\""));
+	assert_non_null(strstr(js.buf, "\"a\":[1,{\"b\":null}]"));
+	sb_free(&js);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_logfmt_record_unescapes(void **st)
+{
+	(void)st;
+	const char *line = "level=error msg=\"say \\\"hi\\\"\" log=x";
+	struct log_parsed r;
+	parse(line, &r);
+	struct log_meta m = { .pod = "p" };
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	log_record_pack(&pk, 1, line, strlen(line), &r, &m);
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	const msgpack_object *rec = &u.data.via.array.ptr[1];
+	assert_str(map_get(rec, "msg"), "say \"hi\"");
+	assert_str(map_get(rec, "level"), "error");
+	assert_str(map_get(rec, "log"), line);
+	assert_str(map_get(rec, "format"), "logfmt");
+	/* log, pod, format, level + msg ("level" and "log" of the line are not repeated) */
+	assert_int_equal(rec->via.map.size, 5);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_fields_level_trace),
+		cmocka_unit_test(test_json_numeric_level_and_traceparent),
+		cmocka_unit_test(test_malformed_json_is_plain),
+		cmocka_unit_test(test_logfmt),
+		cmocka_unit_test(test_plain_level_and_ids),
+		cmocka_unit_test(test_cri),
+		cmocka_unit_test(test_record_encoding),
+		cmocka_unit_test(test_logfmt_record_unescapes),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,42 @@
+/* Turning a parsed line into a Fluent Forward entry [EventTime, record] (msgpack-c), and
+ * rendering entries as JSON lines for --logs-out stdout. */
+#ifndef OBSBPF_LOGS_RECORD_H
+#define OBSBPF_LOGS_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "parse.h"
+
+struct strbuf;
+
+/* Where a line came from: the enrichment fields. NULL or "" fields are left out. */
+struct log_meta {
+	const char *pod;
+	const char *namespace_;
+	const char *node;
+	const char *container;
+	const char *file;
+	const char *stream; /* CRI: stdout/stderr */
+};
+
+/* Forward spec "EventTime": ext type 0, 4-byte big-endian seconds, 4-byte nanoseconds. */
+void pack_event_time(msgpack_packer *pk, uint64_t time_ns);
+
+/* Appends [EventTime, {log, file, pod, namespace, node, container, stream, format, level,
+ * trace_id, span_id, ...fields of a JSON or logfmt line}] to pk. A field of the line whose key
+ * is one the agent writes is left out of the map (it is still in "log", the original line). */
+void log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, size_t len,
+		     const struct log_parsed *r, const struct log_meta *m);
+
+/* Appends one entry as a JSON object {"time": seconds.nanos, ...record} (no newline).
+ * Returns 0, or -EINVAL when the object is not a [time, map] entry. */
+int log_entry_to_json(const msgpack_object *entry, struct strbuf *out);
+/* Appends any msgpack object as JSON. */
+void msgpack_to_json(const msgpack_object *o, struct strbuf *out);
+/* Appends s[0..n) escaped as a JSON string body. */
+void json_escape(struct strbuf *out, const char *s, size_t n);
+
+#endif
