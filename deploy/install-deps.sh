@@ -4,8 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-	libmicrohttpd-dev libcmocka-dev)
-test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3)
+	libmicrohttpd-dev libcmocka-dev libjson-c-dev libmsgpack-dev nettle-dev)
+test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 python3-msgpack)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")

@@ -17,6 +17,23 @@ struct obsbpf_config {
 	unsigned http_max_conns;
 	/* data plane */
 	unsigned max_routes;
+	/* logs (user/logs) */
+	const char *logs;
+	const char *cri_logs;
+	const char *forward;
+	const char *logs_out;
+	const char *forward_mode;
+	const char *forward_compress;
+	const char *forward_shared_key;
+	const char *logs_tag;
+	const char *logs_state;
+	const char *logs_spool;
+	unsigned logs_buffer_mb;
+	unsigned logs_spool_mb;
+	unsigned logs_max_line;
+	unsigned logs_flush_ms;
+	unsigned logs_chunk_kb;
+	unsigned forward_ack_timeout_ms;
 	/* misc */
 	bool verbose;
 	bool help;

@@ -5,6 +5,7 @@
 #include "agent.h"
 #include "bpf/probe.h"
 #include "cli/options.h"
+#include "logs/logs.h"
 
 static const char usage[] =
 	"usage: obsbpf COMMAND [OPTIONS]\n"
@@ -14,6 +15,7 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  attach    attach to one pod and serve its metrics until SIGINT/SIGTERM\n"
+	"  logs      forward a pod's log files (Fluent Forward) without attaching BPF programs\n"
 	"  probe     say which kernel hooks this machine offers and what obsbpf can do with them\n"
 	"  help      show this help ('obsbpf COMMAND --help' for a command's options)\n"
 	"\n"
@@ -29,6 +31,17 @@ static const char attach_usage[] =
 	"directory and network namespace), attaches sockops + sk_msg to its cgroup and tc ingress\n"
 	"to its interfaces, and serves /metrics, /healthz, /readyz and /status. Runs in the\n"
 	"foreground; SIGINT or SIGTERM detaches everything it attached.\n"
+	"\n"
+	"options:\n";
+
+static const char logs_usage[] =
+	"usage: obsbpf logs --forward HOST:PORT [--pod NAME --namespace NS] [OPTIONS]\n"
+	"       obsbpf logs --logs-out stdout [OPTIONS]\n"
+	"\n"
+	"Tails --logs (and the pod's CRI container logs), parses JSON, logfmt and plain lines, adds\n"
+	"pod, namespace, node, container, file and trace_id, and ships the records with Fluent\n"
+	"Forward, checkpointing offsets once the collector acked them. 'obsbpf attach' does the same\n"
+	"alongside the BPF data plane when --forward is given.\n"
 	"\n"
 	"options:\n";
 
@@ -58,6 +71,16 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		return agent_attach(&cfg);
+	}
+	if (!strcmp(cmd, "logs")) {
+		if (options_parse(&cfg, CMD_LOGS, cmd, argc - 1, argv + 1) < 0)
+			return 2;
+		if (cfg.help) {
+			fputs(logs_usage, stdout);
+			options_help(stdout, CMD_LOGS);
+			return 0;
+		}
+		return logs_run(&cfg);
 	}
 	if (!strcmp(cmd, "probe")) {
 		if (options_parse(&cfg, CMD_PROBE, cmd, argc - 1, argv + 1) < 0)

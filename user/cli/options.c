@@ -9,7 +9,8 @@
 #include <string.h>
 
 #define OFF(f) offsetof(struct obsbpf_config, f)
-#define POD_CMDS (CMD_ATTACH)
+#define POD_CMDS (CMD_ATTACH | CMD_LOGS)
+#define LOG_CMDS (CMD_ATTACH | CMD_LOGS)
 
 const struct opt_def obsbpf_options[] = {
 	{ "pod", 'p', OPT_STRING, OFF(pod), NULL, "NAME",
@@ -30,6 +31,38 @@ const struct opt_def obsbpf_options[] = {
 	  "most HTTP connections served at once (8 per client address)", POD_CMDS },
 	{ "max-routes", 0, OPT_UINT, OFF(max_routes), "256", "N",
 	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", POD_CMDS },
+	{ "logs", 0, OPT_STRING, OFF(logs), "/var/log/app/*.log", "GLOB",
+	  "log files to tail, resolved inside the pod's mount namespace when it has a process", LOG_CMDS },
+	{ "cri-logs", 0, OPT_STRING, OFF(cri_logs), "/var/log/containers", "DIR",
+	  "where the node keeps CRI container logs (<pod>_<namespace>_<container>-<id>.log); \"\": none", LOG_CMDS },
+	{ "forward", 0, OPT_STRING, OFF(forward), NULL, "HOST:PORT",
+	  "Fluent Forward collector (fluentd, fluent-bit) to ship the pod's logs to", LOG_CMDS },
+	{ "logs-out", 0, OPT_STRING, OFF(logs_out), "forward", "forward|stdout",
+	  "where log records go: the --forward collector, or JSON lines on stdout (debugging)", LOG_CMDS },
+	{ "forward-mode", 0, OPT_STRING, OFF(forward_mode), "packed", "packed|forward",
+	  "Forward protocol mode: PackedForward (entries as one binary) or Forward (an array)", LOG_CMDS },
+	{ "forward-compress", 0, OPT_STRING, OFF(forward_compress), "none", "none|gzip",
+	  "gzip chunks (CompressedPackedForward)", LOG_CMDS },
+	{ "forward-shared-key", 0, OPT_STRING, OFF(forward_shared_key), NULL, "KEY",
+	  "shared key for the Forward handshake (HELO/PING/PONG); none: no handshake", LOG_CMDS },
+	{ "forward-ack-timeout", 0, OPT_UINT, OFF(forward_ack_timeout_ms), "10000", "MS",
+	  "resend a chunk (on a new connection) when its ack has not come after this long", LOG_CMDS },
+	{ "logs-tag", 0, OPT_STRING, OFF(logs_tag), "obsbpf.logs", "TAG",
+	  "Fluent tag of the forwarded records", LOG_CMDS },
+	{ "logs-state", 0, OPT_STRING, OFF(logs_state), NULL, "FILE",
+	  "checkpoint of delivered offsets (default /var/lib/obsbpf/logs-<namespace>_<pod>.state)", LOG_CMDS },
+	{ "logs-buffer-mb", 0, OPT_UINT, OFF(logs_buffer_mb), "8", "MIB",
+	  "unacked log chunks kept in memory; beyond it chunks go to --logs-spool", LOG_CMDS },
+	{ "logs-spool", 0, OPT_STRING, OFF(logs_spool), NULL, "DIR",
+	  "directory for chunks that do not fit in memory while the collector is down (default: none)", LOG_CMDS },
+	{ "logs-spool-mb", 0, OPT_UINT, OFF(logs_spool_mb), "256", "MIB",
+	  "size cap of --logs-spool; past it new chunks are dropped and counted", LOG_CMDS },
+	{ "logs-max-line", 0, OPT_UINT, OFF(logs_max_line), "65536", "BYTES",
+	  "longer lines are forwarded truncated to this and counted", LOG_CMDS },
+	{ "logs-flush-ms", 0, OPT_UINT, OFF(logs_flush_ms), "200", "MS",
+	  "send a partly filled chunk after this long", LOG_CMDS },
+	{ "logs-chunk-kb", 0, OPT_UINT, OFF(logs_chunk_kb), "1024", "KIB",
+	  "size of a chunk (records sent together and acked at once)", LOG_CMDS },
 	{ "verbose", 'v', OPT_FLAG, OFF(verbose), NULL, NULL,
 	  "print libbpf's messages (verifier logs on a load failure)", POD_CMDS | CMD_PROBE },
 	{ "help", 'h', OPT_FLAG, OFF(help), NULL, NULL, "show this help", ~0u },
@@ -142,7 +175,8 @@ void options_markdown(FILE *out)
 	for (const struct opt_def *o = obsbpf_options; o->name; o++) {
 		char syn[96];
 		opt_synopsis(syn, sizeof(syn), o);
-		fprintf(out, "| `%s` | %s | %s%s | %s |\n", syn, o->def && o->type != OPT_FLAG ? o->def : "",
-			o->cmds & CMD_ATTACH ? "attach " : "", o->cmds & CMD_PROBE ? "probe" : "", o->help);
+		fprintf(out, "| `%s` | %s | %s%s%s | %s |\n", syn, o->def && o->type != OPT_FLAG ? o->def : "",
+			o->cmds & CMD_ATTACH ? "attach " : "", o->cmds & CMD_LOGS ? "logs " : "",
+			o->cmds & CMD_PROBE ? "probe" : "", o->help);
 	}
 }

@@ -10,7 +10,7 @@
 enum opt_type { OPT_STRING, OPT_UINT, OPT_FLAG };
 
 /* Which subcommands accept an option (bit mask). */
-enum { CMD_ATTACH = 1 << 0, CMD_PROBE = 1 << 1 };
+enum { CMD_ATTACH = 1 << 0, CMD_PROBE = 1 << 1, CMD_LOGS = 1 << 2 };
 
 struct opt_def {
 	const char *name;

@@ -1,0 +1,372 @@
+/* The Forward connection: connect, (handshake,) send the head chunk, wait for its ack. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "forward.h"
+#include "loop/loop.h"
+
+enum fstate { F_DOWN, F_CONNECTING, F_HELO, F_PONG, F_READY, F_SENDING, F_ACK };
+enum ftimer { T_NONE, T_RETRY, T_DEADLINE };
+
+struct forward {
+	struct loop *loop;
+	struct forward_opts o;
+	struct chunk_queue *q;
+	forward_acked_fn acked;
+	void *arg;
+	enum fstate state;
+	int fd;
+	struct loop_watch *w, *timer;
+	enum ftimer tpurpose;
+	msgpack_sbuffer pre, post;
+	size_t sent;
+	struct chunk *cur;
+	msgpack_unpacker up;
+	unsigned attempt;
+	char salt[33], nonce[256];
+	size_t nonce_len;
+	struct forward_stats st;
+};
+
+static void fail(struct forward *f, const char *why);
+
+static void set_timer(struct forward *f, enum ftimer p, unsigned ms)
+{
+	f->tpurpose = p;
+	loop_timer_rearm(f->timer, ms ? ms : 1, 0);
+}
+
+static void close_conn(struct forward *f)
+{
+	if (f->w)
+		loop_remove(f->w);
+	f->w = NULL;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	f->cur = NULL;
+	f->st.connected = false;
+	f->state = F_DOWN;
+}
+
+static unsigned backoff_ms(struct forward *f)
+{
+	unsigned ms = f->o.retry_min_ms;
+	for (unsigned i = 0; i < f->attempt && ms < f->o.retry_max_ms; i++)
+		ms *= 2;
+	if (ms > f->o.retry_max_ms)
+		ms = f->o.retry_max_ms;
+	/* full jitter in [ms/2, ms]: agents restarted together do not retry in step */
+	unsigned r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) < 0)
+		r = (unsigned)loop_now_ns();
+	return ms / 2 + (ms / 2 ? r % (ms / 2 + 1) : 0);
+}
+
+static void fail(struct forward *f, const char *why)
+{
+	if (f->o.host && why && f->attempt == 0)
+		fprintf(stderr, "obsbpf: logs: forward %s:%s: %s; retrying\n", f->o.host, f->o.port, why);
+	close_conn(f);
+	f->st.retries++;
+	set_timer(f, T_RETRY, backoff_ms(f));
+	f->attempt++;
+}
+
+static void start_send(struct forward *f)
+{
+	if (f->state != F_READY || !f->q->head)
+		return;
+	int err = queue_load_head(f->q);
+	if (err) {
+		/* the spooled payload is gone: count it as dropped rather than block forever */
+		struct chunk *c = queue_pop(f->q);
+		f->q->dropped_chunks++;
+		f->q->dropped_records += c->records;
+		f->q->spool_errors++;
+		f->acked(f->arg, c);
+		start_send(f);
+		return;
+	}
+	f->cur = f->q->head;
+	msgpack_sbuffer_clear(&f->pre);
+	msgpack_sbuffer_clear(&f->post);
+	forward_frame(f->o.tag, f->cur, f->o.packed, &f->pre, &f->post);
+	f->sent = 0;
+	f->state = F_SENDING;
+	loop_mod_fd(f->w, EPOLLIN | EPOLLOUT);
+}
+
+static void do_write(struct forward *f)
+{
+	size_t total = f->pre.size + f->cur->len + f->post.size;
+	while (f->sent < total) {
+		struct iovec iov[3];
+		int n = 0;
+		size_t s = f->sent;
+		const char *parts[3] = { f->pre.data, f->cur->data, f->post.data };
+		size_t lens[3] = { f->pre.size, f->cur->len, f->post.size };
+		for (int i = 0; i < 3; i++) {
+			if (s >= lens[i]) {
+				s -= lens[i];
+				continue;
+			}
+			iov[n++] = (struct iovec){ (void *)(parts[i] + s), lens[i] - s };
+			s = 0;
+		}
+		ssize_t w = writev(f->fd, iov, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w < 0) {
+			fail(f, strerror(errno));
+			return;
+		}
+		f->sent += (size_t)w;
+	}
+	f->state = F_ACK;
+	loop_mod_fd(f->w, EPOLLIN);
+	set_timer(f, T_DEADLINE, f->o.ack_timeout_ms);
+}
+
+static int send_small(struct forward *f, const msgpack_sbuffer *b)
+{
+	/* the handshake messages are tiny; a fresh socket's buffer always takes them whole */
+	ssize_t w = send(f->fd, b->data, b->size, MSG_NOSIGNAL);
+	return w == (ssize_t)b->size ? 0 : -EIO;
+}
+
+static void on_ack(struct forward *f)
+{
+	struct chunk *c = queue_pop(f->q);
+	f->st.records += c->records;
+	f->st.bytes += f->pre.size + c->len + f->post.size;
+	f->st.chunks++;
+	f->attempt = 0;
+	f->cur = NULL;
+	f->state = F_READY;
+	f->tpurpose = T_NONE;
+	loop_mod_fd(f->w, EPOLLIN);
+	f->acked(f->arg, c);
+	start_send(f);
+}
+
+static void handle_msg(struct forward *f, const msgpack_object *o)
+{
+	if (f->state == F_HELO) {
+		char auth[256];
+		size_t al;
+		if (forward_parse_helo(o, f->nonce, sizeof(f->nonce), &f->nonce_len, auth, sizeof(auth), &al)) {
+			fail(f, "malformed HELO");
+			return;
+		}
+		msgpack_sbuffer b;
+		msgpack_sbuffer_init(&b);
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+		forward_pack_ping(&pk, f->o.self_hostname, f->salt, f->nonce, f->nonce_len, f->o.shared_key);
+		int err = send_small(f, &b);
+		msgpack_sbuffer_destroy(&b);
+		if (err) {
+			fail(f, "sending PING failed");
+			return;
+		}
+		f->state = F_PONG;
+	} else if (f->state == F_PONG) {
+		char reason[256];
+		if (forward_check_pong(o, f->salt, f->nonce, f->nonce_len, f->o.shared_key, reason, sizeof(reason))) {
+			f->st.auth_failures++;
+			fprintf(stderr, "obsbpf: logs: forward %s:%s: handshake refused: %s\n", f->o.host, f->o.port, reason);
+			fail(f, NULL);
+			return;
+		}
+		f->state = F_READY;
+		f->tpurpose = T_NONE;
+		f->st.connected = true;
+		start_send(f);
+	} else if (f->state == F_ACK && forward_is_ack(o, f->cur->id)) {
+		on_ack(f);
+	}
+	/* anything else (a stale ack of a chunk sent on an earlier connection) is ignored */
+}
+
+static void do_read(struct forward *f)
+{
+	for (;;) {
+		if (!msgpack_unpacker_reserve_buffer(&f->up, 4096)) {
+			fail(f, "out of memory");
+			return;
+		}
+		ssize_t n = read(f->fd, msgpack_unpacker_buffer(&f->up), msgpack_unpacker_buffer_capacity(&f->up));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			if (f->state == F_READY && !f->q->head) {
+				close_conn(f); /* an idle connection closed by the server: reconnect when needed */
+				return;
+			}
+			fail(f, n == 0 ? "connection closed by the server" : strerror(errno));
+			return;
+		}
+		msgpack_unpacker_buffer_consumed(&f->up, (size_t)n);
+		msgpack_unpacked u;
+		msgpack_unpacked_init(&u);
+		int r;
+		enum fstate before = f->state;
+		while ((r = msgpack_unpacker_next(&f->up, &u)) == MSGPACK_UNPACK_SUCCESS) {
+			handle_msg(f, &u.data);
+			if (f->state == F_DOWN)
+				break;
+		}
+		msgpack_unpacked_destroy(&u);
+		if (r == MSGPACK_UNPACK_PARSE_ERROR) {
+			fail(f, "unreadable response");
+			return;
+		}
+		if (f->state == F_DOWN || f->fd < 0)
+			return;
+		(void)before;
+	}
+}
+
+static void on_io(void *arg, uint32_t ev)
+{
+	struct forward *f = arg;
+	if (f->state == F_CONNECTING) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+		if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &l) || err) {
+			fail(f, strerror(err ? err : errno));
+			return;
+		}
+		f->st.connects++;
+		if (f->o.shared_key) {
+			f->state = F_HELO;
+			loop_mod_fd(f->w, EPOLLIN);
+			return;
+		}
+		f->state = F_READY;
+		f->tpurpose = T_NONE;
+		f->st.connected = true;
+		loop_mod_fd(f->w, EPOLLIN);
+		start_send(f);
+		return;
+	}
+	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		do_read(f);
+	if (f->state == F_SENDING && (ev & EPOLLOUT))
+		do_write(f);
+}
+
+static void connect_now(struct forward *f)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, *ai = NULL;
+	int err = getaddrinfo(f->o.host, f->o.port, &hints, &ai);
+	if (err) {
+		fail(f, gai_strerror(err));
+		return;
+	}
+	f->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0) {
+		freeaddrinfo(ai);
+		fail(f, strerror(errno));
+		return;
+	}
+	int one = 1;
+	setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int r = connect(f->fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (r && errno != EINPROGRESS) {
+		fail(f, strerror(errno));
+		return;
+	}
+	msgpack_unpacker_destroy(&f->up);
+	msgpack_unpacker_init(&f->up, 4096);
+	unsigned char rnd[16];
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0x5a, sizeof(rnd));
+	for (int i = 0; i < 16; i++)
+		snprintf(f->salt + 2 * i, 3, "%02x", rnd[i]);
+	f->w = loop_add_fd(f->loop, f->fd, EPOLLOUT, on_io, f);
+	if (!f->w) {
+		fail(f, strerror(errno));
+		return;
+	}
+	f->state = F_CONNECTING;
+	set_timer(f, T_DEADLINE, f->o.ack_timeout_ms);
+}
+
+static void on_timer(void *arg)
+{
+	struct forward *f = arg;
+	enum ftimer p = f->tpurpose;
+	f->tpurpose = T_NONE;
+	if (p == T_RETRY && f->state == F_DOWN)
+		connect_now(f);
+	else if (p == T_DEADLINE && f->state != F_DOWN && f->state != F_READY) {
+		f->st.ack_timeouts += f->state == F_ACK;
+		fail(f, f->state == F_ACK ? "no ack within the timeout" : "timed out");
+	}
+}
+
+void forward_kick(struct forward *f)
+{
+	if (f->state == F_DOWN && f->tpurpose != T_RETRY && f->q->head)
+		connect_now(f);
+	else if (f->state == F_READY)
+		start_send(f);
+}
+
+struct forward *forward_new(struct loop *l, const struct forward_opts *o, struct chunk_queue *q,
+			    forward_acked_fn acked, void *arg)
+{
+	struct forward *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->loop = l;
+	f->o = *o;
+	f->q = q;
+	f->acked = acked;
+	f->arg = arg;
+	f->fd = -1;
+	msgpack_sbuffer_init(&f->pre);
+	msgpack_sbuffer_init(&f->post);
+	msgpack_unpacker_init(&f->up, 4096);
+	f->timer = loop_add_timer(l, 3600 * 1000, 0, on_timer, f);
+	if (!f->timer) {
+		forward_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void forward_free(struct forward *f)
+{
+	if (!f)
+		return;
+	close_conn(f);
+	loop_remove(f->timer);
+	msgpack_sbuffer_destroy(&f->pre);
+	msgpack_sbuffer_destroy(&f->post);
+	msgpack_unpacker_destroy(&f->up);
+	free(f);
+}
+
+const struct forward_stats *forward_stats(const struct forward *f)
+{
+	return &f->st;
+}

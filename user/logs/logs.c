@@ -1,0 +1,426 @@
+/* Wiring: tail -> parse/enrich -> chunk -> queue -> forward (or stdout) -> ack -> checkpoint. */
+#include "logs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "agent.h"
+#include "config.h"
+#include "forward.h"
+#include "http/server.h"
+#include "loop/loop.h"
+#include "parse.h"
+#include "record.h"
+#include "spool.h"
+#include "tail.h"
+#include "util/strbuf.h"
+
+struct logs {
+	struct loop *loop;
+	struct pod_info pod;
+	struct tail *tail;
+	struct forward *fwd;
+	struct chunk_queue q;
+	struct log_parser parser;
+	struct checkpoint start;
+	msgpack_sbuffer cur;
+	msgpack_packer pk;
+	uint32_t cur_records;
+	uint64_t seq;
+	struct loop_watch *flush_timer;
+	bool to_stdout, gzip;
+	size_t chunk_bytes, max_line;
+	char state_path[PATH_MAX];
+	char root[64];
+	char cri_glob[PATH_MAX];
+	char forward_host[256], forward_port[8];
+	/* counters */
+	uint64_t parse_errors, records, stdout_records, stdout_bytes, checkpoint_errors, checkpoints;
+	uint64_t cri_errors;
+};
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void chunk_id(char out[25])
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char r[18] = { 0 };
+	if (getrandom(r, 16, 0) != 16) {
+		uint64_t t = loop_now_ns();
+		memcpy(r, &t, sizeof(t));
+	}
+	int o = 0;
+	for (int i = 0; i < 18; i += 3) {
+		uint32_t v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
+		for (int k = 3; k >= 0; k--)
+			out[o++] = b64[(v >> (6 * k)) & 63];
+	}
+	out[22] = out[23] = '='; /* 16 bytes: 22 characters and two of padding */
+	out[24] = '\0';
+}
+
+static int gzip_payload(struct chunk *c)
+{
+	z_stream z = { 0 };
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	uLong cap = deflateBound(&z, c->len);
+	char *out = malloc(cap);
+	if (!out) {
+		deflateEnd(&z);
+		return -ENOMEM;
+	}
+	z.next_in = (Bytef *)c->data;
+	z.avail_in = (uInt)c->len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	int r = deflate(&z, Z_FINISH);
+	size_t n = z.total_out;
+	deflateEnd(&z);
+	if (r != Z_STREAM_END) {
+		free(out);
+		return -EIO;
+	}
+	free(c->data);
+	c->data = out;
+	c->len = n;
+	c->gzip = true;
+	return 0;
+}
+
+static void on_acked(void *arg, struct chunk *c)
+{
+	struct logs *l = arg;
+	/* chunks are acked in order, so this chunk's offsets cover everything acked so far */
+	int err = checkpoint_save(l->state_path, c->pos, c->npos);
+	if (err) {
+		if (!l->checkpoint_errors++)
+			fprintf(stderr, "obsbpf: logs: checkpoint %s: %s\n", l->state_path, strerror(-err));
+	} else {
+		l->checkpoints++;
+	}
+	chunk_free(c);
+	tail_kick(l->tail);
+}
+
+static void write_stdout(struct logs *l, const struct chunk *c)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	size_t off = 0;
+	while (msgpack_unpack_next(&u, c->data, c->len, &off) == MSGPACK_UNPACK_SUCCESS) {
+		if (log_entry_to_json(&u.data, &sb) == 0) {
+			sb_putc(&sb, '\n');
+			l->stdout_records++;
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	for (size_t done = 0; done < sb.len;) {
+		ssize_t w = write(STDOUT_FILENO, sb.buf + done, sb.len - done);
+		if (w <= 0 && errno != EINTR)
+			break;
+		if (w > 0)
+			done += (size_t)w;
+	}
+	l->stdout_bytes += sb.len;
+	sb_free(&sb);
+}
+
+static void flush_chunk(struct logs *l)
+{
+	if (!l->cur_records)
+		return;
+	struct chunk *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->seq = ++l->seq;
+	chunk_id(c->id);
+	c->records = l->cur_records;
+	c->len = l->cur.size;
+	c->data = msgpack_sbuffer_release(&l->cur);
+	l->cur_records = 0;
+	int n = tail_positions(l->tail, &c->pos);
+	c->npos = n < 0 ? 0 : n;
+	if (l->to_stdout) {
+		write_stdout(l, c);
+		on_acked(l, c);
+		return;
+	}
+	if (l->gzip)
+		gzip_payload(c); /* on failure the chunk goes uncompressed */
+	queue_push(&l->q, c); /* -ENOSPC: dropped and counted by the queue */
+	forward_kick(l->fwd);
+}
+
+static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len, bool truncated)
+{
+	struct logs *l = arg;
+	uint64_t t;
+	const char *stream = NULL;
+	char sbuf[8];
+	(void)truncated;
+	if (l->cur.size >= l->chunk_bytes)
+		flush_chunk(l); /* before this line: the chunk's offsets cover exactly its lines */
+	if (f->cri) {
+		struct cri_line cl;
+		if (cri_parse(line, len, &cl) == 0) {
+			if (!f->cri_partial.len)
+				f->cri_time_ns = cl.time_ns;
+			if (cl.partial || f->cri_partial.len) {
+				size_t room = l->max_line > f->cri_partial.len ? l->max_line - f->cri_partial.len : 0;
+				sb_append(&f->cri_partial, cl.msg, cl.msg_len < room ? cl.msg_len : room);
+				if (cl.partial)
+					return false; /* held until the "F" line completes the message */
+				line = f->cri_partial.buf;
+				len = f->cri_partial.len;
+			} else {
+				line = cl.msg;
+				len = cl.msg_len;
+			}
+			snprintf(sbuf, sizeof(sbuf), "%.*s", (int)cl.stream_len, cl.stream);
+			stream = sbuf;
+			t = f->cri_time_ns;
+		} else {
+			l->cri_errors++;
+			t = realtime_ns();
+		}
+	} else {
+		t = realtime_ns();
+	}
+	struct log_parsed r;
+	log_parse(&l->parser, line, len, &r);
+	l->parse_errors += r.json_error;
+	struct log_meta m = { .pod = l->pod.name, .namespace_ = l->pod.namespace_, .node = l->pod.node,
+			      .container = f->container, .file = f->name, .stream = stream };
+	log_record_pack(&l->pk, t, line, len, &r, &m);
+	l->cur_records++;
+	l->records++;
+	if (f->cri)
+		sb_reset(&f->cri_partial);
+	return true;
+}
+
+static bool accept_more(void *arg)
+{
+	struct logs *l = arg;
+	/* a live but slower collector: stop reading (the files are the buffer) rather than spool */
+	return l->to_stdout || !queue_mem_full(&l->q) || !forward_stats(l->fwd)->connected;
+}
+
+static void on_flush_timer(void *arg)
+{
+	flush_chunk(arg);
+}
+
+static void counter(struct strbuf *o, enum exposition_format f, const char *name, const char *help)
+{
+	size_t n = strlen(name);
+	/* OpenMetrics names the counter family without its _total suffix */
+	int fl = f == EXPO_OPENMETRICS && n > 6 && !strcmp(name + n - 6, "_total") ? (int)n - 6 : (int)n;
+	sb_printf(o, "# HELP %.*s %s\n# TYPE %.*s counter\n", fl, name, help, fl, name);
+}
+
+static void gauge(struct strbuf *o, const char *name, const char *help)
+{
+	sb_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+static void collect(void *arg, struct strbuf *o, enum exposition_format f)
+{
+	struct logs *l = arg;
+	const struct tail_stats *ts = tail_stats(l->tail);
+	const char *out = l->to_stdout ? "stdout" : "forward";
+	const struct forward_stats *fs = l->fwd ? forward_stats(l->fwd) : NULL;
+	static const struct forward_stats none;
+	if (!fs)
+		fs = &none;
+	counter(o, f, "obsbpf_logs_lines_read_total", "Lines read from log files.");
+	sb_printf(o, "obsbpf_logs_lines_read_total %" PRIu64 "\n", ts->lines);
+	counter(o, f, "obsbpf_logs_read_bytes_total", "Bytes read from log files.");
+	sb_printf(o, "obsbpf_logs_read_bytes_total %" PRIu64 "\n", ts->bytes);
+	counter(o, f, "obsbpf_logs_parse_errors_total", "Lines that looked like JSON but did not parse (forwarded as plain text).");
+	sb_printf(o, "obsbpf_logs_parse_errors_total %" PRIu64 "\n", l->parse_errors + l->cri_errors);
+	counter(o, f, "obsbpf_logs_long_lines_total", "Lines longer than --logs-max-line, forwarded truncated.");
+	sb_printf(o, "obsbpf_logs_long_lines_total %" PRIu64 "\n", ts->long_lines);
+	counter(o, f, "obsbpf_logs_rotations_total", "Followed files rotated away (renamed or deleted).");
+	sb_printf(o, "obsbpf_logs_rotations_total %" PRIu64 "\n", ts->rotations);
+	counter(o, f, "obsbpf_logs_truncations_total", "Followed files truncated in place (copytruncate).");
+	sb_printf(o, "obsbpf_logs_truncations_total %" PRIu64 "\n", ts->truncations);
+	gauge(o, "obsbpf_logs_files_open", "Log files followed now.");
+	sb_printf(o, "obsbpf_logs_files_open %d\n", ts->files_open);
+	counter(o, f, "obsbpf_logs_records_forwarded_total", "Records delivered (acked by the collector, or written).");
+	sb_printf(o, "obsbpf_logs_records_forwarded_total{output=\"%s\"} %" PRIu64 "\n", out,
+		  l->to_stdout ? l->stdout_records : fs->records);
+	counter(o, f, "obsbpf_logs_forwarded_bytes_total", "Bytes delivered, protocol framing included.");
+	sb_printf(o, "obsbpf_logs_forwarded_bytes_total{output=\"%s\"} %" PRIu64 "\n", out,
+		  l->to_stdout ? l->stdout_bytes : fs->bytes);
+	counter(o, f, "obsbpf_logs_retries_total", "Reconnections after a failure or an ack timeout.");
+	sb_printf(o, "obsbpf_logs_retries_total{output=\"%s\"} %" PRIu64 "\n", out, fs->retries);
+	counter(o, f, "obsbpf_logs_ack_timeouts_total", "Chunks whose ack did not come in time (sent again).");
+	sb_printf(o, "obsbpf_logs_ack_timeouts_total{output=\"%s\"} %" PRIu64 "\n", out, fs->ack_timeouts);
+	gauge(o, "obsbpf_logs_buffered_records", "Records waiting for the collector's ack.");
+	sb_printf(o, "obsbpf_logs_buffered_records{output=\"%s\"} %" PRIu64 "\n", out, l->q.records + l->cur_records);
+	gauge(o, "obsbpf_logs_buffered_bytes", "Bytes of chunks waiting for the collector's ack.");
+	sb_printf(o, "obsbpf_logs_buffered_bytes{output=\"%s\",where=\"memory\"} %zu\n", out, l->q.mem_bytes + l->cur.size);
+	sb_printf(o, "obsbpf_logs_buffered_bytes{output=\"%s\",where=\"spool\"} %zu\n", out, l->q.spool_bytes);
+	counter(o, f, "obsbpf_logs_dropped_records_total", "Records dropped because the buffer and spool were full.");
+	sb_printf(o, "obsbpf_logs_dropped_records_total{output=\"%s\"} %" PRIu64 "\n", out, l->q.dropped_records);
+	counter(o, f, "obsbpf_logs_checkpoint_errors_total", "Failed writes of the offsets state file.");
+	sb_printf(o, "obsbpf_logs_checkpoint_errors_total %" PRIu64 "\n", l->checkpoint_errors);
+}
+
+static int configure(struct logs *l, const struct obsbpf_config *cfg)
+{
+	l->to_stdout = cfg->logs_out && !strcmp(cfg->logs_out, "stdout");
+	if (cfg->logs_out && !l->to_stdout && strcmp(cfg->logs_out, "forward")) {
+		fprintf(stderr, "obsbpf: --logs-out %s: expected forward or stdout\n", cfg->logs_out);
+		return -EINVAL;
+	}
+	if (!l->to_stdout && forward_parse_addr(cfg->forward, l->forward_host, sizeof(l->forward_host),
+						l->forward_port, sizeof(l->forward_port))) {
+		fprintf(stderr, "obsbpf: --forward %s: expected HOST:PORT\n", cfg->forward);
+		return -EINVAL;
+	}
+	if (cfg->forward_mode && strcmp(cfg->forward_mode, "packed") && strcmp(cfg->forward_mode, "forward")) {
+		fprintf(stderr, "obsbpf: --forward-mode %s: expected packed or forward\n", cfg->forward_mode);
+		return -EINVAL;
+	}
+	l->gzip = cfg->forward_compress && !strcmp(cfg->forward_compress, "gzip");
+	if (cfg->forward_compress && !l->gzip && strcmp(cfg->forward_compress, "none")) {
+		fprintf(stderr, "obsbpf: --forward-compress %s: expected none or gzip\n", cfg->forward_compress);
+		return -EINVAL;
+	}
+	if (cfg->logs_max_line < 16 || cfg->logs_max_line > (64u << 20)) {
+		fprintf(stderr, "obsbpf: --logs-max-line %u: expected 16 to 67108864\n", cfg->logs_max_line);
+		return -EINVAL;
+	}
+	l->max_line = cfg->logs_max_line;
+	l->chunk_bytes = (size_t)(cfg->logs_chunk_kb ? cfg->logs_chunk_kb : 1024) * 1024;
+	if (cfg->logs_state) {
+		snprintf(l->state_path, sizeof(l->state_path), "%s", cfg->logs_state);
+	} else {
+		mkdir("/var/lib/obsbpf", 0755);
+		snprintf(l->state_path, sizeof(l->state_path), "/var/lib/obsbpf/logs-%s_%s.state",
+			 l->pod.namespace_[0] ? l->pod.namespace_ : "default", l->pod.name[0] ? l->pod.name : "pod");
+	}
+	return 0;
+}
+
+static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct http_server *http)
+{
+	int err = checkpoint_load(l->state_path, &l->start);
+	if (err) {
+		fprintf(stderr, "obsbpf: logs: state file %s: %s\n", l->state_path,
+			err == -EINVAL ? "not an obsbpf checkpoint" : strerror(-err));
+		return err;
+	}
+	err = queue_init(&l->q, (size_t)cfg->logs_buffer_mb << 20, cfg->logs_spool, (size_t)cfg->logs_spool_mb << 20);
+	if (err) {
+		fprintf(stderr, "obsbpf: --logs-spool %s: %s\n", cfg->logs_spool, strerror(-err));
+		return err;
+	}
+	if (!l->to_stdout) {
+		char host[256] = "obsbpf";
+		gethostname(host, sizeof(host) - 1);
+		struct forward_opts fo = {
+			.host = l->forward_host, .port = l->forward_port, .tag = cfg->logs_tag ? cfg->logs_tag : "obsbpf.logs",
+			.packed = !cfg->forward_mode || !strcmp(cfg->forward_mode, "packed"),
+			.shared_key = cfg->forward_shared_key, .self_hostname = l->pod.node[0] ? l->pod.node : host,
+			.ack_timeout_ms = cfg->forward_ack_timeout_ms ? cfg->forward_ack_timeout_ms : 10000,
+			.retry_min_ms = 250, .retry_max_ms = 30000,
+		};
+		l->fwd = forward_new(l->loop, &fo, &l->q, on_acked, l);
+		if (!l->fwd)
+			return -errno ? -errno : -ENOMEM;
+	}
+	struct tail_opts to = { .max_line = l->max_line, .start = &l->start };
+	int g = 0;
+	if (l->pod.pid > 0) {
+		/* the app's files as the pod sees them: through its mount namespace */
+		snprintf(l->root, sizeof(l->root), "/proc/%d/root", (int)l->pod.pid);
+		to.root = l->root;
+	}
+	if (cfg->logs && *cfg->logs) {
+		to.rooted[g] = true;
+		to.globs[g++] = cfg->logs;
+	}
+	if (cfg->cri_logs && *cfg->cri_logs && l->pod.name[0]) {
+		/* CRI logs belong to the node, not to the pod: no root prefix */
+		snprintf(l->cri_glob, sizeof(l->cri_glob), "%s/%s_%s_*.log", cfg->cri_logs, l->pod.name,
+			 l->pod.namespace_[0] ? l->pod.namespace_ : "default");
+		to.cri[g] = true;
+		to.globs[g++] = l->cri_glob;
+	}
+	l->tail = tail_new(l->loop, &to, on_line, accept_more, l);
+	if (!l->tail)
+		return -errno ? -errno : -ENOMEM;
+	l->flush_timer = loop_add_timer(l->loop, cfg->logs_flush_ms ? cfg->logs_flush_ms : 200,
+					cfg->logs_flush_ms ? cfg->logs_flush_ms : 200, on_flush_timer, l);
+	if (!l->flush_timer)
+		return -errno;
+	if (http)
+		http_server_add_collector(http, collect, l);
+	return 0;
+}
+
+struct logs *logs_start(struct agent *a)
+{
+	const struct obsbpf_config *cfg = a->cfg;
+	bool to_stdout = cfg->logs_out && !strcmp(cfg->logs_out, "stdout");
+	if (!cfg->forward && !to_stdout) {
+		errno = 0;
+		return NULL;
+	}
+	struct logs *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->loop = a->loop;
+	l->pod = a->pod;
+	msgpack_sbuffer_init(&l->cur);
+	msgpack_packer_init(&l->pk, &l->cur, msgpack_sbuffer_write);
+	int err = configure(l, cfg);
+	if (!err)
+		err = log_parser_init(&l->parser);
+	if (!err)
+		err = start_parts(l, cfg, a->http);
+	if (err) {
+		logs_stop(l);
+		errno = -err;
+		return NULL;
+	}
+	return l;
+}
+
+void logs_stop(struct logs *l)
+{
+	if (!l)
+		return;
+	if (l->to_stdout && l->tail)
+		flush_chunk(l);
+	/* unacked records are not lost: the checkpoint still points before them */
+	loop_remove(l->flush_timer);
+	tail_free(l->tail);
+	forward_free(l->fwd);
+	queue_free(&l->q);
+	checkpoint_free(&l->start);
+	log_parser_free(&l->parser);
+	msgpack_sbuffer_destroy(&l->cur);
+	free(l);
+}

@@ -1,0 +1,20 @@
+/* Log forwarding: tails the pod's log files (and its CRI container logs), parses and enriches
+ * each line, and ships the records with Fluent Forward (or prints them as JSON lines), with
+ * offsets checkpointed only after the collector acked them. See docs/logs.md. */
+#ifndef OBSBPF_LOGS_H
+#define OBSBPF_LOGS_H
+
+struct agent;
+struct obsbpf_config;
+struct logs;
+
+/* Starts on a->loop and registers its metrics with a->http (when set). Returns NULL with
+ * errno 0 when log forwarding is not configured (no --forward and --logs-out forward), NULL
+ * with errno set after printing one line when it cannot start. */
+struct logs *logs_start(struct agent *a);
+void logs_stop(struct logs *l);
+
+/* `obsbpf logs`: log forwarding alone (no BPF), serving /metrics; until SIGINT/SIGTERM. */
+int logs_run(const struct obsbpf_config *cfg);
+
+#endif
