@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "server.h"
 
 #include "../loop/loop.h"
@@ -30,6 +29,7 @@ struct handler {
 
 struct http_server {
 	struct MHD_Daemon *mhd;
+	bool verbose;
 	struct loop_watch *io, *tick;
 	struct { http_collect_fn fn; void *arg; } collectors[MAX_HOOKS];
 	int ncollectors;
@@ -89,11 +89,12 @@ void http_server_render_metrics(struct http_server *s, struct strbuf *out, enum 
 		sb_puts(out, "# EOF\n");
 }
 
+/* OpenMetrics (with exemplars) is negotiated once every collector renders it; until then every
+ * scraper, Prometheus included, gets the 0.0.4 text format, which it always accepts. */
 static enum exposition_format wanted_format(struct MHD_Connection *c)
 {
-	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-	return accept && strstr(accept, "application/openmetrics-text") ? EXPO_OPENMETRICS
-									 : EXPO_PROMETHEUS;
+	(void)c;
+	return EXPO_PROMETHEUS;
 }
 
 static int render_ready(struct http_server *s, struct strbuf *body)
@@ -211,9 +212,12 @@ static void on_tick(void *arg)
 	MHD_run(s->mhd); /* expires idle connections */
 }
 
+/* libmicrohttpd's own messages only with --verbose: the caller already prints one line for
+ * every failure a user has to act on. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	if (!*(bool *)cls)
+		return;
 	fputs("obsbpf: http: ", stderr);
 	vfprintf(stderr, fmt, ap);
 }
@@ -229,20 +233,21 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 	struct http_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->verbose = o->verbose;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	uint16_t port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &s->verbose,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		fprintf(stderr, "obsbpf: listen %s: cannot bind (in use, or bad address)\n", o->listen);
+		fprintf(stderr, "obsbpf: listen %s: cannot bind: address in use or not on this host\n", o->listen);
 		free(s);
 		return NULL;
 	}
