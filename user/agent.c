@@ -4,10 +4,12 @@
 #include "bpf/datapath.h"
 #include "bpf/probe.h"
 #include "http/server.h"
+#include "logs/logs.h"
 #include "loop/loop.h"
 #include "metrics/red.h"
 #include "util/strbuf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +120,7 @@ static int start_http(struct agent *a)
 int agent_attach(const struct obsbpf_config *cfg)
 {
 	struct agent a = { .cfg = cfg };
+	struct logs *logs = NULL;
 	int rc = 1;
 
 	const char *why = probe_required();
@@ -142,6 +145,8 @@ int agent_attach(const struct obsbpf_config *cfg)
 	}
 	if (start_http(&a) < 0)
 		goto out;
+	if (!(logs = logs_start(&a)) && errno)
+		goto out;
 	fprintf(stderr, "obsbpf: attached to pod %s/%s (cgroup %s); serving http://%s/metrics\n",
 		a.pod.namespace_, a.pod.name, a.pod.cgroup_path, cfg->listen);
 	if (loop_run(a.loop) < 0) {
@@ -151,6 +156,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 	fprintf(stderr, "obsbpf: detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
 	rc = 0;
 out:
+	logs_stop(logs);
 	http_server_stop(a.http);
 	datapath_close(a.dp);
 	loop_free(a.loop);

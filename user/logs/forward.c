@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "forward.h"
-#include "loop/loop.h"
+#include "../loop/loop.h"
 
 enum fstate { F_DOWN, F_CONNECTING, F_HELO, F_PONG, F_READY, F_SENDING, F_ACK };
 enum ftimer { T_NONE, T_RETRY, T_DEADLINE };

@@ -14,16 +14,16 @@
 
 #include <zlib.h>
 
-#include "agent.h"
-#include "config.h"
+#include "../agent.h"
+#include "../config.h"
 #include "forward.h"
-#include "http/server.h"
-#include "loop/loop.h"
+#include "../http/server.h"
+#include "../loop/loop.h"
 #include "parse.h"
 #include "record.h"
 #include "spool.h"
 #include "tail.h"
-#include "util/strbuf.h"
+#include "../util/strbuf.h"
 
 struct logs {
 	struct loop *loop;

@@ -6,7 +6,7 @@
 
 #include <json-c/json.h>
 
-#include "util/strbuf.h"
+#include "../util/strbuf.h"
 
 void pack_event_time(msgpack_packer *pk, uint64_t time_ns)
 {
