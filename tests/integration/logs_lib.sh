@@ -49,9 +49,11 @@ logs_kill9() {
 
 # wait_lines FILE N [SECONDS]: until FILE has at least N lines (default 15 s).
 wait_lines() {
-	local i lim=$(( ${3:-15} * 10 ))
+	local i n lim=$(( ${3:-15} * 10 ))
 	for i in $(seq "$lim"); do
-		[ "$(wc -l < "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		n=0
+		[ -f "$1" ] && n=$(wc -l < "$1")
+		[ "$n" -ge "$2" ] && return 0
 		sleep 0.1
 	done
 	return 1
