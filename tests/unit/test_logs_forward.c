@@ -1,0 +1,395 @@
+/* Forward framing, acks and handshake digests (decoded with msgpack-c); checkpoint files; the
+ * chunk buffer with its spool; the file reader (lines, long lines, truncation, resume). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "logs/checkpoint.h"
+#include "logs/forward.h"
+#include "logs/spool.h"
+#include "logs/tail.h"
+
+static struct chunk *mk_chunk(uint64_t seq, uint32_t records, size_t len)
+{
+	struct chunk *c = calloc(1, sizeof(*c));
+	c->seq = seq;
+	c->records = records;
+	c->len = len;
+	c->data = malloc(len);
+	memset(c->data, (int)('a' + seq % 26), len);
+	snprintf(c->id, sizeof(c->id), "chunk-%llu", (unsigned long long)seq);
+	return c;
+}
+
+static void entries(msgpack_sbuffer *sb, int n)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	for (int i = 0; i < n; i++) {
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_uint32(&pk, 1700000000u + (uint32_t)i);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str(&pk, 3);
+		msgpack_pack_str_body(&pk, "log", 3);
+		msgpack_pack_int(&pk, i);
+	}
+}
+
+static void frame_and_decode(bool packed, bool gzip)
+{
+	msgpack_sbuffer e, pre, post, all;
+	msgpack_sbuffer_init(&e);
+	msgpack_sbuffer_init(&pre);
+	msgpack_sbuffer_init(&post);
+	msgpack_sbuffer_init(&all);
+	entries(&e, 3);
+	struct chunk c = { .records = 3, .len = e.size, .data = e.data, .gzip = gzip };
+	strcpy(c.id, "qmFzZTY0IGNodW5rIGlkPQ==");
+	forward_frame("app.logs", &c, packed, &pre, &post);
+	msgpack_sbuffer_write(&all, pre.data, pre.size);
+	msgpack_sbuffer_write(&all, e.data, e.size);
+	msgpack_sbuffer_write(&all, post.data, post.size);
+
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	size_t off = 0;
+	assert_int_equal(msgpack_unpack_next(&u, all.data, all.size, &off), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(off, all.size);
+	const msgpack_object *m = &u.data;
+	assert_int_equal(m->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(m->via.array.size, 3);
+	assert_int_equal(m->via.array.ptr[0].type, MSGPACK_OBJECT_STR);
+	assert_memory_equal(m->via.array.ptr[0].via.str.ptr, "app.logs", 8);
+	const msgpack_object *body = &m->via.array.ptr[1];
+	if (packed || gzip) {
+		assert_int_equal(body->type, MSGPACK_OBJECT_BIN);
+		assert_int_equal(body->via.bin.size, e.size);
+		assert_memory_equal(body->via.bin.ptr, e.data, e.size);
+	} else {
+		assert_int_equal(body->type, MSGPACK_OBJECT_ARRAY);
+		assert_int_equal(body->via.array.size, 3);
+		assert_int_equal(body->via.array.ptr[2].via.array.ptr[0].via.u64, 1700000002u);
+	}
+	const msgpack_object *opt = &m->via.array.ptr[2];
+	assert_int_equal(opt->type, MSGPACK_OBJECT_MAP);
+	assert_int_equal(opt->via.map.size, gzip ? 3 : 2);
+	bool saw_size = false, saw_chunk = false, saw_gzip = false;
+	for (uint32_t i = 0; i < opt->via.map.size; i++) {
+		const msgpack_object *k = &opt->via.map.ptr[i].key, *v = &opt->via.map.ptr[i].val;
+		if (k->via.str.size == 4 && !memcmp(k->via.str.ptr, "size", 4))
+			saw_size = v->via.u64 == 3;
+		if (k->via.str.size == 5 && !memcmp(k->via.str.ptr, "chunk", 5))
+			saw_chunk = v->via.str.size == 24 && !memcmp(v->via.str.ptr, c.id, 24);
+		if (k->via.str.size == 10 && !memcmp(k->via.str.ptr, "compressed", 10))
+			saw_gzip = v->via.str.size == 4 && !memcmp(v->via.str.ptr, "gzip", 4);
+	}
+	assert_true(saw_size);
+	assert_true(saw_chunk);
+	assert_int_equal(saw_gzip, gzip);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&e);
+	msgpack_sbuffer_destroy(&pre);
+	msgpack_sbuffer_destroy(&post);
+	msgpack_sbuffer_destroy(&all);
+}
+
+static void test_frame_packed(void **st) { (void)st; frame_and_decode(true, false); }
+static void test_frame_forward(void **st) { (void)st; frame_and_decode(false, false); }
+static void test_frame_gzip_is_packed(void **st) { (void)st; frame_and_decode(false, true); }
+
+static msgpack_object unpack(msgpack_unpacked *u, msgpack_sbuffer *sb)
+{
+	msgpack_unpacked_init(u);
+	assert_int_equal(msgpack_unpack_next(u, sb->data, sb->size, NULL), MSGPACK_UNPACK_SUCCESS);
+	return u->data;
+}
+
+static void test_ack(void **st)
+{
+	(void)st;
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "ack", 3);
+	msgpack_pack_str_with_body(&pk, "abc", 3);
+	msgpack_unpacked u;
+	msgpack_object o = unpack(&u, &sb);
+	assert_true(forward_is_ack(&o, "abc"));
+	assert_false(forward_is_ack(&o, "abd"));
+	assert_false(forward_is_ack(&o, "ab"));
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_sha512(void **st)
+{
+	(void)st;
+	char hex[129];
+	const char *parts[] = { "a", "bc" };
+	size_t lens[] = { 1, 2 };
+	forward_sha512_hex(hex, parts, lens, 2);
+	/* FIPS 180-2 test vector: SHA-512("abc") */
+	assert_string_equal(hex, "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+				 "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+}
+
+static void test_handshake(void **st)
+{
+	(void)st;
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	/* HELO from the server */
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "HELO", 4);
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "nonce", 5);
+	msgpack_pack_bin_with_body(&pk, "N\0nce", 5);
+	msgpack_pack_str_with_body(&pk, "auth", 4);
+	msgpack_pack_str_with_body(&pk, "", 0);
+	msgpack_pack_str_with_body(&pk, "keepalive", 9);
+	msgpack_pack_true(&pk);
+	msgpack_unpacked u;
+	msgpack_object o = unpack(&u, &sb);
+	char nonce[64], auth[64];
+	size_t nl, al;
+	assert_int_equal(forward_parse_helo(&o, nonce, sizeof(nonce), &nl, auth, sizeof(auth), &al), 0);
+	assert_int_equal(nl, 5);
+	assert_memory_equal(nonce, "N\0nce", 5);
+	assert_int_equal(al, 0);
+	msgpack_unpacked_destroy(&u);
+
+	/* our PING: digest = sha512(salt + hostname + nonce + key) */
+	msgpack_sbuffer_clear(&sb);
+	forward_pack_ping(&pk, "node-1", "salty", nonce, nl, "k3y");
+	o = unpack(&u, &sb);
+	assert_int_equal(o.via.array.size, 6);
+	char want[129];
+	const char *parts[] = { "salty", "node-1", "N\0nce", "k3y" };
+	size_t lens[] = { 5, 6, 5, 3 };
+	forward_sha512_hex(want, parts, lens, 4);
+	assert_int_equal(o.via.array.ptr[3].via.str.size, 128);
+	assert_memory_equal(o.via.array.ptr[3].via.str.ptr, want, 128);
+	msgpack_unpacked_destroy(&u);
+
+	/* PONG: accepted only with the server's proof of the same key */
+	for (int good = 0; good < 2; good++) {
+		msgpack_sbuffer_clear(&sb);
+		const char *sparts[] = { "salty", "collector", "N\0nce", good ? "k3y" : "other" };
+		size_t slens[] = { 5, 9, 5, good ? 3 : 5 };
+		char proof[129], reason[64];
+		forward_sha512_hex(proof, sparts, slens, 4);
+		msgpack_pack_array(&pk, 5);
+		msgpack_pack_str_with_body(&pk, "PONG", 4);
+		msgpack_pack_true(&pk);
+		msgpack_pack_str_with_body(&pk, "", 0);
+		msgpack_pack_str_with_body(&pk, "collector", 9);
+		msgpack_pack_str_with_body(&pk, proof, 128);
+		o = unpack(&u, &sb);
+		assert_int_equal(forward_check_pong(&o, "salty", nonce, nl, "k3y", reason, sizeof(reason)),
+				 good ? 0 : -EACCES);
+		msgpack_unpacked_destroy(&u);
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_parse_addr(void **st)
+{
+	(void)st;
+	char h[64], p[8];
+	assert_int_equal(forward_parse_addr("collector.logging:24224", h, sizeof(h), p, sizeof(p)), 0);
+	assert_string_equal(h, "collector.logging");
+	assert_string_equal(p, "24224");
+	assert_int_equal(forward_parse_addr("[::1]:24224", h, sizeof(h), p, sizeof(p)), 0);
+	assert_string_equal(h, "::1");
+	assert_int_equal(forward_parse_addr("host", h, sizeof(h), p, sizeof(p)), -EINVAL);
+	assert_int_equal(forward_parse_addr("host:", h, sizeof(h), p, sizeof(p)), -EINVAL);
+	assert_int_equal(forward_parse_addr("host:99999", h, sizeof(h), p, sizeof(p)), -EINVAL);
+	assert_int_equal(forward_parse_addr("::1:24224", h, sizeof(h), p, sizeof(p)), -EINVAL);
+	assert_int_equal(forward_parse_addr(NULL, h, sizeof(h), p, sizeof(p)), -EINVAL);
+}
+
+static char dir[64];
+
+static int mkdir_tmp(void **st)
+{
+	(void)st;
+	strcpy(dir, "/tmp/obsbpf-unit-logs.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int rm_tmp(void **st)
+{
+	(void)st;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void test_checkpoint_roundtrip(void **st)
+{
+	(void)st;
+	char path[128], tmp[140];
+	snprintf(path, sizeof(path), "%s/state", dir);
+	struct checkpoint cp;
+	assert_int_equal(checkpoint_load(path, &cp), 0); /* missing: empty */
+	assert_int_equal(cp.n, 0);
+	struct file_pos pos[2] = { { 2049, 77, 123, (char *)"/var/log/app/a b.log" },
+				   { 2049, 78, 0, (char *)"/var/log/app/c.log" } };
+	assert_int_equal(checkpoint_save(path, pos, 2), 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(access(tmp, F_OK), -1); /* renamed into place */
+	assert_int_equal(checkpoint_load(path, &cp), 0);
+	assert_int_equal(cp.n, 2);
+	assert_int_equal(checkpoint_find(&cp, 2049, 77), 123);
+	assert_int_equal(checkpoint_find(&cp, 2049, 78), 0);
+	assert_int_equal(checkpoint_find(&cp, 2050, 77), -1);
+	assert_string_equal(cp.pos[0].path, "/var/log/app/a b.log");
+	checkpoint_free(&cp);
+	FILE *f = fopen(path, "w");
+	fputs("something else\n", f);
+	fclose(f);
+	assert_int_equal(checkpoint_load(path, &cp), -EINVAL);
+}
+
+static void test_queue_memory_spool_drop(void **st)
+{
+	(void)st;
+	char spool[128];
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	struct chunk_queue q;
+	assert_int_equal(queue_init(&q, 1000, spool, 1000), 0);
+	assert_int_equal(queue_push(&q, mk_chunk(1, 10, 600)), 0);
+	assert_int_equal(queue_push(&q, mk_chunk(2, 10, 600)), 1);       /* memory full: spooled */
+	assert_int_equal(queue_push(&q, mk_chunk(3, 10, 300)), 0);       /* fits in memory */
+	assert_int_equal(queue_push(&q, mk_chunk(4, 10, 300)), 1);       /* spool: 900 of 1000 */
+	assert_int_equal(queue_push(&q, mk_chunk(5, 7, 300)), -ENOSPC);  /* both full: dropped */
+	assert_int_equal(q.dropped_records, 7);
+	assert_int_equal(q.records, 40);
+	assert_int_equal(q.spool_bytes, 900);
+	/* FIFO order, spooled payloads read back intact */
+	for (uint64_t want = 1; want <= 4; want++) {
+		assert_int_equal(queue_load_head(&q), 0);
+		struct chunk *c = queue_pop(&q);
+		assert_non_null(c);
+		assert_int_equal(c->seq, want);
+		assert_non_null(c->data);
+		assert_int_equal(c->data[c->len - 1], (char)('a' + want % 26));
+		chunk_free(c);
+	}
+	assert_null(queue_pop(&q));
+	assert_int_equal(q.mem_bytes, 0);
+	assert_int_equal(q.spool_bytes, 0);
+	/* leftovers of an earlier run are removed at start */
+	assert_int_equal(queue_push(&q, mk_chunk(6, 1, 10)), 0);
+	assert_int_equal(queue_push(&q, mk_chunk(7, 1, 2000)), -ENOSPC); /* bigger than the spool */
+	queue_free(&q);
+	char stale[160];
+	snprintf(stale, sizeof(stale), "%s/00000000000000000009.chunk", spool);
+	fclose(fopen(stale, "w"));
+	assert_int_equal(queue_init(&q, 1000, spool, 1000), 0);
+	assert_int_equal(access(stale, F_OK), -1);
+	queue_free(&q);
+}
+
+struct seen {
+	char lines[16][80];
+	bool truncated[16];
+	int n;
+};
+
+static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len, bool truncated)
+{
+	struct seen *s = arg;
+	(void)f;
+	if (s->n < 16) {
+		snprintf(s->lines[s->n], sizeof(s->lines[0]), "%.*s", (int)len, line);
+		s->truncated[s->n++] = truncated;
+	}
+	return true;
+}
+
+static void append(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "a");
+	fputs(s, f);
+	fclose(f);
+}
+
+static void test_tail_lines_truncation_resume(void **st)
+{
+	(void)st;
+	char path[128], glob[128];
+	snprintf(path, sizeof(path), "%s/x.log", dir);
+	snprintf(glob, sizeof(glob), "%s/*.log", dir);
+	append(path, "one\r\ntwo\nthis line is far too long\nthr");
+	struct seen s = { .n = 0 };
+	struct tail_opts o = { .globs = { glob }, .max_line = 16 };
+	struct tail *t = tail_new(NULL, &o, on_line, NULL, &s);
+	assert_non_null(t);
+	tail_poll(t);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.lines[0], "one");
+	assert_string_equal(s.lines[1], "two");
+	assert_string_equal(s.lines[2], "this line is far");
+	assert_true(s.truncated[2]);
+	assert_int_equal(tail_stats(t)->long_lines, 1);
+	append(path, "ee\n");
+	tail_poll(t);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.lines[3], "three");
+	struct file_pos *pos;
+	assert_int_equal(tail_positions(t, &pos), 1);
+	assert_int_equal(pos[0].off, strlen("one\r\ntwo\nthis line is far too long\nthree\n"));
+	/* copytruncate: cut to zero, then new lines from the start */
+	assert_int_equal(truncate(path, 0), 0);
+	append(path, "four\n");
+	tail_poll(t);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.lines[4], "four");
+	assert_int_equal(tail_stats(t)->truncations, 1);
+	tail_free(t);
+
+	/* a restart at a checkpoint reads only what follows it */
+	append(path, "five\n");
+	struct checkpoint cp = { .pos = pos, .n = 1 };
+	pos[0].off = 5;
+	o.start = &cp;
+	s.n = 0;
+	t = tail_new(NULL, &o, on_line, NULL, &s);
+	tail_poll(t);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.lines[0], "five");
+	tail_free(t);
+	file_pos_free(pos, 1);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_packed),
+		cmocka_unit_test(test_frame_forward),
+		cmocka_unit_test(test_frame_gzip_is_packed),
+		cmocka_unit_test(test_ack),
+		cmocka_unit_test(test_sha512),
+		cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_checkpoint_roundtrip),
+		cmocka_unit_test(test_queue_memory_spool_drop),
+		cmocka_unit_test(test_tail_lines_truncation_resume),
+	};
+	return cmocka_run_group_tests(tests, mkdir_tmp, rm_tmp);
+}
