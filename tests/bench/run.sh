@@ -46,3 +46,6 @@ awk -v target=0.95 '
 			p50["bare"], p50["attached"], p50["attached"] / p50["bare"],
 			p99["bare"], p99["attached"], p99["attached"] / p99["bare"]
 	}' "$T/results"
+
+# log forwarding throughput and RSS (no BPF involved)
+bash "$ROOT/tests/bench/logs.sh"

@@ -5,7 +5,7 @@ Accepts Message, Forward, PackedForward and CompressedPackedForward (gzip) messa
 every record to OUT as one JSON line {"tag", "time_ns", "record", "chunk"} *before* acking the
 chunk (so what is acked is stored), and answers {"ack": chunk}. While the file NOACK exists it
 stores nothing and acks nothing (a stuck collector). --shared-key turns on the HELO/PING/PONG
-handshake. Writes PORT to --port-file once listening.
+handshake. Writes PORT to --port-file once listening. --count-file: benchmark mode, counts without storing.
 """
 import argparse, gzip, hashlib, io, json, os, socket, socketserver, sys, threading
 
@@ -79,6 +79,16 @@ class Handler(socketserver.BaseRequestHandler):
         if os.path.exists(args.noack):
             return  # a stuck collector: takes the bytes, stores and acks nothing
         tag, second = msg[0], msg[1]
+        if args.count_file and isinstance(second, bytes):
+            # benchmark mode: trust the "size" option, count and ack without decoding entries
+            opt = msg[2]
+            with lock:
+                self.server.count += opt["size"]
+                with open(args.count_file + ".tmp", "w") as f:
+                    f.write(str(self.server.count))
+                os.rename(args.count_file + ".tmp", args.count_file)
+            self.request.sendall(msgpack.packb({"ack": opt["chunk"]}))
+            return
         opt = {}
         if isinstance(second, (bytes, str)):  # PackedForward
             blob = second if isinstance(second, bytes) else second.encode("latin-1")
@@ -119,10 +129,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--noack", default="/nonexistent")
     ap.add_argument("--shared-key")
+    ap.add_argument("--count-file", help="benchmark: only count records (PackedForward), in this file")
     args = ap.parse_args()
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.args = args
     srv.handshakes = []
+    srv.count = 0
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:
             f.write(str(srv.server_address[1]))

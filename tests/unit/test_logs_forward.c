@@ -272,13 +272,15 @@ static void test_queue_memory_spool_drop(void **st)
 	struct chunk_queue q;
 	assert_int_equal(queue_init(&q, 1000, spool, 1000), 0);
 	assert_int_equal(queue_push(&q, mk_chunk(1, 10, 600)), 0);
-	assert_int_equal(queue_push(&q, mk_chunk(2, 10, 600)), 1);       /* memory full: spooled */
-	assert_int_equal(queue_push(&q, mk_chunk(3, 10, 300)), 0);       /* fits in memory */
+	assert_int_equal(queue_push(&q, mk_chunk(2, 10, 600)), 0);       /* overshoots by one chunk */
+	assert_true(queue_mem_full(&q));
+	assert_int_equal(queue_push(&q, mk_chunk(3, 10, 600)), 1);       /* memory full: spooled */
 	assert_int_equal(queue_push(&q, mk_chunk(4, 10, 300)), 1);       /* spool: 900 of 1000 */
 	assert_int_equal(queue_push(&q, mk_chunk(5, 7, 300)), -ENOSPC);  /* both full: dropped */
 	assert_int_equal(q.dropped_records, 7);
 	assert_int_equal(q.records, 40);
 	assert_int_equal(q.spool_bytes, 900);
+	assert_int_equal(q.mem_bytes, 1200);
 	/* FIFO order, spooled payloads read back intact */
 	for (uint64_t want = 1; want <= 4; want++) {
 		assert_int_equal(queue_load_head(&q), 0);
@@ -293,7 +295,7 @@ static void test_queue_memory_spool_drop(void **st)
 	assert_int_equal(q.mem_bytes, 0);
 	assert_int_equal(q.spool_bytes, 0);
 	/* leftovers of an earlier run are removed at start */
-	assert_int_equal(queue_push(&q, mk_chunk(6, 1, 10)), 0);
+	assert_int_equal(queue_push(&q, mk_chunk(6, 1, 1000)), 0);
 	assert_int_equal(queue_push(&q, mk_chunk(7, 1, 2000)), -ENOSPC); /* bigger than the spool */
 	queue_free(&q);
 	char stale[160];

@@ -80,6 +80,7 @@ static void fail(struct forward *f, const char *why)
 		fprintf(stderr, "obsbpf: logs: forward %s:%s: %s; retrying\n", f->o.host, f->o.port, why);
 	close_conn(f);
 	f->st.retries++;
+	f->st.failing = true;
 	set_timer(f, T_RETRY, backoff_ms(f));
 	f->attempt++;
 }
@@ -155,6 +156,7 @@ static void on_ack(struct forward *f)
 	f->st.bytes += f->pre.size + c->len + f->post.size;
 	f->st.chunks++;
 	f->attempt = 0;
+	f->st.failing = false;
 	f->cur = NULL;
 	f->state = F_READY;
 	f->tpurpose = T_NONE;

@@ -30,6 +30,7 @@ struct forward_opts {
 struct forward_stats {
 	uint64_t records, bytes, chunks, retries, connects, ack_timeouts, auth_failures;
 	bool connected;
+	bool failing; /* the last attempt failed and no chunk was acked since */
 };
 
 /* Called when the head chunk of q was acked, after it was popped; the callee frees it. */

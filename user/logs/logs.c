@@ -220,8 +220,10 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 static bool accept_more(void *arg)
 {
 	struct logs *l = arg;
-	/* a live but slower collector: stop reading (the files are the buffer) rather than spool */
-	return l->to_stdout || !queue_mem_full(&l->q) || !forward_stats(l->fwd)->connected;
+	/* A live collector that is slower than the files, or one still being connected to: stop
+	 * reading, the files are the buffer. A failing one: keep reading into the spool, so that
+	 * rotation does not take unread lines away; past the spool chunks are dropped and counted. */
+	return l->to_stdout || !queue_mem_full(&l->q) || forward_stats(l->fwd)->failing;
 }
 
 static void on_flush_timer(void *arg)

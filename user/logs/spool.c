@@ -105,7 +105,8 @@ static void append(struct chunk_queue *q, struct chunk *c)
 
 int queue_push(struct chunk_queue *q, struct chunk *c)
 {
-	if (q->mem_bytes + c->len <= q->mem_limit || !q->head) {
+	/* memory may overshoot by one chunk: readers pause once it is full (queue_mem_full) */
+	if (q->mem_bytes < q->mem_limit || !q->head) {
 		q->mem_bytes += c->len;
 		append(q, c);
 		return 0;
