@@ -47,6 +47,7 @@ struct logs {
 	/* counters */
 	uint64_t parse_errors, records, stdout_records, stdout_bytes, checkpoint_errors, checkpoints;
 	uint64_t cri_errors;
+	struct strbuf labels; /* k8s_pod_name="..",k8s_namespace_name="..",k8s_node_name=".." */
 };
 
 static uint64_t realtime_ns(void)
@@ -253,39 +254,40 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	static const struct forward_stats none;
 	if (!fs)
 		fs = &none;
+	const char *P = l->labels.buf ? l->labels.buf : "";
 	counter(o, f, "obsbpf_logs_lines_read_total", "Lines read from log files.");
-	sb_printf(o, "obsbpf_logs_lines_read_total %" PRIu64 "\n", ts->lines);
+	sb_printf(o, "obsbpf_logs_lines_read_total{%s} %" PRIu64 "\n", P, ts->lines);
 	counter(o, f, "obsbpf_logs_read_bytes_total", "Bytes read from log files.");
-	sb_printf(o, "obsbpf_logs_read_bytes_total %" PRIu64 "\n", ts->bytes);
+	sb_printf(o, "obsbpf_logs_read_bytes_total{%s} %" PRIu64 "\n", P, ts->bytes);
 	counter(o, f, "obsbpf_logs_parse_errors_total", "Lines that looked like JSON but did not parse (forwarded as plain text).");
-	sb_printf(o, "obsbpf_logs_parse_errors_total %" PRIu64 "\n", l->parse_errors + l->cri_errors);
+	sb_printf(o, "obsbpf_logs_parse_errors_total{%s} %" PRIu64 "\n", P, l->parse_errors + l->cri_errors);
 	counter(o, f, "obsbpf_logs_long_lines_total", "Lines longer than --logs-max-line, forwarded truncated.");
-	sb_printf(o, "obsbpf_logs_long_lines_total %" PRIu64 "\n", ts->long_lines);
+	sb_printf(o, "obsbpf_logs_long_lines_total{%s} %" PRIu64 "\n", P, ts->long_lines);
 	counter(o, f, "obsbpf_logs_rotations_total", "Followed files rotated away (renamed or deleted).");
-	sb_printf(o, "obsbpf_logs_rotations_total %" PRIu64 "\n", ts->rotations);
+	sb_printf(o, "obsbpf_logs_rotations_total{%s} %" PRIu64 "\n", P, ts->rotations);
 	counter(o, f, "obsbpf_logs_truncations_total", "Followed files truncated in place (copytruncate).");
-	sb_printf(o, "obsbpf_logs_truncations_total %" PRIu64 "\n", ts->truncations);
+	sb_printf(o, "obsbpf_logs_truncations_total{%s} %" PRIu64 "\n", P, ts->truncations);
 	gauge(o, "obsbpf_logs_files_open", "Log files followed now.");
-	sb_printf(o, "obsbpf_logs_files_open %d\n", ts->files_open);
+	sb_printf(o, "obsbpf_logs_files_open{%s} %d\n", P, ts->files_open);
 	counter(o, f, "obsbpf_logs_records_forwarded_total", "Records delivered (acked by the collector, or written).");
-	sb_printf(o, "obsbpf_logs_records_forwarded_total{output=\"%s\"} %" PRIu64 "\n", out,
+	sb_printf(o, "obsbpf_logs_records_forwarded_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
 		  l->to_stdout ? l->stdout_records : fs->records);
 	counter(o, f, "obsbpf_logs_forwarded_bytes_total", "Bytes delivered, protocol framing included.");
-	sb_printf(o, "obsbpf_logs_forwarded_bytes_total{output=\"%s\"} %" PRIu64 "\n", out,
+	sb_printf(o, "obsbpf_logs_forwarded_bytes_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
 		  l->to_stdout ? l->stdout_bytes : fs->bytes);
 	counter(o, f, "obsbpf_logs_retries_total", "Reconnections after a failure or an ack timeout.");
-	sb_printf(o, "obsbpf_logs_retries_total{output=\"%s\"} %" PRIu64 "\n", out, fs->retries);
+	sb_printf(o, "obsbpf_logs_retries_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->retries);
 	counter(o, f, "obsbpf_logs_ack_timeouts_total", "Chunks whose ack did not come in time (sent again).");
-	sb_printf(o, "obsbpf_logs_ack_timeouts_total{output=\"%s\"} %" PRIu64 "\n", out, fs->ack_timeouts);
+	sb_printf(o, "obsbpf_logs_ack_timeouts_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->ack_timeouts);
 	gauge(o, "obsbpf_logs_buffered_records", "Records waiting for the collector's ack.");
-	sb_printf(o, "obsbpf_logs_buffered_records{output=\"%s\"} %" PRIu64 "\n", out, l->q.records + l->cur_records);
+	sb_printf(o, "obsbpf_logs_buffered_records{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.records + l->cur_records);
 	gauge(o, "obsbpf_logs_buffered_bytes", "Bytes of chunks waiting for the collector's ack.");
-	sb_printf(o, "obsbpf_logs_buffered_bytes{output=\"%s\",where=\"memory\"} %zu\n", out, l->q.mem_bytes + l->cur.size);
-	sb_printf(o, "obsbpf_logs_buffered_bytes{output=\"%s\",where=\"spool\"} %zu\n", out, l->q.spool_bytes);
+	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"memory\"} %zu\n", P, out, l->q.mem_bytes + l->cur.size);
+	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"spool\"} %zu\n", P, out, l->q.spool_bytes);
 	counter(o, f, "obsbpf_logs_dropped_records_total", "Records dropped because the buffer and spool were full.");
-	sb_printf(o, "obsbpf_logs_dropped_records_total{output=\"%s\"} %" PRIu64 "\n", out, l->q.dropped_records);
+	sb_printf(o, "obsbpf_logs_dropped_records_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.dropped_records);
 	counter(o, f, "obsbpf_logs_checkpoint_errors_total", "Failed writes of the offsets state file.");
-	sb_printf(o, "obsbpf_logs_checkpoint_errors_total %" PRIu64 "\n", l->checkpoint_errors);
+	sb_printf(o, "obsbpf_logs_checkpoint_errors_total{%s} %" PRIu64 "\n", P, l->checkpoint_errors);
 }
 
 static int configure(struct logs *l, const struct obsbpf_config *cfg)
@@ -377,6 +379,13 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 					cfg->logs_flush_ms ? cfg->logs_flush_ms : 200, on_flush_timer, l);
 	if (!l->flush_timer)
 		return -errno;
+	sb_puts(&l->labels, "k8s_pod_name=\"");
+	sb_label_value(&l->labels, l->pod.name);
+	sb_puts(&l->labels, "\",k8s_namespace_name=\"");
+	sb_label_value(&l->labels, l->pod.namespace_);
+	sb_puts(&l->labels, "\",k8s_node_name=\"");
+	sb_label_value(&l->labels, l->pod.node);
+	sb_putc(&l->labels, '"');
 	if (http)
 		http_server_add_collector(http, collect, l);
 	return 0;
@@ -395,6 +404,7 @@ struct logs *logs_start(struct agent *a)
 		return NULL;
 	l->loop = a->loop;
 	l->pod = a->pod;
+	sb_init(&l->labels);
 	msgpack_sbuffer_init(&l->cur);
 	msgpack_packer_init(&l->pk, &l->cur, msgpack_sbuffer_write);
 	int err = configure(l, cfg);
@@ -424,5 +434,6 @@ void logs_stop(struct logs *l)
 	checkpoint_free(&l->start);
 	log_parser_free(&l->parser);
 	msgpack_sbuffer_destroy(&l->cur);
+	sb_free(&l->labels);
 	free(l);
 }
