@@ -8,26 +8,26 @@
 #include <string.h>
 
 #define OFF(f) offsetof(struct obsbpf_config, f)
-#define POD_CMDS (CMD_ATTACH | CMD_LOGS)
+#define POD_CMDS (CMD_ATTACH)
 #define LOG_CMDS (CMD_ATTACH | CMD_LOGS)
 
 const struct opt_def obsbpf_options[] = {
 	{ "pod", 'p', OPT_STRING, OFF(pod), NULL, "NAME",
-	  "pod to attach to: found by the UTS hostname of its processes (Kubernetes sets it to the pod name)", POD_CMDS },
+	  "pod to attach to: found by the UTS hostname of its processes (Kubernetes sets it to the pod name)", LOG_CMDS },
 	{ "namespace", 'n', OPT_STRING, OFF(namespace_), "default", "NS",
-	  "the pod's Kubernetes namespace (label k8s_namespace_name)", POD_CMDS },
+	  "the pod's Kubernetes namespace (label k8s_namespace_name)", LOG_CMDS },
 	{ "node", 0, OPT_STRING, OFF(node), NULL, "NAME",
-	  "node name for k8s_node_name (default: $NODE_NAME, else this host's name)", POD_CMDS },
+	  "node name for k8s_node_name (default: $NODE_NAME, else this host's name)", LOG_CMDS },
 	{ "cgroup", 0, OPT_STRING, OFF(cgroup), NULL, "PATH",
 	  "the pod's cgroup v2 directory, instead of finding it from the pod's processes", POD_CMDS },
 	{ "netns", 0, OPT_STRING, OFF(netns), NULL, "PATH",
 	  "the pod's network namespace (e.g. /run/netns/NAME or /proc/PID/ns/net)", POD_CMDS },
 	{ "listen", 'l', OPT_STRING, OFF(listen), "0.0.0.0:9102", "ADDR:PORT",
-	  "where to serve /metrics, /healthz, /readyz and /status", POD_CMDS },
+	  "where to serve /metrics, /healthz, /readyz and /status", LOG_CMDS },
 	{ "http-idle-timeout", 0, OPT_UINT, OFF(http_idle_timeout), "30", "SECONDS",
-	  "close an idle HTTP connection after this many seconds", POD_CMDS },
+	  "close an idle HTTP connection after this many seconds", LOG_CMDS },
 	{ "http-max-connections", 0, OPT_UINT, OFF(http_max_conns), "64", "N",
-	  "most HTTP connections served at once (8 per client address)", POD_CMDS },
+	  "most HTTP connections served at once (8 per client address)", LOG_CMDS },
 	{ "max-routes", 0, OPT_UINT, OFF(max_routes), "256", "N",
 	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", POD_CMDS },
 	{ "logs", 0, OPT_STRING, OFF(logs), "/var/log/app/*.log", "GLOB",

@@ -173,6 +173,7 @@ static void flush_chunk(struct logs *l)
 static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len, bool truncated)
 {
 	struct logs *l = arg;
+	const struct tail_file *file = f;
 	uint64_t t;
 	const char *stream = NULL;
 	char sbuf[8];
@@ -199,8 +200,10 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 			stream = sbuf;
 			t = f->cri_time_ns;
 		} else {
+			/* not CRI: forwarded as it is; pending "P" pieces keep waiting for their "F" */
 			l->cri_errors++;
 			t = realtime_ns();
+			f = NULL;
 		}
 	} else {
 		t = realtime_ns();
@@ -209,13 +212,14 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 	log_parse(&l->parser, line, len, &r);
 	l->parse_errors += r.json_error;
 	struct log_meta m = { .pod = l->pod.name, .namespace_ = l->pod.namespace_, .node = l->pod.node,
-			      .container = f->container, .file = f->name, .stream = stream };
+			      .container = file->container, .file = file->name, .stream = stream };
 	log_record_pack(&l->pk, t, line, len, &r, &m);
 	l->cur_records++;
 	l->records++;
-	if (f->cri)
+	if (f && f->cri)
 		sb_reset(&f->cri_partial);
-	return true;
+	/* with "P" pieces still pending, the checkpoint must stay before them */
+	return !file->cri_partial.len;
 }
 
 static bool accept_more(void *arg)
