@@ -10,6 +10,20 @@ test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 python
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
 
+# The log tests also run against the fluent org's FluentServer (npm, pinned by package-lock.json).
+npm_test_deps() {
+	[ "${1:-}" = "--build-only" ] && return 0
+	local dir
+	dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/node"
+	[ -d "$dir/node_modules/@fluent-org/logger" ] && return 0
+	if ! command -v npm >/dev/null; then
+		echo "obsbpf: npm not found: the log tests need it for @fluent-org/logger (apt-get install npm)" >&2
+		return 0
+	fi
+	npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+}
+trap 'npm_test_deps "${1:-}"' EXIT
+
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

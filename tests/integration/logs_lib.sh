@@ -100,3 +100,22 @@ with open(path, "a", buffering=1) as f:
             time.sleep(pause)
 PYEOF
 }
+
+# recv_start_node OUT [SHARED_KEY]: the fluent org's FluentServer (tests/integration/node, installed
+# by deploy/install-deps.sh) as the receiver instead.
+recv_start_node() {
+	local out=$1 key=${2:-}
+	rm -f "$T/recv.port"
+	[ -d "$ROOT/tests/integration/node/node_modules/@fluent-org/logger" ] ||
+		{ echo "@fluent-org/logger not installed (deploy/install-deps.sh)" >&2; return 1; }
+	node "$ROOT/tests/integration/node/fluent_server.js" "$out" "$T/recv.port" $key 2>>"$T/recv.log" &
+	RECV_PID=$!
+	BG_PIDS+=("$RECV_PID")
+	local i
+	for i in $(seq 100); do
+		[ -s "$T/recv.port" ] && { RECV_PORT=$(cat "$T/recv.port"); return 0; }
+		sleep 0.1
+	done
+	echo "FluentServer did not start:" >&2; cat "$T/recv.log" >&2
+	return 1
+}

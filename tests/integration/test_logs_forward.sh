@@ -2,7 +2,8 @@
 # Log forwarding to a real Fluent Forward receiver: enrichment fields, JSON/logfmt/plain parsing,
 # malformed JSON forwarded as plain text, CRI lines with partial-line reassembly, over-long lines,
 # and each wire variant (PackedForward, Forward, gzip CompressedPackedForward with the shared-key
-# handshake). Runs `obsbpf logs` (no BPF needed).
+# handshake), against our python receiver and the fluent org's FluentServer (@fluent-org/logger).
+# Runs `obsbpf logs` (no BPF needed).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logs_lib.sh"
 
@@ -70,12 +71,17 @@ sys.exit(1 if fails else 0)
 PYEOF
 }
 
-run_variant() { # NAME RECV_ARGS -- AGENT_ARGS
-	local name=$1; shift
-	local rargs=()
-	while [ "$1" != "--" ]; do rargs+=("$1"); shift; done; shift
+run_variant() { # NAME RECEIVER(py|node) [SHARED_KEY] -- AGENT_ARGS
+	local name=$1 kind=$2 key=
+	shift 2
+	[ "$1" != "--" ] && { key=$1; shift; }
+	shift
 	RECV_PORT=
-	recv_start "$T/$name.jsonl" "${rargs[@]}" || { fail "$name: receiver"; return; }
+	if [ "$kind" = node ]; then
+		recv_start_node "$T/$name.jsonl" $key || { fail "$name: receiver"; return; }
+	else
+		recv_start "$T/$name.jsonl" ${key:+--shared-key "$key"} || { fail "$name: receiver"; return; }
+	fi
 	logs_start --logs "$T/app/*.log" --cri-logs "$T/containers" --pod web --namespace shop \
 		--node node-1 --logs-state "$T/$name.state" --logs-max-line 1024 --logs-flush-ms 50 \
 		--forward "127.0.0.1:$RECV_PORT" "$@" || { fail "$name: agent start"; recv_kill; return; }
@@ -90,9 +96,13 @@ run_variant() { # NAME RECV_ARGS -- AGENT_ARGS
 	recv_kill
 }
 
-run_variant packed -- --forward-mode packed
-run_variant forward -- --forward-mode forward
-run_variant gzip-key --shared-key s3cret -- --forward-compress gzip --forward-shared-key s3cret
+run_variant packed py -- --forward-mode packed
+run_variant forward py -- --forward-mode forward
+run_variant gzip-key py s3cret -- --forward-compress gzip --forward-shared-key s3cret
+# the same against the fluent org's FluentServer (an implementation that is not ours)
+run_variant fluent-org-packed node -- --forward-mode packed
+run_variant fluent-org-forward node -- --forward-mode forward
+run_variant fluent-org-gzip-key node s3cret -- --forward-compress gzip --forward-shared-key s3cret
 
 # a wrong shared key: nothing is delivered, the refusal is reported
 RECV_PORT=

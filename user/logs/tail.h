@@ -29,6 +29,7 @@ struct tail_file {
 	bool skipping;       /* dropping the rest of an over-long line */
 	bool rotated;        /* its path now names another file (or none): drain, then close */
 	uint64_t rotated_ns;
+	unsigned gen;        /* the last scan that found it under a matching name */
 	struct strbuf cri_partial; /* CRI "P" pieces waiting for their "F" */
 	uint64_t cri_time_ns;
 };

@@ -53,8 +53,7 @@ static struct tail_file *find_file(struct tail *t, dev_t dev, ino_t ino)
 static void scan(struct tail *t)
 {
 	uint64_t now = loop_now_ns();
-	struct tail_file *seen[1024];
-	int nseen = 0;
+	t->gen++;
 	for (int i = 0; t->o.globs[i]; i++) {
 		char p[PATH_MAX];
 		full_pattern(t, i, p, sizeof(p));
@@ -81,16 +80,13 @@ static void scan(struct tail *t)
 					}
 				}
 			}
-			if (f && nseen < (int)(sizeof(seen) / sizeof(seen[0])))
-				seen[nseen++] = f;
+			if (f)
+				f->gen = t->gen;
 		}
 		globfree(&g);
 	}
 	for (struct tail_file *f = t->files; f; f = f->next) {
-		bool found = false;
-		for (int k = 0; k < nseen && !found; k++)
-			found = seen[k] == f;
-		if (!found && !f->rotated) {
+		if (f->gen != t->gen && !f->rotated) {
 			f->rotated = true;
 			f->rotated_ns = now;
 			t->st.rotations++;

@@ -19,6 +19,7 @@ struct tail {
 	int efd;                      /* eventfd: "there may be more to read" */
 	struct loop_watch *iw, *ew, *timer;
 	bool paused;
+	unsigned gen;                 /* scan generation: files not marked by the last scan are gone */
 };
 
 #define TAIL_FILE_BUDGET (1u << 20) /* bytes read from one file per loop turn */
