@@ -189,8 +189,8 @@ static void handle_msg(struct forward *f, const msgpack_object *o)
 	} else if (f->state == F_PONG) {
 		char reason[256];
 		if (forward_check_pong(o, f->salt, f->nonce, f->nonce_len, f->o.shared_key, reason, sizeof(reason))) {
-			f->st.auth_failures++;
-			fprintf(stderr, "obsbpf: logs: forward %s:%s: handshake refused: %s\n", f->o.host, f->o.port, reason);
+			if (f->st.auth_failures++ == 0) /* once: it is retried with backoff */
+				fprintf(stderr, "obsbpf: logs: forward %s:%s: handshake refused: %s\n", f->o.host, f->o.port, reason);
 			fail(f, NULL);
 			return;
 		}
@@ -228,7 +228,6 @@ static void do_read(struct forward *f)
 		msgpack_unpacked u;
 		msgpack_unpacked_init(&u);
 		int r;
-		enum fstate before = f->state;
 		while ((r = msgpack_unpacker_next(&f->up, &u)) == MSGPACK_UNPACK_SUCCESS) {
 			handle_msg(f, &u.data);
 			if (f->state == F_DOWN)
@@ -241,7 +240,6 @@ static void do_read(struct forward *f)
 		}
 		if (f->state == F_DOWN || f->fd < 0)
 			return;
-		(void)before;
 	}
 }
 
