@@ -271,18 +271,19 @@ static void test_queue_memory_spool_drop(void **st)
 	snprintf(spool, sizeof(spool), "%s/spool", dir);
 	struct chunk_queue q;
 	assert_int_equal(queue_init(&q, 1000, spool, 1000), 0);
-	assert_int_equal(queue_push(&q, mk_chunk(1, 10, 600)), 0);
-	assert_int_equal(queue_push(&q, mk_chunk(2, 10, 600)), 0);       /* overshoots by one chunk */
+	assert_int_equal(queue_push(&q, mk_chunk(1, 10, 600), true), 0);
+	assert_int_equal(queue_push(&q, mk_chunk(2, 10, 600), true), 0);       /* overshoots by one chunk */
 	assert_true(queue_mem_full(&q));
-	assert_int_equal(queue_push(&q, mk_chunk(3, 10, 600)), 1);       /* memory full: spooled */
-	assert_int_equal(queue_push(&q, mk_chunk(4, 10, 300)), 1);       /* spool: 900 of 1000 */
-	assert_int_equal(queue_push(&q, mk_chunk(5, 7, 300)), -ENOSPC);  /* both full: dropped */
+	assert_int_equal(queue_push(&q, mk_chunk(3, 10, 600), true), 1);       /* memory full: spooled */
+	assert_int_equal(queue_push(&q, mk_chunk(4, 10, 300), true), 1);       /* spool: 900 of 1000 */
+	assert_int_equal(queue_push(&q, mk_chunk(5, 7, 300), true), -ENOSPC);  /* both full: dropped */
+	assert_int_equal(queue_push(&q, mk_chunk(5, 3, 300), false), 0); /* a healthy collector: kept */
 	assert_int_equal(q.dropped_records, 7);
-	assert_int_equal(q.records, 40);
+	assert_int_equal(q.records, 43);
 	assert_int_equal(q.spool_bytes, 900);
-	assert_int_equal(q.mem_bytes, 1200);
+	assert_int_equal(q.mem_bytes, 1500);
 	/* FIFO order, spooled payloads read back intact */
-	for (uint64_t want = 1; want <= 4; want++) {
+	for (uint64_t want = 1; want <= 5; want++) {
 		assert_int_equal(queue_load_head(&q), 0);
 		struct chunk *c = queue_pop(&q);
 		assert_non_null(c);
@@ -295,8 +296,8 @@ static void test_queue_memory_spool_drop(void **st)
 	assert_int_equal(q.mem_bytes, 0);
 	assert_int_equal(q.spool_bytes, 0);
 	/* leftovers of an earlier run are removed at start */
-	assert_int_equal(queue_push(&q, mk_chunk(6, 1, 1000)), 0);
-	assert_int_equal(queue_push(&q, mk_chunk(7, 1, 2000)), -ENOSPC); /* bigger than the spool */
+	assert_int_equal(queue_push(&q, mk_chunk(6, 1, 1000), true), 0);
+	assert_int_equal(queue_push(&q, mk_chunk(7, 1, 2000), true), -ENOSPC); /* bigger than the spool */
 	queue_free(&q);
 	char stale[160];
 	snprintf(stale, sizeof(stale), "%s/00000000000000000009.chunk", spool);

@@ -48,6 +48,8 @@ struct logs {
 	uint64_t parse_errors, records, stdout_records, stdout_bytes, checkpoint_errors, checkpoints;
 	uint64_t cri_errors;
 	struct strbuf labels; /* k8s_pod_name="..",k8s_namespace_name="..",k8s_node_name=".." */
+	z_stream z;
+	bool z_ready;
 };
 
 static uint64_t realtime_ns(void)
@@ -75,30 +77,35 @@ static void chunk_id(char out[25])
 	out[24] = '\0';
 }
 
-static int gzip_payload(struct chunk *c)
+/* Level 1: log text compresses well even so, and deflate is most of the CPU a chunk costs.
+ * One deflate state for the agent's life (deflateReset per chunk): allocating it per chunk
+ * left the heap fragmented and the RSS high. */
+static int gzip_payload(struct logs *l, struct chunk *c)
 {
-	z_stream z = { 0 };
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	uLong cap = deflateBound(&z, c->len);
-	char *out = malloc(cap);
-	if (!out) {
-		deflateEnd(&z);
-		return -ENOMEM;
+	z_stream *z = &l->z;
+	if (!l->z_ready) {
+		if (deflateInit2(z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+			return -ENOMEM;
+		l->z_ready = true;
+	} else if (deflateReset(z) != Z_OK) {
+		return -EIO;
 	}
-	z.next_in = (Bytef *)c->data;
-	z.avail_in = (uInt)c->len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	int r = deflate(&z, Z_FINISH);
-	size_t n = z.total_out;
-	deflateEnd(&z);
-	if (r != Z_STREAM_END) {
+	uLong cap = deflateBound(z, c->len);
+	char *out = malloc(cap);
+	if (!out)
+		return -ENOMEM;
+	z->next_in = (Bytef *)c->data;
+	z->avail_in = (uInt)c->len;
+	z->next_out = (Bytef *)out;
+	z->avail_out = (uInt)cap;
+	if (deflate(z, Z_FINISH) != Z_STREAM_END) {
 		free(out);
 		return -EIO;
 	}
+	size_t n = z->total_out;
+	char *shrunk = realloc(out, n ? n : 1);
 	free(c->data);
-	c->data = out;
+	c->data = shrunk ? shrunk : out;
 	c->len = n;
 	c->gzip = true;
 	return 0;
@@ -165,8 +172,9 @@ static void flush_chunk(struct logs *l)
 		return;
 	}
 	if (l->gzip)
-		gzip_payload(c); /* on failure the chunk goes uncompressed */
-	queue_push(&l->q, c); /* -ENOSPC: dropped and counted by the queue */
+		gzip_payload(l, c); /* on failure the chunk goes uncompressed */
+	/* -ENOSPC: dropped and counted by the queue (only while the collector is failing) */
+	queue_push(&l->q, c, forward_stats(l->fwd)->failing);
 	forward_kick(l->fwd);
 }
 
@@ -439,5 +447,7 @@ void logs_stop(struct logs *l)
 	log_parser_free(&l->parser);
 	msgpack_sbuffer_destroy(&l->cur);
 	sb_free(&l->labels);
+	if (l->z_ready)
+		deflateEnd(&l->z);
 	free(l);
 }

@@ -103,10 +103,11 @@ static void append(struct chunk_queue *q, struct chunk *c)
 	q->records += c->records;
 }
 
-int queue_push(struct chunk_queue *q, struct chunk *c)
+int queue_push(struct chunk_queue *q, struct chunk *c, bool may_drop)
 {
-	/* memory may overshoot by one chunk: readers pause once it is full (queue_mem_full) */
-	if (q->mem_bytes < q->mem_limit || !q->head) {
+	/* memory may overshoot: readers pause once it is full (queue_mem_full), and what they had
+	 * already read when it filled is kept unless the collector is failing */
+	if (q->mem_bytes < q->mem_limit || !q->head || !may_drop) {
 		q->mem_bytes += c->len;
 		append(q, c);
 		return 0;

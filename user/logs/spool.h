@@ -35,10 +35,11 @@ struct chunk_queue {
 /* Prepares the spool directory (created if missing, leftovers removed). */
 int queue_init(struct chunk_queue *q, size_t mem_limit, const char *spool_dir, size_t spool_limit);
 void queue_free(struct chunk_queue *q);
-/* Takes ownership of c. Returns 0 (kept in memory: while memory is below its limit, which the
- * last chunk may overshoot), 1 (spooled), or -ENOSPC: the buffer is full, c was freed and its
- * records counted as dropped. */
-int queue_push(struct chunk_queue *q, struct chunk *c);
+/* Takes ownership of c. Returns 0 (kept in memory: while memory is below its limit, or always
+ * when !may_drop), 1 (spooled), or -ENOSPC: the buffer is full, c was freed and its records
+ * counted as dropped. The caller allows dropping only while the collector is failing; otherwise
+ * it pauses reading once queue_mem_full, so memory overshoots by at most what was being read. */
+int queue_push(struct chunk_queue *q, struct chunk *c, bool may_drop);
 /* Makes sure the head's payload is in memory (reads it back from the spool). */
 int queue_load_head(struct chunk_queue *q);
 /* Removes and returns the head (caller frees with chunk_free). */
