@@ -7,7 +7,7 @@ chunk (so what is acked is stored), and answers {"ack": chunk}. While the file N
 stores nothing and acks nothing (a stuck collector). --shared-key turns on the HELO/PING/PONG
 handshake. Writes PORT to --port-file once listening. --count-file: benchmark mode, counts without storing.
 """
-import argparse, gzip, hashlib, io, json, os, socket, socketserver, sys, threading
+import argparse, gzip, hashlib, io, json, os, socketserver, sys, threading, time
 
 import msgpack
 
@@ -114,6 +114,8 @@ class Handler(socketserver.BaseRequestHandler):
                 f.flush()
                 os.fsync(f.fileno())
         if chunk:
+            if args.ack_delay:
+                time.sleep(args.ack_delay)
             self.request.sendall(msgpack.packb({"ack": chunk}))
 
 
@@ -130,6 +132,7 @@ def main():
     ap.add_argument("--noack", default="/nonexistent")
     ap.add_argument("--shared-key")
     ap.add_argument("--count-file", help="benchmark: only count records (PackedForward), in this file")
+    ap.add_argument("--ack-delay", type=float, default=0, help="seconds to wait before each ack (a slow collector)")
     args = ap.parse_args()
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.args = args

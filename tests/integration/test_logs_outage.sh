@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # At-least-once: a collector that is down for several seconds, one that takes chunks without
-# acking them, kill -9 of the agent in the middle of a stream, and a spool that fills up.
+# acking them, kill -9 of the agent in the middle of a stream, a slow collector (backpressure,
+# no drop), and a spool that fills up while the collector is down (drops counted).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logs_lib.sh"
 
@@ -59,9 +60,26 @@ else
 fi
 read -r missing dups _ _ <<<"$(seq_report "$OUT" out 1200)"
 expect_eq "kill -9: earlier acked lines not sent again" "$dups" 0
+expect_eq "nothing dropped while the collector was reachable" "$(metric_value obsbpf_logs_dropped_records_total)" 0
 agent_stop || fail "agent exit status"
 
-# 4. a full buffer: 1 MiB in memory + 1 MiB of spool while the collector is down; the rest is
+# 4. a live but slow collector (0.1 s per ack) and a 1-chunk memory buffer: reading pauses,
+# nothing is dropped, nothing spooled
+recv_kill
+rm -f "$OUT"
+recv_start "$OUT" --ack-delay 0.1
+logs_start --logs "$T/app/s.log" --cri-logs "" --logs-state "$T/state-s" --logs-chunk-kb 64 \
+	--logs-buffer-mb 0 --logs-spool "$T/spool" --forward "127.0.0.1:$RECV_PORT"
+write_seq "$T/app/s.log" slow 1 10000
+wait_lines "$OUT" 10000 60 || fail "slow collector: not all lines delivered"
+read -r missing dups _ _ <<<"$(seq_report "$OUT" slow 10000)"
+expect_eq "slow collector: lines missing" "$missing" 0
+expect_eq "slow collector: lines repeated" "$dups" 0
+expect_eq "slow collector: nothing dropped" "$(metric_value obsbpf_logs_dropped_records_total)" 0
+expect_eq "slow collector: nothing spooled" "$(ls "$T/spool" | wc -l)" 0
+agent_stop || fail "agent exit status"
+
+# 5. a full buffer: 1 MiB in memory + 1 MiB of spool while the collector is down; the rest is
 # dropped and counted, what was buffered arrives after recovery
 recv_kill
 rm -f "$OUT"

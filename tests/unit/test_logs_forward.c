@@ -270,6 +270,11 @@ static void test_queue_memory_spool_drop(void **st)
 	char spool[128];
 	snprintf(spool, sizeof(spool), "%s/spool", dir);
 	struct chunk_queue q;
+	assert_int_equal(queue_init(&q, 0, NULL, 0), 0);
+	assert_false(queue_mem_full(&q)); /* an empty queue always takes a chunk */
+	assert_int_equal(queue_push(&q, mk_chunk(1, 1, 10), true), 0);
+	assert_true(queue_mem_full(&q));
+	queue_free(&q);
 	assert_int_equal(queue_init(&q, 1000, spool, 1000), 0);
 	assert_int_equal(queue_push(&q, mk_chunk(1, 10, 600), true), 0);
 	assert_int_equal(queue_push(&q, mk_chunk(2, 10, 600), true), 0);       /* overshoots by one chunk */

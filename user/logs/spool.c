@@ -56,7 +56,8 @@ void queue_free(struct chunk_queue *q)
 
 bool queue_mem_full(const struct chunk_queue *q)
 {
-	return q->mem_bytes >= q->mem_limit;
+	/* an empty queue takes at least one chunk, whatever the limit (0 means "one chunk") */
+	return q->head && q->mem_bytes >= q->mem_limit;
 }
 
 static int write_all(int fd, const char *p, size_t n)
