@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "server.h"
 
 #include "../loop/loop.h"
@@ -89,11 +88,12 @@ void http_server_render_metrics(struct http_server *s, struct strbuf *out, enum 
 		sb_puts(out, "# EOF\n");
 }
 
+/* OpenMetrics (with exemplars) is negotiated once every collector renders it; until then every
+ * scraper, Prometheus included, gets the 0.0.4 text format, which it always accepts. */
 static enum exposition_format wanted_format(struct MHD_Connection *c)
 {
-	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-	return accept && strstr(accept, "application/openmetrics-text") ? EXPO_OPENMETRICS
-									 : EXPO_PROMETHEUS;
+	(void)c;
+	return EXPO_PROMETHEUS;
 }
 
 static int render_ready(struct http_server *s, struct strbuf *body)
@@ -234,12 +234,12 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 		flags |= MHD_USE_IPv6;
 	uint16_t port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
 		fprintf(stderr, "obsbpf: listen %s: cannot bind (in use, or bad address)\n", o->listen);

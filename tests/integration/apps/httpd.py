@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Test app: a threading HTTP/1.1 server (python's http.server) that writes the status line and
+headers in one write and the body in another, like most python apps.
+
+  GET  /status/NNN  -> status NNN
+  POST /echo        -> the request body, byte for byte
+  GET  anything     -> 200 "hello <path>"
+"""
+import argparse
+import http.server
+import socketserver
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, code, body, ctype="text/plain"):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and code not in (204, 304):
+            self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path.startswith("/status/"):
+            code = int(self.path.split("/")[2])
+            self.reply(code, b"" if code in (204, 304) else f"status {code}\n".encode())
+        else:
+            self.reply(200, f"hello {self.path}\n".encode())
+
+    do_HEAD = do_GET
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        self.reply(200, body, "application/octet-stream")
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self):
+        # http.server resolves its own name here (getfqdn): in a pod without DNS that blocks.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "localhost", self.server_address[1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--bind", default="0.0.0.0")
+    a = ap.parse_args()
+    Server((a.bind, a.port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+# Shared fixture for integration tests: test pods built the way a node builds them, the agent,
+# and assertions. Source it from a test script; everything it creates is removed on exit.
+#
+# A test pod: a network namespace whose eth0 is a veth on a test bridge (10.203.<run>.0/24, the
+# host side is .1), a cgroup v2 directory under a kubepods-like path, and a "pause" process in
+# its own UTS namespace whose hostname is the pod's name; pod_run starts processes next to it.
+
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OBSBPF=${OBSBPF:-$ROOT/build/obsbpf}
+PY=/usr/bin/python3 # Debian's, installed by deploy/install-deps.sh
+T=$(mktemp -d /tmp/obsbpf-test.XXXXXX)
+RUN=$(( $$ % 200 + 20 ))
+BR=obtbr$RUN
+SUBNET=10.203.$RUN
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+AGENT_PORT=${AGENT_PORT:-$(( 19000 + RUN ))}
+AGENT_ADDR=127.0.0.1:$AGENT_PORT
+declare -A POD_NS POD_CG POD_PAUSE POD_IP
+PODS=()
+BG_PIDS=()
+AGENT_PID=
+FAILS=0
+CHECKS=0
+
+log() { echo "  $*" >&2; }
+
+ok() { CHECKS=$((CHECKS + 1)); echo "  ok: $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "  FAIL: $*"; }
+expect_eq() { # DESC GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1 ($2)"; else fail "$1: got '$2', want '$3'"; fi
+}
+expect_ge() { # DESC GOT MIN
+	if [ "$2" -ge "$3" ] 2>/dev/null; then ok "$1 ($2 >= $3)"; else fail "$1: got '$2', want >= '$3'"; fi
+}
+# Ends the test: exit status says whether every check passed.
+finish() {
+	if [ "$CHECKS" -eq 0 ]; then echo "  FAIL: no checks ran"; exit 1; fi
+	[ "$FAILS" -eq 0 ]
+	exit $?
+}
+
+bridge_up() {
+	ip link show "$BR" >/dev/null 2>&1 && return 0
+	ip link add "$BR" type bridge
+	ip addr add "$SUBNET.1/24" dev "$BR"
+	ip link set "$BR" up
+}
+
+# pod_create NAME: the pod's netns, veth, cgroup and pause process.
+pod_create() {
+	local name=$1 idx=$(( ${#PODS[@]} + 1 ))
+	local ns=obt$RUN-$name cg=$CG2/kubepods/besteffort/pod$RUN-$name host_if=obh$RUN-$idx
+	bridge_up
+	ip netns add "$ns"
+	ip link add "$host_if" type veth peer name eth0 netns "$ns"
+	ip link set "$host_if" master "$BR" up
+	ip -n "$ns" addr add "$SUBNET.$((10 + idx))/24" dev eth0
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$SUBNET.1"
+	mkdir -p "$cg"
+	PODS+=("$name")
+	POD_NS[$name]=$ns
+	POD_CG[$name]=$cg
+	POD_IP[$name]=$SUBNET.$((10 + idx))
+	# The cgroup is joined before entering the netns: `ip netns exec` remounts /sys.
+	( echo $BASHPID > "$cg/cgroup.procs"
+	  exec ip netns exec "$ns" unshare --uts sh -c "hostname $name && exec sleep 1000000" ) &
+	POD_PAUSE[$name]=$!
+	local i
+	for i in $(seq 50); do
+		[ "$(nsenter -t "${POD_PAUSE[$name]}" -u hostname 2>/dev/null)" = "$name" ] && return 0
+		sleep 0.1
+	done
+	echo "pod_create $name: pause process did not start" >&2
+	return 1
+}
+
+pod_ip() { echo "${POD_IP[$1]}"; }
+pod_cgroup() { echo "${POD_CG[$1]}"; }
+pod_netns() { echo "/run/netns/${POD_NS[$1]}"; }
+
+# pod_run NAME CMD...: a background process inside the pod (cgroup, netns, UTS). Prints its pid.
+pod_run() {
+	local name=$1; shift
+	( echo $BASHPID > "${POD_CG[$name]}/cgroup.procs"
+	  exec nsenter -t "${POD_PAUSE[$name]}" -u -n -- "$@" ) &
+	BG_PIDS+=($!)
+	echo $!
+}
+
+# pod_exec NAME CMD...: the same, in the foreground.
+pod_exec() {
+	local name=$1; shift
+	( echo $BASHPID > "${POD_CG[$name]}/cgroup.procs"
+	  exec nsenter -t "${POD_PAUSE[$name]}" -u -n -- "$@" )
+}
+
+# wait_port NAME PORT: until something listens on PORT inside the pod (5 s at most).
+wait_port() {
+	local i
+	for i in $(seq 50); do
+		ip netns exec "${POD_NS[$1]}" ss -Htln "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "nothing listens on port $2 in pod $1" >&2
+	return 1
+}
+
+# agent_start ARGS...: `obsbpf attach ARGS --listen $AGENT_ADDR`, until /readyz answers 200.
+agent_start() {
+	"$OBSBPF" attach --listen "$AGENT_ADDR" "$@" >"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	local i
+	for i in $(seq 100); do
+		if ! kill -0 "$AGENT_PID" 2>/dev/null; then
+			echo "agent exited at start:" >&2; cat "$T/agent.log" >&2
+			AGENT_PID=; return 1
+		fi
+		curl -fsS -o /dev/null "http://$AGENT_ADDR/readyz" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "agent not ready after 10 s:" >&2; cat "$T/agent.log" >&2
+	return 1
+}
+
+# agent_stop: SIGTERM and wait; returns the agent's exit status.
+agent_stop() {
+	[ -n "$AGENT_PID" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	local rc=0
+	wait "$AGENT_PID" || rc=$?
+	AGENT_PID=
+	return $rc
+}
+
+metrics() { curl -fsS "http://$AGENT_ADDR/metrics"; }
+
+# metric_value NAME LABEL_SUBSTRING...: sum of the samples of NAME whose labels contain every
+# substring (0 when none).
+metric_value() {
+	local name=$1; shift
+	metrics | awk -v n="$name" -v pats="$*" '
+		BEGIN { np = split(pats, p, " ") }
+		$1 ~ "^" n "[{ ]" || $1 == n {
+			ok = 1; for (i = 1; i <= np; i++) if (index($0, p[i]) == 0) ok = 0
+			if (ok) s += $NF
+		}
+		END { printf "%d\n", s }'
+}
+
+cleanup() {
+	local rc=$?
+	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
+	local p name
+	for p in "${BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for name in "${PODS[@]}"; do
+		local cg=${POD_CG[$name]}
+		[ -f "$cg/cgroup.kill" ] && echo 1 > "$cg/cgroup.kill" 2>/dev/null
+		kill -KILL "${POD_PAUSE[$name]}" 2>/dev/null
+	done
+	wait 2>/dev/null
+	for name in "${PODS[@]}"; do
+		ip netns del "${POD_NS[$name]}" 2>/dev/null
+		rmdir "${POD_CG[$name]}" 2>/dev/null
+	done
+	rmdir "$CG2/kubepods/besteffort" "$CG2/kubepods" 2>/dev/null
+	ip link del "$BR" 2>/dev/null
+	rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM

@@ -1,0 +1,101 @@
+#include "probe.h"
+
+#include "../pod/pod.h"
+
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct feature {
+	const char *name;
+	bool required;
+	const char *without; /* what degrades when missing */
+	int (*check)(void);
+};
+
+static int has_btf(void) { return access("/sys/kernel/btf/vmlinux", R_OK) == 0; }
+static int has_cgroup2(void) { return cgroup2_mount() != NULL; }
+static int has_sockops(void) { return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCK_OPS, NULL) == 1; }
+static int has_sk_msg(void) { return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_MSG, NULL) == 1; }
+static int has_tc(void) { return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) == 1; }
+static int has_sockhash(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SOCKHASH, NULL) == 1; }
+static int has_sk_storage(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1; }
+static int has_ringbuf(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1; }
+static int has_task_storage(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1; }
+static int has_push_data(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_msg_push_data, NULL) == 1;
+}
+static int has_loop(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_loop, NULL) == 1;
+}
+
+static int has_privilege(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	/* CAP_SYS_ADMIN covers BPF, cgroup attach and setns; CAP_NET_ADMIN the tc hooks. */
+	return (d[0].effective & (1u << CAP_SYS_ADMIN)) && (d[0].effective & (1u << CAP_NET_ADMIN));
+}
+
+static const struct feature features[] = {
+	{ "privileges (CAP_SYS_ADMIN, CAP_NET_ADMIN)", true, "nothing can be loaded: run as root or privileged", has_privilege },
+	{ "kernel BTF (/sys/kernel/btf/vmlinux)", true, "CO-RE relocations cannot be resolved", has_btf },
+	{ "cgroup v2 mount", true, "pods cannot be found or attached to", has_cgroup2 },
+	{ "sockops programs", true, "connections cannot be followed", has_sockops },
+	{ "sk_msg programs", true, "outgoing requests and responses are not seen", has_sk_msg },
+	{ "sockhash maps", true, "sk_msg cannot be attached", has_sockhash },
+	{ "socket storage maps", true, "no per-connection state", has_sk_storage },
+	{ "tc (sched_cls) programs", true, "incoming requests and responses are not seen", has_tc },
+	{ "ring buffer maps", true, "no per-request events", has_ringbuf },
+	{ "bpf_loop helper in sk_msg", true, "routes cannot be parsed", has_loop },
+	{ "bpf_msg_push_data helper", false, "trace headers cannot be injected (metrics still work)", has_push_data },
+	{ "task storage maps", false, "no in-process trace propagation", has_task_storage },
+};
+
+static int silent(enum libbpf_print_level l, const char *f, va_list ap)
+{
+	(void)l; (void)f; (void)ap;
+	return 0;
+}
+
+bool probe_run(FILE *out, bool verbose)
+{
+	bool ok = true;
+	libbpf_print_fn_t old = libbpf_set_print(verbose ? NULL : silent);
+	if (verbose)
+		libbpf_set_print(old);
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		const struct feature *f = &features[i];
+		bool has = f->check();
+		fprintf(out, "%-4s %-44s%s%s\n", has ? "yes" : "NO", f->name, has ? "" : " -> ",
+			has ? "" : f->without);
+		if (!has && f->required)
+			ok = false;
+	}
+	fprintf(out, "%s\n", ok ? "obsbpf attach can work on this kernel"
+				: "obsbpf attach cannot work on this kernel (see NO above)");
+	libbpf_set_print(old);
+	return ok;
+}
+
+const char *probe_required(void)
+{
+	static char why[160];
+	libbpf_print_fn_t old = libbpf_set_print(silent);
+	const char *r = NULL;
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]) && !r; i++) {
+		const struct feature *f = &features[i];
+		if (f->required && !f->check()) {
+			snprintf(why, sizeof(why), "missing %s: %s", f->name, f->without);
+			r = why;
+		}
+	}
+	libbpf_set_print(old);
+	return r;
+}

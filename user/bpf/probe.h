@@ -1,0 +1,13 @@
+/* Feature probing: which kernel hooks this machine offers and what obsbpf does without them. */
+#ifndef OBSBPF_PROBE_H
+#define OBSBPF_PROBE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Prints one line per feature. Returns true when `obsbpf attach` can work. */
+bool probe_run(FILE *out, bool verbose);
+/* Silent check before attach: returns NULL, or a one-line reason attach cannot work. */
+const char *probe_required(void);
+
+#endif

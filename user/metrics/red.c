@@ -1,0 +1,162 @@
+#include "red.h"
+
+#include "../util/strbuf.h"
+#include "route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const method_names[OBSBPF_M_MAX] = {
+	[OBSBPF_M_OTHER] = "_OTHER", [OBSBPF_M_GET] = "GET",         [OBSBPF_M_HEAD] = "HEAD",
+	[OBSBPF_M_POST] = "POST",    [OBSBPF_M_PUT] = "PUT",         [OBSBPF_M_DELETE] = "DELETE",
+	[OBSBPF_M_CONNECT] = "CONNECT", [OBSBPF_M_OPTIONS] = "OPTIONS", [OBSBPF_M_TRACE] = "TRACE",
+	[OBSBPF_M_PATCH] = "PATCH",
+};
+
+static const uint64_t bounds_ns[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
+
+const char *red_method_name(unsigned method)
+{
+	return method < OBSBPF_M_MAX ? method_names[method] : "_OTHER";
+}
+
+static int cmp_route(const void *a, const void *b)
+{
+	uint32_t x = ((const struct dp_route *)a)->id, y = ((const struct dp_route *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct obsbpf_hist_key *x = &((const struct dp_hist_entry *)a)->key;
+	const struct obsbpf_hist_key *y = &((const struct dp_hist_entry *)b)->key;
+	if (x->dir != y->dir)
+		return x->dir - y->dir;
+	if (x->route_id != y->route_id)
+		return x->route_id < y->route_id ? -1 : 1;
+	if (x->method != y->method)
+		return x->method - y->method;
+	return x->status - y->status;
+}
+
+static void pod_label_set(struct strbuf *out, const struct pod_labels *l)
+{
+	sb_puts(out, "k8s_pod_name=\"");
+	sb_label_value(out, l->pod);
+	sb_puts(out, "\",k8s_namespace_name=\"");
+	sb_label_value(out, l->namespace_);
+	sb_puts(out, "\",k8s_node_name=\"");
+	sb_label_value(out, l->node);
+	sb_putc(out, '"');
+}
+
+static void series_labels(struct strbuf *out, const struct obsbpf_hist_key *k, const char *route,
+			  const struct pod_labels *l)
+{
+	sb_printf(out, "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"",
+		  red_method_name(k->method), k->status);
+	sb_label_value(out, route);
+	sb_puts(out, "\",");
+	pod_label_set(out, l);
+}
+
+static void render_family(struct strbuf *out, const char *name, const char *help, uint8_t dir,
+			  const struct pod_labels *l, const struct dp_hist_entry *h, int nh,
+			  const struct dp_route *routes, int nroutes)
+{
+	sb_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (int i = 0; i < nh; i++) {
+		const struct obsbpf_hist_key *k = &h[i].key;
+		if (k->dir != dir)
+			continue;
+		char route[OBSBPF_ROUTE_LEN + 8] = "_OTHER";
+		struct dp_route probe = { .id = k->route_id };
+		const struct dp_route *r = k->route_id == OBSBPF_ROUTE_OVERFLOW
+			? NULL : bsearch(&probe, routes, (size_t)nroutes, sizeof(*routes), cmp_route);
+		if (r)
+			route_template(r->path, route, sizeof(route));
+		uint64_t cum = 0;
+		for (int b = 0; b < OBSBPF_HIST_BUCKETS; b++) {
+			cum += h[i].val.buckets[b];
+			sb_printf(out, "%s_bucket{", name);
+			series_labels(out, k, route, l);
+			if (b < OBSBPF_HIST_NBOUNDS)
+				sb_printf(out, ",le=\"%g\"} %llu\n", (double)bounds_ns[b] / 1e9, (unsigned long long)cum);
+			else
+				sb_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)h[i].val.count);
+		}
+		sb_printf(out, "%s_sum{", name);
+		series_labels(out, k, route, l);
+		sb_printf(out, "} %.9f\n%s_count{", (double)h[i].val.sum_ns / 1e9, name);
+		series_labels(out, k, route, l);
+		sb_printf(out, "} %llu\n", (unsigned long long)h[i].val.count);
+	}
+}
+
+void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
+		const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes)
+{
+	(void)fmt;
+	/* Sorted copies: stable output, and routes binary-searchable. The caller's arrays are ours
+	 * to reorder (they are fresh snapshots). */
+	qsort((void *)routes, (size_t)nroutes, sizeof(*routes), cmp_route);
+	qsort((void *)h, (size_t)nh, sizeof(*h), cmp_entry);
+	render_family(out, "http_server_request_duration_seconds",
+		      "Duration of HTTP server requests, measured in the kernel from request arrival to response.",
+		      OBSBPF_DIR_SERVER, l, h, nh, routes, nroutes);
+	render_family(out, "http_client_request_duration_seconds",
+		      "Duration of HTTP client requests, measured in the kernel from request sent to response arrival.",
+		      OBSBPF_DIR_CLIENT, l, h, nh, routes, nroutes);
+}
+
+static void counter(struct strbuf *out, const char *name, const char *help)
+{
+	sb_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+}
+
+static void sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
+		   uint64_t v)
+{
+	sb_printf(out, "%s{%s%s", name, extra ? extra : "", extra ? "," : "");
+	pod_label_set(out, l);
+	sb_printf(out, "} %llu\n", (unsigned long long)v);
+}
+
+void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const struct agent_counters *c)
+{
+	const uint64_t *s = c->stats;
+	counter(out, "obsbpf_tcp_connections_opened_total", "TCP connections of the pod that reached ESTABLISHED.");
+	sample(out, "obsbpf_tcp_connections_opened_total", "direction=\"inbound\"", l, s[OBSBPF_ST_CONN_OPEN_SERVER]);
+	sample(out, "obsbpf_tcp_connections_opened_total", "direction=\"outbound\"", l, s[OBSBPF_ST_CONN_OPEN_CLIENT]);
+	counter(out, "obsbpf_tcp_connections_closed_total", "TCP connections of the pod that closed.");
+	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"inbound\"", l, s[OBSBPF_ST_CONN_CLOSE_SERVER]);
+	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"outbound\"", l, s[OBSBPF_ST_CONN_CLOSE_CLIENT]);
+	counter(out, "obsbpf_connections_unparsed_total",
+		"Connections passed through untouched because they do not carry HTTP/1.x.");
+	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"tls\"", l, s[OBSBPF_ST_CONN_TLS]);
+	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"other\"", l, s[OBSBPF_ST_CONN_OTHER]);
+	counter(out, "obsbpf_http_messages_unparsed_total",
+		"HTTP messages passed through without a measurement, by reason.");
+	static const struct { const char *reason; int stat; } why[] = {
+		{ "unmatched_response", OBSBPF_ST_RESP_UNMATCHED },
+		{ "pipeline_full", OBSBPF_ST_PENDING_FULL },
+		{ "head_too_large", OBSBPF_ST_HEAD_UNSCANNED },
+		{ "retransmit", OBSBPF_ST_RETRANSMIT },
+	};
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "reason=\"%s\"", why[i].reason);
+		sample(out, "obsbpf_http_messages_unparsed_total", extra, l, s[why[i].stat]);
+	}
+	counter(out, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");
+	sample(out, "obsbpf_events_read_total", NULL, l, c->events_read);
+	counter(out, "obsbpf_events_dropped_total", "Request events lost because the ring buffer was full.");
+	sample(out, "obsbpf_events_dropped_total", NULL, l, s[OBSBPF_ST_EVENTS_DROPPED]);
+	sb_puts(out, "# HELP obsbpf_routes Distinct http_route values in the kernel's route table.\n"
+		     "# TYPE obsbpf_routes gauge\n");
+	sample(out, "obsbpf_routes", NULL, l, c->routes_used);
+	sb_puts(out, "# HELP obsbpf_routes_limit Size of the route table (--max-routes); later routes are \"_OTHER\".\n"
+		     "# TYPE obsbpf_routes_limit gauge\n");
+	sample(out, "obsbpf_routes_limit", NULL, l, c->routes_max);
+}

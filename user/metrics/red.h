@@ -1,0 +1,35 @@
+/* Renders the in-kernel RED histograms and the agent's own counters as Prometheus text. Pure
+ * functions of a snapshot, so they are unit-tested without a kernel. */
+#ifndef OBSBPF_RED_H
+#define OBSBPF_RED_H
+
+#include <stdint.h>
+
+#include "../bpf/datapath.h"
+#include "../http/server.h"
+
+struct strbuf;
+
+struct pod_labels {
+	const char *pod;
+	const char *namespace_;
+	const char *node;
+};
+
+const char *red_method_name(unsigned method);
+
+/* http_server_request_duration_seconds and http_client_request_duration_seconds. */
+void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
+		const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes);
+
+struct agent_counters {
+	uint64_t stats[OBSBPF_ST_MAX];
+	uint64_t events_read;
+	unsigned routes_used;
+	unsigned routes_max;
+};
+
+/* obsbpf_* families: connections, unparsed traffic, events, route table. */
+void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const struct agent_counters *c);
+
+#endif
