@@ -1,6 +1,7 @@
 /* `obsbpf attach`: the agent's start-up and shutdown sequence, and its own endpoints. */
 #include "agent.h"
 
+#include "appmetrics/appmetrics.h"
 #include "bpf/datapath.h"
 #include "bpf/probe.h"
 #include "http/server.h"
@@ -117,6 +118,7 @@ static int start_http(struct agent *a)
 int agent_attach(const struct obsbpf_config *cfg)
 {
 	struct agent a = { .cfg = cfg };
+	struct appmetrics *app = NULL;
 	int rc = 1;
 
 	const char *why = probe_required();
@@ -141,6 +143,8 @@ int agent_attach(const struct obsbpf_config *cfg)
 	}
 	if (start_http(&a) < 0)
 		goto out;
+	if (!(app = appmetrics_start(&a)))
+		goto out;
 	fprintf(stderr, "obsbpf: attached to pod %s/%s (cgroup %s); serving http://%s/metrics\n",
 		a.pod.namespace_, a.pod.name, a.pod.cgroup_path, cfg->listen);
 	if (loop_run(a.loop) < 0) {
@@ -150,6 +154,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 	fprintf(stderr, "obsbpf: detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
 	rc = 0;
 out:
+	appmetrics_stop(app);
 	http_server_stop(a.http);
 	datapath_close(a.dp);
 	loop_free(a.loop);
