@@ -61,7 +61,12 @@ void am_sample(struct appmetrics *m, struct strbuf *out, const char *name, const
 	}
 	if (extra)
 		sb_printf(out, ",%s", extra);
-	sb_printf(out, "} %.17g\n", v);
+	/* The shortest text that reads back as the same double. */
+	char num[32];
+	snprintf(num, sizeof(num), "%.15g", v);
+	if (strtod(num, NULL) != v)
+		snprintf(num, sizeof(num), "%.17g", v);
+	sb_printf(out, "} %s\n", num);
 }
 
 static void collect(void *arg, struct strbuf *out, enum exposition_format f)
