@@ -104,6 +104,7 @@ static int start_http(struct agent *a)
 		.idle_timeout_s = cfg->http_idle_timeout,
 		.max_connections = cfg->http_max_conns,
 		.max_per_ip = cfg->http_max_conns < 8 ? cfg->http_max_conns : 8,
+		.verbose = cfg->verbose,
 	};
 	a->http = http_server_start(&o, a->loop);
 	if (!a->http)

@@ -173,3 +173,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# nginx_conf PORT: writes an nginx config for a test pod and prints its path.
+nginx_conf() {
+	sed "s|@T@|$T|g; s|@PORT@|$1|g" "$ROOT/tests/integration/apps/nginx.conf" > "$T/nginx-$1.conf"
+	echo "$T/nginx-$1.conf"
+}

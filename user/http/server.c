@@ -29,6 +29,7 @@ struct handler {
 
 struct http_server {
 	struct MHD_Daemon *mhd;
+	bool verbose;
 	struct loop_watch *io, *tick;
 	struct { http_collect_fn fn; void *arg; } collectors[MAX_HOOKS];
 	int ncollectors;
@@ -211,9 +212,12 @@ static void on_tick(void *arg)
 	MHD_run(s->mhd); /* expires idle connections */
 }
 
+/* libmicrohttpd's own messages only with --verbose: the caller already prints one line for
+ * every failure a user has to act on. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	if (!*(bool *)cls)
+		return;
 	fputs("obsbpf: http: ", stderr);
 	vfprintf(stderr, fmt, ap);
 }
@@ -229,12 +233,13 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 	struct http_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->verbose = o->verbose;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	uint16_t port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &s->verbose,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
@@ -242,7 +247,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		fprintf(stderr, "obsbpf: listen %s: cannot bind (in use, or bad address)\n", o->listen);
+		fprintf(stderr, "obsbpf: listen %s: cannot bind: address in use or not on this host\n", o->listen);
 		free(s);
 		return NULL;
 	}

@@ -24,6 +24,7 @@ struct http_server_opts {
 	unsigned idle_timeout_s;     /* close idle connections after this */
 	unsigned max_connections;
 	unsigned max_per_ip;
+	bool verbose;                /* libmicrohttpd's own log messages */
 };
 
 /* Returns NULL and prints a one-line reason to stderr on failure. */

@@ -72,7 +72,7 @@ static void render_family(struct strbuf *out, const char *name, const char *help
 			continue;
 		char route[OBSBPF_ROUTE_LEN + 8] = "_OTHER";
 		struct dp_route probe = { .id = k->route_id };
-		const struct dp_route *r = k->route_id == OBSBPF_ROUTE_OVERFLOW
+		const struct dp_route *r = k->route_id == OBSBPF_ROUTE_OVERFLOW || nroutes <= 0
 			? NULL : bsearch(&probe, routes, (size_t)nroutes, sizeof(*routes), cmp_route);
 		if (r)
 			route_template(r->path, route, sizeof(route));
@@ -100,8 +100,10 @@ void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod
 	(void)fmt;
 	/* Sorted copies: stable output, and routes binary-searchable. The caller's arrays are ours
 	 * to reorder (they are fresh snapshots). */
-	qsort((void *)routes, (size_t)nroutes, sizeof(*routes), cmp_route);
-	qsort((void *)h, (size_t)nh, sizeof(*h), cmp_entry);
+	if (nroutes > 0)
+		qsort((void *)routes, (size_t)nroutes, sizeof(*routes), cmp_route);
+	if (nh > 0)
+		qsort((void *)h, (size_t)nh, sizeof(*h), cmp_entry);
 	render_family(out, "http_server_request_duration_seconds",
 		      "Duration of HTTP server requests, measured in the kernel from request arrival to response.",
 		      OBSBPF_DIR_SERVER, l, h, nh, routes, nroutes);

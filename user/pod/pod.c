@@ -61,7 +61,7 @@ int parse_proc_cgroup(const char *content, char *out, size_t outlen)
 /* A process may sit in a container cgroup below the pod's ("kubepods/burstable/pod<uid>/<ctr>",
  * "kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope"): cut the path after the pod
  * component, so that every container of the pod is covered. */
-static void trim_to_pod_cgroup(char *path)
+void pod_cgroup_trim(char *path)
 {
 	char *seg = path;
 	while (seg && *seg) {
@@ -210,7 +210,7 @@ static int cgroup_of_pid(struct pod_info *p, pid_t pid)
 		fprintf(stderr, "obsbpf: attach: pod %s: pid %d has no cgroup v2 path\n", p->name, pid);
 		return r < 0 ? r : -ENOENT;
 	}
-	trim_to_pod_cgroup(rel);
+	pod_cgroup_trim(rel);
 	snprintf(path, sizeof(path), "%s%s", mnt, rel);
 	return set_cgroup(p, path);
 }

@@ -33,4 +33,8 @@ const char *cgroup2_mount(void);
 /* Parses /proc/PID/cgroup content: copies the "0::" path into out. Returns 0 or -ENOENT. */
 int parse_proc_cgroup(const char *content, char *out, size_t outlen);
 
+/* Cuts a process's cgroup path after its pod component ("pod<uid>" or "...-pod<uid>.slice"),
+ * so that every container of the pod is covered; leaves other paths alone. */
+void pod_cgroup_trim(char *path);
+
 #endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every tests/integration/test_*.sh against the ASan/UBSan build of the agent (or $OBSBPF)
+# and ends with the summary line CI reads: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+export OBSBPF=${OBSBPF:-$PWD/build/asan/obsbpf}
+# libbpf and libmicrohttpd keep a few allocations for the process lifetime; leaks are checked in
+# the unit tests, where every allocation is ours.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+[ "$(id -u)" -eq 0 ] || { echo "integration tests need root (BPF, netns, cgroups)"; exit 1; }
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+passed=0 failed=0 names=()
+for t in tests/integration/test_*.sh; do
+	[ -n "${ONLY:-}" ] && [[ "$t" != *"$ONLY"* ]] && continue
+	echo "== $(basename "$t" .sh)"
+	if timeout --kill-after=10 300 bash "$t"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); names+=("$(basename "$t" .sh)")
+		echo "   -> FAILED"
+	fi
+done
+[ "$failed" -gt 0 ] && echo "failed: ${names[*]}"
+echo "integration: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The pod as a server: exact request counts from python's http.server (status line and body in
+# separate writes, one-shot connections) and nginx (one write, keep-alive under wrk), with the
+# right method, status and templated route, in a valid exposition.
+source "$(dirname "$0")/lib.sh"
+
+pod_create web
+pod_run web "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
+pod_run web nginx -c "$(nginx_conf 8081)" >/dev/null
+wait_port web 8080 && wait_port web 8081 || exit 1
+agent_start --pod web --namespace shop --node node-1 || exit 1
+IP=$(pod_ip web)
+
+for i in $(seq 15); do curl -fsS -o /dev/null "http://$IP:8080/"; done
+for id in 1 22 333 4444 55555; do curl -fsS -o /dev/null "http://$IP:8080/users/$id?x=1"; done
+for i in 1 2 3; do curl -sS -o /dev/null "http://$IP:8080/status/404"; done
+for i in 1 2; do curl -fsS -o /dev/null --data-binary "body $i" "http://$IP:8080/echo"; done
+curl -fsS -o /dev/null -I "http://$IP:8080/head"
+wrk -t 2 -c 4 -d 2s "http://$IP:8081/nginx" > "$T/wrk.txt"
+sleep 0.5
+
+S=http_server_request_duration_seconds_count
+expect_eq "GET / count" "$(metric_value $S 'http_route="/"' 'method="GET"' 'code="200"')" 15
+expect_eq "GET /users/:id count" "$(metric_value $S 'http_route="/users/:id"' 'code="200"')" 5
+expect_eq "404 count, numeric segment templated" "$(metric_value $S 'http_route="/status/:id"' 'code="404"')" 3
+expect_eq "POST /echo count" "$(metric_value $S 'method="POST"' 'http_route="/echo"')" 2
+expect_eq "HEAD count" "$(metric_value $S 'method="HEAD"')" 1
+want=$(grep -c . "$T/nginx-access.log")
+expect_ge "wrk made requests" "$want" 100
+expect_eq "nginx keep-alive count equals nginx's access log" "$(metric_value $S 'http_route="/nginx"' 'code="200"')" "$want"
+expect_eq "pod labels" "$(metric_value $S 'k8s_pod_name="web"' 'k8s_namespace_name="shop"' 'k8s_node_name="node-1"')" $((26 + want))
+inf=$(metric_value http_server_request_duration_seconds_bucket 'le="+Inf"')
+expect_eq "+Inf buckets equal counts" "$inf" $((26 + want))
+# 26 one-shot connections to python, at least 4 from wrk (it reconnects after an error).
+expect_ge "inbound connections counted" "$(metric_value obsbpf_tcp_connections_opened_total 'direction="inbound"')" $((26 + 4))
+expect_eq "no unmatched responses" "$(metric_value obsbpf_http_messages_unparsed_total 'unmatched_response')" 0
+expect_eq "events read" "$(metric_value obsbpf_events_read_total)" $((26 + want))
+
+metrics > "$T/metrics.txt"
+if promtool check metrics < "$T/metrics.txt" > "$T/promtool.txt" 2>&1; then
+	ok "promtool check metrics"
+else
+	fail "promtool check metrics: $(cat "$T/promtool.txt")"
+fi
+grep -q '^# TYPE http_server_request_duration_seconds histogram' "$T/metrics.txt" \
+	&& ok "histogram family declared" || fail "no histogram TYPE line"
+
+expect_eq "/healthz" "$(curl -s -o /dev/null -w '%{http_code}' "http://$AGENT_ADDR/healthz")" 200
+expect_eq "/readyz" "$(curl -s -o /dev/null -w '%{http_code}' "http://$AGENT_ADDR/readyz")" 200
+curl -s "http://$AGENT_ADDR/readyz" | grep -q '"name":"datapath","ok":true' \
+	&& ok "/readyz names the datapath check" || fail "/readyz body"
+curl -s "http://$AGENT_ADDR/status" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["attached"] and "eth0" in d["pods"][0]["interfaces"]' \
+	&& ok "/status is JSON listing the pod's interfaces" || fail "/status"
+
+agent_stop
+expect_eq "agent exits 0 on SIGTERM" $? 0
+finish
