@@ -58,9 +58,10 @@ class Server(http.server.ThreadingHTTPServer):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--bind", default="0.0.0.0")
     ap.add_argument("--dir", required=True)
     a = ap.parse_args()
-    s = Server(("0.0.0.0", a.port), Handler)
+    s = Server((a.bind, a.port), Handler)
     s.dir = a.dir
     s.serve_forever()
 
