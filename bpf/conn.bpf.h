@@ -49,6 +49,8 @@ struct obsbpf_line {
  * keeps the path loop from multiplying the callers' verifier states. */
 extern __u32 obsbpf_route_intern(struct obsbpf_line *line, __u32 len, __u32 target);
 
+#define RINGBUF_WAKEUP_BYTES (256 * 1024)
+
 static const __u64 hist_bounds[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
 
 static __always_inline __u32 hist_bucket(__u64 ns)
@@ -100,7 +102,11 @@ static __always_inline void record_exchange(const struct obsbpf_conn *c, const s
 	e->method = p->method;
 	e->dir = c->dir;
 	e->addrs = *a;
-	bpf_ringbuf_submit(e, 0);
+	/* A wakeup per event costs microseconds in this program and a context switch in the
+	 * agent; the agent drains on a short timer and is woken only when the ring fills up. */
+	__u64 flags = bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= RINGBUF_WAKEUP_BYTES
+		? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 }
 
 /* Classifies a connection from the first payload that is not HTTP. */

@@ -21,7 +21,12 @@ struct head_info {
 	__s64 content_length; /* BODY_UNKNOWN or BODY_CHUNKED when not given by Content-Length */
 };
 
-/* Index of the first '\n' at or after off in the message's linear data, or -1. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+#define NLS 0x0a0a0a0a0a0a0a0aull
+
+/* Index of the first '\n' at or after off in the message's linear data, or -1. Eight bytes a
+ * step (a word has a '\n' when (w ^ NLS) has a zero byte): a byte loop cost ~300 ns per head. */
 __noinline int obsbpf_find_nl(struct sk_msg_md *msg, __u32 off)
 {
 	void *data = (void *)(long)msg->data;
@@ -29,6 +34,19 @@ __noinline int obsbpf_find_nl(struct sk_msg_md *msg, __u32 off)
 
 	if (off >= HEAD_MAX)
 		return -1;
+	for (int w = 0; w < LINE_SCAN / 8; w++) {
+		__u32 at = (off + w * 8) & OFF_MASK;
+		__u8 *p = data + at;
+		if ((void *)(p + 8) > end)
+			break;
+		__u64 x = *(__u64 *)p ^ NLS;
+		if (!((x - ONES) & ~x & HIGHS))
+			continue;
+		for (int i = 0; i < 8; i++)
+			if (p[i] == '\n')
+				return at + i;
+	}
+	/* The last few bytes before data_end, one at a time. */
 	for (int i = 0; i < LINE_SCAN; i++) {
 		__u8 *p = data + ((off + i) & OFF_MASK);
 		if ((void *)(p + 1) > end)
@@ -55,14 +73,14 @@ __noinline __s64 obsbpf_header_body_len(struct sk_msg_md *msg, __u32 off)
 	void *end = (void *)(long)msg->data_end;
 	__u8 *p = data + (off & OFF_MASK);
 
-	if ((void *)(p + 40) > end)
+	if ((void *)(p + 18) > end)
 		return BODY_UNKNOWN;
-	if (name_is(p, "transfer-encoding:", 18))
+	if ((p[0] | 0x20) == 't' && name_is(p, "transfer-encoding:", 18))
 		return BODY_CHUNKED;
-	if (!name_is(p, "content-length:", 15))
+	if ((p[0] | 0x20) != 'c' || !name_is(p, "content-length:", 15))
 		return BODY_UNKNOWN;
 	int i = 15;
-	while (i < 20 && (p[i] == ' ' || p[i] == '\t'))
+	while (i < 18 && (p[i] == ' ' || p[i] == '\t'))
 		i++;
 	__s64 v = 0;
 	int digits = 0;

@@ -18,6 +18,7 @@
 
 #define TC_HANDLE 0x0b5b
 #define TC_PRIO 1
+#define RINGBUF_DRAIN_MS 100
 
 struct datapath {
 	struct obsbpf_bpf *skel;
@@ -29,6 +30,7 @@ struct datapath {
 	int nifaces;
 	struct ring_buffer *rb;
 	struct loop_watch *rb_watch;
+	struct loop_watch *rb_timer;
 	dp_event_fn event_fn;
 	void *event_arg;
 	uint64_t events_read;
@@ -201,6 +203,12 @@ static void on_ringbuf_ready(void *arg, uint32_t events)
 	ring_buffer__consume(dp->rb);
 }
 
+static void on_ringbuf_tick(void *arg)
+{
+	struct datapath *dp = arg;
+	ring_buffer__consume(dp->rb);
+}
+
 int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, void *arg)
 {
 	dp->event_fn = fn;
@@ -208,8 +216,11 @@ int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, v
 	dp->rb = ring_buffer__new(bpf_map__fd(dp->skel->maps.http_events), on_ringbuf_event, dp, NULL);
 	if (!dp->rb)
 		return -errno;
+	/* The kernel side wakes us only when the ring is filling up (see record_exchange), so
+	 * events are also drained on a timer: at most RINGBUF_DRAIN_MS late. */
 	dp->rb_watch = loop_add_fd(l, ring_buffer__epoll_fd(dp->rb), EPOLLIN, on_ringbuf_ready, dp);
-	return dp->rb_watch ? 0 : -errno;
+	dp->rb_timer = loop_add_timer(l, RINGBUF_DRAIN_MS, RINGBUF_DRAIN_MS, on_ringbuf_tick, dp);
+	return dp->rb_watch && dp->rb_timer ? 0 : -errno;
 }
 
 void datapath_close(struct datapath *dp)
@@ -217,6 +228,7 @@ void datapath_close(struct datapath *dp)
 	if (!dp)
 		return;
 	loop_remove(dp->rb_watch);
+	loop_remove(dp->rb_timer);
 	ring_buffer__free(dp->rb);
 	if (dp->nifaces && dp->pod)
 		pod_in_netns(dp->pod, tc_detach_all, dp);
