@@ -25,6 +25,8 @@ LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/unit-asan/%,$(UNIT_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all deps test unit integration demo bench vmlinux docs clean
 all: $(BUILD)/obsbpf
@@ -75,8 +77,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@tests/bench/run.sh
 
 # Regenerates the committed vmlinux.h from this kernel's BTF.
