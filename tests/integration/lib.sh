@@ -11,7 +11,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OBSBPF=${OBSBPF:-$ROOT/build/obsbpf}
 PY=/usr/bin/python3 # Debian's, installed by deploy/install-deps.sh
 T=$(mktemp -d /tmp/obsbpf-test.XXXXXX)
-RUN=$(( $$ % 200 + 20 ))
+# A run id unique on this machine: creating the run's bridge is the lock (tests may run
+# concurrently, e.g. from two checkouts).
+for _try in $(seq 200); do
+	RUN=$(( (RANDOM % 230) + 20 ))
+	ip link add "obtbr$RUN" type bridge 2>/dev/null && break
+	RUN=
+done
+[ -n "$RUN" ] || { echo "lib.sh: no free test bridge name" >&2; exit 1; }
 BR=obtbr$RUN
 SUBNET=10.203.$RUN
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
@@ -42,28 +49,26 @@ finish() {
 }
 
 bridge_up() {
-	ip link show "$BR" >/dev/null 2>&1 && return 0
-	ip link add "$BR" type bridge
-	ip addr add "$SUBNET.1/24" dev "$BR"
-	ip link set "$BR" up
+	ip addr show dev "$BR" | grep -q "$SUBNET.1/24" && return 0
+	ip addr add "$SUBNET.1/24" dev "$BR" && ip link set "$BR" up
 }
 
 # pod_create NAME: the pod's netns, veth, cgroup and pause process.
 pod_create() {
 	local name=$1 idx=$(( ${#PODS[@]} + 1 ))
 	local ns=obt$RUN-$name cg=$CG2/kubepods/besteffort/pod$RUN-$name host_if=obh$RUN-$idx
-	bridge_up
-	ip netns add "$ns"
-	ip link add "$host_if" type veth peer name eth0 netns "$ns"
+	bridge_up || return 1
+	ip netns add "$ns" || return 1
+	PODS+=("$name")
+	POD_NS[$name]=$ns
+	POD_CG[$name]=$cg
+	ip link add "$host_if" type veth peer name eth0 netns "$ns" || return 1
 	ip link set "$host_if" master "$BR" up
 	ip -n "$ns" addr add "$SUBNET.$((10 + idx))/24" dev eth0
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add default via "$SUBNET.1"
-	mkdir -p "$cg"
-	PODS+=("$name")
-	POD_NS[$name]=$ns
-	POD_CG[$name]=$cg
+	mkdir -p "$cg" || return 1
 	POD_IP[$name]=$SUBNET.$((10 + idx))
 	# The cgroup is joined before entering the netns: `ip netns exec` remounts /sys.
 	( echo $BASHPID > "$cg/cgroup.procs"
