@@ -153,10 +153,24 @@ cp "$T/good-metrics" "$APP/metrics"
 wait_for 5 sh -c "curl -fsS http://$AGENT_ADDR/metrics | grep -q '^obsbpf_app_up{.*} 1$'" \
 	&& ok "scraping recovers" || fail "obsbpf_app_up stayed 0"
 
-# 6. Clean shutdown deletes the group from the Pushgateway.
+# 6. A health URL with a large body still passes (only the status counts).
+before=$(metric_value obsbpf_app_health_probe_failures_total)
+head -c 300000 /dev/zero | tr '\0' x > "$APP/health.body"
+sleep 3
+expect_eq "large health body: no probe failed" "$(metric_value obsbpf_app_health_probe_failures_total)" "$before"
+expect_eq "large health body: still ready" "$(readyz_code)" 200
+rm "$APP/health.body"
+
+# 7. Clean shutdown deletes the group from the Pushgateway.
 agent_stop
 expect_eq "agent exits 0 on SIGTERM" $? 0
 expect_eq "Pushgateway group deleted on clean shutdown" "$(pgw_group shop_orders_total)" no
 grep -q 'app health: .*not ready' "$T/agent.log" && ok "agent logged the health outage in one line" \
 	|| fail "no health log line"
+
+# 8. An unusable --label stops the agent with one line naming it.
+"$OBSBPF" attach --pod web --listen "$AGENT_ADDR" --label 9bad=x > "$T/bad.log" 2>&1
+expect_eq "bad --label: exit status" $? 1
+grep -q -- '--label 9bad=x: expected NAME=VALUE' "$T/bad.log" && ok "bad --label named in the error" \
+	|| fail "bad --label message: $(cat "$T/bad.log")"
 finish

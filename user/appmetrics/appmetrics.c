@@ -21,9 +21,10 @@ static const char *const err_reason[SE_MAX] = {
 	[SE_PARSE] = "parse", [SE_TOO_LARGE] = "too_large",
 };
 
-/* Prometheus text first: it is our own model; an app that only speaks OpenMetrics says so
- * in its Content-Type and is parsed as such. */
-#define SCRAPE_ACCEPT "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1"
+/* Prometheus text: it is our own model, and OpenMetrics-only forms (_created) would be lost.
+ * Not mentioning OpenMetrics matters: some clients (python's) pick it whenever it is listed,
+ * whatever its q. An app that only speaks OpenMetrics says so in its Content-Type. */
+#define SCRAPE_ACCEPT "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 
 bool appmetrics_reserved_name(const char *n)
 {

@@ -20,7 +20,7 @@ struct xfer {
 	struct curl_slist *hdrs;
 	struct strbuf body;
 	size_t max_bytes;
-	bool too_large;
+	bool too_large, discard;
 	const struct pod_info *pod;
 	fetch_done_fn done;
 	void *arg;
@@ -45,6 +45,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 	size_t len = size * n;
+	if (x->discard)
+		return len;
 	if (x->max_bytes && x->body.len + len > x->max_bytes) {
 		x->too_large = true;
 		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -88,6 +90,7 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 {
 	CURL *e = x->easy;
 	x->max_bytes = r->max_bytes;
+	x->discard = r->discard_body;
 	x->pod = r->pod;
 	sb_init(&x->body);
 	if (r->accept) {

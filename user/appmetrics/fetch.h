@@ -23,6 +23,7 @@ struct fetch_req {
 	size_t body_len;
 	unsigned timeout_ms;        /* whole request */
 	size_t max_bytes;           /* longer responses fail with "response too large"; 0: none */
+	bool discard_body;          /* read and drop the body (a health probe wants the status) */
 	const struct pod_info *pod; /* connect from inside this pod's netns; NULL: the agent's */
 };
 

@@ -51,7 +51,7 @@ static void health_tick(void *arg)
 	struct fetch_req req = {
 		.url = m->cfg->app_health,
 		.timeout_ms = timeout && timeout < cap ? timeout : cap,
-		.max_bytes = 64 * 1024,
+		.discard_body = true,
 		.pod = &m->a->pod,
 	};
 	m->probing = fetch_start(m->fx, &req, health_done, m) == 0;

@@ -4,7 +4,7 @@ test can break and repair them while the app runs:
 
   GET /metrics  -> the file DIR/metrics (status from DIR/metrics.status, default 200;
                    Content-Type from DIR/metrics.type, default Prometheus text 0.0.4)
-  GET /healthz  -> status from DIR/health (default 200)
+  GET /healthz  -> status from DIR/health (default 200), body from DIR/health.body
 """
 import argparse
 import http.server
@@ -38,7 +38,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(code, read(os.path.join(d, "metrics"), b""), ctype)
         elif self.path == "/healthz":
             code = int(read(os.path.join(d, "health"), b"200").strip())
-            self.reply(code, b"ok\n" if code < 400 else b"unhealthy\n")
+            body = read(os.path.join(d, "health.body"), b"ok\n" if code < 400 else b"unhealthy\n")
+            self.reply(code, body)
         else:
             self.reply(404, b"not found\n")
 
