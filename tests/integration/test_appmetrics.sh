@@ -42,15 +42,18 @@ cp "$APP/metrics" "$T/good-metrics"
 pod_run web "$PY" "$ROOT/tests/integration/apps/metrics_app.py" --bind 127.0.0.1 --dir "$APP" >/dev/null
 wait_port web 8080 || exit 1
 
-prometheus-pushgateway --web.listen-address="$PGW_ADDR" > "$T/pgw.log" 2>&1 &
-BG_PIDS+=($!)
-wait_for 10 curl -fsS -o /dev/null "http://$PGW_ADDR/-/ready" || { fail "pushgateway did not start"; finish; }
-
+# The Pushgateway starts only after the agent: its first pushes fail and are retried.
 agent_start --pod web --namespace shop --node node-1 --label team=checkout \
 	--app-metrics-interval 1 \
 	--app-health http://localhost:8080/healthz --app-health-interval 1 --app-health-failures 2 \
 	--pushgateway "http://$PGW_ADDR" --pushgateway-job obsbpf-test --pushgateway-interval 1 \
 	--pushgateway-delete || exit 1
+
+wait_for 5 sh -c "curl -fsS http://$AGENT_ADDR/metrics | grep -q '^obsbpf_pushgateway_pushes_total{.*result=\"error\"} [1-9]'" \
+	&& ok "push to an absent Pushgateway counted as an error" || fail "failed push not counted"
+prometheus-pushgateway --web.listen-address="$PGW_ADDR" > "$T/pgw.log" 2>&1 &
+BG_PIDS+=($!)
+wait_for 10 curl -fsS -o /dev/null "http://$PGW_ADDR/-/ready" || { fail "pushgateway did not start"; finish; }
 
 # 1. Re-exposed with the pod's labels, next to the agent's own series.
 L='k8s_pod_name="web",k8s_namespace_name="shop",k8s_node_name="node-1",team="checkout"'
@@ -113,7 +116,8 @@ wait_for 10 pgw_has shop_orders_total && ok "Pushgateway group job=obsbpf-test i
 	|| fail "Pushgateway: $(curl -s "http://$PGW_ADDR/api/v1/metrics" | head -c 600)"
 pgw_has http_server_request_duration_seconds && ok "Pushgateway has the agent's own series" \
 	|| fail "Pushgateway lacks the agent's series"
-expect_eq "pushes failing" "$(metric_value obsbpf_pushgateway_pushes_total 'result="error"')" 0
+expect_ge "pushes succeed once it is up" "$(metric_value obsbpf_pushgateway_pushes_total 'result="ok"')" 1
+grep -q "pushgateway .*: pushing again" "$T/agent.log" && ok "recovery logged" || fail "no recovery log line"
 
 # 4. Health proxy: /readyz follows the app's health URL, /healthz does not.
 expect_eq "/readyz while the app is healthy" "$(readyz_code)" 200

@@ -238,6 +238,17 @@ static void test_group_path(void **state)
 	sb_free(&p);
 }
 
+static void test_push_backoff(void **state)
+{
+	(void)state;
+	assert_int_equal(push_backoff_ms(1, 15000), 1000);
+	assert_int_equal(push_backoff_ms(2, 15000), 2000);
+	assert_int_equal(push_backoff_ms(4, 15000), 8000);
+	assert_int_equal(push_backoff_ms(5, 15000), 15000);
+	assert_int_equal(push_backoff_ms(1000, 15000), 15000);
+	assert_int_equal(push_backoff_ms(1, 500), 500);
+}
+
 static void test_reserved(void **state)
 {
 	(void)state;
@@ -267,6 +278,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetch_on_loop),
 		cmocka_unit_test(test_group_path),
+		cmocka_unit_test(test_push_backoff),
 		cmocka_unit_test(test_reserved),
 		cmocka_unit_test(test_family_header),
 	};

@@ -53,7 +53,12 @@ void push_group_path(struct strbuf *out, const char *job, const char *instance)
 	put_group_label(out, "instance", instance);
 }
 
-static void push_tick(void *arg);
+uint64_t push_backoff_ms(unsigned fails_in_row, uint64_t interval_ms)
+{
+	unsigned shift = fails_in_row > 1 ? fails_in_row - 1 : 0;
+	uint64_t delay = 1000ull << (shift < 16 ? shift : 16);
+	return delay < interval_ms ? delay : interval_ms;
+}
 
 static void push_done(void *arg, const struct fetch_result *r)
 {
@@ -80,9 +85,7 @@ static void push_done(void *arg, const struct fetch_result *r)
 		else
 			fprintf(stderr, "obsbpf: pushgateway %s: %s\n", m->push_url, r->error);
 	}
-	unsigned shift = m->push_fails_in_row - 1 < 16 ? m->push_fails_in_row - 1 : 16;
-	uint64_t delay = 1000ull << shift;
-	loop_timer_rearm(m->push_timer, delay < interval_ms ? delay : interval_ms, interval_ms);
+	loop_timer_rearm(m->push_timer, push_backoff_ms(m->push_fails_in_row, interval_ms), interval_ms);
 }
 
 static void push_tick(void *arg)
