@@ -129,6 +129,7 @@ static void test_malformed(void **state)
 		"# TYPE foo\n",
 		"# TYPE foo counter extra\n",
 		"# HELP 1foo help\n",
+		"# HELP foo caf\xe9\n",      /* HELP not UTF-8 */
 		"ok 1\nbad{\n",             /* one bad line rejects the whole scrape */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -316,6 +317,60 @@ static void test_limits(void **state)
 	sb_free(&in);
 }
 
+/* Mutated inputs (a fixed-seed PRNG, so failures reproduce): the parser must never crash, and
+ * whatever it accepts must render to text that parses again to the same number of series. */
+static void test_mutations(void **state)
+{
+	(void)state;
+	static const char seed[] =
+		"# HELP a_total A \\ counter.\n\n# TYPE a_total counter\n"
+		"a_total{x=\"1\",y=\"q\\\"z\"} 1 1000\n"
+		"# TYPE h histogram\nh_bucket{le=\"0.5\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1.5\nh_count 2\n"
+		"g{a=\"b\",} -1e-3\nu NaN # {t=\"1\"} 2\n";
+	static const char alphabet[] = "{}\",=\\# \n_aZ09.+-eI";
+	uint32_t rng = 12345;
+	char buf[sizeof(seed) + 8];
+	int accepted = 0;
+	for (int iter = 0; iter < 20000; iter++) {
+		memcpy(buf, seed, sizeof(seed));
+		size_t len = sizeof(seed) - 1;
+		int edits = 1 + iter % 4;
+		for (int e = 0; e < edits; e++) {
+			rng = rng * 1103515245u + 12345u;
+			size_t at = (rng >> 8) % len;
+			rng = rng * 1103515245u + 12345u;
+			char c = (rng >> 16) & 1 ? alphabet[(rng >> 8) % (sizeof(alphabet) - 1)]
+						  : (char)(rng >> 8);
+			if (c == '\0')
+				c = '"';
+			buf[at] = c;
+		}
+		struct expo_doc *d;
+		if (expo_parse(&d, buf, len, NULL, NULL) < 0)
+			continue;
+		accepted++;
+		struct strbuf out;
+		sb_init(&out);
+		expo_render(d, &pod, EXPO_PROMETHEUS, false, &out);
+		struct expo_doc *again;
+		struct strbuf err;
+		sb_init(&err);
+		int r = expo_parse(&again, out.buf ? out.buf : "", out.len, NULL, &err);
+		if (r < 0)
+			fail_msg("rendered text does not parse (%s):\n%s\nfrom input:\n%.*s", err.buf, out.buf,
+				 (int)len, buf);
+		assert_int_equal(expo_doc_stats(again)->series, expo_doc_stats(d)->series);
+		expo_doc_free(again);
+		expo_doc_free(d);
+		sb_free(&err);
+		sb_free(&out);
+	}
+	print_message("mutations: %d of 20000 accepted\n", accepted);
+	/* Both outcomes must occur, or the test exercises nothing. */
+	assert_true(accepted > 100);
+	assert_true(accepted < 19000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_reserved_names),
 		cmocka_unit_test(test_label_clash_and_timestamps),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

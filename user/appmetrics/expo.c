@@ -607,6 +607,8 @@ static const char *parse_comment(struct expo_doc *d, char *p, bool *eof)
 		*dst++ = c;
 	}
 	*dst = '\0';
+	if (!valid_utf8((unsigned char *)f->help))
+		return "HELP text is not valid UTF-8";
 	return NULL;
 }
 
