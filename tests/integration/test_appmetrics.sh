@@ -11,7 +11,7 @@ PGW_ADDR=127.0.0.1:$((AGENT_PORT + 1000))
 wait_for() {
 	local n=$(( $1 * 5 )); shift
 	local i
-	for i in $(seq "$n"); do "$@" && return 0; sleep 0.2; done
+	for i in $(seq "$n"); do "$@" 2>/dev/null && return 0; sleep 0.2; done
 	return 1
 }
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); $1" 2>/dev/null; }
@@ -39,7 +39,8 @@ http_server_request_duration_seconds_count 2
 M
 cp "$APP/metrics" "$T/good-metrics"
 # The app listens on the pod's loopback only: the agent can reach it only from inside the pod.
-pod_run web "$PY" "$ROOT/tests/integration/apps/metrics_app.py" --bind 127.0.0.1 --dir "$APP" >/dev/null
+pod_run web "$PY" "$ROOT/tests/integration/apps/metrics_app.py" --bind 127.0.0.1 --dir "$APP" > "$T/app.pid"
+APP_PID=$(cat "$T/app.pid")
 wait_port web 8080 || exit 1
 
 # The Pushgateway starts only after the agent: its first pushes fail and are retried.
@@ -165,14 +166,26 @@ expect_eq "large health body: no probe failed" "$(metric_value obsbpf_app_health
 expect_eq "large health body: still ready" "$(readyz_code)" 200
 rm "$APP/health.body"
 
-# 7. Clean shutdown deletes the group from the Pushgateway.
+# 7. The app goes away: connection refused, for the scrape and for the health probe.
+kill "$APP_PID"
+wait_for 5 sh -c "curl -fsS http://$AGENT_ADDR/metrics | grep -q 'reason=\"connect\"} [1-9]'" \
+	&& ok "unreachable app counted as connect errors" || fail "connect errors not counted"
+wait_for 5 sh -c "curl -s http://$AGENT_ADDR/readyz | grep -q 'app_health.*onnect'" \
+	&& ok "/readyz says the app's health URL refuses connections" \
+	|| fail "/readyz: $(curl -s "http://$AGENT_ADDR/readyz")"
+metrics > "$T/m3.txt"
+expect_eq "no app series while it is gone" "$(grep -c '^shop_' "$T/m3.txt")" 0
+promtool check metrics < "$T/m3.txt" > "$T/promtool3.txt" 2>&1 \
+	&& ok "promtool accepts /metrics while the app is gone" || fail "promtool: $(cat "$T/promtool3.txt")"
+
+# 8. Clean shutdown deletes the group from the Pushgateway.
 agent_stop
 expect_eq "agent exits 0 on SIGTERM" $? 0
 expect_eq "Pushgateway group deleted on clean shutdown" "$(pgw_group shop_orders_total)" no
 grep -q 'app health: .*not ready' "$T/agent.log" && ok "agent logged the health outage in one line" \
 	|| fail "no health log line"
 
-# 8. An unusable --label stops the agent with one line naming it.
+# 9. An unusable --label stops the agent with one line naming it.
 "$OBSBPF" attach --pod web --listen "$AGENT_ADDR" --label 9bad=x > "$T/bad.log" 2>&1
 expect_eq "bad --label: exit status" $? 1
 grep -q -- '--label 9bad=x: expected NAME=VALUE' "$T/bad.log" && ok "bad --label named in the error" \
