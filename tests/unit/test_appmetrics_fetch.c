@@ -19,6 +19,7 @@
 #include "appmetrics/appmetrics.h"
 #include "appmetrics/fetch.h"
 #include "appmetrics/internal.h"
+#include "cli/options.h"
 #include "loop/loop.h"
 #include "util/strbuf.h"
 
@@ -249,6 +250,33 @@ static void test_push_backoff(void **state)
 	assert_int_equal(push_backoff_ms(1, 500), 500);
 }
 
+static void test_options(void **state)
+{
+	(void)state;
+	struct obsbpf_config c = { 0 };
+	char *argv[] = { "attach", "--label", "team=a", "--label", "tier=web", "--app-metrics", "off" };
+	assert_int_equal(options_parse(&c, CMD_ATTACH, "attach", 7, argv), 0);
+	assert_int_equal(c.labels.n, 2);
+	assert_string_equal(c.labels.v[0], "team=a");
+	assert_string_equal(c.labels.v[1], "tier=web");
+	assert_string_equal(c.app_metrics, "off");
+	assert_int_equal(c.app_metrics_interval, 15);
+	assert_int_equal(c.app_health_failures, 3);
+	assert_string_equal(c.pushgateway_job, "obsbpf");
+	assert_null(c.app_health);
+	assert_false(c.pushgateway_delete);
+
+	/* More --label than the list holds: one line, refused. */
+	char *many[1 + 2 * (OPT_LIST_MAX + 1)];
+	many[0] = "attach";
+	for (int i = 0; i <= OPT_LIST_MAX; i++) {
+		many[1 + 2 * i] = "--label";
+		many[2 + 2 * i] = "a=b";
+	}
+	struct obsbpf_config c2 = { 0 };
+	assert_int_equal(options_parse(&c2, CMD_ATTACH, "attach", 1 + 2 * (OPT_LIST_MAX + 1), many), -1);
+}
+
 static void test_reserved(void **state)
 {
 	(void)state;
@@ -279,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_on_loop),
 		cmocka_unit_test(test_group_path),
 		cmocka_unit_test(test_push_backoff),
+		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_reserved),
 		cmocka_unit_test(test_family_header),
 	};

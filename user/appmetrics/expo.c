@@ -87,12 +87,10 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
 	return true;
 }
 
-/* Open addressing; the caller's eq() decides what an entry matches. */
-static int table_reserve(struct table *t)
+/* Open addressing, kept at most half full; the caller's eq() decides what an entry matches. */
+static bool table_full(const struct table *t)
 {
-	if ((t->n + 1) * 2 <= t->cap)
-		return 0;
-	return -ENOMEM; /* caller rehashes */
+	return (t->n + 1) * 2 > t->cap;
 }
 
 static uint32_t *table_find(struct table *t, uint64_t h, bool (*eq)(void *, uint32_t, const void *),
@@ -157,7 +155,7 @@ static int table_rehash(struct expo_doc *d, struct table *t, bool fams)
 
 static struct family *fam_lookup(struct expo_doc *d, const char *name, uint32_t **slot)
 {
-	if (table_reserve(&d->fam_by_name) < 0 && table_rehash(d, &d->fam_by_name, true) < 0)
+	if (table_full(&d->fam_by_name) && table_rehash(d, &d->fam_by_name, true) < 0)
 		return NULL;
 	uint32_t *s = table_find(&d->fam_by_name, fnv(FNV0, name), fam_eq, d, name);
 	if (slot)
@@ -445,7 +443,7 @@ static const char *add_sample(struct expo_doc *d, struct sample *s)
 		s->hash = fnv(s->hash, d->labels[s->lbl + i].name);
 		s->hash = fnv(s->hash, d->labels[s->lbl + i].value);
 	}
-	if (table_reserve(&d->series) < 0 && table_rehash(d, &d->series, false) < 0)
+	if (table_full(&d->series) && table_rehash(d, &d->series, false) < 0)
 		return "out of memory";
 	uint32_t *slot = table_find(&d->series, s->hash, series_eq, d, s);
 	if (*slot) {
