@@ -42,9 +42,10 @@ cp "$APP/metrics" "$T/good-metrics"
 pod_run web "$PY" "$ROOT/tests/integration/apps/metrics_app.py" --bind 127.0.0.1 --dir "$APP" > "$T/app.pid"
 APP_PID=$(cat "$T/app.pid")
 wait_port web 8080 || exit 1
+POD=$(pod_name web)
 
 # The Pushgateway starts only after the agent: its first pushes fail and are retried.
-agent_start --pod web --namespace shop --node node-1 --label team=checkout \
+agent_start --pod "$POD" --namespace shop --node node-1 --label team=checkout \
 	--app-metrics-interval 1 \
 	--app-health http://localhost:8080/healthz --app-health-interval 1 --app-health-failures 2 \
 	--pushgateway "http://$PGW_ADDR" --pushgateway-job obsbpf-test --pushgateway-interval 1 \
@@ -57,7 +58,7 @@ BG_PIDS+=($!)
 wait_for 10 curl -fsS -o /dev/null "http://$PGW_ADDR/-/ready" || { fail "pushgateway did not start"; finish; }
 
 # 1. Re-exposed with the pod's labels, next to the agent's own series.
-L='k8s_pod_name="web",k8s_namespace_name="shop",k8s_node_name="node-1",team="checkout"'
+L="k8s_pod_name=\"$POD\",k8s_namespace_name=\"shop\",k8s_node_name=\"node-1\",team=\"checkout\""
 wait_for 5 sh -c "curl -fsS http://$AGENT_ADDR/metrics | grep -q '^shop_orders_total{'" \
 	|| fail "app series never appeared"
 metrics > "$T/m1.txt"
@@ -104,16 +105,16 @@ query_pod() { # QUERY: the k8s_pod_name of the first result
 }
 wait_for 10 sh -c "[ -n \"\$(curl -fsS http://$PROM_ADDR/api/v1/query --data-urlencode 'query=shop_orders_total{kind=\"pen\"}' | grep -o '\"result\":\[{')\" ]"
 expect_eq "Prometheus query returns the app's series with pod labels" \
-	"$(query_pod 'shop_orders_total{kind="pen",team="checkout",k8s_namespace_name="shop"}')" web
+	"$(query_pod 'shop_orders_total{kind="pen",team="checkout",k8s_namespace_name="shop"}')" "$POD"
 
 # 3. Pushgateway: the group job/instance holds the app's series.
-pgw_group() { # METRIC: "yes" when the group obsbpf-test/web has it, "no" when not, "" on error
+pgw_group() { # METRIC: "yes" when the group obsbpf-test/$POD has it, "no" when not, "" on error
 	curl -fsS "http://$PGW_ADDR/api/v1/metrics" 2>/dev/null | json "
-g=[g for g in d['data'] if g['labels'].get('job')=='obsbpf-test' and g['labels'].get('instance')=='web']
+g=[g for g in d['data'] if g['labels'].get('job')=='obsbpf-test' and g['labels'].get('instance')=='$POD']
 print('yes' if g and '$1' in g[0] else 'no')"
 }
 pgw_has() { [ "$(pgw_group "$1")" = yes ]; }
-wait_for 10 pgw_has shop_orders_total && ok "Pushgateway group job=obsbpf-test instance=web has the app's series" \
+wait_for 10 pgw_has shop_orders_total && ok "Pushgateway group job=obsbpf-test instance=$POD has the app's series" \
 	|| fail "Pushgateway: $(curl -s "http://$PGW_ADDR/api/v1/metrics" | head -c 600)"
 pgw_has http_server_request_duration_seconds && ok "Pushgateway has the agent's own series" \
 	|| fail "Pushgateway lacks the agent's series"
@@ -186,7 +187,7 @@ grep -q 'app health: .*not ready' "$T/agent.log" && ok "agent logged the health 
 	|| fail "no health log line"
 
 # 9. An unusable --label stops the agent with one line naming it.
-"$OBSBPF" attach --pod web --listen "$AGENT_ADDR" --label 9bad=x > "$T/bad.log" 2>&1
+"$OBSBPF" attach --pod "$POD" --listen "$AGENT_ADDR" --label 9bad=x > "$T/bad.log" 2>&1
 expect_eq "bad --label: exit status" $? 1
 grep -q -- '--label 9bad=x: expected NAME=VALUE' "$T/bad.log" && ok "bad --label named in the error" \
 	|| fail "bad --label message: $(cat "$T/bad.log")"
