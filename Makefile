@@ -7,10 +7,10 @@ BPFTOOL  ?= bpftool
 BUILD    := build
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib libmicrohttpd json-c msgpack nettle
+PKGS     := libbpf libelf zlib libmicrohttpd libcurl json-c msgpack nettle
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(BUILD)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd -ljson-c -lmsgpackc -lnettle)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd -lcurl -ljson-c -lmsgpackc -lnettle) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -25,6 +25,8 @@ LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/unit-asan/%,$(UNIT_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all deps test unit integration demo bench vmlinux docs clean
 all: $(BUILD)/obsbpf
@@ -75,8 +77,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@tests/bench/run.sh
 
 # Regenerates the committed vmlinux.h from this kernel's BTF.

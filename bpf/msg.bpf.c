@@ -88,14 +88,23 @@ int obsbpf_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	if (n > OBSBPF_LINE_BUF)
 		n = OBSBPF_LINE_BUF;
-	struct obsbpf_line line = {};
+	if (c->dir == OBSBPF_DIR_SERVER) {
+		/* A status line is 12 bytes: read in place, no copy (this runs once per response). */
+		struct obsbpf_line *head = data;
+		if ((void *)head + 16 > end) {
+			struct obsbpf_line small = {};
+			if (bpf_probe_read_kernel(small.b, n & 15, data) < 0)
+				return SK_PASS;
+			on_response(msg, c, &small, n);
+		} else {
+			on_response(msg, c, head, 16);
+		}
+		return SK_PASS;
+	}
+	struct obsbpf_line line;
 	if (bpf_probe_read_kernel(line.b, n & (OBSBPF_LINE_BUF * 2 - 1), data) < 0)
 		return SK_PASS;
-
-	if (c->dir == OBSBPF_DIR_CLIENT)
-		on_request(msg, c, &line, n);
-	else
-		on_response(msg, c, &line, n);
+	on_request(msg, c, &line, n);
 	return SK_PASS;
 }
 

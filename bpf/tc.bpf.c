@@ -29,58 +29,72 @@ struct pkt {
 	struct obsbpf_addrs a;
 };
 
-/* Parses eth/IP/TCP. Returns the payload length, 0 for no payload or not TCP. */
+/* Parses eth/IP/TCP from the linear area (headers are always there; payload may not be).
+ * Returns the payload length, 0 for no payload or not TCP. */
 static __always_inline __u32 parse_pkt(struct __sk_buff *skb, struct pkt *k)
 {
-	struct ethhdr eth;
-	struct tcphdr tcp;
-	__u32 l4;
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct tcphdr *tcp;
 
-	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
+	if ((void *)(eth + 1) > end)
 		return 0;
-	if (eth.h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-		if (bpf_skb_load_bytes(skb, sizeof(eth), &ip, sizeof(ip)) < 0)
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP ||
+		    (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) || ip->ihl < 5)
 			return 0;
-		if (ip.protocol != IPPROTO_TCP || (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET)))
-			return 0;
-		l4 = sizeof(eth) + ip.ihl * 4;
-		k->t.ipv4.saddr = ip.saddr;
-		k->t.ipv4.daddr = ip.daddr;
+		tcp = (void *)ip + ip->ihl * 4;
+		k->t.ipv4.saddr = ip->saddr;
+		k->t.ipv4.daddr = ip->daddr;
 		k->a.family = AF_INET;
-		__builtin_memcpy(k->a.remote, &ip.saddr, 4);
-		__builtin_memcpy(k->a.local, &ip.daddr, 4);
-	} else if (eth.h_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-		if (bpf_skb_load_bytes(skb, sizeof(eth), &ip6, sizeof(ip6)) < 0)
+		__builtin_memcpy(k->a.remote, &ip->saddr, 4);
+		__builtin_memcpy(k->a.local, &ip->daddr, 4);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_TCP) /* ext headers: not followed */
 			return 0;
-		if (ip6.nexthdr != IPPROTO_TCP) /* extension headers: not followed */
-			return 0;
-		l4 = sizeof(eth) + sizeof(ip6);
-		__builtin_memcpy(k->t.ipv6.saddr, &ip6.saddr, 16);
-		__builtin_memcpy(k->t.ipv6.daddr, &ip6.daddr, 16);
+		tcp = (void *)(ip6 + 1);
+		__builtin_memcpy(k->t.ipv6.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(k->t.ipv6.daddr, &ip6->daddr, 16);
 		k->a.family = AF_INET6;
-		__builtin_memcpy(k->a.remote, &ip6.saddr, 16);
-		__builtin_memcpy(k->a.local, &ip6.daddr, 16);
+		__builtin_memcpy(k->a.remote, &ip6->saddr, 16);
+		__builtin_memcpy(k->a.local, &ip6->daddr, 16);
 	} else {
 		return 0;
 	}
-	if (bpf_skb_load_bytes(skb, l4, &tcp, sizeof(tcp)) < 0)
+	if ((void *)(tcp + 1) > end)
 		return 0;
-	k->payload_off = l4 + tcp.doff * 4;
+	k->payload_off = (__u32)((void *)tcp - data) + tcp->doff * 4;
 	if (skb->len <= k->payload_off)
 		return 0;
 	if (k->a.family == AF_INET) {
-		k->t.ipv4.sport = tcp.source;
-		k->t.ipv4.dport = tcp.dest;
+		k->t.ipv4.sport = tcp->source;
+		k->t.ipv4.dport = tcp->dest;
 	} else {
-		k->t.ipv6.sport = tcp.source;
-		k->t.ipv6.dport = tcp.dest;
+		k->t.ipv6.sport = tcp->source;
+		k->t.ipv6.dport = tcp->dest;
 	}
-	k->a.remote_port = bpf_ntohs(tcp.source);
-	k->a.local_port = bpf_ntohs(tcp.dest);
-	k->seq = bpf_ntohl(tcp.seq);
+	k->a.remote_port = bpf_ntohs(tcp->source);
+	k->a.local_port = bpf_ntohs(tcp->dest);
+	k->seq = bpf_ntohl(tcp->seq);
 	return skb->len - k->payload_off;
+}
+
+/* Only payloads that can start an HTTP message (a method's first letter, or 'H' of a status
+ * line) need the socket lookup; others matter only for the first payload of a connection, which
+ * sk_msg also classifies when the pod answers it. Saves the lookup on body segments. */
+static __always_inline int may_start_http(struct __sk_buff *skb, __u32 off)
+{
+	__u8 c;
+	if (bpf_skb_load_bytes(skb, off, &c, 1) < 0)
+		return 0;
+	switch (c) {
+	case 'G': case 'H': case 'P': case 'D': case 'C': case 'O': case 'T':
+		return 1;
+	}
+	return 0;
 }
 
 /* True when this segment starts the same message as the last one seen (a retransmit). */
@@ -132,7 +146,7 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 {
 	struct pkt k = {};
 	__u32 len = parse_pkt(skb, &k);
-	if (!len)
+	if (!len || !may_start_http(skb, k.payload_off))
 		return TC_ACT_OK;
 
 	/* Constant tuple sizes: the verifier wants the size bounded at the call. */

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 build_pkgs=(make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-	libmicrohttpd-dev libcmocka-dev libjson-c-dev libmsgpack-dev nettle-dev)
-test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 python3-msgpack)
+	libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev libjson-c-dev libmsgpack-dev nettle-dev)
+test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway
+	python3-msgpack)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
@@ -39,7 +40,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts these services on install; the tests run their own instances.
-for svc in nginx prometheus; do
+for svc in nginx prometheus prometheus-pushgateway; do
 	if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
 		systemctl stop "$svc" || true
 	fi

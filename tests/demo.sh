@@ -2,6 +2,7 @@
 # `make demo`: a demo pod (its own netns, cgroup and hostname) running a small python web app
 # under a light load, with obsbpf attached and serving on :9102. Runs until Ctrl-C (or for
 # $DEMO_SECONDS seconds), then detaches and removes the pod.
+POD_SUFFIX= # the demo pod is plainly "demo-web"
 source "$(dirname "$0")/integration/lib.sh"
 AGENT_ADDR=127.0.0.1:${DEMO_PORT:-9102}
 

@@ -1,6 +1,7 @@
 /* `obsbpf attach`: the agent's start-up and shutdown sequence, and its own endpoints. */
 #include "agent.h"
 
+#include "appmetrics/appmetrics.h"
 #include "bpf/datapath.h"
 #include "bpf/probe.h"
 #include "http/server.h"
@@ -120,6 +121,7 @@ static int start_http(struct agent *a)
 int agent_attach(const struct obsbpf_config *cfg)
 {
 	struct agent a = { .cfg = cfg };
+	struct appmetrics *app = NULL;
 	struct logs *logs = NULL;
 	int rc = 1;
 
@@ -145,6 +147,8 @@ int agent_attach(const struct obsbpf_config *cfg)
 	}
 	if (start_http(&a) < 0)
 		goto out;
+	if (!(app = appmetrics_start(&a)))
+		goto out;
 	if (!(logs = logs_start(&a)) && errno)
 		goto out;
 	fprintf(stderr, "obsbpf: attached to pod %s/%s (cgroup %s); serving http://%s/metrics\n",
@@ -157,6 +161,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 	rc = 0;
 out:
 	logs_stop(logs);
+	appmetrics_stop(app);
 	http_server_stop(a.http);
 	datapath_close(a.dp);
 	loop_free(a.loop);

@@ -4,6 +4,13 @@
 
 #include <stdbool.h>
 
+/* A repeatable option's values, in command-line order. */
+#define OPT_LIST_MAX 16
+struct str_list {
+	const char *v[OPT_LIST_MAX];
+	unsigned n;
+};
+
 struct obsbpf_config {
 	/* pod selection */
 	const char *pod;
@@ -34,6 +41,20 @@ struct obsbpf_config {
 	unsigned logs_flush_ms;
 	unsigned logs_chunk_kb;
 	unsigned forward_ack_timeout_ms;
+	/* app metrics adapter, health proxy, Pushgateway (appmetrics/) */
+	const char *app_metrics;
+	unsigned app_metrics_interval;
+	unsigned app_metrics_timeout_ms;
+	unsigned app_metrics_max_series;
+	struct str_list labels;
+	const char *app_health;
+	unsigned app_health_interval;
+	unsigned app_health_timeout_ms;
+	unsigned app_health_failures;
+	const char *pushgateway;
+	const char *pushgateway_job;
+	unsigned pushgateway_interval;
+	bool pushgateway_delete;
 	/* misc */
 	bool verbose;
 	bool help;

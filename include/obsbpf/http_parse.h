@@ -9,21 +9,6 @@
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
-#ifndef __bpf__
-/* Host twin of bpf/route.bpf.c's bpf_loop walk (same steps, plain loop): for tests and tools. */
-static inline __u32 obsbpf_route_hash_host(const __u8 *b, __u32 len, __u32 start)
-{
-	struct obsbpf_route_state st;
-	obsbpf_route_init(&st);
-	for (__u32 i = 0; i < OBSBPF_ROUTE_LEN - 1 && start + i < len; i++) {
-		if (obsbpf_route_end(b[start + i]))
-			break;
-		obsbpf_route_step(&st, b[start + i]);
-	}
-	return obsbpf_route_final(&st);
-}
-#endif
-
 #endif
 
 #define OBSBPF_LINE_BUF 128 /* power of two: indices are masked with OBSBPF_LINE_BUF - 1 */

@@ -9,14 +9,15 @@ DUR=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNECTIONS:-32}
 
 pod_create bench
-pod_run bench nginx -c "$(nginx_conf 8080)" >/dev/null
+# Pinned apart (nginx on CPU 0, wrk on CPU 1): on 2 cores, unpinned runs swing by 30%.
+pod_run bench taskset -c 0 nginx -c "$(nginx_conf 8080)" >/dev/null
 wait_port bench 8080 || exit 1
 URL="http://$(pod_ip bench):8080/api/items/42"
 
 # run_wrk LABEL: one wrk run; appends "label rps p50_us p99_us" to $T/results.
 to_us() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 } else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } }'; }
 run_wrk() {
-	wrk -t 1 -c "$CONNS" -d "${DUR}s" --latency "$URL" > "$T/wrk.out"
+	taskset -c 1 wrk -t 1 -c "$CONNS" -d "${DUR}s" --latency "$URL" > "$T/wrk.out"
 	local rps p50 p99
 	rps=$(awk '/^Requests\/sec/ { print $2 }' "$T/wrk.out")
 	p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk.out" | to_us)
@@ -29,7 +30,7 @@ echo "wrk -t1 -c$CONNS -d${DUR}s against nginx in a pod over veth, $ROUNDS inter
 wrk -t 1 -c "$CONNS" -d 1s "$URL" >/dev/null # warm-up
 for r in $(seq "$ROUNDS"); do
 	run_wrk bare
-	agent_start --pod bench >/dev/null || exit 1
+	agent_start --pod "$(pod_name bench)" >/dev/null || exit 1
 	run_wrk attached
 	counted=$(metric_value http_server_request_duration_seconds_count)
 	agent_stop

@@ -21,10 +21,13 @@ done
 [ -n "$RUN" ] || { echo "lib.sh: no free test bridge name" >&2; exit 1; }
 BR=obtbr$RUN
 SUBNET=10.203.$RUN
+# Pods are named NAME-<run> (their UTS hostname, what `attach --pod` looks for), so that test
+# runs on one machine never find each other's pods. The demo sets POD_SUFFIX= for plain names.
+POD_SUFFIX=${POD_SUFFIX--$RUN}
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 AGENT_PORT=${AGENT_PORT:-$(( 19000 + RUN ))}
 AGENT_ADDR=127.0.0.1:$AGENT_PORT
-declare -A POD_NS POD_CG POD_PAUSE POD_IP
+declare -A POD_NS POD_CG POD_PAUSE POD_IP POD_HOST
 PODS=()
 BG_PIDS=()
 AGENT_PID=
@@ -48,14 +51,15 @@ finish() {
 	exit $?
 }
 
+BRIDGE_UP=
 bridge_up() {
-	ip addr show dev "$BR" | grep -q "$SUBNET.1/24" && return 0
-	ip addr add "$SUBNET.1/24" dev "$BR" && ip link set "$BR" up
+	[ -n "$BRIDGE_UP" ] && return 0
+	ip addr add "$SUBNET.1/24" dev "$BR" && ip link set "$BR" up && BRIDGE_UP=1
 }
 
 # pod_create NAME: the pod's netns, veth, cgroup and pause process.
 pod_create() {
-	local name=$1 idx=$(( ${#PODS[@]} + 1 ))
+	local name=$1 idx=$(( ${#PODS[@]} + 1 )) host=$1$POD_SUFFIX
 	local ns=obt$RUN-$name cg=$CG2/kubepods/besteffort/pod$RUN-$name host_if=obh$RUN-$idx
 	bridge_up || return 1
 	ip netns add "$ns" || return 1
@@ -70,13 +74,14 @@ pod_create() {
 	ip -n "$ns" route add default via "$SUBNET.1"
 	mkdir -p "$cg" || return 1
 	POD_IP[$name]=$SUBNET.$((10 + idx))
+	POD_HOST[$name]=$host
 	# The cgroup is joined before entering the netns: `ip netns exec` remounts /sys.
 	( echo $BASHPID > "$cg/cgroup.procs"
-	  exec ip netns exec "$ns" unshare --uts sh -c "hostname $name && exec sleep 1000000" ) &
+	  exec ip netns exec "$ns" unshare --uts sh -c "hostname $host && exec sleep 1000000" ) &
 	POD_PAUSE[$name]=$!
 	local i
 	for i in $(seq 50); do
-		[ "$(nsenter -t "${POD_PAUSE[$name]}" -u hostname 2>/dev/null)" = "$name" ] && return 0
+		[ "$(nsenter -t "${POD_PAUSE[$name]}" -u hostname 2>/dev/null)" = "$host" ] && return 0
 		sleep 0.1
 	done
 	echo "pod_create $name: pause process did not start" >&2
@@ -84,6 +89,7 @@ pod_create() {
 }
 
 pod_ip() { echo "${POD_IP[$1]}"; }
+pod_name() { echo "${POD_HOST[$1]}"; } # the pod's name as Kubernetes (and --pod) knows it
 pod_cgroup() { echo "${POD_CG[$1]}"; }
 pod_netns() { echo "/run/netns/${POD_NS[$1]}"; }
 

@@ -28,12 +28,12 @@ run_err "no privileges" "missing privileges" setpriv --reuid=65534 --regid=65534
 
 pod_create badlisten
 run_err "bad listen address" "--listen nowhere: expected ADDR:PORT" \
-	"$OBSBPF" attach --pod badlisten --listen nowhere
+	"$OBSBPF" attach --pod "$(pod_name badlisten)" --listen nowhere
 # The port is taken: the agent says so and detaches what it attached.
 "$PY" -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1", '"$AGENT_PORT"')); s.listen(); time.sleep(30)' &
 BG_PIDS+=($!)
 sleep 0.5
-run_err "listen port in use" "cannot bind" "$OBSBPF" attach --pod badlisten --listen "$AGENT_ADDR"
+run_err "listen port in use" "cannot bind" "$OBSBPF" attach --pod "$(pod_name badlisten)" --listen "$AGENT_ADDR"
 # The kernel frees programs shortly after their last reference goes.
 left=1
 for i in $(seq 30); do bpftool prog show | grep -q obsbpf_ || { left=0; break; }; sleep 0.1; done

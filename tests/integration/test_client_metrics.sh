@@ -9,7 +9,7 @@ pod_create cli
 pod_run srv "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 pod_run cli "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 9090 >/dev/null
 wait_port srv 8080 && wait_port cli 9090 || exit 1
-agent_start --pod cli || exit 1
+agent_start --pod "$(pod_name cli)" || exit 1
 SRV=$(pod_ip srv)
 
 for i in $(seq 10); do pod_exec cli curl -fsS -o /dev/null "http://$SRV:8080/orders/$i"; done

@@ -9,7 +9,7 @@ wait_port det 8080 || exit 1
 NS=${POD_NS[det]}
 
 for sig in TERM INT; do
-	agent_start --pod det || exit 1
+	agent_start --pod "$(pod_name det)" || exit 1
 	ip netns exec "$NS" tc filter show dev eth0 ingress | grep -q obsbpf_tc_ingre \
 		&& ok "tc filter on eth0 while attached" || fail "no tc filter while attached"
 	[ -n "$(bpftool cgroup show "$(pod_cgroup det)")" ] && ok "sockops on the cgroup while attached" \

@@ -62,6 +62,32 @@ const struct opt_def obsbpf_options[] = {
 	  "send a partly filled chunk after this long", LOG_CMDS },
 	{ "logs-chunk-kb", 0, OPT_UINT, OFF(logs_chunk_kb), "1024", "KIB",
 	  "size of a chunk (records sent together and acked at once)", LOG_CMDS },
+	{ "app-metrics", 0, OPT_STRING, OFF(app_metrics), "http://localhost:8080/metrics", "URL",
+	  "the app's own Prometheus endpoint, scraped from inside the pod's network namespace and re-exposed on /metrics with the pod's labels; 'off' disables", POD_CMDS },
+	{ "app-metrics-interval", 0, OPT_UINT, OFF(app_metrics_interval), "15", "SECONDS",
+	  "how often the app's metrics are scraped", POD_CMDS },
+	{ "app-metrics-timeout", 0, OPT_UINT, OFF(app_metrics_timeout_ms), "5000", "MS",
+	  "a scrape of the app's metrics taking longer fails (capped at the interval)", POD_CMDS },
+	{ "app-metrics-max-series", 0, OPT_UINT, OFF(app_metrics_max_series), "20000", "N",
+	  "a scrape of the app with more series than this fails (0: no limit)", POD_CMDS },
+	{ "label", 0, OPT_LIST, OFF(labels), NULL, "NAME=VALUE",
+	  "extra label put on the app's re-exposed series, after k8s_pod_name, k8s_namespace_name and k8s_node_name (repeatable)", POD_CMDS },
+	{ "app-health", 0, OPT_STRING, OFF(app_health), NULL, "URL",
+	  "the app's health URL (e.g. http://localhost:8080/healthz), probed from inside the pod; /readyz fails while it does", POD_CMDS },
+	{ "app-health-interval", 0, OPT_UINT, OFF(app_health_interval), "5", "SECONDS",
+	  "how often the app's health URL is probed", POD_CMDS },
+	{ "app-health-timeout", 0, OPT_UINT, OFF(app_health_timeout_ms), "1000", "MS",
+	  "a health probe taking longer fails", POD_CMDS },
+	{ "app-health-failures", 0, OPT_UINT, OFF(app_health_failures), "3", "N",
+	  "consecutive failed probes before /readyz reports the app unhealthy (one success recovers)", POD_CMDS },
+	{ "pushgateway", 0, OPT_STRING, OFF(pushgateway), NULL, "URL",
+	  "also push /metrics to this Prometheus Pushgateway (PUT /metrics/job/JOB/instance/POD)", POD_CMDS },
+	{ "pushgateway-job", 0, OPT_STRING, OFF(pushgateway_job), "obsbpf", "JOB",
+	  "the job name of the Pushgateway group", POD_CMDS },
+	{ "pushgateway-interval", 0, OPT_UINT, OFF(pushgateway_interval), "15", "SECONDS",
+	  "how often to push; a failed push is retried sooner, with backoff", POD_CMDS },
+	{ "pushgateway-delete", 0, OPT_FLAG, OFF(pushgateway_delete), NULL, NULL,
+	  "delete the pod's group from the Pushgateway on a clean shutdown", POD_CMDS },
 	{ "verbose", 'v', OPT_FLAG, OFF(verbose), NULL, NULL,
 	  "print libbpf's messages (verifier logs on a load failure)", POD_CMDS | CMD_PROBE },
 	{ "help", 'h', OPT_FLAG, OFF(help), NULL, NULL, "show this help", ~0u },
@@ -79,6 +105,15 @@ static int set_value(struct obsbpf_config *cfg, const struct opt_def *o, const c
 	case OPT_FLAG:
 		*(bool *)p = true;
 		return 0;
+	case OPT_LIST: {
+		struct str_list *l = (struct str_list *)p;
+		if (l->n == OPT_LIST_MAX) {
+			fprintf(stderr, "obsbpf %s: --%s: at most %d times\n", cmdname, o->name, OPT_LIST_MAX);
+			return -1;
+		}
+		l->v[l->n++] = v;
+		return 0;
+	}
 	case OPT_UINT: {
 		char *end;
 		errno = 0;
@@ -164,6 +199,8 @@ void options_help(FILE *out, unsigned cmd)
 		fprintf(out, "  %-30s %s", syn, o->help);
 		if (o->def && o->type != OPT_FLAG)
 			fprintf(out, " (default: %s)", o->def);
+		if (o->type == OPT_LIST)
+			fputs(" (repeatable)", out);
 		fputc('\n', out);
 	}
 }

@@ -7,7 +7,7 @@
 
 #include "../config.h"
 
-enum opt_type { OPT_STRING, OPT_UINT, OPT_FLAG };
+enum opt_type { OPT_STRING, OPT_UINT, OPT_FLAG, OPT_LIST /* repeatable string: struct str_list */ };
 
 /* Which subcommands accept an option (bit mask). */
 enum { CMD_ATTACH = 1 << 0, CMD_PROBE = 1 << 1, CMD_LOGS = 1 << 2 };

@@ -1,0 +1,50 @@
+/* HTTP requests with libcurl's multi interface, driven by the agent's event loop: curl's
+ * sockets and timeout are watched by the loop (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION), so a
+ * slow app never blocks /metrics. A request may be made from inside a pod's network
+ * namespace: its socket is created there (CURLOPT_OPENSOCKETFUNCTION + pod_in_netns). */
+#ifndef OBSBPF_APPMETRICS_FETCH_H
+#define OBSBPF_APPMETRICS_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../util/strbuf.h"
+
+struct loop;
+struct pod_info;
+struct fetcher;
+
+struct fetch_req {
+	const char *method;         /* NULL: GET */
+	const char *url;
+	const char *accept;         /* Accept header, or NULL */
+	const char *content_type;   /* of body, or NULL */
+	const char *body;           /* request body (copied), or NULL */
+	size_t body_len;
+	unsigned timeout_ms;        /* whole request */
+	size_t max_bytes;           /* longer responses fail with "response too large"; 0: none */
+	bool discard_body;          /* read and drop the body (a health probe wants the status) */
+	const struct pod_info *pod; /* connect from inside this pod's netns; NULL: the agent's */
+};
+
+struct fetch_result {
+	bool ok;                  /* transfer completed (any HTTP status) */
+	long status;              /* HTTP status, 0 when none */
+	const char *error;        /* when !ok: one line ("Connection refused", "timed out", ...) */
+	bool timed_out, too_large;
+	struct strbuf *body;      /* response body: the callback may sb_steal it */
+	const char *content_type; /* or NULL */
+	double seconds;           /* total time */
+};
+
+typedef void (*fetch_done_fn)(void *arg, const struct fetch_result *r);
+
+struct fetcher *fetcher_new(struct loop *l);
+/* Cancels every request in flight (their callbacks are not called). */
+void fetcher_free(struct fetcher *f);
+/* Starts a request; done is called later from the loop. Returns 0 or -errno. */
+int fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_done_fn done, void *arg);
+/* The same, blocking (used once at shutdown); returns the HTTP status or -errno. */
+long fetch_blocking(const struct fetch_req *req, struct strbuf *err);
+
+#endif
