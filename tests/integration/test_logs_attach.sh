@@ -5,9 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logs_lib.sh"
 
-POD=logs$RUN # unique on the machine: pods are found by name, other test runs may have a "web"
-pod_create "$POD" || exit 1
-PAUSE=${POD_PAUSE[$POD]}
+pod_create web || exit 1
+POD=$(pod_name web) # web-<run>: unique on the machine
+PAUSE=${POD_PAUSE[web]}
 # `ip netns exec` gave the pod its own mount namespace (slave of the host's): a tmpfs mounted
 # there is the pod's alone
 mkdir -p "$T/podlogs" "$T/containers"
