@@ -114,4 +114,21 @@ expect_eq "wrong shared key: nothing delivered" "$(cat "$T/badkey.jsonl" 2>/dev/
 grep -q "handshake refused: shared key mismatch" "$T/agent.log" && ok "wrong shared key reported" ||
 	fail "wrong shared key not reported: $(tail -3 "$T/agent.log")"
 agent_stop
+
+# bad settings: one line naming the problem, non-zero exit, before anything runs
+bad() { # WANT_SUBSTRING ARGS...
+	local want=$1; shift
+	local out rc=0
+	out=$(timeout 5 "$OBSBPF" logs --listen "$AGENT_ADDR" --logs-state "$T/bad.state" "$@" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && [[ "$out" == *"$want"* ]]; then
+		ok "error: $out"
+	else
+		fail "bad $*: rc $rc, output '$out'"
+	fi
+}
+bad "--forward nope: expected HOST:PORT" --forward nope
+bad "--logs-out file: expected forward or stdout" --forward 127.0.0.1:1 --logs-out file
+bad "--forward-compress zstd: expected none or gzip" --forward 127.0.0.1:1 --forward-compress zstd
+bad "state file /nonexistent/x: No such file or directory" --forward 127.0.0.1:1 --logs-state /nonexistent/x
+bad "nothing to do" --logs "$T/app/*.log"
 finish

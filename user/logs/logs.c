@@ -347,6 +347,13 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 			err == -EINVAL ? "not an obsbpf checkpoint" : strerror(-err));
 		return err;
 	}
+	/* written back at once: a state file that cannot be written should stop the start, not
+	 * surface at the first ack */
+	err = checkpoint_save(l->state_path, l->start.pos, l->start.n);
+	if (err) {
+		fprintf(stderr, "obsbpf: logs: state file %s: %s\n", l->state_path, strerror(-err));
+		return err;
+	}
 	err = queue_init(&l->q, (size_t)cfg->logs_buffer_mb << 20, cfg->logs_spool, (size_t)cfg->logs_spool_mb << 20);
 	if (err) {
 		fprintf(stderr, "obsbpf: --logs-spool %s: %s\n", cfg->logs_spool, strerror(-err));
