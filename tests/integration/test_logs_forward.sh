@@ -57,6 +57,8 @@ m = one('{"msg":"malformed json", "level":')
 expect(m.get("format") == "plain" and "msg" not in m, "malformed JSON forwarded as plain text: %r" % m)
 longs = [r for r in recs if r["record"]["log"].startswith("long ")]
 expect(len(longs) == 1 and len(longs[0]["record"]["log"]) == 1024, "long line truncated to 1024 bytes: %r" % [len(r["record"]["log"]) for r in longs])
+expect(longs and longs[0]["record"].get("truncated") is True, "truncated record marked")
+expect(j.get("truncated") is None, "only truncated records are marked")
 one("after long")
 c = one("first half second half")
 expect(c.get("container") == "app" and c.get("stream") == "stdout" and c.get("file") == cri, "CRI enrichment %r" % c)

@@ -231,11 +231,28 @@ static void test_logfmt_record_unescapes(void **st)
 	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
 	const msgpack_object *rec = &u.data.via.array.ptr[1];
 	assert_str(map_get(rec, "msg"), "say \"hi\"");
+	assert_null(map_get(rec, "truncated"));
 	assert_str(map_get(rec, "level"), "error");
 	assert_str(map_get(rec, "log"), line);
 	assert_str(map_get(rec, "format"), "logfmt");
 	/* log, pod, format, level + msg ("level" and "log" of the line are not repeated) */
 	assert_int_equal(rec->via.map.size, 5);
+	msgpack_unpacked_destroy(&u);
+
+	/* a truncated line is marked (a cut JSON line is plain text) */
+	msgpack_sbuffer_clear(&sb);
+	const char *cut = "{\"truncated\":\"no\",\"a\":1";
+	parse(cut, &r);
+	m.truncated = true;
+	log_record_pack(&pk, 1, cut, strlen(cut), &r, &m);
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	rec = &u.data.via.array.ptr[1];
+	const msgpack_object *t = map_get(rec, "truncated");
+	assert_non_null(t);
+	assert_int_equal(t->type, MSGPACK_OBJECT_BOOLEAN);
+	assert_true(t->via.boolean);
+	assert_int_equal(rec->via.map.size, 4); /* log, truncated, pod, format (plain: cut JSON) */
 	msgpack_unpacked_destroy(&u);
 	msgpack_sbuffer_destroy(&sb);
 }

@@ -185,7 +185,6 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 	uint64_t t;
 	const char *stream = NULL;
 	char sbuf[8];
-	(void)truncated;
 	if (l->cur.size >= l->chunk_bytes)
 		flush_chunk(l); /* before this line: the chunk's offsets cover exactly its lines */
 	if (f->cri) {
@@ -220,7 +219,8 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 	log_parse(&l->parser, line, len, &r);
 	l->parse_errors += r.json_error;
 	struct log_meta m = { .pod = l->pod.name, .namespace_ = l->pod.namespace_, .node = l->pod.node,
-			      .container = file->container, .file = file->name, .stream = stream };
+			      .container = file->container, .file = file->name, .stream = stream,
+			      .truncated = truncated };
 	log_record_pack(&l->pk, t, line, len, &r, &m);
 	l->cur_records++;
 	l->records++;

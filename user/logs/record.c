@@ -121,7 +121,8 @@ void log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, siz
 	if (r->format == LOG_JSON) {
 		json_object_object_foreach(r->json, key, val) {
 			(void)val;
-			extra += !own_has(&own, key, strlen(key)) && strcmp(key, "log");
+			extra += !own_has(&own, key, strlen(key)) && strcmp(key, "log") &&
+				 !(m->truncated && !strcmp(key, "truncated"));
 		}
 	} else if (r->format == LOG_LOGFMT) {
 		for (int i = 0; i < r->npairs; i++)
@@ -131,16 +132,21 @@ void log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, siz
 
 	msgpack_pack_array(pk, 2);
 	pack_event_time(pk, time_ns);
-	msgpack_pack_map(pk, 1 + (size_t)own.n + extra);
+	msgpack_pack_map(pk, 1 + (size_t)own.n + extra + m->truncated);
 	pack_cstr(pk, "log");
 	pack_str(pk, line, len);
+	if (m->truncated) {
+		pack_cstr(pk, "truncated");
+		msgpack_pack_true(pk);
+	}
 	for (int i = 0; i < own.n; i++) {
 		pack_cstr(pk, own.k[i]);
 		pack_cstr(pk, vals[i]);
 	}
 	if (r->format == LOG_JSON) {
 		json_object_object_foreach(r->json, key, val) {
-			if (own_has(&own, key, strlen(key)) || !strcmp(key, "log"))
+			if (own_has(&own, key, strlen(key)) || !strcmp(key, "log") ||
+			    (m->truncated && !strcmp(key, "truncated")))
 				continue;
 			pack_cstr(pk, key);
 			pack_json(pk, val);

@@ -3,6 +3,7 @@
 #ifndef OBSBPF_LOGS_RECORD_H
 #define OBSBPF_LOGS_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ struct log_meta {
 	const char *container;
 	const char *file;
 	const char *stream; /* CRI: stdout/stderr */
+	bool truncated;     /* the line was longer than --logs-max-line: adds "truncated": true */
 };
 
 /* Forward spec "EventTime": ext type 0, 4-byte big-endian seconds, 4-byte nanoseconds. */
