@@ -28,6 +28,7 @@ UNIT_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/unit-asan/%,$(UNIT_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
+.DELETE_ON_ERROR: # a failed step leaves no half-written output behind
 .PHONY: all deps test unit integration demo bench vmlinux docs clean
 all: $(BUILD)/obsbpf
 

@@ -31,6 +31,15 @@ struct {
 	__type(value, __u32);
 } pods SEC(".maps") __weak;
 
+/* Local ports of the agent's own sockets in the pod's netns (app scrapes, health probes):
+ * connections from them are the agent's, not the app's traffic, and are not followed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, __u8);
+} agent_ports SEC(".maps") __weak;
+
 /* Request duration histograms, aggregated in-kernel. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);

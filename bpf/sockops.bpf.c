@@ -51,12 +51,27 @@ static __always_inline int pod_of_socket(struct bpf_sock *bsk, __u32 *pod_id)
 	return -1;
 }
 
+/* An accepted connection whose peer is one of the agent's own sockets in the pod's netns
+ * (same address, a port the agent registered): the agent scraping or probing the app. */
+static __always_inline int from_agent(const struct obsbpf_addrs *a)
+{
+	const __u32 *l = (const __u32 *)a->local, *r = (const __u32 *)a->remote;
+	if (l[0] != r[0] || l[1] != r[1] || l[2] != r[2] || l[3] != r[3])
+		return 0;
+	__u16 port = a->remote_port;
+	return bpf_map_lookup_elem(&agent_ports, &port) != NULL;
+}
+
 static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 {
 	struct bpf_sock *bsk = skops->sk;
+	struct obsbpf_addrs addrs = {};
 	__u32 pod_id;
 
 	if (!bsk || pod_of_socket(bsk, &pod_id) < 0)
+		return;
+	conn_addrs(skops, &addrs);
+	if (dir == OBSBPF_DIR_SERVER && from_agent(&addrs))
 		return;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!c)
@@ -65,7 +80,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->dir = dir;
 	c->proto = OBSBPF_PROTO_UNKNOWN;
 	c->head = c->tail = 0;
-	conn_addrs(skops, &c->addrs);
+	c->addrs = addrs;
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	bpf_sock_hash_update(skops, &pod_socks, &cookie, BPF_NOEXIST);
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);

@@ -116,7 +116,15 @@ print('yes' if g and '$1' in g[0] else 'no')"
 pgw_has() { [ "$(pgw_group "$1")" = yes ]; }
 wait_for 10 pgw_has shop_orders_total && ok "Pushgateway group job=obsbpf-test instance=$POD has the app's series" \
 	|| fail "Pushgateway: $(curl -s "http://$PGW_ADDR/api/v1/metrics" | head -c 600)"
-pgw_has http_server_request_duration_seconds && ok "Pushgateway has the agent's own series" \
+# The agent's own scrapes and probes are not the app's traffic: never measured. Make some.
+for i in 1 2 3; do pod_exec web curl -s -o /dev/null "http://127.0.0.1:8080/orders"; done
+expect_eq "the agent's scrapes are not counted as app requests" \
+	"$(metric_value http_server_request_duration_seconds_count 'http_route="/metrics"')" 0
+expect_eq "the agent's health probes are not counted as app requests" \
+	"$(metric_value http_server_request_duration_seconds_count 'http_route="/healthz"')" 0
+expect_eq "the app's own traffic is" \
+	"$(metric_value http_server_request_duration_seconds_count 'http_route="/orders"')" 3
+wait_for 10 pgw_has http_server_request_duration_seconds && ok "Pushgateway has the agent's own series" \
 	|| fail "Pushgateway lacks the agent's series"
 expect_ge "pushes succeed once it is up" "$(metric_value obsbpf_pushgateway_pushes_total 'result="ok"')" 1
 grep -q "pushgateway .*: pushing again" "$T/agent.log" && ok "recovery logged" || fail "no recovery log line"

@@ -11,7 +11,7 @@ pod_run app "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 pod_run peer "$PY" "$ROOT/tests/integration/apps/echo.py" 7001 >/dev/null
 wait_port app 7000 && wait_port app 8080 && wait_port peer 7001 || exit 1
 # The app serves no /metrics: keep the agent's own scrapes of it out of the exact counts.
-agent_start --pod "$(pod_name app)" --app-metrics off || exit 1
+agent_start --pod "$(pod_name app)" || exit 1
 APP=$(pod_ip app)
 PEER=$(pod_ip peer)
 SEND="$PY $ROOT/tests/integration/apps/sendrecv.py"

@@ -9,7 +9,7 @@ pod_run web "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 pod_run web nginx -c "$(nginx_conf 8081)" >/dev/null
 wait_port web 8080 && wait_port web 8081 || exit 1
 # The app serves no /metrics: keep the agent's own scrapes of it out of the exact counts.
-agent_start --pod "$(pod_name web)" --namespace shop --node node-1 --app-metrics off || exit 1
+agent_start --pod "$(pod_name web)" --namespace shop --node node-1 || exit 1
 IP=$(pod_ip web)
 
 for i in $(seq 15); do curl -fsS -o /dev/null "http://$IP:8080/"; done

@@ -6,6 +6,7 @@
 #include "appmetrics.h"
 
 #include "../agent.h"
+#include "../bpf/datapath.h"
 #include "../http/server.h"
 #include "../loop/loop.h"
 #include "fetch.h"
@@ -236,6 +237,11 @@ static int set_labels(struct appmetrics *m)
 	return 0;
 }
 
+static int own_socket(void *arg, int fd, bool own)
+{
+	return datapath_own_socket(arg, fd, own);
+}
+
 struct appmetrics *appmetrics_start(struct agent *a)
 {
 	const struct obsbpf_config *c = a->cfg;
@@ -259,6 +265,9 @@ struct appmetrics *appmetrics_start(struct agent *a)
 		fprintf(stderr, "obsbpf: app metrics: cannot initialise libcurl\n");
 		goto fail;
 	}
+	/* The agent's scrapes and probes are requests to the app: keep them out of its metrics. */
+	if (a->dp)
+		fetcher_set_socket_hook(m->fx, own_socket, a->dp);
 	if (m->url && !(m->scrape_timer = loop_add_timer(a->loop, 1, c->app_metrics_interval * 1000ull,
 							  scrape_tick, m))) {
 		perror("obsbpf: app metrics: timer");

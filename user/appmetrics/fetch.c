@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,16 @@ struct sock {
 	struct loop_watch *w;
 };
 
+#define MAX_OWN_FDS 64
+
 struct fetcher {
 	struct loop *loop;
 	CURLM *multi;
 	struct loop_watch *timer;
 	struct xfer *xfers;
+	fetch_socket_hook hook;
+	void *hook_arg;
+	int own_fds[MAX_OWN_FDS]; /* sockets reported to the hook, to report their close */
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
@@ -68,14 +74,52 @@ static int make_socket(void *arg)
 
 /* The socket is created inside the pod's network namespace and stays there, so that
  * "localhost:8080" means the app's loopback, not the node's. */
+/* A socket in the pod's netns gets its local port now (bind to port 0) so the hook can tell
+ * the data plane which of the app's connections are the agent's own. */
+static void report_own(struct fetcher *f, int fd, int family)
+{
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)family };
+	socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (!f || !f->hook || (family != AF_INET && family != AF_INET6) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0)
+		return;
+	for (int i = 0; i < MAX_OWN_FDS; i++) {
+		if (f->own_fds[i] < 0) {
+			if (f->hook(f->hook_arg, fd, true) == 0)
+				f->own_fds[i] = fd;
+			return;
+		}
+	}
+}
+
 static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {
 	struct xfer *x = arg;
 	struct sock_args a = { addr->family, addr->socktype, addr->protocol };
 	(void)purpose;
-	int fd = x->pod && x->pod->netns_fd >= 0 ? pod_in_netns(x->pod, make_socket, &a)
-						  : make_socket(&a);
+	bool in_pod = x->pod && x->pod->netns_fd >= 0;
+	int fd = in_pod ? pod_in_netns(x->pod, make_socket, &a) : make_socket(&a);
+	if (fd >= 0 && in_pod)
+		report_own(x->f, fd, addr->family);
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static int close_socket(void *arg, curl_socket_t fd)
+{
+	struct fetcher *f = arg;
+	for (int i = 0; f && i < MAX_OWN_FDS; i++) {
+		if (f->own_fds[i] == fd) {
+			f->hook(f->hook_arg, fd, false);
+			f->own_fds[i] = -1;
+		}
+	}
+	return close(fd);
+}
+
+void fetcher_set_socket_hook(struct fetcher *f, fetch_socket_hook hook, void *arg)
+{
+	f->hook = hook;
+	f->hook_arg = arg;
 }
 
 static void xfer_free(struct xfer *x)
@@ -122,6 +166,7 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 	SET(CURLOPT_PRIVATE, x);
 	SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	SET(CURLOPT_OPENSOCKETDATA, x);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, close_socket); /* its data, the fetcher, is set in fetch_start */
 	if (r->method)
 		SET(CURLOPT_CUSTOMREQUEST, r->method);
 	if (r->body) {
@@ -265,6 +310,8 @@ struct fetcher *fetcher_new(struct loop *l)
 		return NULL;
 	}
 	f->loop = l;
+	for (int i = 0; i < MAX_OWN_FDS; i++)
+		f->own_fds[i] = -1;
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
 	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -294,6 +341,7 @@ int fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_done_fn do
 	if (!x)
 		return -ENOMEM;
 	x->f = f;
+	curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETDATA, f);
 	x->done = done;
 	x->arg = arg;
 	if (curl_multi_add_handle(f->multi, x->easy) != CURLM_OK) {

@@ -40,6 +40,10 @@ struct fetch_result {
 typedef void (*fetch_done_fn)(void *arg, const struct fetch_result *r);
 
 struct fetcher *fetcher_new(struct loop *l);
+/* Called with own = true for each socket opened in a pod's netns (already bound to its local
+ * port) and with own = false when it closes: the agent tells the data plane to ignore them. */
+typedef int (*fetch_socket_hook)(void *arg, int fd, bool own);
+void fetcher_set_socket_hook(struct fetcher *f, fetch_socket_hook hook, void *arg);
 /* Cancels every request in flight (their callbacks are not called). */
 void fetcher_free(struct fetcher *f);
 /* Starts a request; done is called later from the loop. Returns 0 or -errno. */

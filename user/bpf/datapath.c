@@ -7,7 +7,10 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +243,20 @@ void datapath_close(struct datapath *dp)
 		close(dp->cgroup_fd);
 	obsbpf_bpf__destroy(dp->skel);
 	free(dp);
+}
+
+int datapath_own_socket(struct datapath *dp, int fd, bool own)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	__u16 port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						    : ((struct sockaddr_in *)&ss)->sin_port);
+	__u8 one = 1;
+	int mfd = bpf_map__fd(dp->skel->maps.agent_ports);
+	int err = own ? bpf_map_update_elem(mfd, &port, &one, BPF_ANY) : bpf_map_delete_elem(mfd, &port);
+	return err && !(errno == ENOENT && !own) ? -errno : 0;
 }
 
 bool datapath_attached(const struct datapath *dp)

@@ -43,6 +43,10 @@ int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, v
 /* Detaches everything attached, frees everything. */
 void datapath_close(struct datapath *dp);
 
+/* Registers (own = true) or forgets the local port of one of the agent's sockets in the pod's
+ * netns, so that the app's side of that connection is not measured. Returns 0 or -errno. */
+int datapath_own_socket(struct datapath *dp, int fd, bool own);
+
 bool datapath_attached(const struct datapath *dp);
 int datapath_ifaces(const struct datapath *dp, const struct dp_iface **out);
 uint64_t datapath_events_read(const struct datapath *dp);

@@ -71,7 +71,7 @@ const struct opt_def obsbpf_options[] = {
 	{ "app-metrics-max-series", 0, OPT_UINT, OFF(app_metrics_max_series), "20000", "N",
 	  "a scrape of the app with more series than this fails (0: no limit)", POD_CMDS },
 	{ "label", 0, OPT_LIST, OFF(labels), NULL, "NAME=VALUE",
-	  "extra label put on the app's re-exposed series, after k8s_pod_name, k8s_namespace_name and k8s_node_name (repeatable)", POD_CMDS },
+	  "extra label put on the app's re-exposed series, after k8s_pod_name, k8s_namespace_name and k8s_node_name", POD_CMDS },
 	{ "app-health", 0, OPT_STRING, OFF(app_health), NULL, "URL",
 	  "the app's health URL (e.g. http://localhost:8080/healthz), probed from inside the pod; /readyz fails while it does", POD_CMDS },
 	{ "app-health-interval", 0, OPT_UINT, OFF(app_health_interval), "5", "SECONDS",
