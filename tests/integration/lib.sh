@@ -120,20 +120,32 @@ wait_port() {
 	return 1
 }
 
-# agent_start ARGS...: `obsbpf attach ARGS --listen $AGENT_ADDR`, until /readyz answers 200.
-agent_start() {
-	"$OBSBPF" attach --listen "$AGENT_ADDR" "$@" >"$T/agent.log" 2>&1 &
+# agent_launch COMMAND PATH ARGS...: `obsbpf COMMAND ARGS --listen $AGENT_ADDR` in the
+# background (log appended to $T/agent.log), until PATH answers 200 (10 s at most).
+agent_launch() {
+	local cmd=$1 path=$2; shift 2
+	"$OBSBPF" "$cmd" --listen "$AGENT_ADDR" "$@" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	local i
 	for i in $(seq 100); do
 		if ! kill -0 "$AGENT_PID" 2>/dev/null; then
-			echo "agent exited at start:" >&2; cat "$T/agent.log" >&2
+			echo "obsbpf $cmd exited at start:" >&2; cat "$T/agent.log" >&2
 			AGENT_PID=; return 1
 		fi
-		curl -fsS -o /dev/null "http://$AGENT_ADDR/readyz" 2>/dev/null && return 0
+		curl -fsS -o /dev/null "http://$AGENT_ADDR$path" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	echo "agent not ready after 10 s:" >&2; cat "$T/agent.log" >&2
+	echo "obsbpf $cmd not ready after 10 s:" >&2; cat "$T/agent.log" >&2
+	return 1
+}
+
+# agent_start ARGS...: `obsbpf attach ARGS`, until /readyz answers 200.
+agent_start() { agent_launch attach /readyz "$@"; }
+
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 0.2 s).
+wait_for() {
+	local n=$(( $1 * 5 )) i; shift
+	for i in $(seq "$n"); do "$@" 2>/dev/null && return 0; sleep 0.2; done
 	return 1
 }
 

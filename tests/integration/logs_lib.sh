@@ -25,22 +25,8 @@ recv_kill() {
 	RECV_PID=
 }
 
-# logs_start ARGS...: `obsbpf logs ARGS --listen $AGENT_ADDR`, until /healthz answers.
-logs_start() {
-	"$OBSBPF" logs --listen "$AGENT_ADDR" "$@" >>"$T/agent.log" 2>&1 &
-	AGENT_PID=$!
-	local i
-	for i in $(seq 100); do
-		if ! kill -0 "$AGENT_PID" 2>/dev/null; then
-			echo "obsbpf logs exited at start:" >&2; cat "$T/agent.log" >&2
-			AGENT_PID=; return 1
-		fi
-		curl -fsS -o /dev/null "http://$AGENT_ADDR/healthz" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "obsbpf logs not up after 10 s:" >&2; cat "$T/agent.log" >&2
-	return 1
-}
+# logs_start ARGS...: `obsbpf logs ARGS`, until /healthz answers.
+logs_start() { agent_launch logs /healthz "$@"; }
 
 logs_kill9() {
 	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null

@@ -7,13 +7,6 @@ source "$(dirname "$0")/lib.sh"
 PROM_ADDR=127.0.0.1:$((AGENT_PORT + 2000))
 PGW_ADDR=127.0.0.1:$((AGENT_PORT + 1000))
 
-# wait_for SECONDS CMD...: until CMD succeeds (polled every 0.2 s).
-wait_for() {
-	local n=$(( $1 * 5 )); shift
-	local i
-	for i in $(seq "$n"); do "$@" 2>/dev/null && return 0; sleep 0.2; done
-	return 1
-}
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); $1" 2>/dev/null; }
 readyz_code() { curl -s -o /dev/null -w '%{http_code}' "http://$AGENT_ADDR/readyz"; }
 

@@ -8,7 +8,7 @@ headers in one write and the body in another, like most python apps.
 """
 import argparse
 import http.server
-import socketserver
+from testserver import Server
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -39,14 +39,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def server_bind(self):
-        # http.server resolves its own name here (getfqdn): in a pod without DNS that blocks.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "localhost", self.server_address[1]
 
 
 def main():

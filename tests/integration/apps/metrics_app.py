@@ -9,7 +9,7 @@ test can break and repair them while the app runs:
 import argparse
 import http.server
 import os
-import socketserver
+from testserver import Server
 
 
 def read(path, default):
@@ -46,14 +46,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def server_bind(self):
-        # http.server resolves its own name here (getfqdn): in a pod without DNS that blocks.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "localhost", self.server_address[1]
 
 
 def main():
