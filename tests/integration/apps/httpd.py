@@ -4,11 +4,30 @@ headers in one write and the body in another, like most python apps.
 
   GET  /status/NNN  -> status NNN
   POST /echo        -> the request body, byte for byte
+  GET  /metrics     -> the app's own Prometheus metrics (requests it handled)
   GET  anything     -> 200 "hello <path>"
 """
 import argparse
 import http.server
+import threading
 from testserver import Server
+
+
+HANDLED = {}
+LOCK = threading.Lock()
+
+
+def count(method):
+    with LOCK:
+        HANDLED[method] = HANDLED.get(method, 0) + 1
+
+
+def app_metrics():
+    with LOCK:
+        lines = ["# HELP demo_app_requests_total Requests the app handled, by its own count.",
+                 "# TYPE demo_app_requests_total counter"]
+        lines += ['demo_app_requests_total{method="%s"} %d' % kv for kv in sorted(HANDLED.items())]
+    return ("\n".join(lines) + "\n").encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -23,6 +42,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def do_GET(self):
+        if self.path == "/metrics":
+            self.reply(200, app_metrics(), "text/plain; version=0.0.4")
+            return
+        count(self.command)
         if self.path.startswith("/status/"):
             code = int(self.path.split("/")[2])
             self.reply(code, b"" if code in (204, 304) else f"status {code}\n".encode())
@@ -32,6 +55,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self):
+        count("POST")
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
         self.reply(200, body, "application/octet-stream")
