@@ -59,6 +59,11 @@ static __always_inline void on_response(struct sk_msg_md *msg, struct obsbpf_con
 		c->proto = OBSBPF_PROTO_OTHER;
 		return;
 	}
+	/* Only a request still waiting can have its response later in this same send (pipelining):
+	 * otherwise the head scan buys nothing but skipping this response's body in later sends,
+	 * which the FIFO guard already ignores, and it costs ~3% of throughput under wrk. */
+	if (c->head == c->tail)
+		return;
 	/* RFC 9112 6.3: no body after HEAD, 204 and 304 whatever Content-Length says. */
 	skip_body(msg, (p.method == OBSBPF_M_HEAD || status == 204 || status == 304) ? 0 : -1);
 }
