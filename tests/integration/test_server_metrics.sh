@@ -7,7 +7,8 @@ source "$(dirname "$0")/lib.sh"
 pod_create web
 pod_run web "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 pod_run web nginx -c "$(nginx_conf 8081)" >/dev/null
-wait_port web 8080 && wait_port web 8081 || exit 1
+pod_run web "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8082 --http10 >/dev/null
+wait_port web 8080 && wait_port web 8081 && wait_port web 8082 || exit 1
 # The app serves no /metrics: keep the agent's own scrapes of it out of the exact counts.
 agent_start --pod "$(pod_name web)" --namespace shop --node node-1 || exit 1
 IP=$(pod_ip web)
@@ -17,6 +18,9 @@ for id in 1 22 333 4444 55555; do curl -fsS -o /dev/null "http://$IP:8080/users/
 for i in 1 2 3; do curl -sS -o /dev/null "http://$IP:8080/status/404"; done
 for i in 1 2; do curl -fsS -o /dev/null --data-binary "body $i" "http://$IP:8080/echo"; done
 curl -fsS -o /dev/null -I "http://$IP:8080/head"
+# HTTP/1.0: a status line "HTTP/1.0 200", no Content-Length, the body ends with the connection.
+for i in $(seq 4); do curl -fsS --http1.0 -o "$T/h10.out" "http://$IP:8082/old/$i"; done
+grep -q "hello /old/4" "$T/h10.out" && ok "HTTP/1.0 close-delimited body intact" || fail "HTTP/1.0 body"
 wrk -t 2 -c 4 -d 2s "http://$IP:8081/nginx" > "$T/wrk.txt"
 sleep 0.5
 
@@ -26,16 +30,17 @@ expect_eq "GET /users/:id count" "$(metric_value $S 'http_route="/users/:id"' 'c
 expect_eq "404 count, numeric segment templated" "$(metric_value $S 'http_route="/status/:id"' 'code="404"')" 3
 expect_eq "POST /echo count" "$(metric_value $S 'method="POST"' 'http_route="/echo"')" 2
 expect_eq "HEAD count" "$(metric_value $S 'method="HEAD"')" 1
+expect_eq "HTTP/1.0 count" "$(metric_value $S 'http_route="/old/:id"' 'code="200"')" 4
 want=$(grep -c . "$T/nginx-access.log")
 expect_ge "wrk made requests" "$want" 100
 expect_eq "nginx keep-alive count equals nginx's access log" "$(metric_value $S 'http_route="/nginx"' 'code="200"')" "$want"
-expect_eq "pod labels" "$(metric_value $S "k8s_pod_name=\"$(pod_name web)\"" 'k8s_namespace_name="shop"' 'k8s_node_name="node-1"')" $((26 + want))
+expect_eq "pod labels" "$(metric_value $S "k8s_pod_name=\"$(pod_name web)\"" 'k8s_namespace_name="shop"' 'k8s_node_name="node-1"')" $((30 + want))
 inf=$(metric_value http_server_request_duration_seconds_bucket 'le="+Inf"')
-expect_eq "+Inf buckets equal counts" "$inf" $((26 + want))
-# 26 one-shot connections to python, at least 4 from wrk (it reconnects after an error).
-expect_ge "inbound connections counted" "$(metric_value obsbpf_tcp_connections_opened_total 'direction="inbound"')" $((26 + 4))
+expect_eq "+Inf buckets equal counts" "$inf" $((30 + want))
+# 30 one-shot connections to python, at least 4 from wrk (it reconnects after an error).
+expect_ge "inbound connections counted" "$(metric_value obsbpf_tcp_connections_opened_total 'direction="inbound"')" $((30 + 4))
 expect_eq "no unmatched responses" "$(metric_value obsbpf_http_messages_unparsed_total 'unmatched_response')" 0
-expect_eq "events read" "$(metric_value obsbpf_events_read_total)" $((26 + want))
+expect_eq "events read" "$(metric_value obsbpf_events_read_total)" $((30 + want))
 
 metrics > "$T/metrics.txt"
 if promtool check metrics < "$T/metrics.txt" > "$T/promtool.txt" 2>&1; then

@@ -32,11 +32,13 @@ def app_metrics():
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    close_delimited = False
 
     def reply(self, code, body, ctype="text/plain"):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        if not self.close_delimited:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD" and code not in (204, 304):
             self.wfile.write(body)
@@ -69,7 +71,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--bind", default="0.0.0.0")
+    ap.add_argument("--http10", action="store_true",
+                    help="answer HTTP/1.0, no keep-alive, body delimited by the close")
     a = ap.parse_args()
+    if a.http10:
+        Handler.protocol_version = "HTTP/1.0"
+        Handler.close_delimited = True
     Server((a.bind, a.port), Handler).serve_forever()
 
 
