@@ -80,6 +80,8 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->dir = dir;
 	c->proto = OBSBPF_PROTO_UNKNOWN;
 	c->head = c->tail = 0;
+	c->rx_seq_valid = 0;
+	c->rx_first_seq = CTX(skops->rcv_nxt);
 	c->addrs = addrs;
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	bpf_sock_hash_update(skops, &pod_socks, &cookie, BPF_NOEXIST);

@@ -116,7 +116,9 @@ static __always_inline void on_payload(struct obsbpf_conn *c, const struct pkt *
 		__u32 target = 0;
 		int m = obsbpf_parse_method(line->b, n, &target);
 		if (m < 0) {
-			if (c->head == c->tail)
+			/* Only the stream's first bytes say what protocol it is: a later segment of a
+			 * TLS or binary stream may start with any byte. */
+			if (c->head == c->tail && k->seq == c->rx_first_seq)
 				classify_other(c, line->b, n);
 			return;
 		}

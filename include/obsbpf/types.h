@@ -97,6 +97,8 @@ struct obsbpf_conn {
 	__u32 tail;
 	__u32 rx_start_seq; /* TCP seq of the last message start seen by tc: drops retransmits */
 	__u32 rx_seq_valid;
+	__u32 rx_first_seq; /* TCP seq of the first payload byte the pod receives */
+	__u32 pad2;
 	struct obsbpf_addrs addrs;
 	struct obsbpf_pending q[OBSBPF_PENDING];
 };
