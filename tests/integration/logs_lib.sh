@@ -3,21 +3,26 @@
 
 RECV_PID= RECV_PORT=
 
+# recv_wait NAME SECONDS: the receiver just started as $! writes its port to $T/recv.port.
+recv_wait() {
+	RECV_PID=$!
+	BG_PIDS+=("$RECV_PID")
+	local i
+	for i in $(seq $(( $2 * 10 ))); do
+		[ -s "$T/recv.port" ] && { RECV_PORT=$(cat "$T/recv.port"); return 0; }
+		sleep 0.1
+	done
+	echo "$1 did not start:" >&2; cat "$T/recv.log" >&2
+	return 1
+}
+
 # recv_start OUT [ARGS...]: starts the receiver (on RECV_PORT again when set), storing records in OUT.
 recv_start() {
 	local out=$1; shift
 	rm -f "$T/recv.port"
 	"$PY" "$ROOT/tests/integration/fluent_receiver.py" --out "$out" --port "${RECV_PORT:-0}" \
 		--port-file "$T/recv.port" --noack "$T/NOACK" "$@" 2>>"$T/recv.log" &
-	RECV_PID=$!
-	BG_PIDS+=("$RECV_PID")
-	local i
-	for i in $(seq 50); do
-		[ -s "$T/recv.port" ] && { RECV_PORT=$(cat "$T/recv.port"); return 0; }
-		sleep 0.1
-	done
-	echo "receiver did not start:" >&2; cat "$T/recv.log" >&2
-	return 1
+	recv_wait "receiver" 5
 }
 
 recv_kill() {
@@ -95,13 +100,5 @@ recv_start_node() {
 	[ -d "$ROOT/tests/integration/node/node_modules/@fluent-org/logger" ] ||
 		{ echo "@fluent-org/logger not installed (deploy/install-deps.sh)" >&2; return 1; }
 	node "$ROOT/tests/integration/node/fluent_server.js" "$out" "$T/recv.port" $key 2>>"$T/recv.log" &
-	RECV_PID=$!
-	BG_PIDS+=("$RECV_PID")
-	local i
-	for i in $(seq 100); do
-		[ -s "$T/recv.port" ] && { RECV_PORT=$(cat "$T/recv.port"); return 0; }
-		sleep 0.1
-	done
-	echo "FluentServer did not start:" >&2; cat "$T/recv.log" >&2
-	return 1
+	recv_wait "FluentServer" 10
 }

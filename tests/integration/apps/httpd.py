@@ -66,7 +66,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=8080)
