@@ -7,20 +7,22 @@
 
 /* Lets the verdict cover exactly this message's head and body, so the program runs again at
  * the start of the next pipelined message and never on body bytes sent later. */
-static __always_inline void skip_body(struct sk_msg_md *msg, __s64 body_len)
+static __always_inline int skip_body(struct sk_msg_md *msg, __s64 body_len)
 {
 	struct head_info hi = {};
 	if (scan_head(msg, &hi) < 0) {
 		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
-		return;
+		return 0;
 	}
 	if (body_len < 0)
 		body_len = hi.content_length;
 	if (body_len < 0) /* chunked or close-delimited: the next message is found by the FIFO */
-		return;
+		return 0;
 	__u64 total = hi.head_len + (__u64)body_len;
-	if (total > 0 && total < 0xffffffffull)
-		bpf_msg_apply_bytes(msg, (__u32)total);
+	if (total == 0 || total >= 0xffffffffull)
+		return 0;
+	bpf_msg_apply_bytes(msg, (__u32)total);
+	return 1;
 }
 
 static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn *c,
@@ -29,12 +31,18 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 	__u32 target = 0;
 	int m = obsbpf_parse_method(line->b, n, &target);
 	if (m < 0) {
-		classify_other(c, line->b, n);
+		/* Where the last request ended exactly, the next one must start: anything else is
+		 * malformed HTTP (passed on untouched). Elsewhere it is a body or a first message. */
+		if (c->at_boundary)
+			stat_inc(OBSBPF_ST_MALFORMED);
+		else
+			classify_other(c, line->b, n);
+		c->at_boundary = 0;
 		return;
 	}
 	c->proto = OBSBPF_PROTO_HTTP1;
 	pending_push(c, bpf_ktime_get_ns(), (__u8)m, obsbpf_route_intern(line, n, target));
-	skip_body(msg, -1);
+	c->at_boundary = (__u8)skip_body(msg, -1);
 }
 
 static __always_inline void on_response(struct sk_msg_md *msg, struct obsbpf_conn *c,
@@ -65,7 +73,7 @@ static __always_inline void on_response(struct sk_msg_md *msg, struct obsbpf_con
 	if (c->head == c->tail)
 		return;
 	/* RFC 9112 6.3: no body after HEAD, 204 and 304 whatever Content-Length says. */
-	skip_body(msg, (p.method == OBSBPF_M_HEAD || status == 204 || status == 304) ? 0 : -1);
+	(void)skip_body(msg, (p.method == OBSBPF_M_HEAD || status == 204 || status == 304) ? 0 : -1);
 }
 
 SEC("sk_msg")

@@ -92,7 +92,8 @@ struct obsbpf_conn {
 	__u32 pod_id;
 	__u8 dir;   /* enum obsbpf_dir: accepted sockets serve, connected sockets are clients */
 	__u8 proto; /* enum obsbpf_proto */
-	__u16 pad;
+	__u8 at_boundary; /* sk_msg: this send starts where apply_bytes ended the last message */
+	__u8 pad;
 	__u32 head; /* pending FIFO: the request side writes tail, the response side head */
 	__u32 tail;
 	__u32 rx_start_seq; /* TCP seq of the last message start seen by tc: drops retransmits */

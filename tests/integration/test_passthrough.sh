@@ -31,6 +31,9 @@ $SEND "$APP" 7000 "$T/malformed.bin" > "$T/out3"; same "malformed HTTP, pod serv
 pod_exec app $SEND "$PEER" 7001 "$T/random.bin" > "$T/out4"; same "binary, pod as client" "$T/random.bin" "$T/out4"
 pod_exec app $SEND "$PEER" 7001 "$T/tls.bin" > "$T/out5"; same "TLS record, pod as client" "$T/tls.bin" "$T/out5"
 pod_exec app $SEND "$PEER" 7001 "$T/malformed.bin" > "$T/out6"; same "malformed HTTP, pod as client" "$T/malformed.bin" "$T/out6"
+# A well-formed request, then garbage where the next request should start, in one send.
+printf 'POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloNOT-A-REQUEST\r\n\r\n' > "$T/then-garbage.bin"
+pod_exec app $SEND "$PEER" 7001 "$T/then-garbage.bin" > "$T/out7"; same "request then garbage, pod as client" "$T/then-garbage.bin" "$T/out7"
 
 # HTTP with a large body, both directions through the pod's server.
 head -c 4194304 /dev/urandom > "$T/body.bin"
@@ -43,6 +46,7 @@ expect_eq "request with 48 KiB header answered" "$code" 200
 grep -q "hello /big" "$T/big.out" && ok "its response body intact" || fail "response body"
 sleep 0.5
 
+expect_eq "garbage after a request counted as malformed" "$(metric_value obsbpf_http_messages_unparsed_total 'reason="malformed"')" 1
 expect_eq "TLS connections counted" "$(metric_value obsbpf_connections_unparsed_total 'protocol="tls"')" 2
 expect_eq "other non-HTTP connections counted (binary, malformed)" "$(metric_value obsbpf_connections_unparsed_total 'protocol="other"')" 4
 expect_eq "POST measured" "$(metric_value http_server_request_duration_seconds_count 'http_route="/echo"')" 1

@@ -141,6 +141,7 @@ void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const
 	counter(out, "obsbpf_http_messages_unparsed_total",
 		"HTTP messages passed through without a measurement, by reason.");
 	static const struct { const char *reason; int stat; } why[] = {
+		{ "malformed", OBSBPF_ST_MALFORMED },
 		{ "unmatched_response", OBSBPF_ST_RESP_UNMATCHED },
 		{ "pipeline_full", OBSBPF_ST_PENDING_FULL },
 		{ "head_too_large", OBSBPF_ST_HEAD_UNSCANNED },
