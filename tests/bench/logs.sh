@@ -21,12 +21,15 @@ PYEOF
 size=$(stat -c %s "$T/app/bench.log")
 recv_cpu=$(( NCPU > 1 ? 1 : 0 ))
 RECV_PORT=
-rm -f "$T/recv.port"
-taskset -c "$recv_cpu" "$PY" "$ROOT/tests/integration/fluent_receiver.py" --out "$T/unused" \
-	--port-file "$T/recv.port" --count-file "$T/count" 2>>"$T/recv.log" &
-BG_PIDS+=("$!")
-for i in $(seq 50); do [ -s "$T/recv.port" ] && break; sleep 0.1; done
-RECV_PORT=$(cat "$T/recv.port")
+
+# recv_bench_start: the receiver on its own CPU, counting records only.
+recv_bench_start() {
+	rm -f "$T/recv.port"
+	taskset -c "$recv_cpu" "$PY" "$ROOT/tests/integration/fluent_receiver.py" --out "$T/unused" \
+		--port-file "$T/recv.port" --count-file "$T/count" 2>>"$T/recv.log" &
+	recv_wait receiver 5
+}
+recv_bench_start
 
 # run LABEL AGENT_ARGS...: one pass over the file; prints the figures.
 run() {
@@ -64,10 +67,5 @@ run packed
 for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 wait 2>/dev/null
 BG_PIDS=()
-rm -f "$T/recv.port"
-taskset -c "$recv_cpu" "$PY" "$ROOT/tests/integration/fluent_receiver.py" --out "$T/unused" \
-	--port-file "$T/recv.port" --count-file "$T/count" 2>>"$T/recv.log" &
-BG_PIDS+=("$!")
-for i in $(seq 50); do [ -s "$T/recv.port" ] && break; sleep 0.1; done
-RECV_PORT=$(cat "$T/recv.port")
+recv_bench_start
 run packed+gzip --forward-compress gzip

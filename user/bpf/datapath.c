@@ -39,7 +39,6 @@ struct datapath {
 	uint64_t events_read;
 	unsigned max_routes;
 	int ncpus;
-	bool verbose;
 };
 
 static bool g_verbose;
@@ -60,7 +59,6 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 	libbpf_set_print(libbpf_print);
 	dp->cgroup_fd = -1;
 	dp->max_routes = max_routes ? max_routes : 1;
-	dp->verbose = verbose;
 	dp->ncpus = libbpf_num_possible_cpus();
 	dp->skel = obsbpf_bpf__open();
 	if (!dp->skel) {
