@@ -102,6 +102,9 @@ static __always_inline void record_exchange(const struct obsbpf_conn *c, const s
 	e->method = p->method;
 	e->dir = c->dir;
 	e->addrs = *a;
+	e->trace = p->trace;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->pad = 0;
 	/* A wakeup per event costs microseconds in this program and a context switch in the
 	 * agent; the agent drains on a short timer and is woken only when the ring fills up. */
 	__u64 flags = bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= RINGBUF_WAKEUP_BYTES

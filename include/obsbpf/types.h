@@ -69,12 +69,47 @@ struct obsbpf_route {
 	char path[OBSBPF_ROUTE_LEN];
 };
 
+/* W3C trace-flags bit 0: the trace is sampled (its spans are exported). */
+#define OBSBPF_TRACE_SAMPLED 0x01
+
+/* Where a span's trace id came from. */
+enum obsbpf_trace_origin {
+	OBSBPF_TO_NONE = 0, /* no trace context: tracing off, or the message could not carry one */
+	OBSBPF_TO_NEW,      /* a new trace started at this span */
+	OBSBPF_TO_HEADER,   /* continued from a valid trace header in the message */
+	OBSBPF_TO_THREAD,   /* continued in-process: the sending thread was serving a traced request */
+};
+
+/* Trace context of one span. All-zero parent_id: a root span. */
+struct obsbpf_trace {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_id[8];
+	__u8 flags;    /* W3C trace-flags (OBSBPF_TRACE_SAMPLED) */
+	__u8 origin;   /* enum obsbpf_trace_origin */
+	__u8 injected; /* client spans: sk_msg inserted the header(s) into the request */
+	__u8 pad[5];
+};
+
+/* Header styles (--propagation), a bit mask. */
+#define OBSBPF_PROP_W3C 0x1   /* traceparent (tracestate is passed through untouched) */
+#define OBSBPF_PROP_XTRACE 0x2 /* x-trace-id / x-span-id / x-parent-span */
+#define OBSBPF_PROP_B3 0x4    /* b3 single header */
+
+/* Map inject_to (LPM trie): destinations that may receive injected headers. IPv4 addresses
+ * are stored IPv4-mapped (::ffff:a.b.c.d, prefix length + 96). */
+struct obsbpf_cidr_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
 /* One request waiting for its response on a connection. */
 struct obsbpf_pending {
 	__u64 start_ns;
 	__u32 route_id;
 	__u8 method;
 	__u8 pad[3];
+	struct obsbpf_trace trace;
 };
 
 /* A connection's endpoints, as seen from the pod. Ports in host byte order. */
@@ -118,6 +153,14 @@ enum obsbpf_stat {
 	OBSBPF_ST_EVENTS_DROPPED,       /* request events lost: ring buffer full */
 	OBSBPF_ST_HEAD_UNSCANNED,       /* message heads longer than the scan budget */
 	OBSBPF_ST_RETRANSMIT,           /* message starts seen twice by tc (retransmits), ignored */
+	OBSBPF_ST_TRACE_INJECTED,       /* requests that got trace headers inserted by sk_msg */
+	OBSBPF_ST_TRACE_CONTINUED,      /* messages whose valid trace header was continued */
+	OBSBPF_ST_TRACE_INVALID,        /* trace headers that were invalid, treated as absent */
+	OBSBPF_ST_TRACE_THREAD,         /* requests continuing the trace their thread serves */
+	OBSBPF_ST_TRACE_UNCORRELATED,   /* requests sent while no served request was known: new trace */
+	OBSBPF_ST_TRACE_NOT_ALLOWED,    /* requests to destinations outside --inject-to: no header */
+	OBSBPF_ST_TRACE_INJECT_FAILED,  /* header insertions the kernel refused: passed unchanged */
+	OBSBPF_ST_TRACE_HEAD_SPLIT,     /* request heads not seen whole in one send: no header */
 	OBSBPF_ST_MAX,
 };
 
@@ -131,6 +174,9 @@ struct obsbpf_http_event {
 	__u8 method;
 	__u8 dir;
 	struct obsbpf_addrs addrs;
+	struct obsbpf_trace trace; /* origin OBSBPF_TO_NONE: no span */
+	__u32 tid;                 /* thread that sent the request (client) or the response (server) */
+	__u32 pad;
 };
 
 #endif
