@@ -446,7 +446,8 @@ def exposition(path):
 
 
 def promql_names(expr):
-    """(metric names, label names) an expression uses."""
+    """(metric names, label names, __name__ regexes) an expression uses."""
+    name_rx = re.findall(r'__name__\s*=~?\s*"([^"]*)"', expr)
     e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # no identifiers inside strings
     metrics = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{", e)) - PROMQL_WORDS
     labels = set()
@@ -457,7 +458,16 @@ def promql_names(expr):
     for m, lab in re.findall(r"label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)[^,]*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)", e):
         metrics.add(m)
         labels.add(lab)
-    return metrics, labels
+    labels.discard("__name__")
+    return metrics, labels, name_rx
+
+
+def expand_alternatives(rx):
+    """The alternatives of a regex: top-level a|b, and a(b|c)d as abd, acd (one group deep)."""
+    m = re.search(r"\(([^()]*)\)", rx)
+    if m:
+        return [x for a in m.group(1).split("|") for x in expand_alternatives(rx[:m.start()] + a + rx[m.end():])]
+    return rx.split("|")
 
 
 def check_dashboard(metrics_file):
@@ -470,7 +480,7 @@ def check_dashboard(metrics_file):
         fail("obsbpf-red.json: %s" % e)
         return
     tvars = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
-    check({"namespace", "pod"} <= tvars.keys(), "dashboard: namespace and pod variables")
+    check({"node", "namespace", "pod"} <= tvars.keys(), "dashboard: node, namespace and pod variables")
     panels = [p for p in dash.get("panels", []) if p.get("type") != "row"]
     ids = [p.get("id") for p in dash.get("panels", [])]
     check(len(ids) == len(set(ids)), "dashboard: panel ids unique")
@@ -498,22 +508,37 @@ def check_dashboard(metrics_file):
     with open(os.path.join(ROOT, "docs", "metrics.md")) as f:
         documented = f.read()
     real_labels = set().union(*real.values()) if real else set()
-    used_m, used_l = set(), set()
+    used_m, used_l, used_rx = set(), set(), set()
+    per_expr = []
     for title, expr, legend in exprs:
-        m, lab = promql_names(expr)
+        m, lab, rx = promql_names(expr)
+        lab |= set(re.findall(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}", legend))
         used_m |= m
-        used_l |= lab | set(re.findall(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}", legend))
+        used_rx |= set(rx)
+        used_l |= lab
+        per_expr.append((title, m, lab))
     check(used_m, "dashboard queries name metrics (%d)" % len(used_m))
     for name in sorted(used_m):
         if real is not None:
             check(name in real, "dashboard metric %s is in the agent's /metrics" % name)
         family = re.sub(r"_(bucket|count|sum)$", "", name)
         check(family in documented, "dashboard metric %s is documented in docs/metrics.md" % family)
+    names = real if real is not None else set(re.findall(r"`([a-z_:]+)`", documented))
+    for rx in sorted(used_rx):
+        # {__name__=~"http_(server|client)_..."}: every alternative must name a metric, so one
+        # renamed family cannot hide behind the other.
+        for alt in expand_alternatives(rx):
+            check(any(re.fullmatch(alt, n) for n in names), "dashboard's __name__ selector's %s matches a metric" % alt)
     for lab in sorted(used_l):
         if real is not None:
             check(lab in real_labels, "dashboard label %s is on the agent's series" % lab)
         else:
             check(lab in documented or lab == "le", "dashboard label %s is documented in docs/metrics.md" % lab)
+    if real is not None:
+        # A label must be on the series of the query that uses it, not just somewhere.
+        bad = ["%s: %s" % (t, ", ".join(sorted(lab - set().union(*(real.get(x, set()) for x in m)))))
+               for t, m, lab in per_expr if m and lab - set().union(*(real.get(x, set()) for x in m))]
+        check(not bad, "every query's labels are on the metrics it queries", "; ".join(bad))
 
     # PromQL syntax, with Grafana's variables given values: promtool parses rule expressions.
     promtool = shutil.which("promtool")
