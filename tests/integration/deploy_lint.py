@@ -5,7 +5,7 @@ binary at hand, the config example is accepted, the Dockerfile builds with the p
 dependency list and installs every library the binary links, the Prometheus files agree with the
 manifests, and the Grafana dashboard queries metric and label names the agent really exports.
 
-  deploy_lint.py --obsbpf BIN [--metrics FILE]
+  deploy_lint.py --obsbpf BIN [--metrics FILE] [--image-binary BIN]
 
 FILE is a /metrics scrape of an agent that served and sent requests (test_deploy_lint.sh makes
 one). Prints "  ok: ..." / "  FAIL: ..." per check (and "  SKIP: ..." for what this build cannot
@@ -345,6 +345,8 @@ def check_dockerfile(obsbpf):
     run_runs = " ".join(r for w, r in run["lines"] if w == "RUN")
     check(not re.search(r"-dev\b|\bclang\b|\bgcc\b|install-deps", run_runs), "Dockerfile: runtime stage has no build tools")
     installed = set(re.findall(r"[a-z0-9][a-z0-9.+-]+", run_runs.split("install", 1)[1] if "install" in run_runs else ""))
+    if not check(os.path.exists(obsbpf), "Dockerfile: %s built, to check its libraries" % rel(obsbpf)):
+        return
     for lib, pkg in sorted(needed_packages(obsbpf).items()):
         if pkg in ("libc6",):
             continue
@@ -560,7 +562,9 @@ def check_dashboard(metrics_file):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--obsbpf", required=True)
+    ap.add_argument("--obsbpf", required=True, help="the binary whose flags and config parsing are checked")
+    ap.add_argument("--image-binary", default=os.path.join(ROOT, "build", "obsbpf"),
+                    help="the plain build (what the image ships; not the ASan one) whose libraries are checked")
     ap.add_argument("--metrics", help="a /metrics scrape of a running agent (without: docs only, one FAIL)")
     a = ap.parse_args()
 
@@ -573,7 +577,7 @@ def main():
     check_command_lines(objs, a.obsbpf)
     r = subprocess.run([a.obsbpf, "daemon", "--help"], capture_output=True, text=True, timeout=20)
     check_config_example(a.obsbpf, ["daemon", "attach", "logs"] if r.returncode == 0 else ["attach", "logs"])
-    check_dockerfile(a.obsbpf)
+    check_dockerfile(a.image_binary)
     check_prometheus(docs, objs, ds)
     check_dashboard(a.metrics)
     return 1 if FAILS else 0
