@@ -158,6 +158,7 @@ static void test_config_file(void **state)
 
 	/* The command line wins, a list given there replaces the file's, and `verbose = no` turns
 	 * off a flag. */
+	unlink(conf_path);
 	path = write_conf("listen = 127.0.0.1:9999\nmax-routes = 12\nlabel = a=1,b=2\nverbose = no\n");
 	char *argv2[] = { "attach", "--max-routes", "64", "--config", (char *)path, "--label", "c=3", NULL };
 	assert_int_equal(options_parse(&c, CMD_ATTACH, "attach", 7, argv2), 0);
