@@ -30,7 +30,7 @@ static void render(struct strbuf *sb)
 	h[1].val.buckets[0] = 1;  /* <= 100 us */
 	h[1].val.buckets[3] = 2;  /* (500 us, 1 ms] */
 	sb_init(sb);
-	red_render(sb, EXPO_PROMETHEUS, &L, h, 2, r, 1);
+	red_render(sb, EXPO_PROMETHEUS, &L, h, 2, r, 1, NULL);
 }
 
 static void test_server_histogram(void **state)
@@ -80,7 +80,7 @@ static void test_label_escaping(void **state)
 	struct agent_counters c = { .events_read = 5 };
 	struct strbuf sb;
 	sb_init(&sb);
-	agent_counters_render(&sb, &l, &c);
+	agent_counters_render(&sb, EXPO_PROMETHEUS, &l, &c);
 	assert_non_null(strstr(sb.buf, "obsbpf_events_read_total{k8s_pod_name=\"we\\\"ird\\\\pod\\nx\","));
 	sb_free(&sb);
 }
@@ -94,7 +94,7 @@ static void test_agent_counters(void **state)
 	c.stats[OBSBPF_ST_CONN_OPEN_CLIENT] = 11;
 	struct strbuf sb;
 	sb_init(&sb);
-	agent_counters_render(&sb, &L, &c);
+	agent_counters_render(&sb, EXPO_PROMETHEUS, &L, &c);
 	assert_non_null(strstr(sb.buf, "obsbpf_connections_unparsed_total{protocol=\"tls\"," PL "} 2\n"));
 	assert_non_null(strstr(sb.buf, "obsbpf_events_dropped_total{" PL "} 9\n"));
 	assert_non_null(strstr(sb.buf, "obsbpf_events_read_total{" PL "} 42\n"));
@@ -109,7 +109,7 @@ static void test_empty_snapshot(void **state)
 	(void)state;
 	struct strbuf sb;
 	sb_init(&sb);
-	red_render(&sb, EXPO_PROMETHEUS, &L, NULL, 0, NULL, 0);
+	red_render(&sb, EXPO_PROMETHEUS, &L, NULL, 0, NULL, 0, NULL);
 	/* Families are declared even before the first request, so dashboards find them. */
 	assert_non_null(strstr(sb.buf, "# TYPE http_server_request_duration_seconds histogram\n"));
 	assert_null(strstr(sb.buf, "_bucket"));
