@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev libjson-c-dev libmsgpack-dev nettle-dev)
 test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway
-	python3-msgpack)
+	python3-msgpack python3-prometheus-client)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
