@@ -104,6 +104,27 @@ static void test_agent_counters(void **state)
 	sb_free(&sb);
 }
 
+/* A snapshot that caught a CPU between its count and bucket increments: +Inf and _count never
+ * fall below the buckets. */
+static void test_torn_snapshot(void **state)
+{
+	(void)state;
+	struct dp_hist_entry h[1] = { 0 };
+	h[0].key = (struct obsbpf_hist_key){ .route_id = OBSBPF_ROUTE_OVERFLOW, .status = 200,
+					     .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_SERVER };
+	h[0].val.count = 2;
+	h[0].val.buckets[0] = 2;
+	h[0].val.buckets[2] = 1;
+	struct strbuf sb;
+	sb_init(&sb);
+	red_render(&sb, EXPO_OPENMETRICS, &L, h, 1, NULL, 0, NULL);
+	assert_non_null(strstr(sb.buf, PL ",le=\"0.0005\"} 3\n"));
+	assert_non_null(strstr(sb.buf, PL ",le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(sb.buf, "_count{http_request_method=\"GET\",http_response_status_code=\"200\","
+				       "http_route=\"_OTHER\"," PL "} 3\n"));
+	sb_free(&sb);
+}
+
 static void test_empty_snapshot(void **state)
 {
 	(void)state;
@@ -123,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_client_overflow_route),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_agent_counters),
+		cmocka_unit_test(test_torn_snapshot),
 		cmocka_unit_test(test_empty_snapshot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,12 +127,18 @@ static unsigned bucket_of(uint64_t ns)
 	return b;
 }
 
-void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e, int64_t unix_ms)
+/* Only a sampled trace has spans for an exemplar to link to. */
+static bool sampled(const struct obsbpf_trace *t)
 {
 	static const uint8_t zero[16];
+	return t->origin != OBSBPF_TO_NONE && (t->flags & OBSBPF_TRACE_SAMPLED) &&
+	       memcmp(t->trace_id, zero, sizeof(t->trace_id));
+}
+
+void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e, int64_t unix_ms)
+{
 	const struct obsbpf_trace *t = &e->trace;
-	if (!x || t->origin == OBSBPF_TO_NONE || !(t->flags & OBSBPF_TRACE_SAMPLED) ||
-	    !memcmp(t->trace_id, zero, sizeof(t->trace_id)))
+	if (!x || !sampled(t))
 		return;
 	struct obsbpf_hist_key k = { .pod_id = e->pod_id, .route_id = e->route_id, .status = e->status,
 				     .method = e->method, .dir = e->dir };
@@ -154,7 +160,7 @@ void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e,
 
 void exemplars_record(struct exemplars *x, const struct obsbpf_http_event *e)
 {
-	if (!x)
+	if (!x || !sampled(&e->trace))
 		return;
 	/* Event times are CLOCK_MONOTONIC (bpf_ktime_get_ns); exemplars carry wall-clock time. */
 	struct timespec mono, real;

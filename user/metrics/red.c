@@ -99,7 +99,15 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 			route_template(r->path, route, sizeof(route));
 		/* Exemplars exist only in OpenMetrics; 0.0.4 has no syntax for them. */
 		const struct exemplar *xs = fmt == EXPO_OPENMETRICS ? exemplars_get(ex, k) : NULL;
-		uint64_t cum = 0;
+		/* The kernel bumps count before the bucket, and a snapshot may catch a CPU in between:
+		 * +Inf and _count take the larger total, so buckets never exceed them (OpenMetrics
+		 * parsers reject that). */
+		uint64_t cum = 0, total = h[i].val.count;
+		for (int b = 0; b < OBSBPF_HIST_BUCKETS; b++)
+			cum += h[i].val.buckets[b];
+		if (cum > total)
+			total = cum;
+		cum = 0;
 		for (int b = 0; b < OBSBPF_HIST_BUCKETS; b++) {
 			cum += h[i].val.buckets[b];
 			sb_printf(out, "%s_bucket{", name);
@@ -107,7 +115,7 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 			if (b < OBSBPF_HIST_NBOUNDS)
 				sb_printf(out, ",le=\"%g\"} %llu", (double)bounds_ns[b] / 1e9, (unsigned long long)cum);
 			else
-				sb_printf(out, ",le=\"+Inf\"} %llu", (unsigned long long)h[i].val.count);
+				sb_printf(out, ",le=\"+Inf\"} %llu", (unsigned long long)total);
 			if (xs && xs[b].set)
 				put_exemplar(out, &xs[b]);
 			sb_putc(out, '\n');
@@ -116,7 +124,7 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 		series_labels(out, k, route, l);
 		sb_printf(out, "} %.9f\n%s_count{", (double)h[i].val.sum_ns / 1e9, name);
 		series_labels(out, k, route, l);
-		sb_printf(out, "} %llu\n", (unsigned long long)h[i].val.count);
+		sb_printf(out, "} %llu\n", (unsigned long long)total);
 	}
 }
 
