@@ -106,7 +106,7 @@ fi
 
 # 3. Does this build put trace context into events? Then exemplars must be there.
 TRACING=
-"$OBSBPF" attach --help 2>&1 | grep -q -- '--propagation' && TRACING=1
+[[ "$("$OBSBPF" attach --help 2>&1)" == *--propagation* ]] && TRACING=1
 if [ -n "$TRACING" ]; then
 	line=$(grep '^http_server_request_duration_seconds_bucket{.*http_route="/traced"' "$T/om.txt" | grep " # {")
 	# three requests: one to three buckets, each with the latest request's exemplar
@@ -117,6 +117,8 @@ if [ -n "$TRACING" ]; then
 	else
 		fail "exemplar: $line"
 	fi
+	# the server span's own id: the caller's span (traceparent's parent-id) is its parent
+	expect_eq "exemplar span is the server span, not the caller's" "$(echo "$line" | grep -c 'span_id="00f067aa0ba902b7"')" 0
 	ts=$(echo "$line" | head -n 1 | awk '{ print int($NF) }')
 	now=$(date +%s)
 	[ -n "$ts" ] && [ $((now - ts)) -ge 0 ] && [ $((now - ts)) -lt 60 ] \
