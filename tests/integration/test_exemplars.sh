@@ -66,11 +66,14 @@ for i in 1 2 3; do
 	curl -fsS -o /dev/null -H "traceparent: 00-$UNSAMPLED-b7ad6b7169203331-00" "http://$IP:8080/unsampled"
 done
 curl -fsS -o /dev/null "http://$IP:8080/plain"
+# A request from inside the pod to itself: a CLIENT and a SERVER span of one trace.
+INPOD=5c2f7a4e9d3b41f08a6e2d1c0b9a8f7e
+pod_exec web curl -fsS -o /dev/null -H "traceparent: 00-$INPOD-1111222233334444-01" "http://127.0.0.1:8080/inpod"
 wait_for 5 sh -c "curl -fsS http://$AGENT_ADDR/metrics | grep -q '^shop_hits'" || fail "app series never appeared"
 # Histograms are read from the kernel's map, exemplars from its ring buffer, drained on a timer:
-# wait until the agent has read every event (6 + 1 requests).
-events_read() { [ "$(metric_value obsbpf_events_read_total)" -ge 7 ]; }
-wait_for 5 events_read || fail "events read: $(metric_value obsbpf_events_read_total), want 7"
+# wait until the agent has read every event (6 + 1 requests, and 2 for the in-pod one).
+events_read() { [ "$(metric_value obsbpf_events_read_total)" -ge 9 ]; }
+wait_for 5 events_read || fail "events read: $(metric_value obsbpf_events_read_total), want 9"
 
 # 1. Negotiation: Prometheus' Accept gets OpenMetrics, curl's default the 0.0.4 text.
 expect_eq "Content-Type for Prometheus' Accept" \
@@ -118,6 +121,10 @@ if [ -n "$TRACING" ]; then
 		fail "exemplar: $line"
 	fi
 	# the server span's own id: the caller's span (traceparent's parent-id) is its parent
+	for side in server client; do
+		expect_eq "$side histogram: exemplar of the in-pod request" "$(grep "^http_${side}_request_duration_seconds_bucket{.*http_route=\"/inpod\"" "$T/om.txt" |
+			grep -c "trace_id=\"$INPOD\"")" 1
+	done
 	expect_eq "exemplar span is the server span, not the caller's" "$(echo "$line" | grep -c 'span_id="00f067aa0ba902b7"')" 0
 	ts=$(echo "$line" | head -n 1 | awk '{ print int($NF) }')
 	now=$(date +%s)
