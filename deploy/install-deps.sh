@@ -6,9 +6,10 @@ set -euo pipefail
 # gcc: the user-space compiler (CC=cc); a bare image such as deploy/Dockerfile's has none.
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev libjson-c-dev libmsgpack-dev nettle-dev)
-# python3-yaml, binutils (readelf): the deploy/ lint test.
+# python3-yaml, binutils (readelf): the deploy/ lint test; python3-prometheus-client: its
+# OpenMetrics parser checks /metrics (test_exemplars).
 test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway
-	python3-msgpack python3-yaml binutils)
+	python3-msgpack python3-yaml binutils python3-prometheus-client)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")

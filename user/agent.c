@@ -8,6 +8,7 @@
 #include "http/server.h"
 #include "logs/logs.h"
 #include "loop/loop.h"
+#include "metrics/exemplars.h"
 #include "metrics/red.h"
 #include "util/strbuf.h"
 
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #define LOOP_STALL_NS (5ull * 1000000000ull)
+#define EXEMPLAR_MAX_SERIES 16384 /* http_hist's max_entries: one exemplar set per series */
 
 static struct pod_labels labels_of(const struct agent *a)
 {
@@ -33,15 +35,25 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 	int nh = datapath_read_hist(a->dp, &h);
 	int nr = datapath_read_routes(a->dp, &r);
 
+	if (nh >= 0)
+		exemplars_retain(a->exemplars, h, nh);
 	if (nh >= 0 && nr >= 0)
-		red_render(out, fmt, &l, h, nh, r, nr);
+		red_render(out, fmt, &l, h, nh, r, nr, a->exemplars);
 	datapath_read_stats(a->dp, c.stats);
 	c.events_read = datapath_events_read(a->dp);
 	c.routes_used = nr > 0 ? (unsigned)nr : 0;
 	c.routes_max = datapath_max_routes(a->dp);
-	agent_counters_render(out, &l, &c);
+	c.exemplar_series = exemplars_series(a->exemplars);
+	c.exemplars_dropped = exemplars_dropped(a->exemplars);
+	agent_counters_render(out, fmt, &l, &c);
 	free(h);
 	free(r);
+}
+
+static void on_event(void *arg, const struct obsbpf_http_event *e)
+{
+	struct agent *a = arg;
+	exemplars_record(a->exemplars, e);
 }
 
 static bool ready_datapath(void *arg, struct strbuf *why)
@@ -148,7 +160,11 @@ int agent_attach(const struct obsbpf_config *cfg)
 	a.dp = datapath_open(cfg->max_routes, cfg->verbose);
 	if (!a.dp || datapath_set_tracing(a.dp, &tc) < 0 || datapath_attach(a.dp, &a.pod, 0) < 0)
 		goto out;
-	if (datapath_watch_events(a.dp, a.loop, NULL, NULL) < 0) {
+	if (!(a.exemplars = exemplars_new(EXEMPLAR_MAX_SERIES))) {
+		fprintf(stderr, "obsbpf: exemplars: out of memory\n");
+		goto out;
+	}
+	if (datapath_watch_events(a.dp, a.loop, on_event, &a) < 0) {
 		perror("obsbpf: ring buffer");
 		goto out;
 	}
@@ -171,6 +187,7 @@ out:
 	appmetrics_stop(app);
 	http_server_stop(a.http);
 	datapath_close(a.dp);
+	exemplars_free(a.exemplars);
 	loop_free(a.loop);
 	pod_release(&a.pod);
 	return rc;

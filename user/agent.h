@@ -9,6 +9,7 @@
 struct loop;
 struct http_server;
 struct datapath;
+struct exemplars;
 
 struct agent {
 	const struct obsbpf_config *cfg;
@@ -16,6 +17,7 @@ struct agent {
 	struct http_server *http;
 	struct pod_info pod;
 	struct datapath *dp;
+	struct exemplars *exemplars; /* trace ids for /metrics in OpenMetrics, fed by ring buffer events */
 };
 
 /* `obsbpf attach`: resolve, load, attach, serve until SIGINT/SIGTERM, detach. Returns exit code. */
