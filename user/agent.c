@@ -8,6 +8,7 @@
 #include "logs/logs.h"
 #include "loop/loop.h"
 #include "metrics/red.h"
+#include "trace/trace.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
@@ -123,6 +124,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 	struct agent a = { .cfg = cfg };
 	struct appmetrics *app = NULL;
 	struct logs *logs = NULL;
+	struct tracer_feed spans = { 0 };
 	int rc = 1;
 
 	const char *why = probe_required();
@@ -141,12 +143,19 @@ int agent_attach(const struct obsbpf_config *cfg)
 	a.dp = datapath_open(cfg->max_routes, cfg->verbose);
 	if (!a.dp || datapath_attach(a.dp, &a.pod, 0) < 0)
 		goto out;
-	if (datapath_watch_events(a.dp, a.loop, NULL, NULL) < 0) {
+	spans.t = tracer_start(cfg, a.loop);
+	if (!spans.t && errno)
+		goto out;
+	spans.dp = a.dp;
+	spans.res = (struct span_resource){ cfg->service_name, a.pod.name, a.pod.namespace_, a.pod.node };
+	if (datapath_watch_events(a.dp, a.loop, spans.t ? tracer_feed_event : NULL, &spans) < 0) {
 		perror("obsbpf: ring buffer");
 		goto out;
 	}
 	if (start_http(&a) < 0)
 		goto out;
+	if (spans.t)
+		http_server_add_collector(a.http, tracer_feed_collect, &spans);
 	if (!(app = appmetrics_start(&a)))
 		goto out;
 	if (!(logs = logs_start(&a)) && errno)
@@ -160,6 +169,8 @@ int agent_attach(const struct obsbpf_config *cfg)
 	fprintf(stderr, "obsbpf: detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
 	rc = 0;
 out:
+	tracer_stop(spans.t); /* first: its last flush runs the loop, with everything still up */
+	spans.t = NULL;
 	logs_stop(logs);
 	appmetrics_stop(app);
 	http_server_stop(a.http);
