@@ -72,10 +72,17 @@ $(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.sk
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lcmocka -lpthread
 
+# Test drivers: programs the integration tests run against parts of the agent (ASan/UBSan).
+DRIVER_SRCS := $(wildcard tests/drivers/*.c)
+DRIVER_BINS := $(patsubst tests/drivers/%.c,$(BUILD)/drivers/%,$(DRIVER_SRCS))
+$(BUILD)/drivers/%: tests/drivers/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
+
 unit: $(UNIT_BINS) $(UNIT_ASAN)
 	@tests/run-unit.sh $(UNIT_BINS) $(UNIT_ASAN)
 
-integration: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf
+integration: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
 	@tests/integration/run.sh
 
 test: deps

@@ -140,11 +140,11 @@ int agent_attach(const struct obsbpf_config *cfg)
 		perror("obsbpf: event loop");
 		goto out;
 	}
-	a.dp = datapath_open(cfg->max_routes, cfg->verbose);
-	if (!a.dp || datapath_attach(a.dp, &a.pod, 0) < 0)
-		goto out;
 	spans.t = tracer_start(cfg, a.loop);
 	if (!spans.t && errno)
+		goto out;
+	a.dp = datapath_open(cfg->max_routes, cfg->verbose);
+	if (!a.dp || datapath_attach(a.dp, &a.pod, 0) < 0)
 		goto out;
 	spans.dp = a.dp;
 	spans.res = (struct span_resource){ cfg->service_name, a.pod.name, a.pod.namespace_, a.pod.node };
