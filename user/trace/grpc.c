@@ -126,6 +126,22 @@ static void stream_done(struct grpc_tp *g)
 	}
 }
 
+/* grpc-message is percent-encoded (gRPC over HTTP/2, "Responses"). */
+static void percent_decode(char *out, size_t n, const uint8_t *v, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 1 < n; i++) {
+		unsigned x;
+		if (v[i] == '%' && i + 2 < len && sscanf((const char *)v + i + 1, "%2x", &x) == 1) {
+			out[o++] = (char)x;
+			i += 2;
+		} else {
+			out[o++] = (char)v[i];
+		}
+	}
+	out[o] = '\0';
+}
+
 static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
 		     const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
@@ -138,7 +154,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 	else if (namelen == 11 && !memcmp(name, "grpc-status", 11))
 		g->grpc_status = atoi((const char *)value);
 	else if (namelen == 12 && !memcmp(name, "grpc-message", 12))
-		snprintf(g->grpc_message, sizeof(g->grpc_message), "%.*s", (int)valuelen, value);
+		percent_decode(g->grpc_message, sizeof(g->grpc_message), value, valuelen);
 	return 0;
 }
 
