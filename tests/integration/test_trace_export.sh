@@ -37,6 +37,7 @@ for P in http grpc; do
 	expect_eq "$P: exported counted" "$(file_metric "$T/m.txt" obsbpf_trace_spans_exported_total)" 70
 	expect_eq "$P: unsampled counted" "$(file_metric "$T/m.txt" obsbpf_trace_spans_not_sampled_total)" 2
 	expect_eq "$P: requests (32+32+6)" "$(file_metric "$T/m.txt" obsbpf_trace_export_requests_total 'result="ok"')" 3
+	expect_eq "$P: one ResourceSpans per request (one pod)" "$(grep -c '"resources":1,' "$OUT.req")" 3
 	expect_eq "$P: queue empty" "$(file_metric "$T/m.txt" obsbpf_trace_queue_spans)" 0
 	otlp_recv_kill
 
@@ -70,6 +71,7 @@ for P in http grpc; do
 	wait "$DRV"
 	expect_eq "$P: down-then-up: spans delivered" "$(otlp_spans "$OUT")" 50
 	"$PY" "$CHECK" "$OUT" 50 driver-pod >/dev/null && ok "$P: down-then-up: each span once" || fail "$P: down-then-up: spans lost or repeated"
+	expect_eq "$P: down-then-up: one ResourceSpans per request" "$(grep -vc '"resources":1,' "$OUT.req")" 0
 	expect_ge "$P: down-then-up: retries counted" "$(file_metric "$T/m.txt" obsbpf_trace_export_retries_total)" 1
 	expect_eq "$P: down-then-up: nothing dropped" "$(file_metric "$T/m.txt" obsbpf_trace_spans_dropped_total)" 0
 	otlp_recv_kill

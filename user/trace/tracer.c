@@ -163,20 +163,20 @@ static bool same(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
+/* service.name defaults to the pod name: the table stores it resolved, so compare it so. */
+static bool same_resource(const struct span_resource *c, const struct span_resource *r)
+{
+	return same(c->service, r->service ? r->service : r->pod) && same(c->pod, r->pod) &&
+	       same(c->namespace_, r->namespace_) && same(c->node, r->node);
+}
+
 static int resource_index(struct tracer *t, const struct span_resource *r)
 {
-	if (t->nres && t->last_res < t->nres) {
-		const struct span_resource *c = &t->res[t->last_res];
-		if (same(c->service, r->service) && same(c->pod, r->pod) && same(c->namespace_, r->namespace_) &&
-		    same(c->node, r->node))
-			return (int)t->last_res;
-	}
-	for (size_t i = 0; i < t->nres; i++) {
-		const struct span_resource *c = &t->res[i];
-		if (same(c->service, r->service) && same(c->pod, r->pod) && same(c->namespace_, r->namespace_) &&
-		    same(c->node, r->node))
+	if (t->last_res < t->nres && same_resource(&t->res[t->last_res], r))
+		return (int)t->last_res;
+	for (size_t i = 0; i < t->nres; i++)
+		if (same_resource(&t->res[i], r))
 			return (int)(t->last_res = i);
-	}
 	if (t->nres == MAX_RESOURCES)
 		return -1;
 	struct span_resource *n = &t->res[t->nres];

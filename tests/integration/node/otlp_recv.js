@@ -96,7 +96,7 @@ function take(proto, buf) {
     rejected = Math.min(rejectLeft, spans);
     rejectLeft = 0;
   }
-  fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, spans, fail, rejected }) + "\n");
+  fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, spans, resources: (msg.resourceSpans || []).length, fail, rejected }) + "\n");
   // Spans of a failed request are not accepted: the exporter must send them again.
   if (!fail && lines.length) fs.appendFileSync(opt.out, lines.join("\n") + "\n");
   return { fail, rejected };
