@@ -20,6 +20,18 @@ drive() {
 		>"$T/m.txt" 2>>"$T/driver.log"
 }
 
+# drive_late PROTO SECONDS_DOWN SPANS ARGS...: the driver starts while no receiver listens on
+# the receiver's last ports; the receiver comes up SECONDS_DOWN later; waits for the driver.
+drive_late() {
+	local proto=$1 down=$2 n=$3; shift 3
+	drive "$proto" "$n" 20 -- "$@" &
+	local drv=$!
+	BG_PIDS+=("$drv")
+	sleep "$down"
+	otlp_recv_start "$OUT"
+	wait "$drv"
+}
+
 for P in http grpc; do
 	echo "-- $P"
 	OTLP_HTTP_PORT= OTLP_GRPC_PORT=
@@ -62,13 +74,7 @@ for P in http grpc; do
 	# 3. the collector is down at first and comes up 2.5 s later on the same port: the 50
 	# queued spans are all delivered.
 	rm -f "$OUT" "$OUT.req"
-	"$DRIVER" 50 20 -- --otlp-endpoint "$(otlp_endpoint "$P")" --otlp-protocol "$P" --otlp-batch 16 \
-		>"$T/m.txt" 2>>"$T/driver.log" &
-	DRV=$!
-	BG_PIDS+=("$DRV")
-	sleep 2.5
-	otlp_recv_start "$OUT"
-	wait "$DRV"
+	drive_late "$P" 2.5 50 --otlp-batch 16
 	expect_eq "$P: down-then-up: spans delivered" "$(otlp_spans "$OUT")" 50
 	"$PY" "$CHECK" "$OUT" 50 driver-pod >/dev/null && ok "$P: down-then-up: each span once" || fail "$P: down-then-up: spans lost or repeated"
 	expect_eq "$P: down-then-up: one ResourceSpans per request" "$(grep -vc '"resources":1,' "$OUT.req")" 0
@@ -79,13 +85,7 @@ for P in http grpc; do
 	# 4. down with a queue of 100 and 300 spans: 200 dropped as queue_full and counted, the
 	# first 100 delivered once the collector is up.
 	rm -f "$OUT" "$OUT.req"
-	"$DRIVER" 300 20 -- --otlp-endpoint "$(otlp_endpoint "$P")" --otlp-protocol "$P" --otlp-batch 50 \
-		--otlp-queue 100 >"$T/m.txt" 2>>"$T/driver.log" &
-	DRV=$!
-	BG_PIDS+=("$DRV")
-	sleep 2
-	otlp_recv_start "$OUT"
-	wait "$DRV"
+	drive_late "$P" 2 300 --otlp-batch 50 --otlp-queue 100
 	expect_eq "$P: full queue: spans delivered" "$(otlp_spans "$OUT")" 100
 	"$PY" "$CHECK" "$OUT" 100 driver-pod >/dev/null && ok "$P: full queue: the first 100, each once" || fail "$P: full queue: wrong spans delivered"
 	expect_eq "$P: full queue: drops counted" "$(file_metric "$T/m.txt" obsbpf_trace_spans_dropped_total 'reason="queue_full"')" 200

@@ -303,28 +303,9 @@ void tracer_stop(struct tracer *t)
 	free(t);
 }
 
-static void pod_labels_put(struct strbuf *out, const struct pod_labels *l)
-{
-	sb_puts(out, "k8s_pod_name=\"");
-	sb_label_value(out, l->pod);
-	sb_puts(out, "\",k8s_namespace_name=\"");
-	sb_label_value(out, l->namespace_);
-	sb_puts(out, "\",k8s_node_name=\"");
-	sb_label_value(out, l->node);
-	sb_putc(out, '"');
-}
-
 static void family(struct strbuf *out, const char *name, const char *type, const char *help)
 {
 	sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
-		   uint64_t v)
-{
-	sb_printf(out, "%s{%s%s", name, extra ? extra : "", extra ? "," : "");
-	pod_labels_put(out, l);
-	sb_printf(out, "} %llu\n", (unsigned long long)v);
 }
 
 void tracer_render_metrics(struct tracer *t, struct strbuf *out, const struct pod_labels *l)
@@ -333,29 +314,29 @@ void tracer_render_metrics(struct tracer *t, struct strbuf *out, const struct po
 		return;
 	family(out, "obsbpf_trace_spans_exported_total", "counter",
 	       "Spans the OTLP collector accepted.");
-	sample(out, "obsbpf_trace_spans_exported_total", NULL, l, t->exported);
+	red_sample(out, "obsbpf_trace_spans_exported_total", NULL, l, t->exported);
 	family(out, "obsbpf_trace_spans_dropped_total", "counter",
 	       "Sampled spans that were not delivered, by reason: the queue was full (collector down or "
 	       "slow), the collector rejected them (partial success), or refused the whole request for good.");
-	sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"queue_full\"", l, t->drop_queue_full);
-	sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"rejected\"", l, t->drop_rejected);
-	sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"export_failed\"", l, t->drop_failed);
-	sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"too_many_resources\"", l, t->no_resource);
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"queue_full\"", l, t->drop_queue_full);
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"rejected\"", l, t->drop_rejected);
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"export_failed\"", l, t->drop_failed);
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"too_many_resources\"", l, t->no_resource);
 	family(out, "obsbpf_trace_spans_not_sampled_total", "counter",
 	       "Requests with trace context whose trace is not sampled: no span exported, by design.");
-	sample(out, "obsbpf_trace_spans_not_sampled_total", NULL, l, t->not_sampled);
+	red_sample(out, "obsbpf_trace_spans_not_sampled_total", NULL, l, t->not_sampled);
 	family(out, "obsbpf_trace_export_requests_total", "counter",
 	       "OTLP export requests by result: ok, partial (some spans rejected), retry (will be sent "
 	       "again), failed (batch dropped).");
-	sample(out, "obsbpf_trace_export_requests_total", "result=\"ok\"", l, t->req_ok);
-	sample(out, "obsbpf_trace_export_requests_total", "result=\"partial\"", l, t->req_partial);
-	sample(out, "obsbpf_trace_export_requests_total", "result=\"retry\"", l, t->req_retry);
-	sample(out, "obsbpf_trace_export_requests_total", "result=\"failed\"", l, t->req_failed);
+	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"ok\"", l, t->req_ok);
+	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"partial\"", l, t->req_partial);
+	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"retry\"", l, t->req_retry);
+	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"failed\"", l, t->req_failed);
 	family(out, "obsbpf_trace_export_retries_total", "counter",
 	       "Export requests sent again after a retryable failure (after backoff or Retry-After).");
-	sample(out, "obsbpf_trace_export_retries_total", NULL, l, t->retries);
+	red_sample(out, "obsbpf_trace_export_retries_total", NULL, l, t->retries);
 	family(out, "obsbpf_trace_queue_spans", "gauge", "Spans waiting to be exported.");
-	sample(out, "obsbpf_trace_queue_spans", NULL, l, t->q.len);
+	red_sample(out, "obsbpf_trace_queue_spans", NULL, l, t->q.len);
 	family(out, "obsbpf_trace_queue_capacity", "gauge", "Spans the export queue holds (--otlp-queue).");
-	sample(out, "obsbpf_trace_queue_capacity", NULL, l, t->q.cap);
+	red_sample(out, "obsbpf_trace_queue_capacity", NULL, l, t->q.cap);
 }
