@@ -71,6 +71,14 @@ static void test_span_from_event(void **state)
 	span_from_event(&s, &e, NULL, 0, 0);
 	assert_int_equal(s.end_unix_ns, s.start_unix_ns);
 
+	/* http.route belongs to server spans only. */
+	e.dir = OBSBPF_DIR_CLIENT;
+	e.method = OBSBPF_M_GET;
+	span_from_event(&s, &e, "/users/:id", 0, 0);
+	assert_string_equal(s.route, "");
+	span_name(&s, name, sizeof(name));
+	assert_string_equal(name, "GET");
+
 	e.trace.origin = OBSBPF_TO_NONE;
 	assert_false(span_from_event(&s, &e, NULL, 0, 0));
 }

@@ -36,7 +36,8 @@ bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const ch
 	s->end_unix_ns = (uint64_t)((int64_t)(e->end_ns > e->start_ns ? e->end_ns : e->start_ns) +
 				    mono_to_unix_ns);
 	s->addrs = e->addrs;
-	if (route)
+	/* http.route is the server's matched route (semantic conventions): a client span has none. */
+	if (route && e->dir == OBSBPF_DIR_SERVER)
 		snprintf(s->route, sizeof(s->route), "%s", route);
 	return true;
 }
