@@ -34,7 +34,7 @@ struct tracer {
 	bool busy, retry_pending;
 	size_t inflight;
 	unsigned attempt; /* failed tries of the batch at the head */
-	bool failing;     /* logged that the collector fails; log its recovery */
+	bool failing;     /* logged that the collector fails (once per outage); log its recovery */
 	uint64_t rnd;
 	/* counters */
 	uint64_t exported, not_sampled, drop_queue_full, drop_rejected, drop_failed;
@@ -89,8 +89,8 @@ static void export_done(void *arg, const struct export_result *r)
 		t->exported += n - rej;
 		t->drop_rejected += rej;
 		if (rej) {
-			t->req_partial++;
-			log_failure(t, r, "");
+			if (!t->req_partial++)
+				log_failure(t, r, " (logged once; counted in obsbpf_trace_spans_dropped_total)");
 		} else {
 			t->req_ok++;
 		}
@@ -122,7 +122,10 @@ static void export_done(void *arg, const struct export_result *r)
 		squeue_pop(&t->q, n);
 		t->drop_failed += n;
 		t->attempt = 0;
-		log_failure(t, r, " (batch dropped)");
+		/* A collector that refuses everything (a wrong URL) would log a line per batch. */
+		if (!t->failing)
+			log_failure(t, r, " (batch dropped)");
+		t->failing = true;
 		return;
 	}
 }
