@@ -39,6 +39,8 @@ for s in servers:
                         (s["span_id"], s["attributes"].get("client.address"), s["attributes"].get("server.port")))
     if s["name"] != "GET " + s["attributes"]["http.route"] or c["name"] != "GET":
         problems.append("names %r / %r" % (c["name"], s["name"]))
+    if not (s["attributes"].get("thread.id", 0) > 0 and c["attributes"].get("thread.id", 0) > 0):
+        problems.append("thread.id %r / %r" % (c["attributes"].get("thread.id"), s["attributes"].get("thread.id")))
     if s["flags"] != 1 or c["flags"] != 1:
         problems.append("flags %r / %r, want sampled" % (c["flags"], s["flags"]))
 if len(traces) != len(servers):
