@@ -50,6 +50,8 @@ for P in http grpc; do
 	expect_eq "$P: unsampled counted" "$(file_metric "$T/m.txt" obsbpf_trace_spans_not_sampled_total)" 2
 	expect_eq "$P: requests (32+32+6)" "$(file_metric "$T/m.txt" obsbpf_trace_export_requests_total 'result="ok"')" 3
 	expect_eq "$P: one ResourceSpans per request (one pod)" "$(grep -c '"resources":1,' "$OUT.req")" 3
+	expect_eq "$P: one connection for the three requests" \
+		"$(grep -o '"peer":"[^"]*"' "$OUT.req" | sort -u | wc -l)" 1
 	expect_eq "$P: queue empty" "$(file_metric "$T/m.txt" obsbpf_trace_queue_spans)" 0
 	otlp_recv_kill
 

@@ -3,7 +3,7 @@
 // POST /v1/traces) and/or OTLP/gRPC (@grpc/grpc-js server, TraceService/Export).
 // Every span becomes one JSON line in OUT: hex ids, name, kind, flags, times, status,
 // attributes and resource attributes flattened to {key: value}. Every request is logged as a
-// JSON line in OUT.req. Once listening, writes "http=PORT grpc=PORT" to PORT_FILE.
+// JSON line in OUT.req (with the client's address:port, to tell connections apart). Once listening, writes "http=PORT grpc=PORT" to PORT_FILE.
 //
 // Usage: node otlp_recv.js --out OUT --port-file F [--host H] [--http PORT] [--grpc PORT]
 //        [--fail N] [--fail-status 503] [--retry-after S] [--reject N]
@@ -63,13 +63,13 @@ function attrs(list) {
 let requests = 0, answered = 0, rejectLeft = opt.reject;
 
 // Decodes, records, and says how to answer: { fail: bool, rejected: N }.
-function take(proto, buf) {
+function take(proto, buf, peer) {
   const n = ++requests;
   let msg;
   try {
     msg = Req.decode(buf);
   } catch (e) {
-    fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, error: String(e) }) + "\n");
+    fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, peer, error: String(e) }) + "\n");
     return { bad: true };
   }
   const fail = n <= opt.fail;
@@ -96,7 +96,7 @@ function take(proto, buf) {
     rejected = Math.min(rejectLeft, spans);
     rejectLeft = 0;
   }
-  fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, spans, resources: (msg.resourceSpans || []).length, fail, rejected }) + "\n");
+  fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, peer, spans, resources: (msg.resourceSpans || []).length, fail, rejected }) + "\n");
   // Spans of a failed request are not accepted: the exporter must send them again.
   if (!fail && lines.length) fs.appendFileSync(opt.out, lines.join("\n") + "\n");
   return { fail, rejected };
@@ -126,7 +126,7 @@ if (opt.http !== undefined) {
         res.writeHead(404).end();
         return;
       }
-      const a = take("http", Buffer.concat(chunks));
+      const a = take("http", Buffer.concat(chunks), `${req.socket.remoteAddress}:${req.socket.remotePort}`);
       if (a.bad) { res.writeHead(400).end("undecodable"); return; }
       if (a.fail) {
         const h = opt.retryAfter !== null ? { "Retry-After": opt.retryAfter } : {};
@@ -155,7 +155,7 @@ if (opt.grpc !== undefined) {
     },
   }, {
     Export: (call, cb) => {
-      const a = take("grpc", call.request);
+      const a = take("grpc", call.request, call.getPeer());
       if (a.bad) return cb({ code: grpc.status.INVALID_ARGUMENT, details: "undecodable" });
       if (a.fail) {
         return cb({ code: opt.failStatus === 503 ? grpc.status.UNAVAILABLE : grpc.status.INVALID_ARGUMENT,
