@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The span exporter (user/trace) against a real OTLP receiver (the OpenTelemetry JS protobuf
 # root; grpc-js for gRPC), for OTLP/HTTP and OTLP/gRPC: spans and their attributes as decoded,
-# batching, 503 + Retry-After / UNAVAILABLE retried, a collector that is down at first (nothing
-# lost while the queue has room; the overflow dropped and counted), a non-retryable refusal
-# (batch dropped, counted), a partial success (rejected spans counted), the flush at shutdown. The events come from
-# tests/drivers/otlp_driver.c, which feeds the real tracer without a kernel.
+# batching, one connection reused, 503 + Retry-After / UNAVAILABLE / RESOURCE_EXHAUSTED +
+# RetryInfo retried, a collector that is down at first (nothing lost while the queue has room;
+# the overflow dropped and counted), a non-retryable refusal (batch dropped, counted), a partial
+# success (rejected spans counted), the flush at shutdown, the OTEL_* variables. The events come
+# from tests/drivers/otlp_driver.c, which feeds the real tracer without a kernel.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/otlp_lib.sh"
 
@@ -72,6 +73,18 @@ for P in http grpc; do
 		expect_ge "http: Retry-After: 1 honoured twice (ms)" "$ms" 2000
 	fi
 	otlp_recv_kill
+	if [ "$P" = grpc ]; then
+		# RESOURCE_EXHAUSTED is retried only with a RetryInfo, after its delay.
+		rm -f "$OUT" "$OUT.req"
+		otlp_recv_start "$OUT" --exhausted 1 --retry-delay-ms 1500
+		t0=$(date +%s%N)
+		drive grpc 20 20 -- --otlp-batch 20
+		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+		expect_eq "grpc: RESOURCE_EXHAUSTED + RetryInfo: delivered once after a retry" \
+			"$(otlp_spans "$OUT") $(file_metric "$T/m.txt" obsbpf_trace_export_retries_total)" "20 1"
+		expect_ge "grpc: RetryInfo delay of 1500 ms honoured (ms)" "$ms" 1500
+		otlp_recv_kill
+	fi
 
 	# 3. the collector is down at first and comes up 2.5 s later on the same port: the 50
 	# queued spans are all delivered.

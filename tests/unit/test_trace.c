@@ -16,6 +16,9 @@
 #include <sys/socket.h>
 
 #include "otlp_trace.pb-c.h"
+#include "rpc_status.pb-c.h"
+
+#include <nettle/base64.h>
 #include "trace/internal.h"
 
 static struct obsbpf_http_event server_event(void)
@@ -278,6 +281,47 @@ static void test_retry_delay(void **state)
 	assert_int_equal(retry_delay_ms(1, 200, 30000, 3600000, 0.3), RETRY_AFTER_MAX_MS);
 }
 
+/* base64 (unpadded, as gRPC may send it) of a google.rpc.Status with the given details. */
+static size_t status_b64(char *out, const char *type_url, int64_t sec, int32_t nanos)
+{
+	Rpc__Duration d = RPC__DURATION__INIT;
+	Rpc__RetryInfo ri = RPC__RETRY_INFO__INIT;
+	Rpc__Any any = RPC__ANY__INIT, other = RPC__ANY__INIT, *det[2] = { &other, &any };
+	Rpc__Status st = RPC__STATUS__INIT;
+	uint8_t rib[64], stb[256];
+	d.seconds = sec;
+	d.nanos = nanos;
+	ri.retry_delay = &d;
+	any.type_url = (char *)type_url;
+	any.value = (ProtobufCBinaryData){ rpc__retry_info__pack(&ri, rib), rib };
+	other.type_url = "type.googleapis.com/google.rpc.DebugInfo";
+	st.code = 8;
+	st.message = "slow down";
+	st.n_details = 2;
+	st.details = det;
+	size_t n = rpc__status__pack(&st, stb);
+	base64_encode_raw(out, n, stb);
+	size_t len = BASE64_ENCODE_RAW_LENGTH(n);
+	while (len && out[len - 1] == '=')
+		len--;
+	out[len] = '\0';
+	return len;
+}
+
+static void test_grpc_retry_info(void **state)
+{
+	(void)state;
+	char b[512];
+	size_t n = status_b64(b, "type.googleapis.com/google.rpc.RetryInfo", 2, 500000000);
+	assert_int_equal(grpc_retry_info_ms(b, n), 2500);
+	n = status_b64(b, "type.googleapis.com/google.rpc.RetryInfo", 100000, 0);
+	assert_int_equal(grpc_retry_info_ms(b, n), RETRY_AFTER_MAX_MS);
+	n = status_b64(b, "type.googleapis.com/google.rpc.QuotaFailure", 2, 0);
+	assert_int_equal(grpc_retry_info_ms(b, n), -1); /* no RetryInfo among the details */
+	assert_int_equal(grpc_retry_info_ms("!!!!", 4), -1);
+	assert_int_equal(grpc_retry_info_ms("", 0), -1);
+}
+
 static void test_queue(void **state)
 {
 	(void)state;
@@ -350,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_decode_response),
 		cmocka_unit_test(test_retry_policy),
 		cmocka_unit_test(test_retry_delay),
+		cmocka_unit_test(test_grpc_retry_info),
 		cmocka_unit_test(test_queue),
 		cmocka_unit_test(test_target),
 	};

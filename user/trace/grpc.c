@@ -43,6 +43,7 @@ struct grpc_tp {
 	int32_t stream;
 	int http_status, grpc_status;
 	char grpc_message[100];
+	char details[1024]; /* grpc-status-details-bin (base64), "" when absent or too long */
 	uint8_t *resp;
 	size_t resp_len;
 	bool finished; /* outcome known; delivered once the current callback unwinds */
@@ -108,11 +109,17 @@ static void stream_done(struct grpc_tp *g)
 		: g->http_status == 200 ? 2 /* UNKNOWN: a reply without a status */
 		: grpc_status_from_http(g->http_status);
 	enum export_outcome o = otlp_grpc_outcome(st);
+	/* A server that says when to come back (RetryInfo) makes RESOURCE_EXHAUSTED retryable. */
+	long retry_ms = g->details[0] ? grpc_retry_info_ms(g->details, strlen(g->details)) : -1;
+	if (st == 8 && retry_ms >= 0)
+		o = EXPORT_RETRY;
 	if (g->grpc_status < 0 && g->http_status != 200)
 		snprintf(d, sizeof(d), "HTTP %d", g->http_status);
 	else
 		snprintf(d, sizeof(d), "grpc-status %d%s%s", st, g->grpc_message[0] ? ": " : "", g->grpc_message);
 	finish(g, o, d);
+	if (o == EXPORT_RETRY)
+		g->res.retry_after_ms = retry_ms;
 	/* The reply message: 1 byte compressed flag, 4 bytes length, the message. */
 	if (o == EXPORT_OK && g->resp_len >= 5 && !g->resp[0]) {
 		uint32_t n = (uint32_t)g->resp[1] << 24 | (uint32_t)g->resp[2] << 16 |
@@ -155,6 +162,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		g->grpc_status = atoi((const char *)value);
 	else if (namelen == 12 && !memcmp(name, "grpc-message", 12))
 		percent_decode(g->grpc_message, sizeof(g->grpc_message), value, valuelen);
+	else if (namelen == 23 && !memcmp(name, "grpc-status-details-bin", 23) && valuelen < sizeof(g->details))
+		snprintf(g->details, sizeof(g->details), "%.*s", (int)valuelen, value);
 	return 0;
 }
 
@@ -258,6 +267,7 @@ static int submit(struct grpc_tp *g)
 	g->http_status = 0;
 	g->grpc_status = -1;
 	g->grpc_message[0] = '\0';
+	g->details[0] = '\0';
 	g->body_off = 0;
 	g->stream = nghttp2_submit_request(g->sess, NULL, hdrs, sizeof(hdrs) / sizeof(hdrs[0]), &prd, NULL);
 	return g->stream < 0 ? -EPROTO : 0;

@@ -69,7 +69,7 @@ enum export_outcome {
 struct export_result {
 	enum export_outcome outcome;
 	int64_t rejected;      /* spans the collector rejected in a partial success */
-	long retry_after_ms;   /* the collector's Retry-After, -1 when none */
+	long retry_after_ms;   /* the collector's Retry-After (HTTP) or RetryInfo (gRPC), -1: none */
 	char detail[160];      /* one line for the log: "HTTP 503", "connection refused", ... */
 };
 
@@ -113,3 +113,7 @@ struct otlp_target {
  * printing one line. env_* may be NULL. */
 int otlp_target_resolve(struct otlp_target *t, const char *endpoint, const char *protocol,
 			const char *env_traces_endpoint, const char *env_endpoint, const char *env_protocol);
+
+/* The retry delay in a grpc-status-details-bin trailer (base64 of a google.rpc.Status holding a
+ * google.rpc.RetryInfo), in milliseconds; -1 when there is none. */
+long grpc_retry_info_ms(const char *b64, size_t len);

@@ -1,5 +1,5 @@
-/* When an export is retried and after how long (OTLP specification, "Failures" and
- * "OTLP/HTTP Throttling"). */
+/* When an export is retried and after how long (OTLP specification, "Failures", "OTLP/gRPC
+ * Throttling" and "OTLP/HTTP Throttling"). */
 #include "internal.h"
 
 enum export_outcome otlp_http_outcome(bool transport_ok, long status)
@@ -26,7 +26,7 @@ enum export_outcome otlp_grpc_outcome(int grpc_status)
 	case 15: /* DATA_LOSS */
 		return EXPORT_RETRY;
 	default:
-		/* RESOURCE_EXHAUSTED is retryable only with a RetryInfo detail, which we do not decode. */
+		/* RESOURCE_EXHAUSTED is retryable only with a RetryInfo detail: the transport checks. */
 		return EXPORT_FAIL;
 	}
 }

@@ -11,17 +11,21 @@
 //   --fail-status   the HTTP status of those answers (gRPC: 503 -> UNAVAILABLE, else INVALID_ARGUMENT)
 //   --retry-after S send Retry-After: S with them (HTTP)
 //   --reject N      the first successful answer is a partial success rejecting N spans
+//   --exhausted N   (gRPC) answer the first N requests RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
+//   --retry-delay-ms M  ... whose retry_delay is M ms (default 1000)
 "use strict";
 const fs = require("fs");
 const http = require("http");
 const grpc = require("@grpc/grpc-js");
+const protobuf = require("protobufjs");
 const root = require("@opentelemetry/otlp-transformer/build/src/generated/root.js");
 
 const v1 = root.opentelemetry.proto.collector.trace.v1;
 const Req = v1.ExportTraceServiceRequest;
 const Resp = v1.ExportTraceServiceResponse;
 
-const opt = { host: "127.0.0.1", fail: 0, failStatus: 503, retryAfter: null, reject: 0 };
+const opt = { host: "127.0.0.1", fail: 0, failStatus: 503, retryAfter: null, reject: 0, exhausted: 0,
+  retryDelayMs: 1000 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i], v = argv[i + 1];
@@ -34,6 +38,8 @@ for (let i = 0; i < argv.length; i += 2) {
   else if (k === "--fail-status") opt.failStatus = Number(v);
   else if (k === "--retry-after") opt.retryAfter = v;
   else if (k === "--reject") opt.reject = Number(v);
+  else if (k === "--exhausted") opt.exhausted = Number(v);
+  else if (k === "--retry-delay-ms") opt.retryDelayMs = Number(v);
   else { console.error("otlp_recv: unknown option " + k); process.exit(2); }
 }
 if (!opt.out || !opt.portFile || (opt.http === undefined && opt.grpc === undefined)) {
@@ -72,7 +78,7 @@ function take(proto, buf, peer) {
     fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, peer, error: String(e) }) + "\n");
     return { bad: true };
   }
-  const fail = n <= opt.fail;
+  const fail = n <= opt.fail || (proto === "grpc" && n <= opt.exhausted);
   let spans = 0;
   const lines = [];
   for (const rs of msg.resourceSpans || []) {
@@ -104,6 +110,23 @@ function take(proto, buf, peer) {
 
 function response(rejected) {
   return rejected ? { partialSuccess: { rejectedSpans: rejected, errorMessage: "rejected by the test" } } : {};
+}
+
+// google.rpc.Status { code, message, details: [Any(google.rpc.RetryInfo { retry_delay })] },
+// encoded with protobufjs from a schema of those messages' fields (their public field numbers).
+const rpc = protobuf.Root.fromJSON({ nested: {
+  Duration: { fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } } },
+  RetryInfo: { fields: { retryDelay: { type: "Duration", id: 1 } } },
+  Any: { fields: { typeUrl: { type: "string", id: 1 }, value: { type: "bytes", id: 2 } } },
+  Status: { fields: { code: { type: "int32", id: 1 }, message: { type: "string", id: 2 },
+                      details: { rule: "repeated", type: "Any", id: 3 } } },
+} });
+function retryInfoStatus(ms) {
+  const ri = rpc.lookupType("RetryInfo").encode({
+    retryDelay: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 } }).finish();
+  return Buffer.from(rpc.lookupType("Status").encode({
+    code: grpc.status.RESOURCE_EXHAUSTED, message: "test throttling",
+    details: [{ typeUrl: "type.googleapis.com/google.rpc.RetryInfo", value: ri }] }).finish());
 }
 
 const ports = {};
@@ -157,6 +180,11 @@ if (opt.grpc !== undefined) {
     Export: (call, cb) => {
       const a = take("grpc", call.request, call.getPeer());
       if (a.bad) return cb({ code: grpc.status.INVALID_ARGUMENT, details: "undecodable" });
+      if (a.fail && opt.exhausted) {
+        const md = new grpc.Metadata();
+        md.set("grpc-status-details-bin", retryInfoStatus(opt.retryDelayMs));
+        return cb({ code: grpc.status.RESOURCE_EXHAUSTED, details: "test throttling", metadata: md });
+      }
       if (a.fail) {
         return cb({ code: opt.failStatus === 503 ? grpc.status.UNAVAILABLE : grpc.status.INVALID_ARGUMENT,
                     details: "test failure" });
