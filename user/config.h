@@ -71,6 +71,8 @@ struct obsbpf_config {
 	unsigned otlp_queue;
 	unsigned otlp_timeout_ms;
 	/* misc */
+	const char *config; /* --config FILE (or $OBSBPF_CONFIG) */
+	char *config_text;  /* that file's contents: its values point into it (options_free) */
 	bool verbose;
 	bool help;
 };
