@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,7 +349,8 @@ static int conn_open(struct grpc_tp *g)
 	if (g->fd < 0)
 		return -errno;
 	int one = 1;
-	setsockopt(g->fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+	/* A request is one write: no reason to let Nagle hold its tail back. */
+	setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(g->fd, (struct sockaddr *)&g->addr, g->addrlen) < 0 && errno != EINPROGRESS) {
 		int e = errno;
 		close(g->fd);
