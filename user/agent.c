@@ -10,6 +10,7 @@
 #include "loop/loop.h"
 #include "metrics/exemplars.h"
 #include "metrics/red.h"
+#include "trace/trace.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
@@ -54,6 +55,8 @@ static void on_event(void *arg, const struct obsbpf_http_event *e)
 {
 	struct agent *a = arg;
 	exemplars_record(a->exemplars, e);
+	if (a->spans && a->spans->t)
+		tracer_feed_event(a->spans, e);
 }
 
 static bool ready_datapath(void *arg, struct strbuf *why)
@@ -136,6 +139,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 	struct agent a = { .cfg = cfg };
 	struct appmetrics *app = NULL;
 	struct logs *logs = NULL;
+	struct tracer_feed spans = { 0 };
 	int rc = 1;
 
 	const char *why = probe_required();
@@ -157,6 +161,9 @@ int agent_attach(const struct obsbpf_config *cfg)
 		perror("obsbpf: event loop");
 		goto out;
 	}
+	spans.t = tracer_start(cfg, a.loop);
+	if (!spans.t && errno)
+		goto out;
 	a.dp = datapath_open(cfg->max_routes, cfg->verbose);
 	if (!a.dp || datapath_set_tracing(a.dp, &tc) < 0 || datapath_attach(a.dp, &a.pod, 0) < 0)
 		goto out;
@@ -164,12 +171,17 @@ int agent_attach(const struct obsbpf_config *cfg)
 		fprintf(stderr, "obsbpf: exemplars: out of memory\n");
 		goto out;
 	}
+	spans.dp = a.dp;
+	spans.res = (struct span_resource){ cfg->service_name, a.pod.name, a.pod.namespace_, a.pod.node };
+	a.spans = &spans;
 	if (datapath_watch_events(a.dp, a.loop, on_event, &a) < 0) {
 		perror("obsbpf: ring buffer");
 		goto out;
 	}
 	if (start_http(&a) < 0)
 		goto out;
+	if (spans.t)
+		http_server_add_collector(a.http, tracer_feed_collect, &spans);
 	if (!(app = appmetrics_start(&a)))
 		goto out;
 	if (!(logs = logs_start(&a)) && errno)
@@ -183,6 +195,8 @@ int agent_attach(const struct obsbpf_config *cfg)
 	fprintf(stderr, "obsbpf: detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
 	rc = 0;
 out:
+	tracer_stop(spans.t); /* first: its last flush runs the loop, with everything still up */
+	spans.t = NULL;
 	logs_stop(logs);
 	appmetrics_stop(app);
 	http_server_stop(a.http);

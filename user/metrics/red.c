@@ -160,6 +160,12 @@ static void sample(struct strbuf *out, const char *name, const char *extra, cons
 	sb_printf(out, "} %llu\n", (unsigned long long)v);
 }
 
+void red_sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
+		uint64_t v)
+{
+	sample(out, name, extra, l, v);
+}
+
 void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
 			   const struct agent_counters *c)
 {

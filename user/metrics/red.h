@@ -19,6 +19,9 @@ struct pod_labels {
 };
 
 const char *red_method_name(unsigned method);
+/* One obsbpf_* sample line: name{extra,pod labels} value (extra may be NULL). */
+void red_sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
+		uint64_t v);
 
 /* http_server_request_duration_seconds and http_client_request_duration_seconds; in
  * OpenMetrics, buckets carry the exemplars of ex (may be NULL). */
