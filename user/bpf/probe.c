@@ -1,6 +1,7 @@
 #include "probe.h"
 
 #include "../pod/pod.h"
+#include "datapath.h"
 
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -33,6 +34,8 @@ static int has_loop(void)
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_loop, NULL) == 1;
 }
 
+static int has_tcx(void) { return datapath_probe_tcx(); }
+
 static int has_privilege(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -56,6 +59,7 @@ static const struct feature features[] = {
 	{ "bpf_loop helper in sk_msg", true, "routes cannot be parsed", has_loop },
 	{ "bpf_msg_push_data helper", false, "trace headers cannot be injected (metrics still work)", has_push_data },
 	{ "task storage maps", false, "no in-process trace propagation", has_task_storage },
+	{ "tcx links (Linux 6.6)", false, "tc filters instead: a killed agent leaves them attached until the next start reclaims them", has_tcx },
 };
 
 static int silent(enum libbpf_print_level l, const char *f, va_list ap)
