@@ -377,6 +377,11 @@ static int start_http(struct agent *a)
  * socket. Returns 0, or -1 after one line on stderr. */
 static int agent_start(struct agent *a)
 {
+	enum dp_tc_hook tc_hook;
+	if (datapath_parse_tc_hook(a->cfg->tc_hook, &tc_hook) < 0) {
+		fprintf(stderr, "obsbpf %s: --tc-hook %s: expected auto, tcx or filter\n", a->mode, a->cfg->tc_hook);
+		return -1;
+	}
 	const char *why = probe_required();
 	if (why) {
 		fprintf(stderr, "obsbpf: %s: %s\n", a->mode, why);
@@ -392,6 +397,7 @@ static int agent_start(struct agent *a)
 	a->dp = datapath_open(a->cfg->max_routes, a->cfg->verbose);
 	if (!a->dp)
 		return -1;
+	datapath_set_tc_hook(a->dp, tc_hook);
 	if (datapath_watch_events(a->dp, a->loop, on_event, a) < 0) {
 		perror("obsbpf: ring buffer");
 		return -1;

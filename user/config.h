@@ -30,6 +30,7 @@ struct obsbpf_config {
 	unsigned http_max_conns;
 	/* data plane */
 	unsigned max_routes;
+	const char *tc_hook;
 	/* logs (user/logs) */
 	const char *logs;
 	const char *cri_logs;

@@ -27,6 +27,7 @@ POD_SUFFIX=${POD_SUFFIX--$RUN}
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 AGENT_PORT=${AGENT_PORT:-$(( 19000 + RUN ))}
 AGENT_ADDR=127.0.0.1:$AGENT_PORT
+CTL=$T/agent.sock # the agent's control socket (obsbpf status / observe); never the shared default
 declare -A POD_NS POD_CG POD_PAUSE POD_IP POD_HOST
 PODS=()
 BG_PIDS=()
@@ -123,8 +124,9 @@ wait_port() {
 # agent_launch COMMAND PATH ARGS...: `obsbpf COMMAND ARGS --listen $AGENT_ADDR` in the
 # background (log appended to $T/agent.log), until PATH answers 200 (10 s at most).
 agent_launch() {
-	local cmd=$1 path=$2; shift 2
-	"$OBSBPF" "$cmd" --listen "$AGENT_ADDR" "$@" >>"$T/agent.log" 2>&1 &
+	local cmd=$1 path=$2 ctl=(); shift 2
+	[ "$cmd" = attach ] || [ "$cmd" = daemon ] && ctl=(--control-socket "$CTL")
+	"$OBSBPF" "$cmd" --listen "$AGENT_ADDR" "${ctl[@]}" "$@" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	local i
 	for i in $(seq 100); do
@@ -160,6 +162,16 @@ agent_stop() {
 }
 
 metrics() { curl -fsS "http://$AGENT_ADDR/metrics"; }
+
+# agent_status [--json]: `obsbpf status` of the running agent.
+agent_status() { "$OBSBPF" status --control-socket "$CTL" "$@"; }
+# agent_prog_id NAME_PREFIX: kernel id of the running agent's program.
+agent_prog_id() {
+	agent_status --json | "$PY" -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["programs"] if p["name"].startswith(sys.argv[1])][0])' "$1"
+}
+# tcx_links PROG_ID: tcx links of that program (bpftool 7.1 lists tcx links as "type 11", without
+# their interface).
+tcx_links() { bpftool link show | grep -c "^[0-9]*: type 11  prog $1\b"; }
 
 # metric_value NAME LABEL_SUBSTRING...: sum of the samples of NAME whose labels contain every
 # substring (0 when none).

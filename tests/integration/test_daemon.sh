@@ -6,10 +6,9 @@
 # again while a keep-alive connection opened before the kill keeps working.
 source "$(dirname "$0")/lib.sh"
 
-CTL=$T/ctl.sock
 # Only this run's pods: other test runs on this machine have pods under kubepods/ too.
-DAEMON_ARGS=(--pod-pattern "*-$RUN" --control-socket "$CTL")
-status() { "$OBSBPF" status --control-socket "$CTL" "$@"; }
+DAEMON_ARGS=(--pod-pattern "*-$RUN")
+status() { agent_status "$@"; }
 status_pods() { status --json | "$PY" -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["pods"])))'; }
 has_pod() { status_pods | tr ' ' '\n' | grep -qx "$1"; }
 lacks_pod() { ! has_pod "$1"; }
@@ -18,10 +17,8 @@ tc_filters_in() {
 	local ns=${POD_NS[$1]} dev
 	for dev in lo eth0; do ip netns exec "$ns" tc filter show dev $dev ingress; done
 }
-# tcx_links: tcx links of the daemon's tc program (bpftool 7.1 lists them as "type 11", without
-# their interface: counted instead, 2 per attached pod for lo and eth0).
-tc_prog_id() { status --json | "$PY" -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["programs"] if p["name"].startswith("obsbpf_tc")][0])'; }
-tcx_links() { bpftool link show | grep -c "^[0-9]*: type 11  prog $TC_PROG\b"; }
+# tcx links of the daemon's tc program: 2 per attached pod (lo, eth0).
+tcx() { tcx_links "$TC_PROG"; }
 server_count() { metric_value http_server_request_duration_seconds_count "k8s_pod_name=\"$(pod_name "$1")\""; }
 client_count() { metric_value http_client_request_duration_seconds_count "k8s_pod_name=\"$(pod_name "$1")\""; }
 
@@ -35,8 +32,8 @@ pod_create cli || exit 1
 agent_launch daemon /readyz "${DAEMON_ARGS[@]}" || exit 1
 wait_for 5 has_pod "$(pod_name cli)" && ok "daemon attached to the pods that were there" \
 	|| fail "pods at start: $(status_pods)"
-TC_PROG=$(tc_prog_id)
-expect_eq "tcx links for 3 pods (lo, eth0)" "$(tcx_links)" 6
+TC_PROG=$(agent_prog_id obsbpf_tc)
+expect_eq "tcx links for 3 pods (lo, eth0)" "$(tcx)" 6
 expect_eq "attached pods" "$(status_pods)" "$(printf '%s\n' "$(pod_name api)" "$(pod_name cli)" "$(pod_name web)" | sort | xargs)"
 
 # Traffic between pods: cli -> web (3), cli -> api (2).
@@ -92,12 +89,12 @@ wait_for 5 has_pod "$(pod_name late)" && ok "pod created after start attached wi
 pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip late):8080/x" || fail "curl late"
 wait_for 5 test "$(server_count late)" -ge 1
 expect_eq "late pod's request counted under its name" "$(server_count late)" 1
-expect_eq "tcx links for 4 pods" "$(tcx_links)" 8
+expect_eq "tcx links for 4 pods" "$(tcx)" 8
 
 # The pod goes away (its processes exit): detached, nothing left on it, its series dropped.
 echo 1 > "${POD_CG[late]}/cgroup.kill"
 wait_for 5 lacks_pod "$(pod_name late)" && ok "deleted pod detached" || fail "deleted pod still attached"
-expect_eq "deleted pod's tcx links released" "$(tcx_links)" 6
+expect_eq "deleted pod's tcx links released" "$(tcx)" 6
 expect_eq "no tc filter in the deleted pod's netns" "$(tc_filters_in late)" ""
 expect_eq "no program left on the deleted pod's cgroup" "$(bpftool cgroup show "${POD_CG[late]}")" ""
 expect_eq "deleted pod's series dropped" "$(server_count late)" 0
@@ -106,8 +103,8 @@ expect_eq "other pods' series kept" "$(server_count web)" 4
 # kill -9: nothing stays attached (sockops is a link, sk_msg dies with its map, tc is tcx).
 # The sk_msg program is kept by the kernel while a socket that was in the sockhash lives (the
 # keep-alive connection below): it is checked once that connection closed.
-ids=$(status --json | "$PY" -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)["programs"] if p["name"] != "obsbpf_msg"))')
-msg_id=$(status --json | "$PY" -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["programs"] if p["name"] == "obsbpf_msg"][0])')
+ids="$(agent_prog_id obsbpf_sockops) $TC_PROG"
+msg_id=$(agent_prog_id obsbpf_msg)
 exec 3<>/dev/tcp/"$(pod_ip web)"/8080
 printf 'GET /before HTTP/1.1\r\nHost: x\r\n\r\n' >&3
 kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
@@ -118,7 +115,7 @@ for i in $(seq 100); do
 done
 expect_eq "no program of the killed daemon still loaded" "$left" ""
 [ -n "$left" ] && bpftool prog show id ${left##* } >&2
-expect_eq "no tcx link left after kill -9" "$(tcx_links)" 0
+expect_eq "no tcx link left after kill -9" "$(tcx)" 0
 for p in web api cli; do
 	expect_eq "no tc filter on $p after kill -9" "$(tc_filters_in $p)" ""
 	expect_eq "no program on $p's cgroup after kill -9" "$(bpftool cgroup show "${POD_CG[$p]}")" ""

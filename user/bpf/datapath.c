@@ -55,6 +55,7 @@ struct datapath {
 	uint64_t events_read;
 	unsigned max_routes;
 	int ncpus;
+	enum dp_tc_hook tc_hook;
 };
 
 static bool g_verbose;
@@ -158,10 +159,10 @@ static int tc_attach_one(struct datapath *dp, struct dp_pod *p, struct dp_iface 
 {
 	int prog_fd = bpf_program__fd(dp->skel->progs.obsbpf_tc_ingress);
 	tc_reclaim_stale(p, ifc);
-	ifc->link_fd = tcx_attach(prog_fd, ifc->ifindex);
+	ifc->link_fd = dp->tc_hook == DP_TC_FILTER ? -EOPNOTSUPP : tcx_attach(prog_fd, ifc->ifindex);
 	if (ifc->link_fd >= 0)
 		return 0;
-	if (ifc->link_fd != -EINVAL && ifc->link_fd != -EOPNOTSUPP)
+	if (dp->tc_hook == DP_TC_TCX || (ifc->link_fd != -EINVAL && ifc->link_fd != -EOPNOTSUPP))
 		return ifc->link_fd;
 	/* No tcx on this kernel: a classic clsact filter, which outlives a killed agent. */
 	ifc->link_fd = -1;
@@ -177,6 +178,22 @@ static int tc_attach_one(struct datapath *dp, struct dp_pod *p, struct dp_iface 
 		bpf_tc_hook_destroy(&hook);
 	}
 	return err;
+}
+
+void datapath_set_tc_hook(struct datapath *dp, enum dp_tc_hook how)
+{
+	dp->tc_hook = how;
+}
+
+int datapath_parse_tc_hook(const char *s, enum dp_tc_hook *out)
+{
+	static const char *const names[] = { [DP_TC_AUTO] = "auto", [DP_TC_TCX] = "tcx", [DP_TC_FILTER] = "filter" };
+	for (int i = 0; i < 3; i++)
+		if (s && !strcmp(s, names[i])) {
+			*out = (enum dp_tc_hook)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 struct tc_ctx {

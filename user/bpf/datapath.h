@@ -53,6 +53,16 @@ typedef void (*dp_event_fn)(void *arg, const struct obsbpf_http_event *e);
 /* Loads the programs (routes map sized max_routes) and attaches sk_msg to the sockhash. Prints
  * one line and returns NULL on error. */
 struct datapath *datapath_open(unsigned max_routes, bool verbose);
+enum dp_tc_hook {
+	DP_TC_AUTO = 0, /* tcx where the kernel has it, else a classic filter */
+	DP_TC_TCX,      /* tcx or fail */
+	DP_TC_FILTER,   /* always a classic clsact filter (outlives a killed agent) */
+};
+/* How later datapath_attach_pod calls hook tc ingress. */
+void datapath_set_tc_hook(struct datapath *dp, enum dp_tc_hook how);
+/* Parses "auto", "tcx", "filter". Returns 0 or -EINVAL. */
+int datapath_parse_tc_hook(const char *s, enum dp_tc_hook *out);
+
 /* Attaches to the pod as pod_id: pods map entry (cgroup id -> pod_id), sockops on its cgroup,
  * tc ingress (a tcx link where the kernel has it) on every interface of its netns. Prints one
  * line and returns -errno on error, with nothing of the pod left attached. */

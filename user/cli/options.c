@@ -41,6 +41,8 @@ const struct opt_def obsbpf_options[] = {
 	  "most HTTP connections served at once (8 per client address)", HTTP_CMDS },
 	{ "max-routes", 0, OPT_UINT, OFF(max_routes), "256", "N",
 	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", AGENT_CMDS },
+	{ "tc-hook", 0, OPT_STRING, OFF(tc_hook), "auto", "auto|tcx|filter",
+	  "how tc ingress is attached: a tcx link (Linux 6.6+; released even when the agent is killed) or a classic clsact filter (outlives a killed agent, removed at the next start); auto: tcx where the kernel has it", AGENT_CMDS },
 	{ "logs", 0, OPT_STRING, OFF(logs), "/var/log/app/*.log", "GLOB",
 	  "log files to tail, resolved inside the pod's mount namespace when it has a process", LOG_CMDS },
 	{ "cri-logs", 0, OPT_STRING, OFF(cri_logs), "/var/log/containers", "DIR",
