@@ -373,12 +373,11 @@ static int start_http(struct agent *a)
 	return 0;
 }
 
-/* What both modes start before they have pods: loop, BPF object, ring buffer, HTTP, control
- * socket. Returns 0, or -1 after one line on stderr. */
-static int agent_start(struct agent *a)
+/* Checks that need no kernel object: bad options and missing kernel features fail here,
+ * before anything is resolved or loaded. Returns 0, or -1 after one line on stderr. */
+static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook)
 {
-	enum dp_tc_hook tc_hook;
-	if (datapath_parse_tc_hook(a->cfg->tc_hook, &tc_hook) < 0) {
+	if (datapath_parse_tc_hook(a->cfg->tc_hook, tc_hook) < 0) {
 		fprintf(stderr, "obsbpf %s: --tc-hook %s: expected auto, tcx or filter\n", a->mode, a->cfg->tc_hook);
 		return -1;
 	}
@@ -387,6 +386,13 @@ static int agent_start(struct agent *a)
 		fprintf(stderr, "obsbpf: %s: %s\n", a->mode, why);
 		return -1;
 	}
+	return 0;
+}
+
+/* What both modes start before they have pods: loop, BPF object, ring buffer, HTTP, control
+ * socket. Returns 0, or -1 after one line on stderr. */
+static int agent_start(struct agent *a, enum dp_tc_hook tc_hook)
+{
 	a->started = time(NULL);
 	a->loop = loop_new();
 	/* Signals are blocked from here on: one arriving during start-up still detaches cleanly. */
@@ -438,9 +444,11 @@ int agent_attach(const struct obsbpf_config *cfg)
 	struct logs *logs = NULL;
 	int rc = 1;
 
-	if (pod_resolve(&a.pod, cfg->pod, cfg->namespace_, cfg->node, cfg->cgroup, cfg->netns) < 0)
+	enum dp_tc_hook tc_hook;
+	if (agent_preflight(&a, &tc_hook) < 0 ||
+	    pod_resolve(&a.pod, cfg->pod, cfg->namespace_, cfg->node, cfg->cgroup, cfg->netns) < 0)
 		return 1;
-	if (agent_start(&a) < 0 || agent_pod_add(&a, &a.pod) < 0)
+	if (agent_start(&a, tc_hook) < 0 || agent_pod_add(&a, &a.pod) < 0)
 		goto out;
 	if (!(app = appmetrics_start(&a)))
 		goto out;
@@ -478,13 +486,14 @@ int agent_daemon(const struct obsbpf_config *cfg)
 		snprintf(a.pod.node, sizeof(a.pod.node), "%s", node);
 	else if (gethostname(a.pod.node, sizeof(a.pod.node)) < 0)
 		snprintf(a.pod.node, sizeof(a.pod.node), "unknown");
-	if (pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
+	enum dp_tc_hook tc_hook;
+	if (agent_preflight(&a, &tc_hook) < 0 || pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
 		return 1;
 	if (!cg2) {
 		fprintf(stderr, "obsbpf: daemon: no cgroup v2 mount on this node\n");
 		return 1;
 	}
-	if (agent_start(&a) < 0)
+	if (agent_start(&a, tc_hook) < 0)
 		goto out;
 	struct podwatch_opts o = {
 		.cgroup_root = cg2, .select = &sel, .namespace_ = cfg->namespace_, .node = a.pod.node,
