@@ -58,10 +58,11 @@ bridge_up() {
 	ip addr add "$SUBNET.1/24" dev "$BR" && ip link set "$BR" up && BRIDGE_UP=1
 }
 
-# pod_create NAME: the pod's netns, veth, cgroup and pause process.
+# pod_create NAME: the pod's netns, veth, cgroup and pause process. The cgroup is kubelet's
+# cgroupfs layout; POD_CGROUP=PATH pod_create NAME puts it elsewhere (e.g. the systemd layout).
 pod_create() {
 	local name=$1 idx=$(( ${#PODS[@]} + 1 )) host=$1$POD_SUFFIX
-	local ns=obt$RUN-$name cg=$CG2/kubepods/besteffort/pod$RUN-$name host_if=obh$RUN-$idx
+	local ns=obt$RUN-$name cg=${POD_CGROUP:-$CG2/kubepods/besteffort/pod$RUN-$name} host_if=obh$RUN-$idx
 	bridge_up || return 1
 	ip netns add "$ns" || return 1
 	PODS+=("$name")
@@ -199,9 +200,11 @@ cleanup() {
 	wait 2>/dev/null
 	for name in "${PODS[@]}"; do
 		ip netns del "${POD_NS[$name]}" 2>/dev/null
-		rmdir "${POD_CG[$name]}" 2>/dev/null
+		# Depth first: a test may have made container cgroups below the pod's.
+		[ -d "${POD_CG[$name]}" ] && find "${POD_CG[$name]}" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	rmdir "$CG2/kubepods/besteffort" "$CG2/kubepods" 2>/dev/null
+	rmdir "$CG2/kubepods.slice/kubepods-besteffort.slice" "$CG2/kubepods.slice" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
 	rm -rf "$T"
 	exit $rc

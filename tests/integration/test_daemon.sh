@@ -28,13 +28,21 @@ for p in web api; do
 	wait_port $p 8080 || exit 1
 done
 pod_create cli || exit 1
+# A pod in the systemd layout whose app runs in a container cgroup below the pod's.
+POD_CGROUP="$CG2/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${RUN}_sd.slice" pod_create sd || exit 1
+CTR=${POD_CG[sd]}/cri-containerd-${RUN}0123456789abcdef.scope
+mkdir "$CTR" || exit 1
+( echo $BASHPID > "$CTR/cgroup.procs"
+  exec nsenter -t "${POD_PAUSE[sd]}" -u -n -- "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 ) >/dev/null 2>&1 &
+BG_PIDS+=($!)
+wait_port sd 8080 || exit 1
 
 agent_launch daemon /readyz "${DAEMON_ARGS[@]}" || exit 1
 wait_for 5 has_pod "$(pod_name cli)" && ok "daemon attached to the pods that were there" \
 	|| fail "pods at start: $(status_pods)"
 TC_PROG=$(agent_prog_id obsbpf_tc)
-expect_eq "tcx links for 3 pods (lo, eth0)" "$(tcx)" 6
-expect_eq "attached pods" "$(status_pods)" "$(printf '%s\n' "$(pod_name api)" "$(pod_name cli)" "$(pod_name web)" | sort | xargs)"
+expect_eq "tcx links for 4 pods (lo, eth0)" "$(tcx)" 8
+expect_eq "attached pods" "$(status_pods)" "$(printf '%s\n' "$(pod_name api)" "$(pod_name cli)" "$(pod_name sd)" "$(pod_name web)" | sort | xargs)"
 
 # Traffic between pods: cli -> web (3), cli -> api (2).
 for i in 1 2 3; do pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip web):8080/items/$i" || fail "curl web"; done
@@ -42,7 +50,10 @@ for i in 1 2; do pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip api):8080/
 wait_for 5 test "$(server_count web)" -ge 3
 expect_eq "web's served requests under k8s_pod_name=web" "$(server_count web)" 3
 expect_eq "api's served requests under k8s_pod_name=api" "$(server_count api)" 2
-expect_eq "cli's sent requests under k8s_pod_name=cli" "$(client_count cli)" 5
+pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip sd):8080/sd" || fail "curl sd"
+wait_for 5 test "$(server_count sd)" -ge 1
+expect_eq "systemd-layout pod's container served under k8s_pod_name=sd" "$(server_count sd)" 1
+expect_eq "cli's sent requests under k8s_pod_name=cli" "$(client_count cli)" 6
 expect_eq "cli served nothing" "$(server_count cli)" 0
 expect_eq "web sent nothing" "$(client_count web)" 0
 
@@ -89,12 +100,12 @@ wait_for 5 has_pod "$(pod_name late)" && ok "pod created after start attached wi
 pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip late):8080/x" || fail "curl late"
 wait_for 5 test "$(server_count late)" -ge 1
 expect_eq "late pod's request counted under its name" "$(server_count late)" 1
-expect_eq "tcx links for 4 pods" "$(tcx)" 8
+expect_eq "tcx links for 5 pods" "$(tcx)" 10
 
 # The pod goes away (its processes exit): detached, nothing left on it, its series dropped.
 echo 1 > "${POD_CG[late]}/cgroup.kill"
 wait_for 5 lacks_pod "$(pod_name late)" && ok "deleted pod detached" || fail "deleted pod still attached"
-expect_eq "deleted pod's tcx links released" "$(tcx)" 6
+expect_eq "deleted pod's tcx links released" "$(tcx)" 8
 expect_eq "no tc filter in the deleted pod's netns" "$(tc_filters_in late)" ""
 expect_eq "no program left on the deleted pod's cgroup" "$(bpftool cgroup show "${POD_CG[late]}")" ""
 expect_eq "deleted pod's series dropped" "$(server_count late)" 0
@@ -116,7 +127,7 @@ done
 expect_eq "no program of the killed daemon still loaded" "$left" ""
 [ -n "$left" ] && bpftool prog show id ${left##* } >&2
 expect_eq "no tcx link left after kill -9" "$(tcx)" 0
-for p in web api cli; do
+for p in web api cli sd; do
 	expect_eq "no tc filter on $p after kill -9" "$(tc_filters_in $p)" ""
 	expect_eq "no program on $p's cgroup after kill -9" "$(bpftool cgroup show "${POD_CG[$p]}")" ""
 done
@@ -125,7 +136,7 @@ status >/dev/null 2>&1 && fail "status answered with no agent" || ok "status fai
 # Restart: the pods are picked up again; the keep-alive connection opened before kept working.
 agent_launch daemon /readyz "${DAEMON_ARGS[@]}" || exit 1
 wait_for 5 has_pod "$(pod_name web)" && ok "restarted daemon re-attached web" || fail "web not re-attached"
-expect_eq "restarted daemon's pods" "$(status_pods)" "$(printf '%s\n' "$(pod_name api)" "$(pod_name cli)" "$(pod_name web)" | sort | xargs)"
+expect_eq "restarted daemon's pods" "$(status_pods)" "$(printf '%s\n' "$(pod_name api)" "$(pod_name cli)" "$(pod_name sd)" "$(pod_name web)" | sort | xargs)"
 printf 'GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
 timeout 5 cat <&3 > "$T/resp"; exec 3<&-
 expect_eq "keep-alive connection across kill -9 and restart got both responses" "$(grep -c '^HTTP/1.1 200' "$T/resp")" 2
