@@ -66,6 +66,9 @@ done
 grep -q "tcx ingress $(pod_name web):eth0" "$T/status.txt" && ok "status shows web's tcx hook" \
 	|| fail "status programs: $(cat "$T/status.txt")"
 grep -Eq '^  http_hist +[1-9]' "$T/status.txt" && ok "status shows http_hist fill" || fail "no http_hist fill"
+expect_eq "GET /status lists the same pods" \
+	"$(curl -fsS "http://$AGENT_ADDR/status" | "$PY" -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["pods"])))')" \
+	"$(status_pods)"
 
 # observe: live requests, one line each, filtered by pod.
 "$OBSBPF" observe --control-socket "$CTL" --pod "$(pod_name web)" > "$T/observe.txt" 2>&1 &
