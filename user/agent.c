@@ -6,6 +6,7 @@
 #include "bpf/datapath.h"
 #include "bpf/probe.h"
 #include "ctl/ctl.h"
+#include "bpf/trace_cfg.h"
 #include "http/server.h"
 #include "logs/logs.h"
 #include "loop/loop.h"
@@ -184,9 +185,15 @@ static void status_pods(struct agent *a, struct strbuf *b)
 
 /* Where each program hangs: sockops on every pod's cgroup, tc on every pod interface, sk_msg
  * on the shared sockhash. */
-static void status_attach_points(struct agent *a, struct strbuf *b, int type)
+static void status_attach_points(struct agent *a, struct strbuf *b, const struct dp_prog *prog)
 {
-	bool first = true;
+	int type = prog->type;
+	bool first = !prog->where[0];
+	if (prog->where[0]) {
+		sb_putc(b, '"');
+		sb_json_str(b, prog->where);
+		sb_putc(b, '"');
+	}
 	for (int i = 0; i < a->npods && (type == BPF_PROG_TYPE_SOCK_OPS || type == BPF_PROG_TYPE_SCHED_CLS); i++) {
 		const struct agent_pod *ap = a->pods[i];
 		const struct dp_iface *ifs;
@@ -206,8 +213,6 @@ static void status_attach_points(struct agent *a, struct strbuf *b, int type)
 			sb_putc(b, '"');
 		}
 	}
-	if (type == BPF_PROG_TYPE_SK_MSG)
-		sb_puts(b, "\"sockhash pod_socks\"");
 }
 
 static void status_programs(struct agent *a, struct strbuf *b)
@@ -219,7 +224,7 @@ static void status_programs(struct agent *a, struct strbuf *b)
 		sb_printf(b, "%s{\"id\":%u", i ? "," : "", progs[i].id);
 		json_kv_str(b, "name", progs[i].name, true);
 		sb_puts(b, ",\"attached\":[");
-		status_attach_points(a, b, progs[i].type);
+		status_attach_points(a, b, &progs[i]);
 		sb_puts(b, "]}");
 	}
 	sb_putc(b, ']');
@@ -375,10 +380,12 @@ static int start_http(struct agent *a)
 
 /* Checks that need no kernel object: bad options and missing kernel features fail here,
  * before anything is resolved or loaded. Returns 0, or -1 after one line on stderr. */
-static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook)
+static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct trace_cfg *tc)
 {
-	if (datapath_parse_tc_hook(a->cfg->tc_hook, tc_hook) < 0) {
-		fprintf(stderr, "obsbpf %s: --tc-hook %s: expected auto, tcx or filter\n", a->mode, a->cfg->tc_hook);
+	const struct obsbpf_config *cfg = a->cfg;
+	char why_cfg[256];
+	if (datapath_parse_tc_hook(cfg->tc_hook, tc_hook) < 0) {
+		fprintf(stderr, "obsbpf %s: --tc-hook %s: expected auto, tcx or filter\n", a->mode, cfg->tc_hook);
 		return -1;
 	}
 	const char *why = probe_required();
@@ -386,12 +393,16 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook)
 		fprintf(stderr, "obsbpf: %s: %s\n", a->mode, why);
 		return -1;
 	}
+	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, tc, why_cfg, sizeof(why_cfg)) < 0) {
+		fprintf(stderr, "obsbpf: %s: %s\n", a->mode, why_cfg);
+		return -1;
+	}
 	return 0;
 }
 
 /* What both modes start before they have pods: loop, BPF object, ring buffer, HTTP, control
  * socket. Returns 0, or -1 after one line on stderr. */
-static int agent_start(struct agent *a, enum dp_tc_hook tc_hook)
+static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct trace_cfg *tc)
 {
 	a->started = time(NULL);
 	a->loop = loop_new();
@@ -401,7 +412,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook)
 		return -1;
 	}
 	a->dp = datapath_open(a->cfg->max_routes, a->cfg->verbose);
-	if (!a->dp)
+	if (!a->dp || datapath_set_tracing(a->dp, tc) < 0)
 		return -1;
 	datapath_set_tc_hook(a->dp, tc_hook);
 	if (datapath_watch_events(a->dp, a->loop, on_event, a) < 0) {
@@ -445,10 +456,11 @@ int agent_attach(const struct obsbpf_config *cfg)
 	int rc = 1;
 
 	enum dp_tc_hook tc_hook;
-	if (agent_preflight(&a, &tc_hook) < 0 ||
+	struct trace_cfg tc;
+	if (agent_preflight(&a, &tc_hook, &tc) < 0 ||
 	    pod_resolve(&a.pod, cfg->pod, cfg->namespace_, cfg->node, cfg->cgroup, cfg->netns) < 0)
 		return 1;
-	if (agent_start(&a, tc_hook) < 0 || agent_pod_add(&a, &a.pod) < 0)
+	if (agent_start(&a, tc_hook, &tc) < 0 || agent_pod_add(&a, &a.pod) < 0)
 		goto out;
 	if (!(app = appmetrics_start(&a)))
 		goto out;
@@ -487,13 +499,14 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	else if (gethostname(a.pod.node, sizeof(a.pod.node)) < 0)
 		snprintf(a.pod.node, sizeof(a.pod.node), "unknown");
 	enum dp_tc_hook tc_hook;
-	if (agent_preflight(&a, &tc_hook) < 0 || pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
+	struct trace_cfg tc;
+	if (agent_preflight(&a, &tc_hook, &tc) < 0 || pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
 		return 1;
 	if (!cg2) {
 		fprintf(stderr, "obsbpf: daemon: no cgroup v2 mount on this node\n");
 		return 1;
 	}
-	if (agent_start(&a, tc_hook) < 0)
+	if (agent_start(&a, tc_hook, &tc) < 0)
 		goto out;
 	struct podwatch_opts o = {
 		.cgroup_root = cg2, .select = &sel, .namespace_ = cfg->namespace_, .node = a.pod.node,

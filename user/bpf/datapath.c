@@ -2,6 +2,8 @@
 
 #include "../loop/loop.h"
 #include "../pod/pod.h"
+#include "probe.h"
+#include "trace_cfg.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -56,6 +58,8 @@ struct datapath {
 	unsigned max_routes;
 	int ncpus;
 	enum dp_tc_hook tc_hook;
+	struct bpf_link *recv_link; /* tp_btf/sock_recv_length: in-process propagation */
+	bool recv_tp;               /* the kernel has that tracepoint */
 };
 
 static bool g_verbose;
@@ -97,6 +101,10 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 		return NULL;
 	}
 	bpf_map__set_max_entries(dp->skel->maps.routes, dp->max_routes);
+	/* Without the tracepoint (before 6.3) everything else still works: do not load it. */
+	dp->recv_tp = probe_sock_recv_length();
+	if (!dp->recv_tp)
+		bpf_program__set_autoload(dp->skel->progs.obsbpf_recv, false);
 	int err = obsbpf_bpf__load(dp->skel);
 	if (err) {
 		fprintf(stderr, "obsbpf: load BPF programs: %s%s\n", strerror(-err),
@@ -422,11 +430,40 @@ void datapath_close(struct datapath *dp)
 	while (dp->npods)
 		datapath_detach_pod(dp, dp->pods[dp->npods - 1]->pod_id);
 	free(dp->pods);
+	bpf_link__destroy(dp->recv_link);
 	if (dp->msg_attached)
 		bpf_prog_detach2(bpf_program__fd(dp->skel->progs.obsbpf_msg),
 				 bpf_map__fd(dp->skel->maps.pod_socks), BPF_SK_MSG_VERDICT);
 	obsbpf_bpf__destroy(dp->skel);
 	free(dp);
+}
+
+int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
+{
+	__u32 zero = 0;
+	__u8 one = 1;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.trace_cfg), &zero, &tc->k, BPF_ANY) < 0)
+		goto map_err;
+	for (unsigned i = 0; i < tc->ncidrs; i++)
+		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.inject_to), &tc->cidrs[i], &one, BPF_ANY) < 0)
+			goto map_err;
+	if (!tc->k.propagation || dp->recv_link)
+		return 0;
+	if (!dp->recv_tp) {
+		fprintf(stderr, "obsbpf: no tracepoint sock_recv_length (kernel < 6.3): requests the pod "
+				"sends start new traces instead of continuing the request it serves\n");
+		return 0;
+	}
+	dp->recv_link = bpf_program__attach(dp->skel->progs.obsbpf_recv);
+	if (!dp->recv_link) {
+		int err = -errno;
+		fprintf(stderr, "obsbpf: attach tp_btf/sock_recv_length: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
+map_err:
+	fprintf(stderr, "obsbpf: trace configuration map: %s\n", strerror(errno));
+	return -errno;
 }
 
 int datapath_own_socket(struct datapath *dp, int fd, bool own)
@@ -571,6 +608,11 @@ int datapath_programs(const struct datapath *dp, struct dp_prog *out, int max)
 		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_program__name(prog));
 		out[n].id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 		out[n].type = bpf_program__type(prog);
+		out[n].where[0] = '\0';
+		if (prog == dp->skel->progs.obsbpf_msg && dp->msg_attached)
+			snprintf(out[n].where, sizeof(out[n].where), "sockhash pod_socks");
+		else if (prog == dp->skel->progs.obsbpf_recv && dp->recv_link)
+			snprintf(out[n].where, sizeof(out[n].where), "tp_btf/sock_recv_length");
 		n++;
 	}
 	return n;

@@ -12,6 +12,7 @@
 
 struct loop;
 struct pod_info;
+struct trace_cfg;
 struct datapath;
 
 #define DP_MAX_IFACES 16
@@ -27,6 +28,7 @@ struct dp_prog {
 	char name[64];
 	uint32_t id;   /* kernel program id */
 	int type;      /* enum bpf_prog_type */
+	char where[64]; /* attach point that is not per pod ("" when none or per pod) */
 };
 
 /* Fill level of one map: used -1 when the kernel cannot count it (sk_storage). */
@@ -69,6 +71,9 @@ int datapath_parse_tc_hook(const char *s, enum dp_tc_hook *out);
 int datapath_attach_pod(struct datapath *dp, const struct pod_info *pod, uint32_t pod_id);
 /* Detaches the pod and forgets its histogram series. -ENOENT when not attached. */
 int datapath_detach_pod(struct datapath *dp, uint32_t pod_id);
+/* Writes the trace configuration and allow-list into the maps and, when tracing, attaches the
+ * in-process propagation hook. Prints one line and returns -errno on error. */
+int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc);
 /* Ring buffer into the loop; fn sees every event (may be NULL). */
 int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, void *arg);
 /* Detaches every pod, frees everything. */
