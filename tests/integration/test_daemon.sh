@@ -81,17 +81,20 @@ pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip api):8080/other" || fail "c
 wait_for 5 grep -q "/observed" "$T/observe.txt"
 kill $OBS $OBSJ 2>/dev/null
 line=$(grep "/observed" "$T/observe.txt" | head -1)
-[[ "$line" =~ default/$(pod_name web)\ +\<-\ +$(pod_ip cli):[0-9]+\ +GET\ /observed/:id\ +200\ +[0-9.]+ms ]] \
+[[ "$line" =~ default/$(pod_name web)\ +\<-\ +$(pod_ip cli):[0-9]+\ +GET\ /observed/:id\ +200\ +[0-9.]+ms\ +[0-9a-f]{32}$ ]] \
 	&& ok "observe line: $line" || fail "observe line: '$line' ($(cat "$T/observe.txt"))"
 grep -q "/other" "$T/observe.txt" && fail "observe --pod web showed api's request" || ok "observe --pod filters"
-"$PY" - "$T/observe.json" "$(pod_name cli)" <<'PY' && ok "observe --json: client and server sides of both requests" || fail "observe --json: $(cat "$T/observe.json")"
+"$PY" - "$T/observe.json" "$(pod_name cli)" <<'PY' && ok "observe --json: both sides of both requests, one trace id per request" || fail "observe --json: $(cat "$T/observe.json")"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 cli = [e for e in ev if e["pod"] == sys.argv[2] and e["dir"] == "client"]
 srv = [e for e in ev if e["dir"] == "server"]
 assert len(cli) == 2 and len(srv) == 2, ev
 assert all(e["status"] == 200 and e["method"] == "GET" and e["latency_ns"] > 0 for e in ev), ev
-assert all("trace_id" in e for e in ev), ev
+# cli's sk_msg injected traceparent (default --propagation w3c, private destination): each
+# request's client and server sides share one trace id.
+assert sorted(e["trace_id"] for e in cli) == sorted(e["trace_id"] for e in srv), ev
+assert all(len(e["trace_id"]) == 32 for e in ev), ev
 PY
 
 # A pod created after start is attached within a few seconds; its traffic is its own.
