@@ -151,7 +151,8 @@ agent_start() { agent_launch attach /readyz "$@"; }
 declare -A EXTRA_AGENTS
 agent_also() {
 	local port=$1 i; shift
-	"$OBSBPF" attach --listen "127.0.0.1:$port" "$@" >>"$T/agent-$port.log" 2>&1 &
+	"$OBSBPF" attach --listen "127.0.0.1:$port" --control-socket "$T/agent-$port.sock" "$@" \
+		>>"$T/agent-$port.log" 2>&1 &
 	EXTRA_AGENTS[$port]=$!
 	for i in $(seq 100); do
 		curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
