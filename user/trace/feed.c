@@ -50,10 +50,3 @@ void tracer_feed_event(void *arg, const struct obsbpf_http_event *e)
 	bool need = (e->trace.flags & OBSBPF_TRACE_SAMPLED) && e->dir == OBSBPF_DIR_SERVER;
 	tracer_add(f->t, e, &f->res, need ? route_of(f, e->route_id) : NULL);
 }
-
-void tracer_feed_collect(void *arg, struct strbuf *out, enum exposition_format fmt)
-{
-	struct tracer_feed *f = arg;
-	struct pod_labels l = { f->res.pod, f->res.namespace_, f->res.node };
-	tracer_render_metrics(f->t, out, fmt, &l);
-}

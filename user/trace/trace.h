@@ -51,8 +51,5 @@ struct tracer_feed {
 	} cache[TRACER_ROUTE_CACHE];
 };
 void tracer_feed_event(void *arg, const struct obsbpf_http_event *e);
-/* An http_collect_fn rendering the tracer's metrics with the feed's pod labels. */
-enum exposition_format;
-void tracer_feed_collect(void *arg, struct strbuf *out, enum exposition_format fmt);
 
 #endif
