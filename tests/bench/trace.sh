@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# `make bench`, tracing part: what in-kernel trace propagation costs a client, against no
+# tracing at all and against the userspace way of adding a header (a sidecar proxy). One run,
+# interleaved rounds (this VM drifts), each config measured next to the others:
+#   bare      wrk in the client pod -> nginx in the server pod, no agent;
+#   attached  the same, obsbpf attached to the client pod: sk_msg injects traceparent into
+#             wrk's requests (--sample-ratio 1) and the agent exports every span over OTLP/HTTP
+#             to a sink that counts and discards;
+#   proxy     wrk -> nginx sidecar in the client pod (proxy_set_header traceparent, keep-alive
+#             upstream) -> the same server.
+# CPU 0 is the server's (nginx), CPU 1 the client side's (wrk, the agent, the OTLP sink); the
+# proxy may use both (its best case; see PROXY_WORKERS). Reports req/s, p50/p99 and CPU time per
+# request (all pods, agent and sink: the figure that does not depend on where things are
+# pinned), and checks in the server's access log that each config sent what it should (no
+# header bare, one on every request otherwise). A measurement, not a test.
+source "$(dirname "$0")/../integration/lib.sh"
+OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
+ROUNDS=${BENCH_ROUNDS:-3}
+DUR=${BENCH_SECONDS:-5}
+CONNS=${BENCH_CONNECTIONS:-32}
+SRV_CPU=0
+CLI_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
+BENCH=$ROOT/tests/bench
+# The proxy gets its best case by default: a worker per CPU, on any CPU. A sidecar held to its
+# client's CPU is BENCH_PROXY_WORKERS=1 BENCH_PROXY_CPUS=1.
+PROXY_WORKERS=${BENCH_PROXY_WORKERS:-$(nproc)}
+PROXY_CPUS=${BENCH_PROXY_CPUS:-0-$(( $(nproc) - 1 ))}
+# Everything started from here runs on the client's CPU unless it says otherwise (the server).
+taskset -p -c $CLI_CPU $$ >/dev/null
+
+conf() { # conf NAME PORT UPSTREAM: the bench's nginx config NAME with its paths filled in
+	sed "s|@T@|$T|g; s|@PORT@|$2|g; s|@UPSTREAM@|${3:-}|g; s|@WORKERS@|$PROXY_WORKERS|g" \
+		"$BENCH/nginx-$1.conf" > "$T/nginx-$1.conf"
+	echo "$T/nginx-$1.conf"
+}
+
+pod_create server || exit 1
+pod_create client || exit 1
+SRV_IP=$(pod_ip server)
+pod_run server taskset -c $SRV_CPU nginx -c "$(conf server 8080)" >/dev/null
+PROXY_PORT=15001
+pod_run client taskset -c "$PROXY_CPUS" nginx -c "$(conf proxy $PROXY_PORT "$SRV_IP:8080")" >/dev/null
+wait_port server 8080 && wait_port client $PROXY_PORT || exit 1
+
+rm -f "$T/sink.port"
+"$PY" "$BENCH/otlp_sink.py" --port-file "$T/sink.port" \
+	--count-file "$T/sink.count" 2>"$T/sink.log" &
+SINK_PID=$!
+BG_PIDS+=("$SINK_PID")
+wait_for 5 test -s "$T/sink.port" || { echo "otlp sink did not start:" >&2; cat "$T/sink.log" >&2; exit 1; }
+SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
+
+TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24" --otlp-endpoint "$SINK_URL")
+CONFIGS=(bare attached proxy)
+if ! "$OBSBPF" attach --help 2>&1 | grep -q -- '--propagation'; then
+	echo "trace bench: $OBSBPF cannot inject trace headers yet (no --propagation): bare and proxy only"
+	CONFIGS=(bare proxy)
+fi
+
+# cpu_us: CPU time used so far, in µs, by the pods' cgroups, the agent and the sink (the
+# proxy and wrk are in the client pod's cgroup).
+clk=$(getconf CLK_TCK)
+proc_us() { [ -n "$1" ] && awk -v hz="$clk" '{ print ($14 + $15) * 1000000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cg_us() { awk '$1 == "usage_usec" { print $2 }' "$(pod_cgroup "$1")/cpu.stat"; }
+cpu_us() { echo $(( $(cg_us server) + $(cg_us client) + $(proc_us "$SINK_PID" | cut -d. -f1) + ${AGENT_CPU:-0} )); }
+
+# log_check CONFIG REQUESTS: how many requests the server logged since the last check, and how
+# many carried a valid traceparent; appended to $T/checks with wrk's count.
+log_lines=0
+log_check() {
+	local lines tp
+	sleep 1.2 # the access log's flush=1s
+	lines=$(wc -l < "$T/server-access.log")
+	tp=$(tail -n +$((log_lines + 1)) "$T/server-access.log" | head -n $((lines - log_lines)) |
+		grep -cE '^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$')
+	echo "$1 $((lines - log_lines)) $tp $2" >> "$T/checks"
+	log_lines=$lines
+}
+
+to_us() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 } else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } }'; }
+
+# run CONFIG: one wrk run; appends "config rps p50_us p99_us cpu_us_per_req" to $T/results.
+run() {
+	local cfg=$1 url="http://$SRV_IP:8080/api/items/42" spans0=0
+	AGENT_CPU=0
+	if [ "$cfg" = attached ]; then
+		agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" >/dev/null || exit 1
+		spans0=$(awk '{ print $3 }' "$T/sink.count")
+	fi
+	[ "$cfg" = proxy ] && url="http://127.0.0.1:$PROXY_PORT/api/items/42"
+	local a0 c0 c1
+	a0=$(proc_us "$AGENT_PID" | cut -d. -f1)
+	c0=$(cpu_us)
+	pod_exec client wrk -t 1 -c "$CONNS" -d "${DUR}s" --latency "$url" > "$T/wrk.out"
+	local reqs rps p50 p99
+	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
+	if [ "$cfg" = attached ]; then
+		# the spans still queued are exported within the agent's batch delay: their export
+		# is part of what these requests cost
+		wait_for 10 sh -c "[ \$(awk '{ print \$3 }' '$T/sink.count') -ge $(( spans0 + reqs * 9 / 10 )) ]"
+		AGENT_CPU=$(( $(proc_us "$AGENT_PID" | cut -d. -f1) - a0 ))
+	fi
+	c1=$(cpu_us)
+	rps=$(awk '/^Requests\/sec/ { print $2 }' "$T/wrk.out")
+	p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk.out" | to_us)
+	p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk.out" | to_us)
+	local cpr
+	cpr=$(awk -v c=$((c1 - c0)) -v n="$reqs" 'BEGIN { printf "%.1f", c / n }')
+	echo "$cfg $rps $p50 $p99 $cpr" >> "$T/results"
+	printf '  %-9s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  cpu %5.1f us/req\n' "$cfg" "$rps" "$p50" "$p99" "$cpr"
+	if [ "$cfg" = attached ]; then
+		metrics > "$T/agent-metrics.txt" 2>/dev/null
+		agent_stop
+		echo "$(( $(awk '{ print $3 }' "$T/sink.count") - spans0 ))" >> "$T/spans"
+	fi
+	log_check "$cfg" "$reqs"
+}
+
+echo "trace propagation: wrk -t1 -c$CONNS -d${DUR}s, client pod -> server pod over veth, $ROUNDS interleaved rounds"
+echo "  (server on CPU $SRV_CPU; wrk, agent and OTLP sink on CPU $CLI_CPU; proxy: $PROXY_WORKERS workers on CPUs $PROXY_CPUS)"
+echo "  (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
+pod_exec client wrk -t 1 -c "$CONNS" -d 1s "http://$SRV_IP:8080/" >/dev/null # warm-up
+pod_exec client wrk -t 1 -c "$CONNS" -d 1s "http://127.0.0.1:$PROXY_PORT/" >/dev/null
+log_check warmup 0
+: > "$T/checks"
+for r in $(seq "$ROUNDS"); do
+	# the order rotates each round, so that no config always runs first or after the agent
+	for i in "${!CONFIGS[@]}"; do run "${CONFIGS[$(( (r + i) % ${#CONFIGS[@]} ))]}"; done
+done
+echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+
+# What each config sent: bare must carry no traceparent, attached and proxy one per request.
+awk '{ n[$1] += $2; tp[$1] += $3; w[$1] += $4 }
+	END { for (k in n) printf "  check     %-9s server logged %d requests (wrk: %d), %d with a valid traceparent\n", k, n[k], w[k], tp[k] }' "$T/checks" | sort
+spans=-1
+if [ -f "$T/spans" ]; then
+	spans=$(awk '{ s += $1 } END { print s + 0 }' "$T/spans")
+	echo "  check     OTLP sink received $spans spans from the attached runs ($(awk '{ print $1 " requests, " $2 " bytes" }' "$T/sink.count"))"
+	awk '$1 ~ /^obsbpf_(trace|otlp|span|export)/ && $NF != 0' "$T/agent-metrics.txt" | sed 's/^/  agent     /'
+fi
+awk -v spans="$spans" '
+	$1 == "bare" && $3 != 0 { bad = bad " bare requests carried a traceparent;" }
+	$1 != "bare" && $3 < $2 { bad = bad " " $1 ": " $2 - $3 " requests without a traceparent;" }
+	END {
+		if (spans == 0) bad = bad " no span reached the sink;"
+		if (bad != "") { print "  WARNING: not measuring what it claims:" bad; exit 1 }
+	}' "$T/checks"
+verified=$?
+
+awk '
+	{ n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; cpu[$1] += $5 }
+	END {
+		for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k] }
+		split("bare attached proxy", order, " ")
+		for (i = 1; i <= 3; i++) {
+			k = order[i]
+			if (k in n)
+				printf "mean      %-9s %7.0f req/s  p50 %6.0f us  p99 %6.0f us  cpu %5.1f us/req\n", k, rps[k], p50[k], p99[k], cpu[k]
+		}
+		if ("attached" in n) {
+			printf "ratio     attached/bare  req/s = %.3f (target >= 0.90), p99 x%.2f\n", rps["attached"] / rps["bare"], p99["attached"] / p99["bare"]
+			printf "ratio     attached/proxy req/s = %.3f (target >= 1.70), p99 x%.2f\n", rps["attached"] / rps["proxy"], p99["attached"] / p99["proxy"]
+		}
+		printf "ratio     proxy/bare     req/s = %.3f, p99 x%.2f\n", rps["proxy"] / rps["bare"], p99["proxy"] / p99["bare"]
+	}' "$T/results"
+kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null # quietly: lib.sh's cleanup would SIGKILL it
+exit $verified
