@@ -18,13 +18,14 @@ OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
 ROUNDS=${BENCH_ROUNDS:-3}
 DUR=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNECTIONS:-32}
+NCPU=$(nproc)
 SRV_CPU=0
-CLI_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
+CLI_CPU=$(( NCPU > 1 ? 1 : 0 ))
 BENCH=$ROOT/tests/bench
 # The proxy gets its best case by default: a worker per CPU, on any CPU. A sidecar held to its
 # client's CPU is BENCH_PROXY_WORKERS=1 BENCH_PROXY_CPUS=1.
-PROXY_WORKERS=${BENCH_PROXY_WORKERS:-$(nproc)}
-PROXY_CPUS=${BENCH_PROXY_CPUS:-0-$(( $(nproc) - 1 ))}
+PROXY_WORKERS=${BENCH_PROXY_WORKERS:-$NCPU}
+PROXY_CPUS=${BENCH_PROXY_CPUS:-0-$(( NCPU - 1 ))}
 # Everything started from here runs on the client's CPU unless it says otherwise (the server).
 taskset -p -c $CLI_CPU $$ >/dev/null
 
@@ -63,6 +64,9 @@ clk=$(getconf CLK_TCK)
 proc_us() { [ -n "$1" ] && awk -v hz="$clk" '{ print ($14 + $15) * 1000000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cg_us() { awk '$1 == "usage_usec" { print $2 }' "$(pod_cgroup "$1")/cpu.stat"; }
 cpu_us() { echo $(( $(cg_us server) + $(cg_us client) + $(proc_us "$SINK_PID" | cut -d. -f1) + ${AGENT_CPU:-0} )); }
+# busy_us: CPU time the whole machine has been busy, in µs: the rest of it, during a run, is the
+# noise from other jobs (and softirq work not charged to our processes).
+busy_us() { awk -v hz="$clk" '$1 == "cpu" { printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000000 / hz }' /proc/stat; }
 
 # log_check CONFIG REQUESTS: how many requests the server logged since the last check, and how
 # many carried a valid traceparent; appended to $T/checks with wrk's count.
@@ -88,9 +92,9 @@ run() {
 		spans0=$(awk '{ print $3 }' "$T/sink.count")
 	fi
 	[ "$cfg" = proxy ] && url="http://127.0.0.1:$PROXY_PORT/api/items/42"
-	local a0 c0 c1
+	local a0 c0 c1 b0 b1 t0 t1
 	a0=$(proc_us "$AGENT_PID" | cut -d. -f1)
-	c0=$(cpu_us)
+	c0=$(cpu_us) b0=$(busy_us) t0=$(date +%s%N)
 	pod_exec client wrk -t 1 -c "$CONNS" -d "${DUR}s" --latency "$url" > "$T/wrk.out"
 	local reqs rps p50 p99
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
@@ -100,14 +104,16 @@ run() {
 		wait_for 10 sh -c "[ \$(awk '{ print \$3 }' '$T/sink.count') -ge $(( spans0 + reqs * 9 / 10 )) ]"
 		AGENT_CPU=$(( $(proc_us "$AGENT_PID" | cut -d. -f1) - a0 ))
 	fi
-	c1=$(cpu_us)
+	c1=$(cpu_us) b1=$(busy_us) t1=$(date +%s%N)
 	rps=$(awk '/^Requests\/sec/ { print $2 }' "$T/wrk.out")
 	p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk.out" | to_us)
 	p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk.out" | to_us)
-	local cpr
+	local cpr rest
 	cpr=$(awk -v c=$((c1 - c0)) -v n="$reqs" 'BEGIN { printf "%.1f", c / n }')
-	echo "$cfg $rps $p50 $p99 $cpr" >> "$T/results"
-	printf '  %-9s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  cpu %5.1f us/req\n' "$cfg" "$rps" "$p50" "$p99" "$cpr"
+	rest=$(awk -v b=$((b1 - b0 - (c1 - c0))) -v t=$(( (t1 - t0) / 1000 * NCPU )) 'BEGIN { printf "%.0f", b < 0 ? 0 : 100 * b / t }')
+	echo "$cfg $rps $p50 $p99 $cpr $rest" >> "$T/results"
+	printf '  %-9s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  cpu %5.1f us/req  rest of machine %3d%%\n' \
+		"$cfg" "$rps" "$p50" "$p99" "$cpr" "$rest"
 	if [ "$cfg" = attached ]; then
 		metrics > "$T/agent-metrics.txt" 2>/dev/null
 		agent_stop
@@ -147,21 +153,39 @@ awk -v spans="$spans" '
 	}' "$T/checks"
 verified=$?
 
+# Medians over the rounds (one round disturbed by another job on this machine moves a mean a
+# lot), with the range; the ratios are of the medians.
 awk '
-	{ n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; cpu[$1] += $5 }
+	function median(k, col,    m, i, j, t, v) {
+		m = n[k]
+		for (i = 1; i <= m; i++) v[i] = val[k, col, i]
+		for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		lo[k, col] = v[1]; hi[k, col] = v[m]
+		return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+	}
+	{ n[$1]++; for (c = 2; c <= 6; c++) val[$1, c, n[$1]] = $c; if ($6 > noisy) noisy = $6 }
 	END {
-		for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k] }
 		split("bare attached proxy", order, " ")
 		for (i = 1; i <= 3; i++) {
 			k = order[i]
-			if (k in n)
-				printf "mean      %-9s %7.0f req/s  p50 %6.0f us  p99 %6.0f us  cpu %5.1f us/req\n", k, rps[k], p50[k], p99[k], cpu[k]
+			if (!(k in n)) continue
+			rps[k] = median(k, 2); p50[k] = median(k, 3); p99[k] = median(k, 4); cpu[k] = median(k, 5)
+			printf "median    %-9s %7.0f req/s (%.0f-%.0f)  p50 %5.0f us  p99 %6.0f us (%.0f-%.0f)  cpu %5.1f us/req\n",
+				k, rps[k], lo[k, 2], hi[k, 2], p50[k], p99[k], lo[k, 4], hi[k, 4], cpu[k]
+			median(k, 6)
+			rest = rest sprintf(" %s %.0f-%.0f%%", k, lo[k, 6], hi[k, 6])
 		}
 		if ("attached" in n) {
-			printf "ratio     attached/bare  req/s = %.3f (target >= 0.90), p99 x%.2f\n", rps["attached"] / rps["bare"], p99["attached"] / p99["bare"]
-			printf "ratio     attached/proxy req/s = %.3f (target >= 1.70), p99 x%.2f\n", rps["attached"] / rps["proxy"], p99["attached"] / p99["proxy"]
+			printf "ratio     attached/bare  req/s = %.3f (target >= 0.90), p99 x%.2f, cpu/req x%.2f\n",
+				rps["attached"] / rps["bare"], p99["attached"] / p99["bare"], cpu["attached"] / cpu["bare"]
+			printf "ratio     attached/proxy req/s = %.3f (target >= 1.70), p99 x%.2f, cpu/req x%.2f\n",
+				rps["attached"] / rps["proxy"], p99["attached"] / p99["proxy"], cpu["attached"] / cpu["proxy"]
 		}
-		printf "ratio     proxy/bare     req/s = %.3f, p99 x%.2f\n", rps["proxy"] / rps["bare"], p99["proxy"] / p99["bare"]
+		printf "ratio     proxy/bare     req/s = %.3f, p99 x%.2f, cpu/req x%.2f\n",
+			rps["proxy"] / rps["bare"], p99["proxy"] / p99["bare"], cpu["proxy"] / cpu["bare"]
+		printf "noise     CPU used by the rest of the machine during the runs:%s\n", rest
+		if (noisy > 10)
+			print "          (other jobs were running: req/s and p99 are disturbed; cpu/req much less)"
 	}' "$T/results"
 kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null # quietly: lib.sh's cleanup would SIGKILL it
 exit $verified
