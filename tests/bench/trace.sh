@@ -117,7 +117,11 @@ run() {
 	if [ "$cfg" = attached ]; then
 		metrics > "$T/agent-metrics.txt" 2>/dev/null
 		agent_stop
-		echo "$(( $(awk '{ print $3 }' "$T/sink.count") - spans0 ))" >> "$T/spans"
+		# spans: what the sink counted, what the agent says it exported and dropped
+		echo "$(( $(awk '{ print $3 }' "$T/sink.count") - spans0 ))" "$(awk '
+			$1 ~ /^obsbpf_trace_spans_exported_total/ { e += $NF }
+			$1 ~ /^obsbpf_trace_spans_dropped_total/ { d += $NF }
+			END { printf "%d %d", e, d }' "$T/agent-metrics.txt")" >> "$T/spans"
 	fi
 	log_check "$cfg" "$reqs"
 }
@@ -142,7 +146,9 @@ spans=-1
 if [ -f "$T/spans" ]; then
 	spans=$(awk '{ s += $1 } END { print s + 0 }' "$T/spans")
 	echo "  check     OTLP sink received $spans spans from the attached runs ($(awk '{ print $1 " requests, " $2 " bytes" }' "$T/sink.count"))"
-	awk '$1 ~ /^obsbpf_(trace|otlp|span|export)/ && $NF != 0' "$T/agent-metrics.txt" | sed 's/^/  agent     /'
+	awk '{ e += $2; d += $3 } END { printf "  check     the agent exported %d spans (scraped before it stopped) and dropped %d\n", e, d }' "$T/spans"
+	echo "            last attached run, the agent's non-zero trace counters:"
+	awk '$1 ~ /^obsbpf_(trace|otlp|span|export|events)/ && $NF != 0' "$T/agent-metrics.txt" | sed 's/^/            /'
 fi
 awk -v spans="$spans" '
 	{ n[$1] += $2; tp[$1] += $3 }
