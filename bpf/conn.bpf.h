@@ -15,7 +15,8 @@ static __always_inline void stat_inc(__u32 which)
 
 /* The FIFO is single-producer (the hook that sees requests) and single-consumer (the hook
  * that sees responses), so head and tail each have one writer. */
-static __always_inline void pending_push(struct obsbpf_conn *c, __u64 now, __u8 method, __u32 route)
+static __always_inline void pending_push(struct obsbpf_conn *c, __u64 now, __u8 method, __u32 route,
+					 const struct obsbpf_trace *t)
 {
 	__u32 tail = c->tail;
 	if (tail - c->head >= OBSBPF_PENDING) {
@@ -26,6 +27,7 @@ static __always_inline void pending_push(struct obsbpf_conn *c, __u64 now, __u8 
 	p->start_ns = now;
 	p->method = method;
 	p->route_id = route;
+	p->trace = *t;
 	c->tail = tail + 1;
 }
 
@@ -52,6 +54,8 @@ extern __u32 obsbpf_route_intern(struct obsbpf_line *line, __u32 len, __u32 targ
 #define RINGBUF_WAKEUP_BYTES (256 * 1024)
 
 static const __u64 hist_bounds[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
+/* A new histogram's initial value: in .rodata, not on the stack (152 bytes of the 512). */
+const struct obsbpf_hist_val obsbpf_zero_hist __weak = {};
 
 static __always_inline __u32 hist_bucket(__u64 ns)
 {
@@ -78,8 +82,7 @@ static __always_inline void record_exchange(const struct obsbpf_conn *c, const s
 
 	struct obsbpf_hist_val *v = bpf_map_lookup_elem(&http_hist, &key);
 	if (!v) {
-		struct obsbpf_hist_val zero = {};
-		bpf_map_update_elem(&http_hist, &key, &zero, BPF_NOEXIST);
+		bpf_map_update_elem(&http_hist, &key, &obsbpf_zero_hist, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&http_hist, &key);
 		if (!v)
 			return;

@@ -7,6 +7,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "trace.bpf.h"
 
 #define HEAD_MAX 8192       /* bytes of head we look at; larger heads are passed unscanned */
 #define HEAD_MAX_LINES 64
@@ -18,6 +19,7 @@
 
 struct head_info {
 	__u32 head_len;      /* bytes up to and including the empty line */
+	__u32 first_nl;      /* offset of the start line's '\n' */
 	__s64 content_length; /* BODY_UNKNOWN or BODY_CHUNKED when not given by Content-Length */
 };
 
@@ -96,9 +98,31 @@ __noinline __s64 obsbpf_header_body_len(struct sk_msg_md *msg, __u32 off)
 	return digits ? v : BODY_UNKNOWN;
 }
 
-/* Fills hi for the head at the start of msg. Returns 0, or -1 when the head does not end
- * within the linear data or the scan budget. */
-static __always_inline int scan_head(struct sk_msg_md *msg, struct head_info *hi)
+/* Reads a trace header line into a buffer for the shared classifier (bpf/trace.bpf.c). A
+ * global subprogram: its own stack frame, verified once. */
+__noinline int obsbpf_msg_trace_line(struct sk_msg_md *msg, __u32 off, __u32 linelen, __u32 props,
+				     struct trace_found *f)
+{
+	void *data = (void *)(long)msg->data;
+	void *end = (void *)(long)msg->data_end;
+	__u8 *p = data + (off & OFF_MASK);
+	struct trace_line l = {};
+
+	if (!f || (void *)(p + 1) > end)
+		return 0;
+	__u64 n = (__u64)(end - (void *)p);
+	if (n > TRACE_LINE_BUF)
+		n = TRACE_LINE_BUF;
+	if (bpf_probe_read_kernel(l.b, n, p) < 0)
+		return 0;
+	return obsbpf_trace_line(&l, linelen, props, f);
+}
+
+/* Fills hi for the head at the start of msg, and f with the trace headers of the styles in
+ * props (none when props is 0). Returns 0, or -1 when the head does not end within the linear
+ * data or the scan budget. */
+static __always_inline int scan_head(struct sk_msg_md *msg, struct head_info *hi, __u32 props,
+				     struct trace_found *f)
 {
 	__u32 off = 0;
 	int chunked = 0;
@@ -109,6 +133,8 @@ static __always_inline int scan_head(struct sk_msg_md *msg, struct head_info *hi
 		if (nl < 0)
 			return -1;
 		__u32 linelen = (__u32)nl - off; /* includes a '\r' */
+		if (l == 0)
+			hi->first_nl = (__u32)nl;
 		if (l > 0 && linelen <= 1) {
 			hi->head_len = (__u32)nl + 1;
 			if (chunked)
@@ -121,6 +147,16 @@ static __always_inline int scan_head(struct sk_msg_md *msg, struct head_info *hi
 				chunked = 1;
 			else if (v >= 0)
 				hi->content_length = v;
+			else if (props) {
+				void *data = (void *)(long)msg->data;
+				void *end = (void *)(long)msg->data_end;
+				__u8 *p = data + (off & OFF_MASK);
+				if ((void *)(p + 1) <= end) {
+					__u8 c = *p | 0x20;
+					if (c == 't' || c == 'b' || c == 'x')
+						obsbpf_msg_trace_line(msg, off, linelen, props, f);
+				}
+			}
 		}
 		off = (__u32)nl + 1;
 	}

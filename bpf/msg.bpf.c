@@ -1,33 +1,132 @@
 // SPDX-License-Identifier: GPL-2.0
 /* sk_msg on pod_socks: runs in the sending thread for every sendmsg of the pod's sockets.
- * Client sockets: an outgoing request starts the clock. Server sockets: the response's status
- * line stops it. The message is always passed unchanged. */
+ * Client sockets: an outgoing request starts the clock and, when tracing, gets its trace
+ * context: continued from a header it carries, from the request the thread serves, or new; the
+ * header is inserted after the request line when the request has none. Server sockets: the
+ * response's status line stops the clock. Nothing else in the stream is ever changed. */
 #include "conn.bpf.h"
 #include "head_scan.bpf.h"
+#include "trace.bpf.h"
 
-/* Lets the verdict cover exactly this message's head and body, so the program runs again at
- * the start of the next pipelined message and never on body bytes sent later. */
-static __always_inline int skip_body(struct sk_msg_md *msg, __s64 body_len)
+/* Inserts the trace headers of the styles in props after the request line (which ends at
+ * at - 1) of a head head_len long. Returns the bytes inserted, or -1 with the message as it was.
+ * A global subprogram: its packet writes are verified once. */
+__noinline int obsbpf_inject(struct sk_msg_md *msg, __u32 at, __u32 head_len, __u32 props,
+			     struct obsbpf_trace *t)
 {
-	struct head_info hi = {};
-	if (scan_head(msg, &hi) < 0) {
-		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
+	if (!t || at > HEAD_MAX || head_len > HEAD_MAX)
+		return -1;
+	__u64 parent;
+	__builtin_memcpy(&parent, t->parent_id, 8);
+	__u32 len = 0;
+	if (props & OBSBPF_PROP_W3C)
+		len += OBSBPF_HDR_TRACEPARENT_LEN;
+	if (props & OBSBPF_PROP_B3)
+		len += OBSBPF_HDR_B3_LEN;
+	if (props & OBSBPF_PROP_XTRACE)
+		len += OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN + (parent ? OBSBPF_HDR_XPARENT_LEN : 0);
+	if (!len)
+		return -1;
+	if (bpf_msg_push_data(msg, at, len, 0))
+		return -1;
+	/* The push leaves the head in three pieces, which a TCP_NODELAY sender would send as three
+	 * segments; pulling the head into one keeps it one segment (and makes it writable here). */
+	if (bpf_msg_pull_data(msg, 0, head_len + len, 0))
+		goto undo;
+
+	void *data = (void *)(long)msg->data;
+	void *end = (void *)(long)msg->data_end;
+	__u8 *w = data + (at & OFF_MASK);
+	/* Opaque to clang: otherwise it recomputes data + at for the writes, a new packet pointer
+	 * whose range the verifier does not know. */
+	asm volatile("" : "+r"(w));
+	if (props & OBSBPF_PROP_W3C) {
+		if ((void *)(w + OBSBPF_HDR_TRACEPARENT_LEN) > end)
+			goto undo;
+		obsbpf_fmt_traceparent(w, t);
+		w += OBSBPF_HDR_TRACEPARENT_LEN;
+	}
+	if (props & OBSBPF_PROP_B3) {
+		if ((void *)(w + OBSBPF_HDR_B3_LEN) > end)
+			goto undo;
+		obsbpf_fmt_b3(w, t);
+		w += OBSBPF_HDR_B3_LEN;
+	}
+	if (props & OBSBPF_PROP_XTRACE) {
+		if ((void *)(w + OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN) > end)
+			goto undo;
+		obsbpf_fmt_xtrace(w, t);
+		w += OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN;
+		if (parent) {
+			if ((void *)(w + OBSBPF_HDR_XPARENT_LEN) > end)
+				goto undo;
+			obsbpf_fmt_xparent(w, t);
+		}
+	}
+	return (int)len;
+undo:
+	bpf_msg_pop_data(msg, at, len, 0);
+	return -1;
+}
+
+/* The client span's context (t) for a request whose head was scanned (scanned == 0) or not,
+ * with the trace headers found in f. Returns the bytes injected. */
+static __always_inline __u32 trace_request(struct sk_msg_md *msg, struct obsbpf_conn *c,
+					   const struct obsbpf_trace_cfg *cfg, int scanned,
+					   const struct head_info *hi, const struct trace_found *f,
+					   struct obsbpf_trace *t)
+{
+	if (found_valid(f)) {
+		/* The app (or a proxy forwarding) sent a context: never replaced. */
+		continue_trace(t, f);
+		stat_inc(OBSBPF_ST_TRACE_CONTINUED);
 		return 0;
 	}
-	if (body_len < 0)
-		body_len = hi.content_length;
-	if (body_len < 0) /* chunked or close-delimited: the next message is found by the FIFO */
+	if (f->mask & TF_BAD) {
+		/* Treated as absent, but a second header next to it would be ambiguous. */
+		new_trace(t, cfg);
+		stat_inc(OBSBPF_ST_TRACE_INVALID);
 		return 0;
-	__u64 total = hi.head_len + (__u64)body_len;
-	if (total == 0 || total >= 0xffffffffull)
+	}
+	struct obsbpf_trace *served = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0, 0);
+	if (served && served->origin != OBSBPF_TO_NONE) {
+		__builtin_memcpy(t->trace_id, served->trace_id, 16);
+		__builtin_memcpy(t->parent_id, served->span_id, 8);
+		t->flags = served->flags;
+		t->origin = OBSBPF_TO_THREAD;
+		new_span_id(t);
+		stat_inc(OBSBPF_ST_TRACE_THREAD);
+	} else {
+		new_trace(t, cfg);
+		stat_inc(OBSBPF_ST_TRACE_UNCORRELATED);
+	}
+	if (!c->may_inject) {
+		stat_inc(OBSBPF_ST_TRACE_NOT_ALLOWED);
 		return 0;
-	bpf_msg_apply_bytes(msg, (__u32)total);
-	return 1;
+	}
+	if (scanned < 0) {
+		stat_inc(OBSBPF_ST_TRACE_HEAD_SPLIT);
+		return 0;
+	}
+	int added = obsbpf_inject(msg, hi->first_nl + 1, hi->head_len, cfg->propagation, t);
+	if (added < 0) {
+		stat_inc(OBSBPF_ST_TRACE_INJECT_FAILED);
+		return 0;
+	}
+	t->injected = 1;
+	stat_inc(OBSBPF_ST_TRACE_INJECTED);
+	return (__u32)added;
 }
 
 static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn *c,
 				       struct obsbpf_line *line, __u32 n)
 {
+	if (c->in_chunked) {
+		/* The body of a chunked request may hold anything: wait until it is answered. */
+		if (c->head != c->tail)
+			return;
+		c->in_chunked = 0;
+	}
 	__u32 target = 0;
 	int m = obsbpf_parse_method(line->b, n, &target);
 	if (m < 0) {
@@ -41,18 +140,81 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 		return;
 	}
 	c->proto = OBSBPF_PROTO_HTTP1;
-	pending_push(c, bpf_ktime_get_ns(), (__u8)m, obsbpf_route_intern(line, n, target));
-	c->at_boundary = (__u8)skip_body(msg, -1);
+	__u64 now = bpf_ktime_get_ns();
+	__u32 route = obsbpf_route_intern(line, n, target);
+
+	struct obsbpf_trace_cfg *cfg = trace_config();
+	__u32 props = cfg ? cfg->propagation : 0;
+	struct head_info hi = {};
+	struct trace_found f = {};
+	struct obsbpf_trace t = {};
+	int scanned = scan_head(msg, &hi, props, &f);
+	__u32 added = 0;
+	if (props && cfg)
+		added = trace_request(msg, c, cfg, scanned, &hi, &f, &t);
+	pending_push(c, now, (__u8)m, route, &t);
+
+	c->at_boundary = 0;
+	if (scanned < 0) {
+		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
+		return;
+	}
+	if (hi.content_length == BODY_CHUNKED) {
+		c->in_chunked = 1;
+		return;
+	}
+	/* RFC 9112 6.3: a request with neither Content-Length nor chunked coding has no body. The
+	 * verdict covers exactly this request: the program runs again where the next one starts
+	 * and never on body bytes sent later. */
+	__u64 total = hi.head_len + added + (hi.content_length > 0 ? (__u64)hi.content_length : 0);
+	if (total == 0 || total >= 0xffffffffull)
+		return;
+	bpf_msg_apply_bytes(msg, (__u32)total);
+	c->at_boundary = 1;
+}
+
+/* Lets the verdict cover exactly this response's head and body, for a pipelined response that
+ * follows in the same send. */
+static __always_inline void skip_response_body(struct sk_msg_md *msg, __s64 body_len)
+{
+	struct head_info hi = {};
+	if (scan_head(msg, &hi, 0, 0) < 0) {
+		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
+		return;
+	}
+	if (body_len < 0)
+		body_len = hi.content_length;
+	if (body_len < 0) /* chunked or close-delimited: the next message is found by the FIFO */
+		return;
+	__u64 total = hi.head_len + (__u64)body_len;
+	if (total == 0 || total >= 0xffffffffull)
+		return;
+	bpf_msg_apply_bytes(msg, (__u32)total);
+}
+
+/* The thread answered the request it was serving: it no longer continues that trace. */
+static __always_inline void release_thread(const struct obsbpf_pending *p)
+{
+	if (p->trace.origin == OBSBPF_TO_NONE)
+		return;
+	struct obsbpf_trace *served = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0, 0);
+	if (!served)
+		return;
+	__u64 a, b;
+	__builtin_memcpy(&a, served->span_id, 8);
+	__builtin_memcpy(&b, p->trace.span_id, 8);
+	if (a == b)
+		served->origin = OBSBPF_TO_NONE;
 }
 
 static __always_inline void on_response(struct sk_msg_md *msg, struct obsbpf_conn *c,
-					struct obsbpf_line *line, __u32 n)
+					const __u8 *b, __u32 n)
 {
-	int status = obsbpf_parse_status(line->b, n);
+	int status = obsbpf_parse_status(b, n);
 	if (status < 0) {
 		/* A body, the rest of a head, or a server that speaks first (not HTTP). */
 		if (c->head == c->tail)
-			classify_other(c, line->b, n);
+			classify_other(c, b, n);
 		return;
 	}
 	if (status < 200 && status != 101) /* interim response: the request is still open */
@@ -63,6 +225,7 @@ static __always_inline void on_response(struct sk_msg_md *msg, struct obsbpf_con
 		return;
 	}
 	record_exchange(c, &p, bpf_ktime_get_ns(), (__u16)status, &c->addrs);
+	release_thread(&p);
 	if (status == 101) { /* upgraded (e.g. WebSocket): no more HTTP/1 on this connection */
 		c->proto = OBSBPF_PROTO_OTHER;
 		return;
@@ -73,7 +236,7 @@ static __always_inline void on_response(struct sk_msg_md *msg, struct obsbpf_con
 	if (c->head == c->tail)
 		return;
 	/* RFC 9112 6.3: no body after HEAD, 204 and 304 whatever Content-Length says. */
-	(void)skip_body(msg, (p.method == OBSBPF_M_HEAD || status == 204 || status == 304) ? 0 : -1);
+	skip_response_body(msg, (p.method == OBSBPF_M_HEAD || status == 204 || status == 304) ? 0 : -1);
 }
 
 SEC("sk_msg")
@@ -103,12 +266,12 @@ int obsbpf_msg(struct sk_msg_md *msg)
 		n = OBSBPF_LINE_BUF;
 	if (c->dir == OBSBPF_DIR_SERVER) {
 		/* A status line is 12 bytes: read in place, no copy (this runs once per response). */
-		struct obsbpf_line *head = data;
+		__u8 *head = data;
 		if ((void *)head + 16 > end) {
-			struct obsbpf_line small = {};
-			if (bpf_probe_read_kernel(small.b, n & 15, data) < 0)
+			__u8 small[16] = {};
+			if (bpf_probe_read_kernel(small, n & 15, data) < 0)
 				return SK_PASS;
-			on_response(msg, c, &small, n);
+			on_response(msg, c, small, n);
 		} else {
 			on_response(msg, c, head, 16);
 		}

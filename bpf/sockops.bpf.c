@@ -2,6 +2,7 @@
 /* sockops on the pod's cgroup: every TCP connection of the pod that reaches ESTABLISHED is put
  * into pod_socks (so sk_msg runs on its sends) and gets its conn_state; closes are counted. */
 #include "conn.bpf.h"
+#include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 
@@ -62,6 +63,21 @@ static __always_inline int from_agent(const struct obsbpf_addrs *a)
 	return bpf_map_lookup_elem(&agent_ports, &port) != NULL;
 }
 
+/* Whether requests to the peer may carry injected trace headers (--inject-to). Decided once per
+ * connection, here, rather than per request. */
+static __always_inline __u8 peer_may_inject(const struct obsbpf_addrs *a)
+{
+	struct obsbpf_cidr_key k = { .prefixlen = 128 };
+	if (a->family == AF_INET) {
+		k.addr[10] = 0xff;
+		k.addr[11] = 0xff;
+		__builtin_memcpy(&k.addr[12], a->remote, 4);
+	} else {
+		__builtin_memcpy(k.addr, a->remote, 16);
+	}
+	return bpf_map_lookup_elem(&inject_to, &k) != NULL;
+}
+
 static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 {
 	struct bpf_sock *bsk = skops->sk;
@@ -83,6 +99,9 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->rx_seq_valid = 0;
 	c->rx_first_seq = CTX(skops->rcv_nxt);
 	c->addrs = addrs;
+	c->at_boundary = 0;
+	c->in_chunked = 0;
+	c->may_inject = dir == OBSBPF_DIR_CLIENT && peer_may_inject(&addrs);
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	bpf_sock_hash_update(skops, &pod_socks, &cookie, BPF_NOEXIST);
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);

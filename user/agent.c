@@ -4,6 +4,7 @@
 #include "appmetrics/appmetrics.h"
 #include "bpf/datapath.h"
 #include "bpf/probe.h"
+#include "bpf/trace_cfg.h"
 #include "http/server.h"
 #include "logs/logs.h"
 #include "loop/loop.h"
@@ -130,6 +131,12 @@ int agent_attach(const struct obsbpf_config *cfg)
 		fprintf(stderr, "obsbpf: attach: %s\n", why);
 		return 1;
 	}
+	struct trace_cfg tc;
+	char why_cfg[256];
+	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, &tc, why_cfg, sizeof(why_cfg)) < 0) {
+		fprintf(stderr, "obsbpf: attach: %s\n", why_cfg);
+		return 1;
+	}
 	if (pod_resolve(&a.pod, cfg->pod, cfg->namespace_, cfg->node, cfg->cgroup, cfg->netns) < 0)
 		return 1;
 	a.loop = loop_new();
@@ -139,7 +146,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 		goto out;
 	}
 	a.dp = datapath_open(cfg->max_routes, cfg->verbose);
-	if (!a.dp || datapath_attach(a.dp, &a.pod, 0) < 0)
+	if (!a.dp || datapath_set_tracing(a.dp, &tc) < 0 || datapath_attach(a.dp, &a.pod, 0) < 0)
 		goto out;
 	if (datapath_watch_events(a.dp, a.loop, NULL, NULL) < 0) {
 		perror("obsbpf: ring buffer");

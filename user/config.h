@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 
+/* The cluster's private ranges: RFC 1918, loopback, IPv6 unique-local and loopback. */
+#define OBSBPF_DEFAULT_INJECT_TO "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,fc00::/7,::1/128"
+
 /* A repeatable option's values, in command-line order. */
 #define OPT_LIST_MAX 16
 struct str_list {
@@ -24,6 +27,10 @@ struct obsbpf_config {
 	unsigned http_max_conns;
 	/* data plane */
 	unsigned max_routes;
+	/* trace propagation in the kernel */
+	const char *propagation;
+	const char *sample_ratio;
+	const char *inject_to;
 	/* logs (user/logs) */
 	const char *logs;
 	const char *cri_logs;

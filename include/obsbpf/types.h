@@ -96,6 +96,13 @@ struct obsbpf_trace {
 #define OBSBPF_PROP_XTRACE 0x2 /* x-trace-id / x-span-id / x-parent-span */
 #define OBSBPF_PROP_B3 0x4    /* b3 single header */
 
+/* Map trace_cfg (array, one entry): how the kernel propagates and samples. */
+struct obsbpf_trace_cfg {
+	__u32 propagation;      /* OBSBPF_PROP_* mask; 0: tracing off */
+	__u32 pad;
+	__u64 sample_threshold; /* a new trace is sampled when bpf_get_prandom_u32() < this */
+};
+
 /* Map inject_to (LPM trie): destinations that may receive injected headers. IPv4 addresses
  * are stored IPv4-mapped (::ffff:a.b.c.d, prefix length + 96). */
 struct obsbpf_cidr_key {
@@ -128,13 +135,14 @@ struct obsbpf_conn {
 	__u8 dir;   /* enum obsbpf_dir: accepted sockets serve, connected sockets are clients */
 	__u8 proto; /* enum obsbpf_proto */
 	__u8 at_boundary; /* sk_msg: this send starts where apply_bytes ended the last message */
-	__u8 pad;
+	__u8 may_inject;  /* client: the peer is in the --inject-to allow-list */
 	__u32 head; /* pending FIFO: the request side writes tail, the response side head */
 	__u32 tail;
 	__u32 rx_start_seq; /* TCP seq of the last message start seen by tc: drops retransmits */
 	__u32 rx_seq_valid;
 	__u32 rx_first_seq; /* TCP seq of the first payload byte the pod receives */
-	__u32 pad2;
+	__u8 in_chunked;    /* client: a chunked request body is being sent; no parsing until answered */
+	__u8 pad2[3];
 	struct obsbpf_addrs addrs;
 	struct obsbpf_pending q[OBSBPF_PENDING];
 };

@@ -33,7 +33,14 @@ pod_exec app $SEND "$PEER" 7001 "$T/tls.bin" > "$T/out5"; same "TLS record, pod 
 pod_exec app $SEND "$PEER" 7001 "$T/malformed.bin" > "$T/out6"; same "malformed HTTP, pod as client" "$T/malformed.bin" "$T/out6"
 # A well-formed request, then garbage where the next request should start, in one send.
 printf 'POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloNOT-A-REQUEST\r\n\r\n' > "$T/then-garbage.bin"
-pod_exec app $SEND "$PEER" 7001 "$T/then-garbage.bin" > "$T/out7"; same "request then garbage, pod as client" "$T/then-garbage.bin" "$T/out7"
+pod_exec app $SEND "$PEER" 7001 "$T/then-garbage.bin" > "$T/out7"
+# The request got a traceparent after its request line (the peer is in --inject-to's default
+# private ranges); every other byte, the garbage included, is unchanged.
+TP_RE=$'^traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-01\r$'
+sed -n 2p "$T/out7" | grep -Eq "$TP_RE" && ok "traceparent injected after the request line" \
+	|| fail "no traceparent on line 2: $(sed -n 2p "$T/out7" | od -c | head -2)"
+sed 2d "$T/out7" > "$T/out7.stripped"
+same "request then garbage, pod as client: all but the injected header" "$T/then-garbage.bin" "$T/out7.stripped"
 
 # HTTP with a large body, both directions through the pod's server.
 head -c 4194304 /dev/urandom > "$T/body.bin"

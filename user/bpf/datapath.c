@@ -2,6 +2,8 @@
 
 #include "../loop/loop.h"
 #include "../pod/pod.h"
+#include "probe.h"
+#include "trace_cfg.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -39,6 +41,8 @@ struct datapath {
 	uint64_t events_read;
 	unsigned max_routes;
 	int ncpus;
+	struct bpf_link *recv_link; /* tp_btf/sock_recv_length: in-process propagation */
+	bool recv_tp;               /* the kernel has that tracepoint */
 };
 
 static bool g_verbose;
@@ -67,6 +71,10 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 		return NULL;
 	}
 	bpf_map__set_max_entries(dp->skel->maps.routes, dp->max_routes);
+	/* Without the tracepoint (before 6.3) everything else still works: do not load it. */
+	dp->recv_tp = probe_sock_recv_length();
+	if (!dp->recv_tp)
+		bpf_program__set_autoload(dp->skel->progs.obsbpf_recv, false);
 	int err = obsbpf_bpf__load(dp->skel);
 	if (err) {
 		fprintf(stderr, "obsbpf: load BPF programs: %s%s\n", strerror(-err),
@@ -234,6 +242,7 @@ void datapath_close(struct datapath *dp)
 	if (dp->nifaces && dp->pod)
 		pod_in_netns(dp->pod, tc_detach_all, dp);
 	bpf_link__destroy(dp->sockops_link);
+	bpf_link__destroy(dp->recv_link);
 	if (dp->msg_attached)
 		bpf_prog_detach2(bpf_program__fd(dp->skel->progs.obsbpf_msg),
 				 bpf_map__fd(dp->skel->maps.pod_socks), BPF_SK_MSG_VERDICT);
@@ -241,6 +250,34 @@ void datapath_close(struct datapath *dp)
 		close(dp->cgroup_fd);
 	obsbpf_bpf__destroy(dp->skel);
 	free(dp);
+}
+
+int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
+{
+	__u32 zero = 0;
+	__u8 one = 1;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.trace_cfg), &zero, &tc->k, BPF_ANY) < 0)
+		goto map_err;
+	for (unsigned i = 0; i < tc->ncidrs; i++)
+		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.inject_to), &tc->cidrs[i], &one, BPF_ANY) < 0)
+			goto map_err;
+	if (!tc->k.propagation || dp->recv_link)
+		return 0;
+	if (!dp->recv_tp) {
+		fprintf(stderr, "obsbpf: no tracepoint sock_recv_length (kernel < 6.3): requests the pod "
+				"sends start new traces instead of continuing the request it serves\n");
+		return 0;
+	}
+	dp->recv_link = bpf_program__attach(dp->skel->progs.obsbpf_recv);
+	if (!dp->recv_link) {
+		int err = -errno;
+		fprintf(stderr, "obsbpf: attach tp_btf/sock_recv_length: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
+map_err:
+	fprintf(stderr, "obsbpf: trace configuration map: %s\n", strerror(errno));
+	return -errno;
 }
 
 int datapath_own_socket(struct datapath *dp, int fd, bool own)

@@ -11,6 +11,7 @@
 
 struct loop;
 struct pod_info;
+struct trace_cfg;
 struct datapath;
 
 #define DP_MAX_IFACES 16
@@ -38,6 +39,9 @@ typedef void (*dp_event_fn)(void *arg, const struct obsbpf_http_event *e);
 struct datapath *datapath_open(unsigned max_routes, bool verbose);
 /* Attaches to the pod as pod_id. Prints one line and returns -errno on error. */
 int datapath_attach(struct datapath *dp, const struct pod_info *pod, uint32_t pod_id);
+/* Writes the trace configuration and allow-list into the maps and, when tracing, attaches the
+ * in-process propagation hook. Prints one line and returns -errno on error. */
+int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc);
 /* Ring buffer into the loop; fn sees every event (may be NULL). */
 int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, void *arg);
 /* Detaches everything attached, frees everything. */

@@ -2,6 +2,7 @@
 
 #include "../pod/pod.h"
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
@@ -33,6 +34,18 @@ static int has_loop(void)
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_loop, NULL) == 1;
 }
 
+/* The tracepoint exists when the kernel's BTF has its typedef (6.3+). */
+bool probe_sock_recv_length(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	bool ok = btf__find_by_name_kind(btf, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return ok;
+}
+static int has_recv_tp(void) { return probe_sock_recv_length(); }
+
 static int has_privilege(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -55,7 +68,9 @@ static const struct feature features[] = {
 	{ "ring buffer maps", true, "no per-request events", has_ringbuf },
 	{ "bpf_loop helper in sk_msg", true, "routes cannot be parsed", has_loop },
 	{ "bpf_msg_push_data helper", false, "trace headers cannot be injected (metrics still work)", has_push_data },
-	{ "task storage maps", false, "no in-process trace propagation", has_task_storage },
+	{ "task storage maps", true, "no trace context per thread", has_task_storage },
+	{ "tracepoint sock_recv_length (tp_btf)", false,
+	  "no in-process trace propagation: requests a pod sends start new traces", has_recv_tp },
 };
 
 static int silent(enum libbpf_print_level l, const char *f, va_list ap)

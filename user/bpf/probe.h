@@ -9,5 +9,7 @@
 bool probe_run(FILE *out, bool verbose);
 /* Silent check before attach: returns NULL, or a one-line reason attach cannot work. */
 const char *probe_required(void);
+/* Whether tp_btf/sock_recv_length (in-process propagation) can be attached. */
+bool probe_sock_recv_length(void);
 
 #endif

@@ -152,6 +152,32 @@ void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const
 		snprintf(extra, sizeof(extra), "reason=\"%s\"", why[i].reason);
 		sample(out, "obsbpf_http_messages_unparsed_total", extra, l, s[why[i].stat]);
 	}
+	counter(out, "obsbpf_trace_context_total",
+		"Trace contexts handled in the kernel, by outcome: injected into a request, continued from a header or from the request the sending thread serves, started anew because no served request was known, or an invalid header treated as absent.");
+	static const struct { const char *outcome; int stat; } tr[] = {
+		{ "injected", OBSBPF_ST_TRACE_INJECTED },
+		{ "continued_header", OBSBPF_ST_TRACE_CONTINUED },
+		{ "continued_thread", OBSBPF_ST_TRACE_THREAD },
+		{ "new_uncorrelated", OBSBPF_ST_TRACE_UNCORRELATED },
+		{ "invalid_header", OBSBPF_ST_TRACE_INVALID },
+	};
+	for (size_t i = 0; i < sizeof(tr) / sizeof(tr[0]); i++) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "outcome=\"%s\"", tr[i].outcome);
+		sample(out, "obsbpf_trace_context_total", extra, l, s[tr[i].stat]);
+	}
+	counter(out, "obsbpf_trace_inject_skipped_total",
+		"Requests that got no injected trace header, by reason: destination outside --inject-to, head not whole in one send, or the kernel refused the insertion (the request passed unchanged).");
+	static const struct { const char *reason; int stat; } sk[] = {
+		{ "not_allowed", OBSBPF_ST_TRACE_NOT_ALLOWED },
+		{ "head_split", OBSBPF_ST_TRACE_HEAD_SPLIT },
+		{ "insert_failed", OBSBPF_ST_TRACE_INJECT_FAILED },
+	};
+	for (size_t i = 0; i < sizeof(sk) / sizeof(sk[0]); i++) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "reason=\"%s\"", sk[i].reason);
+		sample(out, "obsbpf_trace_inject_skipped_total", extra, l, s[sk[i].stat]);
+	}
 	counter(out, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");
 	sample(out, "obsbpf_events_read_total", NULL, l, c->events_read);
 	counter(out, "obsbpf_events_dropped_total", "Request events lost because the ring buffer was full.");

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/* In-process trace propagation and the trace header classifier shared by sk_msg and tc.
+ * tp_btf/sock_recv_length fires when a thread returns from recvmsg: if it just read a request
+ * that tc timed on a server connection, the thread is now serving that request's server span,
+ * and sk_msg continues its trace in the requests the thread sends next. */
+#include "trace.bpf.h"
+#include <bpf/bpf_tracing.h>
+
+/* A global subprogram, verified once: tc calls it from its per-byte head loop and sk_msg from
+ * its per-line loop; inlined there, it would be verified at every iteration. */
+__noinline int obsbpf_trace_line(struct trace_line *l, __u32 linelen, __u32 props, struct trace_found *f)
+{
+	if (!l || !f)
+		return 0;
+	classify_trace_line(l, linelen, props, f);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(obsbpf_recv, struct sock *sk, int ret, int flags)
+{
+	if (ret <= 0 || !sk)
+		return 0;
+	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
+	if (!c || c->dir != OBSBPF_DIR_SERVER)
+		return 0;
+	__u32 tail = c->tail;
+	if (tail == c->head)
+		return 0;
+	/* The newest request on the connection is the one just read (tc saw it arrive first). */
+	struct obsbpf_pending *p = &c->q[(tail - 1) & (OBSBPF_PENDING - 1)];
+	if (p->trace.origin == OBSBPF_TO_NONE)
+		return 0;
+	struct obsbpf_trace *t = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0,
+						      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t)
+		*t = p->trace;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
