@@ -51,19 +51,26 @@ BG_PIDS+=("$SINK_PID")
 wait_for 5 test -s "$T/sink.port" || { echo "otlp sink did not start:" >&2; cat "$T/sink.log" >&2; exit 1; }
 SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
 
-TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24" --otlp-endpoint "$SINK_URL")
+TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24")
 CONFIGS=(bare attached proxy)
-if ! "$OBSBPF" attach --help 2>&1 | grep -q -- '--propagation'; then
-	echo "trace bench: $OBSBPF cannot inject trace headers yet (no --propagation): bare and proxy only"
+EXPORT=1
+"$OBSBPF" attach --help > "$T/attach-help.txt" 2>&1
+if ! grep -q -- '--propagation' "$T/attach-help.txt"; then
+	echo "trace bench: $OBSBPF cannot inject trace headers (no --propagation): bare and proxy only"
 	CONFIGS=(bare proxy)
+elif ! grep -q -- '--otlp-endpoint' "$T/attach-help.txt"; then
+	echo "trace bench: $OBSBPF cannot export spans (no --otlp-endpoint): attached = injection only"
+	EXPORT=
+else
+	TRACE_ARGS+=(--otlp-endpoint "$SINK_URL")
 fi
 
-# cpu_us: CPU time used so far, in µs, by the pods' cgroups, the agent and the sink (the
-# proxy and wrk are in the client pod's cgroup).
+# cpu_parts: CPU time used so far, in µs, by the server pod, the client pod (wrk, the proxy),
+# the agent and the sink.
 clk=$(getconf CLK_TCK)
-proc_us() { [ -n "$1" ] && awk -v hz="$clk" '{ print ($14 + $15) * 1000000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+proc_us() { [ -n "$1" ] && awk -v hz="$clk" '{ printf "%.0f\n", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cg_us() { awk '$1 == "usage_usec" { print $2 }' "$(pod_cgroup "$1")/cpu.stat"; }
-cpu_us() { echo $(( $(cg_us server) + $(cg_us client) + $(proc_us "$SINK_PID" | cut -d. -f1) + ${AGENT_CPU:-0} )); }
+cpu_parts() { echo "$(cg_us server) $(cg_us client) $(proc_us "$AGENT_PID") $(proc_us "$SINK_PID")"; }
 # busy_us: CPU time the whole machine has been busy, in µs: the rest of it, during a run, is the
 # noise from other jobs (and softirq work not charged to our processes).
 busy_us() { awk -v hz="$clk" '$1 == "cpu" { printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000000 / hz }' /proc/stat; }
@@ -83,37 +90,40 @@ log_check() {
 
 to_us() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 } else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } }'; }
 
-# run CONFIG: one wrk run; appends "config rps p50_us p99_us cpu_us_per_req" to $T/results.
+# run CONFIG: one wrk run; appends "config rps p50_us p99_us cpu_us_per_req rest_pct
+# server_cpu client_cpu agent_cpu sink_cpu (µs/request)" to $T/results.
 run() {
 	local cfg=$1 url="http://$SRV_IP:8080/api/items/42" spans0=0
-	AGENT_CPU=0
 	if [ "$cfg" = attached ]; then
 		agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" >/dev/null || exit 1
 		spans0=$(awk '{ print $3 }' "$T/sink.count")
 	fi
 	[ "$cfg" = proxy ] && url="http://127.0.0.1:$PROXY_PORT/api/items/42"
-	local a0 c0 c1 b0 b1 t0 t1
-	a0=$(proc_us "$AGENT_PID" | cut -d. -f1)
-	c0=$(cpu_us) b0=$(busy_us) t0=$(date +%s%N)
+	local c0 c1 b0 b1 t0 t1
+	c0=$(cpu_parts) b0=$(busy_us) t0=$(date +%s%N)
 	pod_exec client wrk -t 1 -c "$CONNS" -d "${DUR}s" --latency "$url" > "$T/wrk.out"
 	local reqs rps p50 p99
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
-	if [ "$cfg" = attached ]; then
+	if [ "$cfg" = attached ] && [ -n "$EXPORT" ]; then
 		# the spans still queued are exported within the agent's batch delay: their export
 		# is part of what these requests cost
 		wait_for 10 sh -c "[ \$(awk '{ print \$3 }' '$T/sink.count') -ge $(( spans0 + reqs * 9 / 10 )) ]"
-		AGENT_CPU=$(( $(proc_us "$AGENT_PID" | cut -d. -f1) - a0 ))
 	fi
-	c1=$(cpu_us) b1=$(busy_us) t1=$(date +%s%N)
+	c1=$(cpu_parts) b1=$(busy_us) t1=$(date +%s%N)
 	rps=$(awk '/^Requests\/sec/ { print $2 }' "$T/wrk.out")
 	p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk.out" | to_us)
 	p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk.out" | to_us)
-	local cpr rest
-	cpr=$(awk -v c=$((c1 - c0)) -v n="$reqs" 'BEGIN { printf "%.1f", c / n }')
-	rest=$(awk -v b=$((b1 - b0 - (c1 - c0))) -v t=$(( (t1 - t0) / 1000 * NCPU )) 'BEGIN { printf "%.0f", b < 0 ? 0 : 100 * b / t }')
-	echo "$cfg $rps $p50 $p99 $cpr $rest" >> "$T/results"
-	printf '  %-9s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  cpu %5.1f us/req  rest of machine %3d%%\n' \
-		"$cfg" "$rps" "$p50" "$p99" "$cpr" "$rest"
+	# per request: total CPU, the rest of the machine's share of the run, then the parts
+	local figures
+	figures=$(awk -v c0="$c0" -v c1="$c1" -v n="$reqs" -v b=$((b1 - b0)) -v t=$(( (t1 - t0) / 1000 * NCPU )) 'BEGIN {
+		split(c0, a, " "); split(c1, z, " ")
+		for (i = 1; i <= 4; i++) { d[i] = z[i] - a[i]; sum += d[i] }
+		rest = b - sum < 0 ? 0 : 100 * (b - sum) / t
+		printf "%.1f %.0f %.1f %.1f %.1f %.1f", sum / n, rest, d[1] / n, d[2] / n, d[3] / n, d[4] / n }')
+	echo "$cfg $rps $p50 $p99 $figures" >> "$T/results"
+	set -- $figures
+	printf '  %-9s %7.0f req/s  p50 %5.0f us  p99 %6.0f us  cpu %4.1f us/req (server %4.1f client %4.1f agent %3.1f sink %3.1f)  rest of machine %2d%%\n' \
+		"$cfg" "$rps" "$p50" "$p99" "$1" "$3" "$4" "$5" "$6" "$2"
 	if [ "$cfg" = attached ]; then
 		metrics > "$T/agent-metrics.txt" 2>/dev/null
 		agent_stop
@@ -143,7 +153,7 @@ echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
 awk '{ n[$1] += $2; tp[$1] += $3; w[$1] += $4 }
 	END { for (k in n) printf "  check     %-9s server logged %d requests (wrk: %d), %d with a valid traceparent\n", k, n[k], w[k], tp[k] }' "$T/checks" | sort
 spans=-1
-if [ -f "$T/spans" ]; then
+if [ -n "$EXPORT" ] && [ -f "$T/spans" ]; then
 	spans=$(awk '{ s += $1 } END { print s + 0 }' "$T/spans")
 	echo "  check     OTLP sink received $spans spans from the attached runs ($(awk '{ print $1 " requests, " $2 " bytes" }' "$T/sink.count"))"
 	awk '{ e += $2; d += $3 } END { printf "  check     the agent exported %d spans (scraped before it stopped) and dropped %d\n", e, d }' "$T/spans"
@@ -170,15 +180,17 @@ awk '
 		lo[k, col] = v[1]; hi[k, col] = v[m]
 		return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
 	}
-	{ n[$1]++; for (c = 2; c <= 6; c++) val[$1, c, n[$1]] = $c; if ($6 > noisy) noisy = $6 }
+	{ n[$1]++; for (c = 2; c <= 10; c++) val[$1, c, n[$1]] = $c; if ($6 > noisy) noisy = $6 }
 	END {
 		split("bare attached proxy", order, " ")
 		for (i = 1; i <= 3; i++) {
 			k = order[i]
 			if (!(k in n)) continue
 			rps[k] = median(k, 2); p50[k] = median(k, 3); p99[k] = median(k, 4); cpu[k] = median(k, 5)
-			printf "median    %-9s %7.0f req/s (%.0f-%.0f)  p50 %5.0f us  p99 %6.0f us (%.0f-%.0f)  cpu %5.1f us/req\n",
-				k, rps[k], lo[k, 2], hi[k, 2], p50[k], p99[k], lo[k, 4], hi[k, 4], cpu[k]
+			printf "median    %-9s %7.0f req/s (%.0f-%.0f)  p50 %5.0f us  p99 %6.0f us (%.0f-%.0f)\n",
+				k, rps[k], lo[k, 2], hi[k, 2], p50[k], p99[k], lo[k, 4], hi[k, 4]
+			printf "          %-9s cpu %4.1f us/req: server %4.1f, client %4.1f, agent %3.1f, sink %3.1f\n",
+				k, cpu[k], median(k, 7), median(k, 8), median(k, 9), median(k, 10)
 			median(k, 6)
 			rest = rest sprintf(" %s %.0f-%.0f%%", k, lo[k, 6], hi[k, 6])
 		}
