@@ -157,7 +157,9 @@ if [ -n "$EXPORT" ] && [ -f "$T/spans" ]; then
 	spans=$(awk '{ s += $1 } END { print s + 0 }' "$T/spans")
 	echo "  check     OTLP sink received $spans spans from the attached runs ($(awk '{ print $1 " requests, " $2 " bytes" }' "$T/sink.count"))"
 	awk '{ e += $2; d += $3 } END { printf "  check     the agent exported %d spans (scraped before it stopped) and dropped %d\n", e, d }' "$T/spans"
-	echo "            last attached run, the agent's non-zero trace counters:"
+fi
+if [ -f "$T/agent-metrics.txt" ]; then
+	echo "  check     last attached run, the agent's non-zero trace counters:"
 	awk '$1 ~ /^obsbpf_(trace|otlp|span|export|events)/ && $NF != 0' "$T/agent-metrics.txt" | sed 's/^/            /'
 fi
 awk -v spans="$spans" '
