@@ -142,6 +142,31 @@ agent_launch() {
 # agent_start ARGS...: `obsbpf attach ARGS`, until /readyz answers 200.
 agent_start() { agent_launch attach /readyz "$@"; }
 
+# agent_also PORT ARGS...: one more `obsbpf attach ARGS` on 127.0.0.1:PORT (log in
+# $T/agent-PORT.log), for tests that attach to several pods, until its /readyz answers.
+# Stopped at cleanup; agent_also_stop PORT stops it before.
+declare -A EXTRA_AGENTS
+agent_also() {
+	local port=$1 i; shift
+	"$OBSBPF" attach --listen "127.0.0.1:$port" "$@" >>"$T/agent-$port.log" 2>&1 &
+	EXTRA_AGENTS[$port]=$!
+	for i in $(seq 100); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
+		kill -0 "${EXTRA_AGENTS[$port]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "obsbpf attach $* on :$port did not start:" >&2; cat "$T/agent-$port.log" >&2
+	return 1
+}
+agent_also_stop() {
+	local pid=${EXTRA_AGENTS[$1]:-} rc=0
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" || rc=$?
+	unset "EXTRA_AGENTS[$1]"
+	return $rc
+}
+
 # wait_for SECONDS CMD...: until CMD succeeds (polled every 0.2 s).
 wait_for() {
 	local n=$(( $1 * 5 )) i; shift
@@ -178,6 +203,7 @@ cleanup() {
 	local rc=$?
 	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
 	local p name
+	for p in "${!EXTRA_AGENTS[@]}"; do agent_also_stop "$p"; done
 	for p in "${BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	for name in "${PODS[@]}"; do
 		local cg=${POD_CG[$name]}

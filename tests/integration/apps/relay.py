@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""Test app for trace propagation: a thread-per-request server (python's ThreadingHTTPServer)
+with no tracing SDK.
+
+  GET /headers         -> the request's headers as JSON (name -> list of values)
+  GET /relay?to=URL    -> calls URL with urllib from the handler thread, answers
+                          {"received": <its own request's headers>, "downstream": <URL's JSON>}
+"""
+import argparse
+import http.server
+import json
+import urllib.parse
+import urllib.request
+from testserver import Server
+
+
+def headers_of(msg):
+    out = {}
+    for k, v in msg.items():
+        out.setdefault(k.lower(), []).append(v)
+    return out
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        if url.path == "/relay":
+            to = urllib.parse.parse_qs(url.query)["to"][0]
+            with urllib.request.urlopen(to, timeout=5) as r:
+                down = json.loads(r.read())
+            self.reply({"received": headers_of(self.headers), "downstream": down})
+        else:
+            self.reply({"received": headers_of(self.headers)})
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=8080)
+    a = ap.parse_args()
+    Server(("0.0.0.0", a.port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

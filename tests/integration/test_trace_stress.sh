@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Header injection under the shapes real clients produce: pipelined requests in one send, a head
+# split across sends, bodies sent after their head (and bodies that look like requests), a
+# 4 MiB body, keep-alive reuse, chunked bodies, eight threads at once. The echo server returns
+# each request's bytes as received: every byte must be the one sent, plus at most one
+# traceparent right after the request line, and every injected span id must be distinct.
+source "$(dirname "$0")/lib.sh"
+
+pod_create client
+pod_create echo
+pod_run echo "$PY" "$ROOT/tests/integration/apps/rawecho.py" --port 8080 >/dev/null
+wait_port echo 8080 || exit 1
+P_ECHO=$((AGENT_PORT + 300))
+agent_start --pod "$(pod_name client)" --app-metrics off || exit 1
+agent_also "$P_ECHO" --pod "$(pod_name echo)" --app-metrics off || exit 1
+
+pod_exec client "$PY" "$ROOT/tests/integration/apps/stress_client.py" "$(pod_ip echo)" 8080 > "$T/stress.out" 2>&1
+grep MISMATCH "$T/stress.out" | head -3
+# result CASE: "<requests> <exact> <injected> <distinct ids>"
+result() { awk -v c="$1" '$1 == c { print $2, $3, $4, $5 }' "$T/stress.out"; }
+expect_eq "pipelined (3 per send): exact, each injected, ids distinct" "$(result pipelined)" "60 60 60 60"
+expect_eq "head split across sends: exact, left alone" "$(result split_head)" "10 10 0 0"
+expect_eq "body sent after the head (starting like a request): exact, head injected once" "$(result body_later)" "10 10 10 10"
+expect_eq "4 MiB body: exact" "$(result big_body)" "1 1 1 1"
+expect_eq "keep-alive, 200 requests: exact" "$(result keepalive)" "200 200 200 200"
+expect_eq "chunked body with a request-like chunk: exact" "$(result chunked)" "5 5 5 5"
+expect_eq "8 threads x 50: exact, ids distinct" "$(result concurrent)" "400 400 400 400"
+sleep 0.5
+expect_eq "split heads counted" "$(metric_value obsbpf_trace_inject_skipped_total 'reason="head_split"')" 10
+# Requests or responses that arrive several in one segment are timed as one by tc (a known
+# limit, docs/design.md): the pipelined case's routes /a /b /c are checked apart.
+# not_pipelined METRIC: the samples of every other route.
+not_pipelined() {
+	echo $(( $(metric_value "$1") - $(metric_value "$1" 'http_route="/a"') - $(metric_value "$1" 'http_route="/b"') \
+		- $(metric_value "$1" 'http_route="/c"') ))
+}
+expect_eq "every other request measured on the client" "$(not_pipelined http_client_request_duration_seconds_count)" 626
+AGENT_ADDR=127.0.0.1:$P_ECHO
+expect_eq "every other request measured on the server" "$(not_pipelined http_server_request_duration_seconds_count)" 626
+expect_ge "server continued the injected contexts" "$(metric_value obsbpf_trace_context_total 'outcome="continued_header"')" 636
+AGENT_ADDR=127.0.0.1:$AGENT_PORT
+agent_stop; expect_eq "client agent exits 0" $? 0
+agent_also_stop "$P_ECHO"; expect_eq "echo agent exits 0" $? 0
+finish
