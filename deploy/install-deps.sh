@@ -3,10 +3,12 @@
 # Idempotent: installs only what is missing, so `make test` stays fast on a ready machine.
 set -euo pipefail
 
-build_pkgs=(make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+# gcc: the user-space compiler (CC=cc); a bare image such as deploy/Dockerfile's has none.
+build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev libjson-c-dev libmsgpack-dev nettle-dev)
+# python3-yaml, binutils (readelf): the deploy/ lint test.
 test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway
-	python3-msgpack)
+	python3-msgpack python3-yaml binutils)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")

@@ -63,6 +63,8 @@ struct obsbpf_config {
 	unsigned pushgateway_interval;
 	bool pushgateway_delete;
 	/* misc */
+	const char *config; /* --config FILE (or $OBSBPF_CONFIG) */
+	char *config_text;  /* that file's contents: its values point into it (options_free) */
 	bool verbose;
 	bool help;
 };

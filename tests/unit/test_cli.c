@@ -1,11 +1,13 @@
-/* Command-line table, listen addresses, /proc/PID/cgroup parsing. */
+/* Command-line table, the --config file, listen addresses, /proc/PID/cgroup parsing. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -90,6 +92,142 @@ static void test_pod_cgroup_trim(void **state)
 	assert_string_equal(p3, "/system.slice/app.service");
 }
 
+/* --- the --config file ------------------------------------------------------------------------ */
+
+static char conf_path[64];
+static char err_text[1024];
+
+static const char *write_conf(const char *text)
+{
+	strcpy(conf_path, "/tmp/obsbpf-test-conf.XXXXXX");
+	int fd = mkstemp(conf_path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return conf_path;
+}
+
+/* options_parse with stderr captured into err_text (the one-line error a user sees). */
+static int parse_capture(struct obsbpf_config *c, unsigned cmd, const char *cmdname, int argc, char **argv)
+{
+	FILE *tmp = tmpfile();
+	assert_non_null(tmp);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fileno(tmp), 2);
+	int rc = options_parse(c, cmd, cmdname, argc, argv);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	size_t n = fread(err_text, 1, sizeof(err_text) - 1, tmp);
+	err_text[n] = '\0';
+	fclose(tmp);
+	return rc;
+}
+
+static void test_config_file(void **state)
+{
+	(void)state;
+	const char *path = write_conf("# obsbpf.conf\n"
+				      "listen = 127.0.0.1:9999   # a trailing comment\n"
+				      "\n"
+				      "  max-routes=12\n"
+				      "label = team=web, tier = front\n"
+				      "label = zone=a\n"
+				      "cri-logs = \"\"\n"
+				      "verbose\n"
+				      "forward-shared-key = s3cr#t\n"
+				      "app-health = \" http://x/h \"\n");
+	struct obsbpf_config c = { 0 };
+	char *argv[] = { "attach", "--config", (char *)path, NULL };
+	assert_int_equal(options_parse(&c, CMD_ATTACH, "attach", 3, argv), 0);
+	assert_string_equal(c.config, path);
+	assert_string_equal(c.listen, "127.0.0.1:9999");
+	assert_int_equal(c.max_routes, 12);
+	assert_int_equal(c.labels.n, 3);
+	assert_string_equal(c.labels.v[0], "team=web");
+	assert_string_equal(c.labels.v[1], "tier = front");
+	assert_string_equal(c.labels.v[2], "zone=a");
+	assert_string_equal(c.cri_logs, "");
+	assert_true(c.verbose);
+	assert_string_equal(c.forward_shared_key, "s3cr#t"); /* '#' inside a value is no comment */
+	assert_string_equal(c.app_health, " http://x/h ");
+	assert_int_equal(c.http_idle_timeout, 30); /* untouched: the default */
+	assert_string_equal(c.namespace_, "default");
+
+	/* The command line wins, a list given there replaces the file's, and `verbose = no` turns
+	 * off a flag. */
+	unlink(conf_path);
+	path = write_conf("listen = 127.0.0.1:9999\nmax-routes = 12\nlabel = a=1,b=2\nverbose = no\n");
+	char *argv2[] = { "attach", "--max-routes", "64", "--config", (char *)path, "--label", "c=3", NULL };
+	assert_int_equal(options_parse(&c, CMD_ATTACH, "attach", 7, argv2), 0);
+	assert_int_equal(c.max_routes, 64);
+	assert_string_equal(c.listen, "127.0.0.1:9999");
+	assert_int_equal(c.labels.n, 1);
+	assert_string_equal(c.labels.v[0], "c=3");
+	assert_false(c.verbose);
+	options_free(&c);
+	unlink(conf_path);
+}
+
+static void test_config_env_and_commands(void **state)
+{
+	(void)state;
+	/* One file for every command: `logs` skips attach-only options, still reads its own. */
+	const char *path = write_conf("max-routes = 12\nlogs-tag = app.web\n");
+	setenv("OBSBPF_CONFIG", path, 1);
+	struct obsbpf_config c = { 0 };
+	char *argv[] = { "logs", NULL };
+	assert_int_equal(options_parse(&c, CMD_LOGS, "logs", 1, argv), 0);
+	assert_string_equal(c.logs_tag, "app.web");
+	assert_int_equal(c.max_routes, 256);
+	/* --config "" means no file, whatever the environment says. */
+	char *argv2[] = { "logs", "--config", "", NULL };
+	assert_int_equal(options_parse(&c, CMD_LOGS, "logs", 3, argv2), 0);
+	assert_string_equal(c.logs_tag, "obsbpf.logs");
+	unsetenv("OBSBPF_CONFIG");
+	options_free(&c);
+	unlink(conf_path);
+}
+
+static void expect_conf_error(const char *text, const char *want)
+{
+	const char *path = write_conf(text);
+	struct obsbpf_config c = { 0 };
+	char *argv[] = { "attach", "--config", (char *)path, NULL };
+	assert_int_equal(parse_capture(&c, CMD_ATTACH, "attach", 3, argv), -1);
+	char line[256];
+	snprintf(line, sizeof(line), "obsbpf attach: %s:%s\n", path, want);
+	assert_string_equal(err_text, line);
+	options_free(&c);
+	unlink(conf_path);
+}
+
+static void test_config_errors(void **state)
+{
+	(void)state;
+	expect_conf_error("# ok\nlisen = 1.2.3.4:1\n", "2: unknown option 'lisen'");
+	expect_conf_error("\n\nmax-routes = lots\n", "3: max-routes: 'lots' is not a whole number");
+	expect_conf_error("max-routes = -1\n", "1: max-routes: '-1' is not a whole number");
+	expect_conf_error("listen =\n", "1: listen: missing value (write \"\" for an empty one)");
+	expect_conf_error("pod\n", "1: pod: missing value (write \"\" for an empty one)");
+	expect_conf_error("verbose = maybe\n", "1: verbose: 'maybe' is not true or false");
+	expect_conf_error("config = other.conf\n", "1: 'config' cannot be set in a config file");
+	expect_conf_error("help\n", "1: 'help' cannot be set in a config file");
+	expect_conf_error("--listen 1.2.3.4:1\n", "1: expected 'name = value', got '--listen 1.2.3.4:1'");
+	expect_conf_error("label = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n", "1: label: at most 16 values");
+
+	struct obsbpf_config c = { 0 };
+	char *argv[] = { "attach", "--config", "/nonexistent/obsbpf.conf", NULL };
+	assert_int_equal(parse_capture(&c, CMD_ATTACH, "attach", 3, argv), -1);
+	assert_string_equal(err_text, "obsbpf attach: --config /nonexistent/obsbpf.conf: No such file or directory\n");
+	char *argv2[] = { "attach", "--config", "/tmp", NULL };
+	assert_int_equal(parse_capture(&c, CMD_ATTACH, "attach", 3, argv2), -1);
+	assert_string_equal(err_text, "obsbpf attach: --config /tmp: Is a directory\n");
+	options_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -98,6 +236,9 @@ int main(void)
 		cmocka_unit_test(test_listen_addr),
 		cmocka_unit_test(test_proc_cgroup),
 		cmocka_unit_test(test_pod_cgroup_trim),
+		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_config_env_and_commands),
+		cmocka_unit_test(test_config_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -96,12 +97,15 @@ const struct opt_def obsbpf_options[] = {
 	  "delete the pod's group from the Pushgateway on a clean shutdown", POD_CMDS },
 	{ "verbose", 'v', OPT_FLAG, OFF(verbose), NULL, NULL,
 	  "print libbpf's messages (verifier logs on a load failure)", POD_CMDS | CMD_PROBE },
+	{ "config", 0, OPT_STRING, OFF(config), NULL, "FILE",
+	  "read options from FILE first ('name = value' lines, names as the long options; see docs/config.md): the command line wins (default: $OBSBPF_CONFIG)", ~0u },
 	{ "help", 'h', OPT_FLAG, OFF(help), NULL, NULL, "show this help", ~0u },
 	{ 0 },
 };
 
+/* where: NULL for the command line, "FILE:LINE" for the config file. */
 static int set_value(struct obsbpf_config *cfg, const struct opt_def *o, const char *v,
-		     const char *cmdname)
+		     const char *cmdname, const char *where)
 {
 	char *p = (char *)cfg + o->offset;
 	switch (o->type) {
@@ -114,7 +118,8 @@ static int set_value(struct obsbpf_config *cfg, const struct opt_def *o, const c
 	case OPT_LIST: {
 		struct str_list *l = (struct str_list *)p;
 		if (l->n == OPT_LIST_MAX) {
-			fprintf(stderr, "obsbpf %s: --%s: at most %d times\n", cmdname, o->name, OPT_LIST_MAX);
+			fprintf(stderr, "obsbpf %s: %s%s%s: at most %d values\n", cmdname, where ? where : "",
+				where ? ": " : "--", o->name, OPT_LIST_MAX);
 			return -1;
 		}
 		l->v[l->n++] = v;
@@ -125,7 +130,8 @@ static int set_value(struct obsbpf_config *cfg, const struct opt_def *o, const c
 		errno = 0;
 		unsigned long n = strtoul(v, &end, 10);
 		if (errno || end == v || *end || n > UINT_MAX || v[0] == '-') {
-			fprintf(stderr, "obsbpf %s: --%s: '%s' is not a whole number\n", cmdname, o->name, v);
+			fprintf(stderr, "obsbpf %s: %s%s%s: '%s' is not a whole number\n", cmdname,
+				where ? where : "", where ? ": " : "--", o->name, v);
 			return -1;
 		}
 		*(unsigned *)p = (unsigned)n;
@@ -135,14 +141,166 @@ static int set_value(struct obsbpf_config *cfg, const struct opt_def *o, const c
 	return -1;
 }
 
+/* --- the config file ---------------------------------------------------------------------- */
+
+/* Big enough for any sane config; a bigger file is a mistake (a log, a binary) to report. */
+#define CONFIG_MAX_BYTES (1 << 20)
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static const struct opt_def *find_long(const char *name)
+{
+	for (const struct opt_def *o = obsbpf_options; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+static int parse_flag(const char *v, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(v, yes[i]))
+			return *out = true, 0;
+		if (!strcasecmp(v, no[i]))
+			return *out = false, 0;
+	}
+	return -1;
+}
+
+/* One "name = value" line (already trimmed, comment removed). */
+static int config_line(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, const char *where,
+		       char *line)
+{
+	char *name = line, *value = NULL, *eq = strchr(line, '=');
+	if (eq) {
+		*eq = '\0';
+		name = trim(line);
+		value = trim(eq + 1);
+	}
+	const struct opt_def *o = find_long(name);
+	if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name)) {
+		fprintf(stderr, "obsbpf %s: %s: expected 'name = value', got '%s'\n", cmdname, where, name);
+		return -1;
+	}
+	if (!o) {
+		fprintf(stderr, "obsbpf %s: %s: unknown option '%s'\n", cmdname, where, name);
+		return -1;
+	}
+	if (o->offset == OFF(config) || o->offset == OFF(help)) {
+		fprintf(stderr, "obsbpf %s: %s: '%s' cannot be set in a config file\n", cmdname, where, name);
+		return -1;
+	}
+	/* One file serves every command (daemon, attach, logs): options of other commands are
+	 * skipped, not errors. Unknown names still are, so a typo never goes unnoticed. */
+	if (!(o->cmds & cmd))
+		return 0;
+	if (o->type == OPT_FLAG) {
+		bool on = true;
+		if (value && parse_flag(value, &on) < 0) {
+			fprintf(stderr, "obsbpf %s: %s: %s: '%s' is not true or false\n", cmdname, where, name, value);
+			return -1;
+		}
+		*(bool *)((char *)cfg + o->offset) = on;
+		return 0;
+	}
+	if (!value || !*value) {
+		fprintf(stderr, "obsbpf %s: %s: %s: missing value (write \"\" for an empty one)\n", cmdname,
+			where, name);
+		return -1;
+	}
+	size_t len = strlen(value);
+	if (len >= 2 && value[0] == '"' && value[len - 1] == '"') { /* "": empty, or keeps spaces */
+		value[len - 1] = '\0';
+		return set_value(cfg, o, value + 1, cmdname, where);
+	}
+	if (o->type != OPT_LIST)
+		return set_value(cfg, o, value, cmdname, where);
+	for (char *save = NULL, *v = strtok_r(value, ",", &save); v; v = strtok_r(NULL, ",", &save))
+		if (*(v = trim(v)) && set_value(cfg, o, v, cmdname, where) < 0)
+			return -1;
+	return 0;
+}
+
+static int config_read(const char *path, char **text)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char *buf = malloc(CONFIG_MAX_BYTES + 1);
+	errno = 0;
+	size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES + 1, f) : 0;
+	int err = !buf ? -ENOMEM : ferror(f) ? -(errno ? errno : EIO) : n > CONFIG_MAX_BYTES ? -EFBIG : 0;
+	fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[n] = '\0';
+	if (memchr(buf, '\0', n)) {
+		free(buf);
+		return -EINVAL;
+	}
+	*text = buf;
+	return 0;
+}
+
+static int config_load(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, const char *path)
+{
+	int err = config_read(path, &cfg->config_text);
+	if (err < 0) {
+		fprintf(stderr, "obsbpf %s: --config %s: %s\n", cmdname, path,
+			err == -EFBIG ? "larger than 1 MiB" : err == -EINVAL ? "not a text file" : strerror(-err));
+		return -1;
+	}
+	unsigned lineno = 0;
+	for (char *line = cfg->config_text, *next; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		/* '#' starts a comment at the start of a line or after a blank, so that values such as
+		 * a URL's fragment or a shared key may still hold one. */
+		for (char *h = strchr(line, '#'); h; h = strchr(h + 1, '#'))
+			if (h == line || isspace((unsigned char)h[-1])) {
+				*h = '\0';
+				break;
+			}
+		char *l = trim(line);
+		if (!*l)
+			continue;
+		char where[PATH_MAX + 16];
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		if (config_line(cfg, cmd, cmdname, where, l) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void options_free(struct obsbpf_config *cfg)
+{
+	free(cfg->config_text);
+	cfg->config_text = NULL;
+}
+
 int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, int argc, char **argv)
 {
 	struct option longs[64];
 	char shorts[128] = "+:";
 	size_t n = 0, sl = 2;
 
+	options_free(cfg);
+	memset(cfg, 0, sizeof(*cfg));
 	for (const struct opt_def *o = obsbpf_options; o->name; o++) {
-		if (o->def && o->type != OPT_FLAG && set_value(cfg, o, o->def, cmdname) < 0)
+		if (o->def && o->type != OPT_FLAG && set_value(cfg, o, o->def, cmdname, NULL) < 0)
 			return -1;
 		if (!(o->cmds & cmd))
 			continue;
@@ -157,6 +315,12 @@ int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, 
 	longs[n] = (struct option){ 0 };
 	shorts[sl] = '\0';
 
+	/* The command line is read first, to find --config, and applied after the file. */
+	struct { const struct opt_def *o; const char *v; } *given = calloc((size_t)argc + 1, sizeof(*given));
+	size_t ng = 0;
+	int rc = -1;
+	if (!given)
+		return -1;
 	optind = 1;
 	opterr = 0;
 	for (;;) {
@@ -167,7 +331,7 @@ int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, 
 			const char *bad = argv[optind - 1];
 			fprintf(stderr, "obsbpf %s: %s '%s' (see 'obsbpf %s --help')\n", cmdname,
 				c == ':' ? "missing value for" : "unknown option", bad, cmdname);
-			return -1;
+			goto out;
 		}
 		const struct opt_def *o = NULL;
 		if (c >= 256) {
@@ -177,14 +341,38 @@ int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, 
 				if (d->short_name == c && (d->cmds & cmd))
 					o = d;
 		}
-		if (!o || set_value(cfg, o, optarg, cmdname) < 0)
-			return -1;
+		if (!o)
+			goto out;
+		given[ng].o = o;
+		given[ng++].v = optarg;
+		if (o->offset == OFF(config))
+			cfg->config = optarg;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "obsbpf %s: unexpected argument '%s'\n", cmdname, argv[optind]);
-		return -1;
+		goto out;
 	}
-	return 0;
+
+	if (!cfg->config)
+		cfg->config = getenv("OBSBPF_CONFIG");
+	if (cfg->config && *cfg->config && config_load(cfg, cmd, cmdname, cfg->config) < 0)
+		goto out;
+
+	/* A list given on the command line replaces the file's, like any other option. */
+	for (size_t i = 0; i < ng; i++) {
+		const struct opt_def *o = given[i].o;
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++)
+			first = given[j].o != o;
+		if (o->type == OPT_LIST && first)
+			((struct str_list *)((char *)cfg + o->offset))->n = 0;
+		if (set_value(cfg, o, given[i].v, cmdname, NULL) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(given);
+	return rc;
 }
 
 static void opt_synopsis(char *buf, size_t n, const struct opt_def *o)

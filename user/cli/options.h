@@ -25,8 +25,12 @@ struct opt_def {
 
 extern const struct opt_def obsbpf_options[];
 
-/* Fills defaults, then parses argv. Returns 0, or -1 after printing a one-line error. */
+/* Resets cfg (zeroed, or filled by an earlier call) and fills it: defaults, then the --config
+ * file (or $OBSBPF_CONFIG), then argv, so the command line wins. Returns 0, or -1 after printing
+ * a one-line error (for the file: FILE:LINE and the problem). */
 int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, int argc, char **argv);
+/* Frees what options_parse kept for cfg's values (the config file's text). */
+void options_free(struct obsbpf_config *cfg);
 void options_help(FILE *out, unsigned cmd);
 /* Markdown reference of every option (docs/options.md is generated from this). */
 void options_markdown(FILE *out);
