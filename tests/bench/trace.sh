@@ -75,8 +75,12 @@ cpu_parts() { echo "$(cg_us server) $(cg_us client) $(proc_us "$AGENT_PID") $(pr
 # noise from other jobs (and softirq work not charged to our processes).
 busy_us() { awk -v hz="$clk" '$1 == "cpu" { printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000000 / hz }' /proc/stat; }
 
-# log_check CONFIG REQUESTS: how many requests the server logged since the last check, and how
-# many carried a valid traceparent; appended to $T/checks with wrk's count.
+# in_segs: TCP segments the server pod has received (one per request, unless a header insertion
+# split requests: that once cost a third of the throughput).
+in_segs() { ip netns exec "${POD_NS[server]}" nstat -az TcpInSegs | awk '$1 == "TcpInSegs" { print $2 }'; }
+
+# log_check CONFIG REQUESTS SEGMENTS: how many requests the server logged since the last check,
+# and how many carried a valid traceparent; appended to $T/checks with wrk's and nstat's counts.
 log_lines=0
 log_check() {
 	local lines tp
@@ -84,7 +88,7 @@ log_check() {
 	lines=$(wc -l < "$T/server-access.log")
 	tp=$(tail -n +$((log_lines + 1)) "$T/server-access.log" | head -n $((lines - log_lines)) |
 		grep -cE '^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$')
-	echo "$1 $((lines - log_lines)) $tp $2" >> "$T/checks"
+	echo "$1 $((lines - log_lines)) $tp $2 ${3:-0}" >> "$T/checks"
 	log_lines=$lines
 }
 
@@ -99,10 +103,11 @@ run() {
 		spans0=$(awk '{ print $3 }' "$T/sink.count")
 	fi
 	[ "$cfg" = proxy ] && url="http://127.0.0.1:$PROXY_PORT/api/items/42"
-	local c0 c1 b0 b1 t0 t1
-	c0=$(cpu_parts) b0=$(busy_us) t0=$(date +%s%N)
+	local c0 c1 b0 b1 t0 t1 s0
+	c0=$(cpu_parts) b0=$(busy_us) t0=$(date +%s%N) s0=$(in_segs)
 	pod_exec client wrk -t 1 -c "$CONNS" -d "${DUR}s" --latency "$url" > "$T/wrk.out"
-	local reqs rps p50 p99
+	local reqs rps p50 p99 s1
+	s1=$(in_segs)
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
 	if [ "$cfg" = attached ] && [ -n "$EXPORT" ]; then
 		# the spans still queued are exported within the agent's batch delay: their export
@@ -125,7 +130,7 @@ run() {
 	printf '  %-9s %7.0f req/s  p50 %5.0f us  p99 %6.0f us  cpu %4.1f us/req (server %4.1f client %4.1f agent %3.1f sink %3.1f)  rest of machine %2d%%\n' \
 		"$cfg" "$rps" "$p50" "$p99" "$1" "$3" "$4" "$5" "$6" "$2"
 	if [ "$cfg" = attached ]; then
-		metrics > "$T/agent-metrics.txt" 2>/dev/null
+		wait_for 5 sh -c "curl -fsS -m 2 'http://$AGENT_ADDR/metrics' > '$T/agent-metrics.txt'"
 		agent_stop
 		# spans: what the sink counted, what the agent says it exported and dropped
 		echo "$(( $(awk '{ print $3 }' "$T/sink.count") - spans0 ))" "$(awk '
@@ -133,7 +138,7 @@ run() {
 			$1 ~ /^obsbpf_trace_spans_dropped_total/ { d += $NF }
 			END { printf "%d %d", e, d }' "$T/agent-metrics.txt")" >> "$T/spans"
 	fi
-	log_check "$cfg" "$reqs"
+	log_check "$cfg" "$reqs" $((s1 - s0))
 }
 
 echo "trace propagation: wrk -t1 -c$CONNS -d${DUR}s, client pod -> server pod over veth, $ROUNDS interleaved rounds"
@@ -150,8 +155,9 @@ done
 echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 # What each config sent: bare must carry no traceparent, attached and proxy one per request.
-awk '{ n[$1] += $2; tp[$1] += $3; w[$1] += $4 }
-	END { for (k in n) printf "  check     %-9s server logged %d requests (wrk: %d), %d with a valid traceparent\n", k, n[k], w[k], tp[k] }' "$T/checks" | sort
+awk '{ n[$1] += $2; tp[$1] += $3; w[$1] += $4; sg[$1] += $5 }
+	END { for (k in n) printf "  check     %-9s server logged %d requests (wrk: %d), %d with a valid traceparent; %.2f TCP segments in per request\n",
+		k, n[k], w[k], tp[k], sg[k] / n[k] }' "$T/checks" | sort
 spans=-1
 if [ -n "$EXPORT" ] && [ -f "$T/spans" ]; then
 	spans=$(awk '{ s += $1 } END { print s + 0 }' "$T/spans")
