@@ -7,10 +7,10 @@ BPFTOOL  ?= bpftool
 BUILD    := build
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib libmicrohttpd libcurl json-c msgpack nettle
+PKGS     := libbpf libelf zlib libmicrohttpd libcurl json-c msgpack nettle libprotobuf-c libnghttp2
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(BUILD)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd -lcurl -ljson-c -lmsgpackc -lnettle) -lm
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(BUILD) -I$(BUILD)/gen
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd -lcurl -ljson-c -lmsgpackc -lnettle -lprotobuf-c -lnghttp2) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -19,8 +19,12 @@ BPF_HDRS := $(wildcard bpf/*.bpf.h include/obsbpf/*.h)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux -Iinclude
 
-USER_SRCS := $(shell find user -name '*.c' | sort)
-USER_HDRS := $(shell find user include -name '*.h')
+# protobuf-c code generated from our .proto schemas (user/**/proto/*.proto) into build/gen/.
+PROTOS    := $(shell find user -path '*/proto/*.proto' | sort)
+GEN_SRCS  := $(patsubst %.proto,$(BUILD)/gen/%.pb-c.c,$(notdir $(PROTOS)))
+GEN_HDRS  := $(GEN_SRCS:.c=.h)
+USER_SRCS := $(shell find user -name '*.c' | sort) $(GEN_SRCS)
+USER_HDRS := $(shell find user include -name '*.h') $(GEN_HDRS)
 LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
@@ -47,6 +51,11 @@ $(BUILD)/obsbpf.skel.h: $(BUILD)/obsbpf.bpf.o
 	$(BPFTOOL) gen skeleton $< name obsbpf_bpf > $@
 
 # --- user space ------------------------------------------------------------------------------
+vpath %.proto $(sort $(dir $(PROTOS)))
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
+	@mkdir -p $(@D)
+	protoc-c --c_out=$(@D) -I$(<D) $<
+
 $(BUILD)/obsbpf: $(USER_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
 	$(CC) $(CFLAGS) $(USER_SRCS) -o $@ $(LDLIBS) -lpthread
 
@@ -63,10 +72,17 @@ $(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.sk
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lcmocka -lpthread
 
+# Test drivers: programs the integration tests run against parts of the agent (ASan/UBSan).
+DRIVER_SRCS := $(wildcard tests/drivers/*.c)
+DRIVER_BINS := $(patsubst tests/drivers/%.c,$(BUILD)/drivers/%,$(DRIVER_SRCS))
+$(BUILD)/drivers/%: tests/drivers/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
+
 unit: $(UNIT_BINS) $(UNIT_ASAN)
 	@tests/run-unit.sh $(UNIT_BINS) $(UNIT_ASAN)
 
-integration: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf
+integration: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
 	@tests/integration/run.sh
 
 test: deps

@@ -35,33 +35,97 @@ struct {
 	__type(value, struct tc_buf);
 } tc_scratch SEC(".maps");
 
+/* What a walk over a message head found: where the head ends (0: not within the bytes loaded)
+ * and the body length (BODY_UNKNOWN / BODY_CHUNKED when not given by Content-Length). */
+#define BODY_CHUNKED (-2)
+#define BODY_UNKNOWN (-1)
+struct tc_head {
+	__u32 head_end;
+	__u32 pad;
+	__s64 body;
+};
+
+/* What the walk over a head collects; a sized type so that a global subprogram can take it. */
+struct tc_found {
+	struct trace_found f;
+	struct tc_head h;
+	__u32 props;
+	__u32 pad;
+};
+
 struct tc_scan {
 	struct tc_buf *buf;
-	struct trace_found *f;
+	struct tc_found *out;
 	__u32 n;
-	__u32 props;
 	__u32 start; /* where the current line starts */
-	__u32 pad;
 };
 
 #define NLS 0x0a0a0a0a0a0a0a0aull
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
-/* One line end at i: classify the line that ends there. Returns 1 at the head's empty line. */
+static __always_inline int lower_at(const __u8 *p, const char *lower, int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((p[i] | 0x20) != (__u8)lower[i])
+			return 0;
+	return 1;
+}
+
+/* Content-Length or Transfer-Encoding in the line at p (TRACE_LINE_BUF bytes readable). */
+static __always_inline void body_line(const __u8 *p, __u32 linelen, struct tc_head *h)
+{
+	if (linelen >= 18 && lower_at(p, "transfer-encoding:", 18)) {
+		h->body = BODY_CHUNKED;
+		return;
+	}
+	if (linelen < 16 || !lower_at(p, "content-length:", 15) || h->body == BODY_CHUNKED)
+		return;
+	int i = 15;
+	if (p[i] == ' ' || p[i] == '\t')
+		i++;
+	if (p[i] == ' ' || p[i] == '\t')
+		i++;
+	__s64 v = 0;
+	int digits = 0;
+	for (int k = 0; k < 19; k++) {
+		__u8 d = p[i + k];
+		if (d < '0' || d > '9')
+			break;
+		v = v * 10 + (d - '0');
+		digits++;
+	}
+	if (digits)
+		h->body = v;
+}
+
+/* One header line of a head: body length and trace headers. A global subprogram: verified
+ * once, not for every way the scan can reach it. */
+__noinline int obsbpf_tc_line(struct tc_buf *buf, __u32 start, __u32 linelen, struct tc_found *out)
+{
+	if (!buf || !out || start >= TC_HEAD_MAX)
+		return 0;
+	const __u8 *p = &buf->b[start];
+	__u8 c = *p | 0x20;
+	if (c == 'c' || c == 't')
+		body_line(p, linelen, &out->h);
+	if (out->props && (c == 't' || c == 'b' || c == 'x'))
+		obsbpf_trace_line((struct trace_line *)p, linelen, out->props, &out->f);
+	return 0;
+}
+
+/* One line end at i. Returns 1 at the head's empty line. */
 static __always_inline int tc_line_end(struct tc_scan *s, __u32 i)
 {
 	__u32 start = s->start;
 	s->start = i + 1;
-	if (start == 0) /* the request line */
+	if (start == 0) /* the start line */
 		return 0;
-	if (i - start <= 1) /* "\r\n" or "\n": the end of the head */
+	if (i - start <= 1) { /* "\r\n" or "\n": the end of the head */
+		s->out->h.head_end = i + 1;
 		return 1;
-	if (start >= TC_HEAD_MAX)
-		return 1;
-	__u8 c = s->buf->b[start] | 0x20;
-	if (c == 't' || c == 'b' || c == 'x')
-		obsbpf_trace_line((struct trace_line *)&s->buf->b[start], i - start, s->props, s->f);
+	}
+	obsbpf_tc_line(s->buf, start, i - start, s->out);
 	return 0;
 }
 
@@ -87,31 +151,27 @@ static int tc_scan_word(__u32 w, struct tc_scan *s)
 	return 0;
 }
 
-/* Finds the trace headers in the first n bytes of a request head; stops at its empty line. */
-__noinline int obsbpf_tc_trace_scan(struct tc_buf *buf, __u32 n, __u32 props, struct trace_found *f)
+/* Walks the message head in the first n bytes of buf: its end, its body length and, for the
+ * styles in out->props, its trace headers. */
+static __always_inline void tc_head_scan(struct tc_buf *buf, __u32 n, struct tc_found *out)
 {
-	if (!buf || !f)
-		return 0;
-	struct tc_scan s = { .buf = buf, .f = f, .n = n, .props = props };
+	out->h.head_end = 0;
+	out->h.body = BODY_UNKNOWN;
+	struct tc_scan s = { .buf = buf, .out = out, .n = n };
 	bpf_loop((n + 7) / 8, tc_scan_word, &s, 0);
-	return 0;
 }
 
-/* The server span's context for a request that just arrived: continued from its trace header,
- * or a new trace. */
-static __always_inline void trace_incoming(struct tc_buf *buf, __u32 n, struct obsbpf_trace *t)
+/* The server span's context for a request whose head was scanned: continued from its trace
+ * header, or a new trace. */
+static __always_inline void trace_incoming(const struct obsbpf_trace_cfg *cfg, const struct trace_found *f,
+					   struct obsbpf_trace *t)
 {
-	struct obsbpf_trace_cfg *cfg = trace_config();
-	if (!cfg || !cfg->propagation)
-		return;
-	struct trace_found f = {};
-	obsbpf_tc_trace_scan(buf, n, cfg->propagation, &f);
-	if (found_valid(&f)) {
-		continue_trace(t, &f);
+	if (found_valid(f)) {
+		continue_trace(t, f);
 		stat_inc(OBSBPF_ST_TRACE_CONTINUED);
 		return;
 	}
-	if (f.mask & TF_BAD)
+	if (f->mask & TF_BAD)
 		stat_inc(OBSBPF_ST_TRACE_INVALID);
 	new_trace(t, cfg);
 }
@@ -203,43 +263,117 @@ static __always_inline int seen_before(struct obsbpf_conn *c, __u32 seq)
 	return 0;
 }
 
-static __always_inline void on_payload(struct obsbpf_conn *c, const struct pkt *k, struct tc_buf *buf,
-				       __u32 n)
+/* The messages of one segment, walked with bpf_loop (one step verified once): several
+ * pipelined requests, or responses, often arrive in one segment. */
+struct tc_walk {
+	struct __sk_buff *skb;
+	struct obsbpf_conn *c;
+	struct tc_buf *buf;
+	struct pkt *k;
+	__u32 len;  /* payload bytes */
+	__u32 off;  /* where the current message starts in the payload */
+	__u32 n;    /* bytes of it in buf */
+	__u32 pad;
+};
+
+/* Where the next message starts after the one at w->off whose head was scanned, or 0 (stop). */
+static __always_inline __u32 next_message(const struct tc_walk *w, const struct tc_head *h, __s64 body)
 {
-	struct obsbpf_line *line = &buf->line;
-	if (c->dir == OBSBPF_DIR_SERVER) {
-		__u32 target = 0;
-		__u32 ln = n < OBSBPF_LINE_BUF ? n : OBSBPF_LINE_BUF;
-		int m = obsbpf_parse_method(line->b, ln, &target);
-		if (m < 0) {
-			/* Only the stream's first bytes say what protocol it is: a later segment of a
-			 * TLS or binary stream may start with any byte. */
-			if (c->head == c->tail && k->seq == c->rx_first_seq)
-				classify_other(c, line->b, ln);
-			return;
+	if (!h->head_end || body < 0 || body > 0x7fffffff)
+		return 0;
+	__u64 next = (__u64)w->off + h->head_end + (__u64)body;
+	return next < w->len ? (__u32)next : 0;
+}
+
+static __always_inline int on_request(struct tc_walk *w, __u32 i)
+{
+	struct obsbpf_conn *c = w->c;
+	struct tc_buf *buf = w->buf;
+	__u32 target = 0;
+	__u32 ln = w->n < OBSBPF_LINE_BUF ? w->n : OBSBPF_LINE_BUF;
+	int m = obsbpf_parse_method(buf->line.b, ln, &target);
+	if (m < 0) {
+		/* Only the stream's first bytes say what protocol it is: a later segment of a TLS or
+		 * binary stream may start with any byte. */
+		if (i == 0 && c->head == c->tail && w->k->seq == c->rx_first_seq)
+			classify_other(c, buf->line.b, ln);
+		return 1;
+	}
+	if (i == 0 && seen_before(c, w->k->seq))
+		return 1;
+	c->proto = OBSBPF_PROTO_HTTP1;
+	__u64 now = bpf_ktime_get_ns();
+	struct obsbpf_trace_cfg *cfg = trace_config();
+	__u32 props = cfg ? cfg->propagation : 0;
+	struct tc_found fd = { .props = props };
+	tc_head_scan(buf, w->n, &fd);
+	struct obsbpf_trace t = {};
+	if (props && cfg)
+		trace_incoming(cfg, &fd.f, &t);
+	pending_push(c, now, (__u8)m, obsbpf_route_intern(&buf->line, ln, target), &t);
+	/* RFC 9112 6.3: no Content-Length and not chunked: no body. */
+	__u32 next = next_message(w, &fd.h, fd.h.body == BODY_UNKNOWN ? 0 : fd.h.body);
+	if (!next)
+		return 1;
+	w->off = next;
+	return 0;
+}
+
+static __always_inline int on_response(struct tc_walk *w, __u32 i)
+{
+	struct obsbpf_conn *c = w->c;
+	struct tc_buf *buf = w->buf;
+	int status = obsbpf_parse_status(buf->line.b, w->n < OBSBPF_LINE_BUF ? w->n : OBSBPF_LINE_BUF);
+	if (status < 0)
+		return 1;
+	if (i == 0 && seen_before(c, w->k->seq))
+		return 1;
+	struct obsbpf_pending p = {};
+	__u8 interim = status < 200 && status != 101;
+	if (!interim) {
+		if (pending_pop(c, &p) < 0) {
+			stat_inc(OBSBPF_ST_RESP_UNMATCHED);
+			return 1;
 		}
-		if (seen_before(c, k->seq))
-			return;
-		c->proto = OBSBPF_PROTO_HTTP1;
-		__u64 now = bpf_ktime_get_ns();
-		struct obsbpf_trace t = {};
-		trace_incoming(buf, n, &t);
-		pending_push(c, now, (__u8)m, obsbpf_route_intern(line, n < OBSBPF_LINE_BUF ? n : OBSBPF_LINE_BUF, target), &t);
-		return;
+		record_exchange(c, &p, bpf_ktime_get_ns(), (__u16)status, &w->k->a);
+		if (status == 101) {
+			c->proto = OBSBPF_PROTO_OTHER;
+			return 1;
+		}
+		/* Another response can follow in this segment only if a request is still waiting. */
+		if (c->head == c->tail)
+			return 1;
 	}
-	int status = obsbpf_parse_status(line->b, n < OBSBPF_LINE_BUF ? n : OBSBPF_LINE_BUF);
-	if (status < 0 || (status < 200 && status != 101))
-		return;
-	if (seen_before(c, k->seq))
-		return;
-	struct obsbpf_pending p;
-	if (pending_pop(c, &p) < 0) {
-		stat_inc(OBSBPF_ST_RESP_UNMATCHED);
-		return;
+	struct tc_found fd = {};
+	tc_head_scan(buf, w->n, &fd);
+	/* RFC 9112 6.3: no body after 1xx, 204, 304 and a HEAD request; without Content-Length a
+	 * body runs to the close (or is chunked): nothing follows that we can find. */
+	__s64 body = (interim || status == 204 || status == 304 || p.method == OBSBPF_M_HEAD) ? 0 : fd.h.body;
+	__u32 next = next_message(w, &fd.h, body);
+	if (!next)
+		return 1;
+	w->off = next;
+	return 0;
+}
+
+static int tc_message(__u32 i, struct tc_walk *w)
+{
+	if (i > 0) {
+		/* The next message of the segment: load its first bytes. */
+		if (w->off >= w->len)
+			return 1;
+		__u32 n = w->len - w->off;
+		if (n > TC_HEAD_MAX)
+			n = TC_HEAD_MAX;
+		if (n == 0)
+			return 1;
+		if (bpf_skb_load_bytes(w->skb, w->k->payload_off + w->off, w->buf->b, n) < 0)
+			return 1;
+		w->n = n;
 	}
-	record_exchange(c, &p, bpf_ktime_get_ns(), (__u16)status, &k->a);
-	if (status == 101)
-		c->proto = OBSBPF_PROTO_OTHER;
+	if (w->c->proto == OBSBPF_PROTO_TLS || w->c->proto == OBSBPF_PROTO_OTHER)
+		return 1;
+	return w->c->dir == OBSBPF_DIR_SERVER ? on_request(w, i) : on_response(w, i);
 }
 
 SEC("tc")
@@ -260,11 +394,14 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 	if (c && c->proto != OBSBPF_PROTO_TLS && c->proto != OBSBPF_PROTO_OTHER) {
 		__u32 zero = 0;
 		struct tc_buf *buf = bpf_map_lookup_elem(&tc_scratch, &zero);
-		/* A request's whole head only when tracing (trace headers); else its start line. */
-		__u32 want = c->dir == OBSBPF_DIR_SERVER && tracing_on() ? TC_HEAD_MAX : OBSBPF_LINE_BUF;
+		/* A request's head (trace headers, its length); a response's status line, unless
+		 * more requests wait on the connection and more responses may follow it. */
+		__u32 want = c->dir == OBSBPF_DIR_SERVER || c->tail - c->head > 1 ? TC_HEAD_MAX : OBSBPF_LINE_BUF;
 		__u32 n = len < want ? len : want;
-		if (buf && n > 0 && bpf_skb_load_bytes(skb, k.payload_off, buf->b, n) == 0)
-			on_payload(c, &k, buf, n);
+		if (buf && n > 0 && bpf_skb_load_bytes(skb, k.payload_off, buf->b, n) == 0) {
+			struct tc_walk w = { .skb = skb, .c = c, .buf = buf, .k = &k, .len = len, .n = n };
+			bpf_loop(OBSBPF_PENDING, tc_message, &w, 0);
+		}
 	}
 	bpf_sk_release(sk);
 	return TC_ACT_OK;

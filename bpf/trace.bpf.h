@@ -59,12 +59,6 @@ static __always_inline struct obsbpf_trace_cfg *trace_config(void)
 	return bpf_map_lookup_elem(&trace_cfg, &zero);
 }
 
-static __always_inline int tracing_on(void)
-{
-	struct obsbpf_trace_cfg *cfg = trace_config();
-	return cfg && cfg->propagation;
-}
-
 static __always_inline int found_valid(const struct trace_found *f)
 {
 	return (f->mask & (TF_W3C_OK | TF_B3_OK)) ||

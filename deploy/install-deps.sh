@@ -5,24 +5,28 @@ set -euo pipefail
 
 # gcc: the user-space compiler (CC=cc); a bare image such as deploy/Dockerfile's has none.
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-	libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev libjson-c-dev libmsgpack-dev nettle-dev)
-# python3-yaml, binutils (readelf): the deploy/ lint test.
+	libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev libjson-c-dev libmsgpack-dev nettle-dev
+	libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev)
+# python3-yaml, binutils (readelf): the deploy/ lint test; python3-prometheus-client: its
+# OpenMetrics parser checks /metrics (test_exemplars).
 test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway
-	python3-msgpack python3-yaml binutils)
+	python3-msgpack python3-yaml binutils python3-prometheus-client)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
 
-# The log tests also run against the fluent org's FluentServer (npm, pinned by package-lock.json).
+# The log tests also run against the fluent org's FluentServer, the trace tests against OTLP
+# receivers on the OpenTelemetry JS protobuf root and grpc-js (npm, pinned by package-lock.json).
 npm_test_deps() {
 	[ "${1:-}" = "--build-only" ] && return 0
 	local dir
 	dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/node"
-	[ -d "$dir/node_modules/@fluent-org/logger" ] && return 0
+	[ -d "$dir/node_modules/@fluent-org/logger" ] && [ -d "$dir/node_modules/@grpc/grpc-js" ] &&
+		[ -d "$dir/node_modules/@opentelemetry/otlp-transformer" ] && return 0
 	if ! command -v npm >/dev/null; then
 		# Debian's npm (with its nodejs) where the machine has no Node.js of its own.
 		if [ "$(id -u)" -ne 0 ]; then
-			echo "obsbpf: npm not found: the log tests need it for @fluent-org/logger (apt-get install npm)" >&2
+			echo "obsbpf: npm not found: the log and trace tests need it (apt-get install npm)" >&2
 			return 1
 		fi
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null

@@ -8,7 +8,9 @@
 #include "http/server.h"
 #include "logs/logs.h"
 #include "loop/loop.h"
+#include "metrics/exemplars.h"
 #include "metrics/red.h"
+#include "trace/trace.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #define LOOP_STALL_NS (5ull * 1000000000ull)
+#define EXEMPLAR_MAX_SERIES 16384 /* http_hist's max_entries: one exemplar set per series */
 
 static struct pod_labels labels_of(const struct agent *a)
 {
@@ -33,15 +36,27 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 	int nh = datapath_read_hist(a->dp, &h);
 	int nr = datapath_read_routes(a->dp, &r);
 
+	if (nh >= 0)
+		exemplars_retain(a->exemplars, h, nh);
 	if (nh >= 0 && nr >= 0)
-		red_render(out, fmt, &l, h, nh, r, nr);
+		red_render(out, fmt, &l, h, nh, r, nr, a->exemplars);
 	datapath_read_stats(a->dp, c.stats);
 	c.events_read = datapath_events_read(a->dp);
 	c.routes_used = nr > 0 ? (unsigned)nr : 0;
 	c.routes_max = datapath_max_routes(a->dp);
-	agent_counters_render(out, &l, &c);
+	c.exemplar_series = exemplars_series(a->exemplars);
+	c.exemplars_dropped = exemplars_dropped(a->exemplars);
+	agent_counters_render(out, fmt, &l, &c);
 	free(h);
 	free(r);
+}
+
+static void on_event(void *arg, const struct obsbpf_http_event *e)
+{
+	struct agent *a = arg;
+	exemplars_record(a->exemplars, e);
+	if (a->spans && a->spans->t)
+		tracer_feed_event(a->spans, e);
 }
 
 static bool ready_datapath(void *arg, struct strbuf *why)
@@ -124,6 +139,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 	struct agent a = { .cfg = cfg };
 	struct appmetrics *app = NULL;
 	struct logs *logs = NULL;
+	struct tracer_feed spans = { 0 };
 	int rc = 1;
 
 	const char *why = probe_required();
@@ -145,15 +161,27 @@ int agent_attach(const struct obsbpf_config *cfg)
 		perror("obsbpf: event loop");
 		goto out;
 	}
+	spans.t = tracer_start(cfg, a.loop);
+	if (!spans.t && errno)
+		goto out;
 	a.dp = datapath_open(cfg->max_routes, cfg->verbose);
 	if (!a.dp || datapath_set_tracing(a.dp, &tc) < 0 || datapath_attach(a.dp, &a.pod, 0) < 0)
 		goto out;
-	if (datapath_watch_events(a.dp, a.loop, NULL, NULL) < 0) {
+	if (!(a.exemplars = exemplars_new(EXEMPLAR_MAX_SERIES))) {
+		fprintf(stderr, "obsbpf: exemplars: out of memory\n");
+		goto out;
+	}
+	spans.dp = a.dp;
+	spans.res = (struct span_resource){ cfg->service_name, a.pod.name, a.pod.namespace_, a.pod.node };
+	a.spans = &spans;
+	if (datapath_watch_events(a.dp, a.loop, on_event, &a) < 0) {
 		perror("obsbpf: ring buffer");
 		goto out;
 	}
 	if (start_http(&a) < 0)
 		goto out;
+	if (spans.t)
+		http_server_add_collector(a.http, tracer_feed_collect, &spans);
 	if (!(app = appmetrics_start(&a)))
 		goto out;
 	if (!(logs = logs_start(&a)) && errno)
@@ -167,10 +195,13 @@ int agent_attach(const struct obsbpf_config *cfg)
 	fprintf(stderr, "obsbpf: detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
 	rc = 0;
 out:
+	tracer_stop(spans.t); /* first: its last flush runs the loop, with everything still up */
+	spans.t = NULL;
 	logs_stop(logs);
 	appmetrics_stop(app);
 	http_server_stop(a.http);
 	datapath_close(a.dp);
+	exemplars_free(a.exemplars);
 	loop_free(a.loop);
 	pod_release(&a.pod);
 	return rc;

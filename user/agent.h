@@ -9,6 +9,8 @@
 struct loop;
 struct http_server;
 struct datapath;
+struct exemplars;
+struct tracer_feed;
 
 struct agent {
 	const struct obsbpf_config *cfg;
@@ -16,6 +18,8 @@ struct agent {
 	struct http_server *http;
 	struct pod_info pod;
 	struct datapath *dp;
+	struct exemplars *exemplars; /* trace ids for /metrics in OpenMetrics, fed by ring buffer events */
+	struct tracer_feed *spans;   /* span export (NULL: no --otlp-endpoint), fed by the same events */
 };
 
 /* `obsbpf attach`: resolve, load, attach, serve until SIGINT/SIGTERM, detach. Returns exit code. */

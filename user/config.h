@@ -62,6 +62,14 @@ struct obsbpf_config {
 	const char *pushgateway_job;
 	unsigned pushgateway_interval;
 	bool pushgateway_delete;
+	/* spans (trace/) */
+	const char *service_name;
+	const char *otlp_endpoint;
+	const char *otlp_protocol;
+	unsigned otlp_batch;
+	unsigned otlp_flush_ms;
+	unsigned otlp_queue;
+	unsigned otlp_timeout_ms;
 	/* misc */
 	const char *config; /* --config FILE (or $OBSBPF_CONFIG) */
 	char *config_text;  /* that file's contents: its values point into it (options_free) */

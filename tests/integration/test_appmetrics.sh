@@ -74,7 +74,7 @@ if promtool check metrics < "$T/m1.txt" > "$T/promtool.txt" 2>&1; then
 else
 	fail "promtool check metrics: $(cat "$T/promtool.txt")"
 fi
-# (The agent serves 0.0.4 text only for now; the OpenMetrics rendering is unit-tested.)
+# (Prometheus below negotiates OpenMetrics; test_exemplars.sh checks that text with a real parser.)
 
 # 2. A real Prometheus scraping the agent.
 cat > "$T/prometheus.yml" <<P

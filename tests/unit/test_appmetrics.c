@@ -371,6 +371,81 @@ static void test_mutations(void **state)
 	assert_true(accepted < 19000);
 }
 
+/* OpenMetrics keeps a series' samples together: a histogram written bucket-by-bucket across
+ * series (valid 0.0.4 text) is regrouped per series, labels in any order. */
+static void test_openmetrics_grouping(void **state)
+{
+	(void)state;
+	const char *in =
+		"# HELP h Latency.\n# TYPE h histogram\n"
+		"h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\n"
+		"h_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"
+		"h_bucket{b=\"x\",a=\"1\",le=\"+Inf\"} 3\n"
+		"h_bucket{a=\"2\",b=\"x\",le=\"+Inf\"} 4\n"
+		"h_sum{a=\"1\",b=\"x\"} 0.5\nh_sum{a=\"2\",b=\"x\"} 0.7\n"
+		"h_count{a=\"1\",b=\"x\"} 3\nh_count{a=\"2\",b=\"x\"} 4\n"
+		"# TYPE s summary\n"
+		"s{k=\"1\",quantile=\"0.5\"} 1\ns{k=\"2\",quantile=\"0.5\"} 2\n"
+		"s_sum{k=\"1\"} 1\ns_sum{k=\"2\"} 2\ns_count{k=\"1\"} 1\ns_count{k=\"2\"} 2\n";
+	struct strbuf out;
+	sb_init(&out);
+	assert_int_equal(roundtrip(in, false, EXPO_OPENMETRICS, NULL, &out, NULL), 0);
+	assert_string_equal(out.buf,
+		"# HELP h Latency.\n# TYPE h histogram\n"
+		"h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\n"
+		"h_bucket{b=\"x\",a=\"1\",le=\"+Inf\"} 3\n"
+		"h_sum{a=\"1\",b=\"x\"} 0.5\nh_count{a=\"1\",b=\"x\"} 3\n"
+		"h_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"
+		"h_bucket{a=\"2\",b=\"x\",le=\"+Inf\"} 4\n"
+		"h_sum{a=\"2\",b=\"x\"} 0.7\nh_count{a=\"2\",b=\"x\"} 4\n"
+		"# TYPE s summary\n"
+		"s{k=\"1\",quantile=\"0.5\"} 1\ns_sum{k=\"1\"} 1\ns_count{k=\"1\"} 1\n"
+		"s{k=\"2\",quantile=\"0.5\"} 2\ns_sum{k=\"2\"} 2\ns_count{k=\"2\"} 2\n");
+	/* 0.0.4 text stays as the app wrote it */
+	sb_reset(&out);
+	assert_int_equal(roundtrip(in, false, EXPO_PROMETHEUS, NULL, &out, NULL), 0);
+	assert_non_null(strstr(out.buf, "h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\nh_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"));
+	sb_free(&out);
+}
+
+/* What OpenMetrics cannot carry as its type goes out untyped, one name at a time. */
+static void test_openmetrics_untyped_fallback(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *om; } cases[] = {
+		{ "# HELP h No +Inf.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",
+		  "h_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n" },
+		{ "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\nh_sum 1\n", /* count != +Inf */
+		  "h_bucket{le=\"+Inf\"} 2\nh_count 3\nh_sum 1\n" },
+		{ "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n", /* _count without _sum */
+		  "h_bucket{le=\"+Inf\"} 1\nh_count 1\n" },
+		{ "# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n",
+		  "h_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n" },
+		{ "# TYPE h histogram\nh_bucket{le=\"Inf\"} 1\n", "h_bucket{le=\"Inf\"} 1\n" },
+		{ "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1.5\n", "h_bucket{le=\"+Inf\"} 1.5\n" },
+		{ "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1 5\nh_sum 1 5\nh_count 1 6\n",
+		  "h_bucket{le=\"+Inf\"} 1 0.005\nh_sum 1 0.005\nh_count 1 0.006\n" },
+		{ "# TYPE c_total counter\nc_total{a=\"1\"} 1\nc_total{a=\"2\"} NaN\n",
+		  "c_total{a=\"1\"} 1\nc_total{a=\"2\"} NaN\n" },
+		{ "# TYPE s summary\ns{quantile=\"2\"} 1\n", "s{quantile=\"2\"} 1\n" },
+		/* interleaved names come out one name at a time */
+		{ "# TYPE h histogram\nh_bucket{a=\"1\",le=\"1\"} 1\nh_sum{a=\"1\"} 1\nh_bucket{a=\"2\",le=\"1\"} 1\n",
+		  "h_bucket{a=\"1\",le=\"1\"} 1\nh_bucket{a=\"2\",le=\"1\"} 1\nh_sum{a=\"1\"} 1\n" },
+	};
+	struct strbuf out;
+	sb_init(&out);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sb_reset(&out);
+		assert_int_equal(roundtrip(cases[i].in, false, EXPO_OPENMETRICS, NULL, &out, NULL), 0);
+		assert_string_equal(out.buf, cases[i].om);
+		/* and 0.0.4 text keeps the family's TYPE */
+		sb_reset(&out);
+		assert_int_equal(roundtrip(cases[i].in, false, EXPO_PROMETHEUS, NULL, &out, NULL), 0);
+		assert_non_null(strstr(out.buf, "# TYPE "));
+	}
+	sb_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +458,8 @@ int main(void)
 		cmocka_unit_test(test_label_clash_and_timestamps),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_openmetrics_grouping),
+		cmocka_unit_test(test_openmetrics_untyped_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

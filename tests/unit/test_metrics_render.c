@@ -30,7 +30,7 @@ static void render(struct strbuf *sb)
 	h[1].val.buckets[0] = 1;  /* <= 100 us */
 	h[1].val.buckets[3] = 2;  /* (500 us, 1 ms] */
 	sb_init(sb);
-	red_render(sb, EXPO_PROMETHEUS, &L, h, 2, r, 1);
+	red_render(sb, EXPO_PROMETHEUS, &L, h, 2, r, 1, NULL);
 }
 
 static void test_server_histogram(void **state)
@@ -80,7 +80,7 @@ static void test_label_escaping(void **state)
 	struct agent_counters c = { .events_read = 5 };
 	struct strbuf sb;
 	sb_init(&sb);
-	agent_counters_render(&sb, &l, &c);
+	agent_counters_render(&sb, EXPO_PROMETHEUS, &l, &c);
 	assert_non_null(strstr(sb.buf, "obsbpf_events_read_total{k8s_pod_name=\"we\\\"ird\\\\pod\\nx\","));
 	sb_free(&sb);
 }
@@ -94,7 +94,7 @@ static void test_agent_counters(void **state)
 	c.stats[OBSBPF_ST_CONN_OPEN_CLIENT] = 11;
 	struct strbuf sb;
 	sb_init(&sb);
-	agent_counters_render(&sb, &L, &c);
+	agent_counters_render(&sb, EXPO_PROMETHEUS, &L, &c);
 	assert_non_null(strstr(sb.buf, "obsbpf_connections_unparsed_total{protocol=\"tls\"," PL "} 2\n"));
 	assert_non_null(strstr(sb.buf, "obsbpf_events_dropped_total{" PL "} 9\n"));
 	assert_non_null(strstr(sb.buf, "obsbpf_events_read_total{" PL "} 42\n"));
@@ -104,12 +104,33 @@ static void test_agent_counters(void **state)
 	sb_free(&sb);
 }
 
+/* A snapshot that caught a CPU between its count and bucket increments: +Inf and _count never
+ * fall below the buckets. */
+static void test_torn_snapshot(void **state)
+{
+	(void)state;
+	struct dp_hist_entry h[1] = { 0 };
+	h[0].key = (struct obsbpf_hist_key){ .route_id = OBSBPF_ROUTE_OVERFLOW, .status = 200,
+					     .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_SERVER };
+	h[0].val.count = 2;
+	h[0].val.buckets[0] = 2;
+	h[0].val.buckets[2] = 1;
+	struct strbuf sb;
+	sb_init(&sb);
+	red_render(&sb, EXPO_OPENMETRICS, &L, h, 1, NULL, 0, NULL);
+	assert_non_null(strstr(sb.buf, PL ",le=\"0.0005\"} 3\n"));
+	assert_non_null(strstr(sb.buf, PL ",le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(sb.buf, "_count{http_request_method=\"GET\",http_response_status_code=\"200\","
+				       "http_route=\"_OTHER\"," PL "} 3\n"));
+	sb_free(&sb);
+}
+
 static void test_empty_snapshot(void **state)
 {
 	(void)state;
 	struct strbuf sb;
 	sb_init(&sb);
-	red_render(&sb, EXPO_PROMETHEUS, &L, NULL, 0, NULL, 0);
+	red_render(&sb, EXPO_PROMETHEUS, &L, NULL, 0, NULL, 0, NULL);
 	/* Families are declared even before the first request, so dashboards find them. */
 	assert_non_null(strstr(sb.buf, "# TYPE http_server_request_duration_seconds histogram\n"));
 	assert_null(strstr(sb.buf, "_bucket"));
@@ -123,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_client_overflow_route),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_agent_counters),
+		cmocka_unit_test(test_torn_snapshot),
 		cmocka_unit_test(test_empty_snapshot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

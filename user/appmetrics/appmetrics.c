@@ -46,10 +46,7 @@ bool appmetrics_reserved_name(const char *n)
 void am_family(struct strbuf *out, enum exposition_format f, const char *name, const char *type,
 	       const char *help)
 {
-	int n = (int)strlen(name);
-	if (f == EXPO_OPENMETRICS && !strcmp(type, "counter") && n > 6 && !strcmp(name + n - 6, "_total"))
-		n -= 6;
-	sb_printf(out, "# HELP %.*s %s\n# TYPE %.*s %s\n", n, name, help, n, name, type);
+	http_expo_family(out, f, name, type, help);
 }
 
 void am_sample(struct appmetrics *m, struct strbuf *out, const char *name, const char *extra,

@@ -197,6 +197,9 @@ static void fill_result(struct xfer *x, CURLcode rc, struct fetch_result *res)
 	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
 	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &res->seconds);
 	res->content_type = ct;
+	curl_off_t ra = 0;
+	res->retry_after_s = curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0
+		? (long)ra : -1;
 	res->body = &x->body;
 	res->ok = rc == CURLE_OK;
 	res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;

@@ -35,6 +35,7 @@ struct fetch_result {
 	struct strbuf *body;      /* response body: the callback may sb_steal it */
 	const char *content_type; /* or NULL */
 	double seconds;           /* total time */
+	long retry_after_s;       /* the response's Retry-After in seconds (date or delay), -1: none */
 };
 
 typedef void (*fetch_done_fn)(void *arg, const struct fetch_result *r);

@@ -64,8 +64,8 @@ void push_group_path(struct strbuf *out, const char *job, const char *instance);
 /* Delay before retrying after the n-th failed push in a row: 1 s, 2 s, 4 s... up to interval. */
 uint64_t push_backoff_ms(unsigned fails_in_row, uint64_t interval_ms);
 
-/* "# HELP"/"# TYPE" of one of our families; counters are named without _total in
- * OpenMetrics. Then the sample prefix: name, '{', the pod labels. */
+/* "# HELP"/"# TYPE" (and OpenMetrics' "# UNIT") of one of our families: http_expo_family.
+ * Then the sample prefix: name, '{', the pod labels. */
 void am_family(struct strbuf *out, enum exposition_format f, const char *name, const char *type,
 	       const char *help);
 void am_sample(struct appmetrics *m, struct strbuf *out, const char *name, const char *extra,

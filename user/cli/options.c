@@ -95,6 +95,20 @@ const struct opt_def obsbpf_options[] = {
 	  "how often to push; a failed push is retried sooner, with backoff", POD_CMDS },
 	{ "pushgateway-delete", 0, OPT_FLAG, OFF(pushgateway_delete), NULL, NULL,
 	  "delete the pod's group from the Pushgateway on a clean shutdown", POD_CMDS },
+	{ "service-name", 0, OPT_STRING, OFF(service_name), NULL, "NAME",
+	  "service.name of the pod's spans (default: the pod name)", POD_CMDS },
+	{ "otlp-endpoint", 0, OPT_STRING, OFF(otlp_endpoint), NULL, "URL",
+	  "OpenTelemetry collector to export spans to (http://HOST:4318, /v1/traces appended; for grpc http://HOST:4317); default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans", POD_CMDS },
+	{ "otlp-protocol", 0, OPT_STRING, OFF(otlp_protocol), NULL, "http/protobuf|grpc",
+	  "OTLP transport (default: $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)", POD_CMDS },
+	{ "otlp-batch", 0, OPT_UINT, OFF(otlp_batch), "512", "N",
+	  "spans per export request; a full batch is sent at once", POD_CMDS },
+	{ "otlp-flush-ms", 0, OPT_UINT, OFF(otlp_flush_ms), "1000", "MS",
+	  "send a partly filled batch after this long", POD_CMDS },
+	{ "otlp-queue", 0, OPT_UINT, OFF(otlp_queue), "4096", "N",
+	  "spans kept while the collector is slow or down; beyond it new spans are dropped and counted", POD_CMDS },
+	{ "otlp-timeout-ms", 0, OPT_UINT, OFF(otlp_timeout_ms), "10000", "MS",
+	  "an export request taking longer fails and is retried", POD_CMDS },
 	{ "verbose", 'v', OPT_FLAG, OFF(verbose), NULL, NULL,
 	  "print libbpf's messages (verifier logs on a load failure)", POD_CMDS | CMD_PROBE },
 	{ "config", 0, OPT_STRING, OFF(config), NULL, "FILE",
@@ -293,7 +307,7 @@ void options_free(struct obsbpf_config *cfg)
 
 int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, int argc, char **argv)
 {
-	struct option longs[64];
+	struct option longs[128];
 	char shorts[128] = "+:";
 	size_t n = 0, sl = 2;
 

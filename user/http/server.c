@@ -89,12 +89,9 @@ void http_server_render_metrics(struct http_server *s, struct strbuf *out, enum 
 		sb_puts(out, "# EOF\n");
 }
 
-/* OpenMetrics (with exemplars) is negotiated once every collector renders it; until then every
- * scraper, Prometheus included, gets the 0.0.4 text format, which it always accepts. */
 static enum exposition_format wanted_format(struct MHD_Connection *c)
 {
-	(void)c;
-	return EXPO_PROMETHEUS;
+	return http_accept_format(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
 }
 
 static int render_ready(struct http_server *s, struct strbuf *body)
@@ -145,6 +142,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status, struct strb
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	/* /metrics answers by Accept; caches between the agent and a scraper must know. */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -176,9 +175,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		enum exposition_format f = wanted_format(c);
 		http_server_render_metrics(s, &body, f);
 		return respond(c, MHD_HTTP_OK, &body,
-			       f == EXPO_OPENMETRICS
-				       ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-				       : "text/plain; version=0.0.4; charset=utf-8");
+			       f == EXPO_OPENMETRICS ? HTTP_CTYPE_OPENMETRICS : HTTP_CTYPE_PROMETHEUS);
 	}
 	if (!strcmp(url, "/healthz")) {
 		sb_puts(&body, "ok\n");

@@ -12,6 +12,21 @@ struct http_server;
 
 enum exposition_format { EXPO_PROMETHEUS, EXPO_OPENMETRICS };
 
+#define HTTP_CTYPE_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
+#define HTTP_CTYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+/* The format to answer an Accept header with (RFC 9110 12.5.1: q-values, the most specific
+ * matching range decides). OpenMetrics only when its 1.0.0 is preferred over text 0.0.4;
+ * no header, or nothing we offer acceptable: Prometheus text, which every scraper reads. */
+enum exposition_format http_accept_format(const char *accept);
+
+/* "# HELP", "# TYPE" and, in OpenMetrics, "# UNIT" (seconds or bytes, taken from the name's
+ * suffix) of one family. `name` is the sample name: a counter's "_total" is dropped from
+ * the family name in OpenMetrics. HELP text is escaped for the format (OpenMetrics also
+ * escapes '"'). */
+void http_expo_family(struct strbuf *out, enum exposition_format f, const char *name,
+		      const char *type, const char *help);
+
 /* Appends metric families to out. Must not emit a family name another collector emits. */
 typedef void (*http_collect_fn)(void *arg, struct strbuf *out, enum exposition_format fmt);
 /* Returns true when ready; otherwise writes a short reason into `why`. */

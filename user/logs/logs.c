@@ -246,15 +246,12 @@ static void on_flush_timer(void *arg)
 
 static void counter(struct strbuf *o, enum exposition_format f, const char *name, const char *help)
 {
-	size_t n = strlen(name);
-	/* OpenMetrics names the counter family without its _total suffix */
-	int fl = f == EXPO_OPENMETRICS && n > 6 && !strcmp(name + n - 6, "_total") ? (int)n - 6 : (int)n;
-	sb_printf(o, "# HELP %.*s %s\n# TYPE %.*s counter\n", fl, name, help, fl, name);
+	http_expo_family(o, f, name, "counter", help);
 }
 
-static void gauge(struct strbuf *o, const char *name, const char *help)
+static void gauge(struct strbuf *o, enum exposition_format f, const char *name, const char *help)
 {
-	sb_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+	http_expo_family(o, f, name, "gauge", help);
 }
 
 static void collect(void *arg, struct strbuf *o, enum exposition_format f)
@@ -279,7 +276,7 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	sb_printf(o, "obsbpf_logs_rotations_total{%s} %" PRIu64 "\n", P, ts->rotations);
 	counter(o, f, "obsbpf_logs_truncations_total", "Followed files truncated in place (copytruncate).");
 	sb_printf(o, "obsbpf_logs_truncations_total{%s} %" PRIu64 "\n", P, ts->truncations);
-	gauge(o, "obsbpf_logs_files_open", "Log files followed now.");
+	gauge(o, f, "obsbpf_logs_files_open", "Log files followed now.");
 	sb_printf(o, "obsbpf_logs_files_open{%s} %d\n", P, ts->files_open);
 	counter(o, f, "obsbpf_logs_records_forwarded_total", "Records delivered (acked by the collector, or written).");
 	sb_printf(o, "obsbpf_logs_records_forwarded_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
@@ -291,9 +288,9 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	sb_printf(o, "obsbpf_logs_retries_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->retries);
 	counter(o, f, "obsbpf_logs_ack_timeouts_total", "Chunks whose ack did not come in time (sent again).");
 	sb_printf(o, "obsbpf_logs_ack_timeouts_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->ack_timeouts);
-	gauge(o, "obsbpf_logs_buffered_records", "Records waiting for the collector's ack.");
+	gauge(o, f, "obsbpf_logs_buffered_records", "Records waiting for the collector's ack.");
 	sb_printf(o, "obsbpf_logs_buffered_records{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.records + l->cur_records);
-	gauge(o, "obsbpf_logs_buffered_bytes", "Bytes of chunks waiting for the collector's ack.");
+	gauge(o, f, "obsbpf_logs_buffered_bytes", "Bytes of chunks waiting for the collector's ack.");
 	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"memory\"} %zu\n", P, out, l->q.mem_bytes + l->cur.size);
 	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"spool\"} %zu\n", P, out, l->q.spool_bytes);
 	counter(o, f, "obsbpf_logs_dropped_records_total", "Records dropped because the buffer and spool were full.");

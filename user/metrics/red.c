@@ -1,6 +1,7 @@
 #include "red.h"
 
 #include "../util/strbuf.h"
+#include "exemplars.h"
 #include "route.h"
 
 #include <stdio.h>
@@ -61,11 +62,31 @@ static void series_labels(struct strbuf *out, const struct obsbpf_hist_key *k, c
 	pod_label_set(out, l);
 }
 
-static void render_family(struct strbuf *out, const char *name, const char *help, uint8_t dir,
-			  const struct pod_labels *l, const struct dp_hist_entry *h, int nh,
-			  const struct dp_route *routes, int nroutes)
+/* OpenMetrics exemplar: " # {trace_id=...,span_id=...} value timestamp". The label set is
+ * 8 + 32 + 7 + 16 = 63 characters, within the format's limit of 128. */
+static void put_exemplar(struct strbuf *out, const struct exemplar *e)
 {
-	sb_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	static const char hex[] = "0123456789abcdef";
+	sb_puts(out, " # {trace_id=\"");
+	for (size_t i = 0; i < sizeof(e->trace_id); i++) {
+		sb_putc(out, hex[e->trace_id[i] >> 4]);
+		sb_putc(out, hex[e->trace_id[i] & 15]);
+	}
+	sb_puts(out, "\",span_id=\"");
+	for (size_t i = 0; i < sizeof(e->span_id); i++) {
+		sb_putc(out, hex[e->span_id[i] >> 4]);
+		sb_putc(out, hex[e->span_id[i] & 15]);
+	}
+	sb_printf(out, "\"} %.9f %lld.%03lld", (double)e->value_ns / 1e9, (long long)(e->unix_ms / 1000),
+		  (long long)(e->unix_ms % 1000));
+}
+
+static void render_family(struct strbuf *out, enum exposition_format fmt, const char *name,
+			  const char *help, uint8_t dir, const struct pod_labels *l,
+			  const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
+			  const struct exemplars *ex)
+{
+	http_expo_family(out, fmt, name, "histogram", help);
 	for (int i = 0; i < nh; i++) {
 		const struct obsbpf_hist_key *k = &h[i].key;
 		if (k->dir != dir)
@@ -76,45 +97,59 @@ static void render_family(struct strbuf *out, const char *name, const char *help
 			? NULL : bsearch(&probe, routes, (size_t)nroutes, sizeof(*routes), cmp_route);
 		if (r)
 			route_template(r->path, route, sizeof(route));
-		uint64_t cum = 0;
+		/* Exemplars exist only in OpenMetrics; 0.0.4 has no syntax for them. */
+		const struct exemplar *xs = fmt == EXPO_OPENMETRICS ? exemplars_get(ex, k) : NULL;
+		/* The kernel bumps count before the bucket, and a snapshot may catch a CPU in between:
+		 * +Inf and _count take the larger total, so buckets never exceed them (OpenMetrics
+		 * parsers reject that). */
+		uint64_t cum = 0, total = h[i].val.count;
+		for (int b = 0; b < OBSBPF_HIST_BUCKETS; b++)
+			cum += h[i].val.buckets[b];
+		if (cum > total)
+			total = cum;
+		cum = 0;
 		for (int b = 0; b < OBSBPF_HIST_BUCKETS; b++) {
 			cum += h[i].val.buckets[b];
 			sb_printf(out, "%s_bucket{", name);
 			series_labels(out, k, route, l);
 			if (b < OBSBPF_HIST_NBOUNDS)
-				sb_printf(out, ",le=\"%g\"} %llu\n", (double)bounds_ns[b] / 1e9, (unsigned long long)cum);
+				sb_printf(out, ",le=\"%g\"} %llu", (double)bounds_ns[b] / 1e9, (unsigned long long)cum);
 			else
-				sb_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)h[i].val.count);
+				sb_printf(out, ",le=\"+Inf\"} %llu", (unsigned long long)total);
+			if (xs && xs[b].set)
+				put_exemplar(out, &xs[b]);
+			sb_putc(out, '\n');
 		}
 		sb_printf(out, "%s_sum{", name);
 		series_labels(out, k, route, l);
 		sb_printf(out, "} %.9f\n%s_count{", (double)h[i].val.sum_ns / 1e9, name);
 		series_labels(out, k, route, l);
-		sb_printf(out, "} %llu\n", (unsigned long long)h[i].val.count);
+		sb_printf(out, "} %llu\n", (unsigned long long)total);
 	}
 }
 
 void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
-		const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes)
+		const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
+		const struct exemplars *ex)
 {
-	(void)fmt;
 	/* Sorted copies: stable output, and routes binary-searchable. The caller's arrays are ours
 	 * to reorder (they are fresh snapshots). */
 	if (nroutes > 0)
 		qsort((void *)routes, (size_t)nroutes, sizeof(*routes), cmp_route);
 	if (nh > 0)
 		qsort((void *)h, (size_t)nh, sizeof(*h), cmp_entry);
-	render_family(out, "http_server_request_duration_seconds",
+	render_family(out, fmt, "http_server_request_duration_seconds",
 		      "Duration of HTTP server requests, measured in the kernel from request arrival to response.",
-		      OBSBPF_DIR_SERVER, l, h, nh, routes, nroutes);
-	render_family(out, "http_client_request_duration_seconds",
+		      OBSBPF_DIR_SERVER, l, h, nh, routes, nroutes, ex);
+	render_family(out, fmt, "http_client_request_duration_seconds",
 		      "Duration of HTTP client requests, measured in the kernel from request sent to response arrival.",
-		      OBSBPF_DIR_CLIENT, l, h, nh, routes, nroutes);
+		      OBSBPF_DIR_CLIENT, l, h, nh, routes, nroutes, ex);
 }
 
-static void counter(struct strbuf *out, const char *name, const char *help)
+
+static void counter(struct strbuf *out, enum exposition_format fmt, const char *name, const char *help)
 {
-	sb_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	http_expo_family(out, fmt, name, "counter", help);
 }
 
 static void sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
@@ -125,20 +160,27 @@ static void sample(struct strbuf *out, const char *name, const char *extra, cons
 	sb_printf(out, "} %llu\n", (unsigned long long)v);
 }
 
-void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const struct agent_counters *c)
+void red_sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
+		uint64_t v)
+{
+	sample(out, name, extra, l, v);
+}
+
+void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
+			   const struct agent_counters *c)
 {
 	const uint64_t *s = c->stats;
-	counter(out, "obsbpf_tcp_connections_opened_total", "TCP connections of the pod that reached ESTABLISHED.");
+	counter(out, fmt, "obsbpf_tcp_connections_opened_total", "TCP connections of the pod that reached ESTABLISHED.");
 	sample(out, "obsbpf_tcp_connections_opened_total", "direction=\"inbound\"", l, s[OBSBPF_ST_CONN_OPEN_SERVER]);
 	sample(out, "obsbpf_tcp_connections_opened_total", "direction=\"outbound\"", l, s[OBSBPF_ST_CONN_OPEN_CLIENT]);
-	counter(out, "obsbpf_tcp_connections_closed_total", "TCP connections of the pod that closed.");
+	counter(out, fmt, "obsbpf_tcp_connections_closed_total", "TCP connections of the pod that closed.");
 	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"inbound\"", l, s[OBSBPF_ST_CONN_CLOSE_SERVER]);
 	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"outbound\"", l, s[OBSBPF_ST_CONN_CLOSE_CLIENT]);
-	counter(out, "obsbpf_connections_unparsed_total",
+	counter(out, fmt, "obsbpf_connections_unparsed_total",
 		"Connections passed through untouched because they do not carry HTTP/1.x.");
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"tls\"", l, s[OBSBPF_ST_CONN_TLS]);
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"other\"", l, s[OBSBPF_ST_CONN_OTHER]);
-	counter(out, "obsbpf_http_messages_unparsed_total",
+	counter(out, fmt, "obsbpf_http_messages_unparsed_total",
 		"HTTP messages passed through without a measurement, by reason.");
 	static const struct { const char *reason; int stat; } why[] = {
 		{ "malformed", OBSBPF_ST_MALFORMED },
@@ -152,7 +194,7 @@ void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const
 		snprintf(extra, sizeof(extra), "reason=\"%s\"", why[i].reason);
 		sample(out, "obsbpf_http_messages_unparsed_total", extra, l, s[why[i].stat]);
 	}
-	counter(out, "obsbpf_trace_context_total",
+	counter(out, fmt, "obsbpf_trace_context_total",
 		"Trace contexts handled in the kernel, by outcome: injected into a request, continued from a header or from the request the sending thread serves, started anew because no served request was known, or an invalid header treated as absent.");
 	static const struct { const char *outcome; int stat; } tr[] = {
 		{ "injected", OBSBPF_ST_TRACE_INJECTED },
@@ -166,7 +208,7 @@ void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const
 		snprintf(extra, sizeof(extra), "outcome=\"%s\"", tr[i].outcome);
 		sample(out, "obsbpf_trace_context_total", extra, l, s[tr[i].stat]);
 	}
-	counter(out, "obsbpf_trace_inject_skipped_total",
+	counter(out, fmt, "obsbpf_trace_inject_skipped_total",
 		"Requests that got no injected trace header, by reason: destination outside --inject-to, head not whole in one send, or the kernel refused the insertion (the request passed unchanged).");
 	static const struct { const char *reason; int stat; } sk[] = {
 		{ "not_allowed", OBSBPF_ST_TRACE_NOT_ALLOWED },
@@ -178,14 +220,19 @@ void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const
 		snprintf(extra, sizeof(extra), "reason=\"%s\"", sk[i].reason);
 		sample(out, "obsbpf_trace_inject_skipped_total", extra, l, s[sk[i].stat]);
 	}
-	counter(out, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");
+	counter(out, fmt, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");
 	sample(out, "obsbpf_events_read_total", NULL, l, c->events_read);
-	counter(out, "obsbpf_events_dropped_total", "Request events lost because the ring buffer was full.");
+	counter(out, fmt, "obsbpf_events_dropped_total", "Request events lost because the ring buffer was full.");
 	sample(out, "obsbpf_events_dropped_total", NULL, l, s[OBSBPF_ST_EVENTS_DROPPED]);
-	sb_puts(out, "# HELP obsbpf_routes Distinct http_route values in the kernel's route table.\n"
-		     "# TYPE obsbpf_routes gauge\n");
+	http_expo_family(out, fmt, "obsbpf_routes", "gauge", "Distinct http_route values in the kernel's route table.");
 	sample(out, "obsbpf_routes", NULL, l, c->routes_used);
-	sb_puts(out, "# HELP obsbpf_routes_limit Size of the route table (--max-routes); later routes are \"_OTHER\".\n"
-		     "# TYPE obsbpf_routes_limit gauge\n");
+	http_expo_family(out, fmt, "obsbpf_routes_limit", "gauge",
+			 "Size of the route table (--max-routes); later routes are \"_OTHER\".");
 	sample(out, "obsbpf_routes_limit", NULL, l, c->routes_max);
+	http_expo_family(out, fmt, "obsbpf_exemplar_series", "gauge",
+			 "Histogram series holding exemplars (trace ids of sampled requests) for OpenMetrics scrapes.");
+	sample(out, "obsbpf_exemplar_series", NULL, l, c->exemplar_series);
+	counter(out, fmt, "obsbpf_exemplars_dropped_total",
+		"Sampled requests not kept as exemplars because every exemplar slot was in use.");
+	sample(out, "obsbpf_exemplars_dropped_total", NULL, l, c->exemplars_dropped);
 }

@@ -1,5 +1,6 @@
-/* Renders the in-kernel RED histograms and the agent's own counters as Prometheus text. Pure
- * functions of a snapshot, so they are unit-tested without a kernel. */
+/* Renders the in-kernel RED histograms and the agent's own counters as Prometheus text 0.0.4
+ * or OpenMetrics 1.0 (with exemplars). Pure functions of a snapshot, so they are unit-tested
+ * without a kernel. */
 #ifndef OBSBPF_RED_H
 #define OBSBPF_RED_H
 
@@ -9,6 +10,7 @@
 #include "../http/server.h"
 
 struct strbuf;
+struct exemplars;
 
 struct pod_labels {
 	const char *pod;
@@ -17,19 +19,27 @@ struct pod_labels {
 };
 
 const char *red_method_name(unsigned method);
+/* One obsbpf_* sample line: name{extra,pod labels} value (extra may be NULL). */
+void red_sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
+		uint64_t v);
 
-/* http_server_request_duration_seconds and http_client_request_duration_seconds. */
+/* http_server_request_duration_seconds and http_client_request_duration_seconds; in
+ * OpenMetrics, buckets carry the exemplars of ex (may be NULL). */
 void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
-		const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes);
+		const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
+		const struct exemplars *ex);
 
 struct agent_counters {
 	uint64_t stats[OBSBPF_ST_MAX];
 	uint64_t events_read;
 	unsigned routes_used;
 	unsigned routes_max;
+	unsigned exemplar_series;    /* series holding exemplars */
+	uint64_t exemplars_dropped;  /* sampled events with no slot: the store was full */
 };
 
 /* obsbpf_* families: connections, unparsed traffic, events, route table. */
-void agent_counters_render(struct strbuf *out, const struct pod_labels *l, const struct agent_counters *c);
+void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
+			   const struct agent_counters *c);
 
 #endif

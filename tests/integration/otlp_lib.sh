@@ -1,0 +1,53 @@
+# Helpers for the span export tests (source after lib.sh): the OTLP receiver (node/otlp_recv.js,
+# decoding with the OpenTelemetry JS protobuf root, gRPC through grpc-js) and the checks of
+# what it received.
+
+OTLP_RECV_PID= OTLP_HTTP_PORT= OTLP_GRPC_PORT=
+NODE=${NODE:-node}
+
+# otlp_recv_start OUT [ARGS...]: starts the receiver on both protocols (on the same ports as
+# before when OTLP_*_PORT are set), recording spans in OUT and requests in OUT.req.
+otlp_recv_start() {
+	local out=$1; shift
+	rm -f "$T/otlp.port"
+	"$NODE" "$ROOT/tests/integration/node/otlp_recv.js" --out "$out" --port-file "$T/otlp.port" \
+		--http "${OTLP_HTTP_PORT:-0}" --grpc "${OTLP_GRPC_PORT:-0}" "$@" 2>>"$T/otlp_recv.log" &
+	OTLP_RECV_PID=$!
+	BG_PIDS+=("$OTLP_RECV_PID")
+	local i
+	for i in $(seq 100); do
+		if [ -s "$T/otlp.port" ]; then
+			OTLP_HTTP_PORT=$(sed -n 's/.*http=\([0-9]*\).*/\1/p' "$T/otlp.port")
+			OTLP_GRPC_PORT=$(sed -n 's/.*grpc=\([0-9]*\).*/\1/p' "$T/otlp.port")
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "otlp receiver did not start:" >&2; cat "$T/otlp_recv.log" >&2
+	return 1
+}
+
+otlp_recv_kill() {
+	[ -n "$OTLP_RECV_PID" ] && kill -KILL "$OTLP_RECV_PID" 2>/dev/null && wait "$OTLP_RECV_PID" 2>/dev/null
+	OTLP_RECV_PID=
+}
+
+# otlp_endpoint PROTO: the --otlp-endpoint of the running receiver for http or grpc.
+otlp_endpoint() {
+	if [ "$1" = grpc ]; then echo "http://127.0.0.1:$OTLP_GRPC_PORT"; else echo "http://127.0.0.1:$OTLP_HTTP_PORT"; fi
+}
+
+# file_metric FILE NAME [LABEL_SUBSTRING...]: like metric_value, on a saved /metrics text.
+file_metric() {
+	local f=$1 name=$2; shift 2
+	awk -v n="$name" -v pats="$*" '
+		BEGIN { np = split(pats, p, " ") }
+		$1 ~ "^" n "[{ ]" || $1 == n {
+			ok = 1; for (i = 1; i <= np; i++) if (index($0, p[i]) == 0) ok = 0
+			if (ok) s += $NF
+		}
+		END { printf "%d\n", s }' "$f"
+}
+
+# otlp_spans OUT: number of span lines received.
+otlp_spans() { [ -f "$1" ] && wc -l < "$1" || echo 0; }

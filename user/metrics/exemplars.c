@@ -1,0 +1,212 @@
+/* The exemplar store: a dense array of series (key + one slot per bucket), found through an
+ * open-addressing index of positions. Eviction compacts the array and rebuilds the index,
+ * which costs what one render of the histograms costs anyway. */
+#include "exemplars.h"
+
+#include "../bpf/datapath.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct ex_series {
+	struct obsbpf_hist_key key;
+	bool keep; /* exemplars_retain: still in the kernel's map */
+	struct exemplar slot[OBSBPF_HIST_BUCKETS];
+};
+
+struct exemplars {
+	struct ex_series *series;
+	unsigned n, cap, max;
+	uint32_t *index; /* position + 1, 0 = empty; size icap (a power of two, >= 2 * cap) */
+	unsigned icap;
+	uint64_t dropped;
+};
+
+static const uint64_t bounds_ns[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
+
+static uint32_t key_hash(const struct obsbpf_hist_key *k)
+{
+	/* FNV-1a over the key's bytes: it has no padding (4 + 4 + 2 + 1 + 1). */
+	const unsigned char *p = (const unsigned char *)k;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t *index_slot(const struct exemplars *x, const struct obsbpf_hist_key *k)
+{
+	uint32_t mask = x->icap - 1;
+	for (uint32_t i = key_hash(k) & mask;; i = (i + 1) & mask) {
+		uint32_t *s = &x->index[i];
+		if (!*s || !memcmp(&x->series[*s - 1].key, k, sizeof(*k)))
+			return s;
+	}
+}
+
+static void index_fill(struct exemplars *x)
+{
+	memset(x->index, 0, x->icap * sizeof(*x->index));
+	for (unsigned i = 0; i < x->n; i++)
+		*index_slot(x, &x->series[i].key) = i + 1;
+}
+
+static int index_grow(struct exemplars *x, unsigned icap)
+{
+	uint32_t *idx = calloc(icap, sizeof(*idx));
+	if (!idx)
+		return -1;
+	free(x->index);
+	x->index = idx;
+	x->icap = icap;
+	index_fill(x);
+	return 0;
+}
+
+struct exemplars *exemplars_new(unsigned max_series)
+{
+	struct exemplars *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->max = max_series;
+	if (index_grow(x, 16) < 0) {
+		free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void exemplars_free(struct exemplars *x)
+{
+	if (!x)
+		return;
+	free(x->series);
+	free(x->index);
+	free(x);
+}
+
+/* The slots of k's series, created when missing; NULL when full or out of memory. */
+static struct ex_series *series_get(struct exemplars *x, const struct obsbpf_hist_key *k)
+{
+	uint32_t *s = index_slot(x, k);
+	if (*s)
+		return &x->series[*s - 1];
+	if (x->n == x->max)
+		return NULL;
+	if (x->n == x->cap) {
+		unsigned cap = x->cap ? x->cap * 2 : 8;
+		if (cap > x->max)
+			cap = x->max;
+		struct ex_series *ns = realloc(x->series, cap * sizeof(*ns));
+		if (!ns)
+			return NULL;
+		x->series = ns;
+		x->cap = cap;
+	}
+	if (x->icap < 2 * x->cap) { /* load stays under one half */
+		unsigned icap = x->icap;
+		while (icap < 2 * x->cap)
+			icap *= 2;
+		if (index_grow(x, icap) < 0)
+			return NULL;
+		s = index_slot(x, k);
+	}
+	struct ex_series *e = &x->series[x->n];
+	memset(e, 0, sizeof(*e));
+	e->key = *k;
+	*s = ++x->n;
+	return e;
+}
+
+static unsigned bucket_of(uint64_t ns)
+{
+	unsigned b = 0;
+	while (b < OBSBPF_HIST_NBOUNDS && ns > bounds_ns[b]) /* le: the bound is inclusive */
+		b++;
+	return b;
+}
+
+/* Only a sampled trace has spans for an exemplar to link to. */
+static bool sampled(const struct obsbpf_trace *t)
+{
+	static const uint8_t zero[16];
+	return t->origin != OBSBPF_TO_NONE && (t->flags & OBSBPF_TRACE_SAMPLED) &&
+	       memcmp(t->trace_id, zero, sizeof(t->trace_id));
+}
+
+void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e, int64_t unix_ms)
+{
+	const struct obsbpf_trace *t = &e->trace;
+	if (!x || !sampled(t))
+		return;
+	struct obsbpf_hist_key k = { .pod_id = e->pod_id, .route_id = e->route_id, .status = e->status,
+				     .method = e->method, .dir = e->dir };
+	struct ex_series *s = series_get(x, &k);
+	if (!s) {
+		x->dropped++;
+		return;
+	}
+	/* The kernel's histogram uses the same duration and bounds, so the exemplar lands in the
+	 * bucket that counted the request. */
+	uint64_t dur = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
+	struct exemplar *ex = &s->slot[bucket_of(dur)];
+	memcpy(ex->trace_id, t->trace_id, sizeof(ex->trace_id));
+	memcpy(ex->span_id, t->span_id, sizeof(ex->span_id));
+	ex->value_ns = dur;
+	ex->unix_ms = unix_ms;
+	ex->set = true;
+}
+
+void exemplars_record(struct exemplars *x, const struct obsbpf_http_event *e)
+{
+	if (!x || !sampled(&e->trace))
+		return;
+	/* Event times are CLOCK_MONOTONIC (bpf_ktime_get_ns); exemplars carry wall-clock time. */
+	struct timespec mono, real;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	int64_t now_mono = (int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec;
+	int64_t age_ns = now_mono > (int64_t)e->end_ns ? now_mono - (int64_t)e->end_ns : 0;
+	int64_t unix_ms = (int64_t)real.tv_sec * 1000 + real.tv_nsec / 1000000 - age_ns / 1000000;
+	exemplars_record_at(x, e, unix_ms);
+}
+
+const struct exemplar *exemplars_get(const struct exemplars *x, const struct obsbpf_hist_key *k)
+{
+	if (!x || !x->n)
+		return NULL;
+	uint32_t s = *index_slot(x, k);
+	return s ? x->series[s - 1].slot : NULL;
+}
+
+void exemplars_retain(struct exemplars *x, const struct dp_hist_entry *h, int nh)
+{
+	if (!x || !x->n)
+		return;
+	for (unsigned i = 0; i < x->n; i++)
+		x->series[i].keep = false;
+	for (int i = 0; i < nh; i++) {
+		uint32_t s = *index_slot(x, &h[i].key);
+		if (s)
+			x->series[s - 1].keep = true;
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < x->n; i++)
+		if (x->series[i].keep)
+			x->series[n++] = x->series[i];
+	if (n == x->n)
+		return;
+	x->n = n;
+	index_fill(x); /* positions moved; the array keeps its size for the series to come */
+}
+
+unsigned exemplars_series(const struct exemplars *x)
+{
+	return x ? x->n : 0;
+}
+
+uint64_t exemplars_dropped(const struct exemplars *x)
+{
+	return x ? x->dropped : 0;
+}

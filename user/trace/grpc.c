@@ -1,0 +1,457 @@
+/* OTLP/gRPC transport: one HTTP/2 connection (h2c, prior knowledge) driven by nghttp2 in its
+ * memory-buffer mode on the agent's loop: a non-blocking socket, our own reads and writes,
+ * nghttp2 only frames. The request is TraceService/Export with the message behind gRPC's
+ * 5-byte prefix; the outcome comes from the grpc-status trailer. The connection is reused and
+ * reopened on the next request after any failure. */
+#include "internal.h"
+
+#include "../loop/loop.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define EXPORT_PATH "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+struct grpc_tp {
+	struct transport tp;
+	struct loop *loop;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char authority[300];
+	unsigned timeout_ms;
+
+	int fd;
+	struct loop_watch *w;
+	bool connecting;
+	nghttp2_session *sess;
+	uint8_t *out; /* bytes nghttp2 produced that the socket did not take yet */
+	size_t out_len, out_off;
+
+	/* the request in flight (at most one: the tracer waits for each result) */
+	export_done_fn done;
+	void *arg;
+	struct loop_watch *timer;
+	uint8_t *body;
+	size_t body_len, body_off;
+	int32_t stream;
+	int http_status, grpc_status;
+	char grpc_message[100];
+	char details[1024]; /* grpc-status-details-bin (base64), "" when absent or too long */
+	uint8_t *resp;
+	size_t resp_len;
+	bool finished; /* outcome known; delivered once the current callback unwinds */
+	struct export_result res;
+};
+
+static void conn_close(struct grpc_tp *g)
+{
+	loop_remove(g->w);
+	g->w = NULL;
+	if (g->fd >= 0)
+		close(g->fd);
+	g->fd = -1;
+	nghttp2_session_del(g->sess);
+	g->sess = NULL;
+	free(g->out);
+	g->out = NULL;
+	g->out_len = g->out_off = 0;
+	g->connecting = false;
+}
+
+static void finish(struct grpc_tp *g, enum export_outcome o, const char *detail)
+{
+	if (!g->done || g->finished)
+		return;
+	g->finished = true;
+	g->res = (struct export_result){ .outcome = o, .retry_after_ms = -1 };
+	snprintf(g->res.detail, sizeof(g->res.detail), "%s", detail);
+}
+
+/* Hands the outcome to the tracer, outside nghttp2's callbacks: it may send the next batch. */
+static void deliver(struct grpc_tp *g)
+{
+	if (!g->done || !g->finished)
+		return;
+	export_done_fn done = g->done;
+	struct export_result r = g->res;
+	loop_remove(g->timer);
+	g->timer = NULL;
+	free(g->body);
+	g->body = NULL;
+	free(g->resp);
+	g->resp = NULL;
+	g->resp_len = 0;
+	g->done = NULL;
+	g->finished = false;
+	g->stream = -1;
+	done(g->arg, &r);
+}
+
+static void conn_fail(struct grpc_tp *g, const char *what, int err)
+{
+	char d[160];
+	snprintf(d, sizeof(d), "%s: %s", what, err ? strerror(err) : "connection closed");
+	finish(g, EXPORT_RETRY, d);
+	conn_close(g);
+}
+
+static void stream_done(struct grpc_tp *g)
+{
+	char d[160];
+	int st = g->grpc_status >= 0 ? g->grpc_status
+		: g->http_status == 200 ? 2 /* UNKNOWN: a reply without a status */
+		: grpc_status_from_http(g->http_status);
+	enum export_outcome o = otlp_grpc_outcome(st);
+	/* A server that says when to come back (RetryInfo) makes RESOURCE_EXHAUSTED retryable. */
+	long retry_ms = g->details[0] ? grpc_retry_info_ms(g->details, strlen(g->details)) : -1;
+	if (st == 8 && retry_ms >= 0)
+		o = EXPORT_RETRY;
+	if (g->grpc_status < 0 && g->http_status != 200)
+		snprintf(d, sizeof(d), "HTTP %d", g->http_status);
+	else
+		snprintf(d, sizeof(d), "grpc-status %d%s%s", st, g->grpc_message[0] ? ": " : "", g->grpc_message);
+	finish(g, o, d);
+	if (o == EXPORT_RETRY)
+		g->res.retry_after_ms = retry_ms;
+	/* The reply message: 1 byte compressed flag, 4 bytes length, the message. */
+	if (o == EXPORT_OK && g->resp_len >= 5 && !g->resp[0]) {
+		uint32_t n = (uint32_t)g->resp[1] << 24 | (uint32_t)g->resp[2] << 16 |
+			     (uint32_t)g->resp[3] << 8 | g->resp[4];
+		char msg[100];
+		if (n <= g->resp_len - 5 &&
+		    otlp_decode_response(g->resp + 5, n, &g->res.rejected, msg, sizeof(msg)) == 0 &&
+		    g->res.rejected)
+			snprintf(g->res.detail, sizeof(g->res.detail), "partial success: %lld rejected: %s",
+				 (long long)g->res.rejected, msg);
+	}
+}
+
+/* grpc-message is percent-encoded (gRPC over HTTP/2, "Responses"). */
+static void percent_decode(char *out, size_t n, const uint8_t *v, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 1 < n; i++) {
+		unsigned x;
+		if (v[i] == '%' && i + 2 < len && sscanf((const char *)v + i + 1, "%2x", &x) == 1) {
+			out[o++] = (char)x;
+			i += 2;
+		} else {
+			out[o++] = (char)v[i];
+		}
+	}
+	out[o] = '\0';
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
+		     const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
+{
+	struct grpc_tp *g = ud;
+	(void)s, (void)flags;
+	if (f->hd.stream_id != g->stream)
+		return 0;
+	if (namelen == 7 && !memcmp(name, ":status", 7))
+		g->http_status = atoi((const char *)value);
+	else if (namelen == 11 && !memcmp(name, "grpc-status", 11))
+		g->grpc_status = atoi((const char *)value);
+	else if (namelen == 12 && !memcmp(name, "grpc-message", 12))
+		percent_decode(g->grpc_message, sizeof(g->grpc_message), value, valuelen);
+	else if (namelen == 23 && !memcmp(name, "grpc-status-details-bin", 23) && valuelen < sizeof(g->details))
+		snprintf(g->details, sizeof(g->details), "%.*s", (int)valuelen, value);
+	return 0;
+}
+
+static int on_data(nghttp2_session *s, uint8_t flags, int32_t stream, const uint8_t *data, size_t len,
+		   void *ud)
+{
+	struct grpc_tp *g = ud;
+	(void)s, (void)flags;
+	if (stream != g->stream || g->resp_len + len > 64 * 1024)
+		return 0;
+	uint8_t *p = realloc(g->resp, g->resp_len + len);
+	if (!p)
+		return 0;
+	memcpy(p + g->resp_len, data, len);
+	g->resp = p;
+	g->resp_len += len;
+	return 0;
+}
+
+static int on_close(nghttp2_session *s, int32_t stream, uint32_t error_code, void *ud)
+{
+	struct grpc_tp *g = ud;
+	(void)s;
+	if (stream != g->stream)
+		return 0;
+	if (error_code && g->grpc_status < 0) {
+		char d[80];
+		/* RST_STREAM REFUSED_STREAM: the server did not process it, so it is safe to retry. */
+		snprintf(d, sizeof(d), "stream reset: %s", nghttp2_http2_strerror(error_code));
+		finish(g, EXPORT_RETRY, d);
+		return 0;
+	}
+	stream_done(g);
+	return 0;
+}
+
+static ssize_t read_body(nghttp2_session *s, int32_t stream, uint8_t *buf, size_t len, uint32_t *flags,
+			 nghttp2_data_source *src, void *ud)
+{
+	struct grpc_tp *g = ud;
+	(void)s, (void)stream, (void)src;
+	size_t n = g->body_len - g->body_off;
+	if (n > len)
+		n = len;
+	memcpy(buf, g->body + g->body_off, n);
+	g->body_off += n;
+	if (g->body_off == g->body_len)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)n;
+}
+
+/* Writes what nghttp2 has to send until the socket would block; keeps the rest. */
+static int flush(struct grpc_tp *g)
+{
+	for (;;) {
+		if (g->out_off < g->out_len) {
+			ssize_t n = send(g->fd, g->out + g->out_off, g->out_len - g->out_off, MSG_NOSIGNAL);
+			if (n < 0)
+				return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+			g->out_off += (size_t)n;
+			if (g->out_off < g->out_len)
+				continue;
+		}
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(g->sess, &data);
+		if (n < 0)
+			return -EPROTO;
+		if (n == 0)
+			return 0;
+		/* nghttp2's buffer is only valid until its next call: keep a copy to write. */
+		uint8_t *p = realloc(g->out, (size_t)n);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, data, (size_t)n);
+		g->out = p;
+		g->out_len = (size_t)n;
+		g->out_off = 0;
+	}
+}
+
+static void update_events(struct grpc_tp *g)
+{
+	uint32_t ev = EPOLLIN;
+	if (g->out_off < g->out_len || (g->sess && nghttp2_session_want_write(g->sess)))
+		ev |= EPOLLOUT;
+	loop_mod_fd(g->w, ev);
+}
+
+static int submit(struct grpc_tp *g)
+{
+	char timeout[32];
+	snprintf(timeout, sizeof(timeout), "%um", g->timeout_ms);
+#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
+	const nghttp2_nv hdrs[] = {
+		NV(":method", "POST"), NV(":scheme", "http"), NV(":path", EXPORT_PATH),
+		NV(":authority", g->authority), NV("content-type", "application/grpc"),
+		NV("te", "trailers"), NV("grpc-timeout", timeout), NV("user-agent", "obsbpf"),
+	};
+#undef NV
+	nghttp2_data_provider prd = { .read_callback = read_body };
+	g->http_status = 0;
+	g->grpc_status = -1;
+	g->grpc_message[0] = '\0';
+	g->details[0] = '\0';
+	g->body_off = 0;
+	g->stream = nghttp2_submit_request(g->sess, NULL, hdrs, sizeof(hdrs) / sizeof(hdrs[0]), &prd, NULL);
+	return g->stream < 0 ? -EPROTO : 0;
+}
+
+static int session_open(struct grpc_tp *g)
+{
+	nghttp2_session_callbacks *cb;
+	if (nghttp2_session_callbacks_new(&cb))
+		return -ENOMEM;
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+	int rc = nghttp2_session_client_new(&g->sess, cb, g);
+	nghttp2_session_callbacks_del(cb);
+	if (rc)
+		return -ENOMEM;
+	nghttp2_settings_entry iv[] = { { NGHTTP2_SETTINGS_ENABLE_PUSH, 0 } };
+	return nghttp2_submit_settings(g->sess, NGHTTP2_FLAG_NONE, iv, 1) ? -EPROTO : 0;
+}
+
+static void on_io(void *arg, uint32_t events)
+{
+	struct grpc_tp *g = arg;
+	if (g->connecting) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+		if (getsockopt(g->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+			err = errno;
+		if (!err && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (err || (events & (EPOLLERR | EPOLLHUP))) {
+			conn_fail(g, "connect", err ? err : ECONNREFUSED);
+			deliver(g);
+			return;
+		}
+		g->connecting = false;
+		if (session_open(g) < 0 || (g->done && submit(g) < 0)) {
+			conn_fail(g, "http/2 session", EPROTO);
+			deliver(g);
+			return;
+		}
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		uint8_t buf[16384];
+		for (;;) {
+			ssize_t n = recv(g->fd, buf, sizeof(buf), 0);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (n <= 0) {
+				conn_fail(g, "read", n < 0 ? errno : 0);
+				deliver(g);
+				return;
+			}
+			if (nghttp2_session_mem_recv(g->sess, buf, (size_t)n) < 0) {
+				conn_fail(g, "http/2", EPROTO);
+				deliver(g);
+				return;
+			}
+		}
+	}
+	int rc = flush(g);
+	if (rc < 0) {
+		conn_fail(g, "write", -rc);
+	} else if (!nghttp2_session_want_read(g->sess) && !nghttp2_session_want_write(g->sess) &&
+		   g->out_off == g->out_len) {
+		conn_fail(g, "server ended the connection (GOAWAY)", 0);
+	} else {
+		update_events(g);
+	}
+	deliver(g);
+}
+
+static int conn_open(struct grpc_tp *g)
+{
+	g->fd = socket(g->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (g->fd < 0)
+		return -errno;
+	int one = 1;
+	/* A request is one write: no reason to let Nagle hold its tail back. */
+	setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(g->fd, (struct sockaddr *)&g->addr, g->addrlen) < 0 && errno != EINPROGRESS) {
+		int e = errno;
+		close(g->fd);
+		g->fd = -1;
+		return -e;
+	}
+	g->connecting = true;
+	if (!(g->w = loop_add_fd(g->loop, g->fd, EPOLLOUT, on_io, g))) {
+		int e = errno;
+		close(g->fd);
+		g->fd = -1;
+		return -e;
+	}
+	return 0;
+}
+
+static void on_timeout(void *arg)
+{
+	struct grpc_tp *g = arg;
+	/* The stream may still be answered later; a new connection keeps it from being mistaken
+	 * for the next request's reply. */
+	finish(g, EXPORT_RETRY, "timed out");
+	conn_close(g);
+	deliver(g);
+}
+
+static int grpc_send(struct transport *t, const uint8_t *buf, size_t len, export_done_fn done, void *arg)
+{
+	struct grpc_tp *g = (struct grpc_tp *)t;
+	if (g->done)
+		return -EBUSY;
+	if (!(g->body = malloc(len + 5)))
+		return -ENOMEM;
+	g->body[0] = 0; /* not compressed */
+	g->body[1] = (uint8_t)(len >> 24);
+	g->body[2] = (uint8_t)(len >> 16);
+	g->body[3] = (uint8_t)(len >> 8);
+	g->body[4] = (uint8_t)len;
+	memcpy(g->body + 5, buf, len);
+	g->body_len = len + 5;
+	g->done = done;
+	g->arg = arg;
+	g->finished = false;
+	g->timer = loop_add_timer(g->loop, g->timeout_ms, 0, on_timeout, g);
+
+	int rc = 0;
+	if (g->fd < 0) {
+		rc = conn_open(g); /* the request is submitted once connected */
+		if (rc < 0) {
+			conn_fail(g, "connect", -rc);
+			rc = 0;
+		}
+	} else if (!g->connecting) {
+		if (submit(g) < 0 || (rc = flush(g)) < 0)
+			conn_fail(g, "write", rc < 0 ? -rc : EPROTO);
+		else
+			update_events(g);
+		rc = 0;
+	}
+	if (g->finished) {
+		/* Failed at once: report it from the loop, never from inside the caller's send. */
+		loop_remove(g->timer);
+		g->timer = loop_add_timer(g->loop, 1, 0, on_timeout, g);
+	}
+	return rc;
+}
+
+static void grpc_free(struct transport *t)
+{
+	struct grpc_tp *g = (struct grpc_tp *)t;
+	conn_close(g);
+	loop_remove(g->timer);
+	free(g->body);
+	free(g->resp);
+	free(g);
+}
+
+struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port, unsigned timeout_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	/* Resolved once, at start-up: getaddrinfo blocks, and the loop must not. */
+	int rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc) {
+		fprintf(stderr, "obsbpf: --otlp-endpoint: %s:%s: %s\n", host, port, gai_strerror(rc));
+		errno = EINVAL;
+		return NULL;
+	}
+	struct grpc_tp *g = calloc(1, sizeof(*g));
+	if (!g) {
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	memcpy(&g->addr, ai->ai_addr, ai->ai_addrlen);
+	g->addrlen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	snprintf(g->authority, sizeof(g->authority), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	g->loop = l;
+	g->fd = -1;
+	g->stream = -1;
+	g->timeout_ms = timeout_ms;
+	g->tp.send = grpc_send;
+	g->tp.free = grpc_free;
+	return &g->tp;
+}

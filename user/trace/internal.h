@@ -1,0 +1,119 @@
+/* What the tracer's parts share: the span record, the queue, the OTLP encoding, the retry
+ * policy and the two transports. Pure parts (span, queue, encoding, retry) are unit-tested. */
+#ifndef OBSBPF_TRACE_INTERNAL_H
+#define OBSBPF_TRACE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <obsbpf/types.h>
+
+#include "trace.h"
+
+struct loop;
+
+/* One span as queued: everything the encoder needs, no pointers (the queue owns copies). */
+struct span {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_id[8]; /* all zero: a root span */
+	uint8_t flags;        /* W3C trace-flags */
+	uint8_t dir;          /* OBSBPF_DIR_SERVER: kind SERVER, else CLIENT */
+	uint8_t method;       /* enum obsbpf_method */
+	uint16_t status;      /* HTTP status code */
+	uint16_t res;         /* index into the tracer's resource table */
+	uint32_t tid;
+	uint64_t start_unix_ns, end_unix_ns;
+	struct obsbpf_addrs addrs;
+	char route[OBSBPF_ROUTE_LEN + 8]; /* "" when unknown */
+};
+
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC now: events carry monotonic times. */
+int64_t span_clock_offset_ns(void);
+/* Fills s from e (route may be NULL); false when e carries no span (no trace context). */
+bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const char *route,
+		     int64_t mono_to_unix_ns, uint16_t res);
+/* "GET /users/:id", "GET" when the route is unknown, "HTTP" for a non-standard method. */
+void span_name(const struct span *s, char *out, size_t n);
+/* ERROR: 5xx on server spans, 4xx and 5xx on client spans (OTel HTTP semantic conventions). */
+bool span_is_error(const struct span *s);
+
+/* Bounded FIFO of spans (a ring). */
+struct span_queue {
+	struct span *v;
+	size_t cap, head, len;
+};
+int squeue_init(struct span_queue *q, size_t cap);
+void squeue_free(struct span_queue *q);
+/* false when full (the caller counts the drop). */
+bool squeue_push(struct span_queue *q, const struct span *s);
+const struct span *squeue_at(const struct span_queue *q, size_t i);
+void squeue_pop(struct span_queue *q, size_t n);
+
+/* ExportTraceServiceRequest with one ResourceSpans per resource used by spans[0..n). *out is
+ * malloc'd. Returns 0 or -ENOMEM. */
+int otlp_encode(const struct span *const *spans, size_t n, const struct span_resource *res,
+		size_t nres, uint8_t **out, size_t *len);
+/* ExportTraceServiceResponse: rejected spans of a partial success (0 when none). Returns 0 or
+ * -EBADMSG. An empty body is a full success. */
+int otlp_decode_response(const uint8_t *buf, size_t len, int64_t *rejected, char *msg, size_t msglen);
+
+/* What became of one export request. */
+enum export_outcome {
+	EXPORT_OK,    /* delivered (maybe partly rejected: see rejected) */
+	EXPORT_RETRY, /* not delivered, worth retrying: unreachable, busy, throttled */
+	EXPORT_FAIL,  /* refused for good: the batch is dropped */
+};
+
+struct export_result {
+	enum export_outcome outcome;
+	int64_t rejected;      /* spans the collector rejected in a partial success */
+	long retry_after_ms;   /* the collector's Retry-After (HTTP) or RetryInfo (gRPC), -1: none */
+	char detail[160];      /* one line for the log: "HTTP 503", "connection refused", ... */
+};
+
+/* Retry policy (OTLP spec, "Failures"): HTTP 429, 502, 503, 504 and transport errors retry;
+ * other non-2xx fail. */
+enum export_outcome otlp_http_outcome(bool transport_ok, long status);
+/* gRPC codes the OTLP spec calls retryable: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
+ * UNAVAILABLE, DATA_LOSS. */
+enum export_outcome otlp_grpc_outcome(int grpc_status);
+/* gRPC status for an HTTP/2 response without one (gRPC's HTTP-to-gRPC status mapping). */
+int grpc_status_from_http(int http_status);
+/* Delay before retry number `attempt` (1, 2, ...): exponential from base_ms, capped at cap_ms,
+ * with jitter (a uniform 50..100% of the step, rnd in [0,1)); a Retry-After (>= 0) wins,
+ * itself capped at RETRY_AFTER_MAX_MS. */
+#define RETRY_AFTER_MAX_MS 300000L
+uint64_t retry_delay_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, long retry_after_ms,
+			double rnd);
+
+/* A transport sends one encoded request; done is called once, later, from the loop. */
+typedef void (*export_done_fn)(void *arg, const struct export_result *r);
+struct transport {
+	int (*send)(struct transport *t, const uint8_t *buf, size_t len, export_done_fn done, void *arg);
+	void (*free)(struct transport *t);
+};
+/* OTLP/HTTP: POST application/x-protobuf to url. */
+struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeout_ms);
+/* OTLP/gRPC: h2c with prior knowledge to host:port (resolved now), one connection reused. */
+struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port,
+				unsigned timeout_ms);
+
+#endif
+
+/* Where and how spans go, from --otlp-endpoint/--otlp-protocol or the OTEL_* variables. */
+struct otlp_target {
+	bool grpc;
+	char url[512];  /* HTTP: the full URL spans are POSTed to */
+	char host[256]; /* gRPC */
+	char port[8];
+};
+/* Returns 1 with *t filled, 0 when no endpoint is configured (tracing off), or -EINVAL after
+ * printing one line. env_* may be NULL. */
+int otlp_target_resolve(struct otlp_target *t, const char *endpoint, const char *protocol,
+			const char *env_traces_endpoint, const char *env_endpoint, const char *env_protocol);
+
+/* The retry delay in a grpc-status-details-bin trailer (base64 of a google.rpc.Status holding a
+ * google.rpc.RetryInfo), in milliseconds; -1 when there is none. */
+long grpc_retry_info_ms(const char *b64, size_t len);

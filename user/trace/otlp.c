@@ -1,0 +1,234 @@
+/* Span records -> OTLP ExportTraceServiceRequest bytes, with the protobuf-c code generated
+ * from proto/otlp_trace.proto; and the response's partial success back. */
+#include "internal.h"
+
+#include "../metrics/red.h"
+#include "otlp_trace.pb-c.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define SPAN_ATTRS 11
+
+/* Everything one span's message points at, allocated together. */
+struct span_msg {
+	Otlp__Span span;
+	Otlp__Status status;
+	Otlp__KeyValue kv[SPAN_ATTRS];
+	Otlp__AnyValue av[SPAN_ATTRS];
+	Otlp__KeyValue *kvp[SPAN_ATTRS];
+	char name[OBSBPF_ROUTE_LEN + 32];
+	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
+	const char *method;
+};
+
+#define RES_ATTRS 5
+struct res_msg {
+	Otlp__ResourceSpans rs;
+	Otlp__Resource resource;
+	Otlp__ScopeSpans ss;
+	Otlp__ScopeSpans *ssp;
+	Otlp__KeyValue kv[RES_ATTRS];
+	Otlp__AnyValue av[RES_ATTRS];
+	Otlp__KeyValue *kvp[RES_ATTRS];
+};
+
+static void kv_str(Otlp__KeyValue *kv, Otlp__AnyValue *av, const char *k, const char *v)
+{
+	*av = (Otlp__AnyValue)OTLP__ANY_VALUE__INIT;
+	av->value_case = OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+	av->string_value = (char *)(v ? v : "");
+	*kv = (Otlp__KeyValue)OTLP__KEY_VALUE__INIT;
+	kv->key = (char *)k;
+	kv->value = av;
+}
+
+static void kv_int(Otlp__KeyValue *kv, Otlp__AnyValue *av, const char *k, int64_t v)
+{
+	*av = (Otlp__AnyValue)OTLP__ANY_VALUE__INIT;
+	av->value_case = OTLP__ANY_VALUE__VALUE_INT_VALUE;
+	av->int_value = v;
+	*kv = (Otlp__KeyValue)OTLP__KEY_VALUE__INIT;
+	kv->key = (char *)k;
+	kv->value = av;
+}
+
+static void addr_str(const struct obsbpf_addrs *a, const uint8_t *ip, char *out)
+{
+	if (a->family == AF_INET6) {
+		/* The kernel stores IPv4 peers of dual-stack sockets IPv4-mapped: show them as IPv4. */
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (!memcmp(ip, mapped, sizeof(mapped)))
+			inet_ntop(AF_INET, ip + 12, out, INET6_ADDRSTRLEN);
+		else
+			inet_ntop(AF_INET6, ip, out, INET6_ADDRSTRLEN);
+	} else {
+		inet_ntop(AF_INET, ip, out, INET6_ADDRSTRLEN);
+	}
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Attributes: OTel HTTP semantic conventions (http.*, server.*, client.*, network.*). On a
+ * server span the pod is the server (local address), on a client span the peer is. */
+static void fill_span(struct span_msg *m, const struct span *s)
+{
+	Otlp__Span *p = &m->span;
+	bool server = s->dir == OBSBPF_DIR_SERVER;
+	size_t n = 0;
+
+	*p = (Otlp__Span)OTLP__SPAN__INIT;
+	p->trace_id = (ProtobufCBinaryData){ sizeof(s->trace_id), (uint8_t *)s->trace_id };
+	p->span_id = (ProtobufCBinaryData){ sizeof(s->span_id), (uint8_t *)s->span_id };
+	if (!all_zero(s->parent_id, sizeof(s->parent_id)))
+		p->parent_span_id = (ProtobufCBinaryData){ sizeof(s->parent_id), (uint8_t *)s->parent_id };
+	/* Span.flags: the W3C trace-flags in bits 0-7; bit 8 says whether "has remote parent"
+	 * (bit 9) is known, which we do not claim. */
+	p->flags = s->flags;
+	span_name(s, m->name, sizeof(m->name));
+	p->name = m->name;
+	p->kind = server ? OTLP__SPAN__SPAN_KIND__SPAN_KIND_SERVER : OTLP__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
+	p->start_time_unix_nano = s->start_unix_ns;
+	p->end_time_unix_nano = s->end_unix_ns;
+
+	addr_str(&s->addrs, s->addrs.local, m->local);
+	addr_str(&s->addrs, s->addrs.remote, m->remote);
+	m->method = red_method_name(s->method);
+	kv_str(&m->kv[n], &m->av[n], "http.request.method", m->method), n++;
+	if (s->route[0])
+		kv_str(&m->kv[n], &m->av[n], "http.route", s->route), n++;
+	if (s->status)
+		kv_int(&m->kv[n], &m->av[n], "http.response.status_code", s->status), n++;
+	kv_str(&m->kv[n], &m->av[n], "server.address", server ? m->local : m->remote), n++;
+	kv_int(&m->kv[n], &m->av[n], "server.port", server ? s->addrs.local_port : s->addrs.remote_port), n++;
+	if (server)
+		kv_str(&m->kv[n], &m->av[n], "client.address", m->remote), n++;
+	kv_str(&m->kv[n], &m->av[n], "network.peer.address", m->remote), n++;
+	kv_int(&m->kv[n], &m->av[n], "network.peer.port", s->addrs.remote_port), n++;
+	/* The kernel parses HTTP/1.x without keeping the minor version. */
+	kv_str(&m->kv[n], &m->av[n], "network.protocol.version", "1.1"), n++;
+	kv_int(&m->kv[n], &m->av[n], "thread.id", s->tid), n++;
+	for (size_t i = 0; i < n; i++)
+		m->kvp[i] = &m->kv[i];
+	p->n_attributes = n;
+	p->attributes = m->kvp;
+
+	if (span_is_error(s)) {
+		m->status = (Otlp__Status)OTLP__STATUS__INIT;
+		m->status.code = OTLP__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+		p->status = &m->status;
+	}
+}
+
+static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp__InstrumentationScope *scope)
+{
+	size_t n = 0;
+	kv_str(&m->kv[n], &m->av[n], "service.name", r->service ? r->service : r->pod), n++;
+	kv_str(&m->kv[n], &m->av[n], "k8s.pod.name", r->pod), n++;
+	kv_str(&m->kv[n], &m->av[n], "k8s.namespace.name", r->namespace_), n++;
+	kv_str(&m->kv[n], &m->av[n], "k8s.node.name", r->node), n++;
+	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.name", "obsbpf"), n++;
+	for (size_t i = 0; i < n; i++)
+		m->kvp[i] = &m->kv[i];
+	m->resource = (Otlp__Resource)OTLP__RESOURCE__INIT;
+	m->resource.n_attributes = n;
+	m->resource.attributes = m->kvp;
+	m->ss = (Otlp__ScopeSpans)OTLP__SCOPE_SPANS__INIT;
+	m->ss.scope = scope;
+	m->ssp = &m->ss;
+	m->rs = (Otlp__ResourceSpans)OTLP__RESOURCE_SPANS__INIT;
+	m->rs.resource = &m->resource;
+	m->rs.n_scope_spans = 1;
+	m->rs.scope_spans = &m->ssp;
+}
+
+int otlp_encode(const struct span *const *spans, size_t n, const struct span_resource *res,
+		size_t nres, uint8_t **out, size_t *len)
+{
+	Otlp__InstrumentationScope scope = OTLP__INSTRUMENTATION_SCOPE__INIT;
+	Otlp__ExportTraceServiceRequest req = OTLP__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+	struct span_msg *sm = calloc(n ? n : 1, sizeof(*sm));
+	Otlp__Span **sp = calloc(n ? n : 1, sizeof(*sp));
+	struct res_msg *rm = calloc(nres ? nres : 1, sizeof(*rm));
+	Otlp__ResourceSpans **rsp = calloc(nres ? nres : 1, sizeof(*rsp));
+	int *first = calloc(nres ? nres : 1, sizeof(*first));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	*len = 0;
+	if (!sm || !sp || !rm || !rsp || !first)
+		goto out;
+	scope.name = "obsbpf";
+	/* Spans are grouped by resource: count, then place each resource's spans contiguously. */
+	size_t *count = (size_t *)calloc(nres ? nres : 1, sizeof(size_t));
+	if (!count)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (spans[i]->res < nres)
+			count[spans[i]->res]++;
+	size_t off = 0;
+	for (size_t r = 0; r < nres; r++) {
+		first[r] = (int)off;
+		off += count[r];
+		count[r] = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned r = spans[i]->res;
+		if (r >= nres)
+			continue; /* no resource: cannot happen through tracer_add */
+		size_t at = (size_t)first[r] + count[r]++;
+		fill_span(&sm[at], spans[i]);
+		sp[at] = &sm[at].span;
+	}
+	for (size_t r = 0; r < nres; r++) {
+		if (!count[r])
+			continue;
+		fill_resource(&rm[r], &res[r], &scope);
+		rm[r].ss.n_spans = count[r];
+		rm[r].ss.spans = &sp[first[r]];
+		rsp[req.n_resource_spans++] = &rm[r].rs;
+	}
+	free(count);
+	req.resource_spans = rsp;
+	*len = otlp__export_trace_service_request__get_packed_size(&req);
+	if (!(*out = malloc(*len ? *len : 1)))
+		goto out;
+	otlp__export_trace_service_request__pack(&req, *out);
+	rc = 0;
+out:
+	free(sm);
+	free(sp);
+	free(rm);
+	free(rsp);
+	free(first);
+	return rc;
+}
+
+int otlp_decode_response(const uint8_t *buf, size_t len, int64_t *rejected, char *msg, size_t msglen)
+{
+	*rejected = 0;
+	if (msglen)
+		msg[0] = '\0';
+	if (!len)
+		return 0;
+	Otlp__ExportTraceServiceResponse *r = otlp__export_trace_service_response__unpack(NULL, len, buf);
+	if (!r)
+		return -EBADMSG;
+	if (r->partial_success) {
+		*rejected = r->partial_success->rejected_spans;
+		if (msglen)
+			snprintf(msg, msglen, "%s", r->partial_success->error_message);
+	}
+	otlp__export_trace_service_response__free_unpacked(r, NULL);
+	return 0;
+}

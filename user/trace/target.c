@@ -1,0 +1,86 @@
+/* The exporter's destination, resolved like the OpenTelemetry SDKs do: a base endpoint gets
+ * the signal path /v1/traces appended (OTEL_EXPORTER_OTLP_ENDPOINT); a per-signal endpoint
+ * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is used as is; gRPC takes scheme://host:port only. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int bad(const char *what, const char *v, const char *why)
+{
+	fprintf(stderr, "obsbpf: %s %s: %s\n", what, v, why);
+	return -EINVAL;
+}
+
+/* "http://host:port/..." or "host:port": host and port (default_port when absent). */
+static int split_authority(struct otlp_target *t, const char *what, const char *v, const char *default_port)
+{
+	const char *a = v, *end, *colon;
+	if (!strncmp(a, "https://", 8))
+		return bad(what, v, "TLS (https) is not supported for gRPC: use http://HOST:PORT");
+	if (!strncmp(a, "http://", 7))
+		a += 7;
+	end = a + strcspn(a, "/");
+	if (*a == '[') {
+		const char *rb = memchr(a, ']', (size_t)(end - a));
+		if (!rb)
+			return bad(what, v, "expected http://HOST:PORT");
+		snprintf(t->host, sizeof(t->host), "%.*s", (int)(rb - a - 1), a + 1);
+		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = memchr(a, ':', (size_t)(end - a));
+		snprintf(t->host, sizeof(t->host), "%.*s", (int)((colon ? colon : end) - a), a);
+	}
+	if (!t->host[0])
+		return bad(what, v, "expected http://HOST:PORT");
+	if (colon) {
+		size_t n = (size_t)(end - colon - 1);
+		if (!n || n >= sizeof(t->port) || strspn(colon + 1, "0123456789") < n)
+			return bad(what, v, "expected http://HOST:PORT");
+		snprintf(t->port, sizeof(t->port), "%.*s", (int)n, colon + 1);
+	} else {
+		snprintf(t->port, sizeof(t->port), "%s", default_port);
+	}
+	return 0;
+}
+
+int otlp_target_resolve(struct otlp_target *t, const char *endpoint, const char *protocol,
+			const char *env_traces_endpoint, const char *env_endpoint, const char *env_protocol)
+{
+	const char *what = "--otlp-endpoint", *v = endpoint;
+	bool as_is = false;
+
+	memset(t, 0, sizeof(*t));
+	if (!protocol || !*protocol)
+		protocol = env_protocol && *env_protocol ? env_protocol : "http/protobuf";
+	if (!strcmp(protocol, "grpc"))
+		t->grpc = true;
+	else if (strcmp(protocol, "http/protobuf") && strcmp(protocol, "http"))
+		return bad(protocol == env_protocol ? "OTEL_EXPORTER_OTLP_PROTOCOL" : "--otlp-protocol",
+			   protocol, "expected grpc or http/protobuf");
+	if (!v || !*v) {
+		if (env_traces_endpoint && *env_traces_endpoint) {
+			v = env_traces_endpoint;
+			what = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+			as_is = true;
+		} else if (env_endpoint && *env_endpoint) {
+			v = env_endpoint;
+			what = "OTEL_EXPORTER_OTLP_ENDPOINT";
+		} else {
+			return 0;
+		}
+	}
+	if (t->grpc)
+		return split_authority(t, what, v, "4317") < 0 ? -EINVAL : 1;
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+		return bad(what, v, "expected an http:// or https:// URL");
+	size_t n = strlen(v);
+	if (!as_is)
+		while (n && v[n - 1] == '/')
+			n--;
+	if (n + sizeof("/v1/traces") > sizeof(t->url))
+		return bad(what, v, "URL too long");
+	snprintf(t->url, sizeof(t->url), "%.*s%s", (int)n, v, as_is ? "" : "/v1/traces");
+	return 1;
+}

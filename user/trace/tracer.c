@@ -1,0 +1,342 @@
+/* The tracer: kernel events become spans in a bounded queue; a batch leaves when it is full
+ * or every --otlp-flush-ms; one request is in flight at a time, and a batch stays at the head
+ * of the queue until the collector took it, so a collector outage costs retries, not spans,
+ * until the queue is full. */
+#include "internal.h"
+
+#include "../loop/loop.h"
+#include "../http/server.h"
+#include "../metrics/red.h"
+#include "../util/strbuf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RESOURCES 1024
+#define RETRY_BASE_MS 200
+#define RETRY_CAP_MS 30000
+#define STOP_FLUSH_MS 2000
+
+struct tracer {
+	struct loop *loop;
+	struct transport *tp;
+	struct otlp_target target;
+	struct span_queue q;
+	size_t batch;
+	unsigned flush_ms;
+	int64_t clock_off;
+	struct span_resource res[MAX_RESOURCES];
+	size_t nres, last_res;
+	struct loop_watch *flush_timer, *retry_timer;
+	bool busy, retry_pending;
+	size_t inflight;
+	unsigned attempt; /* failed tries of the batch at the head */
+	bool failing;     /* logged that the collector fails (once per outage); log its recovery */
+	uint64_t rnd;
+	/* counters */
+	uint64_t exported, not_sampled, drop_queue_full, drop_rejected, drop_failed;
+	uint64_t req_ok, req_partial, req_retry, req_failed, retries, no_resource;
+};
+
+static const char *target_str(const struct tracer *t, char *buf, size_t n)
+{
+	if (t->target.grpc)
+		snprintf(buf, n, "grpc %s:%s", t->target.host, t->target.port);
+	else
+		snprintf(buf, n, "%s", t->target.url);
+	return buf;
+}
+
+static double next_rnd(struct tracer *t)
+{
+	t->rnd ^= t->rnd << 13; /* xorshift64: jitter needs spread, not quality */
+	t->rnd ^= t->rnd >> 7;
+	t->rnd ^= t->rnd << 17;
+	return (double)(t->rnd >> 11) / 9007199254740992.0;
+}
+
+static void export_now(struct tracer *t);
+
+static void on_retry(void *arg)
+{
+	struct tracer *t = arg;
+	t->retry_pending = false;
+	t->retries++;
+	export_now(t);
+}
+
+static void log_failure(struct tracer *t, const struct export_result *r, const char *what)
+{
+	char tgt[600];
+	fprintf(stderr, "obsbpf: otlp %s: %s%s\n", target_str(t, tgt, sizeof(tgt)), r->detail, what);
+}
+
+static void export_done(void *arg, const struct export_result *r)
+{
+	struct tracer *t = arg;
+	size_t n = t->inflight;
+	t->busy = false;
+	t->inflight = 0;
+	switch (r->outcome) {
+	case EXPORT_OK: {
+		uint64_t rej = r->rejected > 0 ? (uint64_t)r->rejected : 0;
+		if (rej > n)
+			rej = n;
+		squeue_pop(&t->q, n);
+		t->exported += n - rej;
+		t->drop_rejected += rej;
+		if (rej) {
+			if (!t->req_partial++)
+				log_failure(t, r, " (logged once; counted in obsbpf_trace_spans_dropped_total)");
+		} else {
+			t->req_ok++;
+		}
+		if (t->failing) {
+			char tgt[600];
+			fprintf(stderr, "obsbpf: otlp %s: delivering again\n", target_str(t, tgt, sizeof(tgt)));
+		}
+		t->failing = false;
+		t->attempt = 0;
+		if (t->q.len >= t->batch)
+			export_now(t);
+		return;
+	}
+	case EXPORT_RETRY: {
+		t->req_retry++;
+		t->attempt++;
+		if (!t->failing)
+			log_failure(t, r, " (spans kept, retrying)");
+		t->failing = true;
+		uint64_t d = retry_delay_ms(t->attempt, RETRY_BASE_MS, RETRY_CAP_MS, r->retry_after_ms,
+					    next_rnd(t));
+		t->retry_pending = loop_timer_rearm(t->retry_timer, d, 0) == 0;
+		if (!t->retry_pending)
+			t->retries++; /* cannot wait: the flush timer tries again */
+		return;
+	}
+	case EXPORT_FAIL:
+		t->req_failed++;
+		squeue_pop(&t->q, n);
+		t->drop_failed += n;
+		t->attempt = 0;
+		/* A collector that refuses everything (a wrong URL) would log a line per batch. */
+		if (!t->failing)
+			log_failure(t, r, " (batch dropped)");
+		t->failing = true;
+		return;
+	}
+}
+
+static void export_now(struct tracer *t)
+{
+	if (t->busy || t->retry_pending || !t->q.len)
+		return;
+	size_t n = t->q.len < t->batch ? t->q.len : t->batch;
+	const struct span **v = malloc(n * sizeof(*v));
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = squeue_at(&t->q, i);
+	int rc = otlp_encode(v, n, t->res, t->nres, &buf, &len);
+	free(v);
+	if (rc < 0)
+		return; /* out of memory: the next flush tries again */
+	t->busy = true;
+	t->inflight = n;
+	rc = t->tp->send(t->tp, buf, len, export_done, t);
+	free(buf);
+	if (rc < 0) {
+		t->busy = false;
+		t->inflight = 0;
+	}
+}
+
+static void on_flush(void *arg)
+{
+	export_now(arg);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* service.name defaults to the pod name: the table stores it resolved, so compare it so. */
+static bool same_resource(const struct span_resource *c, const struct span_resource *r)
+{
+	return same(c->service, r->service ? r->service : r->pod) && same(c->pod, r->pod) &&
+	       same(c->namespace_, r->namespace_) && same(c->node, r->node);
+}
+
+static int resource_index(struct tracer *t, const struct span_resource *r)
+{
+	if (t->last_res < t->nres && same_resource(&t->res[t->last_res], r))
+		return (int)t->last_res;
+	for (size_t i = 0; i < t->nres; i++)
+		if (same_resource(&t->res[i], r))
+			return (int)(t->last_res = i);
+	if (t->nres == MAX_RESOURCES)
+		return -1;
+	struct span_resource *n = &t->res[t->nres];
+	n->service = strdup(r->service ? r->service : (r->pod ? r->pod : ""));
+	n->pod = strdup(r->pod ? r->pod : "");
+	n->namespace_ = strdup(r->namespace_ ? r->namespace_ : "");
+	n->node = strdup(r->node ? r->node : "");
+	if (!n->service || !n->pod || !n->namespace_ || !n->node) {
+		free((char *)n->service), free((char *)n->pod), free((char *)n->namespace_), free((char *)n->node);
+		memset(n, 0, sizeof(*n));
+		return -1;
+	}
+	return (int)(t->last_res = t->nres++);
+}
+
+void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struct span_resource *r,
+		const char *route)
+{
+	if (!t || e->trace.origin == OBSBPF_TO_NONE)
+		return;
+	if (!(e->trace.flags & OBSBPF_TRACE_SAMPLED)) {
+		t->not_sampled++;
+		return;
+	}
+	int ri = resource_index(t, r);
+	if (ri < 0) {
+		t->no_resource++;
+		return;
+	}
+	struct span s;
+	span_from_event(&s, e, route, t->clock_off, (uint16_t)ri);
+	if (!squeue_push(&t->q, &s)) {
+		t->drop_queue_full++;
+		return;
+	}
+	if (t->q.len >= t->batch)
+		export_now(t);
+}
+
+struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l)
+{
+	struct otlp_target tg;
+	int rc = otlp_target_resolve(&tg, cfg->otlp_endpoint, cfg->otlp_protocol,
+				     getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+				     getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"));
+	if (rc <= 0) {
+		errno = rc < 0 ? EINVAL : 0;
+		return NULL;
+	}
+	if (!cfg->otlp_batch || !cfg->otlp_queue || cfg->otlp_batch > cfg->otlp_queue || !cfg->otlp_flush_ms ||
+	    !cfg->otlp_timeout_ms) {
+		fprintf(stderr, "obsbpf: --otlp-batch %u, --otlp-queue %u, --otlp-flush-ms %u, --otlp-timeout-ms %u: "
+			"need 0 < batch <= queue and non-zero times\n", cfg->otlp_batch, cfg->otlp_queue,
+			cfg->otlp_flush_ms, cfg->otlp_timeout_ms);
+		errno = EINVAL;
+		return NULL;
+	}
+	struct tracer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->loop = l;
+	t->target = tg;
+	t->batch = cfg->otlp_batch;
+	t->flush_ms = cfg->otlp_flush_ms;
+	t->clock_off = span_clock_offset_ns();
+	t->rnd = (uint64_t)loop_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	if (squeue_init(&t->q, cfg->otlp_queue) < 0)
+		goto fail;
+	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, cfg->otlp_timeout_ms)
+			: otlp_http_new(l, tg.url, cfg->otlp_timeout_ms);
+	if (!t->tp)
+		goto fail;
+	/* The retry timer is created disarmed-in-effect: far away, rearmed when needed. */
+	t->retry_timer = loop_add_timer(l, 365ull * 24 * 3600 * 1000, 0, on_retry, t);
+	t->flush_timer = loop_add_timer(l, t->flush_ms, t->flush_ms, on_flush, t);
+	if (!t->retry_timer || !t->flush_timer)
+		goto fail;
+	char tgt[600];
+	fprintf(stderr, "obsbpf: exporting spans to %s\n", target_str(t, tgt, sizeof(tgt)));
+	return t;
+fail:
+	if (!errno)
+		errno = ENOMEM;
+	int e = errno;
+	fprintf(stderr, "obsbpf: span exporter: %s\n", strerror(e));
+	tracer_stop(t);
+	errno = e;
+	return NULL;
+}
+
+void tracer_stop(struct tracer *t)
+{
+	if (!t)
+		return;
+	loop_remove(t->flush_timer);
+	t->flush_timer = NULL;
+	if (t->tp && t->q.len) {
+		/* One last try for what is queued, without waiting out a backoff; bounded in time. */
+		uint64_t deadline = loop_now_ns() + STOP_FLUSH_MS * 1000000ull;
+		t->retry_pending = false;
+		export_now(t);
+		while (t->q.len && loop_now_ns() < deadline) {
+			if (!t->busy) {
+				if (t->attempt)
+					break; /* the collector is failing: do not hammer it while exiting */
+				export_now(t);
+			}
+			loop_run_once(t->loop, 50);
+		}
+		if (t->q.len) {
+			char tgt[600];
+			fprintf(stderr, "obsbpf: otlp %s: %zu spans not delivered at shutdown\n",
+				target_str(t, tgt, sizeof(tgt)), t->q.len);
+		}
+	}
+	loop_remove(t->retry_timer);
+	if (t->tp)
+		t->tp->free(t->tp);
+	squeue_free(&t->q);
+	for (size_t i = 0; i < t->nres; i++) {
+		free((char *)t->res[i].service), free((char *)t->res[i].pod);
+		free((char *)t->res[i].namespace_), free((char *)t->res[i].node);
+	}
+	free(t);
+}
+
+void tracer_render_metrics(struct tracer *t, struct strbuf *out, enum exposition_format fmt,
+			   const struct pod_labels *l)
+{
+	if (!t)
+		return;
+	http_expo_family(out, fmt, "obsbpf_trace_spans_exported_total", "counter",
+	       "Spans the OTLP collector accepted.");
+	red_sample(out, "obsbpf_trace_spans_exported_total", NULL, l, t->exported);
+	http_expo_family(out, fmt, "obsbpf_trace_spans_dropped_total", "counter",
+	       "Sampled spans that were not delivered, by reason: the queue was full (collector down or "
+	       "slow), the collector rejected them (partial success), or refused the whole request for good.");
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"queue_full\"", l, t->drop_queue_full);
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"rejected\"", l, t->drop_rejected);
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"export_failed\"", l, t->drop_failed);
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"too_many_resources\"", l, t->no_resource);
+	http_expo_family(out, fmt, "obsbpf_trace_spans_not_sampled_total", "counter",
+	       "Requests with trace context whose trace is not sampled: no span exported, by design.");
+	red_sample(out, "obsbpf_trace_spans_not_sampled_total", NULL, l, t->not_sampled);
+	http_expo_family(out, fmt, "obsbpf_trace_export_requests_total", "counter",
+	       "OTLP export requests by result: ok, partial (some spans rejected), retry (will be sent "
+	       "again), failed (batch dropped).");
+	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"ok\"", l, t->req_ok);
+	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"partial\"", l, t->req_partial);
+	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"retry\"", l, t->req_retry);
+	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"failed\"", l, t->req_failed);
+	http_expo_family(out, fmt, "obsbpf_trace_export_retries_total", "counter",
+	       "Export requests sent again after a retryable failure (after backoff or Retry-After).");
+	red_sample(out, "obsbpf_trace_export_retries_total", NULL, l, t->retries);
+	http_expo_family(out, fmt, "obsbpf_trace_queue_spans", "gauge", "Spans waiting to be exported.");
+	red_sample(out, "obsbpf_trace_queue_spans", NULL, l, t->q.len);
+	http_expo_family(out, fmt, "obsbpf_trace_queue_capacity", "gauge", "Spans the export queue holds (--otlp-queue).");
+	red_sample(out, "obsbpf_trace_queue_capacity", NULL, l, t->q.cap);
+}
