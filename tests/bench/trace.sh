@@ -10,9 +10,13 @@
 #             upstream) -> the same server.
 # CPU 0 is the server's (nginx), CPU 1 the client side's (wrk, the agent, the OTLP sink); the
 # proxy may use both (its best case; see PROXY_WORKERS). Reports req/s, p50/p99 and CPU time per
-# request (all pods, agent and sink: the figure that does not depend on where things are
-# pinned), and checks in the server's access log that each config sent what it should (no
-# header bare, one on every request otherwise). A measurement, not a test.
+# request (both pods and the agent: the figure that depends least on pinning and on other jobs),
+# how much of the machine other jobs used meanwhile, and medians over all runs and over the
+# quiet ones. Checks that each config sent what it should: the server's access log records
+# every request's traceparent (none bare, one on every request otherwise), and a last short
+# attached run has the sink decode its spans (one per request). Exits 1 when a check fails:
+# a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
+# Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS.
 source "$(dirname "$0")/../integration/lib.sh"
 OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
 ROUNDS=${BENCH_ROUNDS:-5}
