@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""An OTLP/HTTP trace sink for `make bench`: accepts every POST, answers 200 with an empty
-ExportTraceServiceResponse, keeps nothing. It must cost the benchmark as little as possible, so
-it only counts requests and body bytes, and spans only while the file --count-spans-while names
-exists (a walk of the protobuf wire format down to the `spans` fields, skipping each span's
-bytes unread: ~1 us a span in Python, too much to run while measuring). After every request it
-rewrites COUNT_FILE with "requests bytes spans". Writes its port to --port-file once listening.
+"""An OTLP/HTTP trace sink for `make bench`'s verify run: accepts every POST, answers 200 with an
+empty ExportTraceServiceResponse, keeps nothing, counts requests, body bytes and spans (a walk of
+the protobuf wire format down to the `spans` fields, skipping each span's bytes unread: ~1 us a
+span in Python, too slow to sit next to the measured runs, which export to an nginx sink). After
+every request it rewrites COUNT_FILE with "requests bytes spans". Writes its port to --port-file
+once listening.
 """
 import argparse
 import gzip
@@ -69,14 +69,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         size = len(body)
-        spans = 0
-        if os.path.exists(self.server.count_flag):
-            if self.headers.get("Content-Encoding", "") == "gzip":
-                body = gzip.decompress(body)
-            try:
-                spans = count_spans(body)
-            except (ValueError, IndexError):
-                pass
+        if self.headers.get("Content-Encoding", "") == "gzip":
+            body = gzip.decompress(body)
+        try:
+            spans = count_spans(body)
+        except (ValueError, IndexError):
+            spans = 0
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
@@ -98,12 +96,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--count-file", required=True)
-    ap.add_argument("--count-spans-while", required=True, metavar="FILE")
     args = ap.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.count_file = args.count_file
-    srv.count_flag = args.count_spans_while
     with open(args.count_file, "w") as f:
         f.write("0 0 0\n")
     with open(args.port_file + ".tmp", "w") as f:

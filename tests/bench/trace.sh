@@ -5,16 +5,18 @@
 #   bare      wrk in the client pod -> nginx in the server pod, no agent;
 #   attached  the same, obsbpf attached to the client pod: sk_msg injects traceparent into
 #             wrk's requests (--sample-ratio 1) and the agent exports every span over OTLP/HTTP
-#             to a sink that counts and discards;
+#             to a collector pod whose nginx answers 200 and discards (nginx-collector.conf);
 #   proxy     wrk -> nginx sidecar in the client pod (proxy_set_header traceparent, keep-alive
 #             upstream) -> the same server.
-# CPU 0 is the server's (nginx), CPU 1 the client side's (wrk, the agent, the OTLP sink); the
-# proxy may use both (its best case; see PROXY_WORKERS). Reports req/s, p50/p99 and CPU time per
-# request (both pods and the agent: the figure that depends least on pinning and on other jobs),
+# CPU 0 is the server's (nginx), CPU 1 the client's (wrk) and the collector's; the agent, like
+# the proxy, may run on either (as run.sh's agent; the proxy gets 2 workers, its best case, see
+# PROXY_WORKERS). Reports req/s, p50/p99 and CPU time per request (both pods and the agent, not
+# the collector: the figure that depends least on pinning and on other jobs),
 # how much of the machine other jobs used meanwhile, and medians over all runs and over the
 # quiet ones. Checks that each config sent what it should: the server's access log records
 # every request's traceparent (none bare, one on every request otherwise), and a last short
-# attached run has the sink decode its spans (one per request). Exits 1 when a check fails:
+# attached run exports to a sink that decodes its spans (otlp_sink.py: one span per request).
+# Exits 1 when a check fails:
 # a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
 # Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS.
 source "$(dirname "$0")/../integration/lib.sh"
@@ -30,8 +32,6 @@ BENCH=$ROOT/tests/bench
 # client's CPU is BENCH_PROXY_WORKERS=1 BENCH_PROXY_CPUS=1.
 PROXY_WORKERS=${BENCH_PROXY_WORKERS:-$NCPU}
 PROXY_CPUS=${BENCH_PROXY_CPUS:-0-$(( NCPU - 1 ))}
-# Everything started from here runs on the client's CPU unless it says otherwise (the server).
-taskset -p -c $CLI_CPU $$ >/dev/null
 
 conf() { # conf NAME PORT UPSTREAM: the bench's nginx config NAME with its paths filled in
 	sed "s|@T@|$T|g; s|@PORT@|$2|g; s|@UPSTREAM@|${3:-}|g; s|@WORKERS@|$PROXY_WORKERS|g" \
@@ -41,15 +41,18 @@ conf() { # conf NAME PORT UPSTREAM: the bench's nginx config NAME with its paths
 
 pod_create server || exit 1
 pod_create client || exit 1
+pod_create collector || exit 1
 SRV_IP=$(pod_ip server)
 pod_run server taskset -c $SRV_CPU nginx -c "$(conf server 8080)" >/dev/null
 PROXY_PORT=15001
 pod_run client taskset -c "$PROXY_CPUS" nginx -c "$(conf proxy $PROXY_PORT "$SRV_IP:8080")" >/dev/null
-wait_port server 8080 && wait_port client $PROXY_PORT || exit 1
+pod_run collector taskset -c $CLI_CPU nginx -c "$(conf collector 4318)" >/dev/null
+wait_port server 8080 && wait_port client $PROXY_PORT && wait_port collector 4318 || exit 1
+COLLECTOR_URL=http://$(pod_ip collector):4318
 
 rm -f "$T/sink.port"
-"$PY" "$BENCH/otlp_sink.py" --port-file "$T/sink.port" --count-file "$T/sink.count" \
-	--count-spans-while "$T/count-spans" 2>"$T/sink.log" &
+taskset -c $CLI_CPU "$PY" "$BENCH/otlp_sink.py" --port-file "$T/sink.port" --count-file "$T/sink.count" \
+	2>"$T/sink.log" &
 SINK_PID=$!
 BG_PIDS+=("$SINK_PID")
 wait_for 5 test -s "$T/sink.port" || { echo "otlp sink did not start:" >&2; cat "$T/sink.log" >&2; exit 1; }
@@ -65,16 +68,14 @@ if ! grep -q -- '--propagation' "$T/attach-help.txt"; then
 elif ! grep -q -- '--otlp-endpoint' "$T/attach-help.txt"; then
 	echo "trace bench: $OBSBPF cannot export spans (no --otlp-endpoint): attached = injection only"
 	EXPORT=
-else
-	TRACE_ARGS+=(--otlp-endpoint "$SINK_URL")
 fi
 
 # cpu_parts: CPU time used so far, in µs, by the server pod, the client pod (wrk, the proxy),
-# the agent and the sink.
+# the agent and the collector (its pod and the verify run's sink).
 clk=$(getconf CLK_TCK)
 proc_us() { [ -n "$1" ] && awk -v hz="$clk" '{ printf "%.0f\n", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cg_us() { awk '$1 == "usage_usec" { print $2 }' "$(pod_cgroup "$1")/cpu.stat"; }
-cpu_parts() { echo "$(cg_us server) $(cg_us client) $(proc_us "$AGENT_PID") $(proc_us "$SINK_PID")"; }
+cpu_parts() { echo "$(cg_us server) $(cg_us client) $(proc_us "$AGENT_PID") $(( $(cg_us collector) + $(proc_us "$SINK_PID") ))"; }
 # busy_us: CPU time the whole machine has been busy, in µs: the rest of it, during a run, is the
 # noise from other jobs (and softirq work not charged to our processes).
 busy_us() { awk -v hz="$clk" '$1 == "cpu" { printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000000 / hz }' /proc/stat; }
@@ -104,17 +105,21 @@ agent_spans() {
 		$1 ~ /^obsbpf_trace_spans_(exported|dropped)_total/ { n += $NF } END { print n + 0 }'
 }
 
-# run CONFIG [SECONDS]: one wrk run; appends "config rps p50_us p99_us cpu_us_per_req rest_pct
-# server_cpu client_cpu agent_cpu sink_cpu (µs/request)" to $T/results. The total leaves out the
-# sink: it stands in for a collector, which runs elsewhere.
+# run CONFIG [SECONDS OTLP_URL]: one wrk run; appends "config rps p50_us p99_us cpu_us_per_req
+# rest_pct server_cpu client_cpu agent_cpu collector_cpu (µs/request)" to $T/results (not when
+# SECONDS is given: the verify run). The total leaves out the collector, which runs elsewhere.
 run() {
 	local cfg=$1 dur=${2:-$DUR} label=${2:+verify} url="http://$SRV_IP:8080/api/items/42"
+	local export=()
 	label=${label:-$cfg}
-	[ "$cfg" = attached ] && { agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" >/dev/null || exit 1; }
+	[ -n "$EXPORT" ] && export=(--otlp-endpoint "${3:-$COLLECTOR_URL}")
+	if [ "$cfg" = attached ]; then
+		agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
+	fi
 	[ "$cfg" = proxy ] && url="http://127.0.0.1:$PROXY_PORT/api/items/42"
 	local c0 c1 b0 b1 t0 t1 s0
 	c0=$(cpu_parts) b0=$(busy_us) t0=$(date +%s%N) s0=$(in_segs)
-	pod_exec client wrk -t 1 -c "$CONNS" -d "${dur}s" --latency "$url" > "$T/wrk.out"
+	pod_exec client taskset -c $CLI_CPU wrk -t 1 -c "$CONNS" -d "${dur}s" --latency "$url" > "$T/wrk.out"
 	local reqs rps p50 p99 s1
 	s1=$(in_segs)
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
@@ -141,7 +146,7 @@ run() {
 		printf "%.1f %.0f %.1f %.1f %.1f %.1f", sum / n, rest, d[1] / n, d[2] / n, d[3] / n, d[4] / n }')
 	[ "$label" = verify ] || echo "$cfg $rps $p50 $p99 $figures" >> "$T/results"
 	set -- $figures
-	printf '  %-9s %7.0f req/s  p50 %5.0f us  p99 %6.0f us  cpu %4.1f us/req (server %4.1f client %4.1f agent %3.1f; sink %3.1f)  rest of machine %2d%%\n' \
+	printf '  %-9s %7.0f req/s  p50 %5.0f us  p99 %6.0f us  cpu %4.1f us/req (server %4.1f client %4.1f agent %3.1f; collector %3.1f)  rest of machine %2d%%\n' \
 		"$label" "$rps" "$p50" "$p99" "$1" "$3" "$4" "$5" "$6" "$2"
 	if [ "$cfg" = attached ]; then
 		wait_for 5 sh -c "curl -fsS -m 2 'http://$AGENT_ADDR/metrics' > '$T/agent-metrics.txt'"
@@ -155,10 +160,10 @@ run() {
 }
 
 echo "trace propagation: wrk -t1 -c$CONNS -d${DUR}s, client pod -> server pod over veth, $ROUNDS interleaved rounds"
-echo "  (server on CPU $SRV_CPU; wrk, agent and OTLP sink on CPU $CLI_CPU; proxy: $PROXY_WORKERS workers on CPUs $PROXY_CPUS)"
+echo "  (server on CPU $SRV_CPU; wrk and the OTLP collector on CPU $CLI_CPU; the agent on any; proxy: $PROXY_WORKERS workers on CPUs $PROXY_CPUS)"
 echo "  (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
-pod_exec client wrk -t 1 -c "$CONNS" -d 1s "http://$SRV_IP:8080/" >/dev/null # warm-up
-pod_exec client wrk -t 1 -c "$CONNS" -d 1s "http://127.0.0.1:$PROXY_PORT/" >/dev/null
+pod_exec client taskset -c $CLI_CPU wrk -t 1 -c "$CONNS" -d 1s "http://$SRV_IP:8080/" >/dev/null # warm-up
+pod_exec client taskset -c $CLI_CPU wrk -t 1 -c "$CONNS" -d 1s "http://127.0.0.1:$PROXY_PORT/" >/dev/null
 log_check warmup 0
 : > "$T/checks"
 for r in $(seq "$ROUNDS"); do
@@ -167,13 +172,10 @@ for r in $(seq "$ROUNDS"); do
 done
 echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ -n "$EXPORT" ]; then
-	# One more short run, not measured, with the sink decoding: do the spans it receives match
-	# the requests the server saw?
-	spans0=$(awk '{ print $3 }' "$T/sink.count")
-	touch "$T/count-spans"
-	run attached 1
-	rm -f "$T/count-spans"
-	vspans=$(( $(awk '{ print $3 }' "$T/sink.count") - spans0 ))
+	# One more short run, not measured, exporting to a sink that decodes: do the spans it
+	# receives match the requests the server saw?
+	run attached 1 "$SINK_URL"
+	vspans=$(awk '{ print $3 }' "$T/sink.count")
 fi
 
 # What each config sent: bare must carry no traceparent, attached and proxy one per request.
@@ -183,7 +185,10 @@ awk '{ n[$1] += $2; tp[$1] += $3; w[$1] += $4; sg[$1] += $5 }
 vspans=${vspans:--1}
 if [ -n "$EXPORT" ]; then
 	awk '{ e += $1; d += $2 } END { printf "  check     the agent exported %d spans and dropped %d (scraped before it stopped)\n", e, d }' "$T/spans"
-	echo "  check     the OTLP sink received $(awk '{ print $1 " requests, " $2 " bytes" }' "$T/sink.count"); verify run: it decoded $vspans spans"
+	sleep 1.2 # the collector's access log: flush=1s
+	awk '{ n++; b += $2; if ($1 != 200) bad++ } END { printf "  check     the collector answered %d exports (%d bytes), %d of them not with 200\n", n, b, bad }' \
+		"$T/collector-access.log"
+	echo "  check     verify run: the decoding sink received $(awk '{ print $1 " exports, " $3 " spans" }' "$T/sink.count")"
 fi
 if [ -f "$T/agent-metrics.txt" ]; then
 	echo "  check     last attached run, the agent's non-zero trace counters:"
@@ -225,7 +230,7 @@ summary() {
 			rps[k] = median(k, 2); p50[k] = median(k, 3); p99[k] = median(k, 4); cpu[k] = median(k, 5)
 			printf "median    %-9s %7.0f req/s (%.0f-%.0f)  p50 %5.0f us  p99 %6.0f us (%.0f-%.0f)  %d runs\n",
 				k, rps[k], lo[k, 2], hi[k, 2], p50[k], p99[k], lo[k, 4], hi[k, 4], n[k]
-			printf "          %-9s cpu %4.1f us/req: server %4.1f, client %4.1f, agent %3.1f, sink %3.1f\n",
+			printf "          %-9s cpu %4.1f us/req: server %4.1f, client %4.1f, agent %3.1f; collector %3.1f\n",
 				k, cpu[k], median(k, 7), median(k, 8), median(k, 9), median(k, 10)
 			median(k, 6)
 			rest = rest sprintf(" %s %.0f-%.0f%%", k, lo[k, 6], hi[k, 6])
