@@ -18,7 +18,8 @@
 # attached run exports to a sink that decodes its spans (otlp_sink.py: one span per request).
 # Exits 1 when a check fails:
 # a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
-# Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS.
+# Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS,
+# BENCH_EXPORT=0 (attached injects, exports nothing).
 source "$(dirname "$0")/../integration/lib.sh"
 OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
 ROUNDS=${BENCH_ROUNDS:-5}
@@ -60,7 +61,8 @@ SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
 
 TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24")
 CONFIGS=(bare attached proxy)
-EXPORT=1
+EXPORT=${BENCH_EXPORT:-1} # 0: attached injects but exports nothing (to split the cost)
+[ "$EXPORT" = 1 ] || EXPORT=
 "$OBSBPF" attach --help > "$T/attach-help.txt" 2>&1
 if ! grep -q -- '--propagation' "$T/attach-help.txt"; then
 	echo "trace bench: $OBSBPF cannot inject trace headers (no --propagation): bare and proxy only"
