@@ -20,21 +20,6 @@
  * TC_HEAD_MAX so that a header line at any offset can be handed on whole (struct trace_line).
  * A per-CPU map, not the stack: safe because tc ingress runs in softirq, which does not nest
  * on a CPU. */
-struct tc_buf {
-	union {
-		struct obsbpf_line line;
-		__u8 b[TC_HEAD_MAX];
-	};
-	__u8 slack[TRACE_LINE_BUF];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tc_buf);
-} tc_scratch SEC(".maps");
-
 /* What a walk over a message head found: where the head ends (0: not within the bytes loaded)
  * and the body length (BODY_UNKNOWN / BODY_CHUNKED when not given by Content-Length). */
 #define BODY_CHUNKED (-2)
@@ -52,6 +37,25 @@ struct tc_found {
 	__u32 props;
 	__u32 pad;
 };
+
+/* Also the walk's results and the span context: the stack (512 bytes for tc, the message walk
+ * and the route subprogram together) has no room for them. */
+struct tc_buf {
+	union {
+		struct obsbpf_line line;
+		__u8 b[TC_HEAD_MAX];
+	};
+	__u8 slack[TRACE_LINE_BUF];
+	struct tc_found fd;
+	struct obsbpf_trace t;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tc_buf);
+} tc_scratch SEC(".maps");
 
 struct tc_scan {
 	struct tc_buf *buf;
@@ -305,14 +309,26 @@ static __always_inline int on_request(struct tc_walk *w, __u32 i)
 	__u64 now = bpf_ktime_get_ns();
 	struct obsbpf_trace_cfg *cfg = trace_config();
 	__u32 props = cfg ? cfg->propagation : 0;
-	struct tc_found fd = { .props = props };
-	tc_head_scan(buf, w->n, &fd);
-	struct obsbpf_trace t = {};
+	struct tc_found *fd = &buf->fd;
+	__builtin_memset(fd, 0, sizeof(*fd));
+	fd->props = props;
+	tc_head_scan(buf, w->n, fd);
+	struct obsbpf_trace *t = &buf->t;
+	__builtin_memset(t, 0, sizeof(*t));
 	if (props && cfg)
-		trace_incoming(cfg, &fd.f, &t);
-	pending_push(c, now, (__u8)m, obsbpf_route_intern(&buf->line, ln, target), &t);
-	/* RFC 9112 6.3: no Content-Length and not chunked: no body. */
-	__u32 next = next_message(w, &fd.h, fd.h.body == BODY_UNKNOWN ? 0 : fd.h.body);
+		trace_incoming(cfg, &fd->f, t);
+	pending_push(c, now, (__u8)m, obsbpf_route_intern(&buf->line, ln, target), t);
+	/* RFC 9112 6.3: no Content-Length and not chunked: no body. Where the body ends, the next
+	 * request starts: segments before it are body, whatever their first bytes look like. */
+	__s64 body = fd->h.body == BODY_UNKNOWN ? 0 : fd->h.body;
+	c->rx_next_valid = 0;
+	if (fd->h.body == BODY_CHUNKED)
+		c->in_chunked = 1;
+	else if (fd->h.head_end && body <= 0x7fffffff) {
+		c->rx_next_seq = w->k->seq + w->off + fd->h.head_end + (__u32)body;
+		c->rx_next_valid = 1;
+	}
+	__u32 next = next_message(w, &fd->h, body);
 	if (!next)
 		return 1;
 	w->off = next;
@@ -344,12 +360,13 @@ static __always_inline int on_response(struct tc_walk *w, __u32 i)
 		if (c->head == c->tail)
 			return 1;
 	}
-	struct tc_found fd = {};
-	tc_head_scan(buf, w->n, &fd);
+	struct tc_found *fd = &buf->fd;
+	__builtin_memset(fd, 0, sizeof(*fd));
+	tc_head_scan(buf, w->n, fd);
 	/* RFC 9112 6.3: no body after 1xx, 204, 304 and a HEAD request; without Content-Length a
 	 * body runs to the close (or is chunked): nothing follows that we can find. */
-	__s64 body = (interim || status == 204 || status == 304 || p.method == OBSBPF_M_HEAD) ? 0 : fd.h.body;
-	__u32 next = next_message(w, &fd.h, body);
+	__s64 body = (interim || status == 204 || status == 304 || p.method == OBSBPF_M_HEAD) ? 0 : fd->h.body;
+	__u32 next = next_message(w, &fd->h, body);
 	if (!next)
 		return 1;
 	w->off = next;
@@ -376,6 +393,25 @@ static int tc_message(__u32 i, struct tc_walk *w)
 	return w->c->dir == OBSBPF_DIR_SERVER ? on_request(w, i) : on_response(w, i);
 }
 
+/* Server connections: how many bytes at the start of this segment belong to the body of the
+ * last request (len or more: all of them), so that body bytes are never taken for a request. */
+static __always_inline __u32 body_before_request(struct obsbpf_conn *c, __u32 seq, __u32 len)
+{
+	if (c->dir != OBSBPF_DIR_SERVER)
+		return 0;
+	if (c->in_chunked) {
+		/* Chunk boundaries are not followed: nothing is parsed until the request is answered. */
+		if (c->head != c->tail)
+			return len;
+		c->in_chunked = 0;
+		return 0;
+	}
+	if (!c->rx_next_valid)
+		return 0;
+	__s32 d = (__s32)(c->rx_next_seq - seq);
+	return d > 0 ? (__u32)d : 0;
+}
+
 SEC("tc")
 int obsbpf_tc_ingress(struct __sk_buff *skb)
 {
@@ -392,14 +428,15 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	if (c && c->proto != OBSBPF_PROTO_TLS && c->proto != OBSBPF_PROTO_OTHER) {
+		__u32 skip = body_before_request(c, k.seq, len);
 		__u32 zero = 0;
-		struct tc_buf *buf = bpf_map_lookup_elem(&tc_scratch, &zero);
+		struct tc_buf *buf = skip < len ? bpf_map_lookup_elem(&tc_scratch, &zero) : NULL;
 		/* A request's head (trace headers, its length); a response's status line, unless
 		 * more requests wait on the connection and more responses may follow it. */
 		__u32 want = c->dir == OBSBPF_DIR_SERVER || c->tail - c->head > 1 ? TC_HEAD_MAX : OBSBPF_LINE_BUF;
-		__u32 n = len < want ? len : want;
-		if (buf && n > 0 && bpf_skb_load_bytes(skb, k.payload_off, buf->b, n) == 0) {
-			struct tc_walk w = { .skb = skb, .c = c, .buf = buf, .k = &k, .len = len, .n = n };
+		__u32 n = len - skip < want ? len - skip : want;
+		if (buf && n > 0 && bpf_skb_load_bytes(skb, k.payload_off + skip, buf->b, n) == 0) {
+			struct tc_walk w = { .skb = skb, .c = c, .buf = buf, .k = &k, .len = len, .off = skip, .n = n };
 			bpf_loop(OBSBPF_PENDING, tc_message, &w, 0);
 		}
 	}

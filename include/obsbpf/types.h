@@ -141,8 +141,11 @@ struct obsbpf_conn {
 	__u32 rx_start_seq; /* TCP seq of the last message start seen by tc: drops retransmits */
 	__u32 rx_seq_valid;
 	__u32 rx_first_seq; /* TCP seq of the first payload byte the pod receives */
-	__u8 in_chunked;    /* client: a chunked request body is being sent; no parsing until answered */
-	__u8 pad2[3];
+	__u8 in_chunked;    /* a chunked request body is passing; no parsing until it is answered */
+	__u8 rx_next_valid; /* tc, server: rx_next_seq is known */
+	__u8 pad2[2];
+	__u32 rx_next_seq;  /* tc, server: TCP seq where the next request starts (after the body) */
+	__u32 pad3;
 	struct obsbpf_addrs addrs;
 	struct obsbpf_pending q[OBSBPF_PENDING];
 };

@@ -4,8 +4,10 @@
 # no SDK) calls the echo pod from its handler thread, and that call carries the same trace id
 # with a new span id (in-process propagation). A context the app sends is continued, never
 # replaced; an invalid one is left alone; --inject-to keeps headers from other destinations;
-# the header styles combine.
+# the header styles combine. The agents export their spans (OTLP/HTTP and OTLP/gRPC) to a real
+# OTLP decoder: the four spans of a chain request form one trace, each the parent of the next.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/otlp_lib.sh"
 
 pod_create client
 pod_create relay
@@ -18,9 +20,13 @@ RELAY=$(pod_ip relay)
 ECHO=$(pod_ip echo)
 P_RELAY=$((AGENT_PORT + 300))
 P_ECHO=$((AGENT_PORT + 600))
-agent_start --pod "$(pod_name client)" --app-metrics off || exit 1
-agent_also "$P_RELAY" --pod "$(pod_name relay)" --app-metrics off || exit 1
-agent_also "$P_ECHO" --pod "$(pod_name echo)" --app-metrics off || exit 1
+SPANS=$T/spans.jsonl
+otlp_recv_start "$SPANS" || exit 1
+EXPORT=(--otlp-endpoint "$(otlp_endpoint http)" --otlp-flush-ms 100)
+agent_start --pod "$(pod_name client)" --app-metrics off "${EXPORT[@]}" || exit 1
+agent_also "$P_RELAY" --pod "$(pod_name relay)" --app-metrics off \
+	--otlp-endpoint "$(otlp_endpoint grpc)" --otlp-protocol grpc --otlp-flush-ms 100 || exit 1
+agent_also "$P_ECHO" --pod "$(pod_name echo)" --app-metrics off "${EXPORT[@]}" || exit 1
 
 # chain [CURL ARGS...]: the client calls the relay, which calls the echo pod; prints the JSON.
 chain() { pod_exec client curl -fsS "$@" "http://$RELAY:8080/relay?to=http://$ECHO:8080/headers"; }
@@ -36,6 +42,17 @@ tp2=$(jget "$out" '",".join(j["downstream"]["received"].get("traceparent", []))'
 expect_eq "same trace id through the relay's thread" "${tp2:3:32}" "${tp1:3:32}"
 [ "${tp2:36:16}" != "${tp1:36:16}" ] && ok "the relay's call has its own span id" || fail "span id reused: $tp1 / $tp2"
 expect_eq "sampled (default --sample-ratio 1)" "${tp1: -2}" 01
+
+# The spans, as the OTLP decoder received them.
+trace=${tp1:3:32}
+has_chain() { [ "$(grep -c "\"trace_id\":\"$trace\"" "$SPANS" 2>/dev/null)" -ge 4 ]; }
+wait_for 15 has_chain || fail "the chain's four spans did not arrive"
+if r=$("$PY" "$ROOT/tests/integration/check_chain_spans.py" "$SPANS" "$trace" "$(pod_name client)" \
+	"$(pod_name relay)" "$(pod_name echo)" 2>&1); then
+	ok "spans: client -> relay server -> relay client -> echo server, one trace ($r)"
+else
+	fail "span chain: $r"
+fi
 
 AGENT_ADDR=127.0.0.1:$P_RELAY
 expect_ge "relay: incoming context continued (tc)" "$(metric_value obsbpf_trace_context_total 'outcome="continued_header"')" 1

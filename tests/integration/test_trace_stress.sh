@@ -3,16 +3,22 @@
 # split across sends, bodies sent after their head (and bodies that look like requests), a
 # 4 MiB body, keep-alive reuse, chunked bodies, eight threads at once. The echo server returns
 # each request's bytes as received: every byte must be the one sent, plus at most one
-# traceparent right after the request line, and every injected span id must be distinct.
+# traceparent right after the request line, and every injected span id must be distinct. Both
+# agents export spans to a real OTLP decoder: every server span with a parent must be the child
+# of its own request's client span (no span with a wrong parent, eight threads at once included).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/otlp_lib.sh"
 
 pod_create client
 pod_create echo
 pod_run echo "$PY" "$ROOT/tests/integration/apps/rawecho.py" --port 8080 >/dev/null
 wait_port echo 8080 || exit 1
 P_ECHO=$((AGENT_PORT + 300))
-agent_start --pod "$(pod_name client)" --app-metrics off || exit 1
-agent_also "$P_ECHO" --pod "$(pod_name echo)" --app-metrics off || exit 1
+SPANS=$T/spans.jsonl
+otlp_recv_start "$SPANS" || exit 1
+EXPORT=(--app-metrics off --otlp-endpoint "$(otlp_endpoint http)" --otlp-flush-ms 100)
+agent_start --pod "$(pod_name client)" "${EXPORT[@]}" || exit 1
+agent_also "$P_ECHO" --pod "$(pod_name echo)" "${EXPORT[@]}" || exit 1
 
 pod_exec client "$PY" "$ROOT/tests/integration/apps/stress_client.py" "$(pod_ip echo)" 8080 > "$T/stress.out" 2>&1
 grep MISMATCH "$T/stress.out" | head -3
@@ -35,6 +41,15 @@ expect_eq "every request measured on the server" "$(metric_value http_server_req
 expect_eq "pipelined ones with their own routes" "$(metric_value http_server_request_duration_seconds_count 'http_route="/c"')" 20
 expect_eq "server continued every injected context" "$(metric_value obsbpf_trace_context_total 'outcome="continued_header"')" 676
 AGENT_ADDR=127.0.0.1:$AGENT_PORT
+
+# 686 client spans and 686 server spans; the 676 with an injected context each pair with their
+# own client span; the 10 split heads start their own traces on the server.
+all_spans() { [ "$(otlp_spans "$SPANS")" -ge 1372 ]; }
+wait_for 20 all_spans || fail "spans missing: $(otlp_spans "$SPANS") of 1372"
+expect_eq "server spans with a parent / paired with their client span / client spans / root server spans" \
+	"$("$PY" "$ROOT/tests/integration/check_pairs.py" "$SPANS" 2>"$T/pairs.err")" "676 676 686 10"
+head -3 "$T/pairs.err"
+[ -n "${KEEP_SPANS:-}" ] && cp "$SPANS" "$KEEP_SPANS"
 agent_stop; expect_eq "client agent exits 0" $? 0
 agent_also_stop "$P_ECHO"; expect_eq "echo agent exits 0" $? 0
 finish
