@@ -90,9 +90,15 @@ in_segs() { ip netns exec "${POD_NS[server]}" nstat -az TcpInSegs | awk '$1 == "
 # and how many carried a valid traceparent; appended to $T/checks with wrk's and nstat's counts.
 log_lines=0
 log_check() {
-	local lines tp
-	sleep 1.2 # the access log's flush=1s
-	lines=$(wc -l < "$T/server-access.log")
+	local lines tp prev=-1 i
+	sleep 1.2 # the access log's flush=1s; then until it stops growing (3 s at most), so that no
+	# line of this run is counted with the next one
+	for i in $(seq 10); do
+		lines=$(wc -l < "$T/server-access.log")
+		[ "$lines" = "$prev" ] && break
+		prev=$lines
+		sleep 0.3
+	done
 	tp=$(tail -n +$((log_lines + 1)) "$T/server-access.log" | head -n $((lines - log_lines)) |
 		grep -cE '^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$')
 	echo "$1 $((lines - log_lines)) $tp $2 ${3:-0}" >> "$T/checks"
@@ -125,6 +131,7 @@ run() {
 	local reqs rps p50 p99 s1
 	s1=$(in_segs)
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
+	[ "${reqs:-0}" -gt 0 ] || { echo "trace bench: wrk against $url failed:" >&2; cat "$T/wrk.out" >&2; exit 1; }
 	if [ "$cfg" = attached ] && [ -n "$EXPORT" ]; then
 		# the spans still queued are exported within the agent's batch delay: their export
 		# is part of what these requests cost
