@@ -1,71 +1,155 @@
-/* `obsbpf attach`: the agent's start-up and shutdown sequence, and its own endpoints. */
+/* `obsbpf attach` and `obsbpf daemon`: the agent's start-up and shutdown sequence, its pods,
+ * and its own endpoints (HTTP /metrics, /status; the control socket). */
 #include "agent.h"
 
 #include "appmetrics/appmetrics.h"
 #include "bpf/datapath.h"
 #include "bpf/probe.h"
+#include "ctl/ctl.h"
 #include "bpf/trace_cfg.h"
 #include "http/server.h"
 #include "logs/logs.h"
 #include "loop/loop.h"
 #include "metrics/exemplars.h"
 #include "metrics/red.h"
+#include "metrics/route.h"
+#include "pod/kubepods.h"
+#include "pod/watch.h"
 #include "trace/trace.h"
 #include "util/strbuf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define LOOP_STALL_NS (5ull * 1000000000ull)
+#define RESCAN_MS 2000
 #define EXEMPLAR_MAX_SERIES 16384 /* http_hist's max_entries: one exemplar set per series */
 
-static struct pod_labels labels_of(const struct agent *a)
+const struct agent_pod *agent_pod(const struct agent *a, uint32_t pod_id)
 {
-	return (struct pod_labels){ a->pod.name, a->pod.namespace_, a->pod.node };
+	for (int i = 0; i < a->npods; i++)
+		if (a->pods[i]->id == pod_id)
+			return a->pods[i];
+	return NULL;
+}
+
+int64_t agent_pod_add(struct agent *a, const struct pod_info *p)
+{
+	if (a->npods == a->cap_pods) {
+		int cap = a->cap_pods ? 2 * a->cap_pods : 8;
+		struct agent_pod **v = realloc(a->pods, (size_t)cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		a->pods = v;
+		a->cap_pods = cap;
+	}
+	struct agent_pod *ap = calloc(1, sizeof(*ap));
+	if (!ap)
+		return -ENOMEM;
+	ap->info = *p;
+	ap->info.netns_fd = fcntl(p->netns_fd, F_DUPFD_CLOEXEC, 0);
+	ap->id = a->next_pod_id++;
+	ap->since = time(NULL);
+	int err = ap->info.netns_fd < 0 ? -errno : datapath_attach_pod(a->dp, &ap->info, ap->id);
+	if (err) {
+		pod_release(&ap->info);
+		free(ap);
+		return err;
+	}
+	a->pods[a->npods++] = ap;
+	fprintf(stderr, "obsbpf: attached to pod %s/%s (cgroup %s%s)\n", p->namespace_, p->name, p->cgroup_path,
+		datapath_pod_tcx(a->dp, ap->id) ? "" : "; tc filters, not tcx links: a killed agent leaves them");
+	return ap->id;
+}
+
+void agent_pod_remove(struct agent *a, uint32_t pod_id)
+{
+	for (int i = 0; i < a->npods; i++) {
+		struct agent_pod *ap = a->pods[i];
+		if (ap->id != pod_id)
+			continue;
+		datapath_detach_pod(a->dp, pod_id);
+		fprintf(stderr, "obsbpf: detached from pod %s/%s\n", ap->info.namespace_, ap->info.name);
+		pod_release(&ap->info);
+		free(ap);
+		a->pods[i] = a->pods[--a->npods];
+		return;
+	}
+}
+
+static struct pod_labels labels_of(const struct agent_pod *ap)
+{
+	return (struct pod_labels){ ap->info.name, ap->info.namespace_, ap->info.node };
+}
+
+/* Labels of the agent's own series: the kernel's counters (and the exporter's) are not per pod:
+ * with one pod they are its, else the node's. */
+static struct pod_labels agent_labels(const struct agent *a)
+{
+	struct pod_labels node = { NULL, NULL, a->pod.node };
+	return a->npods == 1 && a->pod.name[0] ? labels_of(a->pods[0]) : node;
+}
+
+static void collect_spans(void *arg, struct strbuf *out, enum exposition_format fmt)
+{
+	struct agent *a = arg;
+	struct pod_labels l = agent_labels(a);
+	tracer_render_metrics(a->spans->t, out, fmt, &l);
 }
 
 static void collect_datapath(void *arg, struct strbuf *out, enum exposition_format fmt)
 {
 	struct agent *a = arg;
-	struct pod_labels l = labels_of(a);
 	struct dp_hist_entry *h = NULL;
 	struct dp_route *r = NULL;
 	struct agent_counters c = { 0 };
+	struct red_pod *rp = calloc((size_t)a->npods + 1, sizeof(*rp));
 	int nh = datapath_read_hist(a->dp, &h);
 	int nr = datapath_read_routes(a->dp, &r);
 
+	for (int i = 0; rp && i < a->npods; i++)
+		rp[i] = (struct red_pod){ a->pods[i]->id, labels_of(a->pods[i]) };
 	if (nh >= 0)
 		exemplars_retain(a->exemplars, h, nh);
-	if (nh >= 0 && nr >= 0)
-		red_render(out, fmt, &l, h, nh, r, nr, a->exemplars);
+	if (rp && nh >= 0 && nr >= 0)
+		red_render_pods(out, fmt, rp, a->npods, h, nh, r, nr, a->exemplars);
 	datapath_read_stats(a->dp, c.stats);
 	c.events_read = datapath_events_read(a->dp);
 	c.routes_used = nr > 0 ? (unsigned)nr : 0;
 	c.routes_max = datapath_max_routes(a->dp);
 	c.exemplar_series = exemplars_series(a->exemplars);
 	c.exemplars_dropped = exemplars_dropped(a->exemplars);
-	agent_counters_render(out, fmt, &l, &c);
+	struct pod_labels one = agent_labels(a);
+	agent_counters_render(out, fmt, &one, &c);
+	free(rp);
 	free(h);
 	free(r);
-}
-
-static void on_event(void *arg, const struct obsbpf_http_event *e)
-{
-	struct agent *a = arg;
-	exemplars_record(a->exemplars, e);
-	if (a->spans && a->spans->t)
-		tracer_feed_event(a->spans, e);
 }
 
 static bool ready_datapath(void *arg, struct strbuf *why)
 {
 	struct agent *a = arg;
-	if (datapath_attached(a->dp))
-		return true;
-	sb_puts(why, "BPF programs are not attached");
-	return false;
+	if (!datapath_attached(a->dp)) {
+		sb_puts(why, "BPF programs are not attached");
+		return false;
+	}
+	for (int i = 0; i < a->npods; i++)
+		if (!datapath_pod_attached(a->dp, a->pods[i]->id)) {
+			sb_printf(why, "pod %s is not attached", a->pods[i]->info.name);
+			return false;
+		}
+	if (!strcmp(a->mode, "attach") && a->npods == 0) {
+		sb_puts(why, "the pod is not attached");
+		return false;
+	}
+	return true;
 }
 
 static bool ready_loop(void *arg, struct strbuf *why)
@@ -78,40 +162,227 @@ static bool ready_loop(void *arg, struct strbuf *why)
 	return false;
 }
 
-static int handle_status(void *arg, struct strbuf *b, const char **ctype)
+static void iso_time(char *out, size_t n, time_t t)
 {
-	struct agent *a = arg;
-	const struct dp_iface *ifs;
-	int n = datapath_ifaces(a->dp, &ifs);
-	uint64_t st[OBSBPF_ST_MAX] = { 0 };
-	struct dp_route *r = NULL;
-	int nr = datapath_read_routes(a->dp, &r);
-	free(r);
-	datapath_read_stats(a->dp, st);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
-	*ctype = "application/json";
-	sb_puts(b, "{\"pods\":[{\"name\":\"");
-	sb_json_str(b, a->pod.name);
-	sb_puts(b, "\",\"namespace\":\"");
-	sb_json_str(b, a->pod.namespace_);
-	sb_puts(b, "\",\"cgroup\":\"");
-	sb_json_str(b, a->pod.cgroup_path);
-	sb_puts(b, "\",\"netns\":\"");
-	sb_json_str(b, a->pod.netns_path);
-	sb_puts(b, "\",\"interfaces\":[");
-	for (int i = 0; i < n; i++) {
-		sb_printf(b, "%s\"", i ? "," : "");
-		sb_json_str(b, ifs[i].name);
+static void json_kv_str(struct strbuf *b, const char *k, const char *v, bool comma)
+{
+	sb_printf(b, "%s\"%s\":\"", comma ? "," : "", k);
+	sb_json_str(b, v);
+	sb_putc(b, '"');
+}
+
+static void status_pods(struct agent *a, struct strbuf *b)
+{
+	sb_puts(b, ",\"pods\":[");
+	for (int i = 0; i < a->npods; i++) {
+		const struct agent_pod *ap = a->pods[i];
+		const struct dp_iface *ifs;
+		char since[32];
+		int n = datapath_pod_ifaces(a->dp, ap->id, &ifs);
+		iso_time(since, sizeof(since), ap->since);
+		sb_printf(b, "%s{\"pod_id\":%u", i ? "," : "", ap->id);
+		json_kv_str(b, "name", ap->info.name, true);
+		json_kv_str(b, "namespace", ap->info.namespace_, true);
+		json_kv_str(b, "cgroup", ap->info.cgroup_path, true);
+		json_kv_str(b, "netns", ap->info.netns_path, true);
+		json_kv_str(b, "tc", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc", true);
+		json_kv_str(b, "since", since, true);
+		sb_puts(b, ",\"interfaces\":[");
+		for (int j = 0; j < n; j++) {
+			sb_printf(b, "%s\"", j ? "," : "");
+			sb_json_str(b, ifs[j].name);
+			sb_putc(b, '"');
+		}
+		sb_puts(b, "]}");
+	}
+	sb_putc(b, ']');
+}
+
+/* Where each program hangs: sockops on every pod's cgroup, tc on every pod interface, sk_msg
+ * on the shared sockhash. */
+static void status_attach_points(struct agent *a, struct strbuf *b, const struct dp_prog *prog)
+{
+	int type = prog->type;
+	bool first = !prog->where[0];
+	if (prog->where[0]) {
+		sb_putc(b, '"');
+		sb_json_str(b, prog->where);
 		sb_putc(b, '"');
 	}
-	sb_printf(b, "]}],\"node\":\"");
-	sb_json_str(b, a->pod.node);
-	sb_printf(b, "\",\"programs\":[\"sockops\",\"sk_msg\",\"tc_ingress\"],\"attached\":%s,"
-		     "\"routes\":{\"used\":%d,\"max\":%u},\"events_read\":%llu,\"events_dropped\":%llu}\n",
-		  datapath_attached(a->dp) ? "true" : "false", nr < 0 ? 0 : nr, datapath_max_routes(a->dp),
-		  (unsigned long long)datapath_events_read(a->dp),
-		  (unsigned long long)st[OBSBPF_ST_EVENTS_DROPPED]);
+	for (int i = 0; i < a->npods && (type == BPF_PROG_TYPE_SOCK_OPS || type == BPF_PROG_TYPE_SCHED_CLS); i++) {
+		const struct agent_pod *ap = a->pods[i];
+		const struct dp_iface *ifs;
+		int n = type == BPF_PROG_TYPE_SOCK_OPS ? 1 : datapath_pod_ifaces(a->dp, ap->id, &ifs);
+		for (int j = 0; j < n; j++) {
+			sb_puts(b, first ? "\"" : ",\"");
+			first = false;
+			if (type == BPF_PROG_TYPE_SOCK_OPS)
+				sb_puts(b, "cgroup ");
+			else
+				sb_printf(b, "%s ingress ", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc");
+			sb_json_str(b, type == BPF_PROG_TYPE_SOCK_OPS ? ap->info.cgroup_path : ap->info.name);
+			if (type == BPF_PROG_TYPE_SCHED_CLS) {
+				sb_putc(b, ':');
+				sb_json_str(b, ifs[j].name);
+			}
+			sb_putc(b, '"');
+		}
+	}
+}
+
+static void status_programs(struct agent *a, struct strbuf *b)
+{
+	struct dp_prog progs[16];
+	int n = datapath_programs(a->dp, progs, 16);
+	sb_puts(b, ",\"programs\":[");
+	for (int i = 0; i < n; i++) {
+		sb_printf(b, "%s{\"id\":%u", i ? "," : "", progs[i].id);
+		json_kv_str(b, "name", progs[i].name, true);
+		sb_puts(b, ",\"attached\":[");
+		status_attach_points(a, b, &progs[i]);
+		sb_puts(b, "]}");
+	}
+	sb_putc(b, ']');
+}
+
+static void status_maps(struct agent *a, struct strbuf *b)
+{
+	struct dp_map_usage m[16];
+	int n = datapath_map_usage(a->dp, m, 16);
+	sb_puts(b, ",\"maps\":[");
+	for (int i = 0; i < n; i++) {
+		sb_printf(b, "%s{\"name\":\"%s\",", i ? "," : "", m[i].name);
+		if (m[i].used >= 0)
+			sb_printf(b, "\"used\":%ld,", m[i].used);
+		else
+			sb_puts(b, "\"used\":null,");
+		sb_printf(b, "\"max\":%u,\"unit\":\"%s\"}", m[i].max, m[i].bytes ? "bytes" : "entries");
+	}
+	sb_putc(b, ']');
+}
+
+static void status_counters(struct agent *a, struct strbuf *b)
+{
+	static const struct { const char *name; int stat; } st[] = {
+		{ "events_dropped", OBSBPF_ST_EVENTS_DROPPED },
+		{ "pipeline_full", OBSBPF_ST_PENDING_FULL },
+		{ "malformed", OBSBPF_ST_MALFORMED },
+		{ "unmatched_response", OBSBPF_ST_RESP_UNMATCHED },
+		{ "head_too_large", OBSBPF_ST_HEAD_UNSCANNED },
+		{ "retransmit", OBSBPF_ST_RETRANSMIT },
+		{ "trace_inject_failed", OBSBPF_ST_TRACE_INJECT_FAILED },
+		{ "connections_tls", OBSBPF_ST_CONN_TLS },
+		{ "connections_other", OBSBPF_ST_CONN_OTHER },
+	};
+	uint64_t s[OBSBPF_ST_MAX] = { 0 };
+	datapath_read_stats(a->dp, s);
+	sb_printf(b, ",\"counters\":{\"events_read\":%llu", (unsigned long long)datapath_events_read(a->dp));
+	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+		sb_printf(b, ",\"%s\":%llu", st[i].name, (unsigned long long)s[st[i].stat]);
+	sb_printf(b, ",\"observe_lines_dropped\":%llu,\"observers_disconnected\":%llu,\"observers\":%d}",
+		  (unsigned long long)ctl_server_dropped(a->ctl), (unsigned long long)ctl_server_kicked(a->ctl),
+		  ctl_server_observers(a->ctl));
+}
+
+/* The one status document: `obsbpf status` (control socket) and GET /status. */
+static void status_json(void *arg, struct strbuf *b)
+{
+	struct agent *a = arg;
+	char started[32];
+	iso_time(started, sizeof(started), a->started);
+	sb_printf(b, "{\"mode\":\"%s\",\"pid\":%d", a->mode, (int)getpid());
+	json_kv_str(b, "node", a->pod.node, true);
+	json_kv_str(b, "started", started, true);
+	sb_printf(b, ",\"attached\":%s", datapath_attached(a->dp) ? "true" : "false");
+	status_pods(a, b);
+	status_programs(a, b);
+	status_maps(a, b);
+	status_counters(a, b);
+	sb_putc(b, '}');
+}
+
+static int handle_status(void *arg, struct strbuf *b, const char **ctype)
+{
+	*ctype = "application/json";
+	status_json(arg, b);
+	sb_putc(b, '\n');
 	return 200;
+}
+
+static void addr_str(char *out, size_t n, const struct obsbpf_addrs *ad, bool remote)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	const uint8_t *a = remote ? ad->remote : ad->local;
+	inet_ntop(ad->family == AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip));
+	snprintf(out, n, ad->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, remote ? ad->remote_port : ad->local_port);
+}
+
+/* One completed request as a JSON line for `obsbpf observe`. */
+static void event_json(struct agent *a, const struct obsbpf_http_event *e, const struct agent_pod *ap,
+		       struct strbuf *b)
+{
+	struct timespec rt;
+	char peer[64], local[64], when[40], route[OBSBPF_ROUTE_LEN + 8] = "_OTHER", raw[OBSBPF_ROUTE_LEN];
+	clock_gettime(CLOCK_REALTIME, &rt);
+	/* Event times are CLOCK_MONOTONIC: shift them onto the wall clock. */
+	uint64_t now_rt = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	uint64_t wall = now_rt - (loop_now_ns() - e->end_ns);
+	time_t secs = (time_t)(wall / 1000000000ull);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	size_t w = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + w, sizeof(when) - w, ".%03uZ", (unsigned)(wall % 1000000000ull / 1000000));
+	addr_str(peer, sizeof(peer), &e->addrs, true);
+	addr_str(local, sizeof(local), &e->addrs, false);
+	if (e->route_id != OBSBPF_ROUTE_OVERFLOW && datapath_route(a->dp, e->route_id, raw, sizeof(raw)) == 0)
+		route_template(raw, route, sizeof(route));
+	sb_puts(b, "{");
+	json_kv_str(b, "time", when, false);
+	json_kv_str(b, "pod", ap ? ap->info.name : "", true);
+	json_kv_str(b, "namespace", ap ? ap->info.namespace_ : "", true);
+	json_kv_str(b, "dir", e->dir == OBSBPF_DIR_SERVER ? "server" : "client", true);
+	json_kv_str(b, "local", local, true);
+	json_kv_str(b, "peer", peer, true);
+	json_kv_str(b, "method", red_method_name(e->method), true);
+	json_kv_str(b, "route", route, true);
+	sb_printf(b, ",\"status\":%u,\"latency_ns\":%llu,\"trace_id\":", e->status,
+		  (unsigned long long)(e->end_ns - e->start_ns));
+	if (e->trace.origin == OBSBPF_TO_NONE) {
+		sb_puts(b, "null");
+	} else {
+		sb_putc(b, '"');
+		for (int i = 0; i < 16; i++)
+			sb_printf(b, "%02x", e->trace.trace_id[i]);
+		sb_putc(b, '"');
+	}
+	sb_puts(b, "}");
+}
+
+/* Every ring buffer event (dp_event_fn): its trace id kept as an exemplar, a span for the
+ * exporter, a line for `obsbpf observe` clients. */
+static void on_event(void *arg, const struct obsbpf_http_event *e)
+{
+	struct agent *a = arg;
+	const struct agent_pod *ap = agent_pod(a, e->pod_id);
+	exemplars_record(a->exemplars, e);
+	if (ap && a->spans && a->spans->t) {
+		a->spans->res = (struct span_resource){ a->cfg->service_name, ap->info.name, ap->info.namespace_,
+							ap->info.node };
+		tracer_feed_event(a->spans, e);
+	}
+	if (!ctl_server_observers(a->ctl))
+		return;
+	struct strbuf b;
+	sb_init(&b);
+	event_json(a, e, ap, &b);
+	if (!b.oom)
+		ctl_server_publish(a->ctl, ap ? ap->info.name : "", b.buf, b.len);
+	sb_free(&b);
 }
 
 static int start_http(struct agent *a)
@@ -134,75 +405,168 @@ static int start_http(struct agent *a)
 	return 0;
 }
 
-int agent_attach(const struct obsbpf_config *cfg)
+/* Checks that need no kernel object: bad options and missing kernel features fail here,
+ * before anything is resolved or loaded. Returns 0, or -1 after one line on stderr. */
+static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct trace_cfg *tc)
 {
-	struct agent a = { .cfg = cfg };
-	struct appmetrics *app = NULL;
-	struct logs *logs = NULL;
-	struct tracer_feed spans = { 0 };
-	int rc = 1;
-
+	const struct obsbpf_config *cfg = a->cfg;
+	char why_cfg[256];
+	if (datapath_parse_tc_hook(cfg->tc_hook, tc_hook) < 0) {
+		fprintf(stderr, "obsbpf %s: --tc-hook %s: expected auto, tcx or filter\n", a->mode, cfg->tc_hook);
+		return -1;
+	}
 	const char *why = probe_required();
 	if (why) {
-		fprintf(stderr, "obsbpf: attach: %s\n", why);
-		return 1;
+		fprintf(stderr, "obsbpf: %s: %s\n", a->mode, why);
+		return -1;
 	}
-	struct trace_cfg tc;
-	char why_cfg[256];
-	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, &tc, why_cfg, sizeof(why_cfg)) < 0) {
-		fprintf(stderr, "obsbpf: attach: %s\n", why_cfg);
-		return 1;
+	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, tc, why_cfg, sizeof(why_cfg)) < 0) {
+		fprintf(stderr, "obsbpf: %s: %s\n", a->mode, why_cfg);
+		return -1;
 	}
-	if (pod_resolve(&a.pod, cfg->pod, cfg->namespace_, cfg->node, cfg->cgroup, cfg->netns) < 0)
-		return 1;
-	a.loop = loop_new();
+	return 0;
+}
+
+/* What both modes start before they have pods: loop, BPF object, ring buffer, HTTP, control
+ * socket. Returns 0, or -1 after one line on stderr. */
+static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct trace_cfg *tc)
+{
+	a->started = time(NULL);
+	a->loop = loop_new();
 	/* Signals are blocked from here on: one arriving during start-up still detaches cleanly. */
-	if (!a.loop || loop_stop_on_signals(a.loop) < 0) {
+	if (!a->loop || loop_stop_on_signals(a->loop) < 0) {
 		perror("obsbpf: event loop");
-		goto out;
+		return -1;
 	}
-	spans.t = tracer_start(cfg, a.loop);
-	if (!spans.t && errno)
-		goto out;
-	a.dp = datapath_open(cfg->max_routes, cfg->verbose);
-	if (!a.dp || datapath_set_tracing(a.dp, &tc) < 0 || datapath_attach(a.dp, &a.pod, 0) < 0)
-		goto out;
-	if (!(a.exemplars = exemplars_new(EXEMPLAR_MAX_SERIES))) {
+	/* The exporter first: a bad --otlp-* value fails before anything is loaded. */
+	if (!(a->spans = calloc(1, sizeof(*a->spans))))
+		return -1;
+	a->spans->t = tracer_start(a->cfg, a->loop);
+	if (!a->spans->t && errno)
+		return -1;
+	if (!(a->exemplars = exemplars_new(EXEMPLAR_MAX_SERIES))) {
 		fprintf(stderr, "obsbpf: exemplars: out of memory\n");
-		goto out;
+		return -1;
 	}
-	spans.dp = a.dp;
-	spans.res = (struct span_resource){ cfg->service_name, a.pod.name, a.pod.namespace_, a.pod.node };
-	a.spans = &spans;
-	if (datapath_watch_events(a.dp, a.loop, on_event, &a) < 0) {
+	a->dp = datapath_open(a->cfg->max_routes, a->cfg->verbose);
+	if (!a->dp || datapath_set_tracing(a->dp, tc) < 0)
+		return -1;
+	a->spans->dp = a->dp;
+	datapath_set_tc_hook(a->dp, tc_hook);
+	if (datapath_watch_events(a->dp, a->loop, on_event, a) < 0) {
 		perror("obsbpf: ring buffer");
-		goto out;
+		return -1;
 	}
-	if (start_http(&a) < 0)
+	if (start_http(a) < 0)
+		return -1;
+	if (a->spans->t)
+		http_server_add_collector(a->http, collect_spans, a);
+	if (!(a->ctl = ctl_server_start(a->loop, a->cfg->control_socket, status_json, a)))
+		return -1;
+	return 0;
+}
+
+static void agent_stop(struct agent *a)
+{
+	if (a->spans) {
+		tracer_stop(a->spans->t); /* first: its last flush runs the loop, with everything still up */
+		free(a->spans);
+		a->spans = NULL;
+	}
+	podwatch_stop(a->watch);
+	ctl_server_stop(a->ctl);
+	http_server_stop(a->http);
+	while (a->npods)
+		agent_pod_remove(a, a->pods[a->npods - 1]->id);
+	free(a->pods);
+	datapath_close(a->dp);
+	exemplars_free(a->exemplars);
+	loop_free(a->loop);
+	pod_release(&a->pod);
+}
+
+static int agent_run(struct agent *a)
+{
+	if (loop_run(a->loop) < 0) {
+		perror("obsbpf: event loop");
+		return 1;
+	}
+	return 0;
+}
+
+int agent_attach(const struct obsbpf_config *cfg)
+{
+	struct agent a = { .cfg = cfg, .mode = "attach", .pod.netns_fd = -1 };
+	struct appmetrics *app = NULL;
+	struct logs *logs = NULL;
+	int rc = 1;
+
+	enum dp_tc_hook tc_hook;
+	struct trace_cfg tc;
+	if (agent_preflight(&a, &tc_hook, &tc) < 0 ||
+	    pod_resolve(&a.pod, cfg->pod, cfg->namespace_, cfg->node, cfg->cgroup, cfg->netns) < 0)
+		return 1;
+	if (agent_start(&a, tc_hook, &tc) < 0 || agent_pod_add(&a, &a.pod) < 0)
 		goto out;
-	if (spans.t)
-		http_server_add_collector(a.http, tracer_feed_collect, &spans);
 	if (!(app = appmetrics_start(&a)))
 		goto out;
 	if (!(logs = logs_start(&a)) && errno)
 		goto out;
-	fprintf(stderr, "obsbpf: attached to pod %s/%s (cgroup %s); serving http://%s/metrics\n",
-		a.pod.namespace_, a.pod.name, a.pod.cgroup_path, cfg->listen);
-	if (loop_run(a.loop) < 0) {
-		perror("obsbpf: event loop");
-		goto out;
-	}
+	fprintf(stderr, "obsbpf: serving http://%s/metrics; control socket %s\n", cfg->listen, cfg->control_socket);
+	rc = agent_run(&a);
 	fprintf(stderr, "obsbpf: detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
-	rc = 0;
 out:
-	tracer_stop(spans.t); /* first: its last flush runs the loop, with everything still up */
-	spans.t = NULL;
 	logs_stop(logs);
 	appmetrics_stop(app);
-	http_server_stop(a.http);
-	datapath_close(a.dp);
-	exemplars_free(a.exemplars);
-	loop_free(a.loop);
-	pod_release(&a.pod);
+	agent_stop(&a);
+	return rc;
+}
+
+static int64_t watch_add(void *arg, const struct pod_info *p)
+{
+	return agent_pod_add(arg, p);
+}
+
+static void watch_gone(void *arg, uint32_t pod_id)
+{
+	agent_pod_remove(arg, pod_id);
+}
+
+int agent_daemon(const struct obsbpf_config *cfg)
+{
+	struct agent a = { .cfg = cfg, .mode = "daemon", .pod.netns_fd = -1 };
+	struct pod_select sel;
+	const char *cg2 = cgroup2_mount(), *node = cfg->node;
+	int rc = 1;
+
+	/* a.pod only carries the node name in this mode (the node-wide series' label). */
+	if (node || (node = getenv("NODE_NAME")))
+		snprintf(a.pod.node, sizeof(a.pod.node), "%s", node);
+	else if (gethostname(a.pod.node, sizeof(a.pod.node)) < 0)
+		snprintf(a.pod.node, sizeof(a.pod.node), "unknown");
+	enum dp_tc_hook tc_hook;
+	struct trace_cfg tc;
+	if (agent_preflight(&a, &tc_hook, &tc) < 0 || pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
+		return 1;
+	if (!cg2) {
+		fprintf(stderr, "obsbpf: daemon: no cgroup v2 mount on this node\n");
+		return 1;
+	}
+	if (agent_start(&a, tc_hook, &tc) < 0)
+		goto out;
+	struct podwatch_opts o = {
+		.cgroup_root = cg2, .select = &sel, .namespace_ = cfg->namespace_, .node = a.pod.node,
+		.rescan_ms = RESCAN_MS, .add = watch_add, .gone = watch_gone, .arg = &a,
+	};
+	if (!(a.watch = podwatch_start(a.loop, &o))) {
+		fprintf(stderr, "obsbpf: daemon: watch %s/kubepods: %s\n", cg2, strerror(errno));
+		goto out;
+	}
+	fprintf(stderr, "obsbpf: daemon watching %s/kubepods{,.slice} (%d pods attached); serving http://%s/metrics; "
+			"control socket %s\n", cg2, a.npods, cfg->listen, cfg->control_socket);
+	rc = agent_run(&a);
+	fprintf(stderr, "obsbpf: detaching from %d pods\n", a.npods);
+out:
+	agent_stop(&a);
 	return rc;
 }

@@ -21,12 +21,19 @@ struct obsbpf_config {
 	const char *node;
 	const char *cgroup;
 	const char *netns;
+	/* daemon mode: which pods (user/pod/kubepods.h) */
+	struct str_list pod_patterns;
+	const char *pod_list;
+	/* control socket (user/ctl): the agent listens, status/observe connect */
+	const char *control_socket;
+	bool json;
 	/* HTTP endpoint */
 	const char *listen;
 	unsigned http_idle_timeout;
 	unsigned http_max_conns;
 	/* data plane */
 	unsigned max_routes;
+	const char *tc_hook;
 	/* trace propagation in the kernel */
 	const char *propagation;
 	const char *sample_ratio;

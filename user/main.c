@@ -5,6 +5,7 @@
 #include "agent.h"
 #include "bpf/probe.h"
 #include "cli/options.h"
+#include "ctl/ctl.h"
 #include "logs/logs.h"
 
 static const char usage[] =
@@ -15,13 +16,18 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  attach    attach to one pod and serve its metrics until SIGINT/SIGTERM\n"
+	"  daemon    attach to every (selected) pod of this node as pods come and go\n"
+	"  status    show what the running agent attached: pods, programs, map fill, drops\n"
+	"  observe   stream the requests the running agent sees, one line each\n"
 	"  logs      forward a pod's log files (Fluent Forward) without attaching BPF programs\n"
 	"  probe     say which kernel hooks this machine offers and what obsbpf can do with them\n"
 	"  help      show this help ('obsbpf COMMAND --help' for a command's options)\n"
 	"\n"
 	"example:\n"
 	"  obsbpf attach --pod web-7d4b9 --namespace shop\n"
-	"  curl -s localhost:9102/metrics | grep http_server_request_duration_seconds\n";
+	"  curl -s localhost:9102/metrics | grep http_server_request_duration_seconds\n"
+	"  obsbpf daemon --pod-pattern 'shop/web-*' &\n"
+	"  obsbpf status; obsbpf observe --pod 'web-*'\n";
 
 static const char attach_usage[] =
 	"usage: obsbpf attach --pod NAME [OPTIONS]\n"
@@ -42,6 +48,36 @@ static const char logs_usage[] =
 	"pod, namespace, node, container, file and trace_id, and ships the records with Fluent\n"
 	"Forward, checkpointing offsets once the collector acked them. 'obsbpf attach' does the same\n"
 	"alongside the BPF data plane when --forward is given.\n"
+	"\n"
+	"options:\n";
+
+static const char daemon_usage[] =
+	"usage: obsbpf daemon [--pod-pattern [NS/]GLOB]... [--pod-list FILE] [OPTIONS]\n"
+	"\n"
+	"One agent per node: watches the pod cgroups under the cgroup v2 mount (kubepods/...,\n"
+	"kubepods.slice/...), and attaches to each selected pod as soon as it has a process (its\n"
+	"name is the UTS hostname of its processes), detaching when the pod goes away. One BPF\n"
+	"object serves every pod; /metrics labels each series with its pod. Runs in the\n"
+	"foreground; SIGINT or SIGTERM detaches everything. A restart picks the pods up again.\n"
+	"\n"
+	"options:\n";
+
+static const char status_usage[] =
+	"usage: obsbpf status [--control-socket PATH] [--json]\n"
+	"\n"
+	"Asks the running agent (attach or daemon) over its control socket for the pods it\n"
+	"attached, its programs and where they hang, map fill levels and drop counters.\n"
+	"Exit status 1 when no agent answers.\n"
+	"\n"
+	"options:\n";
+
+static const char observe_usage[] =
+	"usage: obsbpf observe [--pod GLOB] [--control-socket PATH] [--json]\n"
+	"\n"
+	"Streams the requests the running agent sees, one line each, until interrupted:\n"
+	"time, namespace/pod, direction (<- served, -> sent), peer, method, route, status,\n"
+	"latency, trace id (- when none). A reader too slow for the agent loses lines (counted in\n"
+	"'obsbpf status'), never slows the agent down.\n"
 	"\n"
 	"options:\n";
 
@@ -71,6 +107,21 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		return agent_attach(&cfg);
+	}
+	if (!strcmp(cmd, "daemon") || !strcmp(cmd, "status") || !strcmp(cmd, "observe")) {
+		unsigned c = cmd[0] == 'd' ? CMD_DAEMON : cmd[0] == 's' ? CMD_STATUS : CMD_OBSERVE;
+		if (options_parse(&cfg, c, cmd, argc - 1, argv + 1) < 0)
+			return 2;
+		if (cfg.help) {
+			fputs(c == CMD_DAEMON ? daemon_usage : c == CMD_STATUS ? status_usage : observe_usage, stdout);
+			options_help(stdout, c);
+			return 0;
+		}
+		if (c == CMD_DAEMON)
+			return agent_daemon(&cfg);
+		if (c == CMD_STATUS)
+			return ctl_status(cfg.control_socket, cfg.json, stdout);
+		return ctl_observe(cfg.control_socket, cfg.pod, cfg.json, stdout);
 	}
 	if (!strcmp(cmd, "logs")) {
 		if (options_parse(&cfg, CMD_LOGS, cmd, argc - 1, argv + 1) < 0)

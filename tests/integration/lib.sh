@@ -27,6 +27,7 @@ POD_SUFFIX=${POD_SUFFIX--$RUN}
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 AGENT_PORT=${AGENT_PORT:-$(( 19000 + RUN ))}
 AGENT_ADDR=127.0.0.1:$AGENT_PORT
+CTL=$T/agent.sock # the agent's control socket (obsbpf status / observe); never the shared default
 declare -A POD_NS POD_CG POD_PAUSE POD_IP POD_HOST
 PODS=()
 BG_PIDS=()
@@ -57,10 +58,11 @@ bridge_up() {
 	ip addr add "$SUBNET.1/24" dev "$BR" && ip link set "$BR" up && BRIDGE_UP=1
 }
 
-# pod_create NAME: the pod's netns, veth, cgroup and pause process.
+# pod_create NAME: the pod's netns, veth, cgroup and pause process. The cgroup is kubelet's
+# cgroupfs layout; POD_CGROUP=PATH pod_create NAME puts it elsewhere (e.g. the systemd layout).
 pod_create() {
 	local name=$1 idx=$(( ${#PODS[@]} + 1 )) host=$1$POD_SUFFIX
-	local ns=obt$RUN-$name cg=$CG2/kubepods/besteffort/pod$RUN-$name host_if=obh$RUN-$idx
+	local ns=obt$RUN-$name cg=${POD_CGROUP:-$CG2/kubepods/besteffort/pod$RUN-$name} host_if=obh$RUN-$idx
 	bridge_up || return 1
 	ip netns add "$ns" || return 1
 	PODS+=("$name")
@@ -123,8 +125,9 @@ wait_port() {
 # agent_launch COMMAND PATH ARGS...: `obsbpf COMMAND ARGS --listen $AGENT_ADDR` in the
 # background (log appended to $T/agent.log), until PATH answers 200 (10 s at most).
 agent_launch() {
-	local cmd=$1 path=$2; shift 2
-	"$OBSBPF" "$cmd" --listen "$AGENT_ADDR" "$@" >>"$T/agent.log" 2>&1 &
+	local cmd=$1 path=$2 ctl=(); shift 2
+	[ "$cmd" = attach ] || [ "$cmd" = daemon ] && ctl=(--control-socket "$CTL")
+	"$OBSBPF" "$cmd" --listen "$AGENT_ADDR" "${ctl[@]}" "$@" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	local i
 	for i in $(seq 100); do
@@ -148,7 +151,8 @@ agent_start() { agent_launch attach /readyz "$@"; }
 declare -A EXTRA_AGENTS
 agent_also() {
 	local port=$1 i; shift
-	"$OBSBPF" attach --listen "127.0.0.1:$port" "$@" >>"$T/agent-$port.log" 2>&1 &
+	"$OBSBPF" attach --listen "127.0.0.1:$port" --control-socket "$T/agent-$port.sock" "$@" \
+		>>"$T/agent-$port.log" 2>&1 &
 	EXTRA_AGENTS[$port]=$!
 	for i in $(seq 100); do
 		curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
@@ -186,6 +190,16 @@ agent_stop() {
 
 metrics() { curl -fsS "http://$AGENT_ADDR/metrics"; }
 
+# agent_status [--json]: `obsbpf status` of the running agent.
+agent_status() { "$OBSBPF" status --control-socket "$CTL" "$@"; }
+# agent_prog_id NAME_PREFIX: kernel id of the running agent's program.
+agent_prog_id() {
+	agent_status --json | "$PY" -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["programs"] if p["name"].startswith(sys.argv[1])][0])' "$1"
+}
+# tcx_links PROG_ID: tcx links of that program (bpftool 7.1 lists tcx links as "type 11", without
+# their interface).
+tcx_links() { bpftool link show | grep -c "^[0-9]*: type 11  prog $1\b"; }
+
 # metric_value NAME LABEL_SUBSTRING...: sum of the samples of NAME whose labels contain every
 # substring (0 when none).
 metric_value() {
@@ -213,9 +227,11 @@ cleanup() {
 	wait 2>/dev/null
 	for name in "${PODS[@]}"; do
 		ip netns del "${POD_NS[$name]}" 2>/dev/null
-		rmdir "${POD_CG[$name]}" 2>/dev/null
+		# Depth first: a test may have made container cgroups below the pod's.
+		[ -d "${POD_CG[$name]}" ] && find "${POD_CG[$name]}" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	rmdir "$CG2/kubepods/besteffort" "$CG2/kubepods" 2>/dev/null
+	rmdir "$CG2/kubepods.slice/kubepods-besteffort.slice" "$CG2/kubepods.slice" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
 	rm -rf "$T"
 	exit $rc

@@ -188,7 +188,7 @@ grep -q 'app health: .*not ready' "$T/agent.log" && ok "agent logged the health 
 	|| fail "no health log line"
 
 # 9. An unusable --label stops the agent with one line naming it.
-"$OBSBPF" attach --pod "$POD" --listen "$AGENT_ADDR" --label 9bad=x > "$T/bad.log" 2>&1
+"$OBSBPF" attach --pod "$POD" --listen "$AGENT_ADDR" --control-socket "$CTL" --label 9bad=x > "$T/bad.log" 2>&1
 expect_eq "bad --label: exit status" $? 1
 grep -q -- '--label 9bad=x: expected NAME=VALUE' "$T/bad.log" && ok "bad --label named in the error" \
 	|| fail "bad --label message: $(cat "$T/bad.log")"

@@ -25,6 +25,12 @@ run_err "unknown option" "unknown option '--bogus'" "$OBSBPF" attach --bogus
 run_err "bad number" "'many' is not a whole number" "$OBSBPF" attach --pod x --max-routes many
 run_err "unknown command" "unknown command 'frobnicate'" "$OBSBPF" frobnicate
 run_err "no privileges" "missing privileges" setpriv --reuid=65534 --regid=65534 --clear-groups "$OBSBPF" attach --pod x
+run_err "status with no agent" "no agent running at $T/none.sock" "$OBSBPF" status --control-socket "$T/none.sock"
+run_err "observe with no agent" "no agent running at $T/none.sock" "$OBSBPF" observe --control-socket "$T/none.sock"
+run_err "bad --tc-hook" "--tc-hook sometimes: expected auto, tcx or filter" "$OBSBPF" daemon --tc-hook sometimes
+run_err "missing --pod-list" "--pod-list $T/nolist: No such file or directory" "$OBSBPF" daemon --pod-list "$T/nolist"
+printf 'web-*\nshop/\n' > "$T/badlist"
+run_err "bad --pod-list entry" "--pod-list $T/badlist: line 2" "$OBSBPF" daemon --pod-list "$T/badlist"
 
 pod_create badlisten
 run_err "bad listen address" "--listen nowhere: expected ADDR:PORT" \

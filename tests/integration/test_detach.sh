@@ -10,8 +10,8 @@ NS=${POD_NS[det]}
 
 for sig in TERM INT; do
 	agent_start --pod "$(pod_name det)" || exit 1
-	ip netns exec "$NS" tc filter show dev eth0 ingress | grep -q obsbpf_tc_ingre \
-		&& ok "tc filter on eth0 while attached" || fail "no tc filter while attached"
+	# tc ingress is a tcx link on lo and eth0 (this kernel has tcx; see test_tc_fallback).
+	expect_eq "tcx links on lo and eth0 while attached" "$(tcx_links "$(agent_prog_id obsbpf_tc)")" 2
 	[ -n "$(bpftool cgroup show "$(pod_cgroup det)")" ] && ok "sockops on the cgroup while attached" \
 		|| fail "no program on the cgroup while attached"
 	# A connection open across the detach keeps working.

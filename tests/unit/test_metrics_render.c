@@ -137,6 +137,41 @@ static void test_empty_snapshot(void **state)
 	sb_free(&sb);
 }
 
+/* Daemon mode: each entry under its own pod's labels, one HELP/TYPE per family, entries of a
+ * pod no longer attached left out; node-wide counters carry only k8s_node_name. */
+static void test_several_pods(void **state)
+{
+	(void)state;
+	struct dp_hist_entry h[3] = { 0 };
+	for (int i = 0; i < 3; i++) {
+		h[i].key = (struct obsbpf_hist_key){ .pod_id = (uint32_t)(i + 1), .route_id = OBSBPF_ROUTE_OVERFLOW,
+						     .status = 200, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_SERVER };
+		h[i].val.count = (uint64_t)(10 * (i + 1));
+	}
+	struct red_pod pods[2] = { { 1, { "web-1", "shop", "n" } }, { 3, { "api-1", "shop", "n" } } };
+	struct strbuf sb;
+	sb_init(&sb);
+	red_render_pods(&sb, EXPO_PROMETHEUS, pods, 2, h, 3, NULL, 0, NULL);
+	assert_non_null(strstr(sb.buf, "http_server_request_duration_seconds_count{http_request_method=\"GET\","
+				       "http_response_status_code=\"200\",http_route=\"_OTHER\",k8s_pod_name=\"web-1\","
+				       "k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 10\n"));
+	assert_non_null(strstr(sb.buf, "k8s_pod_name=\"api-1\",k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 30\n"));
+	assert_null(strstr(sb.buf, "} 20\n")); /* pod 2 is gone */
+	const char *first = strstr(sb.buf, "# TYPE http_server_request_duration_seconds histogram");
+	assert_non_null(first);
+	assert_null(strstr(first + 1, "# TYPE http_server_request_duration_seconds histogram"));
+	sb_free(&sb);
+
+	struct pod_labels node = { NULL, NULL, "n" };
+	struct agent_counters c = { 0 };
+	c.events_read = 5;
+	sb_init(&sb);
+	agent_counters_render(&sb, EXPO_PROMETHEUS, &node, &c);
+	assert_non_null(strstr(sb.buf, "obsbpf_events_read_total{k8s_node_name=\"n\"} 5\n"));
+	assert_null(strstr(sb.buf, "k8s_pod_name"));
+	sb_free(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_agent_counters),
 		cmocka_unit_test(test_torn_snapshot),
 		cmocka_unit_test(test_empty_snapshot),
+		cmocka_unit_test(test_several_pods),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

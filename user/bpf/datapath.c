@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "obsbpf.skel.h"
@@ -24,15 +25,30 @@
 #define TC_HANDLE 0x0b5b
 #define TC_PRIO 1
 #define RINGBUF_DRAIN_MS 100
+/* Names are truncated to BPF_OBJ_NAME_LEN - 1 in the kernel: "obsbpf_tc_ingress" -> this. */
+#define TC_PROG_KNAME "obsbpf_tc_ingre"
+
+#ifndef BPF_TCX_INGRESS
+#define BPF_TCX_INGRESS 46 /* Linux 6.6; Debian 12's uapi headers predate it */
+#endif
+
+/* What one attached pod holds: everything datapath_detach_pod releases. */
+struct dp_pod {
+	uint32_t pod_id;
+	uint64_t cgroup_id;
+	int cgroup_fd;
+	int netns_fd; /* dup of the pod's: tc filters (not tcx links) are removed from inside it */
+	struct bpf_link *sockops_link;
+	struct dp_iface ifaces[DP_MAX_IFACES];
+	int nifaces;
+	const char *name; /* for messages, valid during attach only */
+};
 
 struct datapath {
 	struct obsbpf_bpf *skel;
-	struct bpf_link *sockops_link;
-	int cgroup_fd;
 	bool msg_attached;
-	const struct pod_info *pod;
-	struct dp_iface ifaces[DP_MAX_IFACES];
-	int nifaces;
+	struct dp_pod **pods;
+	int npods, cap_pods;
 	struct ring_buffer *rb;
 	struct loop_watch *rb_watch;
 	struct loop_watch *rb_timer;
@@ -41,6 +57,7 @@ struct datapath {
 	uint64_t events_read;
 	unsigned max_routes;
 	int ncpus;
+	enum dp_tc_hook tc_hook;
 	struct bpf_link *recv_link; /* tp_btf/sock_recv_length: in-process propagation */
 	bool recv_tp;               /* the kernel has that tracepoint */
 };
@@ -54,6 +71,20 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* sk_msg hangs on the sockhash, not on a pod: attached once, it dies with the map. */
+static int attach_msg(struct datapath *dp)
+{
+	struct obsbpf_bpf *s = dp->skel;
+	if (bpf_prog_attach(bpf_program__fd(s->progs.obsbpf_msg), bpf_map__fd(s->maps.pod_socks),
+			    BPF_SK_MSG_VERDICT, 0) < 0) {
+		int err = -errno;
+		fprintf(stderr, "obsbpf: attach sk_msg to the sockhash: %s\n", strerror(-err));
+		return err;
+	}
+	dp->msg_attached = true;
+	return 0;
+}
+
 struct datapath *datapath_open(unsigned max_routes, bool verbose)
 {
 	struct datapath *dp = calloc(1, sizeof(*dp));
@@ -61,7 +92,6 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 		return NULL;
 	g_verbose = verbose;
 	libbpf_set_print(libbpf_print);
-	dp->cgroup_fd = -1;
 	dp->max_routes = max_routes ? max_routes : 1;
 	dp->ncpus = libbpf_num_possible_cpus();
 	dp->skel = obsbpf_bpf__open();
@@ -83,19 +113,69 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 		free(dp);
 		return NULL;
 	}
+	if (attach_msg(dp) < 0) {
+		datapath_close(dp);
+		return NULL;
+	}
 	return dp;
 }
 
-struct tc_ctx {
-	struct datapath *dp;
-	int err;
-};
+/* The name of the program behind a kernel program id ("" when it is gone). */
+static void prog_name_of(uint32_t id, char *out, size_t n)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		snprintf(out, n, "%s", info.name);
+	close(fd);
+}
 
-static int tc_attach_one(struct datapath *dp, struct dp_iface *ifc)
+/* A killed agent of the bpf_tc_attach kind leaves its filter behind (filters do not die with
+ * their process): remove one of ours found at our handle/priority before attaching. */
+static void tc_reclaim_stale(struct dp_pod *p, struct dp_iface *ifc)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO,
-		    .prog_fd = bpf_program__fd(dp->skel->progs.obsbpf_tc_ingress));
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
+	char name[32];
+	if (bpf_tc_query(&hook, &opts) < 0)
+		return;
+	prog_name_of(opts.prog_id, name, sizeof(name));
+	if (strncmp(name, TC_PROG_KNAME, strlen(TC_PROG_KNAME)))
+		return; /* someone else's filter: not ours to remove */
+	opts.prog_id = 0;
+	opts.prog_fd = 0;
+	opts.flags = 0;
+	if (bpf_tc_detach(&hook, &opts) == 0)
+		fprintf(stderr, "obsbpf: %s: removed a stale obsbpf tc filter from %s (left by a killed agent)\n",
+			p->name, ifc->name);
+}
+
+/* tcx (6.6+): a BPF link owned by our fd, so it goes away with the process, even on kill -9.
+ * libbpf 1.1 has no bpf_program__attach_tcx; bpf_link_create's generic branch passes target_fd,
+ * which shares its union slot with link_create.target_ifindex. */
+static int tcx_attach(int prog_fd, int ifindex)
+{
+	int fd = bpf_link_create(prog_fd, ifindex, BPF_TCX_INGRESS, NULL);
+	return fd < 0 ? -errno : fd;
+}
+
+static int tc_attach_one(struct datapath *dp, struct dp_pod *p, struct dp_iface *ifc)
+{
+	int prog_fd = bpf_program__fd(dp->skel->progs.obsbpf_tc_ingress);
+	tc_reclaim_stale(p, ifc);
+	ifc->link_fd = dp->tc_hook == DP_TC_FILTER ? -EOPNOTSUPP : tcx_attach(prog_fd, ifc->ifindex);
+	if (ifc->link_fd >= 0)
+		return 0;
+	if (dp->tc_hook == DP_TC_TCX || (ifc->link_fd != -EINVAL && ifc->link_fd != -EOPNOTSUPP))
+		return ifc->link_fd;
+	/* No tcx on this kernel: a classic clsact filter, which outlives a killed agent. */
+	ifc->link_fd = -1;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO, .prog_fd = prog_fd);
 	int err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		return err;
@@ -108,37 +188,62 @@ static int tc_attach_one(struct datapath *dp, struct dp_iface *ifc)
 	return err;
 }
 
+void datapath_set_tc_hook(struct datapath *dp, enum dp_tc_hook how)
+{
+	dp->tc_hook = how;
+}
+
+int datapath_parse_tc_hook(const char *s, enum dp_tc_hook *out)
+{
+	static const char *const names[] = { [DP_TC_AUTO] = "auto", [DP_TC_TCX] = "tcx", [DP_TC_FILTER] = "filter" };
+	for (int i = 0; i < 3; i++)
+		if (s && !strcmp(s, names[i])) {
+			*out = (enum dp_tc_hook)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+struct tc_ctx {
+	struct datapath *dp;
+	struct dp_pod *pod;
+	int err;
+};
+
 /* Runs inside the pod's netns: attach tc ingress to every interface there. */
 static int tc_attach_all(void *arg)
 {
 	struct tc_ctx *c = arg;
-	struct datapath *dp = c->dp;
+	struct dp_pod *p = c->pod;
 	struct if_nameindex *ifs = if_nameindex();
 	if (!ifs)
 		return -errno;
-	for (struct if_nameindex *i = ifs; i->if_index && dp->nifaces < DP_MAX_IFACES; i++) {
-		struct dp_iface *ifc = &dp->ifaces[dp->nifaces];
+	for (struct if_nameindex *i = ifs; i->if_index && p->nifaces < DP_MAX_IFACES; i++) {
+		struct dp_iface *ifc = &p->ifaces[p->nifaces];
 		memset(ifc, 0, sizeof(*ifc));
 		snprintf(ifc->name, sizeof(ifc->name), "%s", i->if_name);
 		ifc->ifindex = (int)i->if_index;
-		int err = tc_attach_one(dp, ifc);
+		int err = tc_attach_one(c->dp, p, ifc);
 		if (err) {
-			fprintf(stderr, "obsbpf: attach %s: tc ingress on %s: %s\n", dp->pod->name, ifc->name,
+			fprintf(stderr, "obsbpf: attach %s: tc ingress on %s: %s\n", p->name, ifc->name,
 				strerror(-err));
 			c->err = err;
 			break;
 		}
-		dp->nifaces++;
+		p->nifaces++;
 	}
 	if_freenameindex(ifs);
 	return c->err;
 }
 
-static int tc_detach_all(void *arg)
+/* Inside the pod's netns: remove the classic tc filters (tcx links only need their fd closed). */
+static int tc_detach_filters(void *arg)
 {
-	struct datapath *dp = arg;
-	for (int i = 0; i < dp->nifaces; i++) {
-		struct dp_iface *ifc = &dp->ifaces[i];
+	struct dp_pod *p = arg;
+	for (int i = 0; i < p->nifaces; i++) {
+		struct dp_iface *ifc = &p->ifaces[i];
+		if (ifc->link_fd >= 0)
+			continue;
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
 		bpf_tc_detach(&hook, &opts);
@@ -147,50 +252,133 @@ static int tc_detach_all(void *arg)
 			bpf_tc_hook_destroy(&hook);
 		}
 	}
-	dp->nifaces = 0;
 	return 0;
 }
 
-int datapath_attach(struct datapath *dp, const struct pod_info *pod, uint32_t pod_id)
+static struct dp_pod *find_pod(const struct datapath *dp, uint32_t pod_id, int *idx)
+{
+	for (int i = 0; i < dp->npods; i++)
+		if (dp->pods[i]->pod_id == pod_id) {
+			if (idx)
+				*idx = i;
+			return dp->pods[i];
+		}
+	return NULL;
+}
+
+/* The pod's histogram series go with it (a later pod never inherits them). Keys are collected
+ * first: deleting the key a get_next_key walk stands on restarts the walk. */
+static void forget_pod_series(struct datapath *dp, uint32_t pod_id)
+{
+	int fd = bpf_map__fd(dp->skel->maps.http_hist);
+	struct obsbpf_hist_key key, next, *del = NULL;
+	size_t n = 0, cap = 0;
+	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0; r = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (key.pod_id != pod_id)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct obsbpf_hist_key *v = realloc(del, cap * sizeof(*v));
+			if (!v)
+				break;
+			del = v;
+		}
+		del[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &del[i]);
+	free(del);
+}
+
+static void release_pod(struct datapath *dp, struct dp_pod *p)
+{
+	__u64 cgid = p->cgroup_id;
+	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.pods), &cgid);
+	bpf_link__destroy(p->sockops_link);
+	for (int i = 0; i < p->nifaces; i++)
+		if (p->ifaces[i].link_fd >= 0)
+			close(p->ifaces[i].link_fd);
+	/* When the netns is gone (pod deleted), its interfaces took their filters with them. */
+	if (p->netns_fd >= 0) {
+		pod_in_netns_fd(p->netns_fd, tc_detach_filters, p);
+		close(p->netns_fd);
+	}
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	forget_pod_series(dp, p->pod_id);
+	free(p);
+}
+
+static int attach_pod_parts(struct datapath *dp, struct dp_pod *p, const struct pod_info *pod)
 {
 	struct obsbpf_bpf *s = dp->skel;
-	dp->pod = pod;
-
 	__u64 cgid = pod->cgroup_id;
-	int err = bpf_map_update_elem(bpf_map__fd(s->maps.pods), &cgid, &pod_id, BPF_ANY);
-	if (err) {
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.pods), &cgid, &p->pod_id, BPF_ANY) < 0) {
 		fprintf(stderr, "obsbpf: attach %s: pods map: %s\n", pod->name, strerror(errno));
 		return -errno;
 	}
-	dp->cgroup_fd = open(pod->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dp->cgroup_fd < 0) {
-		err = -errno;
+	p->cgroup_fd = open(pod->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->cgroup_fd < 0) {
+		int err = -errno;
 		fprintf(stderr, "obsbpf: attach %s: cgroup %s: %s\n", pod->name, pod->cgroup_path, strerror(-err));
 		return err;
 	}
-	err = bpf_prog_attach(bpf_program__fd(s->progs.obsbpf_msg), bpf_map__fd(s->maps.pod_socks),
-			      BPF_SK_MSG_VERDICT, 0);
-	if (err) {
-		err = -errno;
-		fprintf(stderr, "obsbpf: attach %s: sk_msg: %s\n", pod->name, strerror(-err));
-		return err;
-	}
-	dp->msg_attached = true;
-	dp->sockops_link = bpf_program__attach_cgroup(s->progs.obsbpf_sockops, dp->cgroup_fd);
-	if (!dp->sockops_link) {
-		err = -errno;
+	p->sockops_link = bpf_program__attach_cgroup(s->progs.obsbpf_sockops, p->cgroup_fd);
+	if (!p->sockops_link) {
+		int err = -errno;
 		fprintf(stderr, "obsbpf: attach %s: sockops on cgroup %s: %s\n", pod->name, pod->cgroup_path,
 			strerror(-err));
 		return err;
 	}
-	struct tc_ctx c = { dp, 0 };
-	err = pod_in_netns(pod, tc_attach_all, &c);
+	p->netns_fd = fcntl(pod->netns_fd, F_DUPFD_CLOEXEC, 0);
+	if (p->netns_fd < 0)
+		return -errno;
+	struct tc_ctx c = { dp, p, 0 };
+	int err = pod_in_netns_fd(p->netns_fd, tc_attach_all, &c);
+	if (err && !c.err)
+		fprintf(stderr, "obsbpf: attach %s: enter netns %s: %s\n", pod->name, pod->netns_path,
+			strerror(-err));
+	return err;
+}
+
+int datapath_attach_pod(struct datapath *dp, const struct pod_info *pod, uint32_t pod_id)
+{
+	if (find_pod(dp, pod_id, NULL))
+		return -EEXIST;
+	if (dp->npods == dp->cap_pods) {
+		int cap = dp->cap_pods ? 2 * dp->cap_pods : 8;
+		struct dp_pod **v = realloc(dp->pods, (size_t)cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		dp->pods = v;
+		dp->cap_pods = cap;
+	}
+	struct dp_pod *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->pod_id = pod_id;
+	p->cgroup_id = pod->cgroup_id;
+	p->cgroup_fd = p->netns_fd = -1;
+	p->name = pod->name;
+	int err = attach_pod_parts(dp, p, pod);
+	p->name = NULL;
 	if (err) {
-		if (!c.err)
-			fprintf(stderr, "obsbpf: attach %s: enter netns %s: %s\n", pod->name, pod->netns_path,
-				strerror(-err));
+		release_pod(dp, p);
 		return err;
 	}
+	dp->pods[dp->npods++] = p;
+	return 0;
+}
+
+int datapath_detach_pod(struct datapath *dp, uint32_t pod_id)
+{
+	int i;
+	struct dp_pod *p = find_pod(dp, pod_id, &i);
+	if (!p)
+		return -ENOENT;
+	dp->pods[i] = dp->pods[--dp->npods];
+	release_pod(dp, p);
 	return 0;
 }
 
@@ -239,15 +427,13 @@ void datapath_close(struct datapath *dp)
 	loop_remove(dp->rb_watch);
 	loop_remove(dp->rb_timer);
 	ring_buffer__free(dp->rb);
-	if (dp->nifaces && dp->pod)
-		pod_in_netns(dp->pod, tc_detach_all, dp);
-	bpf_link__destroy(dp->sockops_link);
+	while (dp->npods)
+		datapath_detach_pod(dp, dp->pods[dp->npods - 1]->pod_id);
+	free(dp->pods);
 	bpf_link__destroy(dp->recv_link);
 	if (dp->msg_attached)
 		bpf_prog_detach2(bpf_program__fd(dp->skel->progs.obsbpf_msg),
 				 bpf_map__fd(dp->skel->maps.pod_socks), BPF_SK_MSG_VERDICT);
-	if (dp->cgroup_fd >= 0)
-		close(dp->cgroup_fd);
 	obsbpf_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -296,13 +482,22 @@ int datapath_own_socket(struct datapath *dp, int fd, bool own)
 
 bool datapath_attached(const struct datapath *dp)
 {
-	return dp && dp->sockops_link && dp->msg_attached && dp->nifaces > 0;
+	return dp && dp->msg_attached;
 }
 
-int datapath_ifaces(const struct datapath *dp, const struct dp_iface **out)
+bool datapath_pod_attached(const struct datapath *dp, uint32_t pod_id)
 {
-	*out = dp->ifaces;
-	return dp->nifaces;
+	const struct dp_pod *p = dp ? find_pod(dp, pod_id, NULL) : NULL;
+	return p && p->sockops_link && p->nifaces > 0;
+}
+
+int datapath_pod_ifaces(const struct datapath *dp, uint32_t pod_id, const struct dp_iface **out)
+{
+	const struct dp_pod *p = find_pod(dp, pod_id, NULL);
+	if (!p)
+		return -ENOENT;
+	*out = p->ifaces;
+	return p->nifaces;
 }
 
 uint64_t datapath_events_read(const struct datapath *dp)
@@ -398,4 +593,123 @@ int datapath_read_routes(struct datapath *dp, struct dp_route **out)
 	}
 	*out = v;
 	return (int)n;
+}
+
+int datapath_programs(const struct datapath *dp, struct dp_prog *out, int max)
+{
+	struct bpf_program *prog;
+	int n = 0;
+	bpf_object__for_each_program(prog, dp->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+		if (n == max || fd < 0)
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_program__name(prog));
+		out[n].id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+		out[n].type = bpf_program__type(prog);
+		out[n].where[0] = '\0';
+		if (prog == dp->skel->progs.obsbpf_msg && dp->msg_attached)
+			snprintf(out[n].where, sizeof(out[n].where), "sockhash pod_socks");
+		else if (prog == dp->skel->progs.obsbpf_recv && dp->recv_link)
+			snprintf(out[n].where, sizeof(out[n].where), "tp_btf/sock_recv_length");
+		n++;
+	}
+	return n;
+}
+
+static long count_keys(const struct bpf_map *m)
+{
+	int fd = bpf_map__fd(m);
+	char key[256], next[256];
+	long n = 0;
+	if (bpf_map__key_size(m) > sizeof(key))
+		return -1;
+	for (int r = bpf_map_get_next_key(fd, NULL, next); r == 0; r = bpf_map_get_next_key(fd, key, next)) {
+		memcpy(key, next, bpf_map__key_size(m));
+		n++;
+	}
+	return n;
+}
+
+/* Bytes written but not yet consumed: the ring's producer and consumer positions live in the
+ * first two pages of the map's mmap area (libbpf 1.1 has no ring__avail_data_size). */
+static long ringbuf_used(const struct bpf_map *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = bpf_map__fd(m);
+	void *cons = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	void *prod = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
+	long used = -1;
+	if (cons != MAP_FAILED && prod != MAP_FAILED)
+		used = (long)(__atomic_load_n((unsigned long *)prod, __ATOMIC_ACQUIRE) -
+			      __atomic_load_n((unsigned long *)cons, __ATOMIC_ACQUIRE));
+	if (cons != MAP_FAILED)
+		munmap(cons, (size_t)page);
+	if (prod != MAP_FAILED)
+		munmap(prod, (size_t)page);
+	return used;
+}
+
+int datapath_map_usage(const struct datapath *dp, struct dp_map_usage *out, int max)
+{
+	const struct obsbpf_bpf *s = dp->skel;
+	const struct bpf_map *counted[] = { s->maps.pods, s->maps.pod_socks, s->maps.http_hist, s->maps.routes,
+					    s->maps.agent_ports };
+	int n = 0;
+	memset(out, 0, (size_t)max * sizeof(*out));
+	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]) && n < max; i++, n++) {
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_map__name(counted[i]));
+		out[n].used = count_keys(counted[i]);
+		out[n].max = bpf_map__max_entries(counted[i]);
+	}
+	if (n < max) { /* sk_storage cannot be walked from user space */
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_map__name(s->maps.conn_state));
+		out[n].used = -1;
+		out[n].max = 0;
+		n++;
+	}
+	if (n < max) {
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_map__name(s->maps.http_events));
+		out[n].used = ringbuf_used(s->maps.http_events);
+		out[n].max = bpf_map__max_entries(s->maps.http_events);
+		out[n].bytes = true;
+		n++;
+	}
+	return n;
+}
+
+bool datapath_pod_tcx(const struct datapath *dp, uint32_t pod_id)
+{
+	const struct dp_pod *p = find_pod(dp, pod_id, NULL);
+	return p && p->nifaces > 0 && p->ifaces[0].link_fd >= 0;
+}
+
+/* tcx exists when the kernel knows the attach type: a link request for an interface that
+ * does not exist then fails with ENODEV (older kernels: EINVAL). Nothing gets attached. */
+int datapath_probe_tcx(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "obsbpf_probe", "GPL", insns, 2, NULL);
+	if (prog < 0)
+		return 0;
+	int fd = bpf_link_create(prog, 0x7fffffff, BPF_TCX_INGRESS, NULL);
+	int err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	close(prog);
+	return fd >= 0 || err == ENODEV;
+}
+
+int datapath_route(const struct datapath *dp, uint32_t route_id, char *out, size_t n)
+{
+	struct obsbpf_route val;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.routes), &route_id, &val) < 0)
+		return -errno;
+	val.path[OBSBPF_ROUTE_LEN - 1] = '\0';
+	snprintf(out, n, "%s", val.path);
+	return 0;
 }

@@ -1,5 +1,6 @@
-/* The kernel side of one agent: loads the BPF object, attaches it to a pod (sockops + sk_msg on
- * the pod's cgroup, tc ingress on its interfaces), drains its ring buffer, reads its maps. */
+/* The kernel side of one agent: loads the BPF object once (shared maps), attaches it to any
+ * number of pods (sockops on each pod's cgroup, tc ingress on its interfaces; sk_msg once, on
+ * the shared sockhash), drains its ring buffer, reads its maps. */
 #ifndef OBSBPF_DATAPATH_H
 #define OBSBPF_DATAPATH_H
 
@@ -20,6 +21,22 @@ struct dp_iface {
 	char name[16];
 	int ifindex;
 	bool hook_created; /* we made the clsact qdisc, so we remove it */
+	int link_fd;       /* tcx link (dies with the process); -1: a classic tc filter */
+};
+
+struct dp_prog {
+	char name[64];
+	uint32_t id;   /* kernel program id */
+	int type;      /* enum bpf_prog_type */
+	char where[64]; /* attach point that is not per pod ("" when none or per pod) */
+};
+
+/* Fill level of one map: used -1 when the kernel cannot count it (sk_storage). */
+struct dp_map_usage {
+	char name[32];
+	long used;
+	unsigned max;
+	bool bytes; /* ring buffer: used/max are bytes */
 };
 
 /* Summed over CPUs. */
@@ -35,24 +52,50 @@ struct dp_route {
 
 typedef void (*dp_event_fn)(void *arg, const struct obsbpf_http_event *e);
 
-/* Loads the programs (routes map sized max_routes). Prints one line and returns NULL on error. */
+/* Loads the programs (routes map sized max_routes) and attaches sk_msg to the sockhash. Prints
+ * one line and returns NULL on error. */
 struct datapath *datapath_open(unsigned max_routes, bool verbose);
-/* Attaches to the pod as pod_id. Prints one line and returns -errno on error. */
-int datapath_attach(struct datapath *dp, const struct pod_info *pod, uint32_t pod_id);
+enum dp_tc_hook {
+	DP_TC_AUTO = 0, /* tcx where the kernel has it, else a classic filter */
+	DP_TC_TCX,      /* tcx or fail */
+	DP_TC_FILTER,   /* always a classic clsact filter (outlives a killed agent) */
+};
+/* How later datapath_attach_pod calls hook tc ingress. */
+void datapath_set_tc_hook(struct datapath *dp, enum dp_tc_hook how);
+/* Parses "auto", "tcx", "filter". Returns 0 or -EINVAL. */
+int datapath_parse_tc_hook(const char *s, enum dp_tc_hook *out);
+
+/* Attaches to the pod as pod_id: pods map entry (cgroup id -> pod_id), sockops on its cgroup,
+ * tc ingress (a tcx link where the kernel has it) on every interface of its netns. Prints one
+ * line and returns -errno on error, with nothing of the pod left attached. */
+int datapath_attach_pod(struct datapath *dp, const struct pod_info *pod, uint32_t pod_id);
+/* Detaches the pod and forgets its histogram series. -ENOENT when not attached. */
+int datapath_detach_pod(struct datapath *dp, uint32_t pod_id);
 /* Writes the trace configuration and allow-list into the maps and, when tracing, attaches the
  * in-process propagation hook. Prints one line and returns -errno on error. */
 int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc);
 /* Ring buffer into the loop; fn sees every event (may be NULL). */
 int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, void *arg);
-/* Detaches everything attached, frees everything. */
+/* Detaches every pod, frees everything. */
 void datapath_close(struct datapath *dp);
 
 /* Registers (own = true) or forgets the local port of one of the agent's sockets in the pod's
  * netns, so that the app's side of that connection is not measured. Returns 0 or -errno. */
 int datapath_own_socket(struct datapath *dp, int fd, bool own);
 
+/* Loaded, sk_msg on the sockhash. */
 bool datapath_attached(const struct datapath *dp);
-int datapath_ifaces(const struct datapath *dp, const struct dp_iface **out);
+/* The pod has sockops and tc ingress on at least one interface. */
+bool datapath_pod_attached(const struct datapath *dp, uint32_t pod_id);
+/* The pod's tc ingress hooks are tcx links. */
+bool datapath_pod_tcx(const struct datapath *dp, uint32_t pod_id);
+int datapath_pod_ifaces(const struct datapath *dp, uint32_t pod_id, const struct dp_iface **out);
+/* Up to max programs of the object with their kernel ids; returns the count. */
+int datapath_programs(const struct datapath *dp, struct dp_prog *out, int max);
+/* Fill levels of the maps worth watching; returns the count. */
+int datapath_map_usage(const struct datapath *dp, struct dp_map_usage *out, int max);
+/* 1 when the kernel offers tcx links (6.6+), 0 otherwise. Attaches nothing. */
+int datapath_probe_tcx(void);
 uint64_t datapath_events_read(const struct datapath *dp);
 
 /* Snapshot readers; each returns a count or -errno, *out malloc'd (free it). */
@@ -60,5 +103,7 @@ int datapath_read_hist(struct datapath *dp, struct dp_hist_entry **out);
 int datapath_read_routes(struct datapath *dp, struct dp_route **out);
 int datapath_read_stats(struct datapath *dp, uint64_t stats[OBSBPF_ST_MAX]);
 unsigned datapath_max_routes(const struct datapath *dp);
+/* The raw path the kernel keeps for a route id. Returns 0 or -ENOENT. */
+int datapath_route(const struct datapath *dp, uint32_t route_id, char *out, size_t n);
 
 #endif

@@ -1,6 +1,7 @@
 #include "probe.h"
 
 #include "../pod/pod.h"
+#include "datapath.h"
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -46,6 +47,8 @@ bool probe_sock_recv_length(void)
 }
 static int has_recv_tp(void) { return probe_sock_recv_length(); }
 
+static int has_tcx(void) { return datapath_probe_tcx(); }
+
 static int has_privilege(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -71,6 +74,7 @@ static const struct feature features[] = {
 	{ "task storage maps", true, "no trace context per thread", has_task_storage },
 	{ "tracepoint sock_recv_length (tp_btf)", false,
 	  "no in-process trace propagation: requests a pod sends start new traces", has_recv_tp },
+	{ "tcx links (Linux 6.6)", false, "tc filters instead: a killed agent leaves them attached until the next start reclaims them", has_tcx },
 };
 
 static int silent(enum libbpf_print_level l, const char *f, va_list ap)

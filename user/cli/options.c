@@ -11,32 +11,45 @@
 #define OFF(f) offsetof(struct obsbpf_config, f)
 #define POD_CMDS (CMD_ATTACH)
 #define LOG_CMDS (CMD_ATTACH | CMD_LOGS)
+#define AGENT_CMDS (CMD_ATTACH | CMD_DAEMON)
+#define HTTP_CMDS (CMD_ATTACH | CMD_LOGS | CMD_DAEMON)
+#define CTL_CMDS (CMD_ATTACH | CMD_DAEMON | CMD_STATUS | CMD_OBSERVE)
 
 const struct opt_def obsbpf_options[] = {
 	{ "pod", 'p', OPT_STRING, OFF(pod), NULL, "NAME",
-	  "pod to attach to: found by the UTS hostname of its processes (Kubernetes sets it to the pod name)", LOG_CMDS },
+	  "pod to attach to: found by the UTS hostname of its processes (Kubernetes sets it to the pod name); observe: only this pod's requests (a glob)", LOG_CMDS | CMD_OBSERVE },
 	{ "namespace", 'n', OPT_STRING, OFF(namespace_), "default", "NS",
-	  "the pod's Kubernetes namespace (label k8s_namespace_name)", LOG_CMDS },
+	  "the pod's Kubernetes namespace (label k8s_namespace_name); daemon: of pods whose --pod-pattern/--pod-list entry names none", HTTP_CMDS },
 	{ "node", 0, OPT_STRING, OFF(node), NULL, "NAME",
-	  "node name for k8s_node_name (default: $NODE_NAME, else this host's name)", LOG_CMDS },
+	  "node name for k8s_node_name (default: $NODE_NAME, else this host's name)", HTTP_CMDS },
+	{ "pod-pattern", 0, OPT_LIST, OFF(pod_patterns), NULL, "[NS/]GLOB",
+	  "attach only to pods whose name matches GLOB (fnmatch); NS/ sets their namespace (default: every pod)", CMD_DAEMON },
+	{ "pod-list", 0, OPT_STRING, OFF(pod_list), NULL, "FILE",
+	  "a file of pods to attach to, one [NS/]GLOB a line ('#' comments); with --pod-pattern: either matches", CMD_DAEMON },
+	{ "control-socket", 0, OPT_STRING, OFF(control_socket), "/run/obsbpf/obsbpf.sock", "PATH",
+	  "the agent's local control socket, which 'obsbpf status' and 'obsbpf observe' talk to", CTL_CMDS },
+	{ "json", 0, OPT_FLAG, OFF(json), NULL, NULL,
+	  "print JSON (status: the document; observe: one object per line) instead of text", CMD_STATUS | CMD_OBSERVE },
 	{ "cgroup", 0, OPT_STRING, OFF(cgroup), NULL, "PATH",
 	  "the pod's cgroup v2 directory, instead of finding it from the pod's processes", POD_CMDS },
 	{ "netns", 0, OPT_STRING, OFF(netns), NULL, "PATH",
 	  "the pod's network namespace (e.g. /run/netns/NAME or /proc/PID/ns/net)", POD_CMDS },
 	{ "listen", 'l', OPT_STRING, OFF(listen), "0.0.0.0:9102", "ADDR:PORT",
-	  "where to serve /metrics, /healthz, /readyz and /status", LOG_CMDS },
+	  "where to serve /metrics, /healthz, /readyz and /status", HTTP_CMDS },
 	{ "http-idle-timeout", 0, OPT_UINT, OFF(http_idle_timeout), "30", "SECONDS",
-	  "close an idle HTTP connection after this many seconds", LOG_CMDS },
+	  "close an idle HTTP connection after this many seconds", HTTP_CMDS },
 	{ "http-max-connections", 0, OPT_UINT, OFF(http_max_conns), "64", "N",
-	  "most HTTP connections served at once (8 per client address)", LOG_CMDS },
+	  "most HTTP connections served at once (8 per client address)", HTTP_CMDS },
 	{ "max-routes", 0, OPT_UINT, OFF(max_routes), "256", "N",
-	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", POD_CMDS },
+	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", AGENT_CMDS },
+	{ "tc-hook", 0, OPT_STRING, OFF(tc_hook), "auto", "auto|tcx|filter",
+	  "how tc ingress is attached: a tcx link (Linux 6.6+; released even when the agent is killed) or a classic clsact filter (outlives a killed agent, removed at the next start); auto: tcx where the kernel has it", AGENT_CMDS },
 	{ "propagation", 0, OPT_STRING, OFF(propagation), "w3c", "STYLE,...",
-	  "trace headers continued and injected into outgoing requests: w3c (traceparent), xtrace (x-trace-id, x-span-id, x-parent-span), b3 (single header), combined with commas; none: no tracing", POD_CMDS },
+	  "trace headers continued and injected into outgoing requests: w3c (traceparent), xtrace (x-trace-id, x-span-id, x-parent-span), b3 (single header), combined with commas; none: no tracing", AGENT_CMDS },
 	{ "sample-ratio", 0, OPT_STRING, OFF(sample_ratio), "1", "RATIO",
-	  "fraction (0..1) of new traces that are sampled (exported); an incoming context's sampled flag is honoured", POD_CMDS },
+	  "fraction (0..1) of new traces that are sampled (exported); an incoming context's sampled flag is honoured", AGENT_CMDS },
 	{ "inject-to", 0, OPT_STRING, OFF(inject_to), OBSBPF_DEFAULT_INJECT_TO, "CIDR,...",
-	  "destinations whose requests get trace headers injected (default: private and loopback ranges); other destinations never see them", POD_CMDS },
+	  "destinations whose requests get trace headers injected (default: private and loopback ranges); other destinations never see them", AGENT_CMDS },
 	{ "logs", 0, OPT_STRING, OFF(logs), "/var/log/app/*.log", "GLOB",
 	  "log files to tail, resolved inside the pod's mount namespace when it has a process", LOG_CMDS },
 	{ "cri-logs", 0, OPT_STRING, OFF(cri_logs), "/var/log/containers", "DIR",
@@ -110,7 +123,7 @@ const struct opt_def obsbpf_options[] = {
 	{ "otlp-timeout-ms", 0, OPT_UINT, OFF(otlp_timeout_ms), "10000", "MS",
 	  "an export request taking longer fails and is retried", POD_CMDS },
 	{ "verbose", 'v', OPT_FLAG, OFF(verbose), NULL, NULL,
-	  "print libbpf's messages (verifier logs on a load failure)", POD_CMDS | CMD_PROBE },
+	  "print libbpf's messages (verifier logs on a load failure)", AGENT_CMDS | CMD_PROBE },
 	{ "config", 0, OPT_STRING, OFF(config), NULL, "FILE",
 	  "read options from FILE first ('name = value' lines, names as the long options; see docs/config.md): the command line wins (default: $OBSBPF_CONFIG)", ~0u },
 	{ "help", 'h', OPT_FLAG, OFF(help), NULL, NULL, "show this help", ~0u },
@@ -419,8 +432,17 @@ void options_markdown(FILE *out)
 	for (const struct opt_def *o = obsbpf_options; o->name; o++) {
 		char syn[96];
 		opt_synopsis(syn, sizeof(syn), o);
-		fprintf(out, "| `%s` | %s | %s%s%s | %s |\n", syn, o->def && o->type != OPT_FLAG ? o->def : "",
-			o->cmds & CMD_ATTACH ? "attach " : "", o->cmds & CMD_LOGS ? "logs " : "",
-			o->cmds & CMD_PROBE ? "probe" : "", o->help);
+		static const struct { unsigned bit; const char *name; } cmds[] = {
+			{ CMD_ATTACH, "attach" }, { CMD_DAEMON, "daemon" }, { CMD_LOGS, "logs" },
+			{ CMD_STATUS, "status" }, { CMD_OBSERVE, "observe" }, { CMD_PROBE, "probe" },
+		};
+		char used[96] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (o->cmds & cmds[i].bit)
+				len += (size_t)snprintf(used + len, sizeof(used) - len, "%s%s", len ? " " : "",
+							cmds[i].name);
+		fprintf(out, "| `%s` | %s | %s | %s |\n", syn, o->def && o->type != OPT_FLAG ? o->def : "",
+			o->cmds == ~0u ? "all" : used, o->help);
 	}
 }

@@ -10,7 +10,14 @@
 enum opt_type { OPT_STRING, OPT_UINT, OPT_FLAG, OPT_LIST /* repeatable string: struct str_list */ };
 
 /* Which subcommands accept an option (bit mask). */
-enum { CMD_ATTACH = 1 << 0, CMD_PROBE = 1 << 1, CMD_LOGS = 1 << 2 };
+enum {
+	CMD_ATTACH = 1 << 0,
+	CMD_PROBE = 1 << 1,
+	CMD_LOGS = 1 << 2,
+	CMD_DAEMON = 1 << 3,
+	CMD_STATUS = 1 << 4,
+	CMD_OBSERVE = 1 << 5,
+};
 
 struct opt_def {
 	const char *name;

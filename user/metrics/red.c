@@ -41,15 +41,28 @@ static int cmp_entry(const void *a, const void *b)
 	return x->status - y->status;
 }
 
+/* pod NULL: a node-wide series (daemon mode's agent counters), labelled by node only. */
 static void pod_label_set(struct strbuf *out, const struct pod_labels *l)
 {
-	sb_puts(out, "k8s_pod_name=\"");
-	sb_label_value(out, l->pod);
-	sb_puts(out, "\",k8s_namespace_name=\"");
-	sb_label_value(out, l->namespace_);
-	sb_puts(out, "\",k8s_node_name=\"");
+	if (l->pod) {
+		sb_puts(out, "k8s_pod_name=\"");
+		sb_label_value(out, l->pod);
+		sb_puts(out, "\",k8s_namespace_name=\"");
+		sb_label_value(out, l->namespace_);
+		sb_puts(out, "\",");
+	}
+	sb_puts(out, "k8s_node_name=\"");
 	sb_label_value(out, l->node);
 	sb_putc(out, '"');
+}
+
+/* The labels of an entry's pod; NULL for a pod no longer (or not yet) known: not rendered. */
+static const struct pod_labels *labels_for(const struct red_pod *pods, int npods, uint32_t pod_id)
+{
+	for (int i = 0; i < npods; i++)
+		if (pods[i].id == pod_id || pods[i].id == RED_ANY_POD)
+			return &pods[i].l;
+	return NULL;
 }
 
 static void series_labels(struct strbuf *out, const struct obsbpf_hist_key *k, const char *route,
@@ -82,14 +95,15 @@ static void put_exemplar(struct strbuf *out, const struct exemplar *e)
 }
 
 static void render_family(struct strbuf *out, enum exposition_format fmt, const char *name,
-			  const char *help, uint8_t dir, const struct pod_labels *l,
+			  const char *help, uint8_t dir, const struct red_pod *pods, int npods,
 			  const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
 			  const struct exemplars *ex)
 {
 	http_expo_family(out, fmt, name, "histogram", help);
 	for (int i = 0; i < nh; i++) {
 		const struct obsbpf_hist_key *k = &h[i].key;
-		if (k->dir != dir)
+		const struct pod_labels *l = labels_for(pods, npods, k->pod_id);
+		if (k->dir != dir || !l)
 			continue;
 		char route[OBSBPF_ROUTE_LEN + 8] = "_OTHER";
 		struct dp_route probe = { .id = k->route_id };
@@ -132,6 +146,14 @@ void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod
 		const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
 		const struct exemplars *ex)
 {
+	struct red_pod any = { RED_ANY_POD, *l };
+	red_render_pods(out, fmt, &any, 1, h, nh, routes, nroutes, ex);
+}
+
+void red_render_pods(struct strbuf *out, enum exposition_format fmt, const struct red_pod *pods, int npods,
+		     const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
+		     const struct exemplars *ex)
+{
 	/* Sorted copies: stable output, and routes binary-searchable. The caller's arrays are ours
 	 * to reorder (they are fresh snapshots). */
 	if (nroutes > 0)
@@ -140,12 +162,11 @@ void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod
 		qsort((void *)h, (size_t)nh, sizeof(*h), cmp_entry);
 	render_family(out, fmt, "http_server_request_duration_seconds",
 		      "Duration of HTTP server requests, measured in the kernel from request arrival to response.",
-		      OBSBPF_DIR_SERVER, l, h, nh, routes, nroutes, ex);
+		      OBSBPF_DIR_SERVER, pods, npods, h, nh, routes, nroutes, ex);
 	render_family(out, fmt, "http_client_request_duration_seconds",
 		      "Duration of HTTP client requests, measured in the kernel from request sent to response arrival.",
-		      OBSBPF_DIR_CLIENT, l, h, nh, routes, nroutes, ex);
+		      OBSBPF_DIR_CLIENT, pods, npods, h, nh, routes, nroutes, ex);
 }
-
 
 static void counter(struct strbuf *out, enum exposition_format fmt, const char *name, const char *help)
 {

@@ -23,11 +23,23 @@ const char *red_method_name(unsigned method);
 void red_sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
 		uint64_t v);
 
-/* http_server_request_duration_seconds and http_client_request_duration_seconds; in
- * OpenMetrics, buckets carry the exemplars of ex (may be NULL). */
+/* A pod's id in the kernel maps and its labels. */
+#define RED_ANY_POD 0xffffffffu /* matches every pod id (one-pod rendering) */
+struct red_pod {
+	uint32_t id;
+	struct pod_labels l;
+};
+
+/* http_server_request_duration_seconds and http_client_request_duration_seconds, every entry
+ * under the labels l; in OpenMetrics, buckets carry the exemplars of ex (may be NULL). */
 void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
 		const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
 		const struct exemplars *ex);
+/* The same for several pods: each entry under its pod's labels; entries of pod ids not in pods
+ * (a pod detached meanwhile) are left out. */
+void red_render_pods(struct strbuf *out, enum exposition_format fmt, const struct red_pod *pods, int npods,
+		     const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
+		     const struct exemplars *ex);
 
 struct agent_counters {
 	uint64_t stats[OBSBPF_ST_MAX];
@@ -38,7 +50,8 @@ struct agent_counters {
 	uint64_t exemplars_dropped;  /* sampled events with no slot: the store was full */
 };
 
-/* obsbpf_* families: connections, unparsed traffic, events, route table. */
+/* obsbpf_* families: connections, unparsed traffic, events, route table. l->pod NULL: the
+ * counters are node-wide (several pods), labelled k8s_node_name only. */
 void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
 			   const struct agent_counters *c);
 

@@ -268,10 +268,15 @@ void pod_release(struct pod_info *p)
 
 int pod_in_netns(const struct pod_info *p, int (*fn)(void *arg), void *arg)
 {
+	return pod_in_netns_fd(p->netns_fd, fn, arg);
+}
+
+int pod_in_netns_fd(int netns_fd, int (*fn)(void *arg), void *arg)
+{
 	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return -errno;
-	if (setns(p->netns_fd, CLONE_NEWNET) < 0) {
+	if (setns(netns_fd, CLONE_NEWNET) < 0) {
 		int e = errno;
 		close(self);
 		return -e;
@@ -284,4 +289,91 @@ int pod_in_netns(const struct pod_info *p, int (*fn)(void *arg), void *arg)
 	}
 	close(self);
 	return r;
+}
+
+/* First pid listed in cgroup.procs of dir or of a directory below it (containers), skipping
+ * `skip` pids already tried. */
+static pid_t cgroup_pid(const char *dir, int depth, pid_t *tried, int ntried)
+{
+	char path[PATH_MAX + 16], buf[4096];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if (read_file(path, buf, sizeof(buf)) > 0)
+		for (char *sp, *t = strtok_r(buf, "\n", &sp); t; t = strtok_r(NULL, "\n", &sp)) {
+			pid_t pid = atoi(t);
+			bool seen = false;
+			for (int i = 0; i < ntried; i++)
+				seen |= tried[i] == pid;
+			if (pid > 0 && !seen)
+				return pid;
+		}
+	if (depth >= 2)
+		return 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	pid_t found = 0;
+	while (d && !found && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		char sub[PATH_MAX];
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < sizeof(sub))
+			found = cgroup_pid(sub, depth + 1, tried, ntried);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static bool same_ns(pid_t pid, const char *type)
+{
+	char path[64], self[64];
+	struct stat a, b;
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, type);
+	snprintf(self, sizeof(self), "/proc/self/ns/%s", type);
+	return stat(path, &a) == 0 && stat(self, &b) == 0 && a.st_ino == b.st_ino;
+}
+
+int pod_from_cgroup(struct pod_info *p, const char *cgroup_path, const char *ns, const char *node)
+{
+	char self_host[256] = "";
+	pid_t tried[8];
+	int ntried = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->netns_fd = -1;
+	snprintf(p->namespace_, sizeof(p->namespace_), "%s", ns ? ns : "default");
+	if (node || (node = getenv("NODE_NAME")))
+		snprintf(p->node, sizeof(p->node), "%s", node);
+	else if (gethostname(p->node, sizeof(p->node)) < 0)
+		snprintf(p->node, sizeof(p->node), "unknown");
+	gethostname(self_host, sizeof(self_host));
+
+	struct stat st;
+	if (stat(cgroup_path, &st) < 0)
+		return -errno;
+	snprintf(p->cgroup_path, sizeof(p->cgroup_path), "%s", cgroup_path);
+	p->cgroup_id = st.st_ino;
+	/* A process that has just joined the pod's cgroup may not have entered the pod's
+	 * namespaces yet (the runtime moves it in steps): such a process says nothing yet. */
+	while (ntried < 8) {
+		pid_t pid = cgroup_pid(cgroup_path, 0, tried, ntried);
+		char host[sizeof(p->name)];
+		if (pid <= 0)
+			return -EAGAIN;
+		tried[ntried++] = pid;
+		if (same_ns(pid, "uts") || same_ns(pid, "net"))
+			continue; /* not (yet) in the pod's namespaces; hostNetwork pods stay here */
+		if (uts_hostname(pid, host, sizeof(host)) < 0 || !host[0] || !strcmp(host, self_host))
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		snprintf(p->name, sizeof(p->name), "%s", host);
+		snprintf(p->netns_path, sizeof(p->netns_path), "%s", path);
+		p->netns_fd = fd;
+		p->pid = pid;
+		return 0;
+	}
+	return -EAGAIN;
 }

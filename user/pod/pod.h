@@ -22,10 +22,16 @@ int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char
 		const char *cgroup, const char *netns);
 void pod_release(struct pod_info *p);
 
+/* Resolves the pod whose cgroup v2 directory is cgroup_path (daemon mode): its name is the UTS
+ * hostname of a process in it, its netns that process's. Quiet: -EAGAIN while no process of the
+ * pod is usable yet (none, or still in the node's UTS or network namespace), -errno otherwise. */
+int pod_from_cgroup(struct pod_info *p, const char *cgroup_path, const char *ns, const char *node);
+
 /* Runs fn(arg) with the calling thread inside the pod's network namespace, then returns to
  * the original one. Sockets created inside stay in the pod's namespace. Returns fn's result,
  * or -errno if the namespace could not be entered. */
 int pod_in_netns(const struct pod_info *p, int (*fn)(void *arg), void *arg);
+int pod_in_netns_fd(int netns_fd, int (*fn)(void *arg), void *arg);
 
 /* Path of the cgroup v2 mount ("/sys/fs/cgroup" or "/sys/fs/cgroup/unified"), or NULL. */
 const char *cgroup2_mount(void);

@@ -1,0 +1,51 @@
+/* The node's pod cgroups: which cgroup v2 directories are pods (kubelet's cgroupfs and systemd
+ * layouts), which are their containers, and which pods the operator selected. Pure functions
+ * of names and files, so they are unit-tested without a node. */
+#ifndef OBSBPF_KUBEPODS_H
+#define OBSBPF_KUBEPODS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../config.h"
+
+/* A pod directory: "pod<uid>" (cgroupfs) or "kubepods[-<qos>]-pod<uid>.slice" (systemd, which
+ * spells the uid's '-' as '_'). Copies the uid (with '-') into uid. Returns 0 or -ENOENT. */
+int kubepods_pod_uid(const char *dirname, char *uid, size_t n);
+
+/* A container directory below a pod: "cri-containerd-<id>.scope", "crio-<id>.scope",
+ * "docker-<id>.scope" or a bare hex id. Returns 0 or -ENOENT (conmon scopes are no container). */
+int kubepods_container_id(const char *dirname, char *id, size_t n);
+
+/* A QoS class directory between the root and the pods: "burstable", "besteffort",
+ * "kubepods-burstable.slice", "kubepods-besteffort.slice". */
+bool kubepods_qos_dir(const char *dirname);
+
+/* Pod directories found under the cgroup v2 mount. */
+struct kubepods_dir {
+	char path[4096];
+	char uid[128];
+};
+
+/* The kubepods roots and QoS dirs (what to watch with inotify) and the pod dirs below them.
+ * *pods and *dirs are malloc'd (free them). Returns the number of pods or -errno. */
+int kubepods_scan(const char *cg2, struct kubepods_dir **pods, char (**dirs)[4096], int *ndirs);
+
+/* Which pods to attach to: --pod-pattern globs and --pod-list entries ("GLOB" or
+ * "NAMESPACE/GLOB", '#' comments). No pattern and no list: every pod. */
+#define POD_SELECT_MAX 256
+struct pod_select {
+	int n;
+	bool any; /* nothing given: all pods */
+	char glob[POD_SELECT_MAX][256];
+	char ns[POD_SELECT_MAX][64]; /* "" when the entry names no namespace */
+};
+
+/* Returns 0, or -errno after printing one line (unreadable list, bad entry, too many). */
+int pod_select_init(struct pod_select *s, const struct str_list *patterns, const char *list_file);
+/* Parses a pod list's content (the file's text). Returns 0 or -EINVAL with *bad_line set. */
+int pod_select_parse(struct pod_select *s, const char *text, int *bad_line);
+/* Whether the pod is selected; *ns is set to the matching entry's namespace, if it names one. */
+bool pod_select_match(const struct pod_select *s, const char *name, const char **ns);
+
+#endif
