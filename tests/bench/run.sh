@@ -48,5 +48,10 @@ awk -v target=0.95 '
 			p99["bare"], p99["attached"], p99["attached"] / p99["bare"]
 	}' "$T/results"
 
+# trace propagation: bare vs injection + export vs a header-adding proxy, client pod -> server pod
+bash "$ROOT/tests/bench/trace.sh"
+trace_rc=$? # non-zero when its runs did not do what they claim (e.g. no header injected)
+
 # log forwarding throughput and RSS (no BPF involved)
-bash "$ROOT/tests/bench/logs.sh"
+bash "$ROOT/tests/bench/logs.sh" || exit 1
+exit $trace_rc

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# `make bench`, tracing part: what in-kernel trace propagation costs a client, against no
+# tracing at all and against the userspace way of adding a header (a sidecar proxy). One run,
+# interleaved rounds (this VM drifts), each config measured next to the others:
+#   bare      wrk in the client pod -> nginx in the server pod, no agent;
+#   attached  the same, obsbpf attached to the client pod: sk_msg injects traceparent into
+#             wrk's requests (--sample-ratio 1) and the agent exports every span over OTLP/HTTP
+#             to a collector pod whose nginx answers 200 and discards (nginx-collector.conf);
+#   proxy     wrk -> nginx sidecar in the client pod (proxy_set_header traceparent, keep-alive
+#             upstream) -> the same server.
+# CPU 0 is the server's (nginx), CPU 1 the client's (wrk) and the collector's; the agent, like
+# the proxy, may run on either (as run.sh's agent; the proxy gets 2 workers, its best case, see
+# PROXY_WORKERS). Reports req/s, p50/p99 and CPU time per request (both pods and the agent, not
+# the collector: the figure that depends least on pinning and on other jobs),
+# how much of the machine other jobs used meanwhile, and medians over all runs and over the
+# quiet ones. Checks that each config sent what it should: the server's access log records
+# every request's traceparent (none bare, one on every request otherwise), and a last short
+# attached run exports to a sink that decodes its spans (otlp_sink.py: one span per request).
+# Exits 1 when a check fails:
+# a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
+# Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS,
+# BENCH_EXPORT=0 (attached injects, exports nothing).
+source "$(dirname "$0")/../integration/lib.sh"
+OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
+ROUNDS=${BENCH_ROUNDS:-5}
+DUR=${BENCH_SECONDS:-4}
+CONNS=${BENCH_CONNECTIONS:-32}
+NCPU=$(nproc)
+SRV_CPU=0
+CLI_CPU=$(( NCPU > 1 ? 1 : 0 ))
+BENCH=$ROOT/tests/bench
+# The proxy gets its best case by default: a worker per CPU, on any CPU. A sidecar held to its
+# client's CPU is BENCH_PROXY_WORKERS=1 BENCH_PROXY_CPUS=1.
+PROXY_WORKERS=${BENCH_PROXY_WORKERS:-$NCPU}
+PROXY_CPUS=${BENCH_PROXY_CPUS:-0-$(( NCPU - 1 ))}
+
+conf() { # conf NAME PORT UPSTREAM: the bench's nginx config NAME with its paths filled in
+	sed "s|@T@|$T|g; s|@PORT@|$2|g; s|@UPSTREAM@|${3:-}|g; s|@WORKERS@|$PROXY_WORKERS|g" \
+		"$BENCH/nginx-$1.conf" > "$T/nginx-$1.conf"
+	echo "$T/nginx-$1.conf"
+}
+
+pod_create server || exit 1
+pod_create client || exit 1
+pod_create collector || exit 1
+SRV_IP=$(pod_ip server)
+pod_run server taskset -c $SRV_CPU nginx -c "$(conf server 8080)" >/dev/null
+PROXY_PORT=15001
+pod_run client taskset -c "$PROXY_CPUS" nginx -c "$(conf proxy $PROXY_PORT "$SRV_IP:8080")" >/dev/null
+pod_run collector taskset -c $CLI_CPU nginx -c "$(conf collector 4318)" >/dev/null
+wait_port server 8080 && wait_port client $PROXY_PORT && wait_port collector 4318 || exit 1
+COLLECTOR_URL=http://$(pod_ip collector):4318
+
+rm -f "$T/sink.port"
+taskset -c $CLI_CPU "$PY" "$BENCH/otlp_sink.py" --port-file "$T/sink.port" --count-file "$T/sink.count" \
+	2>"$T/sink.log" &
+SINK_PID=$!
+BG_PIDS+=("$SINK_PID")
+wait_for 5 test -s "$T/sink.port" || { echo "otlp sink did not start:" >&2; cat "$T/sink.log" >&2; exit 1; }
+SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
+
+TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24")
+CONFIGS=(bare attached proxy)
+EXPORT=${BENCH_EXPORT:-1} # 0: attached injects but exports nothing (to split the cost)
+[ "$EXPORT" = 1 ] || EXPORT=
+"$OBSBPF" attach --help > "$T/attach-help.txt" 2>&1
+if ! grep -q -- '--propagation' "$T/attach-help.txt"; then
+	echo "trace bench: $OBSBPF cannot inject trace headers (no --propagation): bare and proxy only"
+	CONFIGS=(bare proxy)
+elif ! grep -q -- '--otlp-endpoint' "$T/attach-help.txt"; then
+	echo "trace bench: $OBSBPF cannot export spans (no --otlp-endpoint): attached = injection only"
+	EXPORT=
+fi
+
+# cpu_parts: CPU time used so far, in µs, by the server pod, the client pod (wrk, the proxy),
+# the agent and the collector (its pod and the verify run's sink).
+clk=$(getconf CLK_TCK)
+proc_us() { [ -n "$1" ] && awk -v hz="$clk" '{ printf "%.0f\n", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cg_us() { awk '$1 == "usage_usec" { print $2 }' "$(pod_cgroup "$1")/cpu.stat"; }
+cpu_parts() { echo "$(cg_us server) $(cg_us client) $(proc_us "$AGENT_PID") $(( $(cg_us collector) + $(proc_us "$SINK_PID") ))"; }
+# busy_us: CPU time the whole machine has been busy, in µs: the rest of it, during a run, is the
+# noise from other jobs (and softirq work not charged to our processes).
+busy_us() { awk -v hz="$clk" '$1 == "cpu" { printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000000 / hz }' /proc/stat; }
+
+# in_segs: TCP segments the server pod has received (one per request, unless a header insertion
+# split requests: that once cost a third of the throughput).
+in_segs() { ip netns exec "${POD_NS[server]}" nstat -az TcpInSegs | awk '$1 == "TcpInSegs" { print $2 }'; }
+
+# log_check CONFIG REQUESTS SEGMENTS: how many requests the server logged since the last check,
+# and how many carried a valid traceparent; appended to $T/checks with wrk's and nstat's counts.
+log_lines=0
+log_check() {
+	local lines tp prev=-1 i
+	sleep 1.2 # the access log's flush=1s; then until it stops growing (3 s at most), so that no
+	# line of this run is counted with the next one
+	for i in $(seq 10); do
+		lines=$(wc -l < "$T/server-access.log")
+		[ "$lines" = "$prev" ] && break
+		prev=$lines
+		sleep 0.3
+	done
+	tp=$(tail -n +$((log_lines + 1)) "$T/server-access.log" | head -n $((lines - log_lines)) |
+		grep -cE '^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$')
+	echo "$1 $((lines - log_lines)) $tp $2 ${3:-0}" >> "$T/checks"
+	log_lines=$lines
+}
+
+to_us() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 } else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } }'; }
+
+# agent_spans: spans the agent exported plus those it dropped, so far.
+agent_spans() {
+	curl -fsS -m 2 "http://$AGENT_ADDR/metrics" | awk '
+		$1 ~ /^obsbpf_trace_spans_(exported|dropped)_total/ { n += $NF } END { print n + 0 }'
+}
+
+# run CONFIG [SECONDS OTLP_URL]: one wrk run; appends "config rps p50_us p99_us cpu_us_per_req
+# rest_pct server_cpu client_cpu agent_cpu collector_cpu (µs/request)" to $T/results (not when
+# SECONDS is given: the verify run). The total leaves out the collector, which runs elsewhere.
+run() {
+	local cfg=$1 dur=${2:-$DUR} label=${2:+verify} url="http://$SRV_IP:8080/api/items/42"
+	local export=()
+	label=${label:-$cfg}
+	[ -n "$EXPORT" ] && export=(--otlp-endpoint "${3:-$COLLECTOR_URL}")
+	if [ "$cfg" = attached ]; then
+		agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
+	fi
+	[ "$cfg" = proxy ] && url="http://127.0.0.1:$PROXY_PORT/api/items/42"
+	local c0 c1 b0 b1 t0 t1 s0
+	c0=$(cpu_parts) b0=$(busy_us) t0=$(date +%s%N) s0=$(in_segs)
+	pod_exec client taskset -c $CLI_CPU wrk -t 1 -c "$CONNS" -d "${dur}s" --latency "$url" > "$T/wrk.out"
+	local reqs rps p50 p99 s1
+	s1=$(in_segs)
+	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
+	[ "${reqs:-0}" -gt 0 ] || { echo "trace bench: wrk against $url failed:" >&2; cat "$T/wrk.out" >&2; exit 1; }
+	if [ "$cfg" = attached ] && [ -n "$EXPORT" ]; then
+		# the spans still queued are exported within the agent's batch delay: their export
+		# is part of what these requests cost
+		local n=0 i
+		for i in $(seq 50); do # 10 s at most
+			n=$(agent_spans) && [ "$n" -ge "$reqs" ] && break
+			sleep 0.2
+		done
+	fi
+	c1=$(cpu_parts) b1=$(busy_us) t1=$(date +%s%N)
+	rps=$(awk '/^Requests\/sec/ { print $2 }' "$T/wrk.out")
+	p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk.out" | to_us)
+	p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk.out" | to_us)
+	# per request: total CPU, the rest of the machine's share of the run, then the parts
+	local figures
+	figures=$(awk -v c0="$c0" -v c1="$c1" -v n="$reqs" -v b=$((b1 - b0)) -v t=$(( (t1 - t0) / 1000 * NCPU )) 'BEGIN {
+		split(c0, a, " "); split(c1, z, " ")
+		for (i = 1; i <= 4; i++) { d[i] = z[i] - a[i]; sum += d[i] }
+		rest = b - sum < 0 ? 0 : 100 * (b - sum) / t
+		sum -= d[4]
+		printf "%.1f %.0f %.1f %.1f %.1f %.1f", sum / n, rest, d[1] / n, d[2] / n, d[3] / n, d[4] / n }')
+	[ "$label" = verify ] || echo "$cfg $rps $p50 $p99 $figures" >> "$T/results"
+	set -- $figures
+	printf '  %-9s %7.0f req/s  p50 %5.0f us  p99 %6.0f us  cpu %4.1f us/req (server %4.1f client %4.1f agent %3.1f; collector %3.1f)  rest of machine %2d%%\n' \
+		"$label" "$rps" "$p50" "$p99" "$1" "$3" "$4" "$5" "$6" "$2"
+	if [ "$cfg" = attached ]; then
+		wait_for 5 sh -c "curl -fsS -m 2 'http://$AGENT_ADDR/metrics' > '$T/agent-metrics.txt'"
+		agent_stop
+		# what the agent says it exported and dropped
+		awk '	$1 ~ /^obsbpf_trace_spans_exported_total/ { e += $NF }
+			$1 ~ /^obsbpf_trace_spans_dropped_total/ { d += $NF }
+			END { printf "%d %d\n", e, d }' "$T/agent-metrics.txt" >> "$T/spans"
+	fi
+	log_check "$label" "$reqs" $((s1 - s0))
+}
+
+echo "trace propagation: wrk -t1 -c$CONNS -d${DUR}s, client pod -> server pod over veth, $ROUNDS interleaved rounds"
+echo "  (server on CPU $SRV_CPU; wrk and the OTLP collector on CPU $CLI_CPU; the agent on any; proxy: $PROXY_WORKERS workers on CPUs $PROXY_CPUS)"
+echo "  (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
+pod_exec client taskset -c $CLI_CPU wrk -t 1 -c "$CONNS" -d 1s "http://$SRV_IP:8080/" >/dev/null # warm-up
+pod_exec client taskset -c $CLI_CPU wrk -t 1 -c "$CONNS" -d 1s "http://127.0.0.1:$PROXY_PORT/" >/dev/null
+log_check warmup 0
+: > "$T/checks"
+for r in $(seq "$ROUNDS"); do
+	# the order rotates each round, so that no config always runs first or after the agent
+	for i in "${!CONFIGS[@]}"; do run "${CONFIGS[$(( (r + i) % ${#CONFIGS[@]} ))]}"; done
+done
+echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+if [ -n "$EXPORT" ]; then
+	# One more short run, not measured, exporting to a sink that decodes: do the spans it
+	# receives match the requests the server saw?
+	run attached 1 "$SINK_URL"
+	vspans=$(awk '{ print $3 }' "$T/sink.count")
+fi
+
+# What each config sent: bare must carry no traceparent, attached and proxy one per request.
+awk '{ n[$1] += $2; tp[$1] += $3; w[$1] += $4; sg[$1] += $5 }
+	END { for (k in n) printf "  check     %-9s server logged %d requests (wrk: %d), %d with a valid traceparent; %.2f TCP segments in per request\n",
+		k, n[k], w[k], tp[k], sg[k] / n[k] }' "$T/checks" | sort
+vspans=${vspans:--1}
+if [ -n "$EXPORT" ]; then
+	awk '{ e += $1; d += $2 } END { printf "  check     the agent exported %d spans and dropped %d (scraped before it stopped)\n", e, d }' "$T/spans"
+	sleep 1.2 # the collector's access log: flush=1s
+	awk '{ n++; b += $2; if ($1 != 200) bad++ } END { printf "  check     the collector answered %d exports (%d bytes), %d of them not with 200\n", n, b, bad }' \
+		"$T/collector-access.log"
+	echo "  check     verify run: the decoding sink received $(awk '{ print $1 " exports, " $3 " spans" }' "$T/sink.count")"
+fi
+if [ -f "$T/agent-metrics.txt" ]; then
+	echo "  check     last attached run, the agent's non-zero trace counters:"
+	awk '$1 ~ /^obsbpf_(trace|otlp|span|export|events)/ && $NF != 0' "$T/agent-metrics.txt" | sed 's/^/            /'
+fi
+awk -v spans="$vspans" '
+	{ n[$1] += $2; tp[$1] += $3 }
+	END {
+		if (tp["bare"]) bad = bad sprintf(" %d bare requests carried a traceparent;", tp["bare"])
+		for (k in n) if (k != "bare" && tp[k] < n[k]) bad = bad sprintf(" %s: %d requests without a traceparent;", k, n[k] - tp[k])
+		# every request the server logged in the verify run is a span (a few more, still in
+		# flight when wrk stopped, may have been logged without being counted by wrk)
+		if (spans >= 0 && spans < n["verify"] * 0.99) bad = bad sprintf(" the sink decoded %d spans for %d requests;", spans, n["verify"])
+		if (bad != "") { print "  WARNING: not measuring what it claims:" bad; exit 1 }
+	}' "$T/checks"
+verified=$?
+
+# summary TITLE MAX_REST: medians over the runs during which the rest of the machine used at most
+# MAX_REST% of it, with their range; the ratios are of the medians. A median, because one run
+# disturbed by another job on this machine moves a mean a lot. Fails when a config has no such run.
+summary() {
+	awk -v title="$1" -v max="$2" '
+	function median(k, col,    m, i, j, t, v) {
+		m = n[k]
+		for (i = 1; i <= m; i++) v[i] = val[k, col, i]
+		for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		lo[k, col] = v[1]; hi[k, col] = v[m]
+		return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+	}
+	{ all[$1] = 1 }
+	$6 <= max { n[$1]++; for (c = 2; c <= 10; c++) val[$1, c, n[$1]] = $c }
+	END {
+		for (k in all) if (!(k in n)) exit 1
+		print title
+		split("bare attached proxy", order, " ")
+		for (i = 1; i <= 3; i++) {
+			k = order[i]
+			if (!(k in n)) continue
+			rps[k] = median(k, 2); p50[k] = median(k, 3); p99[k] = median(k, 4); cpu[k] = median(k, 5)
+			printf "median    %-9s %7.0f req/s (%.0f-%.0f)  p50 %5.0f us  p99 %6.0f us (%.0f-%.0f)  %d runs\n",
+				k, rps[k], lo[k, 2], hi[k, 2], p50[k], p99[k], lo[k, 4], hi[k, 4], n[k]
+			printf "          %-9s cpu %4.1f us/req: server %4.1f, client %4.1f, agent %3.1f; collector %3.1f\n",
+				k, cpu[k], median(k, 7), median(k, 8), median(k, 9), median(k, 10)
+			median(k, 6)
+			rest = rest sprintf(" %s %.0f-%.0f%%", k, lo[k, 6], hi[k, 6])
+		}
+		if ("attached" in n) {
+			printf "ratio     attached/bare  req/s = %.3f (target >= 0.90), p99 x%.2f, cpu/req x%.2f\n",
+				rps["attached"] / rps["bare"], p99["attached"] / p99["bare"], cpu["attached"] / cpu["bare"]
+			printf "ratio     attached/proxy req/s = %.3f (target >= 1.70), p99 x%.2f, cpu/req x%.2f\n",
+				rps["attached"] / rps["proxy"], p99["attached"] / p99["proxy"], cpu["attached"] / cpu["proxy"]
+		}
+		printf "ratio     proxy/bare     req/s = %.3f, p99 x%.2f, cpu/req x%.2f\n",
+			rps["proxy"] / rps["bare"], p99["proxy"] / p99["bare"], cpu["proxy"] / cpu["bare"]
+		printf "noise     CPU used by the rest of the machine during these runs:%s\n", rest
+	}' "$T/results"
+}
+summary "all runs:" 100
+if [ "$(awk '$6 > 5' "$T/results" | wc -l)" -gt 0 ]; then
+	echo "  (other jobs were running during some runs: their req/s and p99 are disturbed, cpu/req less)"
+	summary "quiet runs only (the rest of the machine used <= 5% of it):" 5 ||
+		echo "quiet runs only: not every config had one; run again when the machine is idle"
+fi
+kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null # quietly: lib.sh's cleanup would SIGKILL it
+exit $verified
