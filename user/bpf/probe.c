@@ -70,7 +70,7 @@ static const struct feature features[] = {
 	{ "tc (sched_cls) programs", true, "incoming requests and responses are not seen", has_tc },
 	{ "ring buffer maps", true, "no per-request events", has_ringbuf },
 	{ "bpf_loop helper in sk_msg", true, "routes cannot be parsed", has_loop },
-	{ "bpf_msg_push_data helper", false, "trace headers cannot be injected (metrics still work)", has_push_data },
+	{ "bpf_msg_push_data helper", true, "trace headers cannot be injected", has_push_data },
 	{ "task storage maps", true, "no trace context per thread", has_task_storage },
 	{ "tracepoint sock_recv_length (tp_btf)", false,
 	  "no in-process trace propagation: requests a pod sends start new traces", has_recv_tp },
