@@ -7,6 +7,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "text.bpf.h"
 #include "trace.bpf.h"
 
 #define HEAD_MAX 8192       /* bytes of head we look at; larger heads are passed unscanned */
@@ -14,8 +15,6 @@
 #define LINE_SCAN 1024      /* longest header line we follow */
 #define OFF_MASK 0x3fff
 
-#define BODY_CHUNKED (-2)
-#define BODY_UNKNOWN (-1)
 
 struct head_info {
 	__u32 head_len;      /* bytes up to and including the empty line */
@@ -23,12 +22,9 @@ struct head_info {
 	__s64 content_length; /* BODY_UNKNOWN or BODY_CHUNKED when not given by Content-Length */
 };
 
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-#define NLS 0x0a0a0a0a0a0a0a0aull
 
 /* Index of the first '\n' at or after off in the message's linear data, or -1. Eight bytes a
- * step (a word has a '\n' when (w ^ NLS) has a zero byte): a byte loop cost ~300 ns per head. */
+ * step (word_has_nl): a byte loop cost ~300 ns per head. */
 __noinline int obsbpf_find_nl(struct sk_msg_md *msg, __u32 off)
 {
 	void *data = (void *)(long)msg->data;
@@ -41,8 +37,7 @@ __noinline int obsbpf_find_nl(struct sk_msg_md *msg, __u32 off)
 		__u8 *p = data + at;
 		if ((void *)(p + 8) > end)
 			break;
-		__u64 x = *(__u64 *)p ^ NLS;
-		if (!((x - ONES) & ~x & HIGHS))
+		if (!word_has_nl(*(__u64 *)p))
 			continue;
 		for (int i = 0; i < 8; i++)
 			if (p[i] == '\n')
@@ -57,14 +52,6 @@ __noinline int obsbpf_find_nl(struct sk_msg_md *msg, __u32 off)
 			return (off + i) & OFF_MASK;
 	}
 	return -1;
-}
-
-static __always_inline int name_is(const __u8 *p, const char *lower, int n)
-{
-	for (int i = 0; i < n; i++)
-		if ((p[i] | 0x20) != (__u8)lower[i]) /* '-' and ':' already have bit 0x20 set */
-			return 0;
-	return 1;
 }
 
 /* For the header line at off: its Content-Length (>= 0), BODY_CHUNKED for a

@@ -3,6 +3,7 @@
  * arriving starts the clock. Client sockets: the first byte of the response stops it. The
  * receiving socket is found with a socket lookup (on veth skb->sk is the sender's, on lo none). */
 #include "conn.bpf.h"
+#include "text.bpf.h"
 #include "trace.bpf.h"
 #include <bpf/bpf_endian.h>
 
@@ -22,8 +23,6 @@
  * on a CPU. */
 /* What a walk over a message head found: where the head ends (0: not within the bytes loaded)
  * and the body length (BODY_UNKNOWN / BODY_CHUNKED when not given by Content-Length). */
-#define BODY_CHUNKED (-2)
-#define BODY_UNKNOWN (-1)
 struct tc_head {
 	__u32 head_end;
 	__u32 pad;
@@ -64,26 +63,14 @@ struct tc_scan {
 	__u32 start; /* where the current line starts */
 };
 
-#define NLS 0x0a0a0a0a0a0a0a0aull
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static __always_inline int lower_at(const __u8 *p, const char *lower, int n)
-{
-	for (int i = 0; i < n; i++)
-		if ((p[i] | 0x20) != (__u8)lower[i])
-			return 0;
-	return 1;
-}
-
 /* Content-Length or Transfer-Encoding in the line at p (TRACE_LINE_BUF bytes readable). */
 static __always_inline void body_line(const __u8 *p, __u32 linelen, struct tc_head *h)
 {
-	if (linelen >= 18 && lower_at(p, "transfer-encoding:", 18)) {
+	if (linelen >= 18 && name_is(p, "transfer-encoding:", 18)) {
 		h->body = BODY_CHUNKED;
 		return;
 	}
-	if (linelen < 16 || !lower_at(p, "content-length:", 15) || h->body == BODY_CHUNKED)
+	if (linelen < 16 || !name_is(p, "content-length:", 15) || h->body == BODY_CHUNKED)
 		return;
 	int i = 15;
 	if (p[i] == ' ' || p[i] == '\t')
@@ -133,7 +120,7 @@ static __always_inline int tc_line_end(struct tc_scan *s, __u32 i)
 	return 0;
 }
 
-/* bpf_loop callback: eight bytes a step (a word holding a '\n' has a zero byte in w ^ NLS).
+/* bpf_loop callback: eight bytes a step (word_has_nl).
  * A plain loop would have the verifier walk every (offset, line start) pair. */
 static int tc_scan_word(__u32 w, struct tc_scan *s)
 {
@@ -142,8 +129,7 @@ static int tc_scan_word(__u32 w, struct tc_scan *s)
 		return 1;
 	__u64 x;
 	__builtin_memcpy(&x, &s->buf->b[at], 8);
-	x ^= NLS;
-	if (!((x - ONES) & ~x & HIGHS))
+	if (!word_has_nl(x))
 		return 0;
 	for (int j = 0; j < 8; j++) {
 		__u32 i = at + j;

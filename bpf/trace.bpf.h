@@ -4,6 +4,7 @@
 #define OBSBPF_TRACE_BPF_H
 
 #include "maps.bpf.h"
+#include "text.bpf.h"
 #include <obsbpf/trace_parse.h>
 
 struct {
@@ -94,14 +95,6 @@ static __always_inline void continue_trace(struct obsbpf_trace *t, const struct 
 	new_span_id(t);
 }
 
-static __always_inline int lower_is(const __u8 *p, const char *lower, int n)
-{
-	for (int i = 0; i < n; i++)
-		if ((p[i] | 0x20) != (__u8)lower[i]) /* '-', ':' and digits already have 0x20 set */
-			return 0;
-	return 1;
-}
-
 /* The value after "name:" at p[n]: skips up to two spaces, returns its offset and sets *vlen to
  * its length within the line (linelen excludes '\n'; a '\r' and trailing spaces are cut). */
 static __always_inline __u32 value_at(const __u8 *p, __u32 n, __u32 linelen, __u32 *vlen)
@@ -135,7 +128,7 @@ static __always_inline void classify_trace_line(const struct trace_line *l, __u3
 
 	switch (p[0] | 0x20) {
 	case 't':
-		if (!(props & OBSBPF_PROP_W3C) || linelen < 12 || !lower_is(p, "traceparent:", 12))
+		if (!(props & OBSBPF_PROP_W3C) || linelen < 12 || !name_is(p, "traceparent:", 12))
 			return;
 		v = value_at(p, 12, linelen, &vlen);
 		if (obsbpf_parse_traceparent(p + (v & 15), vlen, &t) < 0) {
@@ -145,7 +138,7 @@ static __always_inline void classify_trace_line(const struct trace_line *l, __u3
 		f->mask |= TF_W3C_OK;
 		break;
 	case 'b':
-		if (!(props & OBSBPF_PROP_B3) || linelen < 3 || !lower_is(p, "b3:", 3))
+		if (!(props & OBSBPF_PROP_B3) || linelen < 3 || !name_is(p, "b3:", 3))
 			return;
 		v = value_at(p, 3, linelen, &vlen);
 		if (obsbpf_parse_b3(p + (v & 7), vlen, &t) < 0) {
@@ -159,7 +152,7 @@ static __always_inline void classify_trace_line(const struct trace_line *l, __u3
 	case 'x':
 		if (!(props & OBSBPF_PROP_XTRACE) || f->mask & (TF_W3C_OK | TF_B3_OK))
 			return;
-		if (linelen >= 11 && lower_is(p, "x-trace-id:", 11)) {
+		if (linelen >= 11 && name_is(p, "x-trace-id:", 11)) {
 			v = value_at(p, 11, linelen, &vlen);
 			if (obsbpf_parse_xtrace_id(p + (v & 15), vlen, &t) < 0) {
 				f->mask |= TF_X_BAD;
@@ -168,7 +161,7 @@ static __always_inline void classify_trace_line(const struct trace_line *l, __u3
 			f->mask |= TF_XTRACE_OK;
 			__builtin_memcpy(f->t.trace_id, t.trace_id, 16);
 			f->t.flags = OBSBPF_TRACE_SAMPLED; /* this style has no flag: traced upstream */
-		} else if (linelen >= 10 && lower_is(p, "x-span-id:", 10)) {
+		} else if (linelen >= 10 && name_is(p, "x-span-id:", 10)) {
 			v = value_at(p, 10, linelen, &vlen);
 			if (obsbpf_parse_xspan_id(p + (v & 15), vlen, &t) < 0) {
 				f->mask |= TF_X_BAD;
