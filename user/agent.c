@@ -356,8 +356,7 @@ static void event_json(struct agent *a, const struct obsbpf_http_event *e, const
 		sb_puts(b, "null");
 	} else {
 		sb_putc(b, '"');
-		for (int i = 0; i < 16; i++)
-			sb_printf(b, "%02x", e->trace.trace_id[i]);
+		sb_hex(b, e->trace.trace_id, sizeof(e->trace.trace_id));
 		sb_putc(b, '"');
 	}
 	sb_puts(b, "}");

@@ -79,17 +79,10 @@ static void series_labels(struct strbuf *out, const struct obsbpf_hist_key *k, c
  * 8 + 32 + 7 + 16 = 63 characters, within the format's limit of 128. */
 static void put_exemplar(struct strbuf *out, const struct exemplar *e)
 {
-	static const char hex[] = "0123456789abcdef";
 	sb_puts(out, " # {trace_id=\"");
-	for (size_t i = 0; i < sizeof(e->trace_id); i++) {
-		sb_putc(out, hex[e->trace_id[i] >> 4]);
-		sb_putc(out, hex[e->trace_id[i] & 15]);
-	}
+	sb_hex(out, e->trace_id, sizeof(e->trace_id));
 	sb_puts(out, "\",span_id=\"");
-	for (size_t i = 0; i < sizeof(e->span_id); i++) {
-		sb_putc(out, hex[e->span_id[i] >> 4]);
-		sb_putc(out, hex[e->span_id[i] & 15]);
-	}
+	sb_hex(out, e->span_id, sizeof(e->span_id));
 	sb_printf(out, "\"} %.9f %lld.%03lld", (double)e->value_ns / 1e9, (long long)(e->unix_ms / 1000),
 		  (long long)(e->unix_ms % 1000));
 }
@@ -181,6 +174,23 @@ static void sample(struct strbuf *out, const char *name, const char *extra, cons
 	sb_printf(out, "} %llu\n", (unsigned long long)v);
 }
 
+/* One kernel counter per label value: name{label="value",pod labels} stats[stat]. */
+struct stat_label {
+	const char *value;
+	int stat;
+};
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static void stat_samples(struct strbuf *out, const char *name, const char *label, const struct stat_label *t,
+			 size_t n, const struct pod_labels *l, const uint64_t *stats)
+{
+	for (size_t i = 0; i < n; i++) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "%s=\"%s\"", label, t[i].value);
+		sample(out, name, extra, l, stats[t[i].stat]);
+	}
+}
+
 void red_sample(struct strbuf *out, const char *name, const char *extra, const struct pod_labels *l,
 		uint64_t v)
 {
@@ -203,44 +213,32 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"other\"", l, s[OBSBPF_ST_CONN_OTHER]);
 	counter(out, fmt, "obsbpf_http_messages_unparsed_total",
 		"HTTP messages passed through without a measurement, by reason.");
-	static const struct { const char *reason; int stat; } why[] = {
+	static const struct stat_label why[] = {
 		{ "malformed", OBSBPF_ST_MALFORMED },
 		{ "unmatched_response", OBSBPF_ST_RESP_UNMATCHED },
 		{ "pipeline_full", OBSBPF_ST_PENDING_FULL },
 		{ "head_too_large", OBSBPF_ST_HEAD_UNSCANNED },
 		{ "retransmit", OBSBPF_ST_RETRANSMIT },
 	};
-	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
-		char extra[64];
-		snprintf(extra, sizeof(extra), "reason=\"%s\"", why[i].reason);
-		sample(out, "obsbpf_http_messages_unparsed_total", extra, l, s[why[i].stat]);
-	}
+	stat_samples(out, "obsbpf_http_messages_unparsed_total", "reason", why, ARRAY_LEN(why), l, s);
 	counter(out, fmt, "obsbpf_trace_context_total",
 		"Trace contexts handled in the kernel, by outcome: injected into a request, continued from a header or from the request the sending thread serves, started anew because no served request was known, or an invalid header treated as absent.");
-	static const struct { const char *outcome; int stat; } tr[] = {
+	static const struct stat_label tr[] = {
 		{ "injected", OBSBPF_ST_TRACE_INJECTED },
 		{ "continued_header", OBSBPF_ST_TRACE_CONTINUED },
 		{ "continued_thread", OBSBPF_ST_TRACE_THREAD },
 		{ "new_uncorrelated", OBSBPF_ST_TRACE_UNCORRELATED },
 		{ "invalid_header", OBSBPF_ST_TRACE_INVALID },
 	};
-	for (size_t i = 0; i < sizeof(tr) / sizeof(tr[0]); i++) {
-		char extra[64];
-		snprintf(extra, sizeof(extra), "outcome=\"%s\"", tr[i].outcome);
-		sample(out, "obsbpf_trace_context_total", extra, l, s[tr[i].stat]);
-	}
+	stat_samples(out, "obsbpf_trace_context_total", "outcome", tr, ARRAY_LEN(tr), l, s);
 	counter(out, fmt, "obsbpf_trace_inject_skipped_total",
 		"Requests that got no injected trace header, by reason: destination outside --inject-to, head not whole in one send, or the kernel refused the insertion (the request passed unchanged).");
-	static const struct { const char *reason; int stat; } sk[] = {
+	static const struct stat_label sk[] = {
 		{ "not_allowed", OBSBPF_ST_TRACE_NOT_ALLOWED },
 		{ "head_split", OBSBPF_ST_TRACE_HEAD_SPLIT },
 		{ "insert_failed", OBSBPF_ST_TRACE_INJECT_FAILED },
 	};
-	for (size_t i = 0; i < sizeof(sk) / sizeof(sk[0]); i++) {
-		char extra[64];
-		snprintf(extra, sizeof(extra), "reason=\"%s\"", sk[i].reason);
-		sample(out, "obsbpf_trace_inject_skipped_total", extra, l, s[sk[i].stat]);
-	}
+	stat_samples(out, "obsbpf_trace_inject_skipped_total", "reason", sk, ARRAY_LEN(sk), l, s);
 	counter(out, fmt, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");
 	sample(out, "obsbpf_events_read_total", NULL, l, c->events_read);
 	counter(out, fmt, "obsbpf_events_dropped_total", "Request events lost because the ring buffer was full.");

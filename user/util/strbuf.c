@@ -73,6 +73,16 @@ void sb_putc(struct strbuf *sb, char c)
 	sb_append(sb, &c, 1);
 }
 
+void sb_hex(struct strbuf *sb, const void *bytes, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = bytes;
+	for (size_t i = 0; i < n; i++) {
+		char two[2] = { digits[b[i] >> 4], digits[b[i] & 15] };
+		sb_append(sb, two, 2);
+	}
+}
+
 void sb_printf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;

@@ -21,6 +21,8 @@ char *sb_steal(struct strbuf *sb, size_t *len);
 void sb_append(struct strbuf *sb, const char *s, size_t n);
 void sb_puts(struct strbuf *sb, const char *s);
 void sb_putc(struct strbuf *sb, char c);
+/* n bytes as 2n lowercase hex digits (trace and span ids). */
+void sb_hex(struct strbuf *sb, const void *bytes, size_t n);
 __attribute__((format(printf, 2, 3))) void sb_printf(struct strbuf *sb, const char *fmt, ...);
 /* Appends s escaped as a Prometheus label value (\\, \", \n). */
 void sb_label_value(struct strbuf *sb, const char *s);
