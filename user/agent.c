@@ -533,16 +533,13 @@ static void watch_gone(void *arg, uint32_t pod_id)
 
 int agent_daemon(const struct obsbpf_config *cfg)
 {
-	struct agent a = { .cfg = cfg, .mode = "daemon", .pod.netns_fd = -1 };
+	struct agent a = { .cfg = cfg, .mode = "daemon" };
 	struct pod_select sel;
-	const char *cg2 = cgroup2_mount(), *node = cfg->node;
+	const char *cg2 = cgroup2_mount();
 	int rc = 1;
 
 	/* a.pod only carries the node name in this mode (the node-wide series' label). */
-	if (node || (node = getenv("NODE_NAME")))
-		snprintf(a.pod.node, sizeof(a.pod.node), "%s", node);
-	else if (gethostname(a.pod.node, sizeof(a.pod.node)) < 0)
-		snprintf(a.pod.node, sizeof(a.pod.node), "unknown");
+	pod_info_init(&a.pod, cfg->namespace_, cfg->node);
 	enum dp_tc_hook tc_hook;
 	struct trace_cfg tc;
 	if (agent_preflight(&a, &tc_hook, &tc) < 0 || pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)

@@ -215,8 +215,7 @@ static int cgroup_of_pid(struct pod_info *p, pid_t pid)
 	return set_cgroup(p, path);
 }
 
-int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char *node,
-		const char *cgroup, const char *netns)
+void pod_info_init(struct pod_info *p, const char *ns, const char *node)
 {
 	memset(p, 0, sizeof(*p));
 	p->netns_fd = -1;
@@ -225,6 +224,12 @@ int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char
 		snprintf(p->node, sizeof(p->node), "%s", node);
 	else if (gethostname(p->node, sizeof(p->node)) < 0)
 		snprintf(p->node, sizeof(p->node), "unknown");
+}
+
+int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char *node,
+		const char *cgroup, const char *netns)
+{
+	pod_info_init(p, ns, node);
 
 	if (!name && !cgroup) {
 		fprintf(stderr, "obsbpf: attach: name the pod with --pod NAME (or give --cgroup and --netns)\n");
@@ -338,13 +343,7 @@ int pod_from_cgroup(struct pod_info *p, const char *cgroup_path, const char *ns,
 	pid_t tried[8];
 	int ntried = 0;
 
-	memset(p, 0, sizeof(*p));
-	p->netns_fd = -1;
-	snprintf(p->namespace_, sizeof(p->namespace_), "%s", ns ? ns : "default");
-	if (node || (node = getenv("NODE_NAME")))
-		snprintf(p->node, sizeof(p->node), "%s", node);
-	else if (gethostname(p->node, sizeof(p->node)) < 0)
-		snprintf(p->node, sizeof(p->node), "unknown");
+	pod_info_init(p, ns, node);
 	gethostname(self_host, sizeof(self_host));
 
 	struct stat st;

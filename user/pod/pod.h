@@ -16,6 +16,9 @@ struct pod_info {
 	pid_t pid;                 /* one process of the pod, 0 when given by --cgroup/--netns */
 };
 
+/* An empty pod_info (no netns fd) with its namespace (default "default") and node (node, else
+ * $NODE_NAME, else this host's name). */
+void pod_info_init(struct pod_info *p, const char *ns, const char *node);
 /* Resolves a pod from a name and/or explicit paths. On failure returns -errno after printing
  * one line naming what is missing (unknown pod, missing cgroup, ...). */
 int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char *node,
