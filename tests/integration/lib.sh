@@ -129,16 +129,24 @@ agent_launch() {
 	[ "$cmd" = attach ] || [ "$cmd" = daemon ] && ctl=(--control-socket "$CTL")
 	"$OBSBPF" "$cmd" --listen "$AGENT_ADDR" "${ctl[@]}" "$@" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
-	local i
+	agent_wait_ready "$AGENT_PID" "http://$AGENT_ADDR$path" "$T/agent.log" "obsbpf $cmd" && return 0
+	kill -0 "$AGENT_PID" 2>/dev/null || AGENT_PID=
+	return 1
+}
+
+# agent_wait_ready PID URL LOG WHAT: until URL answers 200 (10 s at most); fails, printing LOG,
+# when PID exits first or the time is up.
+agent_wait_ready() {
+	local pid=$1 url=$2 log=$3 what=$4 i
 	for i in $(seq 100); do
-		if ! kill -0 "$AGENT_PID" 2>/dev/null; then
-			echo "obsbpf $cmd exited at start:" >&2; cat "$T/agent.log" >&2
-			AGENT_PID=; return 1
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "$what exited at start:" >&2; cat "$log" >&2
+			return 1
 		fi
-		curl -fsS -o /dev/null "http://$AGENT_ADDR$path" 2>/dev/null && return 0
+		curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	echo "obsbpf $cmd not ready after 10 s:" >&2; cat "$T/agent.log" >&2
+	echo "$what not ready after 10 s:" >&2; cat "$log" >&2
 	return 1
 }
 
@@ -150,17 +158,12 @@ agent_start() { agent_launch attach /readyz "$@"; }
 # Stopped at cleanup; agent_also_stop PORT stops it before.
 declare -A EXTRA_AGENTS
 agent_also() {
-	local port=$1 i; shift
+	local port=$1; shift
 	"$OBSBPF" attach --listen "127.0.0.1:$port" --control-socket "$T/agent-$port.sock" "$@" \
 		>>"$T/agent-$port.log" 2>&1 &
 	EXTRA_AGENTS[$port]=$!
-	for i in $(seq 100); do
-		curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
-		kill -0 "${EXTRA_AGENTS[$port]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "obsbpf attach $* on :$port did not start:" >&2; cat "$T/agent-$port.log" >&2
-	return 1
+	agent_wait_ready "${EXTRA_AGENTS[$port]}" "http://127.0.0.1:$port/readyz" "$T/agent-$port.log" \
+		"obsbpf attach $* on :$port"
 }
 agent_also_stop() {
 	local pid=${EXTRA_AGENTS[$1]:-} rc=0
@@ -189,6 +192,24 @@ agent_stop() {
 }
 
 metrics() { curl -fsS "http://$AGENT_ADDR/metrics"; }
+
+# json CODE: runs python CODE with the JSON document on stdin parsed into d.
+json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); $1" 2>/dev/null; }
+
+# prom_start [ARGS...]: Debian's Prometheus on $PROM_ADDR scraping the agent every second (extra
+# ARGS for prometheus, e.g. --enable-feature); stopped at cleanup.
+PROM_ADDR=127.0.0.1:$((AGENT_PORT + 2000))
+prom_start() {
+	cat > "$T/prometheus.yml" <<P
+global: { scrape_interval: 1s, scrape_timeout: 1s }
+scrape_configs:
+  - job_name: obsbpf
+    static_configs: [ { targets: ["$AGENT_ADDR"] } ]
+P
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
+		--web.listen-address="$PROM_ADDR" "$@" > "$T/prom.log" 2>&1 &
+	BG_PIDS+=($!)
+}
 
 # agent_status [--json]: `obsbpf status` of the running agent.
 agent_status() { "$OBSBPF" status --control-socket "$CTL" "$@"; }

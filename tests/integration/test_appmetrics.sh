@@ -4,10 +4,8 @@
 # netns), a Prometheus server scraping the agent, promtool, and a Pushgateway.
 source "$(dirname "$0")/lib.sh"
 
-PROM_ADDR=127.0.0.1:$((AGENT_PORT + 2000))
 PGW_ADDR=127.0.0.1:$((AGENT_PORT + 1000))
 
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); $1" 2>/dev/null; }
 readyz_code() { curl -s -o /dev/null -w '%{http_code}' "http://$AGENT_ADDR/readyz"; }
 
 pod_create web
@@ -77,15 +75,7 @@ fi
 # (Prometheus below negotiates OpenMetrics; test_exemplars.sh checks that text with a real parser.)
 
 # 2. A real Prometheus scraping the agent.
-cat > "$T/prometheus.yml" <<P
-global: { scrape_interval: 1s, scrape_timeout: 1s }
-scrape_configs:
-  - job_name: obsbpf
-    static_configs: [ { targets: ["$AGENT_ADDR"] } ]
-P
-prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
-	--web.listen-address="$PROM_ADDR" > "$T/prom.log" 2>&1 &
-BG_PIDS+=($!)
+prom_start
 target_up() {
 	curl -fsS "http://$PROM_ADDR/api/v1/targets" 2>/dev/null |
 		json 'sys.exit(0 if [t for t in d["data"]["activeTargets"] if t["health"] == "up"] else 1)'

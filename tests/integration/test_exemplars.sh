@@ -3,16 +3,13 @@
 # valid for a real parser (python's prometheus_client, Debian's) with every collector in it (the
 # kernel's histograms, the agent's counters, the logs forwarder's, the app's re-exposed series),
 # scraped by a real Prometheus with exemplar storage; 0.0.4 text for everyone else, still
-# passing promtool. Where the build propagates trace context (--propagation), requests carrying
-# a sampled traceparent come back as exemplars with their trace id, from /metrics and from
-# Prometheus' /api/v1/query_exemplars.
+# passing promtool. Requests carrying a sampled traceparent come back as exemplars with their
+# trace id, from /metrics and from Prometheus' /api/v1/query_exemplars.
 source "$(dirname "$0")/lib.sh"
 
-PROM_ADDR=127.0.0.1:$((AGENT_PORT + 2000))
 PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 OM_CTYPE='application/openmetrics-text; version=1.0.0; charset=utf-8'
 
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); $1" 2>/dev/null; }
 om_metrics() { curl -fsS -H "Accept: $PROM_ACCEPT" "http://$AGENT_ADDR/metrics"; }
 # om_parse FILE: the families python's OpenMetrics parser reads from FILE, or exit 1 and why.
 om_parse() {
@@ -107,44 +104,29 @@ else
 	fail "promtool check metrics: $(cat "$T/promtool.txt")"
 fi
 
-# 3. Does this build put trace context into events? Then exemplars must be there.
-TRACING=
-[[ "$("$OBSBPF" attach --help 2>&1)" == *--propagation* ]] && TRACING=1
-if [ -n "$TRACING" ]; then
-	line=$(grep '^http_server_request_duration_seconds_bucket{.*http_route="/traced"' "$T/om.txt" | grep " # {")
-	# three requests: one to three buckets, each with the latest request's exemplar
-	expect_ge "exemplars on /traced buckets" "$(echo "$line" | grep -c "trace_id=\"$TRACED\"")" 1
-	# every one: span id, the request's duration, a wall-clock timestamp with milliseconds
-	if [ -n "$line" ] && ! echo "$line" | grep -Eqv ' # \{trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}"\} [0-9]+\.[0-9]{9} [0-9]{10}\.[0-9]{3}$'; then
-		ok "exemplars have span_id, value and timestamp"
-	else
-		fail "exemplar: $line"
-	fi
-	# the server span's own id: the caller's span (traceparent's parent-id) is its parent
-	for side in server client; do
-		expect_eq "$side histogram: exemplar of the in-pod request" "$(grep "^http_${side}_request_duration_seconds_bucket{.*http_route=\"/inpod\"" "$T/om.txt" |
-			grep -c "trace_id=\"$INPOD\"")" 1
-	done
-	expect_eq "exemplar span is the server span, not the caller's" "$(echo "$line" | grep -c 'span_id="00f067aa0ba902b7"')" 0
-	ts=$(echo "$line" | head -n 1 | awk '{ print int($NF) }')
-	now=$(date +%s)
-	[ -n "$ts" ] && [ $((now - ts)) -ge 0 ] && [ $((now - ts)) -lt 60 ] \
-		&& ok "exemplar timestamp is the request's wall-clock time" || fail "exemplar timestamp $ts, now $now"
+# 3. The kernel puts trace context into events: exemplars must be there.
+line=$(grep '^http_server_request_duration_seconds_bucket{.*http_route="/traced"' "$T/om.txt" | grep " # {")
+# three requests: one to three buckets, each with the latest request's exemplar
+expect_ge "exemplars on /traced buckets" "$(echo "$line" | grep -c "trace_id=\"$TRACED\"")" 1
+# every one: span id, the request's duration, a wall-clock timestamp with milliseconds
+if [ -n "$line" ] && ! echo "$line" | grep -Eqv ' # \{trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}"\} [0-9]+\.[0-9]{9} [0-9]{10}\.[0-9]{3}$'; then
+	ok "exemplars have span_id, value and timestamp"
 else
-	log "skip: this build has no --propagation (no trace context in events): no exemplar to expect"
-	expect_eq "no exemplars without trace context" "$(grep -c ' # {' "$T/om.txt")" 0
+	fail "exemplar: $line"
 fi
+# the server span's own id: the caller's span (traceparent's parent-id) is its parent
+for side in server client; do
+	expect_eq "$side histogram: exemplar of the in-pod request" "$(grep "^http_${side}_request_duration_seconds_bucket{.*http_route=\"/inpod\"" "$T/om.txt" |
+		grep -c "trace_id=\"$INPOD\"")" 1
+done
+expect_eq "exemplar span is the server span, not the caller's" "$(echo "$line" | grep -c 'span_id="00f067aa0ba902b7"')" 0
+ts=$(echo "$line" | head -n 1 | awk '{ print int($NF) }')
+now=$(date +%s)
+[ -n "$ts" ] && [ $((now - ts)) -ge 0 ] && [ $((now - ts)) -lt 60 ] \
+	&& ok "exemplar timestamp is the request's wall-clock time" || fail "exemplar timestamp $ts, now $now"
 
 # 4. A real Prometheus, exemplar storage on, scrapes it (and so negotiates OpenMetrics).
-cat > "$T/prometheus.yml" <<P
-global: { scrape_interval: 1s, scrape_timeout: 1s }
-scrape_configs:
-  - job_name: obsbpf
-    static_configs: [ { targets: ["$AGENT_ADDR"] } ]
-P
-prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
-	--web.listen-address="$PROM_ADDR" --enable-feature=exemplar-storage > "$T/prom.log" 2>&1 &
-BG_PIDS+=($!)
+prom_start --enable-feature=exemplar-storage
 prom_query() { # QUERY: the value of the first result, "" when none
 	curl -fsS "http://$PROM_ADDR/api/v1/query" --data-urlencode "query=$1" 2>/dev/null |
 		json 'r=d["data"]["result"]; print(r[0]["value"][1] if r else "")'
@@ -161,18 +143,16 @@ unit=$(curl -fsS -G "http://$PROM_ADDR/api/v1/targets/metadata" --data-urlencode
 expect_eq "Prometheus read the OpenMetrics UNIT" "$unit" seconds
 expect_eq "the app's counter through Prometheus" "$(prom_query 'shop_hits_total')" 12
 
-if [ -n "$TRACING" ]; then
-	exemplar_ids() {
-		local now; now=$(date +%s)
-		curl -fsS "http://$PROM_ADDR/api/v1/query_exemplars" \
-			--data-urlencode 'query=http_server_request_duration_seconds_bucket{http_route="/traced"}' \
-			--data-urlencode "start=$((now - 600))" --data-urlencode "end=$((now + 60))" |
-			json 'print(" ".join(sorted({e["labels"].get("trace_id","") for s in d["data"] for e in s["exemplars"]})))'
-	}
-	has_exemplar() { [ "$(exemplar_ids)" = "$TRACED" ]; }
-	wait_for 10 has_exemplar && ok "query_exemplars returns the request's trace id" \
-		|| fail "query_exemplars: '$(exemplar_ids)'"
-fi
+exemplar_ids() {
+	local now; now=$(date +%s)
+	curl -fsS "http://$PROM_ADDR/api/v1/query_exemplars" \
+		--data-urlencode 'query=http_server_request_duration_seconds_bucket{http_route="/traced"}' \
+		--data-urlencode "start=$((now - 600))" --data-urlencode "end=$((now + 60))" |
+		json 'print(" ".join(sorted({e["labels"].get("trace_id","") for s in d["data"] for e in s["exemplars"]})))'
+}
+has_exemplar() { [ "$(exemplar_ids)" = "$TRACED" ]; }
+wait_for 10 has_exemplar && ok "query_exemplars returns the request's trace id" \
+	|| fail "query_exemplars: '$(exemplar_ids)'"
 
 agent_stop || fail "agent exit status"
 finish
