@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* sk_msg on pod_socks: runs in the sending thread for every sendmsg of the pod's sockets.
- * Client sockets: an outgoing request starts the clock and, when tracing, gets its trace
- * context: continued from a header it carries, from the request the thread serves, or new; the
- * header is inserted after the request line when the request has none. Server sockets: the
- * response's status line stops the clock. Nothing else in the stream is ever changed. */
+/* sk_msg on pod_socks: runs in the sending thread for every sendmsg of the pod's client
+ * sockets. An outgoing request starts the clock and, when tracing, gets its trace context:
+ * continued from a header it carries, from the request the thread serves, or new; the header is
+ * inserted after the request line when the request has none. Nothing else in the stream is
+ * ever changed. (Server sockets' responses are timed by tc egress.) */
 #include "conn.bpf.h"
 #include "head_scan.bpf.h"
 #include "trace.bpf.h"
@@ -173,72 +173,6 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 	c->at_boundary = 1;
 }
 
-/* Lets the verdict cover exactly this response's head and body, for a pipelined response that
- * follows in the same send. */
-static __always_inline void skip_response_body(struct sk_msg_md *msg, __s64 body_len)
-{
-	struct head_info hi = {};
-	if (scan_head(msg, &hi, 0, 0) < 0) {
-		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
-		return;
-	}
-	if (body_len < 0)
-		body_len = hi.content_length;
-	if (body_len < 0) /* chunked or close-delimited: the next message is found by the FIFO */
-		return;
-	__u64 total = hi.head_len + (__u64)body_len;
-	if (total == 0 || total >= 0xffffffffull)
-		return;
-	bpf_msg_apply_bytes(msg, (__u32)total);
-}
-
-/* The thread answered the request it was serving: it no longer continues that trace. */
-static __always_inline void release_thread(const struct obsbpf_pending *p)
-{
-	if (p->trace.origin == OBSBPF_TO_NONE)
-		return;
-	struct obsbpf_trace *served = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0, 0);
-	if (!served)
-		return;
-	__u64 a, b;
-	__builtin_memcpy(&a, served->span_id, 8);
-	__builtin_memcpy(&b, p->trace.span_id, 8);
-	if (a == b)
-		served->origin = OBSBPF_TO_NONE;
-}
-
-static __always_inline void on_response(struct sk_msg_md *msg, struct obsbpf_conn *c,
-					const __u8 *b, __u32 n)
-{
-	int status = obsbpf_parse_status(b, n);
-	if (status < 0) {
-		/* A body, the rest of a head, or a server that speaks first (not HTTP). */
-		if (c->head == c->tail)
-			classify_other(c, b, n);
-		return;
-	}
-	if (status < 200 && status != 101) /* interim response: the request is still open */
-		return;
-	struct obsbpf_pending p;
-	if (pending_pop(c, &p) < 0) {
-		stat_inc(OBSBPF_ST_RESP_UNMATCHED);
-		return;
-	}
-	record_exchange(c, &p, bpf_ktime_get_ns(), (__u16)status, &c->addrs);
-	release_thread(&p);
-	if (status == 101) { /* upgraded (e.g. WebSocket): no more HTTP/1 on this connection */
-		c->proto = OBSBPF_PROTO_OTHER;
-		return;
-	}
-	/* Only a request still waiting can have its response later in this same send (pipelining):
-	 * otherwise the head scan buys nothing but skipping this response's body in later sends,
-	 * which the FIFO guard already ignores, and it costs ~3% of throughput under wrk. */
-	if (c->head == c->tail)
-		return;
-	/* RFC 9112 6.3: no body after HEAD, 204 and 304 whatever Content-Length says. */
-	skip_response_body(msg, (p.method == OBSBPF_M_HEAD || status == 204 || status == 304) ? 0 : -1);
-}
-
 SEC("sk_msg")
 int obsbpf_msg(struct sk_msg_md *msg)
 {
@@ -246,7 +180,8 @@ int obsbpf_msg(struct sk_msg_md *msg)
 	if (!sk)
 		return SK_PASS;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
-	if (!c || c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
+	/* Only client sockets are in pod_socks (server sockets' responses are tc egress's). */
+	if (!c || c->dir != OBSBPF_DIR_CLIENT || c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
 		return SK_PASS;
 
 	void *data = (void *)(long)msg->data;
@@ -264,19 +199,6 @@ int obsbpf_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	if (n > OBSBPF_LINE_BUF)
 		n = OBSBPF_LINE_BUF;
-	if (c->dir == OBSBPF_DIR_SERVER) {
-		/* A status line is 12 bytes: read in place, no copy (this runs once per response). */
-		__u8 *head = data;
-		if ((void *)head + 16 > end) {
-			__u8 small[16] = {};
-			if (bpf_probe_read_kernel(small, n & 15, data) < 0)
-				return SK_PASS;
-			on_response(msg, c, small, n);
-		} else {
-			on_response(msg, c, head, 16);
-		}
-		return SK_PASS;
-	}
 	struct obsbpf_line line;
 	if (bpf_probe_read_kernel(line.b, n & (OBSBPF_LINE_BUF * 2 - 1), data) < 0)
 		return SK_PASS;

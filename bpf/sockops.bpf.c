@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* sockops on the pod's cgroup: every TCP connection of the pod that reaches ESTABLISHED is put
- * into pod_socks (so sk_msg runs on its sends) and gets its conn_state; closes are counted. */
+/* sockops on the pod's cgroup: every TCP connection of the pod that reaches ESTABLISHED gets its
+ * conn_state, client connections are put into pod_socks (so sk_msg runs on their sends); closes
+ * are counted. */
 #include "conn.bpf.h"
 #include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
@@ -97,13 +98,18 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->proto = OBSBPF_PROTO_UNKNOWN;
 	c->head = c->tail = 0;
 	c->rx_seq_valid = 0;
+	c->tx_seq_valid = 0;
 	c->rx_first_seq = CTX(skops->rcv_nxt);
 	c->addrs = addrs;
 	c->at_boundary = 0;
 	c->in_chunked = 0;
 	c->may_inject = dir == OBSBPF_DIR_CLIENT && peer_may_inject(&addrs);
-	__u64 cookie = bpf_get_socket_cookie(skops);
-	bpf_sock_hash_update(skops, &pod_socks, &cookie, BPF_NOEXIST);
+	/* Only client sockets go into the sockhash, for sk_msg to time and trace their requests;
+	 * a server socket's responses are seen by tc egress, without sk_msg's send path. */
+	if (dir == OBSBPF_DIR_CLIENT) {
+		__u64 cookie = bpf_get_socket_cookie(skops);
+		bpf_sock_hash_update(skops, &pod_socks, &cookie, BPF_NOEXIST);
+	}
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 	stat_inc(dir == OBSBPF_DIR_SERVER ? OBSBPF_ST_CONN_OPEN_SERVER : OBSBPF_ST_CONN_OPEN_CLIENT);
 }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tc ingress on the pod's interfaces: sees what arrives for the pod. Server sockets: a request
- * arriving starts the clock. Client sockets: the first byte of the response stops it. The
- * receiving socket is found with a socket lookup (on veth skb->sk is the sender's, on lo none). */
+/* tc on the pod's interfaces. Ingress sees what arrives for the pod: on server sockets a request
+ * arriving starts the clock, on client sockets the first byte of the response stops it; the
+ * receiving socket is found with a socket lookup (on veth skb->sk is the sender's, on lo none).
+ * Egress sees the server sockets' responses leave (skb->sk is the sending socket) and stops
+ * their clock. Server sockets are not in the sockhash: sk_msg and its send path (which copies
+ * every send) cost the pods that only serve ~8% of their throughput; tc reads in place. */
 #include "conn.bpf.h"
 #include "text.bpf.h"
 #include "trace.bpf.h"
@@ -19,8 +22,8 @@
 
 /* The payload's first bytes: the start line (line) and, when tracing, the head. Slack after
  * TC_HEAD_MAX so that a header line at any offset can be handed on whole (struct trace_line).
- * A per-CPU map, not the stack: safe because tc ingress runs in softirq, which does not nest
- * on a CPU. */
+ * A per-CPU map, not the stack: safe because neither tc hook nests into the other on a CPU
+ * (ingress runs in softirq, egress with bottom halves disabled). */
 /* What a walk over a message head found: where the head ends (0: not within the bytes loaded)
  * and the body length (BODY_UNKNOWN / BODY_CHUNKED when not given by Content-Length). */
 struct tc_head {
@@ -174,8 +177,9 @@ struct pkt {
 };
 
 /* Parses eth/IP/TCP from the linear area (headers are always there; payload may not be).
- * Returns the payload length, 0 for no payload or not TCP. */
-static __always_inline __u32 parse_pkt(struct __sk_buff *skb, struct pkt *k)
+ * Returns the payload length, 0 for no payload or not TCP. The pod's end of the connection is
+ * the destination on ingress and the source on egress. */
+static __always_inline __u32 parse_pkt(struct __sk_buff *skb, struct pkt *k, int egress)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -193,8 +197,8 @@ static __always_inline __u32 parse_pkt(struct __sk_buff *skb, struct pkt *k)
 		k->t.ipv4.saddr = ip->saddr;
 		k->t.ipv4.daddr = ip->daddr;
 		k->a.family = AF_INET;
-		__builtin_memcpy(k->a.remote, &ip->saddr, 4);
-		__builtin_memcpy(k->a.local, &ip->daddr, 4);
+		__builtin_memcpy(egress ? k->a.local : k->a.remote, &ip->saddr, 4);
+		__builtin_memcpy(egress ? k->a.remote : k->a.local, &ip->daddr, 4);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_TCP) /* ext headers: not followed */
@@ -203,8 +207,8 @@ static __always_inline __u32 parse_pkt(struct __sk_buff *skb, struct pkt *k)
 		__builtin_memcpy(k->t.ipv6.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(k->t.ipv6.daddr, &ip6->daddr, 16);
 		k->a.family = AF_INET6;
-		__builtin_memcpy(k->a.remote, &ip6->saddr, 16);
-		__builtin_memcpy(k->a.local, &ip6->daddr, 16);
+		__builtin_memcpy(egress ? k->a.local : k->a.remote, &ip6->saddr, 16);
+		__builtin_memcpy(egress ? k->a.remote : k->a.local, &ip6->daddr, 16);
 	} else {
 		return 0;
 	}
@@ -220,8 +224,8 @@ static __always_inline __u32 parse_pkt(struct __sk_buff *skb, struct pkt *k)
 		k->t.ipv6.sport = tcp->source;
 		k->t.ipv6.dport = tcp->dest;
 	}
-	k->a.remote_port = bpf_ntohs(tcp->source);
-	k->a.local_port = bpf_ntohs(tcp->dest);
+	k->a.remote_port = bpf_ntohs(egress ? tcp->dest : tcp->source);
+	k->a.local_port = bpf_ntohs(egress ? tcp->source : tcp->dest);
 	k->seq = bpf_ntohl(tcp->seq);
 	return skb->len - k->payload_off;
 }
@@ -241,16 +245,25 @@ static __always_inline int may_start_http(struct __sk_buff *skb, __u32 off)
 	return 0;
 }
 
-/* True when this segment starts the same message as the last one seen (a retransmit). */
-static __always_inline int seen_before(struct obsbpf_conn *c, __u32 seq)
+/* True when this segment starts the same message as the last one seen in its direction (a
+ * retransmit). */
+static __always_inline int seen_before(struct obsbpf_conn *c, __u32 seq, int egress)
 {
-	if (c->rx_seq_valid && c->rx_start_seq == seq) {
-		stat_inc(OBSBPF_ST_RETRANSMIT);
-		return 1;
+	if (egress) {
+		if (c->tx_seq_valid && c->tx_start_seq == seq)
+			goto retransmit;
+		c->tx_start_seq = seq;
+		c->tx_seq_valid = 1;
+		return 0;
 	}
+	if (c->rx_seq_valid && c->rx_start_seq == seq)
+		goto retransmit;
 	c->rx_start_seq = seq;
 	c->rx_seq_valid = 1;
 	return 0;
+retransmit:
+	stat_inc(OBSBPF_ST_RETRANSMIT);
+	return 1;
 }
 
 /* The messages of one segment, walked with bpf_loop (one step verified once): several
@@ -263,7 +276,7 @@ struct tc_walk {
 	__u32 len;  /* payload bytes */
 	__u32 off;  /* where the current message starts in the payload */
 	__u32 n;    /* bytes of it in buf */
-	__u32 pad;
+	__u32 egress; /* responses leaving server sockets, not messages arriving */
 };
 
 /* Where the next message starts after the one at w->off whose head was scanned, or 0 (stop). */
@@ -289,7 +302,7 @@ static __always_inline int on_request(struct tc_walk *w, __u32 i)
 			classify_other(c, buf->line.b, ln);
 		return 1;
 	}
-	if (i == 0 && seen_before(c, w->k->seq))
+	if (i == 0 && seen_before(c, w->k->seq, 0))
 		return 1;
 	c->proto = OBSBPF_PROTO_HTTP1;
 	__u64 now = bpf_ktime_get_ns();
@@ -325,10 +338,16 @@ static __always_inline int on_response(struct tc_walk *w, __u32 i)
 {
 	struct obsbpf_conn *c = w->c;
 	struct tc_buf *buf = w->buf;
-	int status = obsbpf_parse_status(buf->line.b, w->n < OBSBPF_LINE_BUF ? w->n : OBSBPF_LINE_BUF);
-	if (status < 0)
+	__u32 ln = w->n < OBSBPF_LINE_BUF ? w->n : OBSBPF_LINE_BUF;
+	int status = obsbpf_parse_status(buf->line.b, ln);
+	if (status < 0) {
+		/* A server that speaks first with nothing asked is not HTTP (TLS answers a hello the
+		 * ingress side does not parse). Client connections are classified by sk_msg. */
+		if (i == 0 && w->egress && c->head == c->tail)
+			classify_other(c, buf->line.b, ln);
 		return 1;
-	if (i == 0 && seen_before(c, w->k->seq))
+	}
+	if (i == 0 && seen_before(c, w->k->seq, w->egress))
 		return 1;
 	struct obsbpf_pending p = {};
 	__u8 interim = status < 200 && status != 101;
@@ -376,7 +395,7 @@ static int tc_message(__u32 i, struct tc_walk *w)
 	}
 	if (w->c->proto == OBSBPF_PROTO_TLS || w->c->proto == OBSBPF_PROTO_OTHER)
 		return 1;
-	return w->c->dir == OBSBPF_DIR_SERVER ? on_request(w, i) : on_response(w, i);
+	return w->c->dir == OBSBPF_DIR_SERVER && !w->egress ? on_request(w, i) : on_response(w, i);
 }
 
 /* Server connections: how many bytes at the start of this segment belong to the body of the
@@ -402,7 +421,7 @@ SEC("tc")
 int obsbpf_tc_ingress(struct __sk_buff *skb)
 {
 	struct pkt k = {};
-	__u32 len = parse_pkt(skb, &k);
+	__u32 len = parse_pkt(skb, &k, 0);
 	if (!len || !may_start_http(skb, k.payload_off))
 		return TC_ACT_OK;
 
@@ -427,6 +446,41 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 		}
 	}
 	bpf_sk_release(sk);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int obsbpf_tc_egress(struct __sk_buff *skb)
+{
+	struct pkt k = {};
+	__u32 len = parse_pkt(skb, &k, 1);
+	if (!len)
+		return TC_ACT_OK;
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return TC_ACT_OK;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return TC_ACT_OK;
+	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
+	/* Client connections' requests are sk_msg's (it may insert headers into them). */
+	if (!c || c->dir != OBSBPF_DIR_SERVER || c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
+		return TC_ACT_OK;
+	/* Once the connection is known HTTP, only a status line ("HTTP/") starts a message. */
+	__u8 first;
+	if (c->proto == OBSBPF_PROTO_HTTP1 &&
+	    (bpf_skb_load_bytes(skb, k.payload_off, &first, 1) < 0 || first != 'H'))
+		return TC_ACT_OK;
+	__u32 zero = 0;
+	struct tc_buf *buf = bpf_map_lookup_elem(&tc_scratch, &zero);
+	/* The status line; the whole head when more requests wait (pipelined responses may share
+	 * this segment). */
+	__u32 want = c->tail - c->head > 1 ? TC_HEAD_MAX : OBSBPF_LINE_BUF;
+	__u32 n = len < want ? len : want;
+	if (buf && n > 0 && bpf_skb_load_bytes(skb, k.payload_off, buf->b, n) == 0) {
+		struct tc_walk w = { .skb = skb, .c = c, .buf = buf, .k = &k, .len = len, .n = n, .egress = 1 };
+		bpf_loop(OBSBPF_PENDING, tc_message, &w, 0);
+	}
 	return TC_ACT_OK;
 }
 

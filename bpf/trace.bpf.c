@@ -19,14 +19,21 @@ __noinline int obsbpf_trace_line(struct trace_line *l, __u32 linelen, __u32 prop
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(obsbpf_recv, struct sock *sk, int ret, int flags)
 {
-	if (ret <= 0 || !sk)
+	if (ret < 0 || !sk)
 		return 0;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	if (!c || c->dir != OBSBPF_DIR_SERVER)
 		return 0;
 	__u32 tail = c->tail;
-	if (tail == c->head)
+	if (tail == c->head || ret == 0) {
+		/* The end of the connection, or bytes that are not a new request while none waits:
+		 * the thread no longer serves a request from here. (Its response is seen by tc
+		 * egress, outside the thread, so this is where a served trace ends.) */
+		struct obsbpf_trace *t = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0, 0);
+		if (t)
+			t->origin = OBSBPF_TO_NONE;
 		return 0;
+	}
 	/* The newest request on the connection is the one just read (tc saw it arrive first). */
 	struct obsbpf_pending *p = &c->q[(tail - 1) & (OBSBPF_PENDING - 1)];
 	if (p->trace.origin == OBSBPF_TO_NONE)

@@ -203,8 +203,8 @@ static void status_pods(struct agent *a, struct strbuf *b)
 	sb_putc(b, ']');
 }
 
-/* Where each program hangs: sockops on every pod's cgroup, tc on every pod interface, sk_msg
- * on the shared sockhash. */
+/* Where each program hangs: sockops on every pod's cgroup, tc (ingress and egress) on every pod
+ * interface, sk_msg on the shared sockhash. */
 static void status_attach_points(struct agent *a, struct strbuf *b, const struct dp_prog *prog)
 {
 	int type = prog->type;
@@ -214,6 +214,8 @@ static void status_attach_points(struct agent *a, struct strbuf *b, const struct
 		sb_json_str(b, prog->where);
 		sb_putc(b, '"');
 	}
+	/* obsbpf_tc_ingress / obsbpf_tc_egress */
+	const char *tc_dir = strstr(prog->name, "egress") ? "egress" : "ingress";
 	for (int i = 0; i < a->npods && (type == BPF_PROG_TYPE_SOCK_OPS || type == BPF_PROG_TYPE_SCHED_CLS); i++) {
 		const struct agent_pod *ap = a->pods[i];
 		const struct dp_iface *ifs;
@@ -224,7 +226,7 @@ static void status_attach_points(struct agent *a, struct strbuf *b, const struct
 			if (type == BPF_PROG_TYPE_SOCK_OPS)
 				sb_puts(b, "cgroup ");
 			else
-				sb_printf(b, "%s ingress ", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc");
+				sb_printf(b, "%s %s ", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc", tc_dir);
 			sb_json_str(b, type == BPF_PROG_TYPE_SOCK_OPS ? ap->info.cgroup_path : ap->info.name);
 			if (type == BPF_PROG_TYPE_SCHED_CLS) {
 				sb_putc(b, ':');

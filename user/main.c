@@ -35,7 +35,7 @@ static const char attach_usage[] =
 	"\n"
 	"Finds the pod on this node (processes whose UTS hostname is NAME: their cgroup v2\n"
 	"directory and network namespace), attaches sockops + sk_msg to its cgroup and tc ingress\n"
-	"to its interfaces, and serves /metrics, /healthz, /readyz and /status. Runs in the\n"
+	"and egress to its interfaces, and serves /metrics, /healthz, /readyz and /status. Runs in the\n"
 	"foreground; SIGINT or SIGTERM detaches everything it attached.\n"
 	"\n"
 	"options:\n";

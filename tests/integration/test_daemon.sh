@@ -15,10 +15,14 @@ lacks_pod() { ! has_pod "$1"; }
 # tc_filters_in NAME: classic tc filters on the pod's interfaces (the fallback without tcx).
 tc_filters_in() {
 	local ns=${POD_NS[$1]} dev
-	for dev in lo eth0; do ip netns exec "$ns" tc filter show dev $dev ingress; done
+	for dev in lo eth0; do
+		ip netns exec "$ns" tc filter show dev $dev ingress
+		ip netns exec "$ns" tc filter show dev $dev egress
+	done
 }
-# tcx links of the daemon's tc program: 2 per attached pod (lo, eth0).
+# tcx links of the daemon's tc ingress program: 2 per attached pod (lo, eth0); egress has as many.
 tcx() { tcx_links "$TC_PROG"; }
+tcx_egress() { tcx_links "$TC_EGRESS_PROG"; }
 server_count() { metric_value http_server_request_duration_seconds_count "k8s_pod_name=\"$(pod_name "$1")\""; }
 client_count() { metric_value http_client_request_duration_seconds_count "k8s_pod_name=\"$(pod_name "$1")\""; }
 
@@ -40,8 +44,10 @@ wait_port sd 8080 || exit 1
 agent_launch daemon /readyz "${DAEMON_ARGS[@]}" || exit 1
 wait_for 5 has_pod "$(pod_name cli)" && ok "daemon attached to the pods that were there" \
 	|| fail "pods at start: $(status_pods)"
-TC_PROG=$(agent_prog_id obsbpf_tc)
+TC_PROG=$(agent_prog_id obsbpf_tc_ingress)
+TC_EGRESS_PROG=$(agent_prog_id obsbpf_tc_egress)
 expect_eq "tcx links for 4 pods (lo, eth0)" "$(tcx)" 8
+expect_eq "tcx egress links for 4 pods" "$(tcx_egress)" 8
 expect_eq "attached pods" "$(status_pods)" "$(printf '%s\n' "$(pod_name api)" "$(pod_name cli)" "$(pod_name sd)" "$(pod_name web)" | sort | xargs)"
 
 # Traffic between pods: cli -> web (3), cli -> api (2).
@@ -112,15 +118,16 @@ expect_eq "tcx links for 5 pods" "$(tcx)" 10
 echo 1 > "${POD_CG[late]}/cgroup.kill"
 wait_for 5 lacks_pod "$(pod_name late)" && ok "deleted pod detached" || fail "deleted pod still attached"
 expect_eq "deleted pod's tcx links released" "$(tcx)" 8
+expect_eq "deleted pod's tcx egress links released" "$(tcx_egress)" 8
 expect_eq "no tc filter in the deleted pod's netns" "$(tc_filters_in late)" ""
 expect_eq "no program left on the deleted pod's cgroup" "$(bpftool cgroup show "${POD_CG[late]}")" ""
 expect_eq "deleted pod's series dropped" "$(server_count late)" 0
 expect_eq "other pods' series kept" "$(server_count web)" 4
 
 # kill -9: nothing stays attached (sockops is a link, sk_msg dies with its map, tc is tcx).
-# The sk_msg program is kept by the kernel while a socket that was in the sockhash lives (the
-# keep-alive connection below): it is checked once that connection closed.
-ids="$(agent_prog_id obsbpf_sockops) $TC_PROG"
+# The sk_msg program is kept by the kernel while a client socket that was in the sockhash lives:
+# it is checked after the keep-alive connection below closed.
+ids="$(agent_prog_id obsbpf_sockops) $TC_PROG $TC_EGRESS_PROG"
 msg_id=$(agent_prog_id obsbpf_msg)
 exec 3<>/dev/tcp/"$(pod_ip web)"/8080
 printf 'GET /before HTTP/1.1\r\nHost: x\r\n\r\n' >&3
@@ -133,6 +140,7 @@ done
 expect_eq "no program of the killed daemon still loaded" "$left" ""
 [ -n "$left" ] && bpftool prog show id ${left##* } >&2
 expect_eq "no tcx link left after kill -9" "$(tcx)" 0
+expect_eq "no tcx egress link left after kill -9" "$(tcx_egress)" 0
 for p in web api cli sd; do
 	expect_eq "no tc filter on $p after kill -9" "$(tc_filters_in $p)" ""
 	expect_eq "no program on $p's cgroup after kill -9" "$(bpftool cgroup show "${POD_CG[$p]}")" ""

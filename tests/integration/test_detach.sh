@@ -10,8 +10,9 @@ NS=${POD_NS[det]}
 
 for sig in TERM INT; do
 	agent_start --pod "$(pod_name det)" || exit 1
-	# tc ingress is a tcx link on lo and eth0 (this kernel has tcx; see test_tc_fallback).
-	expect_eq "tcx links on lo and eth0 while attached" "$(tcx_links "$(agent_prog_id obsbpf_tc)")" 2
+	# tc ingress and egress are tcx links on lo and eth0 (this kernel has tcx; see test_tc_fallback).
+	expect_eq "tcx ingress links on lo and eth0 while attached" "$(tcx_links "$(agent_prog_id obsbpf_tc_ingress)")" 2
+	expect_eq "tcx egress links on lo and eth0 while attached" "$(tcx_links "$(agent_prog_id obsbpf_tc_egress)")" 2
 	[ -n "$(bpftool cgroup show "$(pod_cgroup det)")" ] && ok "sockops on the cgroup while attached" \
 		|| fail "no program on the cgroup while attached"
 	# A connection open across the detach keeps working.
@@ -24,7 +25,7 @@ for sig in TERM INT; do
 	timeout 5 cat <&3 > "$T/resp"; exec 3<&-
 	expect_eq "keep-alive connection across detach got both responses" "$(grep -c '^HTTP/1.1 200' "$T/resp")" 2
 	for dev in lo eth0; do
-		out=$(ip netns exec "$NS" tc filter show dev $dev ingress)
+		out=$(ip netns exec "$NS" tc filter show dev $dev ingress; ip netns exec "$NS" tc filter show dev $dev egress)
 		expect_eq "no tc filter left on $dev after SIG$sig" "$out" ""
 		ip netns exec "$NS" tc qdisc show dev $dev | grep -q clsact \
 			&& fail "clsact qdisc left on $dev" || ok "clsact qdisc removed from $dev"

@@ -1,32 +1,40 @@
 #!/usr/bin/env bash
-# tc ingress without tcx (--tc-hook filter, what kernels before 6.6 get): a classic clsact filter,
-# removed on SIGTERM; left behind by kill -9, and reclaimed by the next agent, which attaches a
-# tcx link instead.
+# tc without tcx (--tc-hook filter, what kernels before 6.6 get): classic clsact filters (ingress
+# and egress), removed on SIGTERM; left behind by kill -9, and reclaimed by the next agent, which
+# attaches tcx links instead.
 source "$(dirname "$0")/lib.sh"
 
 pod_create fb
 pod_run fb "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 wait_port fb 8080 || exit 1
 NS=${POD_NS[fb]}
-filters() { ip netns exec "$NS" tc filter show dev eth0 ingress | grep -c obsbpf_tc_ingre; }
+# filters: our classic filters on eth0, ingress and egress.
+filters() {
+	echo $(( $(ip netns exec "$NS" tc filter show dev eth0 ingress | grep -c obsbpf_tc_ingre) +
+		$(ip netns exec "$NS" tc filter show dev eth0 egress | grep -c obsbpf_tc_egres) ))
+}
+tcx_both() { echo $(( $(tcx_links "$(agent_prog_id obsbpf_tc_ingress)") + $(tcx_links "$(agent_prog_id obsbpf_tc_egress)") )); }
 
 agent_start --pod "$(pod_name fb)" --tc-hook filter || exit 1
-expect_eq "classic tc filter on eth0 with --tc-hook filter" "$(filters)" 1
-agent_status | grep -q "tc ingress $(pod_name fb):eth0" && ok "status says tc, not tcx" || fail "status: $(agent_status)"
+expect_eq "classic tc filters (ingress, egress) on eth0 with --tc-hook filter" "$(filters)" 2
+agent_status | grep -q "tc ingress $(pod_name fb):eth0" && agent_status | grep -q "tc egress $(pod_name fb):eth0" \
+	&& ok "status says tc, not tcx" || fail "status: $(agent_status)"
 curl -fsS -o /dev/null "http://$(pod_ip fb):8080/a" || fail "curl"
 wait_for 5 test "$(metric_value http_server_request_duration_seconds_count)" -ge 1
 expect_eq "request measured through the filter" "$(metric_value http_server_request_duration_seconds_count)" 1
 agent_stop; expect_eq "exit status" "$?" 0
-expect_eq "SIGTERM removed the filter" "$(filters)" 0
+expect_eq "SIGTERM removed the filters" "$(filters)" 0
 
 agent_start --pod "$(pod_name fb)" --tc-hook filter || exit 1
 kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
-expect_eq "kill -9 leaves the classic filter behind (the known limit without tcx)" "$(filters)" 1
+expect_eq "kill -9 leaves the classic filters behind (the known limit without tcx)" "$(filters)" 2
 
 agent_start --pod "$(pod_name fb)" || exit 1
-expect_eq "the next agent removed the stale filter" "$(filters)" 0
-grep -q "removed a stale obsbpf tc filter from eth0" "$T/agent.log" && ok "and said so" || fail "no message: $(cat "$T/agent.log")"
-expect_eq "and attached tcx links instead" "$(tcx_links "$(agent_prog_id obsbpf_tc)")" 2
+expect_eq "the next agent removed the stale filters" "$(filters)" 0
+grep -q "removed a stale obsbpf tc ingress filter from eth0" "$T/agent.log" &&
+	grep -q "removed a stale obsbpf tc egress filter from eth0" "$T/agent.log" \
+	&& ok "and said so" || fail "no message: $(cat "$T/agent.log")"
+expect_eq "and attached tcx links instead (ingress, egress on lo, eth0)" "$(tcx_both)" 4
 curl -fsS -o /dev/null "http://$(pod_ip fb):8080/b" || fail "curl"
 wait_for 5 test "$(metric_value http_server_request_duration_seconds_count)" -ge 1
 expect_eq "request measured once (no stale filter counting twice)" "$(metric_value http_server_request_duration_seconds_count)" 1

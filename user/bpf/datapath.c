@@ -26,11 +26,16 @@
 #define TC_PRIO 1
 #define RINGBUF_DRAIN_MS 100
 /* Names are truncated to BPF_OBJ_NAME_LEN - 1 in the kernel: "obsbpf_tc_ingress" -> this. */
-#define TC_PROG_KNAME "obsbpf_tc_ingre"
+#define TC_PROG_KNAME "obsbpf_tc_"
 
 #ifndef BPF_TCX_INGRESS
 #define BPF_TCX_INGRESS 46 /* Linux 6.6; Debian 12's uapi headers predate it */
+#define BPF_TCX_EGRESS 47
 #endif
+
+static const enum bpf_tc_attach_point tc_point[DP_TC_NDIRS] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
+static const int tcx_type[DP_TC_NDIRS] = { BPF_TCX_INGRESS, BPF_TCX_EGRESS };
+static const char *const tc_dir_name[DP_TC_NDIRS] = { "ingress", "egress" };
 
 /* What one attached pod holds: everything datapath_detach_pod releases. */
 struct dp_pod {
@@ -136,9 +141,9 @@ static void prog_name_of(uint32_t id, char *out, size_t n)
 
 /* A killed agent of the bpf_tc_attach kind leaves its filter behind (filters do not die with
  * their process): remove one of ours found at our handle/priority before attaching. */
-static void tc_reclaim_stale(struct dp_pod *p, struct dp_iface *ifc)
+static void tc_reclaim_stale(struct dp_pod *p, struct dp_iface *ifc, enum dp_tc_dir d)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = tc_point[d]);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
 	char name[32];
 	if (bpf_tc_query(&hook, &opts) < 0)
@@ -150,41 +155,42 @@ static void tc_reclaim_stale(struct dp_pod *p, struct dp_iface *ifc)
 	opts.prog_fd = 0;
 	opts.flags = 0;
 	if (bpf_tc_detach(&hook, &opts) == 0)
-		fprintf(stderr, "obsbpf: %s: removed a stale obsbpf tc filter from %s (left by a killed agent)\n",
-			p->name, ifc->name);
+		fprintf(stderr, "obsbpf: %s: removed a stale obsbpf tc %s filter from %s (left by a killed agent)\n",
+			p->name, tc_dir_name[d], ifc->name);
 }
 
 /* tcx (6.6+): a BPF link owned by our fd, so it goes away with the process, even on kill -9.
  * libbpf 1.1 has no bpf_program__attach_tcx; bpf_link_create's generic branch passes target_fd,
  * which shares its union slot with link_create.target_ifindex. */
-static int tcx_attach(int prog_fd, int ifindex)
+static int tcx_attach(int prog_fd, int ifindex, enum dp_tc_dir d)
 {
-	int fd = bpf_link_create(prog_fd, ifindex, BPF_TCX_INGRESS, NULL);
+	int fd = bpf_link_create(prog_fd, ifindex, tcx_type[d], NULL);
 	return fd < 0 ? -errno : fd;
 }
 
-static int tc_attach_one(struct datapath *dp, struct dp_pod *p, struct dp_iface *ifc)
+static int tc_attach_one(struct datapath *dp, struct dp_pod *p, struct dp_iface *ifc, enum dp_tc_dir d)
 {
-	int prog_fd = bpf_program__fd(dp->skel->progs.obsbpf_tc_ingress);
-	tc_reclaim_stale(p, ifc);
-	ifc->link_fd = dp->tc_hook == DP_TC_FILTER ? -EOPNOTSUPP : tcx_attach(prog_fd, ifc->ifindex);
-	if (ifc->link_fd >= 0)
+	int prog_fd = bpf_program__fd(d == DP_TC_INGRESS ? dp->skel->progs.obsbpf_tc_ingress
+							 : dp->skel->progs.obsbpf_tc_egress);
+	tc_reclaim_stale(p, ifc, d);
+	int fd = dp->tc_hook == DP_TC_FILTER ? -EOPNOTSUPP : tcx_attach(prog_fd, ifc->ifindex, d);
+	if (fd >= 0) {
+		ifc->link_fd[d] = fd;
 		return 0;
-	if (dp->tc_hook == DP_TC_TCX || (ifc->link_fd != -EINVAL && ifc->link_fd != -EOPNOTSUPP))
-		return ifc->link_fd;
+	}
+	if (dp->tc_hook == DP_TC_TCX || (fd != -EINVAL && fd != -EOPNOTSUPP))
+		return fd;
 	/* No tcx on this kernel: a classic clsact filter, which outlives a killed agent. */
-	ifc->link_fd = -1;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = tc_point[d]);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO, .prog_fd = prog_fd);
 	int err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		return err;
-	ifc->hook_created = (err == 0);
+	if (err == 0)
+		ifc->hook_created = true;
 	err = bpf_tc_attach(&hook, &opts);
-	if (err && ifc->hook_created) {
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		bpf_tc_hook_destroy(&hook);
-	}
+	if (err == 0)
+		ifc->link_fd[d] = DP_TC_FILTER_ATTACHED;
 	return err;
 }
 
@@ -210,7 +216,7 @@ struct tc_ctx {
 	int err;
 };
 
-/* Runs inside the pod's netns: attach tc ingress to every interface there. */
+/* Runs inside the pod's netns: attach tc ingress and egress to every interface there. */
 static int tc_attach_all(void *arg)
 {
 	struct tc_ctx *c = arg;
@@ -223,14 +229,19 @@ static int tc_attach_all(void *arg)
 		memset(ifc, 0, sizeof(*ifc));
 		snprintf(ifc->name, sizeof(ifc->name), "%s", i->if_name);
 		ifc->ifindex = (int)i->if_index;
-		int err = tc_attach_one(c->dp, p, ifc);
-		if (err) {
-			fprintf(stderr, "obsbpf: attach %s: tc ingress on %s: %s\n", p->name, ifc->name,
-				strerror(-err));
-			c->err = err;
-			break;
-		}
+		ifc->link_fd[DP_TC_INGRESS] = ifc->link_fd[DP_TC_EGRESS] = DP_TC_NOTHING;
+		/* Counted before attaching: a half-attached interface is detached like the others. */
 		p->nifaces++;
+		for (int d = 0; d < DP_TC_NDIRS && !c->err; d++) {
+			int err = tc_attach_one(c->dp, p, ifc, (enum dp_tc_dir)d);
+			if (err) {
+				fprintf(stderr, "obsbpf: attach %s: tc %s on %s: %s\n", p->name, tc_dir_name[d],
+					ifc->name, strerror(-err));
+				c->err = err;
+			}
+		}
+		if (c->err)
+			break;
 	}
 	if_freenameindex(ifs);
 	return c->err;
@@ -242,11 +253,14 @@ static int tc_detach_filters(void *arg)
 	struct dp_pod *p = arg;
 	for (int i = 0; i < p->nifaces; i++) {
 		struct dp_iface *ifc = &p->ifaces[i];
-		if (ifc->link_fd >= 0)
-			continue;
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_INGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
-		bpf_tc_detach(&hook, &opts);
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex);
+		for (int d = 0; d < DP_TC_NDIRS; d++) {
+			if (ifc->link_fd[d] != DP_TC_FILTER_ATTACHED)
+				continue;
+			LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
+			hook.attach_point = tc_point[d];
+			bpf_tc_detach(&hook, &opts);
+		}
 		if (ifc->hook_created) {
 			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 			bpf_tc_hook_destroy(&hook);
@@ -297,8 +311,9 @@ static void release_pod(struct datapath *dp, struct dp_pod *p)
 	bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.pods), &cgid);
 	bpf_link__destroy(p->sockops_link);
 	for (int i = 0; i < p->nifaces; i++)
-		if (p->ifaces[i].link_fd >= 0)
-			close(p->ifaces[i].link_fd);
+		for (int d = 0; d < DP_TC_NDIRS; d++)
+			if (p->ifaces[i].link_fd[d] >= 0)
+				close(p->ifaces[i].link_fd[d]);
 	/* When the netns is gone (pod deleted), its interfaces took their filters with them. */
 	if (p->netns_fd >= 0) {
 		pod_in_netns_fd(p->netns_fd, tc_detach_filters, p);
@@ -682,7 +697,7 @@ int datapath_map_usage(const struct datapath *dp, struct dp_map_usage *out, int 
 bool datapath_pod_tcx(const struct datapath *dp, uint32_t pod_id)
 {
 	const struct dp_pod *p = find_pod(dp, pod_id, NULL);
-	return p && p->nifaces > 0 && p->ifaces[0].link_fd >= 0;
+	return p && p->nifaces > 0 && p->ifaces[0].link_fd[DP_TC_INGRESS] >= 0;
 }
 
 /* tcx exists when the kernel knows the attach type: a link request for an interface that

@@ -17,12 +17,19 @@ struct datapath;
 
 #define DP_MAX_IFACES 16
 
+/* tc hooks on each pod interface: ingress (requests in, responses to the pod's requests) and
+ * egress (the pod's responses out). */
+enum dp_tc_dir { DP_TC_INGRESS = 0, DP_TC_EGRESS, DP_TC_NDIRS };
+
 struct dp_iface {
 	char name[16];
 	int ifindex;
-	bool hook_created; /* we made the clsact qdisc, so we remove it */
-	int link_fd;       /* tcx link (dies with the process); -1: a classic tc filter */
+	bool hook_created;          /* we made the clsact qdisc, so we remove it */
+	int link_fd[DP_TC_NDIRS];   /* tcx links (die with the process); DP_TC_FILTER_ATTACHED: a
+				     * classic tc filter; DP_TC_NOTHING: not attached */
 };
+#define DP_TC_FILTER_ATTACHED (-1)
+#define DP_TC_NOTHING (-2)
 
 struct dp_prog {
 	char name[64];

@@ -43,7 +43,7 @@ const struct opt_def obsbpf_options[] = {
 	{ "max-routes", 0, OPT_UINT, OFF(max_routes), "256", "N",
 	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", AGENT_CMDS },
 	{ "tc-hook", 0, OPT_STRING, OFF(tc_hook), "auto", "auto|tcx|filter",
-	  "how tc ingress is attached: a tcx link (Linux 6.6+; released even when the agent is killed) or a classic clsact filter (outlives a killed agent, removed at the next start); auto: tcx where the kernel has it", AGENT_CMDS },
+	  "how tc ingress and egress are attached: a tcx link (Linux 6.6+; released even when the agent is killed) or a classic clsact filter (outlives a killed agent, removed at the next start); auto: tcx where the kernel has it", AGENT_CMDS },
 	{ "propagation", 0, OPT_STRING, OFF(propagation), "w3c", "STYLE,...",
 	  "trace headers continued and injected into outgoing requests: w3c (traceparent), xtrace (x-trace-id, x-span-id, x-parent-span), b3 (single header), combined with commas; none: no tracing", AGENT_CMDS },
 	{ "sample-ratio", 0, OPT_STRING, OFF(sample_ratio), "1", "RATIO",
