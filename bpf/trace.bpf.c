@@ -19,7 +19,9 @@ __noinline int obsbpf_trace_line(struct trace_line *l, __u32 linelen, __u32 prop
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(obsbpf_recv, struct sock *sk, int ret, int flags)
 {
-	if (ret < 0 || !sk)
+	/* This runs on every recvmsg of the node: a socket with no BPF storage at all (not a pod
+	 * socket) is turned away with one load instead of a storage lookup. */
+	if (ret < 0 || !sk || !sk->sk_bpf_storage)
 		return 0;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	if (!c || c->dir != OBSBPF_DIR_SERVER)
