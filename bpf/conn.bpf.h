@@ -49,7 +49,8 @@ struct obsbpf_line {
 /* Interns the route of a request: its route id, or the overflow id once the route table is
  * full. A global subprogram (bpf/route.bpf.c): verified once, not at every call site, which
  * keeps the path loop from multiplying the callers' verifier states. */
-extern __u32 obsbpf_route_intern(struct obsbpf_line *line, __u32 len, __u32 target);
+extern __u32 obsbpf_route_intern(struct obsbpf_line *line, __u32 len, __u32 target,
+				 struct obsbpf_route_cache *rc);
 
 #define RINGBUF_WAKEUP_BYTES (256 * 1024)
 

@@ -141,7 +141,7 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 	}
 	c->proto = OBSBPF_PROTO_HTTP1;
 	__u64 now = bpf_ktime_get_ns();
-	__u32 route = obsbpf_route_intern(line, n, target);
+	__u32 route = obsbpf_route_intern(line, n, target, &c->route);
 
 	struct obsbpf_trace_cfg *cfg = trace_config();
 	__u32 props = cfg ? cfg->propagation : 0;

@@ -98,6 +98,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->proto = OBSBPF_PROTO_UNKNOWN;
 	c->head = c->tail = 0;
 	c->rx_seq_valid = 0;
+	c->route.valid = 0;
 	c->tx_seq_valid = 0;
 	c->rx_first_seq = CTX(skops->rcv_nxt);
 	c->addrs = addrs;

@@ -316,7 +316,7 @@ static __always_inline int on_request(struct tc_walk *w, __u32 i)
 	__builtin_memset(t, 0, sizeof(*t));
 	if (props && cfg)
 		trace_incoming(cfg, &fd->f, t);
-	pending_push(c, now, (__u8)m, obsbpf_route_intern(&buf->line, ln, target), t);
+	pending_push(c, now, (__u8)m, obsbpf_route_intern(&buf->line, ln, target, &c->route), t);
 	/* RFC 9112 6.3: no Content-Length and not chunked: no body. Where the body ends, the next
 	 * request starts: segments before it are body, whatever their first bytes look like. */
 	__s64 body = fd->h.body == BODY_UNKNOWN ? 0 : fd->h.body;

@@ -129,6 +129,16 @@ struct obsbpf_addrs {
 	__u8 remote[16];
 };
 
+/* The route of the last request on a connection, with the bytes its path was read from: a
+ * request whose first OBSBPF_ROUTE_CACHE_BYTES after the method are the same (the path ends
+ * within them) has the same route, without walking and hashing the path again. */
+#define OBSBPF_ROUTE_CACHE_BYTES 32
+struct obsbpf_route_cache {
+	__u64 raw[OBSBPF_ROUTE_CACHE_BYTES / 8];
+	__u32 id;
+	__u32 valid;
+};
+
 /* Map conn_state (sk_storage): one per socket of an attached pod, created by sockops. */
 struct obsbpf_conn {
 	__u32 pod_id;
@@ -148,6 +158,7 @@ struct obsbpf_conn {
 	__u32 rx_next_seq;  /* tc, server: TCP seq where the next request starts (after the body) */
 	__u32 tx_start_seq; /* tc egress, server: TCP seq of the last response start sent */
 	struct obsbpf_addrs addrs;
+	struct obsbpf_route_cache route; /* written by the hook that sees requests */
 	struct obsbpf_pending q[OBSBPF_PENDING];
 };
 
