@@ -21,6 +21,11 @@ curl -fsS -o /dev/null -I "http://$IP:8080/head"
 # HTTP/1.0: a status line "HTTP/1.0 200", no Content-Length, the body ends with the connection.
 for i in $(seq 4); do curl -fsS --http1.0 -o "$T/h10.out" "http://$IP:8082/old/$i"; done
 grep -q "hello /old/4" "$T/h10.out" && ok "HTTP/1.0 close-delimited body intact" || fail "HTTP/1.0 body"
+# One keep-alive connection, routes changing from request to request (each connection caches
+# its last route): a path that extends the cached one is another route.
+curl -fsS -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+	"http://$IP:8080/k/alpha" "http://$IP:8080/k/beta" "http://$IP:8080/k/alpha" \
+	"http://$IP:8080/k/alphabet" "http://$IP:8080/k/77" "http://$IP:8080/k/alpha"
 wrk -t 2 -c 4 -d 2s "http://$IP:8081/nginx" > "$T/wrk.txt"
 sleep 0.5
 
@@ -28,19 +33,24 @@ S=http_server_request_duration_seconds_count
 expect_eq "GET / count" "$(metric_value $S 'http_route="/"' 'method="GET"' 'code="200"')" 15
 expect_eq "GET /users/:id count" "$(metric_value $S 'http_route="/users/:id"' 'code="200"')" 5
 expect_eq "404 count, numeric segment templated" "$(metric_value $S 'http_route="/status/:id"' 'code="404"')" 3
+expect_eq "keep-alive: /k/alpha" "$(metric_value $S 'http_route="/k/alpha"')" 3
+expect_eq "keep-alive: /k/beta" "$(metric_value $S 'http_route="/k/beta"')" 1
+expect_eq "keep-alive: /k/alphabet" "$(metric_value $S 'http_route="/k/alphabet"')" 1
+expect_eq "keep-alive: /k/:id" "$(metric_value $S 'http_route="/k/:id"')" 1
 expect_eq "POST /echo count" "$(metric_value $S 'method="POST"' 'http_route="/echo"')" 2
 expect_eq "HEAD count" "$(metric_value $S 'method="HEAD"')" 1
 expect_eq "HTTP/1.0 count" "$(metric_value $S 'http_route="/old/:id"' 'code="200"')" 4
 want=$(grep -c . "$T/nginx-access.log")
 expect_ge "wrk made requests" "$want" 100
 expect_eq "nginx keep-alive count equals nginx's access log" "$(metric_value $S 'http_route="/nginx"' 'code="200"')" "$want"
-expect_eq "pod labels" "$(metric_value $S "k8s_pod_name=\"$(pod_name web)\"" 'k8s_namespace_name="shop"' 'k8s_node_name="node-1"')" $((30 + want))
+expect_eq "pod labels" "$(metric_value $S "k8s_pod_name=\"$(pod_name web)\"" 'k8s_namespace_name="shop"' 'k8s_node_name="node-1"')" $((36 + want))
 inf=$(metric_value http_server_request_duration_seconds_bucket 'le="+Inf"')
-expect_eq "+Inf buckets equal counts" "$inf" $((30 + want))
-# 30 one-shot connections to python, at least 4 from wrk (it reconnects after an error).
+expect_eq "+Inf buckets equal counts" "$inf" $((36 + want))
+# 30 one-shot connections to python (36 requests with the keep-alive one), at least 4 from wrk
+# (it reconnects after an error).
 expect_ge "inbound connections counted" "$(metric_value obsbpf_tcp_connections_opened_total 'direction="inbound"')" $((30 + 4))
 expect_eq "no unmatched responses" "$(metric_value obsbpf_http_messages_unparsed_total 'unmatched_response')" 0
-expect_eq "events read" "$(metric_value obsbpf_events_read_total)" $((30 + want))
+expect_eq "events read" "$(metric_value obsbpf_events_read_total)" $((36 + want))
 
 metrics > "$T/metrics.txt"
 if promtool check metrics < "$T/metrics.txt" > "$T/promtool.txt" 2>&1; then
