@@ -63,7 +63,15 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps") __weak;
 
-/* One event per completed exchange, for spans and `observe`. */
+/* Which exchanges get an event (struct obsbpf_events_cfg). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct obsbpf_events_cfg);
+} events_cfg SEC(".maps") __weak;
+
+/* One event per completed exchange (see events_cfg), for spans, exemplars and `observe`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);

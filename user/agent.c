@@ -428,6 +428,18 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
 	return 0;
 }
 
+/* Every exchange needs its event while spans are exported or someone observes; otherwise the
+ * kernel sends only samples for exemplars. */
+static int events_wanted_set(struct agent *a, int observers)
+{
+	return datapath_set_events(a->dp, (a->spans && a->spans->t) || observers > 0);
+}
+
+static void events_wanted(void *arg, int observers)
+{
+	events_wanted_set(arg, observers);
+}
+
 /* What both modes start before they have pods: loop, BPF object, ring buffer, HTTP, control
  * socket. Returns 0, or -1 after one line on stderr. */
 static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct trace_cfg *tc)
@@ -464,7 +476,8 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		http_server_add_collector(a->http, collect_spans, a);
 	if (!(a->ctl = ctl_server_start(a->loop, a->cfg->control_socket, status_json, a)))
 		return -1;
-	return 0;
+	ctl_server_on_observers(a->ctl, events_wanted);
+	return events_wanted_set(a, 0);
 }
 
 static void agent_stop(struct agent *a)

@@ -62,6 +62,7 @@ struct obsbpf_hist_val {
 	__u64 count;
 	__u64 sum_ns;
 	__u64 buckets[OBSBPF_HIST_BUCKETS]; /* not cumulative; the agent accumulates */
+	__u64 last_event_ns; /* the kernel's own: when this series last sent a sampled event */
 };
 
 /* Map routes: route id (hash of the templated path) -> the templated path. */
@@ -101,6 +102,16 @@ struct obsbpf_trace_cfg {
 	__u32 propagation;      /* OBSBPF_PROP_* mask; 0: tracing off */
 	__u32 pad;
 	__u64 sample_threshold; /* a new trace is sampled when bpf_get_prandom_u32() < this */
+};
+
+/* Map events_cfg (array, one entry): which exchanges get a ring buffer event. Every one while
+ * spans are exported or someone observes; otherwise only traced ones (their trace id is an
+ * exemplar), at most one per sample_gap_ns for each histogram series on each CPU: exemplars are
+ * samples, and the rest would be read and dropped. */
+struct obsbpf_events_cfg {
+	__u32 every;
+	__u32 pad;
+	__u64 sample_gap_ns;
 };
 
 /* Map inject_to (LPM trie): destinations that may receive injected headers. IPv4 addresses

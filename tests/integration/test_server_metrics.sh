@@ -50,7 +50,12 @@ expect_eq "+Inf buckets equal counts" "$inf" $((36 + want))
 # (it reconnects after an error).
 expect_ge "inbound connections counted" "$(metric_value obsbpf_tcp_connections_opened_total 'direction="inbound"')" $((30 + 4))
 expect_eq "no unmatched responses" "$(metric_value obsbpf_http_messages_unparsed_total 'unmatched_response')" 0
-expect_eq "events read" "$(metric_value obsbpf_events_read_total)" $((36 + want))
+# No spans exported and no observer: the kernel sends only samples for exemplars (one per ms and
+# CPU at most), not an event per request.
+events=$(metric_value obsbpf_events_read_total)
+expect_ge "events read (exemplar samples)" "$events" 1
+[ "$events" -lt $(( (36 + want) / 2 )) ] && ok "events sampled under load ($events for $((36 + want)) requests)" \
+	|| fail "events: $events for $((36 + want)) requests, want sampling"
 
 metrics > "$T/metrics.txt"
 if promtool check metrics < "$T/metrics.txt" > "$T/promtool.txt" 2>&1; then

@@ -453,6 +453,18 @@ void datapath_close(struct datapath *dp)
 	free(dp);
 }
 
+int datapath_set_events(struct datapath *dp, bool every)
+{
+	__u32 zero = 0;
+	struct obsbpf_events_cfg cfg = { .every = every, .sample_gap_ns = DP_EXEMPLAR_GAP_NS };
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.events_cfg), &zero, &cfg, BPF_ANY) < 0) {
+		int err = -errno;
+		fprintf(stderr, "obsbpf: write map events_cfg: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
 {
 	__u32 zero = 0;

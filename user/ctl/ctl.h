@@ -30,6 +30,9 @@ void ctl_server_stop(struct ctl_server *s);
 
 /* Connected observers (so that events are only rendered when someone watches). */
 int ctl_server_observers(const struct ctl_server *s);
+/* Called with the arg given to ctl_server_start whenever the number of observers changes. */
+typedef void (*ctl_observers_fn)(void *arg, int observers);
+void ctl_server_on_observers(struct ctl_server *s, ctl_observers_fn fn);
 /* Queues one JSON line (without '\n') to every observer of this pod. Never blocks: an
  * observer whose buffer is full loses the line (counted); one that stays full is dropped. */
 void ctl_server_publish(struct ctl_server *s, const char *pod, const char *json, size_t len);

@@ -46,8 +46,16 @@ struct ctl_server {
 	void *arg;
 	struct ctl_client *c[MAX_CLIENTS];
 	int nobservers;
+	ctl_observers_fn on_observers;
 	uint64_t dropped, kicked;
 };
+
+static void observers_changed(struct ctl_server *s, int delta)
+{
+	s->nobservers += delta;
+	if (s->on_observers)
+		s->on_observers(s->arg, s->nobservers);
+}
 
 static void client_close(struct ctl_client *c)
 {
@@ -56,7 +64,7 @@ static void client_close(struct ctl_client *c)
 		if (s->c[i] == c)
 			s->c[i] = NULL;
 	if (c->kind == C_OBSERVE)
-		s->nobservers--;
+		observers_changed(s, -1);
 	loop_remove(c->w);
 	close(c->fd);
 	sb_free(&c->out);
@@ -104,7 +112,7 @@ static void handle_request(struct ctl_client *c)
 		sb_putc(&c->out, '\n');
 	} else if (!strncmp(c->req, "observe", 7) && (c->req[7] == '\0' || c->req[7] == ' ')) {
 		c->kind = C_OBSERVE;
-		s->nobservers++;
+		observers_changed(s, +1);
 		snprintf(c->pod, sizeof(c->pod), "%s", c->req[7] ? c->req + 8 : "");
 	} else {
 		c->kind = C_STATUS; /* answer, then close */
@@ -248,6 +256,11 @@ void ctl_server_stop(struct ctl_server *s)
 	if (stat(s->path, &st) == 0 && st.st_ino == s->ino) /* still ours, not a newer agent's */
 		unlink(s->path);
 	free(s);
+}
+
+void ctl_server_on_observers(struct ctl_server *s, ctl_observers_fn fn)
+{
+	s->on_observers = fn;
 }
 
 int ctl_server_observers(const struct ctl_server *s)
