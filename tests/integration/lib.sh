@@ -236,6 +236,7 @@ metric_value() {
 
 cleanup() {
 	local rc=$?
+	trap '' INT TERM # a second Ctrl-C must not cut the cleanup short
 	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
 	local p name
 	for p in "${!EXTRA_AGENTS[@]}"; do agent_also_stop "$p"; done
@@ -248,8 +249,14 @@ cleanup() {
 	wait 2>/dev/null
 	for name in "${PODS[@]}"; do
 		ip netns del "${POD_NS[$name]}" 2>/dev/null
-		# Depth first: a test may have made container cgroups below the pod's.
-		[ -d "${POD_CG[$name]}" ] && find "${POD_CG[$name]}" -depth -type d -exec rmdir {} + 2>/dev/null
+		# Depth first: a test may have made container cgroups below the pod's. Processes killed
+		# through cgroup.kill may still be exiting (rmdir: EBUSY): retry for up to 2 s.
+		local i
+		for i in $(seq 20); do
+			[ -d "${POD_CG[$name]}" ] || break
+			find "${POD_CG[$name]}" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "${POD_CG[$name]}" ] && sleep 0.1
+		done
 	done
 	rmdir "$CG2/kubepods/besteffort" "$CG2/kubepods" 2>/dev/null
 	rmdir "$CG2/kubepods.slice/kubepods-besteffort.slice" "$CG2/kubepods.slice" 2>/dev/null
