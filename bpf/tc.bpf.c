@@ -249,21 +249,15 @@ static __always_inline int may_start_http(struct __sk_buff *skb, __u32 off)
  * retransmit). */
 static __always_inline int seen_before(struct obsbpf_conn *c, __u32 seq, int egress)
 {
-	if (egress) {
-		if (c->tx_seq_valid && c->tx_start_seq == seq)
-			goto retransmit;
-		c->tx_start_seq = seq;
-		c->tx_seq_valid = 1;
-		return 0;
+	__u32 *last = egress ? &c->tx_start_seq : &c->rx_start_seq;
+	__u32 *valid = egress ? &c->tx_seq_valid : &c->rx_seq_valid;
+	if (*valid && *last == seq) {
+		stat_inc(OBSBPF_ST_RETRANSMIT);
+		return 1;
 	}
-	if (c->rx_seq_valid && c->rx_start_seq == seq)
-		goto retransmit;
-	c->rx_start_seq = seq;
-	c->rx_seq_valid = 1;
+	*last = seq;
+	*valid = 1;
 	return 0;
-retransmit:
-	stat_inc(OBSBPF_ST_RETRANSMIT);
-	return 1;
 }
 
 /* The messages of one segment, walked with bpf_loop (one step verified once): several
@@ -398,6 +392,21 @@ static int tc_message(__u32 i, struct tc_walk *w)
 	return w->c->dir == OBSBPF_DIR_SERVER && !w->egress ? on_request(w, i) : on_response(w, i);
 }
 
+/* Loads the segment's payload from off (want bytes at most) into the per-CPU buffer and walks
+ * its messages. */
+static __always_inline void walk_segment(struct __sk_buff *skb, struct obsbpf_conn *c, struct pkt *k,
+					 __u32 len, __u32 off, __u32 want, __u32 egress)
+{
+	__u32 zero = 0;
+	struct tc_buf *buf = off < len ? bpf_map_lookup_elem(&tc_scratch, &zero) : NULL;
+	__u32 n = len - off < want ? len - off : want;
+	if (buf && n > 0 && bpf_skb_load_bytes(skb, k->payload_off + off, buf->b, n) == 0) {
+		struct tc_walk w = { .skb = skb, .c = c, .buf = buf, .k = k, .len = len, .off = off, .n = n,
+				     .egress = egress };
+		bpf_loop(OBSBPF_PENDING, tc_message, &w, 0);
+	}
+}
+
 /* Server connections: how many bytes at the start of this segment belong to the body of the
  * last request (len or more: all of them), so that body bytes are never taken for a request. */
 static __always_inline __u32 body_before_request(struct obsbpf_conn *c, __u32 seq, __u32 len)
@@ -433,17 +442,10 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	if (c && c->proto != OBSBPF_PROTO_TLS && c->proto != OBSBPF_PROTO_OTHER) {
-		__u32 skip = body_before_request(c, k.seq, len);
-		__u32 zero = 0;
-		struct tc_buf *buf = skip < len ? bpf_map_lookup_elem(&tc_scratch, &zero) : NULL;
 		/* A request's head (trace headers, its length); a response's status line, unless
 		 * more requests wait on the connection and more responses may follow it. */
 		__u32 want = c->dir == OBSBPF_DIR_SERVER || c->tail - c->head > 1 ? TC_HEAD_MAX : OBSBPF_LINE_BUF;
-		__u32 n = len - skip < want ? len - skip : want;
-		if (buf && n > 0 && bpf_skb_load_bytes(skb, k.payload_off + skip, buf->b, n) == 0) {
-			struct tc_walk w = { .skb = skb, .c = c, .buf = buf, .k = &k, .len = len, .off = skip, .n = n };
-			bpf_loop(OBSBPF_PENDING, tc_message, &w, 0);
-		}
+		walk_segment(skb, c, &k, len, body_before_request(c, k.seq, len), want, 0);
 	}
 	bpf_sk_release(sk);
 	return TC_ACT_OK;
@@ -471,16 +473,9 @@ int obsbpf_tc_egress(struct __sk_buff *skb)
 	if (c->proto == OBSBPF_PROTO_HTTP1 &&
 	    (bpf_skb_load_bytes(skb, k.payload_off, &first, 1) < 0 || first != 'H'))
 		return TC_ACT_OK;
-	__u32 zero = 0;
-	struct tc_buf *buf = bpf_map_lookup_elem(&tc_scratch, &zero);
 	/* The status line; the whole head when more requests wait (pipelined responses may share
 	 * this segment). */
-	__u32 want = c->tail - c->head > 1 ? TC_HEAD_MAX : OBSBPF_LINE_BUF;
-	__u32 n = len < want ? len : want;
-	if (buf && n > 0 && bpf_skb_load_bytes(skb, k.payload_off, buf->b, n) == 0) {
-		struct tc_walk w = { .skb = skb, .c = c, .buf = buf, .k = &k, .len = len, .n = n, .egress = 1 };
-		bpf_loop(OBSBPF_PENDING, tc_message, &w, 0);
-	}
+	walk_segment(skb, c, &k, len, 0, c->tail - c->head > 1 ? TC_HEAD_MAX : OBSBPF_LINE_BUF, 1);
 	return TC_ACT_OK;
 }
 

@@ -164,10 +164,10 @@ struct obsbpf_conn {
 	__u32 rx_first_seq; /* TCP seq of the first payload byte the pod receives */
 	__u8 in_chunked;    /* a chunked request body is passing; no parsing until it is answered */
 	__u8 rx_next_valid; /* tc, server: rx_next_seq is known */
-	__u8 tx_seq_valid;  /* tc egress, server: tx_start_seq is known */
-	__u8 pad2;
+	__u8 pad2[2];
 	__u32 rx_next_seq;  /* tc, server: TCP seq where the next request starts (after the body) */
 	__u32 tx_start_seq; /* tc egress, server: TCP seq of the last response start sent */
+	__u32 tx_seq_valid;
 	struct obsbpf_addrs addrs;
 	struct obsbpf_route_cache route; /* written by the hook that sees requests */
 	struct obsbpf_pending q[OBSBPF_PENDING];
