@@ -98,8 +98,19 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
 
+# The sk_msg hook by itself, without obsbpf: the floor under injection's cost (trace.sh).
+$(BUILD)/bench/skmsg_floor.bpf.o: tests/bench/skmsg_floor.bpf.c vmlinux/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/skmsg_floor.skel.h: $(BUILD)/bench/skmsg_floor.bpf.o
+	$(BPFTOOL) gen skeleton $< name skmsg_floor_bpf > $@
+
+$(BUILD)/bench/skmsg_floor: tests/bench/skmsg_floor.c $(BUILD)/bench/skmsg_floor.skel.h
+	$(CC) $(CFLAGS) -I$(BUILD)/bench $< -o $@ -lbpf -lelf -lz
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/bench/skmsg_floor
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@tests/bench/run.sh
 

@@ -7,7 +7,12 @@
 #             wrk's requests (--sample-ratio 1) and the agent exports every span over OTLP/HTTP
 #             to a collector pod whose nginx answers 200 and discards (nginx-collector.conf);
 #   proxy     wrk -> nginx sidecar in the client pod (proxy_set_header traceparent, keep-alive
-#             upstream) -> the same server.
+#             upstream) -> the same server;
+#   skmsg     no obsbpf: the client pod's sockets in a sockhash whose sk_msg program passes
+#             every send (skmsg_floor.bpf.c): what the hook costs by itself;
+#   insert    the same sk_msg inserting a fixed traceparent as obsbpf does (push + pull), and
+#             nothing else: the floor under any sk_msg injection. Both are skipped without
+#             build/bench/skmsg_floor (BENCH_FLOOR=0 skips them too).
 # CPU 0 is the server's (nginx), CPU 1 the client's (wrk) and the collector's; the agent, like
 # the proxy, may run on either (as run.sh's agent; the proxy gets 2 workers, its best case, see
 # PROXY_WORKERS). Reports req/s, p50/p99 and CPU time per request (both pods and the agent, not
@@ -61,6 +66,8 @@ SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
 
 TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24")
 CONFIGS=(bare attached proxy)
+FLOOR=$ROOT/build/bench/skmsg_floor
+[ "${BENCH_FLOOR:-1}" = 1 ] && [ -x "$FLOOR" ] && CONFIGS+=(skmsg insert)
 EXPORT=${BENCH_EXPORT:-1} # 0: attached injects but exports nothing (to split the cost)
 [ "$EXPORT" = 1 ] || EXPORT=
 "$OBSBPF" attach --help > "$T/attach-help.txt" 2>&1
@@ -124,12 +131,22 @@ run() {
 	if [ "$cfg" = attached ]; then
 		agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
 	fi
+	local floor_pid=
+	if [ "$cfg" = skmsg ] || [ "$cfg" = insert ]; then
+		: > "$T/floor.out"
+		"$FLOOR" "$([ "$cfg" = skmsg ] && echo pass || echo insert)" "$(pod_cgroup client)" > "$T/floor.out" 2>&1 &
+		floor_pid=$!
+		BG_PIDS+=("$floor_pid")
+		wait_for 5 grep -q ready "$T/floor.out" ||
+			{ echo "trace bench: skmsg_floor did not start:" >&2; cat "$T/floor.out" >&2; exit 1; }
+	fi
 	[ "$cfg" = proxy ] && url="http://127.0.0.1:$PROXY_PORT/api/items/42"
 	local c0 c1 b0 b1 t0 t1 s0
 	c0=$(cpu_parts) b0=$(busy_us) t0=$(date +%s%N) s0=$(in_segs)
 	pod_exec client taskset -c $CLI_CPU wrk -t 1 -c "$CONNS" -d "${dur}s" --latency "$url" > "$T/wrk.out"
 	local reqs rps p50 p99 s1
 	s1=$(in_segs)
+	[ -n "$floor_pid" ] && { kill -TERM "$floor_pid"; wait "$floor_pid"; }
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
 	[ "${reqs:-0}" -gt 0 ] || { echo "trace bench: wrk against $url failed:" >&2; cat "$T/wrk.out" >&2; exit 1; }
 	if [ "$cfg" = attached ] && [ -n "$EXPORT" ]; then
@@ -206,8 +223,8 @@ fi
 awk -v spans="$vspans" '
 	{ n[$1] += $2; tp[$1] += $3 }
 	END {
-		if (tp["bare"]) bad = bad sprintf(" %d bare requests carried a traceparent;", tp["bare"])
-		for (k in n) if (k != "bare" && tp[k] < n[k]) bad = bad sprintf(" %s: %d requests without a traceparent;", k, n[k] - tp[k])
+		for (k in n) if ((k == "bare" || k == "skmsg") && tp[k]) bad = bad sprintf(" %d %s requests carried a traceparent;", tp[k], k)
+		for (k in n) if (k != "bare" && k != "skmsg" && tp[k] < n[k]) bad = bad sprintf(" %s: %d requests without a traceparent;", k, n[k] - tp[k])
 		# every request the server logged in the verify run is a span (a few more, still in
 		# flight when wrk stopped, may have been logged without being counted by wrk)
 		if (spans >= 0 && spans < n["verify"] * 0.99) bad = bad sprintf(" the sink decoded %d spans for %d requests;", spans, n["verify"])
@@ -232,8 +249,8 @@ summary() {
 	END {
 		for (k in all) if (!(k in n)) exit 1
 		print title
-		split("bare attached proxy", order, " ")
-		for (i = 1; i <= 3; i++) {
+		split("bare attached proxy skmsg insert", order, " ")
+		for (i = 1; i <= 5; i++) {
 			k = order[i]
 			if (!(k in n)) continue
 			rps[k] = median(k, 2); p50[k] = median(k, 3); p99[k] = median(k, 4); cpu[k] = median(k, 5)
@@ -252,6 +269,12 @@ summary() {
 		}
 		printf "ratio     proxy/bare     req/s = %.3f, p99 x%.2f, cpu/req x%.2f\n",
 			rps["proxy"] / rps["bare"], p99["proxy"] / p99["bare"], cpu["proxy"] / cpu["bare"]
+		if ("insert" in n) {
+			printf "floor     skmsg/bare     req/s = %.3f, cpu/req x%.2f (the sk_msg hook alone, passing)\n",
+				rps["skmsg"] / rps["bare"], cpu["skmsg"] / cpu["bare"]
+			printf "floor     insert/bare    req/s = %.3f, cpu/req x%.2f; insert/proxy req/s = %.3f (push + pull alone)\n",
+				rps["insert"] / rps["bare"], cpu["insert"] / cpu["bare"], rps["insert"] / rps["proxy"]
+		}
 		printf "noise     CPU used by the rest of the machine during these runs:%s\n", rest
 	}' "$T/results"
 }
