@@ -35,6 +35,7 @@ int main(void)
 	struct span_resource res = { "checkout", "web-7d4b9", "shop", "node-a" };
 	struct obsbpf_http_event e = { 0 };
 	double t_map[RUNS], t_enc[RUNS];
+	struct otlp_scratch sc = { 0 };
 	size_t bytes = 0;
 
 	e.dir = OBSBPF_DIR_SERVER;
@@ -61,17 +62,17 @@ int main(void)
 		for (int i = 0; i < BATCH; i++)
 			v[i] = &spans[i];
 		for (int b = 0; b < BATCHES; b++) {
-			uint8_t *buf;
+			const uint8_t *buf;
 			size_t len;
-			if (otlp_encode(v, BATCH, &res, 1, &buf, &len) < 0)
+			if (otlp_encode(&sc, v, BATCH, &res, 1, &buf, &len) < 0)
 				return 1;
 			bytes = len;
-			free(buf);
 		}
 		double t2 = now_ns();
 		t_map[r] = (t1 - t0) / (BATCH * BATCHES);
 		t_enc[r] = (t2 - t1) / (BATCH * BATCHES);
 	}
+	otlp_scratch_free(&sc);
 	qsort(t_map, RUNS, sizeof(double), cmp);
 	qsort(t_enc, RUNS, sizeof(double), cmp);
 	printf("span export, per span (median of %d runs of %d spans):\n", RUNS, BATCH * BATCHES);

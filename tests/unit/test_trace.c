@@ -68,6 +68,14 @@ static void test_span_from_event(void **state)
 	span_from_event(&s, &e, "/x", 0, 0);
 	span_name(&s, name, sizeof(name));
 	assert_string_equal(name, "HTTP /x");
+	/* A short buffer truncates as snprintf would, always terminated. */
+	span_name(&s, name, 6);
+	assert_string_equal(name, "HTTP ");
+	span_name(&s, name, 3);
+	assert_string_equal(name, "HT");
+	name[0] = 'z';
+	span_name(&s, name, 0);
+	assert_int_equal(name[0], 'z');
 
 	/* An end before the start (should not happen) does not make a negative duration. */
 	e.end_ns = 10;
@@ -154,11 +162,12 @@ static void test_encode_roundtrip(void **state)
 		{ "checkout", "web-1", "shop", "node-a" },
 		{ NULL, "api-7", "shop", "node-b" }, /* no service name: the pod name */
 	};
-	uint8_t *buf;
+	struct otlp_scratch sc = { 0 };
+	const uint8_t *buf;
 	size_t len;
-	assert_int_equal(otlp_encode(v, 3, res, 2, &buf, &len), 0);
+	assert_int_equal(otlp_encode(&sc, v, 3, res, 2, &buf, &len), 0);
 	Otlp__ExportTraceServiceRequest *r = otlp__export_trace_service_request__unpack(NULL, len, buf);
-	free(buf);
+	otlp_scratch_free(&sc);
 	assert_non_null(r);
 	assert_int_equal(r->n_resource_spans, 2); /* one per pod */
 
@@ -213,6 +222,9 @@ static void test_encode_roundtrip(void **state)
 	s = ra->scope_spans[0]->spans[1];
 	assert_int_equal(s->span_id.data[7], 0x9a);
 	assert_null(s->status);
+	/* The same addresses as the span before, of another resource: formatted once, both right. */
+	assert_string_equal(attr_str(s, "server.address"), "10.0.0.7");
+	assert_string_equal(attr_str(s, "network.peer.address"), "10.0.0.7");
 	otlp__export_trace_service_request__free_unpacked(r, NULL);
 }
 

@@ -4,10 +4,10 @@
 #include "exemplars.h"
 
 #include "../bpf/datapath.h"
+#include "../util/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct ex_series {
 	struct obsbpf_hist_key key;
@@ -21,6 +21,7 @@ struct exemplars {
 	uint32_t *index; /* position + 1, 0 = empty; size icap (a power of two, >= 2 * cap) */
 	unsigned icap;
 	uint64_t dropped;
+	struct clock_offset clock; /* monotonic event times -> wall clock */
 };
 
 static const uint64_t bounds_ns[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
@@ -163,13 +164,8 @@ void exemplars_record(struct exemplars *x, const struct obsbpf_http_event *e)
 	if (!x || !sampled(&e->trace))
 		return;
 	/* Event times are CLOCK_MONOTONIC (bpf_ktime_get_ns); exemplars carry wall-clock time. */
-	struct timespec mono, real;
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &real);
-	int64_t now_mono = (int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec;
-	int64_t age_ns = now_mono > (int64_t)e->end_ns ? now_mono - (int64_t)e->end_ns : 0;
-	int64_t unix_ms = (int64_t)real.tv_sec * 1000 + real.tv_nsec / 1000000 - age_ns / 1000000;
-	exemplars_record_at(x, e, unix_ms);
+	int64_t unix_ns = (int64_t)e->end_ns + clock_offset_at(&x->clock, e->end_ns);
+	exemplars_record_at(x, e, unix_ns / 1000000);
 }
 
 const struct exemplar *exemplars_get(const struct exemplars *x, const struct obsbpf_hist_key *k)

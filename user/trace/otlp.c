@@ -14,7 +14,7 @@
 
 #define SPAN_ATTRS 11
 
-/* Everything one span's message points at, allocated together. */
+/* Everything one span's message points at: filled, packed, then reused for the next span. */
 struct span_msg {
 	Otlp__Span span;
 	Otlp__Status status;
@@ -28,10 +28,10 @@ struct span_msg {
 
 #define RES_ATTRS 5
 struct res_msg {
-	Otlp__ResourceSpans rs;
+	Otlp__ResourceSpansPacked rs;
 	Otlp__Resource resource;
-	Otlp__ScopeSpans ss;
-	Otlp__ScopeSpans *ssp;
+	Otlp__ScopeSpansPacked ss;
+	Otlp__ScopeSpansPacked *ssp;
 	Otlp__KeyValue kv[RES_ATTRS];
 	Otlp__AnyValue av[RES_ATTRS];
 	Otlp__KeyValue *kvp[RES_ATTRS];
@@ -57,9 +57,28 @@ static void kv_int(Otlp__KeyValue *kv, Otlp__AnyValue *av, const char *k, int64_
 	kv->value = av;
 }
 
-static void addr_str(const struct obsbpf_addrs *a, const uint8_t *ip, char *out)
+/* Addresses formatted lately: a pod's spans share a handful, and inet_ntop (which formats
+ * with sprintf) was a fifth of the encoder's time. */
+#define ADDR_CACHE 8
+struct addr_cache {
+	struct {
+		uint8_t family;
+		uint8_t ip[16];
+		char s[INET6_ADDRSTRLEN];
+	} e[ADDR_CACHE];
+	unsigned n, next;
+};
+
+static void addr_str(struct addr_cache *c, const struct obsbpf_addrs *a, const uint8_t *ip, char *out)
 {
-	if (a->family == AF_INET6) {
+	uint8_t family = a->family == AF_INET6 ? AF_INET6 : AF_INET;
+	size_t iplen = family == AF_INET6 ? 16 : 4;
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].family == family && !memcmp(c->e[i].ip, ip, iplen)) {
+			memcpy(out, c->e[i].s, sizeof(c->e[i].s));
+			return;
+		}
+	if (family == AF_INET6) {
 		/* The kernel stores IPv4 peers of dual-stack sockets IPv4-mapped: show them as IPv4. */
 		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 		if (!memcmp(ip, mapped, sizeof(mapped)))
@@ -69,6 +88,10 @@ static void addr_str(const struct obsbpf_addrs *a, const uint8_t *ip, char *out)
 	} else {
 		inet_ntop(AF_INET, ip, out, INET6_ADDRSTRLEN);
 	}
+	unsigned slot = c->n < ADDR_CACHE ? c->n++ : c->next++ % ADDR_CACHE;
+	c->e[slot].family = family;
+	memcpy(c->e[slot].ip, ip, iplen);
+	memcpy(c->e[slot].s, out, sizeof(c->e[slot].s));
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -81,7 +104,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 /* Attributes: OTel HTTP semantic conventions (http.*, server.*, client.*, network.*). On a
  * server span the pod is the server (local address), on a client span the peer is. */
-static void fill_span(struct span_msg *m, const struct span *s)
+static void fill_span(struct span_msg *m, const struct span *s, struct addr_cache *ac)
 {
 	Otlp__Span *p = &m->span;
 	bool server = s->dir == OBSBPF_DIR_SERVER;
@@ -101,8 +124,8 @@ static void fill_span(struct span_msg *m, const struct span *s)
 	p->start_time_unix_nano = s->start_unix_ns;
 	p->end_time_unix_nano = s->end_unix_ns;
 
-	addr_str(&s->addrs, s->addrs.local, m->local);
-	addr_str(&s->addrs, s->addrs.remote, m->remote);
+	addr_str(ac, &s->addrs, s->addrs.local, m->local);
+	addr_str(ac, &s->addrs, s->addrs.remote, m->remote);
 	m->method = red_method_name(s->method);
 	kv_str(&m->kv[n], &m->av[n], "http.request.method", m->method), n++;
 	if (s->route[0])
@@ -143,42 +166,66 @@ static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp
 	m->resource = (Otlp__Resource)OTLP__RESOURCE__INIT;
 	m->resource.n_attributes = n;
 	m->resource.attributes = m->kvp;
-	m->ss = (Otlp__ScopeSpans)OTLP__SCOPE_SPANS__INIT;
+	m->ss = (Otlp__ScopeSpansPacked)OTLP__SCOPE_SPANS_PACKED__INIT;
 	m->ss.scope = scope;
 	m->ssp = &m->ss;
-	m->rs = (Otlp__ResourceSpans)OTLP__RESOURCE_SPANS__INIT;
+	m->rs = (Otlp__ResourceSpansPacked)OTLP__RESOURCE_SPANS_PACKED__INIT;
 	m->rs.resource = &m->resource;
 	m->rs.n_scope_spans = 1;
 	m->rs.scope_spans = &m->ssp;
 }
 
-int otlp_encode(const struct span *const *spans, size_t n, const struct span_resource *res,
-		size_t nres, uint8_t **out, size_t *len)
+/* Makes room for n bytes in *buf (capacity *cap). */
+static int reserve(uint8_t **buf, size_t *cap, size_t n)
+{
+	if (n <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 4096;
+	while (c < n)
+		c *= 2;
+	uint8_t *b = realloc(*buf, c);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*cap = c;
+	return 0;
+}
+
+void otlp_scratch_free(struct otlp_scratch *s)
+{
+	free(s->spans);
+	free(s->req);
+	*s = (struct otlp_scratch){ 0 };
+}
+
+int otlp_encode(struct otlp_scratch *sc, const struct span *const *spans, size_t n,
+		const struct span_resource *res, size_t nres, const uint8_t **out, size_t *len)
 {
 	Otlp__InstrumentationScope scope = OTLP__INSTRUMENTATION_SCOPE__INIT;
-	Otlp__ExportTraceServiceRequest req = OTLP__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-	struct span_msg *sm = calloc(n ? n : 1, sizeof(*sm));
-	Otlp__Span **sp = calloc(n ? n : 1, sizeof(*sp));
+	Otlp__ExportTraceServiceRequestPacked req = OTLP__EXPORT_TRACE_SERVICE_REQUEST_PACKED__INIT;
+	struct span_msg *sm = malloc(sizeof(*sm));
+	struct addr_cache *ac = calloc(1, sizeof(*ac));
+	ProtobufCBinaryData *packed = calloc(n ? n : 1, sizeof(*packed));
+	size_t *at_off = calloc(n ? n : 1, sizeof(*at_off));
 	struct res_msg *rm = calloc(nres ? nres : 1, sizeof(*rm));
-	Otlp__ResourceSpans **rsp = calloc(nres ? nres : 1, sizeof(*rsp));
-	int *first = calloc(nres ? nres : 1, sizeof(*first));
+	Otlp__ResourceSpansPacked **rsp = calloc(nres ? nres : 1, sizeof(*rsp));
+	size_t *first = calloc(nres ? nres : 1, sizeof(*first));
+	size_t *count = calloc(nres ? nres : 1, sizeof(*count));
+	size_t used = 0;
 	int rc = -ENOMEM;
 
 	*out = NULL;
 	*len = 0;
-	if (!sm || !sp || !rm || !rsp || !first)
+	if (!sm || !ac || !packed || !at_off || !rm || !rsp || !first || !count)
 		goto out;
 	scope.name = "obsbpf";
 	/* Spans are grouped by resource: count, then place each resource's spans contiguously. */
-	size_t *count = (size_t *)calloc(nres ? nres : 1, sizeof(size_t));
-	if (!count)
-		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (spans[i]->res < nres)
 			count[spans[i]->res]++;
 	size_t off = 0;
 	for (size_t r = 0; r < nres; r++) {
-		first[r] = (int)off;
+		first[r] = off;
 		off += count[r];
 		count[r] = 0;
 	}
@@ -186,31 +233,44 @@ int otlp_encode(const struct span *const *spans, size_t n, const struct span_res
 		unsigned r = spans[i]->res;
 		if (r >= nres)
 			continue; /* no resource: cannot happen through tracer_add */
-		size_t at = (size_t)first[r] + count[r]++;
-		fill_span(&sm[at], spans[i]);
-		sp[at] = &sm[at].span;
+		size_t at = first[r] + count[r]++;
+		fill_span(sm, spans[i], ac);
+		size_t sz = otlp__span__get_packed_size(&sm->span);
+		if (reserve(&sc->spans, &sc->spans_cap, used + sz) < 0)
+			goto out;
+		otlp__span__pack(&sm->span, sc->spans + used);
+		at_off[at] = used;
+		packed[at].len = sz;
+		used += sz;
 	}
+	/* The buffer has stopped moving: point at the packed spans. */
+	for (size_t i = 0; i < n; i++)
+		packed[i].data = sc->spans + at_off[i];
 	for (size_t r = 0; r < nres; r++) {
 		if (!count[r])
 			continue;
 		fill_resource(&rm[r], &res[r], &scope);
 		rm[r].ss.n_spans = count[r];
-		rm[r].ss.spans = &sp[first[r]];
+		rm[r].ss.spans = &packed[first[r]];
 		rsp[req.n_resource_spans++] = &rm[r].rs;
 	}
-	free(count);
 	req.resource_spans = rsp;
-	*len = otlp__export_trace_service_request__get_packed_size(&req);
-	if (!(*out = malloc(*len ? *len : 1)))
+	size_t total = otlp__export_trace_service_request_packed__get_packed_size(&req);
+	if (reserve(&sc->req, &sc->req_cap, total ? total : 1) < 0)
 		goto out;
-	otlp__export_trace_service_request__pack(&req, *out);
+	otlp__export_trace_service_request_packed__pack(&req, sc->req);
+	*out = sc->req;
+	*len = total;
 	rc = 0;
 out:
 	free(sm);
-	free(sp);
+	free(ac);
+	free(packed);
+	free(at_off);
 	free(rm);
 	free(rsp);
 	free(first);
+	free(count);
 	return rc;
 }
 

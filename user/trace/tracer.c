@@ -7,6 +7,7 @@
 #include "../loop/loop.h"
 #include "../http/server.h"
 #include "../metrics/red.h"
+#include "../util/clock.h"
 #include "../util/strbuf.h"
 
 #include <errno.h>
@@ -26,9 +27,10 @@ struct tracer {
 	struct transport *tp;
 	struct otlp_target target;
 	struct span_queue q;
+	struct otlp_scratch enc;
 	size_t batch;
 	unsigned flush_ms;
-	int64_t clock_off;
+	struct clock_offset clock; /* monotonic event times -> wall clock */
 	struct span_resource res[MAX_RESOURCES];
 	size_t nres, last_res;
 	struct loop_watch *flush_timer, *retry_timer;
@@ -137,20 +139,19 @@ static void export_now(struct tracer *t)
 		return;
 	size_t n = t->q.len < t->batch ? t->q.len : t->batch;
 	const struct span **v = malloc(n * sizeof(*v));
-	uint8_t *buf = NULL;
+	const uint8_t *buf = NULL;
 	size_t len = 0;
 	if (!v)
 		return;
 	for (size_t i = 0; i < n; i++)
 		v[i] = squeue_at(&t->q, i);
-	int rc = otlp_encode(v, n, t->res, t->nres, &buf, &len);
+	int rc = otlp_encode(&t->enc, v, n, t->res, t->nres, &buf, &len);
 	free(v);
 	if (rc < 0)
 		return; /* out of memory: the next flush tries again */
 	t->busy = true;
 	t->inflight = n;
-	rc = t->tp->send(t->tp, buf, len, export_done, t);
-	free(buf);
+	rc = t->tp->send(t->tp, buf, len, export_done, t); /* copies buf */
 	if (rc < 0) {
 		t->busy = false;
 		t->inflight = 0;
@@ -211,7 +212,7 @@ void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struc
 		return;
 	}
 	struct span s;
-	span_from_event(&s, e, route, t->clock_off, (uint16_t)ri);
+	span_from_event(&s, e, route, clock_offset_at(&t->clock, e->end_ns), (uint16_t)ri);
 	if (!squeue_push(&t->q, &s)) {
 		t->drop_queue_full++;
 		return;
@@ -245,7 +246,6 @@ struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l)
 	t->target = tg;
 	t->batch = cfg->otlp_batch;
 	t->flush_ms = cfg->otlp_flush_ms;
-	t->clock_off = span_clock_offset_ns();
 	t->rnd = (uint64_t)loop_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	if (squeue_init(&t->q, cfg->otlp_queue) < 0)
 		goto fail;
@@ -300,6 +300,7 @@ void tracer_stop(struct tracer *t)
 	if (t->tp)
 		t->tp->free(t->tp);
 	squeue_free(&t->q);
+	otlp_scratch_free(&t->enc);
 	for (size_t i = 0; i < t->nres; i++) {
 		free((char *)t->res[i].service), free((char *)t->res[i].pod);
 		free((char *)t->res[i].namespace_), free((char *)t->res[i].node);
