@@ -18,6 +18,9 @@ for id in 1 22 333 4444 55555; do curl -fsS -o /dev/null "http://$IP:8080/users/
 for i in 1 2 3; do curl -sS -o /dev/null "http://$IP:8080/status/404"; done
 for i in 1 2; do curl -fsS -o /dev/null --data-binary "body $i" "http://$IP:8080/echo"; done
 curl -fsS -o /dev/null -I "http://$IP:8080/head"
+# An interim response and the final one in one segment: only the final one is the answer.
+for i in 1 2; do curl -fsS -o "$T/hints.out" "http://$IP:8080/hints"; done
+grep -q "hinted" "$T/hints.out" && ok "103 + 200 in one segment, body intact" || fail "103 + 200 body"
 # HTTP/1.0: a status line "HTTP/1.0 200", no Content-Length, the body ends with the connection.
 for i in $(seq 4); do curl -fsS --http1.0 -o "$T/h10.out" "http://$IP:8082/old/$i"; done
 grep -q "hello /old/4" "$T/h10.out" && ok "HTTP/1.0 close-delimited body intact" || fail "HTTP/1.0 body"
@@ -40,22 +43,24 @@ expect_eq "keep-alive: /k/:id" "$(metric_value $S 'http_route="/k/:id"')" 1
 expect_eq "POST /echo count" "$(metric_value $S 'method="POST"' 'http_route="/echo"')" 2
 expect_eq "HEAD count" "$(metric_value $S 'method="HEAD"')" 1
 expect_eq "HTTP/1.0 count" "$(metric_value $S 'http_route="/old/:id"' 'code="200"')" 4
+expect_eq "103 then 200: the 200 counted" "$(metric_value $S 'http_route="/hints"' 'code="200"')" 2
+expect_eq "103 then 200: no 103 counted" "$(metric_value $S 'code="103"')" 0
 want=$(grep -c . "$T/nginx-access.log")
 expect_ge "wrk made requests" "$want" 100
 expect_eq "nginx keep-alive count equals nginx's access log" "$(metric_value $S 'http_route="/nginx"' 'code="200"')" "$want"
-expect_eq "pod labels" "$(metric_value $S "k8s_pod_name=\"$(pod_name web)\"" 'k8s_namespace_name="shop"' 'k8s_node_name="node-1"')" $((36 + want))
+expect_eq "pod labels" "$(metric_value $S "k8s_pod_name=\"$(pod_name web)\"" 'k8s_namespace_name="shop"' 'k8s_node_name="node-1"')" $((38 + want))
 inf=$(metric_value http_server_request_duration_seconds_bucket 'le="+Inf"')
-expect_eq "+Inf buckets equal counts" "$inf" $((36 + want))
-# 30 one-shot connections to python (36 requests with the keep-alive one), at least 4 from wrk
+expect_eq "+Inf buckets equal counts" "$inf" $((38 + want))
+# 32 one-shot connections to python (38 requests with the keep-alive one), at least 4 from wrk
 # (it reconnects after an error).
-expect_ge "inbound connections counted" "$(metric_value obsbpf_tcp_connections_opened_total 'direction="inbound"')" $((30 + 4))
+expect_ge "inbound connections counted" "$(metric_value obsbpf_tcp_connections_opened_total 'direction="inbound"')" $((32 + 4))
 expect_eq "no unmatched responses" "$(metric_value obsbpf_http_messages_unparsed_total 'unmatched_response')" 0
 # No spans exported and no observer: the kernel sends only samples for exemplars (one per ms and
 # CPU at most), not an event per request.
 events=$(metric_value obsbpf_events_read_total)
 expect_ge "events read (exemplar samples)" "$events" 1
-[ "$events" -lt $(( (36 + want) / 2 )) ] && ok "events sampled under load ($events for $((36 + want)) requests)" \
-	|| fail "events: $events for $((36 + want)) requests, want sampling"
+[ "$events" -lt $(( (38 + want) / 2 )) ] && ok "events sampled under load ($events for $((38 + want)) requests)" \
+	|| fail "events: $events for $((38 + want)) requests, want sampling"
 
 metrics > "$T/metrics.txt"
 if promtool check metrics < "$T/metrics.txt" > "$T/promtool.txt" 2>&1; then

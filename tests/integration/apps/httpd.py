@@ -5,6 +5,7 @@ headers in one write and the body in another, like most python apps.
   GET  /status/NNN  -> status NNN
   POST /echo        -> the request body, byte for byte
   GET  /metrics     -> the app's own Prometheus metrics (requests it handled)
+  GET  /hints       -> 103 Early Hints and then 200, in one write (one segment, two messages)
   GET  anything     -> 200 "hello <path>"
 """
 import argparse
@@ -48,6 +49,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, app_metrics(), "text/plain; version=0.0.4")
             return
         count(self.command)
+        if self.path == "/hints":
+            body = b"hinted\n"
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            return
         if self.path.startswith("/status/"):
             code = int(self.path.split("/")[2])
             self.reply(code, b"" if code in (204, 304) else f"status {code}\n".encode())
