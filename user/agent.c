@@ -16,6 +16,7 @@
 #include "pod/kubepods.h"
 #include "pod/watch.h"
 #include "trace/trace.h"
+#include "util/array.h"
 #include "util/strbuf.h"
 
 #include <arpa/inet.h>
@@ -42,14 +43,8 @@ const struct agent_pod *agent_pod(const struct agent *a, uint32_t pod_id)
 
 int64_t agent_pod_add(struct agent *a, const struct pod_info *p)
 {
-	if (a->npods == a->cap_pods) {
-		int cap = a->cap_pods ? 2 * a->cap_pods : 8;
-		struct agent_pod **v = realloc(a->pods, (size_t)cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		a->pods = v;
-		a->cap_pods = cap;
-	}
+	if (!array_grow((void **)&a->pods, &a->cap_pods, (size_t)a->npods + 1, sizeof(*a->pods)))
+		return -ENOMEM;
 	struct agent_pod *ap = calloc(1, sizeof(*ap));
 	if (!ap)
 		return -ENOMEM;
@@ -328,12 +323,9 @@ static void addr_str(char *out, size_t n, const struct obsbpf_addrs *ad, bool re
 static void event_json(struct agent *a, const struct obsbpf_http_event *e, const struct agent_pod *ap,
 		       struct strbuf *b)
 {
-	struct timespec rt;
 	char peer[64], local[64], when[40], route[OBSBPF_ROUTE_LEN + 8] = "_OTHER", raw[OBSBPF_ROUTE_LEN];
-	clock_gettime(CLOCK_REALTIME, &rt);
 	/* Event times are CLOCK_MONOTONIC: shift them onto the wall clock. */
-	uint64_t now_rt = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
-	uint64_t wall = now_rt - (loop_now_ns() - e->end_ns);
+	uint64_t wall = (uint64_t)((int64_t)e->end_ns + clock_offset_at(&a->clock, e->end_ns));
 	time_t secs = (time_t)(wall / 1000000000ull);
 	struct tm tm;
 	gmtime_r(&secs, &tm);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "pod/pod.h"
+#include "util/clock.h"
 
 struct loop;
 struct http_server;
@@ -38,8 +39,10 @@ struct agent {
 	struct ctl_server *ctl;
 	struct podwatch *watch;
 	struct agent_pod **pods;
-	int npods, cap_pods;
+	int npods;
+	size_t cap_pods;
 	uint32_t next_pod_id; /* ids are not reused: a late event never lands on another pod */
+	struct clock_offset clock; /* event times -> wall clock, for observe lines */
 };
 
 /* `obsbpf attach`: resolve, load, attach, serve until SIGINT/SIGTERM, detach. Returns exit code. */

@@ -3,6 +3,7 @@
  * own escaped text (never longer), so a 10k-series scrape costs one copy and a few arrays. */
 #include "expo.h"
 
+#include "../util/array.h"
 #include "../util/strbuf.h"
 
 #include <errno.h>
@@ -71,21 +72,6 @@ static uint64_t fnv(uint64_t h, const char *s)
 }
 
 #define FNV0 14695981039346656037ull
-
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t c = *cap ? *cap * 2 : 64;
-	while (c < need)
-		c *= 2;
-	void *np = realloc(*p, c * elem);
-	if (!np)
-		return false;
-	*p = np;
-	*cap = c;
-	return true;
-}
 
 /* Open addressing, kept at most half full; the caller's eq() decides what an entry matches. */
 static bool table_full(const struct table *t)
@@ -165,7 +151,7 @@ static struct family *fam_lookup(struct expo_doc *d, const char *name, uint32_t 
 
 static struct family *fam_new(struct expo_doc *d, char *name, uint32_t *slot)
 {
-	if (!grow((void **)&d->fams, &d->capfam, d->nfam + 1, sizeof(*d->fams)))
+	if (!array_grow((void **)&d->fams, &d->capfam, d->nfam + 1, sizeof(*d->fams)))
 		return NULL;
 	struct family *f = &d->fams[d->nfam];
 	memset(f, 0, sizeof(*f));
@@ -342,7 +328,7 @@ static const char *parse_labels(struct expo_doc *d, char **pp, struct sample *sm
 		for (size_t i = smp->lbl; i < d->nl; i++)
 			if (!strcmp(d->labels[i].name, name))
 				return "duplicate label name";
-		if (!grow((void **)&d->labels, &d->capl, d->nl + 1, sizeof(*d->labels)))
+		if (!array_grow((void **)&d->labels, &d->capl, d->nl + 1, sizeof(*d->labels)))
 			return "out of memory";
 		d->labels[d->nl++] = (struct label){ name, val };
 		smp->nlbl++;
@@ -452,7 +438,7 @@ static const char *add_sample(struct expo_doc *d, struct sample *s)
 	}
 	if (d->max_series && d->ns >= d->max_series)
 		return "too many series";
-	if (!grow((void **)&d->samples, &d->caps, d->ns + 1, sizeof(*d->samples)))
+	if (!array_grow((void **)&d->samples, &d->caps, d->ns + 1, sizeof(*d->samples)))
 		return "out of memory";
 	uint32_t idx = (uint32_t)d->ns++;
 	s->next = NONE;

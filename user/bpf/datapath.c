@@ -2,6 +2,7 @@
 
 #include "../loop/loop.h"
 #include "../pod/pod.h"
+#include "../util/array.h"
 #include "probe.h"
 #include "trace_cfg.h"
 
@@ -53,7 +54,8 @@ struct datapath {
 	struct obsbpf_bpf *skel;
 	bool msg_attached;
 	struct dp_pod **pods;
-	int npods, cap_pods;
+	int npods;
+	size_t cap_pods;
 	struct ring_buffer *rb;
 	struct loop_watch *rb_watch;
 	struct loop_watch *rb_timer;
@@ -291,13 +293,8 @@ static void forget_pod_series(struct datapath *dp, uint32_t pod_id)
 		key = next;
 		if (key.pod_id != pod_id)
 			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			struct obsbpf_hist_key *v = realloc(del, cap * sizeof(*v));
-			if (!v)
-				break;
-			del = v;
-		}
+		if (!array_grow((void **)&del, &cap, n + 1, sizeof(*del)))
+			break;
 		del[n++] = key;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -361,14 +358,8 @@ int datapath_attach_pod(struct datapath *dp, const struct pod_info *pod, uint32_
 {
 	if (find_pod(dp, pod_id, NULL))
 		return -EEXIST;
-	if (dp->npods == dp->cap_pods) {
-		int cap = dp->cap_pods ? 2 * dp->cap_pods : 8;
-		struct dp_pod **v = realloc(dp->pods, (size_t)cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		dp->pods = v;
-		dp->cap_pods = cap;
-	}
+	if (!array_grow((void **)&dp->pods, &dp->cap_pods, (size_t)dp->npods + 1, sizeof(*dp->pods)))
+		return -ENOMEM;
 	struct dp_pod *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

@@ -1,5 +1,7 @@
 #include "kubepods.h"
 
+#include "../util/array.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -65,21 +67,17 @@ bool kubepods_qos_dir(const char *d)
 
 struct scan {
 	struct kubepods_dir *pods;
-	int npods, cap;
+	int npods;
+	size_t cap;
 	char (*dirs)[4096];
-	int ndirs, capdirs;
+	int ndirs;
+	size_t capdirs;
 };
 
 static int add_dir(struct scan *s, const char *path)
 {
-	if (s->ndirs == s->capdirs) {
-		int cap = s->capdirs ? 2 * s->capdirs : 8;
-		char (*v)[4096] = realloc(s->dirs, (size_t)cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->dirs = v;
-		s->capdirs = cap;
-	}
+	if (!array_grow((void **)&s->dirs, &s->capdirs, (size_t)s->ndirs + 1, sizeof(*s->dirs)))
+		return -ENOMEM;
 	snprintf(s->dirs[s->ndirs++], sizeof(s->dirs[0]), "%s", path);
 	return 0;
 }
@@ -99,15 +97,9 @@ static int scan_dir(struct scan *s, const char *path, int depth)
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
 			continue;
 		if (kubepods_pod_uid(de->d_name, uid, sizeof(uid)) == 0) {
-			if (s->npods == s->cap) {
-				int cap = s->cap ? 2 * s->cap : 16;
-				struct kubepods_dir *v = realloc(s->pods, (size_t)cap * sizeof(*v));
-				if (!v) {
-					err = -ENOMEM;
-					break;
-				}
-				s->pods = v;
-				s->cap = cap;
+			if (!array_grow((void **)&s->pods, &s->cap, (size_t)s->npods + 1, sizeof(*s->pods))) {
+				err = -ENOMEM;
+				break;
 			}
 			snprintf(s->pods[s->npods].path, sizeof(s->pods[0].path), "%s", sub);
 			snprintf(s->pods[s->npods].uid, sizeof(s->pods[0].uid), "%s", uid);

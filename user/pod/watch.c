@@ -1,6 +1,7 @@
 #include "watch.h"
 
 #include "../loop/loop.h"
+#include "../util/array.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -31,7 +32,8 @@ struct podwatch {
 	int ifd;
 	struct loop_watch *iw, *timer;
 	struct pw_entry **v;
-	int n, cap;
+	int n;
+	size_t cap;
 };
 
 /* cgroup.events says "populated 0" once the last process of the cgroup (and below) exited. */
@@ -87,14 +89,8 @@ static struct pw_entry *entry_for(struct podwatch *w, const char *path, unsigned
 	for (int i = 0; i < w->n; i++)
 		if (!strcmp(w->v[i]->path, path) && w->v[i]->cgid == cgid)
 			return w->v[i];
-	if (w->n == w->cap) {
-		int cap = w->cap ? 2 * w->cap : 16;
-		struct pw_entry **v = realloc(w->v, (size_t)cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		w->v = v;
-		w->cap = cap;
-	}
+	if (!array_grow((void **)&w->v, &w->cap, (size_t)w->n + 1, sizeof(*w->v)))
+		return NULL;
 	struct pw_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include "../metrics/red.h"
+#include "../util/array.h"
 #include "otlp_trace.pb-c.h"
 
 #include <arpa/inet.h>
@@ -175,22 +176,6 @@ static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp
 	m->rs.scope_spans = &m->ssp;
 }
 
-/* Makes room for n bytes in *buf (capacity *cap). */
-static int reserve(uint8_t **buf, size_t *cap, size_t n)
-{
-	if (n <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 4096;
-	while (c < n)
-		c *= 2;
-	uint8_t *b = realloc(*buf, c);
-	if (!b)
-		return -ENOMEM;
-	*buf = b;
-	*cap = c;
-	return 0;
-}
-
 void otlp_scratch_free(struct otlp_scratch *s)
 {
 	free(s->spans);
@@ -236,7 +221,7 @@ int otlp_encode(struct otlp_scratch *sc, const struct span *const *spans, size_t
 		size_t at = first[r] + count[r]++;
 		fill_span(sm, spans[i], ac);
 		size_t sz = otlp__span__get_packed_size(&sm->span);
-		if (reserve(&sc->spans, &sc->spans_cap, used + sz) < 0)
+		if (!array_grow((void **)&sc->spans, &sc->spans_cap, used + sz, 1))
 			goto out;
 		otlp__span__pack(&sm->span, sc->spans + used);
 		at_off[at] = used;
@@ -256,7 +241,7 @@ int otlp_encode(struct otlp_scratch *sc, const struct span *const *spans, size_t
 	}
 	req.resource_spans = rsp;
 	size_t total = otlp__export_trace_service_request_packed__get_packed_size(&req);
-	if (reserve(&sc->req, &sc->req_cap, total ? total : 1) < 0)
+	if (!array_grow((void **)&sc->req, &sc->req_cap, total ? total : 1, 1))
 		goto out;
 	otlp__export_trace_service_request_packed__pack(&req, sc->req);
 	*out = sc->req;
