@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "../ctl/ctl.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +28,7 @@ const struct opt_def obsbpf_options[] = {
 	  "attach only to pods whose name matches GLOB (fnmatch); NS/ sets their namespace (default: every pod)", CMD_DAEMON },
 	{ "pod-list", 0, OPT_STRING, OFF(pod_list), NULL, "FILE",
 	  "a file of pods to attach to, one [NS/]GLOB a line ('#' comments); with --pod-pattern: either matches", CMD_DAEMON },
-	{ "control-socket", 0, OPT_STRING, OFF(control_socket), "/run/obsbpf/obsbpf.sock", "PATH",
+	{ "control-socket", 0, OPT_STRING, OFF(control_socket), CTL_DEFAULT_SOCKET, "PATH",
 	  "the agent's local control socket, which 'obsbpf status' and 'obsbpf observe' talk to", CTL_CMDS },
 	{ "json", 0, OPT_FLAG, OFF(json), NULL, NULL,
 	  "print JSON (status: the document; observe: one object per line) instead of text", CMD_STATUS | CMD_OBSERVE },
