@@ -27,11 +27,6 @@ nginx_in bench && nginx_in side || exit 1
 URL="http://$(pod_ip bench):8080/api/items/42"
 SIDE_URL="http://$(pod_ip side):8080/api/items/42"
 
-to_us() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 } else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } }'; }
-# wrk_result FILE: "rps p50_us p99_us" of one wrk output.
-wrk_result() {
-	echo "$(awk '/^Requests\/sec/ { print $2 }' "$1") $(awk '$1 == "50%" { print $2 }' "$1" | to_us) $(awk '$1 == "99%" { print $2 }' "$1" | to_us)"
-}
 wrk_on() { taskset -c 1 wrk -t 1 -c "$1" -d "${DUR}s" --latency "$2"; }
 
 # Side by side: the bench pod attached, the side pod bare, each driven by its own wrk at once.

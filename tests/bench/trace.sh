@@ -112,7 +112,6 @@ log_check() {
 	log_lines=$lines
 }
 
-to_us() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 } else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } }'; }
 
 # agent_spans: spans the agent exported plus those it dropped, so far.
 agent_spans() {
@@ -159,9 +158,7 @@ run() {
 		done
 	fi
 	c1=$(cpu_parts) b1=$(busy_us) t1=$(date +%s%N)
-	rps=$(awk '/^Requests\/sec/ { print $2 }' "$T/wrk.out")
-	p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk.out" | to_us)
-	p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk.out" | to_us)
+	read -r rps p50 p99 <<< "$(wrk_result "$T/wrk.out")"
 	# per request: total CPU, the rest of the machine's share of the run, then the parts
 	local figures
 	figures=$(awk -v c0="$c0" -v c1="$c1" -v n="$reqs" -v b=$((b1 - b0)) -v t=$(( (t1 - t0) / 1000 * NCPU )) 'BEGIN {

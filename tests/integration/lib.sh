@@ -221,6 +221,13 @@ agent_prog_id() {
 # their interface).
 tcx_links() { bpftool link show | grep -c "^[0-9]*: type 11  prog $1\b"; }
 
+# to_us: wrk's latency figure on stdin ("812.34us", "1.20ms", "2.01s") in microseconds.
+to_us() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 } else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } }'; }
+# wrk_result FILE: "rps p50_us p99_us" of one wrk output.
+wrk_result() {
+	echo "$(awk '/^Requests\/sec/ { print $2 }' "$1") $(awk '$1 == "50%" { print $2 }' "$1" | to_us) $(awk '$1 == "99%" { print $2 }' "$1" | to_us)"
+}
+
 # metric_value NAME LABEL_SUBSTRING...: sum of the samples of NAME whose labels contain every
 # substring (0 when none).
 metric_value() {
