@@ -50,32 +50,43 @@ $(BUILD)/obsbpf.bpf.o: $(BPF_OBJS)
 $(BUILD)/obsbpf.skel.h: $(BUILD)/obsbpf.bpf.o
 	$(BPFTOOL) gen skeleton $< name obsbpf_bpf > $@
 
+# Feature probes (user/bpf/variant.c): small programs loaded one by one to learn what the
+# kernel's verifier allows each program type.
+$(BUILD)/bpf/features.bpf.o: bpf/features/helpers.bpf.c vmlinux/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/features.skel.h: $(BUILD)/bpf/features.bpf.o
+	$(BPFTOOL) gen skeleton $< name obsbpf_features > $@
+
+SKELS := $(BUILD)/obsbpf.skel.h $(BUILD)/features.skel.h
+
 # --- user space ------------------------------------------------------------------------------
 vpath %.proto $(sort $(dir $(PROTOS)))
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 	@mkdir -p $(@D)
 	protoc-c --c_out=$(@D) -I$(<D) $<
 
-$(BUILD)/obsbpf: $(USER_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+$(BUILD)/obsbpf: $(USER_SRCS) $(USER_HDRS) $(SKELS)
 	$(CC) $(CFLAGS) $(USER_SRCS) -o $@ $(LDLIBS) -lpthread
 
-$(BUILD)/asan/obsbpf: $(USER_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+$(BUILD)/asan/obsbpf: $(USER_SRCS) $(USER_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $(USER_SRCS) -o $@ $(LDLIBS) -lpthread
 
 # --- tests ----------------------------------------------------------------------------------
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lcmocka -lpthread
 
-$(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+$(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lcmocka -lpthread
 
 # Test drivers: programs the integration tests run against parts of the agent (ASan/UBSan).
 DRIVER_SRCS := $(wildcard tests/drivers/*.c)
 DRIVER_BINS := $(patsubst tests/drivers/%.c,$(BUILD)/drivers/%,$(DRIVER_SRCS))
-$(BUILD)/drivers/%: tests/drivers/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+$(BUILD)/drivers/%: tests/drivers/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
 
@@ -94,7 +105,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIB_SRCS) $(USER_HDRS) $(BUILD)/obsbpf.skel.h
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
 

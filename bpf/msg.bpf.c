@@ -8,9 +8,46 @@
 #include "head_scan.bpf.h"
 #include "trace.bpf.h"
 
+/* Writes the header lines of one style at `at` of the pulled head. Returns the bytes written,
+ * or -1 when they would not fit. A global subprogram, as is obsbpf_inject: each style is
+ * verified once, not once for every combination of the styles before it. */
+__noinline int obsbpf_put_header(struct sk_msg_md *msg, __u32 at, __u32 style, struct obsbpf_trace *t)
+{
+	void *data = (void *)(long)msg->data;
+	void *end = (void *)(long)msg->data_end;
+	__u8 *w = data + (at & OFF_MASK);
+	/* Opaque to clang: otherwise it recomputes data + at for the writes, a new packet pointer
+	 * whose range the verifier does not know. */
+	OPAQUE(w);
+	if (!t)
+		return -1;
+	switch (style) {
+	case OBSBPF_PROP_W3C:
+		if ((void *)(w + OBSBPF_HDR_TRACEPARENT_LEN) > end)
+			return -1;
+		obsbpf_fmt_traceparent(w, t);
+		return OBSBPF_HDR_TRACEPARENT_LEN;
+	case OBSBPF_PROP_B3:
+		if ((void *)(w + OBSBPF_HDR_B3_LEN) > end)
+			return -1;
+		obsbpf_fmt_b3(w, t);
+		return OBSBPF_HDR_B3_LEN;
+	case OBSBPF_PROP_XTRACE:
+		if ((void *)(w + OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN + OBSBPF_HDR_XPARENT_LEN) > end)
+			return -1;
+		obsbpf_fmt_xtrace(w, t);
+		return OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN;
+	case OBSBPF_PROP_XTRACE | 0x100: /* the x-parent-span line, for spans with a parent */
+		if ((void *)(w + OBSBPF_HDR_XPARENT_LEN) > end)
+			return -1;
+		obsbpf_fmt_xparent(w, t);
+		return OBSBPF_HDR_XPARENT_LEN;
+	}
+	return -1;
+}
+
 /* Inserts the trace headers of the styles in props after the request line (which ends at
- * at - 1) of a head head_len long. Returns the bytes inserted, or -1 with the message as it was.
- * A global subprogram: its packet writes are verified once. */
+ * at - 1) of a head head_len long. Returns the bytes inserted, or -1 with the message as it was. */
 __noinline int obsbpf_inject(struct sk_msg_md *msg, __u32 at, __u32 head_len, __u32 props,
 			     struct obsbpf_trace *t)
 {
@@ -18,13 +55,11 @@ __noinline int obsbpf_inject(struct sk_msg_md *msg, __u32 at, __u32 head_len, __
 		return -1;
 	__u64 parent;
 	__builtin_memcpy(&parent, t->parent_id, 8);
-	__u32 len = 0;
-	if (props & OBSBPF_PROP_W3C)
-		len += OBSBPF_HDR_TRACEPARENT_LEN;
-	if (props & OBSBPF_PROP_B3)
-		len += OBSBPF_HDR_B3_LEN;
-	if (props & OBSBPF_PROP_XTRACE)
-		len += OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN + (parent ? OBSBPF_HDR_XPARENT_LEN : 0);
+	__u32 styles[4] = { props & OBSBPF_PROP_W3C, props & OBSBPF_PROP_B3, props & OBSBPF_PROP_XTRACE,
+			    (props & OBSBPF_PROP_XTRACE) && parent ? OBSBPF_PROP_XTRACE | 0x100 : 0 };
+	__u32 len = (styles[0] ? OBSBPF_HDR_TRACEPARENT_LEN : 0) + (styles[1] ? OBSBPF_HDR_B3_LEN : 0) +
+		    (styles[2] ? OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN : 0) +
+		    (styles[3] ? OBSBPF_HDR_XPARENT_LEN : 0);
 	if (!len)
 		return -1;
 	if (bpf_msg_push_data(msg, at, len, 0))
@@ -33,35 +68,14 @@ __noinline int obsbpf_inject(struct sk_msg_md *msg, __u32 at, __u32 head_len, __
 	 * segments; pulling the head into one keeps it one segment (and makes it writable here). */
 	if (bpf_msg_pull_data(msg, 0, head_len + len, 0))
 		goto undo;
-
-	void *data = (void *)(long)msg->data;
-	void *end = (void *)(long)msg->data_end;
-	__u8 *w = data + (at & OFF_MASK);
-	/* Opaque to clang: otherwise it recomputes data + at for the writes, a new packet pointer
-	 * whose range the verifier does not know. */
-	asm volatile("" : "+r"(w));
-	if (props & OBSBPF_PROP_W3C) {
-		if ((void *)(w + OBSBPF_HDR_TRACEPARENT_LEN) > end)
+	__u32 w = at;
+	for (int i = 0; i < 4; i++) {
+		if (!styles[i])
+			continue;
+		int n = obsbpf_put_header(msg, w, styles[i], t);
+		if (n < 0)
 			goto undo;
-		obsbpf_fmt_traceparent(w, t);
-		w += OBSBPF_HDR_TRACEPARENT_LEN;
-	}
-	if (props & OBSBPF_PROP_B3) {
-		if ((void *)(w + OBSBPF_HDR_B3_LEN) > end)
-			goto undo;
-		obsbpf_fmt_b3(w, t);
-		w += OBSBPF_HDR_B3_LEN;
-	}
-	if (props & OBSBPF_PROP_XTRACE) {
-		if ((void *)(w + OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN) > end)
-			goto undo;
-		obsbpf_fmt_xtrace(w, t);
-		w += OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN;
-		if (parent) {
-			if ((void *)(w + OBSBPF_HDR_XPARENT_LEN) > end)
-				goto undo;
-			obsbpf_fmt_xparent(w, t);
-		}
+		w += (__u32)n;
 	}
 	return (int)len;
 undo:
@@ -88,7 +102,7 @@ static __always_inline __u32 trace_request(struct sk_msg_md *msg, struct obsbpf_
 		stat_inc(OBSBPF_ST_TRACE_INVALID);
 		return 0;
 	}
-	struct obsbpf_trace *served = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0, 0);
+	struct obsbpf_trace *served = served_trace();
 	if (served && served->origin != OBSBPF_TO_NONE) {
 		__builtin_memcpy(t->trace_id, served->trace_id, 16);
 		__builtin_memcpy(t->parent_id, served->span_id, 8);
@@ -145,13 +159,13 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 
 	struct obsbpf_trace_cfg *cfg = trace_config();
 	__u32 props = cfg ? cfg->propagation : 0;
-	struct head_info hi = {};
-	struct trace_found f = {};
+	struct msg_head h = {};
 	struct obsbpf_trace t = {};
-	int scanned = scan_head(msg, &hi, props, &f);
+	int scanned = obsbpf_scan_head(msg, props, &h);
+	struct head_info *hi = &h.hi;
 	__u32 added = 0;
 	if (props && cfg)
-		added = trace_request(msg, c, cfg, scanned, &hi, &f, &t);
+		added = trace_request(msg, c, cfg, scanned, hi, &h.f, &t);
 	pending_push(c, now, (__u8)m, route, &t);
 
 	c->at_boundary = 0;
@@ -159,14 +173,14 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
 		return;
 	}
-	if (hi.content_length == BODY_CHUNKED) {
+	if (hi->content_length == BODY_CHUNKED) {
 		c->in_chunked = 1;
 		return;
 	}
 	/* RFC 9112 6.3: a request with neither Content-Length nor chunked coding has no body. The
 	 * verdict covers exactly this request: the program runs again where the next one starts
 	 * and never on body bytes sent later. */
-	__u64 total = hi.head_len + added + (hi.content_length > 0 ? (__u64)hi.content_length : 0);
+	__u64 total = hi->head_len + added + (hi->content_length > 0 ? (__u64)hi->content_length : 0);
 	if (total == 0 || total >= 0xffffffffull)
 		return;
 	bpf_msg_apply_bytes(msg, (__u32)total);
@@ -194,15 +208,14 @@ int obsbpf_msg(struct sk_msg_md *msg)
 		data = (void *)(long)msg->data;
 		end = (void *)(long)msg->data_end;
 	}
-	__u32 n = end - data;
+	__u64 n = end - data;
+	BOUND(n, OBSBPF_LINE_BUF);
 	if (n == 0)
 		return SK_PASS;
-	if (n > OBSBPF_LINE_BUF)
-		n = OBSBPF_LINE_BUF;
-	struct obsbpf_line line;
-	if (bpf_probe_read_kernel(line.b, n & (OBSBPF_LINE_BUF * 2 - 1), data) < 0)
+	struct obsbpf_line *line = (struct obsbpf_line *)c->msg_line;
+	if (bpf_probe_read_kernel(line->b, n, data) < 0)
 		return SK_PASS;
-	on_request(msg, c, &line, n);
+	on_request(msg, c, line, (__u32)n);
 	return SK_PASS;
 }
 

@@ -32,8 +32,12 @@ static __always_inline int route_cached(const struct obsbpf_line *line, __u32 ta
 					const struct obsbpf_route_cache *rc)
 {
 	for (int k = 0; k < OBSBPF_ROUTE_CACHE_BYTES / 8; k++) {
-		__u32 at = target + k * 8;
+		__u64 at = target + k * 8;
 		__u64 x;
+		/* Opaque, so that the bound is checked for this k in the register the load uses:
+		 * clang 19 otherwise drops the checks it can prove and reads b[at0 + 8k] through
+		 * the first one, beyond what the verifier knows. */
+		OPAQUE(at);
 		if (at > OBSBPF_LINE_BUF - 8)
 			return 0;
 		__builtin_memcpy(&x, &line->b[at], 8);
@@ -70,7 +74,8 @@ __noinline __u32 obsbpf_route_intern(struct obsbpf_line *line, __u32 len, __u32 
 	if (cacheable && w.n < OBSBPF_ROUTE_CACHE_BYTES) {
 		rc->valid = 0;
 		for (int k = 0; k < OBSBPF_ROUTE_CACHE_BYTES / 8; k++) {
-			__u32 at = target + k * 8;
+			__u64 at = target + k * 8;
+			OPAQUE(at);
 			if (at > OBSBPF_LINE_BUF - 8)
 				return id;
 			__builtin_memcpy(&rc->raw[k], &line->b[at], 8);

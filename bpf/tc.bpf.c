@@ -23,10 +23,6 @@
  * copy of a whole line buffer was a tenth of tc egress's time. */
 #define TC_STATUS_BYTES 16
 
-/* The payload's first bytes: the start line (line) and, when tracing, the head. Slack after
- * TC_HEAD_MAX so that a header line at any offset can be handed on whole (struct trace_line).
- * A per-CPU map, not the stack: safe because neither tc hook nests into the other on a CPU
- * (ingress runs in softirq, egress with bottom halves disabled). */
 /* What a walk over a message head found: where the head ends (0: not within the bytes loaded)
  * and the body length (BODY_UNKNOWN / BODY_CHUNKED when not given by Content-Length). */
 struct tc_head {
@@ -43,8 +39,21 @@ struct tc_found {
 	__u32 pad;
 };
 
-/* Also the walk's results and the span context: the stack (512 bytes for tc, the message walk
- * and the route subprogram together) has no room for them. */
+struct pkt {
+	struct bpf_sock_tuple t;
+	__u32 payload_off;
+	__u32 seq;
+	struct obsbpf_addrs a;
+};
+
+/* Everything one run of a tc program works on: the payload's first bytes (a start line, or a
+ * head when tracing, with slack after TC_HEAD_MAX so that a header line at any offset can be
+ * handed on whole as a struct trace_line), the segment, and the walk's position. Loop-carried
+ * values live here rather than on the stack: the verifier does not follow values through map
+ * memory, so every step of a walk is one state for it whatever the offsets are (on the stack,
+ * each (offset, line start) pair was a state of its own: 1M instructions).
+ * A per-CPU map is safe because neither tc hook nests into the other on a CPU (ingress runs in
+ * softirq, egress with bottom halves disabled). */
 struct tc_buf {
 	union {
 		struct obsbpf_line line;
@@ -53,6 +62,14 @@ struct tc_buf {
 	__u8 slack[TRACE_LINE_BUF];
 	struct tc_found fd;
 	struct obsbpf_trace t;
+	struct obsbpf_pending p; /* the request a response answers */
+	struct pkt k;
+	__u32 len;    /* payload bytes of the segment */
+	__u32 off;    /* where the current message starts in the payload */
+	__u32 n;      /* bytes of it in b */
+	__u32 egress; /* responses leaving server sockets, not messages arriving */
+	__u32 start;  /* the head walk: where the current line starts */
+	__u32 pad;
 };
 
 struct {
@@ -62,12 +79,15 @@ struct {
 	__type(value, struct tc_buf);
 } tc_scratch SEC(".maps");
 
-struct tc_scan {
-	struct tc_buf *buf;
-	struct tc_found *out;
-	__u32 n;
-	__u32 start; /* where the current line starts */
-};
+/* Set before load where tc may call bpf_get_current_pid_tgid (not on 6.1): the thread id of
+ * the response's sender in server spans. */
+const volatile __u32 obsbpf_cfg_tc_tid = 1;
+
+static __always_inline struct tc_buf *scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&tc_scratch, &zero);
+}
 
 /* Content-Length or Transfer-Encoding in the line at p (TRACE_LINE_BUF bytes readable). */
 static __always_inline void body_line(const __u8 *p, __u32 linelen, struct tc_head *h)
@@ -96,65 +116,143 @@ static __always_inline void body_line(const __u8 *p, __u32 linelen, struct tc_he
 		h->body = v;
 }
 
+/* Whether this exchange gets an event (struct obsbpf_events_cfg). An event costs the ring
+ * buffer's lock, 120 bytes written here and read by the agent: ~2% of a busy server's
+ * throughput when nothing but exemplars would read it. Not inlined: tc is short of stack. */
+static __noinline int event_wanted(const struct obsbpf_pending *p, __u64 now, struct obsbpf_hist_val *v)
+{
+	__u32 zero = 0;
+	struct obsbpf_events_cfg *cfg = bpf_map_lookup_elem(&events_cfg, &zero);
+	if (!cfg || cfg->every)
+		return 1;
+	if (!p || !v || p->trace.origin == OBSBPF_TO_NONE)
+		return 0;
+	/* v is this CPU's value of the series. sk_msg may be preempted between the read and the
+	 * write: at worst one more event. */
+	if (v->last_event_ns && now - v->last_event_ns < cfg->sample_gap_ns)
+		return 0;
+	v->last_event_ns = now;
+	return 1;
+}
+
+/* Records one request/response exchange: in-kernel histogram, then the event. A global
+ * subprogram: verified once. */
+__noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __u64 end_ns, __u32 status,
+			     struct obsbpf_addrs *a)
+{
+	if (!c || !p || !a)
+		return 0;
+	struct obsbpf_hist_key key = {
+		.pod_id = c->pod_id,
+		.route_id = p->route_id,
+		.status = (__u16)status,
+		.method = p->method,
+		.dir = c->dir,
+	};
+	__u64 dur = end_ns > p->start_ns ? end_ns - p->start_ns : 0;
+	__u32 b = hist_bucket(dur);
+
+	struct obsbpf_hist_val *v = bpf_map_lookup_elem(&http_hist, &key);
+	if (!v) {
+		bpf_map_update_elem(&http_hist, &key, &obsbpf_zero_hist, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&http_hist, &key);
+		if (!v)
+			return 0;
+	}
+	v->count++;
+	v->sum_ns += dur;
+	if (b < OBSBPF_HIST_BUCKETS)
+		v->buckets[b]++;
+
+	if (!event_wanted(p, end_ns, v))
+		return 0;
+	struct obsbpf_http_event *e = bpf_ringbuf_reserve(&http_events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(OBSBPF_ST_EVENTS_DROPPED);
+		return 0;
+	}
+	e->start_ns = p->start_ns;
+	e->end_ns = end_ns;
+	e->pod_id = c->pod_id;
+	e->route_id = p->route_id;
+	e->status = (__u16)status;
+	e->method = p->method;
+	e->dir = c->dir;
+	e->addrs = *a;
+	e->trace = p->trace;
+	e->tid = obsbpf_cfg_tc_tid ? (__u32)bpf_get_current_pid_tgid() : 0;
+	e->pad = 0;
+	/* A wakeup per event costs microseconds in this program and a context switch in the
+	 * agent; the agent drains on a short timer and is woken only when the ring fills up. */
+	__u64 flags = bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= RINGBUF_WAKEUP_BYTES
+		? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	return 0;
+}
+
 /* One header line of a head: body length and trace headers. A global subprogram: verified
  * once, not for every way the scan can reach it. */
-__noinline int obsbpf_tc_line(struct tc_buf *buf, __u32 start, __u32 linelen, struct tc_found *out)
+__noinline int obsbpf_tc_line(struct tc_buf *buf, __u32 start, __u32 linelen)
 {
-	if (!buf || !out || start >= TC_HEAD_MAX)
+	if (!buf || start >= TC_HEAD_MAX)
 		return 0;
 	const __u8 *p = &buf->b[start];
 	__u8 c = *p | 0x20;
 	if (c == 'c' || c == 't')
-		body_line(p, linelen, &out->h);
-	if (out->props && (c == 't' || c == 'b' || c == 'x'))
-		obsbpf_trace_line((struct trace_line *)p, linelen, out->props, &out->f);
+		body_line(p, linelen, &buf->fd.h);
+	if (buf->fd.props && (c == 't' || c == 'b' || c == 'x'))
+		obsbpf_trace_line((struct trace_line *)p, linelen, buf->fd.props, &buf->fd.f);
 	return 0;
 }
 
 /* One line end at i. Returns 1 at the head's empty line. */
-static __always_inline int tc_line_end(struct tc_scan *s, __u32 i)
+static __always_inline int tc_line_end(struct tc_buf *buf, __u32 i)
 {
-	__u32 start = s->start;
-	s->start = i + 1;
+	__u32 start = buf->start;
+	buf->start = i + 1;
 	if (start == 0) /* the start line */
 		return 0;
 	if (i - start <= 1) { /* "\r\n" or "\n": the end of the head */
-		s->out->h.head_end = i + 1;
+		buf->fd.h.head_end = i + 1;
 		return 1;
 	}
-	obsbpf_tc_line(s->buf, start, i - start, s->out);
+	obsbpf_tc_line(buf, start, i - start);
 	return 0;
 }
 
-/* bpf_loop callback: eight bytes a step (word_has_nl).
- * A plain loop would have the verifier walk every (offset, line start) pair. */
-static int tc_scan_word(__u32 w, struct tc_scan *s)
+/* bpf_loop callback: eight bytes a step (word_has_nl). No context but the scratch buffer,
+ * which it looks up itself: the verifier sees the same state at every step. */
+static int tc_scan_word(__u32 w, void *unused)
 {
-	__u32 at = w * 8;
-	if (at >= TC_HEAD_MAX || at >= s->n)
+	struct tc_buf *buf = scratch();
+	if (!buf)
+		return 1;
+	__u32 at = w * 8, n = buf->n;
+	if (at >= TC_HEAD_MAX - 7 || at >= n)
 		return 1;
 	__u64 x;
-	__builtin_memcpy(&x, &s->buf->b[at], 8);
+	__builtin_memcpy(&x, &buf->b[at], 8);
 	if (!word_has_nl(x))
 		return 0;
 	for (int j = 0; j < 8; j++) {
 		__u32 i = at + j;
-		if (i >= s->n || i >= TC_HEAD_MAX)
+		if (i >= n)
 			return 1;
-		if (s->buf->b[i] == '\n' && tc_line_end(s, i))
+		if (buf->b[i] == '\n' && tc_line_end(buf, i))
 			return 1;
 	}
 	return 0;
 }
 
-/* Walks the message head in the first n bytes of buf: its end, its body length and, for the
- * styles in out->props, its trace headers. */
-static __always_inline void tc_head_scan(struct tc_buf *buf, __u32 n, struct tc_found *out)
+/* Walks the message head in the first buf->n bytes of buf->b: its end, its body length and,
+ * for the styles in props, its trace headers (into buf->fd). */
+static __always_inline void tc_head_scan(struct tc_buf *buf, __u32 props)
 {
-	out->h.head_end = 0;
-	out->h.body = BODY_UNKNOWN;
-	struct tc_scan s = { .buf = buf, .out = out, .n = n };
-	bpf_loop((n + 7) / 8, tc_scan_word, &s, 0);
+	__builtin_memset(&buf->fd, 0, sizeof(buf->fd));
+	buf->fd.props = props;
+	buf->fd.h.body = BODY_UNKNOWN;
+	buf->start = 0;
+	bpf_loop(TC_HEAD_MAX / 8, tc_scan_word, NULL, 0);
 }
 
 /* The server span's context for a request whose head was scanned: continued from its trace
@@ -171,13 +269,6 @@ static __always_inline void trace_incoming(const struct obsbpf_trace_cfg *cfg, c
 		stat_inc(OBSBPF_ST_TRACE_INVALID);
 	new_trace(t, cfg);
 }
-
-struct pkt {
-	struct bpf_sock_tuple t;
-	__u32 payload_off;
-	__u32 seq;
-	struct obsbpf_addrs a;
-};
 
 /* Parses eth/IP/TCP from the linear area (headers are always there; payload may not be).
  * Returns the payload length, 0 for no payload or not TCP. The pod's end of the connection is
@@ -263,111 +354,109 @@ static __always_inline int seen_before(struct obsbpf_conn *c, __u32 seq, int egr
 	return 0;
 }
 
-/* The messages of one segment, walked with bpf_loop (one step verified once): several
- * pipelined requests, or responses, often arrive in one segment. */
-struct tc_walk {
-	struct __sk_buff *skb;
-	struct obsbpf_conn *c;
-	struct tc_buf *buf;
-	struct pkt *k;
-	__u32 len;  /* payload bytes */
-	__u32 off;  /* where the current message starts in the payload */
-	__u32 n;    /* bytes of it in buf */
-	__u32 egress; /* responses leaving server sockets, not messages arriving */
-};
-
-/* Where the next message starts after the one at w->off whose head was scanned, or 0 (stop). */
-static __always_inline __u32 next_message(const struct tc_walk *w, const struct tc_head *h, __s64 body)
+/* Where the next message starts after the one at buf->off whose head was scanned, or 0 (stop). */
+static __always_inline __u32 next_message(const struct tc_buf *buf, __s64 body)
 {
-	if (!h->head_end || body < 0 || body > 0x7fffffff)
+	__u32 head_end = buf->fd.h.head_end;
+	if (!head_end || body < 0 || body > 0x7fffffff)
 		return 0;
-	__u64 next = (__u64)w->off + h->head_end + (__u64)body;
-	return next < w->len ? (__u32)next : 0;
+	__u64 next = (__u64)buf->off + head_end + (__u64)body;
+	return next < buf->len ? (__u32)next : 0;
 }
 
-static __always_inline int on_request(struct tc_walk *w, __u32 i)
+/* Loads n bytes of the payload from off into buf->b: n clamped to [1, TC_HEAD_MAX] in a form
+ * the verifier follows whatever the compiler does with a plain min. Returns 0 or -1. */
+static __always_inline int load_at(struct __sk_buff *skb, struct tc_buf *buf, __u32 off, __u64 n)
 {
-	struct obsbpf_conn *c = w->c;
-	struct tc_buf *buf = w->buf;
+	BOUND(n, TC_HEAD_MAX);
+	if (n == 0 || bpf_skb_load_bytes(skb, buf->k.payload_off + off, buf->b, n) < 0)
+		return -1;
+	buf->n = (__u32)n;
+	return 0;
+}
+
+/* Loads the head of the message at buf->off (TC_HEAD_MAX bytes at most). Returns 0 or -1. */
+static __always_inline int load_head(struct __sk_buff *skb, struct tc_buf *buf)
+{
+	__u32 off = buf->off, len = buf->len;
+	if (off >= len)
+		return -1;
+	return load_at(skb, buf, off, len - off);
+}
+
+/* A request arriving on a server connection. Returns 1 when no message follows in this
+ * segment. A global subprogram, like each stage below: verified once, whatever led to it. */
+__noinline int obsbpf_tc_request(struct obsbpf_conn *c, struct tc_buf *buf, __u32 i)
+{
+	if (!c || !buf)
+		return 1;
 	__u32 target = 0;
-	__u32 ln = w->n < OBSBPF_LINE_BUF ? w->n : OBSBPF_LINE_BUF;
+	__u32 ln = buf->n < OBSBPF_LINE_BUF ? buf->n : OBSBPF_LINE_BUF;
 	int m = obsbpf_parse_method(buf->line.b, ln, &target);
 	if (m < 0) {
 		/* Only the stream's first bytes say what protocol it is: a later segment of a TLS or
 		 * binary stream may start with any byte. */
-		if (i == 0 && c->head == c->tail && w->k->seq == c->rx_first_seq)
+		if (i == 0 && c->head == c->tail && buf->k.seq == c->rx_first_seq)
 			classify_other(c, buf->line.b, ln);
 		return 1;
 	}
-	if (i == 0 && seen_before(c, w->k->seq, 0))
+	if (i == 0 && seen_before(c, buf->k.seq, 0))
 		return 1;
 	c->proto = OBSBPF_PROTO_HTTP1;
 	__u64 now = bpf_ktime_get_ns();
 	struct obsbpf_trace_cfg *cfg = trace_config();
 	__u32 props = cfg ? cfg->propagation : 0;
-	struct tc_found *fd = &buf->fd;
-	__builtin_memset(fd, 0, sizeof(*fd));
-	fd->props = props;
-	tc_head_scan(buf, w->n, fd);
+	tc_head_scan(buf, props);
 	struct obsbpf_trace *t = &buf->t;
 	__builtin_memset(t, 0, sizeof(*t));
 	if (props && cfg)
-		trace_incoming(cfg, &fd->f, t);
+		trace_incoming(cfg, &buf->fd.f, t);
 	pending_push(c, now, (__u8)m, obsbpf_route_intern(&buf->line, ln, target, &c->route), t);
 	/* RFC 9112 6.3: no Content-Length and not chunked: no body. Where the body ends, the next
 	 * request starts: segments before it are body, whatever their first bytes look like. */
-	__s64 body = fd->h.body == BODY_UNKNOWN ? 0 : fd->h.body;
+	__s64 body = buf->fd.h.body == BODY_UNKNOWN ? 0 : buf->fd.h.body;
+	__u32 head_end = buf->fd.h.head_end;
 	c->rx_next_valid = 0;
-	if (fd->h.body == BODY_CHUNKED)
+	if (buf->fd.h.body == BODY_CHUNKED)
 		c->in_chunked = 1;
-	else if (fd->h.head_end && body <= 0x7fffffff) {
-		c->rx_next_seq = w->k->seq + w->off + fd->h.head_end + (__u32)body;
+	else if (head_end && body <= 0x7fffffff) {
+		c->rx_next_seq = buf->k.seq + buf->off + head_end + (__u32)body;
 		c->rx_next_valid = 1;
 	}
-	__u32 next = next_message(w, &fd->h, body);
+	__u32 next = next_message(buf, body);
 	if (!next)
 		return 1;
-	w->off = next;
+	buf->off = next;
 	return 0;
 }
 
-/* Loads the head of the message at w->off (TC_HEAD_MAX bytes at most). Returns 0 or -1. */
-static __always_inline int load_head(struct tc_walk *w)
+/* A response: arriving on a client connection, or leaving a server one. Returns 1 when no
+ * message follows in this segment. */
+__noinline int obsbpf_tc_response(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf, __u32 i)
 {
-	if (w->off >= w->len)
-		return -1;
-	__u32 n = w->len - w->off;
-	if (n > TC_HEAD_MAX)
-		n = TC_HEAD_MAX;
-	if (n == 0 || bpf_skb_load_bytes(w->skb, w->k->payload_off + w->off, w->buf->b, n) < 0)
-		return -1;
-	w->n = n;
-	return 0;
-}
-
-static __always_inline int on_response(struct tc_walk *w, __u32 i)
-{
-	struct obsbpf_conn *c = w->c;
-	struct tc_buf *buf = w->buf;
-	__u32 ln = w->n < OBSBPF_LINE_BUF ? w->n : OBSBPF_LINE_BUF;
+	if (!c || !buf)
+		return 1;
+	__u32 ln = buf->n < OBSBPF_LINE_BUF ? buf->n : OBSBPF_LINE_BUF;
 	int status = obsbpf_parse_status(buf->line.b, ln);
+	__u32 egress = buf->egress;
 	if (status < 0) {
 		/* A server that speaks first with nothing asked is not HTTP (TLS answers a hello the
 		 * ingress side does not parse). Client connections are classified by sk_msg. */
-		if (i == 0 && w->egress && c->head == c->tail)
+		if (i == 0 && egress && c->head == c->tail)
 			classify_other(c, buf->line.b, ln);
 		return 1;
 	}
-	if (i == 0 && seen_before(c, w->k->seq, w->egress))
+	if (i == 0 && seen_before(c, buf->k.seq, egress))
 		return 1;
-	struct obsbpf_pending p = {};
+	struct obsbpf_pending *p = &buf->p;
+	__builtin_memset(p, 0, sizeof(*p));
 	__u8 interim = status < 200 && status != 101;
 	if (!interim) {
-		if (pending_pop(c, &p) < 0) {
+		if (pending_pop(c, p) < 0) {
 			stat_inc(OBSBPF_ST_RESP_UNMATCHED);
 			return 1;
 		}
-		record_exchange(c, &p, bpf_ktime_get_ns(), (__u16)status, &w->k->a);
+		obsbpf_record(c, p, bpf_ktime_get_ns(), (__u32)status, &buf->k.a);
 		if (status == 101) {
 			c->proto = OBSBPF_PROTO_OTHER;
 			return 1;
@@ -378,44 +467,42 @@ static __always_inline int on_response(struct tc_walk *w, __u32 i)
 	}
 	/* A lone response had only its status line loaded; an interim one (100 Continue) may be
 	 * followed by the final response in this segment: its end is needed. */
-	if (w->n < TC_HEAD_MAX && w->off + w->n < w->len && load_head(w) < 0)
+	if (buf->n < TC_HEAD_MAX && buf->off + buf->n < buf->len && load_head(skb, buf) < 0)
 		return 1;
-	struct tc_found *fd = &buf->fd;
-	__builtin_memset(fd, 0, sizeof(*fd));
-	tc_head_scan(buf, w->n, fd);
+	tc_head_scan(buf, 0);
 	/* RFC 9112 6.3: no body after 1xx, 204, 304 and a HEAD request; without Content-Length a
 	 * body runs to the close (or is chunked): nothing follows that we can find. */
-	__s64 body = (interim || status == 204 || status == 304 || p.method == OBSBPF_M_HEAD) ? 0 : fd->h.body;
-	__u32 next = next_message(w, &fd->h, body);
+	__s64 body = (interim || status == 204 || status == 304 || p->method == OBSBPF_M_HEAD) ? 0 : buf->fd.h.body;
+	__u32 next = next_message(buf, body);
 	if (!next)
 		return 1;
-	w->off = next;
+	buf->off = next;
 	return 0;
 }
 
-static int tc_message(__u32 i, struct tc_walk *w)
+/* The messages of one segment: several pipelined requests, or responses, often arrive in one
+ * segment. The segment's payload from off (want bytes at most) is loaded first. */
+__noinline int obsbpf_tc_walk(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf, __u32 off,
+			      __u32 want)
 {
-	/* The next message of the segment: load its first bytes. */
-	if (i > 0 && load_head(w) < 0)
-		return 1;
-	if (w->c->proto == OBSBPF_PROTO_TLS || w->c->proto == OBSBPF_PROTO_OTHER)
-		return 1;
-	return w->c->dir == OBSBPF_DIR_SERVER && !w->egress ? on_request(w, i) : on_response(w, i);
-}
-
-/* Loads the segment's payload from off (want bytes at most) into the per-CPU buffer and walks
- * its messages. */
-static __always_inline void walk_segment(struct __sk_buff *skb, struct obsbpf_conn *c, struct pkt *k,
-					 __u32 len, __u32 off, __u32 want, __u32 egress)
-{
-	__u32 zero = 0;
-	struct tc_buf *buf = off < len ? bpf_map_lookup_elem(&tc_scratch, &zero) : NULL;
-	__u32 n = len - off < want ? len - off : want;
-	if (buf && n > 0 && bpf_skb_load_bytes(skb, k->payload_off + off, buf->b, n) == 0) {
-		struct tc_walk w = { .skb = skb, .c = c, .buf = buf, .k = k, .len = len, .off = off, .n = n,
-				     .egress = egress };
-		bpf_loop(OBSBPF_PENDING, tc_message, &w, 0);
+	if (!c || !buf || off >= buf->len)
+		return 0;
+	__u32 n = buf->len - off < want ? buf->len - off : want;
+	buf->off = off;
+	if (load_at(skb, buf, off, n) < 0)
+		return 0;
+	for (__u32 i = 0; i < OBSBPF_PENDING; i++) {
+		/* The next message of the segment: load its first bytes. */
+		if (i > 0 && load_head(skb, buf) < 0)
+			return 0;
+		if (c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
+			return 0;
+		int stop = c->dir == OBSBPF_DIR_SERVER && !buf->egress ? obsbpf_tc_request(c, buf, i)
+								      : obsbpf_tc_response(skb, c, buf, i);
+		if (stop)
+			return 0;
 	}
+	return 0;
 }
 
 /* Server connections: how many bytes at the start of this segment belong to the body of the
@@ -440,15 +527,18 @@ static __always_inline __u32 body_before_request(struct obsbpf_conn *c, __u32 se
 SEC("tc")
 int obsbpf_tc_ingress(struct __sk_buff *skb)
 {
-	struct pkt k = {};
-	__u32 len = parse_pkt(skb, &k, 0);
-	if (!len || !may_start_http(skb, k.payload_off))
+	struct tc_buf *buf = scratch();
+	if (!buf)
+		return TC_ACT_OK;
+	__builtin_memset(&buf->k, 0, sizeof(buf->k));
+	__u32 len = parse_pkt(skb, &buf->k, 0);
+	if (!len || !may_start_http(skb, buf->k.payload_off))
 		return TC_ACT_OK;
 
 	/* Constant tuple sizes: the verifier wants the size bounded at the call. */
-	struct bpf_sock *sk = k.a.family == AF_INET
-		? bpf_sk_lookup_tcp(skb, &k.t, sizeof(k.t.ipv4), BPF_F_CURRENT_NETNS, 0)
-		: bpf_sk_lookup_tcp(skb, &k.t, sizeof(k.t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	struct bpf_sock *sk = buf->k.a.family == AF_INET
+		? bpf_sk_lookup_tcp(skb, &buf->k.t, sizeof(buf->k.t.ipv4), BPF_F_CURRENT_NETNS, 0)
+		: bpf_sk_lookup_tcp(skb, &buf->k.t, sizeof(buf->k.t.ipv6), BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return TC_ACT_OK;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
@@ -456,7 +546,9 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 		/* A request's head (trace headers, its length); a response's status line, unless
 		 * more requests wait on the connection and more responses may follow it. */
 		__u32 want = c->dir == OBSBPF_DIR_SERVER || c->tail - c->head > 1 ? TC_HEAD_MAX : TC_STATUS_BYTES;
-		walk_segment(skb, c, &k, len, body_before_request(c, k.seq, len), want, 0);
+		buf->len = len;
+		buf->egress = 0;
+		obsbpf_tc_walk(skb, c, buf, body_before_request(c, buf->k.seq, len), want);
 	}
 	bpf_sk_release(sk);
 	return TC_ACT_OK;
@@ -465,8 +557,11 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 SEC("tc")
 int obsbpf_tc_egress(struct __sk_buff *skb)
 {
-	struct pkt k = {};
-	__u32 len = parse_pkt(skb, &k, 1);
+	struct tc_buf *buf = scratch();
+	if (!buf)
+		return TC_ACT_OK;
+	__builtin_memset(&buf->k, 0, sizeof(buf->k));
+	__u32 len = parse_pkt(skb, &buf->k, 1);
 	if (!len)
 		return TC_ACT_OK;
 	struct bpf_sock *sk = skb->sk;
@@ -482,11 +577,13 @@ int obsbpf_tc_egress(struct __sk_buff *skb)
 	/* Once the connection is known HTTP, only a status line ("HTTP/") starts a message. */
 	__u8 first;
 	if (c->proto == OBSBPF_PROTO_HTTP1 &&
-	    (bpf_skb_load_bytes(skb, k.payload_off, &first, 1) < 0 || first != 'H'))
+	    (bpf_skb_load_bytes(skb, buf->k.payload_off, &first, 1) < 0 || first != 'H'))
 		return TC_ACT_OK;
 	/* The status line; the whole head when more requests wait (pipelined responses may share
 	 * this segment). */
-	walk_segment(skb, c, &k, len, 0, c->tail - c->head > 1 ? TC_HEAD_MAX : TC_STATUS_BYTES, 1);
+	buf->len = len;
+	buf->egress = 1;
+	obsbpf_tc_walk(skb, c, buf, 0, c->tail - c->head > 1 ? TC_HEAD_MAX : TC_STATUS_BYTES);
 	return TC_ACT_OK;
 }
 

@@ -20,6 +20,18 @@ static __always_inline int word_has_nl(__u64 w)
 	return ((x - ONES) & ~x & HIGHS) != 0;
 }
 
+/* The index of the first '\n' byte of w (little-endian), or 8. Branch-free: the lowest flag
+ * of the zero-byte test is exact (borrows only disturb the bytes above it), and multiplying its
+ * one bit by a ramp moves the byte index into the top byte. */
+static __always_inline __u32 word_nl_index(__u64 w)
+{
+	__u64 x = w ^ NLS;
+	__u64 t = (x - ONES) & ~x & HIGHS;
+	if (!t)
+		return 8;
+	return (__u32)((((t & -t) >> 7) * 0x0001020304050607ull) >> 56);
+}
+
 /* p starts with the lowercase name `lower` (n bytes, all readable at p), in any case. */
 static __always_inline int name_is(const __u8 *p, const char *lower, int n)
 {

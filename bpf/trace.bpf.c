@@ -4,7 +4,10 @@
  * that tc timed on a server connection, the thread is now serving that request's server span,
  * and sk_msg continues its trace in the requests the thread sends next. */
 #include "trace.bpf.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+
+const volatile __u32 obsbpf_cfg_thread_hash = 0;
 
 /* A global subprogram, verified once: tc calls it from its per-byte head loop and sk_msg from
  * its per-line loop; inlined there, it would be verified at every iteration. */
@@ -16,12 +19,12 @@ __noinline int obsbpf_trace_line(struct trace_line *l, __u32 linelen, __u32 prop
 	return 0;
 }
 
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(obsbpf_recv, struct sock *sk, int ret, int flags)
+/* A thread returned from reading ret bytes from sk. */
+static __always_inline int on_recv(struct sock *sk, int ret)
 {
 	/* This runs on every recvmsg of the node: a socket with no BPF storage at all (not a pod
 	 * socket) is turned away with one load instead of a storage lookup. */
-	if (ret < 0 || !sk || !sk->sk_bpf_storage)
+	if (ret < 0 || !sk || !BPF_CORE_READ(sk, sk_bpf_storage))
 		return 0;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	if (!c || c->dir != OBSBPF_DIR_SERVER)
@@ -31,7 +34,7 @@ int BPF_PROG(obsbpf_recv, struct sock *sk, int ret, int flags)
 		/* The end of the connection, or bytes that are not a new request while none waits:
 		 * the thread no longer serves a request from here. (Its response is seen by tc
 		 * egress, outside the thread, so this is where a served trace ends.) */
-		struct obsbpf_trace *t = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0, 0);
+		struct obsbpf_trace *t = served_trace();
 		if (t)
 			t->origin = OBSBPF_TO_NONE;
 		return 0;
@@ -40,11 +43,24 @@ int BPF_PROG(obsbpf_recv, struct sock *sk, int ret, int flags)
 	struct obsbpf_pending *p = &c->q[(tail - 1) & (OBSBPF_PENDING - 1)];
 	if (p->trace.origin == OBSBPF_TO_NONE)
 		return 0;
-	struct obsbpf_trace *t = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0,
-						      BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (t)
-		*t = p->trace;
+	serve_trace(&p->trace);
 	return 0;
+}
+
+/* The tracepoint (6.3+) fires when recvmsg returns. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(obsbpf_recv, struct sock *sk, int ret, int flags)
+{
+	return on_recv(sk, ret);
+}
+
+/* Before 6.3: the same at the return of tcp_recvmsg, where the kernel has fentry/fexit (Debian's
+ * 6.1 does; some hosts refuse them). Loaded only where the tracepoint is missing. */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(obsbpf_recv_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len,
+	     int ret)
+{
+	return on_recv(sk, ret);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -32,6 +32,43 @@ struct {
 	__type(value, struct obsbpf_trace);
 } thread_trace SEC(".maps") __weak;
 
+/* The same binding keyed by thread id, where sk_msg may not call bpf_task_storage_get (6.1,
+ * 6.12). LRU: entries of threads that exit are evicted, not leaked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct obsbpf_trace);
+} thread_trace_by_tid SEC(".maps") __weak;
+
+/* Set before load (user/bpf/variant.c): which of the two maps holds the binding. A constant
+ * to the verifier, so the other branch, and its helper calls, are not even looked at. */
+extern const volatile __u32 obsbpf_cfg_thread_hash; /* bpf/trace.bpf.c */
+
+/* The request the current thread serves, or NULL. */
+static __always_inline struct obsbpf_trace *served_trace(void)
+{
+	if (obsbpf_cfg_thread_hash) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		return bpf_map_lookup_elem(&thread_trace_by_tid, &tid);
+	}
+	return bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0, 0);
+}
+
+/* Binds the current thread to the request t (tracing programs only). */
+static __always_inline void serve_trace(const struct obsbpf_trace *t)
+{
+	if (obsbpf_cfg_thread_hash) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		bpf_map_update_elem(&thread_trace_by_tid, &tid, t, BPF_ANY);
+		return;
+	}
+	struct obsbpf_trace *s = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0,
+						      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (s)
+		*s = *t;
+}
+
 /* Trace headers found in one message head. Precedence W3C > B3 > x-trace-id: a lower style
  * never overwrites what a higher one found. */
 #define TF_W3C_OK 0x01

@@ -171,6 +171,10 @@ struct obsbpf_conn {
 	struct obsbpf_addrs addrs;
 	struct obsbpf_route_cache route; /* written by the hook that sees requests */
 	struct obsbpf_pending q[OBSBPF_PENDING];
+	/* sk_msg, client: the first bytes of the send being parsed. Here rather than on sk_msg's
+	 * stack (the call chain's 512 bytes are short) or in a per-CPU buffer (sk_msg can be
+	 * preempted by another sender on its CPU): a socket's sends are serialized by its lock. */
+	__u8 msg_line[128];
 };
 
 /* Map stats (per-CPU array): counters the agent exposes as obsbpf_* metrics. */

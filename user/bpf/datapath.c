@@ -5,6 +5,7 @@
 #include "../util/array.h"
 #include "probe.h"
 #include "trace_cfg.h"
+#include "variant.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -108,10 +109,9 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 		return NULL;
 	}
 	bpf_map__set_max_entries(dp->skel->maps.routes, dp->max_routes);
-	/* Without the tracepoint (before 6.3) everything else still works: do not load it. */
-	dp->recv_tp = probe_sock_recv_length();
-	if (!dp->recv_tp)
-		bpf_program__set_autoload(dp->skel->progs.obsbpf_recv, false);
+	struct kernel_variant kv;
+	variant_apply(dp->skel, &kv);
+	dp->recv_tp = kv.recv_tp;
 	int err = obsbpf_bpf__load(dp->skel);
 	if (err) {
 		fprintf(stderr, "obsbpf: load BPF programs: %s%s\n", strerror(-err),

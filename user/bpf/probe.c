@@ -2,12 +2,15 @@
 
 #include "../pod/pod.h"
 #include "datapath.h"
+#include "variant.h"
+#include "verify.h"
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
 struct feature {
@@ -25,7 +28,6 @@ static int has_tc(void) { return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_
 static int has_sockhash(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SOCKHASH, NULL) == 1; }
 static int has_sk_storage(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1; }
 static int has_ringbuf(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1; }
-static int has_task_storage(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1; }
 static int has_push_data(void)
 {
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_msg_push_data, NULL) == 1;
@@ -45,7 +47,6 @@ bool probe_sock_recv_length(void)
 	btf__free(btf);
 	return ok;
 }
-static int has_recv_tp(void) { return probe_sock_recv_length(); }
 
 static int has_tcx(void) { return datapath_probe_tcx(); }
 
@@ -71,9 +72,6 @@ static const struct feature features[] = {
 	{ "ring buffer maps", true, "no per-request events", has_ringbuf },
 	{ "bpf_loop helper in sk_msg", true, "routes cannot be parsed", has_loop },
 	{ "bpf_msg_push_data helper", true, "trace headers cannot be injected", has_push_data },
-	{ "task storage maps", true, "no trace context per thread", has_task_storage },
-	{ "tracepoint sock_recv_length (tp_btf)", false,
-	  "no in-process trace propagation: requests a pod sends start new traces", has_recv_tp },
 	{ "tcx links (Linux 6.6)", false, "tc filters instead: a killed agent leaves them attached until the next start reclaims them", has_tcx },
 };
 
@@ -97,8 +95,24 @@ bool probe_run(FILE *out, bool verbose)
 		if (!has && f->required)
 			ok = false;
 	}
+	struct kernel_variant kv;
+	variant_probe(&kv);
+	variant_print(out, &kv);
+	/* What the kernel offers is not enough: only loading the real programs, as attach will,
+	 * says whether the verifier takes them. */
+	struct verify_result r[VERIFY_MAX_PROGS];
+	int n = verify_programs(r, VERIFY_MAX_PROGS);
+	if (n < 0) {
+		fprintf(out, "NO   the BPF object cannot be opened: %s\n", strerror(-n));
+		ok = false;
+	}
+	fprintf(out, "programs (each loaded alone, as attach loads it):\n");
+	verify_print(out, r, n);
+	for (int i = 0; i < n; i++)
+		if (!r[i].skipped && !r[i].loaded)
+			ok = false;
 	fprintf(out, "%s\n", ok ? "obsbpf attach can work on this kernel"
-				: "obsbpf attach cannot work on this kernel (see NO above)");
+				: "obsbpf attach cannot work on this kernel (see NO and FAIL above)");
 	libbpf_set_print(old);
 	return ok;
 }

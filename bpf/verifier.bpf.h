@@ -1,0 +1,14 @@
+/* Forms the verifier always follows, whatever the compiler makes of the plain C. */
+#ifndef OBSBPF_VERIFIER_BPF_H
+#define OBSBPF_VERIFIER_BPF_H
+
+/* v = min(v, max) as a compare and a move on v's own 64-bit register. clang 19 turns a plain
+ * `if (v > max) v = max` followed by `v & mask` into arithmetic whose bound the verifier cannot
+ * see ("R2 unbounded memory access"). v must be a 64-bit variable. */
+#define BOUND(v, max)                                                                        \
+	asm volatile("if %[x] <= %[m] goto +1\n\t%[x] = %[m]" : [x] "+r"(v) : [m] "i"(max))
+
+/* Hides v's value from the compiler: it keeps the computation where it is written. */
+#define OPAQUE(v) asm volatile("" : "+r"(v))
+
+#endif

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "variant.h"
+
+#include "probe.h"
+
+#include <bpf/libbpf.h>
+#include <string.h>
+
+#include <obsbpf/types.h>
+
+#include "features.skel.h"
+#include "obsbpf.skel.h"
+
+static int quiet(enum libbpf_print_level l, const char *f, va_list ap)
+{
+	(void)l; (void)f; (void)ap;
+	return 0;
+}
+
+/* Loads the one feature program `name` of the probe object: whether this kernel's verifier
+ * takes it, as it would take the same call in obsbpf's program of that type. */
+static bool loads(const char *name)
+{
+	struct obsbpf_features *f = obsbpf_features__open();
+	if (!f)
+		return false;
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, f->obj)
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), name));
+	bool ok = obsbpf_features__load(f) == 0;
+	obsbpf_features__destroy(f);
+	return ok;
+}
+
+void variant_probe(struct kernel_variant *kv)
+{
+	static struct kernel_variant cached;
+	static bool done;
+	if (!done) {
+		libbpf_print_fn_t old = libbpf_set_print(quiet);
+		cached.recv_tp = probe_sock_recv_length();
+		cached.recv_fexit = !cached.recv_tp && loads("feat_fexit_recvmsg");
+		cached.msg_task_storage = loads("feat_msg_task_storage");
+		cached.tc_pid_tgid = loads("feat_tc_pid_tgid");
+		libbpf_set_print(old);
+		done = true;
+	}
+	*kv = cached;
+}
+
+void variant_apply(struct obsbpf_bpf *s, struct kernel_variant *kv)
+{
+	variant_probe(kv);
+	/* Without a hook for the reading thread everything else still works: neither is loaded. */
+	bpf_program__set_autoload(s->progs.obsbpf_recv, kv->recv_tp);
+	bpf_program__set_autoload(s->progs.obsbpf_recv_fexit, kv->recv_fexit);
+	s->rodata->obsbpf_cfg_thread_hash = !kv->msg_task_storage;
+	s->rodata->obsbpf_cfg_tc_tid = kv->tc_pid_tgid;
+}
+
+const char *variant_skip_reason(const struct kernel_variant *kv, const char *prog)
+{
+	if (!strcmp(prog, "obsbpf_recv"))
+		return "no tp_btf/sock_recv_length on this kernel (6.3+)";
+	if (!strcmp(prog, "obsbpf_recv_fexit"))
+		return kv->recv_tp ? "not needed: tp_btf/sock_recv_length is used"
+				   : "this kernel refuses fexit on tcp_recvmsg";
+	return "not used on this kernel";
+}
+
+void variant_print(FILE *out, const struct kernel_variant *kv)
+{
+	fprintf(out, "%-4s %-44s%s\n", kv->recv_tp || kv->recv_fexit ? "yes" : "NO", "thread hook for in-process propagation",
+		kv->recv_tp ? " (tp_btf/sock_recv_length)"
+		: kv->recv_fexit ? " (fexit/tcp_recvmsg)"
+				 : " -> requests a pod sends while serving one start new traces");
+	fprintf(out, "%-4s %-44s%s\n", kv->msg_task_storage ? "yes" : "no", "task storage in sk_msg",
+		kv->msg_task_storage ? "" : " -> thread bindings in a hash keyed by thread id");
+	fprintf(out, "%-4s %-44s%s\n", kv->tc_pid_tgid ? "yes" : "no", "bpf_get_current_pid_tgid in tc",
+		kv->tc_pid_tgid ? "" : " -> server spans carry no thread.id");
+}
