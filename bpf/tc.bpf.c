@@ -369,7 +369,10 @@ static __always_inline __u32 next_message(const struct tc_buf *buf, __s64 body)
 static __always_inline int load_at(struct __sk_buff *skb, struct tc_buf *buf, __u32 off, __u64 n)
 {
 	BOUND(n, TC_HEAD_MAX);
-	if (n == 0 || bpf_skb_load_bytes(skb, buf->k.payload_off + off, buf->b, n) < 0)
+	if (n == 0)
+		return -1;
+	NONZERO(n, TC_HEAD_MAX);
+	if (bpf_skb_load_bytes(skb, buf->k.payload_off + off, buf->b, n) < 0)
 		return -1;
 	buf->n = (__u32)n;
 	return 0;
