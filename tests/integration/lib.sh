@@ -82,7 +82,7 @@ pod_create() {
 	  exec ip netns exec "$ns" unshare --uts sh -c "hostname $host && exec sleep 1000000" ) &
 	POD_PAUSE[$name]=$!
 	local i
-	for i in $(seq 50); do
+	for i in $(seq 300); do
 		[ "$(nsenter -t "${POD_PAUSE[$name]}" -u hostname 2>/dev/null)" = "$host" ] && return 0
 		sleep 0.1
 	done
@@ -111,10 +111,12 @@ pod_exec() {
 	  exec nsenter -t "${POD_PAUSE[$name]}" -u -n -- "$@" )
 }
 
-# wait_port NAME PORT: until something listens on PORT inside the pod (5 s at most).
+# Readiness waits return as soon as the thing is ready; their limits are generous because under
+# qemu without KVM (tests/kernels) everything starts several times slower.
+# wait_port NAME PORT: until something listens on PORT inside the pod (30 s at most).
 wait_port() {
 	local i
-	for i in $(seq 50); do
+	for i in $(seq 300); do
 		ip netns exec "${POD_NS[$1]}" ss -Htln "sport = :$2" | grep -q . && return 0
 		sleep 0.1
 	done
@@ -123,7 +125,7 @@ wait_port() {
 }
 
 # agent_launch COMMAND PATH ARGS...: `obsbpf COMMAND ARGS --listen $AGENT_ADDR` in the
-# background (log appended to $T/agent.log), until PATH answers 200 (10 s at most).
+# background (log appended to $T/agent.log), until PATH answers 200 (60 s at most).
 agent_launch() {
 	local cmd=$1 path=$2 ctl=(); shift 2
 	[ "$cmd" = attach ] || [ "$cmd" = daemon ] && ctl=(--control-socket "$CTL")
@@ -134,11 +136,11 @@ agent_launch() {
 	return 1
 }
 
-# agent_wait_ready PID URL LOG WHAT: until URL answers 200 (10 s at most); fails, printing LOG,
+# agent_wait_ready PID URL LOG WHAT: until URL answers 200 (60 s at most); fails, printing LOG,
 # when PID exits first or the time is up.
 agent_wait_ready() {
 	local pid=$1 url=$2 log=$3 what=$4 i
-	for i in $(seq 100); do
+	for i in $(seq 600); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			echo "$what exited at start:" >&2; cat "$log" >&2
 			return 1
@@ -146,7 +148,7 @@ agent_wait_ready() {
 		curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	echo "$what not ready after 10 s:" >&2; cat "$log" >&2
+	echo "$what not ready after 60 s:" >&2; cat "$log" >&2
 	return 1
 }
 

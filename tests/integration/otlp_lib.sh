@@ -15,7 +15,9 @@ otlp_recv_start() {
 	OTLP_RECV_PID=$!
 	BG_PIDS+=("$OTLP_RECV_PID")
 	local i
-	for i in $(seq 100); do
+	# Up to 60 s: under qemu without KVM (tests/kernels) node takes many seconds to load.
+	for i in $(seq 600); do
+		kill -0 "$OTLP_RECV_PID" 2>/dev/null || break
 		if [ -s "$T/otlp.port" ]; then
 			OTLP_HTTP_PORT=$(sed -n 's/.*http=\([0-9]*\).*/\1/p' "$T/otlp.port")
 			OTLP_GRPC_PORT=$(sed -n 's/.*grpc=\([0-9]*\).*/\1/p' "$T/otlp.port")

@@ -66,8 +66,8 @@ struct datapath {
 	unsigned max_routes;
 	int ncpus;
 	enum dp_tc_hook tc_hook;
-	struct bpf_link *recv_link; /* tp_btf/sock_recv_length: in-process propagation */
-	bool recv_tp;               /* the kernel has that tracepoint */
+	struct bpf_link *recv_link; /* the thread hook: in-process propagation */
+	struct bpf_program *recv;   /* tp_btf/sock_recv_length, fexit/tcp_recvmsg, or NULL */
 };
 
 static bool g_verbose;
@@ -111,7 +111,7 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 	bpf_map__set_max_entries(dp->skel->maps.routes, dp->max_routes);
 	struct kernel_variant kv;
 	variant_apply(dp->skel, &kv);
-	dp->recv_tp = kv.recv_tp;
+	dp->recv = kv.recv_tp ? dp->skel->progs.obsbpf_recv : kv.recv_fexit ? dp->skel->progs.obsbpf_recv_fexit : NULL;
 	int err = obsbpf_bpf__load(dp->skel);
 	if (err) {
 		fprintf(stderr, "obsbpf: load BPF programs: %s%s\n", strerror(-err),
@@ -467,15 +467,16 @@ int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
 			goto map_err;
 	if (!tc->k.propagation || dp->recv_link)
 		return 0;
-	if (!dp->recv_tp) {
-		fprintf(stderr, "obsbpf: no tracepoint sock_recv_length (kernel < 6.3): requests the pod "
-				"sends start new traces instead of continuing the request it serves\n");
+	if (!dp->recv) {
+		fprintf(stderr, "obsbpf: neither tp_btf/sock_recv_length (6.3+) nor fexit on tcp_recvmsg on "
+				"this kernel: requests the pod sends start new traces instead of continuing "
+				"the request it serves\n");
 		return 0;
 	}
-	dp->recv_link = bpf_program__attach(dp->skel->progs.obsbpf_recv);
+	dp->recv_link = bpf_program__attach(dp->recv);
 	if (!dp->recv_link) {
 		int err = -errno;
-		fprintf(stderr, "obsbpf: attach tp_btf/sock_recv_length: %s\n", strerror(-err));
+		fprintf(stderr, "obsbpf: attach %s: %s\n", bpf_program__section_name(dp->recv), strerror(-err));
 		return err;
 	}
 	return 0;
@@ -629,8 +630,8 @@ int datapath_programs(const struct datapath *dp, struct dp_prog *out, int max)
 		out[n].where[0] = '\0';
 		if (prog == dp->skel->progs.obsbpf_msg && dp->msg_attached)
 			snprintf(out[n].where, sizeof(out[n].where), "sockhash pod_socks");
-		else if (prog == dp->skel->progs.obsbpf_recv && dp->recv_link)
-			snprintf(out[n].where, sizeof(out[n].where), "tp_btf/sock_recv_length");
+		else if (prog == dp->recv && dp->recv_link)
+			snprintf(out[n].where, sizeof(out[n].where), "%s", bpf_program__section_name(prog));
 		n++;
 	}
 	return n;
