@@ -33,7 +33,7 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR: # a failed step leaves no half-written output behind
-.PHONY: all deps test unit integration demo bench vmlinux docs clean
+.PHONY: all deps test unit verifier-budget integration test-kernels kernel-smoke demo bench vmlinux docs clean
 all: $(BUILD)/obsbpf
 
 deps:
@@ -96,9 +96,23 @@ unit: $(UNIT_BINS) $(UNIT_ASAN)
 integration: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
 	@tests/integration/run.sh
 
+# Debian's own 6.1 and 6.12 kernels under qemu (tests/kernels/, packages: install-deps.sh
+# --kernels): the kernel x test table (the whole suite with KVM, a subset under TCG), and the
+# smoke run of probe + two tests on both kernels.
+test-kernels: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
+	@tests/kernels/matrix.sh
+
+kernel-smoke: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
+	@tests/kernels/smoke.sh
+
+# Every BPF program within 150k verified instructions, built by clang 14, 16 and 19.
+verifier-budget: $(BUILD)/obsbpf
+	@tests/verifier_budget.sh
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory verifier-budget
 	@$(MAKE) --no-print-directory integration
 
 demo: deps

@@ -10,15 +10,24 @@ build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 # python3-yaml, binutils (readelf): the deploy/ lint test; python3-prometheus-client: its
 # OpenMetrics parser checks /metrics (test_exemplars).
 test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway
-	python3-msgpack python3-yaml binutils python3-prometheus-client)
+	python3-msgpack python3-yaml binutils python3-prometheus-client
+	clang-16 clang-19) # the verifier budget is checked with each of Debian's clangs
 
-want=("${build_pkgs[@]}")
-[ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
+# The kernel tests (tests/kernels/): qemu boots Debian's kernels (apt-get download, dpkg-deb -x,
+# depmod) from a busybox-static initramfs (cpio; xz unpacks the modules busybox's insmod loads).
+kernel_pkgs=(qemu-system-x86 busybox-static cpio kmod xz-utils)
+
+# No argument: everything `make test` needs; --build-only: the build; --kernels: the kernel tests.
+case ${1:-} in
+--build-only) want=("${build_pkgs[@]}") ;;
+--kernels) want=("${kernel_pkgs[@]}") ;;
+*) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${kernel_pkgs[@]}") ;;
+esac
 
 # The log tests also run against the fluent org's FluentServer, the trace tests against OTLP
 # receivers on the OpenTelemetry JS protobuf root and grpc-js (npm, pinned by package-lock.json).
 npm_test_deps() {
-	[ "${1:-}" = "--build-only" ] && return 0
+	[ "${1:-}" = "--build-only" ] || [ "${1:-}" = "--kernels" ] && return 0
 	local dir
 	dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/node"
 	[ -d "$dir/node_modules/@fluent-org/logger" ] && [ -d "$dir/node_modules/@grpc/grpc-js" ] &&
