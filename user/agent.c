@@ -5,6 +5,7 @@
 #include "appmetrics/appmetrics.h"
 #include "bpf/datapath.h"
 #include "bpf/probe.h"
+#include "bpf/variant.h"
 #include "ctl/ctl.h"
 #include "bpf/trace_cfg.h"
 #include "http/server.h"
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define LOOP_STALL_NS (5ull * 1000000000ull)
@@ -286,6 +288,24 @@ static void status_counters(struct agent *a, struct strbuf *b)
 		  ctl_server_observers(a->ctl));
 }
 
+/* What this kernel offers obsbpf and what the agent does about it (bpf/variant.h). */
+static void status_kernel(struct agent *a, struct strbuf *b)
+{
+	const struct kernel_variant *kv = datapath_variant(a->dp);
+	struct utsname u;
+	uname(&u);
+	sb_puts(b, ",\"kernel\":{");
+	json_kv_str(b, "release", u.release, false);
+	sb_printf(b, ",\"thread_hook\":%s", kv->recv_tp ? "\"tp_btf/sock_recv_length\""
+					   : kv->recv_fexit ? "\"fexit/tcp_recvmsg\"" : "null");
+	json_kv_str(b, "thread_binding", kv->msg_task_storage ? "task_storage" : "thread_id_hash", true);
+	sb_puts(b, ",\"hazards\":[");
+	if (kv->fionread_hazard)
+		sb_printf(b, "{\"name\":\"sockmap_fionread\",\"detected\":%s,\"avoided_by\":\"sk_skb verdict on the sockhash\"}",
+			  kv->fionread_hazard > 0 ? "true" : "null");
+	sb_puts(b, "]}");
+}
+
 /* The one status document: `obsbpf status` (control socket) and GET /status. */
 static void status_json(void *arg, struct strbuf *b)
 {
@@ -296,6 +316,7 @@ static void status_json(void *arg, struct strbuf *b)
 	json_kv_str(b, "node", a->pod.node, true);
 	json_kv_str(b, "started", started, true);
 	sb_printf(b, ",\"attached\":%s", datapath_attached(a->dp) ? "true" : "false");
+	status_kernel(a, b);
 	status_pods(a, b);
 	status_programs(a, b);
 	status_maps(a, b);

@@ -68,6 +68,7 @@ struct datapath {
 	enum dp_tc_hook tc_hook;
 	struct bpf_link *recv_link; /* the thread hook: in-process propagation */
 	struct bpf_program *recv;   /* tp_btf/sock_recv_length, fexit/tcp_recvmsg, or NULL */
+	struct kernel_variant kv;   /* what this kernel got (variant.c) */
 };
 
 static bool g_verbose;
@@ -90,6 +91,15 @@ static int attach_msg(struct datapath *dp)
 		return err;
 	}
 	dp->msg_attached = true;
+	/* Only where the FIONREAD regression is (variant.c): like sk_msg, it dies with the map. */
+	if (bpf_program__autoload(s->progs.obsbpf_skb_pass) &&
+	    bpf_prog_attach(bpf_program__fd(s->progs.obsbpf_skb_pass), bpf_map__fd(s->maps.pod_socks),
+			    BPF_SK_SKB_VERDICT, 0) < 0) {
+		int err = -errno;
+		fprintf(stderr, "obsbpf: attach sk_skb verdict to the sockhash (FIONREAD regression): %s\n",
+			strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -109,8 +119,8 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 		return NULL;
 	}
 	bpf_map__set_max_entries(dp->skel->maps.routes, dp->max_routes);
-	struct kernel_variant kv;
-	variant_apply(dp->skel, &kv);
+	variant_apply(dp->skel, &dp->kv);
+	const struct kernel_variant kv = dp->kv;
 	dp->recv = kv.recv_tp ? dp->skel->progs.obsbpf_recv : kv.recv_fexit ? dp->skel->progs.obsbpf_recv_fexit : NULL;
 	int err = obsbpf_bpf__load(dp->skel);
 	if (err) {
@@ -628,7 +638,7 @@ int datapath_programs(const struct datapath *dp, struct dp_prog *out, int max)
 		out[n].id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 		out[n].type = bpf_program__type(prog);
 		out[n].where[0] = '\0';
-		if (prog == dp->skel->progs.obsbpf_msg && dp->msg_attached)
+		if ((prog == dp->skel->progs.obsbpf_msg || prog == dp->skel->progs.obsbpf_skb_pass) && dp->msg_attached)
 			snprintf(out[n].where, sizeof(out[n].where), "sockhash pod_socks");
 		else if (prog == dp->recv && dp->recv_link)
 			snprintf(out[n].where, sizeof(out[n].where), "%s", bpf_program__section_name(prog));
@@ -731,4 +741,9 @@ int datapath_route(const struct datapath *dp, uint32_t route_id, char *out, size
 	val.path[OBSBPF_ROUTE_LEN - 1] = '\0';
 	snprintf(out, n, "%s", val.path);
 	return 0;
+}
+
+const struct kernel_variant *datapath_variant(const struct datapath *dp)
+{
+	return &dp->kv;
 }

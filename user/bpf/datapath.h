@@ -14,6 +14,7 @@ struct loop;
 struct pod_info;
 struct trace_cfg;
 struct datapath;
+struct kernel_variant;
 
 #define DP_MAX_IFACES 16
 
@@ -116,5 +117,8 @@ int datapath_read_stats(struct datapath *dp, uint64_t stats[OBSBPF_ST_MAX]);
 unsigned datapath_max_routes(const struct datapath *dp);
 /* The raw path the kernel keeps for a route id. Returns 0 or -ENOENT. */
 int datapath_route(const struct datapath *dp, uint32_t route_id, char *out, size_t n);
+
+/* What this kernel got: thread hook, thread binding, hazards avoided (variant.h). */
+const struct kernel_variant *datapath_variant(const struct datapath *dp);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "variant.h"
 
+#include "hazard.h"
 #include "probe.h"
 
 #include <bpf/libbpf.h>
@@ -42,6 +43,7 @@ void variant_probe(struct kernel_variant *kv)
 		cached.recv_fexit = !cached.recv_tp && loads("feat_fexit_recvmsg");
 		cached.msg_task_storage = loads("feat_msg_task_storage");
 		cached.tc_pid_tgid = loads("feat_tc_pid_tgid");
+		cached.fionread_hazard = hazard_fionread();
 		libbpf_set_print(old);
 		done = true;
 	}
@@ -56,6 +58,8 @@ void variant_apply(struct obsbpf_bpf *s, struct kernel_variant *kv)
 	bpf_program__set_autoload(s->progs.obsbpf_recv_fexit, kv->recv_fexit);
 	s->rodata->obsbpf_cfg_thread_hash = !kv->msg_task_storage;
 	s->rodata->obsbpf_cfg_tc_tid = kv->tc_pid_tgid;
+	/* Where the test could not run, the verdict too: its cost beats a stalled proxy. */
+	bpf_program__set_autoload(s->progs.obsbpf_skb_pass, kv->fionread_hazard != 0);
 }
 
 const char *variant_skip_reason(const struct kernel_variant *kv, const char *prog)
@@ -65,6 +69,8 @@ const char *variant_skip_reason(const struct kernel_variant *kv, const char *pro
 	if (!strcmp(prog, "obsbpf_recv_fexit"))
 		return kv->recv_tp ? "not needed: tp_btf/sock_recv_length is used"
 				   : "this kernel refuses fexit on tcp_recvmsg";
+	if (!strcmp(prog, "obsbpf_skb_pass"))
+		return "not needed: no sockmap FIONREAD regression on this kernel";
 	return "not used on this kernel";
 }
 
@@ -78,4 +84,8 @@ void variant_print(FILE *out, const struct kernel_variant *kv)
 		kv->msg_task_storage ? "" : " -> thread bindings in a hash keyed by thread id");
 	fprintf(out, "%-4s %-44s%s\n", kv->tc_pid_tgid ? "yes" : "no", "bpf_get_current_pid_tgid in tc",
 		kv->tc_pid_tgid ? "" : " -> server spans carry no thread.id");
+	fprintf(out, "%-4s %-44s%s\n", kv->fionread_hazard ? "HAZ" : "no", "sockmap FIONREAD regression",
+		kv->fionread_hazard > 0 ? " -> avoided: an sk_skb verdict on the sockhash keeps FIONREAD right"
+		: kv->fionread_hazard < 0 ? " -> could not be tested: avoided as if present"
+					  : "");
 }

@@ -14,6 +14,8 @@ struct kernel_variant {
 	bool recv_fexit;       /* else fexit on tcp_recvmsg, where the kernel allows it */
 	bool msg_task_storage; /* sk_msg may call bpf_task_storage_get (not on 6.1 nor 6.12) */
 	bool tc_pid_tgid;      /* tc may call bpf_get_current_pid_tgid (not on 6.1) */
+	int fionread_hazard;   /* the sockmap FIONREAD regression (1), not (0), untested (< 0):
+				* avoided with an sk_skb verdict on the sockhash */
 };
 
 /* Probes this kernel (once; later calls return the cached answer). */

@@ -59,6 +59,19 @@ static void render_pods(FILE *out, json_object *pods)
 	}
 }
 
+static void render_kernel(FILE *out, json_object *k)
+{
+	if (!k)
+		return;
+	fprintf(out, "KERNEL %s: thread hook %s, thread binding %s\n", jstr(k, "release", "-"),
+		jstr(k, "thread_hook", "none (no in-process propagation)"), jstr(k, "thread_binding", "-"));
+	json_object *hz = jarr(k, "hazards");
+	for (size_t i = 0; hz && i < json_object_array_length(hz); i++) {
+		json_object *h = json_object_array_get_idx(hz, i);
+		fprintf(out, "  hazard %s: avoided by %s\n", jstr(h, "name", "-"), jstr(h, "avoided_by", "-"));
+	}
+}
+
 static void render_programs(FILE *out, json_object *progs)
 {
 	size_t n = progs ? json_object_array_length(progs) : 0;
@@ -98,6 +111,9 @@ int ctl_render_status(FILE *out, const char *json)
 	}
 	fprintf(out, "obsbpf %s (pid %lld) on node %s, since %s\n", jstr(o, "mode", "agent"),
 		(long long)jint(o, "pid", 0), jstr(o, "node", "-"), jstr(o, "started", "-"));
+	json_object *k = NULL;
+	json_object_object_get_ex(o, "kernel", &k);
+	render_kernel(out, k);
 	render_pods(out, jarr(o, "pods"));
 	render_programs(out, jarr(o, "programs"));
 	render_maps(out, jarr(o, "maps"));
