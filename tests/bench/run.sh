@@ -88,6 +88,9 @@ awk '
 bash "$ROOT/tests/bench/trace.sh"
 trace_rc=$? # non-zero when its runs did not do what they claim (e.g. no header injected)
 
+# start to ready of the agent
+bash "$ROOT/tests/bench/startup.sh" || exit 1
+
 # log forwarding throughput and RSS (no BPF involved)
 bash "$ROOT/tests/bench/logs.sh" || exit 1
 exit $trace_rc
