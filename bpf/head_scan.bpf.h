@@ -19,6 +19,8 @@
 struct head_info {
 	__u32 head_len;      /* bytes up to and including the empty line */
 	__u32 first_nl;      /* offset of the start line's '\n' */
+	__u32 version_ok;    /* the request line ends in HTTP/1.0 or HTTP/1.1 */
+	__u32 upgrade;       /* an Upgrade header (WebSocket, h2c): wait for the answer */
 	__s64 content_length; /* BODY_UNKNOWN or BODY_CHUNKED when not given by Content-Length */
 };
 
@@ -74,6 +76,8 @@ __noinline __s64 obsbpf_header_body_len(struct sk_msg_md *msg, __u32 off)
 		return BODY_UNKNOWN;
 	if ((p[0] | 0x20) == 't' && name_is(p, "transfer-encoding:", 18))
 		return BODY_CHUNKED;
+	if ((p[0] | 0x20) == 'u' && name_is(p, "upgrade:", 8))
+		return HDR_UPGRADE;
 	if ((p[0] | 0x20) != 'c' || !name_is(p, "content-length:", 15))
 		return BODY_UNKNOWN;
 	int i = 15;
@@ -116,6 +120,22 @@ __noinline int obsbpf_msg_trace_line(struct sk_msg_md *msg, __u32 off, __u32 lin
 	return obsbpf_trace_line(&l, linelen, props, f);
 }
 
+/* Whether the request line ending at nl carries an HTTP/1.x version. */
+__noinline int obsbpf_msg_version_ok(struct sk_msg_md *msg, __u32 nl)
+{
+	void *data = (void *)(long)msg->data;
+	void *end = (void *)(long)msg->data_end;
+	__u8 t[10];
+
+	if (nl < 10 || nl > HEAD_MAX)
+		return 0;
+	__u8 *p = data + ((nl - 10) & OFF_MASK);
+	if ((void *)(p + 10) > end)
+		return 0;
+	__builtin_memcpy(t, p, 10);
+	return obsbpf_request_version_ok(t);
+}
+
 /* What a scan of a request head found. */
 struct msg_head {
 	struct head_info hi;
@@ -142,6 +162,7 @@ __noinline int obsbpf_scan_head(struct sk_msg_md *msg, __u32 props, struct msg_h
 		__u32 linelen = (__u32)nl - off; /* includes a '\r' */
 		if (l == 0) {
 			hi->first_nl = (__u32)nl;
+			hi->version_ok = obsbpf_msg_version_ok(msg, (__u32)nl);
 		} else if (linelen <= 1) {
 			hi->head_len = (__u32)nl + 1;
 			if (chunked)
@@ -151,6 +172,8 @@ __noinline int obsbpf_scan_head(struct sk_msg_md *msg, __u32 props, struct msg_h
 			__s64 v = obsbpf_header_body_len(msg, off);
 			if (v == BODY_CHUNKED)
 				chunked = 1;
+			else if (v == HDR_UPGRADE)
+				hi->upgrade = 1;
 			else if (v >= 0)
 				hi->content_length = v;
 			else if (props)

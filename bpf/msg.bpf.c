@@ -132,57 +132,110 @@ static __always_inline __u32 trace_request(struct sk_msg_md *msg, struct obsbpf_
 	return (__u32)added;
 }
 
+/* The method of the request line at the start of line (enum obsbpf_method), -1 when it is
+ * not one, -2 when it is too short to tell but could become one ("G" of "GET"). *target: the
+ * request target's index. Global: its branches are verified once, not in the program's paths. */
+__noinline int obsbpf_msg_method(struct obsbpf_line *line, __u32 n, __u32 *target)
+{
+	if (!line || !target)
+		return -1;
+	int m = obsbpf_parse_method(line->b, n, target);
+	if (m < 0 && obsbpf_method_prefix(line->b, n))
+		return -2;
+	return m;
+}
+
+/* Holds a request sk_msg cannot follow to its end in the FIFO, unrecorded, so that its answer
+ * is matched to it and nothing is parsed until then. Returns 0, or -1 when the FIFO is full:
+ * then the connection is left alone for good. */
+static __always_inline int wait_for_answer(struct obsbpf_conn *c, __u64 now, const struct obsbpf_trace *t)
+{
+	if (c->tail - c->head >= OBSBPF_PENDING) {
+		c->proto = OBSBPF_PROTO_OTHER;
+		stat_inc(OBSBPF_ST_PENDING_FULL);
+		return -1;
+	}
+	pending_push(c, now, OBSBPF_M_UNSEEN, OBSBPF_ROUTE_OVERFLOW, t);
+	c->msg_wait = 1;
+	return 0;
+}
+
+/* A send on a client connection. Only a send that provably starts a request is parsed: the
+ * connection's first, one that starts exactly where apply_bytes ended a request whose length was
+ * known (at_boundary), or the first after every request whose end was not known has been
+ * answered (msg_wait). Any other send is the rest of a message and passes untouched. */
 static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn *c,
 				       struct obsbpf_line *line, __u32 n)
 {
-	if (c->in_chunked) {
-		/* The body of a chunked request may hold anything: wait until it is answered. */
-		if (c->head != c->tail)
+	if (!c->at_boundary) {
+		if (!c->msg_wait || c->head != c->tail)
 			return;
-		c->in_chunked = 0;
+		c->msg_wait = 0;
 	}
+	c->at_boundary = 0;
+	__u64 now = bpf_ktime_get_ns();
+	struct obsbpf_trace t = {};
 	__u32 target = 0;
-	int m = obsbpf_parse_method(line->b, n, &target);
+	int m = obsbpf_msg_method(line, n, &target);
 	if (m < 0) {
-		/* Where the last request ended exactly, the next one must start: anything else is
-		 * malformed HTTP (passed on untouched). Elsewhere it is a body or a first message. */
-		if (c->at_boundary)
-			stat_inc(OBSBPF_ST_MALFORMED);
-		else
+		/* A first send too short to tell ("G" of "GET"): wait for its answer. */
+		if (c->proto == OBSBPF_PROTO_UNKNOWN && m == -2) {
+			wait_for_answer(c, now, &t);
+			return;
+		}
+		/* Where a request must start, anything else is not HTTP/1.x: the connection is
+		 * classified (first send) or counted malformed, and left alone from here on. */
+		if (c->proto == OBSBPF_PROTO_UNKNOWN)
 			classify_other(c, line->b, n);
-		c->at_boundary = 0;
+		else
+			stat_inc(OBSBPF_ST_MALFORMED);
 		return;
 	}
-	c->proto = OBSBPF_PROTO_HTTP1;
-	__u64 now = bpf_ktime_get_ns();
-	__u32 route = obsbpf_route_intern(line, n, target, &c->route);
-
 	struct obsbpf_trace_cfg *cfg = trace_config();
 	__u32 props = cfg ? cfg->propagation : 0;
 	struct msg_head h = {};
-	struct obsbpf_trace t = {};
 	int scanned = obsbpf_scan_head(msg, props, &h);
 	struct head_info *hi = &h.hi;
+	if (scanned < 0 && !hi->first_nl) {
+		/* Not even the request line within the bytes at hand: not provably HTTP. */
+		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
+		wait_for_answer(c, now, &t);
+		return;
+	}
+	if (!hi->version_ok) {
+		/* "GET key\r\n": a method and a target but no HTTP/1.x version (Redis inline). */
+		if (c->proto == OBSBPF_PROTO_UNKNOWN)
+			classify_other(c, line->b, n);
+		else
+			stat_inc(OBSBPF_ST_MALFORMED);
+		return;
+	}
+	c->proto = OBSBPF_PROTO_HTTP1;
+	__u32 route = obsbpf_route_intern(line, n, target, &c->route);
 	__u32 added = 0;
 	if (props && cfg)
 		added = trace_request(msg, c, cfg, scanned, hi, &h.f, &t);
 	pending_push(c, now, (__u8)m, route, &t);
-
-	c->at_boundary = 0;
 	if (scanned < 0) {
 		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
+		c->msg_wait = 1;
 		return;
 	}
-	if (hi->content_length == BODY_CHUNKED) {
-		c->in_chunked = 1;
+	/* A tunnel (CONNECT) or a protocol switch (Upgrade) may follow the answer; a chunked body
+	 * may hold anything. Nothing is parsed until the answer: tc then marks the connection
+	 * non-HTTP on a 2xx to CONNECT or a 101. */
+	if (hi->content_length == BODY_CHUNKED || hi->upgrade || m == OBSBPF_M_CONNECT) {
+		c->msg_wait = 1;
 		return;
 	}
 	/* RFC 9112 6.3: a request with neither Content-Length nor chunked coding has no body. The
 	 * verdict covers exactly this request: the program runs again where the next one starts
 	 * and never on body bytes sent later. */
 	__u64 total = hi->head_len + added + (hi->content_length > 0 ? (__u64)hi->content_length : 0);
-	if (total == 0 || total >= 0xffffffffull)
+	if (total == 0 || total >= 0xffffffffull) {
+		c->msg_wait = 1;
 		return;
+	}
 	bpf_msg_apply_bytes(msg, (__u32)total);
 	c->at_boundary = 1;
 }

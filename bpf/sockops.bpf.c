@@ -102,7 +102,9 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->tx_seq_valid = 0;
 	c->rx_first_seq = CTX(skops->rcv_nxt);
 	c->addrs = addrs;
-	c->at_boundary = 0;
+	/* The stream's first send starts a message: sk_msg parses it. */
+	c->at_boundary = 1;
+	c->msg_wait = 0;
 	c->in_chunked = 0;
 	c->may_inject = dir == OBSBPF_DIR_CLIENT && peer_may_inject(&addrs);
 	/* Only client sockets go into the sockhash, for sk_msg to time and trace their requests;

@@ -459,9 +459,13 @@ __noinline int obsbpf_tc_response(struct __sk_buff *skb, struct obsbpf_conn *c, 
 			stat_inc(OBSBPF_ST_RESP_UNMATCHED);
 			return 1;
 		}
-		obsbpf_record(c, p, bpf_ktime_get_ns(), (__u32)status, &buf->k.a);
-		if (status == 101) {
+		if (p->method != OBSBPF_M_UNSEEN)
+			obsbpf_record(c, p, bpf_ktime_get_ns(), (__u32)status, &buf->k.a);
+		/* After 101 Switching Protocols (WebSocket, h2c) or a 2xx to CONNECT (a tunnel) the
+		 * connection no longer carries HTTP/1: nothing in it is parsed again, either way. */
+		if (status == 101 || (p->method == OBSBPF_M_CONNECT && status < 300)) {
 			c->proto = OBSBPF_PROTO_OTHER;
+			stat_inc(OBSBPF_ST_CONN_UPGRADED);
 			return 1;
 		}
 		/* Another response can follow in this segment only if a request is still waiting. */

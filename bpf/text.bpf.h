@@ -8,6 +8,7 @@
 
 #define BODY_CHUNKED (-2) /* Transfer-Encoding: the body's end is not known from the head */
 #define BODY_UNKNOWN (-1) /* neither Content-Length nor Transfer-Encoding */
+#define HDR_UPGRADE (-3)  /* an Upgrade header: the connection may stop being HTTP/1 */
 
 /* A word has a '\n' byte when (w ^ NLS) has a zero byte. */
 #define ONES 0x0101010101010101ull

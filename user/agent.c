@@ -277,6 +277,7 @@ static void status_counters(struct agent *a, struct strbuf *b)
 		{ "trace_inject_failed", OBSBPF_ST_TRACE_INJECT_FAILED },
 		{ "connections_tls", OBSBPF_ST_CONN_TLS },
 		{ "connections_other", OBSBPF_ST_CONN_OTHER },
+		{ "connections_upgraded", OBSBPF_ST_CONN_UPGRADED },
 	};
 	uint64_t s[OBSBPF_ST_MAX] = { 0 };
 	datapath_read_stats(a->dp, s);

@@ -39,6 +39,9 @@ enum obsbpf_method {
 	OBSBPF_M_TRACE,
 	OBSBPF_M_PATCH,
 	OBSBPF_M_MAX,
+	/* Held in the FIFO for a request sk_msg could not parse whole, so that its response is
+	 * matched to it; not recorded. */
+	OBSBPF_M_UNSEEN = 0xff,
 };
 
 /* What a connection carries, decided from its first payload bytes. */
@@ -164,7 +167,10 @@ struct obsbpf_conn {
 	__u32 rx_first_seq; /* TCP seq of the first payload byte the pod receives */
 	__u8 in_chunked;    /* a chunked request body is passing; no parsing until it is answered */
 	__u8 rx_next_valid; /* tc, server: rx_next_seq is known */
-	__u8 pad2[2];
+	__u8 msg_wait;      /* sk_msg, client: where the last request ends is not known (chunked
+			     * body, head not parsed whole, CONNECT, Upgrade): nothing is parsed
+			     * until every request sent is answered */
+	__u8 pad2;
 	__u32 rx_next_seq;  /* tc, server: TCP seq where the next request starts (after the body) */
 	__u32 tx_start_seq; /* tc egress, server: TCP seq of the last response start sent */
 	__u32 tx_seq_valid;
@@ -199,6 +205,7 @@ enum obsbpf_stat {
 	OBSBPF_ST_TRACE_NOT_ALLOWED,    /* requests to destinations outside --inject-to: no header */
 	OBSBPF_ST_TRACE_INJECT_FAILED,  /* header insertions the kernel refused: passed unchanged */
 	OBSBPF_ST_TRACE_HEAD_SPLIT,     /* request heads not seen whole in one send: no header */
+	OBSBPF_ST_CONN_UPGRADED,        /* connections that left HTTP/1: 101, or 2xx to CONNECT */
 	OBSBPF_ST_MAX,
 };
 

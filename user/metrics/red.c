@@ -211,6 +211,7 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 		"Connections passed through untouched because they do not carry HTTP/1.x.");
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"tls\"", l, s[OBSBPF_ST_CONN_TLS]);
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"other\"", l, s[OBSBPF_ST_CONN_OTHER]);
+	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"upgraded\"", l, s[OBSBPF_ST_CONN_UPGRADED]);
 	counter(out, fmt, "obsbpf_http_messages_unparsed_total",
 		"HTTP messages passed through without a measurement, by reason.");
 	static const struct stat_label why[] = {
