@@ -113,6 +113,7 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory verifier-budget
+	@$(MAKE) --no-print-directory kernel-smoke
 	@$(MAKE) --no-print-directory integration
 
 demo: deps
@@ -148,3 +149,4 @@ docs: $(BUILD)/obsbpf
 
 clean:
 	rm -rf $(BUILD)
+include tests/fuzz/fuzz.mk

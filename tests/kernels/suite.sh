@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One kernel's column of the matrix (matrix.sh runs it on the host, or in a guest through
+# run.sh): `build/obsbpf probe`, then each integration test alone (tests/integration/run.sh with
+# ONLY), each under its own timeout, so that one hung test costs its timeout and not the run.
+# Everything is printed; for matrix.sh, one line per item:
+#   result: NAME pass|FAIL|TIME SECONDS
+#
+# Usage: suite.sh [TEST...]   (tests/integration names without .sh; none: every test)
+# Env: TEST_TIMEOUT (seconds per test, 300); TEST_TIMEOUTS ("name=seconds ..." per test).
+set -uo pipefail
+
+# In a function: bash reads a script while running it, and an edit during a long run would
+# otherwise run half-old, half-new lines.
+main() {
+	# Ctrl-C ends the run, not just the test or kernel in the foreground.
+	trap 'exit 130' INT TERM
+	cd "$(dirname "$0")/../.." || exit 1
+
+	tests=("$@")
+	if [ ${#tests[@]} -eq 0 ]; then
+		for f in tests/integration/test_*.sh; do tests+=("$(basename "$f" .sh)"); done
+	fi
+
+	declare -A tmo
+	for kv in ${TEST_TIMEOUTS:-}; do tmo[${kv%%=*}]=${kv#*=}; done
+
+	result() { echo "result: $1 $2 $3"; }
+	status_of() { # RC: pass, TIME (timeout(1)'s 124, or 137 after its KILL), FAIL
+		case $1 in 0) echo pass ;; 124 | 137) echo TIME ;; *) echo FAIL ;; esac
+	}
+
+	echo "suite: kernel $(uname -r), tests: ${tests[*]}"
+	t0=$SECONDS
+	timeout -k 5 120 build/obsbpf probe
+	rc=$?
+	result probe "$(status_of $rc)" $((SECONDS - t0))
+
+	for t in "${tests[@]}"; do
+		if [ ! -f "tests/integration/$t.sh" ]; then
+			echo "suite: no tests/integration/$t.sh"
+			result "$t" FAIL 0
+			continue
+		fi
+		t0=$SECONDS
+		# The slash and .sh make ONLY (a substring match) select this test alone.
+		ONLY="/$t.sh" timeout -k 10 "${tmo[$t]:-${TEST_TIMEOUT:-300}}" tests/integration/run.sh
+		rc=$?
+		[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "suite: $t killed after ${tmo[$t]:-${TEST_TIMEOUT:-300}}s"
+		result "$t" "$(status_of $rc)" $((SECONDS - t0))
+	done
+}
+main "$@"
