@@ -219,6 +219,12 @@ agent_status() { "$OBSBPF" status --control-socket "$CTL" "$@"; }
 agent_prog_id() {
 	agent_status --json | "$PY" -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["programs"] if p["name"].startswith(sys.argv[1])][0])' "$1"
 }
+# has_tcx: whether this kernel has tcx links (6.6+); without them tc hooks are classic filters,
+# which a killed agent leaves behind until the next one for the pod removes them.
+has_tcx() {
+	[ -n "${HAS_TCX:-}" ] || HAS_TCX=$("$OBSBPF" probe 2>/dev/null | grep -q '^yes  tcx' && echo 1 || echo 0)
+	[ "$HAS_TCX" = 1 ]
+}
 # tcx_links PROG_ID: tcx links of that program (bpftool 7.1 lists tcx links as "type 11", without
 # their interface).
 tcx_links() { bpftool link show | grep -c "^[0-9]*: type 11  prog $1\b"; }

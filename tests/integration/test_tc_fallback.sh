@@ -30,11 +30,19 @@ kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
 expect_eq "kill -9 leaves the classic filters behind (the known limit without tcx)" "$(filters)" 2
 
 agent_start --pod "$(pod_name fb)" || exit 1
-expect_eq "the next agent removed the stale filters" "$(filters)" 0
+if has_tcx; then
+	expect_eq "the next agent removed the stale filters" "$(filters)" 0
+else # before 6.6 the next agent's own hooks are filters again: one each, not two
+	expect_eq "the next agent replaced the stale filters with its own" "$(filters)" 2
+fi
 grep -q "removed a stale obsbpf tc ingress filter from eth0" "$T/agent.log" &&
 	grep -q "removed a stale obsbpf tc egress filter from eth0" "$T/agent.log" \
 	&& ok "and said so" || fail "no message: $(cat "$T/agent.log")"
-expect_eq "and attached tcx links instead (ingress, egress on lo, eth0)" "$(tcx_both)" 4
+if has_tcx; then
+	expect_eq "and attached tcx links instead (ingress, egress on lo, eth0)" "$(tcx_both)" 4
+else
+	log "no tcx on $(uname -r): the agent's hooks stay classic filters"
+fi
 curl -fsS -o /dev/null "http://$(pod_ip fb):8080/b" || fail "curl"
 wait_for 5 test "$(metric_value http_server_request_duration_seconds_count)" -ge 1
 expect_eq "request measured once (no stale filter counting twice)" "$(metric_value http_server_request_duration_seconds_count)" 1
