@@ -28,6 +28,7 @@ static __always_inline void pending_push(struct obsbpf_conn *c, __u64 now, __u8 
 	p->start_ns = now;
 	p->method = method;
 	p->route_id = route;
+	p->tid = 0;
 	p->trace = *t;
 	c->tail = tail + 1;
 }

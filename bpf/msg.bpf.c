@@ -7,6 +7,7 @@
 #include "conn.bpf.h"
 #include "head_scan.bpf.h"
 #include "trace.bpf.h"
+#include <bpf/bpf_core_read.h>
 
 /* Writes the header lines of one style at `at` of the pulled head. Returns the bytes written,
  * or -1 when they would not fit. A global subprogram, as is obsbpf_inject: each style is
@@ -165,8 +166,27 @@ static __always_inline int wait_for_answer(struct obsbpf_conn *c, __u64 now, con
  * known (at_boundary), or the first after every request whose end was not known has been
  * answered (msg_wait). Any other send is the rest of a message and passes untouched. */
 static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn *c,
-				       struct obsbpf_line *line, __u32 n)
+				       struct obsbpf_line *line, __u32 n, __u32 seq)
 {
+	/* at_boundary: where the next request starts is known, as a stream offset (write_seq).
+	 * Body bytes before it pass; a send in which it lies is split there (apply_bytes), so that
+	 * the program runs again exactly where the request starts. A send past it means the count
+	 * was lost (the kernel keeps an old verdict after a partial send): nothing is parsed then
+	 * until every request is answered. */
+	if (c->at_boundary) {
+		__s32 d = (__s32)(c->msg_next_seq - seq);
+		if (d > 0) {
+			if ((__u32)d < msg->size)
+				bpf_msg_apply_bytes(msg, (__u32)d);
+			return;
+		}
+		if (d < 0) {
+			stat_inc(OBSBPF_ST_MSG_DESYNC);
+			c->at_boundary = 0;
+			c->msg_wait = 1;
+			return;
+		}
+	}
 	if (!c->at_boundary) {
 		if (!c->msg_wait || c->head != c->tail)
 			return;
@@ -215,7 +235,11 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 	__u32 added = 0;
 	if (props && cfg)
 		added = trace_request(msg, c, cfg, scanned, hi, &h.f, &t);
+	__u32 tail = c->tail;
 	pending_push(c, now, (__u8)m, route, &t);
+	/* The span's thread: the sender's, here, not whichever task tc sees the answer in. */
+	if (c->tail != tail)
+		c->q[tail & (OBSBPF_PENDING - 1)].tid = (__u32)bpf_get_current_pid_tgid();
 	if (scanned < 0) {
 		stat_inc(OBSBPF_ST_HEAD_UNSCANNED);
 		c->msg_wait = 1;
@@ -229,14 +253,18 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 		return;
 	}
 	/* RFC 9112 6.3: a request with neither Content-Length nor chunked coding has no body. The
-	 * verdict covers exactly this request: the program runs again where the next one starts
-	 * and never on body bytes sent later. */
+	 * next request starts after this one's body: where this send holds it, the verdict is
+	 * split there; a body that goes on in later sends is passed by offset (above). A verdict
+	 * spanning later sends would not be safe: after a partial send the kernel keeps it for
+	 * bytes of the next request. */
 	__u64 total = hi->head_len + added + (hi->content_length > 0 ? (__u64)hi->content_length : 0);
-	if (total == 0 || total >= 0xffffffffull) {
+	if (total == 0 || total >= 0x7fffffffull) {
 		c->msg_wait = 1;
 		return;
 	}
-	bpf_msg_apply_bytes(msg, (__u32)total);
+	if (total < msg->size + added)
+		bpf_msg_apply_bytes(msg, (__u32)total);
+	c->msg_next_seq = seq + (__u32)total;
 	c->at_boundary = 1;
 }
 
@@ -268,7 +296,10 @@ int obsbpf_msg(struct sk_msg_md *msg)
 	struct obsbpf_line *line = (struct obsbpf_line *)c->msg_line;
 	if (bpf_probe_read_kernel(line->b, n, data) < 0)
 		return SK_PASS;
-	on_request(msg, c, line, (__u32)n);
+	/* write_seq: the stream offset of this send's first byte (it is not queued yet). */
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	__u32 seq = tp ? BPF_CORE_READ(tp, write_seq) : 0;
+	on_request(msg, c, line, (__u32)n, seq);
 	return SK_PASS;
 }
 

@@ -104,6 +104,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->addrs = addrs;
 	/* The stream's first send starts a message: sk_msg parses it. */
 	c->at_boundary = 1;
+	c->msg_next_seq = CTX(skops->snd_nxt);
 	c->msg_wait = 0;
 	c->in_chunked = 0;
 	c->may_inject = dir == OBSBPF_DIR_CLIENT && peer_may_inject(&addrs);

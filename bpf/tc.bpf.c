@@ -180,7 +180,9 @@ __noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __
 	e->dir = c->dir;
 	e->addrs = *a;
 	e->trace = p->trace;
-	e->tid = obsbpf_cfg_tc_tid ? (__u32)bpf_get_current_pid_tgid() : 0;
+	/* Client spans: the thread that sent the request. Server spans: the task tc egress runs in,
+	 * the response's sender, where tc may ask (not on 6.1). */
+	e->tid = c->dir == OBSBPF_DIR_CLIENT ? p->tid : obsbpf_cfg_tc_tid ? (__u32)bpf_get_current_pid_tgid() : 0;
 	e->pad = 0;
 	/* A wakeup per event costs microseconds in this program and a context switch in the
 	 * agent; the agent drains on a short timer and is woken only when the ring fills up. */

@@ -278,6 +278,7 @@ static void status_counters(struct agent *a, struct strbuf *b)
 		{ "connections_tls", OBSBPF_ST_CONN_TLS },
 		{ "connections_other", OBSBPF_ST_CONN_OTHER },
 		{ "connections_upgraded", OBSBPF_ST_CONN_UPGRADED },
+		{ "msg_desync", OBSBPF_ST_MSG_DESYNC },
 	};
 	uint64_t s[OBSBPF_ST_MAX] = { 0 };
 	datapath_read_stats(a->dp, s);

@@ -130,6 +130,8 @@ struct obsbpf_pending {
 	__u32 route_id;
 	__u8 method;
 	__u8 pad[3];
+	__u32 tid;  /* client requests: the thread that sent it (sk_msg runs in it); 0: unknown */
+	__u32 pad2;
 	struct obsbpf_trace trace;
 };
 
@@ -172,6 +174,8 @@ struct obsbpf_conn {
 			     * until every request sent is answered */
 	__u8 pad2;
 	__u32 rx_next_seq;  /* tc, server: TCP seq where the next request starts (after the body) */
+	__u32 msg_next_seq; /* sk_msg, client: write_seq where the next request must start, when
+			     * at_boundary: apply_bytes alone can drift (partial sends) */
 	__u32 tx_start_seq; /* tc egress, server: TCP seq of the last response start sent */
 	__u32 tx_seq_valid;
 	struct obsbpf_addrs addrs;
@@ -206,6 +210,8 @@ enum obsbpf_stat {
 	OBSBPF_ST_TRACE_INJECT_FAILED,  /* header insertions the kernel refused: passed unchanged */
 	OBSBPF_ST_TRACE_HEAD_SPLIT,     /* request heads not seen whole in one send: no header */
 	OBSBPF_ST_CONN_UPGRADED,        /* connections that left HTTP/1: 101, or 2xx to CONNECT */
+	OBSBPF_ST_MSG_DESYNC,           /* sends where a request should have started, but the stream
+					 * was elsewhere: nothing parsed until all is answered */
 	OBSBPF_ST_MAX,
 };
 

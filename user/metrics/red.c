@@ -220,6 +220,7 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 		{ "pipeline_full", OBSBPF_ST_PENDING_FULL },
 		{ "head_too_large", OBSBPF_ST_HEAD_UNSCANNED },
 		{ "retransmit", OBSBPF_ST_RETRANSMIT },
+		{ "desync", OBSBPF_ST_MSG_DESYNC },
 	};
 	stat_samples(out, "obsbpf_http_messages_unparsed_total", "reason", why, ARRAY_LEN(why), l, s);
 	counter(out, fmt, "obsbpf_trace_context_total",

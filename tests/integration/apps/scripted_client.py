@@ -4,7 +4,10 @@ every byte it sent to SENT and every byte it received to RECV.
 
 usage: scripted_client.py HOST PORT SENT RECV STEP...
   send:HEX        write these bytes in one send
+  sendfile:PATH   write the file's bytes in one send
   repeat:N:HEX    write these bytes N times, one send each
+  rr:N:HEX:MARK   N times: write the bytes, then wait until MARK (hex) has been received once more
+                  (request, response, next request)
   sleep:SECONDS   pause (a body sent after a delay, a head in pieces)
   expect:HEX      wait (10 s at most) until the bytes received so far contain these
 """
@@ -42,6 +45,24 @@ def main():
             b = bytes.fromhex(arg)
             s.sendall(b)
             sent.extend(b)
+        elif kind == "sendfile":
+            b = open(arg, "rb").read()
+            s.sendall(b)
+            sent.extend(b)
+        elif kind == "rr":
+            n, h, mark = arg.split(":")
+            b, mark = bytes.fromhex(h), bytes.fromhex(mark)
+            with lock:
+                seen = got.count(mark)
+            for i in range(int(n)):
+                s.sendall(b)
+                sent.extend(b)
+                deadline = time.time() + 10
+                with lock:
+                    while got.count(mark) < seen + i + 1 and time.time() < deadline:
+                        lock.wait(0.1)
+                    if got.count(mark) < seen + i + 1:
+                        sys.exit("scripted_client: answer %d of %s never came" % (i + 1, n))
         elif kind == "repeat":
             n, _, h = arg.partition(":")
             b = bytes.fromhex(h)
