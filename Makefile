@@ -149,4 +149,5 @@ docs: $(BUILD)/obsbpf
 
 clean:
 	rm -rf $(BUILD)
-include tests/fuzz/fuzz.mk
+# libFuzzer targets (make fuzz, make fuzz-smoke)
+-include tests/fuzz/fuzz.mk
