@@ -59,7 +59,9 @@ expect_eq "no unmatched responses" "$(metric_value obsbpf_http_messages_unparsed
 # CPU at most), not an event per request.
 events=$(metric_value obsbpf_events_read_total)
 expect_ge "events read (exemplar samples)" "$events" 1
-[ "$events" -lt $(( (38 + want) / 2 )) ] && ok "events sampled under load ($events for $((38 + want)) requests)" \
+# Fewer events than requests, by how much depends on the request rate (under qemu without KVM
+# requests come ~2 ms apart, so about half are sampled).
+[ "$events" -lt $(( (38 + want) * 9 / 10 )) ] && ok "events sampled under load ($events for $((38 + want)) requests)" \
 	|| fail "events: $events for $((38 + want)) requests, want sampling"
 
 metrics > "$T/metrics.txt"
