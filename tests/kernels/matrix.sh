@@ -40,8 +40,8 @@ main() {
 		test_logs_attach test_proxy_fionread test_passthrough_http1 test_http1_edges"
 	# TCG limits: 2.5-3x the time each took under TCG on 6.12 (120 s at least); the others get
 	# TEST_TIMEOUT.
-	TCG_TIMEOUTS="test_cli_errors=120 test_server_metrics=240 test_client_metrics=120
-		test_detach=120 test_tc_fallback=180 test_passthrough=120 test_trace_propagation=150
+	TCG_TIMEOUTS="test_cli_errors=120 test_server_metrics=420 test_client_metrics=120
+		test_detach=120 test_tc_fallback=180 test_passthrough=120 test_trace_propagation=420
 		test_trace_stress=120 test_trace_e2e=240 test_daemon=240 test_logs_attach=120
 		test_proxy_fionread=120 test_passthrough_http1=150 test_http1_edges=300
 		test_appmetrics=240 test_deploy_lint=300 test_exemplars=150 test_logs_forward=300
