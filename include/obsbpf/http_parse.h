@@ -90,6 +90,8 @@ static __always_inline int obsbpf_method_prefix(const __u8 *b, __u32 len)
 		0x20534e4f4954504full, /* "OPTIONS " */
 		0x204543415254ull,     /* "TRACE " */
 	};
+	/* Their lengths: a word is zero past its end, so a NUL there would match ("PUT \0\0"). */
+	static const __u8 lens[9] = { 4, 5, 5, 4, 6, 7, 8, 8, 6 };
 	if (len == 0 || len >= 8)
 		return 0;
 	__u64 w = 0;
@@ -99,7 +101,8 @@ static __always_inline int obsbpf_method_prefix(const __u8 *b, __u32 len)
 	__u64 any = 0;
 	for (int m = 0; m < 9; m++) {
 		__u64 x = (w ^ words[m]) & mask;
-		any |= ((x | (0 - x)) >> 63) ^ 1; /* 1 when x == 0 */
+		__u64 fits = (((__u64)lens[m] - len) >> 63) ^ 1; /* 1 when len <= lens[m] */
+		any |= (((x | (0 - x)) >> 63) ^ 1) & fits;       /* 1 when x == 0 */
 	}
 	return (int)any;
 }

@@ -446,6 +446,66 @@ static void test_openmetrics_untyped_fallback(void **state)
 	sb_free(&out);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_expo.c): what the renderer writes must parse again. */
+static bool om_parses(const char *text)
+{
+	struct strbuf t;
+	sb_init(&t);
+	sb_puts(&t, text);
+	sb_puts(&t, "# EOF\n");
+	struct expo_doc *d = NULL;
+	struct expo_parse_opts o = { .openmetrics = true };
+	int r = expo_parse(&d, t.buf, t.len, &o, NULL);
+	expo_doc_free(d);
+	sb_free(&t);
+	return r == 0;
+}
+
+/* llabs(LLONG_MIN) overflowed: "--9223372036854775.-808". */
+static void test_fuzz_timestamp_extremes(void **state)
+{
+	(void)state;
+	struct strbuf out;
+	sb_init(&out);
+	assert_int_equal(roundtrip("a 1 -9223372036854775808\n", false, EXPO_OPENMETRICS, NULL, &out, NULL), 0);
+	assert_string_equal(out.buf, "a 1 -9223372036854775.808\n");
+	assert_true(om_parses(out.buf));
+	sb_reset(&out);
+	assert_int_equal(roundtrip("a 1 -1\n", false, EXPO_OPENMETRICS, NULL, &out, NULL), 0);
+	assert_string_equal(out.buf, "a 1 -0.001\n");
+	/* OpenMetrics seconds past what milliseconds in a long long hold: llround is unspecified */
+	assert_int_equal(roundtrip("a 1 1e300\n# EOF\n", true, EXPO_OPENMETRICS, NULL, &out, NULL), -EINVAL);
+	assert_int_equal(roundtrip("a 1 -9.3e15\n# EOF\n", true, EXPO_OPENMETRICS, NULL, &out, NULL), -EINVAL);
+	sb_reset(&out);
+	assert_int_equal(roundtrip("a 1 9.2e15\n# EOF\n", true, EXPO_OPENMETRICS, NULL, &out, NULL), 0);
+	assert_string_equal(out.buf, "a 1 9200000000000000.000\n");
+	sb_free(&out);
+}
+
+/* A text counter "a_total" next to a family "a" (or counter "a" next to "a_total"): named the
+ * OpenMetrics way, the counter would clash with it and fail the whole scrape. */
+static void test_fuzz_counter_name_clash(void **state)
+{
+	(void)state;
+	struct strbuf out;
+	sb_init(&out);
+	assert_int_equal(roundtrip("# TYPE a_total counter\na_total 1\na 2\n", false, EXPO_OPENMETRICS,
+				   NULL, &out, NULL), 0);
+	assert_string_equal(out.buf, "a_total 1\na 2\n");
+	assert_true(om_parses(out.buf));
+	sb_reset(&out);
+	assert_int_equal(roundtrip("a_total 2\n# TYPE a counter\na 1\n", false, EXPO_OPENMETRICS, NULL,
+				   &out, NULL), 0);
+	assert_string_equal(out.buf, "a_total 2\na 1\n");
+	assert_true(om_parses(out.buf));
+	/* no clash: still a counter */
+	sb_reset(&out);
+	assert_int_equal(roundtrip("# TYPE a_total counter\na_total 1\nb 2\n", false, EXPO_OPENMETRICS,
+				   NULL, &out, NULL), 0);
+	assert_string_equal(out.buf, "# TYPE a counter\na_total 1\nb 2\n");
+	sb_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +520,8 @@ int main(void)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_openmetrics_grouping),
 		cmocka_unit_test(test_openmetrics_untyped_fallback),
+		cmocka_unit_test(test_fuzz_timestamp_extremes),
+		cmocka_unit_test(test_fuzz_counter_name_clash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

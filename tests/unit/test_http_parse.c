@@ -158,6 +158,31 @@ static void test_long_path_bounded(void **state)
 	assert_int_equal(route_id(line), route_id(other));
 }
 
+static int method_prefix(const char *s, size_t n)
+{
+	__u8 b[8] = { 0 }; /* 8 readable bytes, n of them the send's */
+	memcpy(b, s, n);
+	return obsbpf_method_prefix(b, (__u32)n);
+}
+
+/* Found by fuzzing (tests/fuzz/fuzz_http_parse.c): the words are zero past their end, so NULs
+ * after a method matched ("PUT \0\0" could start a request line). */
+static void test_method_prefix(void **state)
+{
+	(void)state;
+	assert_true(method_prefix("G", 1));
+	assert_true(method_prefix("GET ", 4));
+	assert_true(method_prefix("DELET", 5));
+	assert_true(method_prefix("CONNECT", 7));
+	assert_true(method_prefix("OPTIONS", 7));
+	assert_false(method_prefix("PUT \0\0", 6));
+	assert_false(method_prefix("GET \0\0\0", 7));
+	assert_false(method_prefix("HEAD \0", 6));
+	assert_false(method_prefix("GEX", 3));
+	assert_false(method_prefix("", 0));
+	assert_false(method_prefix("OPTIONS ", 8)); /* 8 bytes: parse_method decides */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_hash_agrees_with_template),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_long_path_bounded),
+		cmocka_unit_test(test_method_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include "logs/forward.h"
 #include "logs/spool.h"
 #include "logs/tail.h"
+#include "loop/loop.h"
 
 static struct chunk *mk_chunk(uint64_t seq, uint32_t records, size_t len)
 {
@@ -385,6 +389,94 @@ static void test_tail_lines_truncation_resume(void **st)
 	unlink(path);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_forward.c): a refusing PONG with an empty reason handed
+ * snprintf the NULL pointer msgpack-c gives an empty str (and HELO's empty auth, memcpy). */
+static void test_fuzz_pong_empty_reason(void **st)
+{
+	(void)st;
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_str_with_body(&pk, "PONG", 4);
+	msgpack_pack_false(&pk);
+	msgpack_pack_str_with_body(&pk, "", 0);
+	msgpack_pack_str_with_body(&pk, "", 0);
+	msgpack_pack_str_with_body(&pk, "", 0);
+	msgpack_unpacked u;
+	msgpack_object o = unpack(&u, &sb);
+	char reason[64];
+	assert_int_equal(forward_check_pong(&o, "salty", "n", 1, "k3y", reason, sizeof(reason)), -EACCES);
+	assert_string_equal(reason, "authentication refused");
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The unreadable-reply test asks malloc for 128 GiB on purpose: ASan must say no, not abort. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
+static void acked(void *arg, struct chunk *c)
+{
+	(void)arg;
+	chunk_free(c);
+}
+
+/* Found by fuzzing (tests/fuzz/fuzz_forward.c): a reply whose header asks for more than malloc
+ * gives (a map32 of 2^32-1 pairs: 128 GiB) left msgpack's unpacker unusable and the connection
+ * waiting for the ack timeout; it now fails at once, to reconnect after the backoff. */
+static void test_fuzz_unreadable_reply_fails(void **st)
+{
+	(void)st;
+	void *big = malloc((size_t)1 << 38);
+	if (big) { /* a machine where even that fits: the reply would just be waited for */
+		free(big);
+		skip();
+	}
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 1), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+	char port[8];
+	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+
+	struct loop *l = loop_new();
+	struct chunk_queue q;
+	assert_int_equal(queue_init(&q, 1 << 20, NULL, 0), 0);
+	assert_int_equal(queue_push(&q, mk_chunk(1, 1, 10), false), 0);
+	struct forward_opts o = { .host = "127.0.0.1", .port = port, .tag = "t", .packed = true,
+				  .ack_timeout_ms = 60000, .retry_min_ms = 60000, .retry_max_ms = 60000 };
+	struct forward *f = forward_new(l, &o, &q, acked, NULL);
+	assert_non_null(f);
+	forward_kick(f);
+	int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(c >= 0);
+	char buf[4096];
+	ssize_t n = 0;
+	for (int i = 0; i < 100 && n <= 0; i++) { /* connected, then the chunk is sent */
+		loop_run_once(l, 10);
+		n = recv(c, buf, sizeof(buf), MSG_DONTWAIT);
+	}
+	assert_true(n > 0);
+	assert_int_equal(send(c, "\xdf\xff\xff\xff\xff", 5, MSG_NOSIGNAL), 5);
+	for (int i = 0; i < 20 && !forward_stats(f)->retries; i++)
+		loop_run_once(l, 10);
+	assert_int_equal(forward_stats(f)->retries, 1);
+	assert_true(forward_stats(f)->failing);
+	assert_int_equal(forward_stats(f)->ack_timeouts, 0);
+	forward_free(f);
+	queue_free(&q);
+	loop_free(l);
+	close(c);
+	close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_checkpoint_roundtrip),
 		cmocka_unit_test(test_queue_memory_spool_drop),
 		cmocka_unit_test(test_tail_lines_truncation_resume),
+		cmocka_unit_test(test_fuzz_pong_empty_reason),
+		cmocka_unit_test(test_fuzz_unreadable_reply_fails),
 	};
 	return cmocka_run_group_tests(tests, mkdir_tmp, rm_tmp);
 }

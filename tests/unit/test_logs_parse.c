@@ -257,6 +257,35 @@ static void test_logfmt_record_unescapes(void **st)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_logs.c): json-c reads NaN and overflowing numbers, and the
+ * --logs-out stdout line said nan/-inf, which no JSON reader accepts. */
+static void test_fuzz_nonfinite_numbers_json(void **st)
+{
+	(void)st;
+	const char *line = "{\"a\":NaN,\"b\":-1e400,\"c\":[Infinity,1.5]}";
+	struct log_parsed r;
+	parse(line, &r);
+	assert_int_equal(r.format, LOG_JSON);
+	struct log_meta m = { .pod = "p" };
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	log_record_pack(&pk, 1, line, strlen(line), &r, &m);
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	struct strbuf js;
+	sb_init(&js);
+	assert_int_equal(log_entry_to_json(&u.data, &js), 0);
+	assert_non_null(strstr(js.buf, "\"a\":null,\"b\":null,\"c\":[null,1.5]"));
+	assert_null(strstr(js.buf, "nan"));
+	assert_null(strstr(js.buf, "inf"));
+	sb_free(&js);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_cri),
 		cmocka_unit_test(test_record_encoding),
 		cmocka_unit_test(test_logfmt_record_unescapes),
+		cmocka_unit_test(test_fuzz_nonfinite_numbers_json),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "rpc_status.pb-c.h"
 
 #include <nettle/base64.h>
+#include "appmetrics/fetch.h"
 #include "trace/internal.h"
 
 static struct obsbpf_http_event server_event(void)
@@ -334,6 +336,37 @@ static void test_grpc_retry_info(void **state)
 	assert_int_equal(grpc_retry_info_ms("", 0), -1);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_grpc.c, fuzz_otlp_http.c): a collector's delay in seconds
+ * is any int64 (RetryInfo) or curl_off_t (Retry-After), and * 1000 overflowed. */
+static void test_fuzz_retry_delay_overflow(void **state)
+{
+	(void)state;
+	char b[512];
+	size_t n = status_b64(b, "type.googleapis.com/google.rpc.RetryInfo", INT64_MAX, 999999999);
+	assert_int_equal(grpc_retry_info_ms(b, n), RETRY_AFTER_MAX_MS);
+	n = status_b64(b, "type.googleapis.com/google.rpc.RetryInfo", 300, 999999999);
+	assert_int_equal(grpc_retry_info_ms(b, n), RETRY_AFTER_MAX_MS);
+	n = status_b64(b, "type.googleapis.com/google.rpc.RetryInfo", 299, 500000000);
+	assert_int_equal(grpc_retry_info_ms(b, n), 299500);
+
+	struct strbuf body;
+	sb_init(&body);
+	struct fetch_result r = { .ok = true, .status = 503, .body = &body, .retry_after_s = LONG_MAX };
+	struct export_result res;
+	otlp_http_result(&r, &res);
+	assert_int_equal(res.outcome, EXPORT_RETRY);
+	assert_int_equal(res.retry_after_ms, RETRY_AFTER_MAX_MS);
+	r.retry_after_s = 7;
+	otlp_http_result(&r, &res);
+	assert_int_equal(res.retry_after_ms, 7000);
+	assert_string_equal(res.detail, "HTTP 503");
+	r.status = 500; /* Retry-After only counts on 429 and 503 */
+	otlp_http_result(&r, &res);
+	assert_int_equal(res.outcome, EXPORT_FAIL);
+	assert_int_equal(res.retry_after_ms, -1);
+	sb_free(&body);
+}
+
 static void test_queue(void **state)
 {
 	(void)state;
@@ -407,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_retry_policy),
 		cmocka_unit_test(test_retry_delay),
 		cmocka_unit_test(test_grpc_retry_info),
+		cmocka_unit_test(test_fuzz_retry_delay_overflow),
 		cmocka_unit_test(test_queue),
 		cmocka_unit_test(test_target),
 	};

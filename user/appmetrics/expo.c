@@ -355,10 +355,11 @@ static const char *parse_timestamp(const struct expo_doc *d, char *tok, long lon
 {
 	char *end;
 	if (d->om) { /* OpenMetrics: seconds, may have a fraction */
-		double s = strtod(tok, &end);
-		if (end == tok || *end || !isfinite(s) || strpbrk(tok, "xX"))
+		double s = strtod(tok, &end), v = s * 1000.0;
+		/* llround's result is unspecified past the range of long long (NaN, Inf too) */
+		if (end == tok || *end || !(v >= -0x1p63 && v < 0x1p63) || strpbrk(tok, "xX"))
 			return "bad timestamp";
-		*ms = llround(s * 1000.0);
+		*ms = llround(v);
 		return NULL;
 	}
 	errno = 0;
@@ -985,6 +986,38 @@ static void untyped_order(const struct expo_doc *d, const struct family *f, uint
 	}
 }
 
+/* OpenMetrics names a counter family without "_total" and its samples with it: whether
+ * another family already has one of those names (0.0.4 text allows a counter "a_total" next
+ * to a gauge "a"). Such a counter goes out untyped: the clash would fail the whole scrape. */
+static bool om_counter_clash(const struct expo_doc *d, const struct family *f)
+{
+	if (!f->typed || f->type != T_COUNTER)
+		return false;
+	const char *name = fam_out(f);
+	size_t n = strlen(name), pl = strlen(f->prefix);
+	if (n > 6 && !strcmp(name + n - 6, "_total"))
+		n -= 6;
+	char *t = malloc(pl + n + 7); /* prefix + family name, then + "_total" */
+	if (!t)
+		return false;
+	memcpy(t, f->prefix, pl);
+	memcpy(t + pl, name, n);
+	strcpy(t + pl + n, "_total");
+	bool clash = false;
+	for (size_t j = 0; j < d->nfam && !clash; j++) {
+		const struct family *g = &d->fams[j];
+		size_t gl = strlen(g->prefix);
+		if (g == f || !g->nsamples || g->dropped || gl > pl + n || strncmp(t, g->prefix, gl))
+			continue;
+		/* g's full name is t's family name, or t itself (the samples' name) */
+		const char *go = fam_out(g), *rest = t + gl;
+		size_t rn = pl + n - gl;
+		clash = !strcmp(rest, go) || (strlen(go) == rn && !strncmp(rest, go, rn));
+	}
+	free(t);
+	return clash;
+}
+
 static void put_sample(struct strbuf *out, const struct expo_doc *d, const struct family *f,
 		       const struct sample *s, const char *sample_sfx, const struct expo_label_set *add,
 		       const char *pre, bool om, bool no_ts)
@@ -997,10 +1030,12 @@ static void put_sample(struct strbuf *out, const struct expo_doc *d, const struc
 	put_value(out, s);
 	if (s->has_ts && !no_ts) {
 		long long ms = s->ts_ms;
+		/* unsigned: llabs(LLONG_MIN) overflows (a text timestamp may be that) */
+		unsigned long long a = ms < 0 ? 0ull - (unsigned long long)ms : (unsigned long long)ms;
 		if (!om)
 			sb_printf(out, " %lld", ms);
 		else
-			sb_printf(out, " %s%lld.%03lld", ms < 0 ? "-" : "", llabs(ms) / 1000, llabs(ms) % 1000);
+			sb_printf(out, " %s%llu.%03llu", ms < 0 ? "-" : "", a / 1000, a % 1000);
 	}
 	sb_putc(out, '\n');
 }
@@ -1011,7 +1046,7 @@ static void put_family(struct strbuf *out, const struct expo_doc *d, const struc
 	uint32_t *order = NULL;
 	bool degraded = false;
 	if (om && (order = malloc(f->nsamples * sizeof(*order)))) {
-		if (!point_order(d, f, order) || !om_valid(d, f, order)) {
+		if (!point_order(d, f, order) || !om_valid(d, f, order) || om_counter_clash(d, f)) {
 			untyped_order(d, f, order);
 			degraded = true;
 		}

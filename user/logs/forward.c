@@ -234,7 +234,9 @@ static void do_read(struct forward *f)
 				break;
 		}
 		msgpack_unpacked_destroy(&u);
-		if (r == MSGPACK_UNPACK_PARSE_ERROR) {
+		/* NOMEM: a container header asked for more than malloc gives (a 5-byte map32 asks
+		 * for 128 GiB); the unpacker is no use after it. */
+		if (r == MSGPACK_UNPACK_PARSE_ERROR || r == MSGPACK_UNPACK_NOMEM_ERROR) {
 			fail(f, "unreadable response");
 			return;
 		}

@@ -69,7 +69,8 @@ static int copy_bytes(const msgpack_object *o, char *out, size_t n, size_t *len)
 		return 0;
 	if ((o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_BIN) || o->via.str.size >= n)
 		return -EPROTO;
-	memcpy(out, o->via.str.ptr, o->via.str.size);
+	if (o->via.str.size) /* msgpack-c gives an empty str a NULL ptr: memcpy must not see it */
+		memcpy(out, o->via.str.ptr, o->via.str.size);
 	out[o->via.str.size] = '\0';
 	*len = o->via.str.size;
 	return 0;
@@ -130,7 +131,7 @@ int forward_check_pong(const msgpack_object *o, const char *salt, const char *no
 		return -EACCES;
 	const msgpack_object *a = o->via.array.ptr;
 	if (a[1].type != MSGPACK_OBJECT_BOOLEAN || !a[1].via.boolean) {
-		if (a[2].type == MSGPACK_OBJECT_STR)
+		if (a[2].type == MSGPACK_OBJECT_STR && a[2].via.str.size) /* "" has a NULL ptr */
 			snprintf(reason, rn, "%.*s", (int)a[2].via.str.size, a[2].via.str.ptr);
 		else
 			snprintf(reason, rn, "authentication refused");

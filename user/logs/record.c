@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -206,7 +207,13 @@ void msgpack_to_json(const msgpack_object *o, struct strbuf *out)
 	case MSGPACK_OBJECT_POSITIVE_INTEGER: sb_printf(out, "%" PRIu64, o->via.u64); break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER: sb_printf(out, "%" PRId64, o->via.i64); break;
 	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64: sb_printf(out, "%.17g", o->via.f64); break;
+	case MSGPACK_OBJECT_FLOAT64:
+		/* JSON has no NaN or Infinity, which a JSON log line may hold (json-c reads them) */
+		if (isfinite(o->via.f64))
+			sb_printf(out, "%.17g", o->via.f64);
+		else
+			sb_puts(out, "null");
+		break;
 	case MSGPACK_OBJECT_STR:
 	case MSGPACK_OBJECT_BIN:
 		sb_putc(out, '"');

@@ -174,7 +174,8 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t stream, const uint
 {
 	struct grpc_tp *g = ud;
 	(void)s, (void)flags;
-	if (stream != g->stream || g->resp_len + len > 64 * 1024)
+	/* !len: realloc(p, 0) frees p and returns NULL, leaving g->resp dangling */
+	if (stream != g->stream || !len || g->resp_len + len > 64 * 1024)
 		return 0;
 	uint8_t *p = realloc(g->resp, g->resp_len + len);
 	if (!p)

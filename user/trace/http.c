@@ -18,17 +18,18 @@ struct http_tp {
 	void *arg;
 };
 
-static void http_done(void *arg, const struct fetch_result *r)
+void otlp_http_result(const struct fetch_result *r, struct export_result *out)
 {
-	struct http_tp *h = arg;
 	struct export_result res = { .retry_after_ms = -1 };
 	res.outcome = otlp_http_outcome(r->ok, r->status);
 	if (!r->ok) {
 		snprintf(res.detail, sizeof(res.detail), "%s", r->error ? r->error : "transfer failed");
 	} else {
 		snprintf(res.detail, sizeof(res.detail), "HTTP %ld", r->status);
+		/* libcurl passes any delay through (or a far date): * 1000 must not overflow */
 		if (r->retry_after_s >= 0 && (r->status == 429 || r->status == 503))
-			res.retry_after_ms = r->retry_after_s * 1000;
+			res.retry_after_ms = r->retry_after_s > RETRY_AFTER_MAX_MS / 1000
+				? RETRY_AFTER_MAX_MS : r->retry_after_s * 1000;
 	}
 	if (res.outcome == EXPORT_OK && r->body && r->body->len) {
 		char msg[120];
@@ -49,6 +50,14 @@ static void http_done(void *arg, const struct fetch_result *r)
 			res.detail[l] = '\0';
 		}
 	}
+	*out = res;
+}
+
+static void http_done(void *arg, const struct fetch_result *r)
+{
+	struct http_tp *h = arg;
+	struct export_result res;
+	otlp_http_result(r, &res);
 	export_done_fn done = h->done;
 	h->done = NULL;
 	done(h->arg, &res);

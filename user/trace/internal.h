@@ -101,6 +101,10 @@ struct transport {
 };
 /* OTLP/HTTP: POST application/x-protobuf to url. */
 struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeout_ms);
+/* What the collector's HTTP answer means (outcome, Retry-After, partial success or its
+ * reason): the transport's part that reads it, apart for tests and fuzzing. */
+struct fetch_result;
+void otlp_http_result(const struct fetch_result *r, struct export_result *out);
 /* OTLP/gRPC: h2c with prior knowledge to host:port (resolved now), one connection reused. */
 struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port,
 				unsigned timeout_ms);

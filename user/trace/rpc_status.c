@@ -35,7 +35,10 @@ long grpc_retry_info_ms(const char *b64, size_t len)
 			continue;
 		Rpc__RetryInfo *ri = rpc__retry_info__unpack(NULL, d->value.len, d->value.data);
 		if (ri && ri->retry_delay && ri->retry_delay->seconds >= 0 && ri->retry_delay->nanos >= 0) {
-			int64_t v = ri->retry_delay->seconds * 1000 + ri->retry_delay->nanos / 1000000;
+			/* seconds is any int64 the server sends: cap it before * 1000 overflows */
+			int64_t sec = ri->retry_delay->seconds;
+			int64_t v = sec > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS
+				    : sec * 1000 + ri->retry_delay->nanos / 1000000;
 			ms = v > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : (long)v;
 		}
 		if (ri)
