@@ -112,6 +112,7 @@ verifier-budget: $(BUILD)/obsbpf
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory verifier-budget
 	@$(MAKE) --no-print-directory kernel-smoke
 	@$(MAKE) --no-print-directory integration
@@ -150,4 +151,4 @@ docs: $(BUILD)/obsbpf
 clean:
 	rm -rf $(BUILD)
 # libFuzzer targets (make fuzz, make fuzz-smoke)
--include tests/fuzz/fuzz.mk
+include tests/fuzz/fuzz.mk
