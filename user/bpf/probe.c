@@ -75,7 +75,7 @@ static const struct feature features[] = {
 	{ "tcx links (Linux 6.6)", false, "tc filters instead: a killed agent leaves them attached until the next start reclaims them", has_tcx },
 };
 
-static int silent(enum libbpf_print_level l, const char *f, va_list ap)
+int probe_libbpf_silent(enum libbpf_print_level l, const char *f, va_list ap)
 {
 	(void)l; (void)f; (void)ap;
 	return 0;
@@ -84,7 +84,7 @@ static int silent(enum libbpf_print_level l, const char *f, va_list ap)
 bool probe_run(FILE *out, bool verbose)
 {
 	bool ok = true;
-	libbpf_print_fn_t old = libbpf_set_print(verbose ? NULL : silent);
+	libbpf_print_fn_t old = libbpf_set_print(verbose ? NULL : probe_libbpf_silent);
 	if (verbose)
 		libbpf_set_print(old);
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
@@ -120,7 +120,7 @@ bool probe_run(FILE *out, bool verbose)
 const char *probe_required(void)
 {
 	static char why[160];
-	libbpf_print_fn_t old = libbpf_set_print(silent);
+	libbpf_print_fn_t old = libbpf_set_print(probe_libbpf_silent);
 	const char *r = NULL;
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]) && !r; i++) {
 		const struct feature *f = &features[i];

@@ -2,8 +2,11 @@
 #ifndef OBSBPF_PROBE_H
 #define OBSBPF_PROBE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+#include <bpf/libbpf.h>
 
 /* Prints one line per feature. Returns true when `obsbpf attach` can work. */
 bool probe_run(FILE *out, bool verbose);
@@ -11,5 +14,8 @@ bool probe_run(FILE *out, bool verbose);
 const char *probe_required(void);
 /* Whether tp_btf/sock_recv_length (in-process propagation) can be attached. */
 bool probe_sock_recv_length(void);
+
+/* A libbpf print callback that prints nothing: for probe loads whose failure is an answer. */
+int probe_libbpf_silent(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 #endif

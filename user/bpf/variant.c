@@ -12,12 +12,6 @@
 #include "features.skel.h"
 #include "obsbpf.skel.h"
 
-static int quiet(enum libbpf_print_level l, const char *f, va_list ap)
-{
-	(void)l; (void)f; (void)ap;
-	return 0;
-}
-
 /* Loads the one feature program `name` of the probe object: whether this kernel's verifier
  * takes it, as it would take the same call in obsbpf's program of that type. */
 static bool loads(const char *name)
@@ -38,7 +32,7 @@ void variant_probe(struct kernel_variant *kv)
 	static struct kernel_variant cached;
 	static bool done;
 	if (!done) {
-		libbpf_print_fn_t old = libbpf_set_print(quiet);
+		libbpf_print_fn_t old = libbpf_set_print(probe_libbpf_silent);
 		cached.recv_tp = probe_sock_recv_length();
 		cached.recv_fexit = !cached.recv_tp && loads("feat_fexit_recvmsg");
 		cached.msg_task_storage = loads("feat_msg_task_storage");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "verify.h"
 
+#include "probe.h"
 #include "variant.h"
 
 #include <bpf/libbpf.h>
@@ -16,12 +17,6 @@
 /* BPF_LOG_STATS: the verifier's closing statistics, and its error line when it rejects. */
 #define LOG_STATS 4
 #define LOG_SIZE (256 * 1024)
-
-static int quiet(enum libbpf_print_level l, const char *f, va_list ap)
-{
-	(void)l; (void)f; (void)ap;
-	return 0;
-}
 
 static double now_ms(void)
 {
@@ -121,7 +116,7 @@ int verify_programs(struct verify_result *out, int max)
 	char *log = malloc(LOG_SIZE);
 	if (!log)
 		return -ENOMEM;
-	libbpf_print_fn_t old = libbpf_set_print(quiet);
+	libbpf_print_fn_t old = libbpf_set_print(probe_libbpf_silent);
 	for (int i = 0; i < n; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
 		verify_one(i, &out[i], log);
