@@ -94,6 +94,17 @@ pod_ip() { echo "${POD_IP[$1]}"; }
 pod_name() { echo "${POD_HOST[$1]}"; } # the pod's name as Kubernetes (and --pod) knows it
 pod_cgroup() { echo "${POD_CG[$1]}"; }
 pod_netns() { echo "/run/netns/${POD_NS[$1]}"; }
+# pod_tc_filters NAME [DEV...]: the classic tc filters (ingress, then egress) on the pod's
+# interfaces, lo and eth0 unless named: the tc hooks where there is no tcx, or what a killed agent
+# left behind.
+pod_tc_filters() {
+	local ns=${POD_NS[$1]} dev; shift
+	[ $# -gt 0 ] || set -- lo eth0
+	for dev in "$@"; do
+		ip netns exec "$ns" tc filter show dev "$dev" ingress
+		ip netns exec "$ns" tc filter show dev "$dev" egress
+	done
+}
 
 # pod_run NAME CMD...: a background process inside the pod (cgroup, netns, UTS). Prints its pid.
 pod_run() {
@@ -180,6 +191,14 @@ agent_also_stop() {
 wait_for() {
 	local n=$(( $1 * 5 )) i; shift
 	for i in $(seq "$n"); do "$@" 2>/dev/null && return 0; sleep 0.2; done
+	return 1
+}
+
+# wait_until SECONDS 'SHELL CONDITION': like wait_for, but the condition is evaluated again each
+# time, command substitutions included (`wait_for 5 test "$(f)" -ge 1` would run f only once).
+wait_until() {
+	local n=$(( $1 * 5 )) i; shift
+	for i in $(seq "$n"); do eval "$1" 2>/dev/null && return 0; sleep 0.2; done
 	return 1
 }
 

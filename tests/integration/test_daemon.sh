@@ -12,17 +12,9 @@ status() { agent_status "$@"; }
 status_pods() { status --json | "$PY" -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["pods"])))'; }
 has_pod() { status_pods | tr ' ' '\n' | grep -qx "$1"; }
 lacks_pod() { ! has_pod "$1"; }
-# tc_filters_in NAME: classic tc filters on the pod's interfaces (the fallback without tcx).
-tc_filters_in() {
-	local ns=${POD_NS[$1]} dev
-	for dev in lo eth0; do
-		ip netns exec "$ns" tc filter show dev $dev ingress
-		ip netns exec "$ns" tc filter show dev $dev egress
-	done
-}
 # The daemon's tc hooks, 2 per attached pod (lo, eth0) and direction: tcx links, or on kernels
 # without tcx (before 6.6) classic filters, counted over the pods' netns.
-all_filters() { local p n=0; for p in "${PODS[@]}"; do n=$((n + $(tc_filters_in "$p" | grep -c "$1"))); done; echo $n; }
+all_filters() { local p n=0; for p in "${PODS[@]}"; do n=$((n + $(pod_tc_filters "$p" | grep -c "$1"))); done; echo $n; }
 if has_tcx; then
 	tcx() { tcx_links "$TC_PROG"; }
 	tcx_egress() { tcx_links "$TC_EGRESS_PROG"; }
@@ -62,11 +54,11 @@ expect_eq "attached pods" "$(status_pods)" "$(printf '%s\n' "$(pod_name api)" "$
 # Traffic between pods: cli -> web (3), cli -> api (2).
 for i in 1 2 3; do pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip web):8080/items/$i" || fail "curl web"; done
 for i in 1 2; do pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip api):8080/users/$i" || fail "curl api"; done
-wait_for 5 test "$(server_count web)" -ge 3
+wait_until 5 'test "$(server_count web)" -ge 3'
 expect_eq "web's served requests under k8s_pod_name=web" "$(server_count web)" 3
 expect_eq "api's served requests under k8s_pod_name=api" "$(server_count api)" 2
 pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip sd):8080/sd" || fail "curl sd"
-wait_for 5 test "$(server_count sd)" -ge 1
+wait_until 5 'test "$(server_count sd)" -ge 1'
 expect_eq "systemd-layout pod's container served under k8s_pod_name=sd" "$(server_count sd)" 1
 expect_eq "cli's sent requests under k8s_pod_name=cli" "$(client_count cli)" 6
 expect_eq "cli served nothing" "$(server_count cli)" 0
@@ -90,7 +82,8 @@ expect_eq "GET /status lists the same pods" \
 OBS=$!; BG_PIDS+=($OBS)
 "$OBSBPF" observe --control-socket "$CTL" --json > "$T/observe.json" 2>&1 &
 OBSJ=$!; BG_PIDS+=($OBSJ)
-wait_for 5 test "$(status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["counters"]["observers"])')" = 2
+observers() { status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["counters"]["observers"])'; }
+wait_until 5 'test "$(observers)" = 2'
 pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip web):8080/observed/7" || fail "curl web"
 pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip api):8080/other" || fail "curl api"
 wait_for 5 grep -q "/observed" "$T/observe.txt"
@@ -121,7 +114,7 @@ wait_port late 8080 || exit 1
 wait_for 5 has_pod "$(pod_name late)" && ok "pod created after start attached within 5 s" \
 	|| fail "late pod not attached: $(status_pods)"
 pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip late):8080/x" || fail "curl late"
-wait_for 5 test "$(server_count late)" -ge 1
+wait_until 5 'test "$(server_count late)" -ge 1'
 expect_eq "late pod's request counted under its name" "$(server_count late)" 1
 expect_eq "tcx links for 5 pods" "$(tcx)" 10
 
@@ -130,7 +123,7 @@ echo 1 > "${POD_CG[late]}/cgroup.kill"
 wait_for 5 lacks_pod "$(pod_name late)" && ok "deleted pod detached" || fail "deleted pod still attached"
 expect_eq "deleted pod's tcx links released" "$(tcx)" 8
 expect_eq "deleted pod's tcx egress links released" "$(tcx_egress)" 8
-expect_eq "no tc filter in the deleted pod's netns" "$(tc_filters_in late)" ""
+expect_eq "no tc filter in the deleted pod's netns" "$(pod_tc_filters late)" ""
 expect_eq "no program left on the deleted pod's cgroup" "$(bpftool cgroup show "${POD_CG[late]}")" ""
 expect_eq "deleted pod's series dropped" "$(server_count late)" 0
 expect_eq "other pods' series kept" "$(server_count web)" 4
@@ -154,7 +147,7 @@ expect_eq "no program of the killed daemon still loaded" "$left" ""
 if has_tcx; then
 	expect_eq "no tcx link left after kill -9" "$(tcx)" 0
 	expect_eq "no tcx egress link left after kill -9" "$(tcx_egress)" 0
-	for p in web api cli sd; do expect_eq "no tc filter on $p after kill -9" "$(tc_filters_in $p)" ""; done
+	for p in web api cli sd; do expect_eq "no tc filter on $p after kill -9" "$(pod_tc_filters $p)" ""; done
 else
 	expect_eq "without tcx, the killed daemon's ingress filters stay (until the next start)" "$(tcx)" 8
 fi
@@ -177,7 +170,7 @@ fi
 wait_for 5 sh -c "! bpftool prog show id $msg_id" && ok "killed daemon's sk_msg program freed once its last socket closed" \
 	|| fail "sk_msg program $msg_id of the killed daemon still loaded"
 pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip web):8080/again" || fail "curl web"
-wait_for 5 test "$(server_count web)" -ge 1
+wait_until 5 'test "$(server_count web)" -ge 1'
 expect_eq "restarted daemon counts web's new request" "$(server_count web)" 1
 agent_stop; expect_eq "daemon exit status on SIGTERM" "$?" 0
 [ -e "$CTL" ] && fail "control socket left behind" || ok "control socket removed on exit"

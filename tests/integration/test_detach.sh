@@ -15,10 +15,8 @@ for sig in TERM INT; do
 		expect_eq "tcx ingress links on lo and eth0 while attached" "$(tcx_links "$(agent_prog_id obsbpf_tc_ingress)")" 2
 		expect_eq "tcx egress links on lo and eth0 while attached" "$(tcx_links "$(agent_prog_id obsbpf_tc_egress)")" 2
 	else
-		n=0; for dev in lo eth0; do for d in ingress egress; do
-			n=$((n + $(ip netns exec "$NS" tc filter show dev $dev $d | grep -c obsbpf_tc_)))
-		done; done
-		expect_eq "tc filters (no tcx here) on lo and eth0, both directions, while attached" "$n" 4
+		expect_eq "tc filters (no tcx here) on lo and eth0, both directions, while attached" \
+			"$(pod_tc_filters det | grep -c obsbpf_tc_)" 4
 	fi
 	[ -n "$(bpftool cgroup show "$(pod_cgroup det)")" ] && ok "sockops on the cgroup while attached" \
 		|| fail "no program on the cgroup while attached"
@@ -32,8 +30,7 @@ for sig in TERM INT; do
 	timeout 5 cat <&3 > "$T/resp"; exec 3<&-
 	expect_eq "keep-alive connection across detach got both responses" "$(grep -c '^HTTP/1.1 200' "$T/resp")" 2
 	for dev in lo eth0; do
-		out=$(ip netns exec "$NS" tc filter show dev $dev ingress; ip netns exec "$NS" tc filter show dev $dev egress)
-		expect_eq "no tc filter left on $dev after SIG$sig" "$out" ""
+		expect_eq "no tc filter left on $dev after SIG$sig" "$(pod_tc_filters det $dev)" ""
 		ip netns exec "$NS" tc qdisc show dev $dev | grep -q clsact \
 			&& fail "clsact qdisc left on $dev" || ok "clsact qdisc removed from $dev"
 	done

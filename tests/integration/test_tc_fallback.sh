@@ -7,12 +7,8 @@ source "$(dirname "$0")/lib.sh"
 pod_create fb
 pod_run fb "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 wait_port fb 8080 || exit 1
-NS=${POD_NS[fb]}
 # filters: our classic filters on eth0, ingress and egress.
-filters() {
-	echo $(( $(ip netns exec "$NS" tc filter show dev eth0 ingress | grep -c obsbpf_tc_ingre) +
-		$(ip netns exec "$NS" tc filter show dev eth0 egress | grep -c obsbpf_tc_egres) ))
-}
+filters() { pod_tc_filters fb eth0 | grep -c obsbpf_tc_; }
 tcx_both() { echo $(( $(tcx_links "$(agent_prog_id obsbpf_tc_ingress)") + $(tcx_links "$(agent_prog_id obsbpf_tc_egress)") )); }
 
 agent_start --pod "$(pod_name fb)" --tc-hook filter || exit 1
@@ -20,7 +16,7 @@ expect_eq "classic tc filters (ingress, egress) on eth0 with --tc-hook filter" "
 agent_status | grep -q "tc ingress $(pod_name fb):eth0" && agent_status | grep -q "tc egress $(pod_name fb):eth0" \
 	&& ok "status says tc, not tcx" || fail "status: $(agent_status)"
 curl -fsS -o /dev/null "http://$(pod_ip fb):8080/a" || fail "curl"
-wait_for 5 test "$(metric_value http_server_request_duration_seconds_count)" -ge 1
+wait_until 5 'test "$(metric_value http_server_request_duration_seconds_count)" -ge 1'
 expect_eq "request measured through the filter" "$(metric_value http_server_request_duration_seconds_count)" 1
 agent_stop; expect_eq "exit status" "$?" 0
 expect_eq "SIGTERM removed the filters" "$(filters)" 0
@@ -44,7 +40,7 @@ else
 	log "no tcx on $(uname -r): the agent's hooks stay classic filters"
 fi
 curl -fsS -o /dev/null "http://$(pod_ip fb):8080/b" || fail "curl"
-wait_for 5 test "$(metric_value http_server_request_duration_seconds_count)" -ge 1
+wait_until 5 'test "$(metric_value http_server_request_duration_seconds_count)" -ge 1'
 expect_eq "request measured once (no stale filter counting twice)" "$(metric_value http_server_request_duration_seconds_count)" 1
 agent_stop
 finish
