@@ -99,10 +99,12 @@ integration: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
 # Debian's own 6.1 and 6.12 kernels under qemu (tests/kernels/, packages: install-deps.sh
 # --kernels): the kernel x test table (the whole suite with KVM, a subset under TCG), and the
 # smoke run of probe + two tests on both kernels.
-test-kernels: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
+test-kernels: deps
+	@$(MAKE) --no-print-directory $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
 	@tests/kernels/matrix.sh
 
-kernel-smoke: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
+kernel-smoke: deps
+	@$(MAKE) --no-print-directory $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
 	@tests/kernels/smoke.sh
 
 # Every BPF program within 150k verified instructions, built by clang 14, 16 and 19.
