@@ -55,6 +55,7 @@ struct obsbpf_config {
 	unsigned logs_flush_ms;
 	unsigned logs_chunk_kb;
 	unsigned forward_ack_timeout_ms;
+	unsigned forward_backoff_max_ms;
 	/* app metrics adapter, health proxy, Pushgateway (appmetrics/) */
 	const char *app_metrics;
 	unsigned app_metrics_interval;
@@ -69,6 +70,7 @@ struct obsbpf_config {
 	const char *pushgateway_job;
 	unsigned pushgateway_interval;
 	bool pushgateway_delete;
+	unsigned pushgateway_timeout_ms;
 	/* spans (trace/) */
 	const char *service_name;
 	const char *otlp_endpoint;
@@ -77,6 +79,7 @@ struct obsbpf_config {
 	unsigned otlp_flush_ms;
 	unsigned otlp_queue;
 	unsigned otlp_timeout_ms;
+	unsigned otlp_backoff_max_ms;
 	/* misc */
 	const char *config; /* --config FILE (or $OBSBPF_CONFIG) */
 	char *config_text;  /* that file's contents: its values point into it (options_free) */

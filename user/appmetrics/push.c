@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUSH_TIMEOUT_MS 10000u
-
 /* Pushgateway's URL rules: a value that is empty or holds a '/' goes base64url-encoded with
  * "@base64" after the label name; anything else is percent-encoded as a path segment. */
 static void put_group_label(struct strbuf *out, const char *name, const char *v)
@@ -109,7 +107,7 @@ static void push_tick(void *arg)
 		.content_type = "text/plain; version=0.0.4; charset=utf-8",
 		.body = body.buf ? body.buf : "",
 		.body_len = body.len,
-		.timeout_ms = PUSH_TIMEOUT_MS,
+		.timeout_ms = m->cfg->pushgateway_timeout_ms ? m->cfg->pushgateway_timeout_ms : 10000,
 		.max_bytes = 64 * 1024,
 	};
 	m->pushing = fetch_start(m->fx, &req, push_done, m) == 0;

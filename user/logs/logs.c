@@ -364,7 +364,8 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 			.packed = !cfg->forward_mode || !strcmp(cfg->forward_mode, "packed"),
 			.shared_key = cfg->forward_shared_key, .self_hostname = l->pod.node[0] ? l->pod.node : host,
 			.ack_timeout_ms = cfg->forward_ack_timeout_ms ? cfg->forward_ack_timeout_ms : 10000,
-			.retry_min_ms = 250, .retry_max_ms = 30000,
+			.retry_min_ms = 250,
+			.retry_max_ms = cfg->forward_backoff_max_ms > 250 ? cfg->forward_backoff_max_ms : 250,
 		};
 		l->fwd = forward_new(l->loop, &fo, &l->q, on_acked, l);
 		if (!l->fwd)

@@ -19,7 +19,6 @@
 
 #define MAX_RESOURCES 1024
 #define RETRY_BASE_MS 200
-#define RETRY_CAP_MS 30000
 #define STOP_FLUSH_MS 2000
 
 struct tracer {
@@ -30,6 +29,7 @@ struct tracer {
 	struct otlp_scratch enc;
 	size_t batch;
 	unsigned flush_ms;
+	unsigned backoff_max_ms; /* --otlp-backoff-max-ms */
 	struct clock_offset clock; /* monotonic event times -> wall clock */
 	struct span_resource res[MAX_RESOURCES];
 	size_t nres, last_res;
@@ -113,7 +113,7 @@ static void export_done(void *arg, const struct export_result *r)
 		if (!t->failing)
 			log_failure(t, r, " (spans kept, retrying)");
 		t->failing = true;
-		uint64_t d = retry_delay_ms(t->attempt, RETRY_BASE_MS, RETRY_CAP_MS, r->retry_after_ms,
+		uint64_t d = retry_delay_ms(t->attempt, RETRY_BASE_MS, t->backoff_max_ms, r->retry_after_ms,
 					    next_rnd(t));
 		t->retry_pending = loop_timer_rearm(t->retry_timer, d, 0) == 0;
 		if (!t->retry_pending)
@@ -246,6 +246,7 @@ struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l)
 	t->target = tg;
 	t->batch = cfg->otlp_batch;
 	t->flush_ms = cfg->otlp_flush_ms;
+	t->backoff_max_ms = cfg->otlp_backoff_max_ms > RETRY_BASE_MS ? cfg->otlp_backoff_max_ms : RETRY_BASE_MS;
 	t->rnd = (uint64_t)loop_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	if (squeue_init(&t->q, cfg->otlp_queue) < 0)
 		goto fail;
