@@ -426,6 +426,59 @@ static void acked(void *arg, struct chunk *c)
 	chunk_free(c);
 }
 
+/* A forward connection to a listener of ours: the chunk is sent, the test plays the server. */
+struct fwd_rig {
+	int ls, c;
+	struct loop *l;
+	struct chunk_queue q;
+	struct forward *f;
+};
+
+static void rig_start(struct fwd_rig *r, size_t chunk_len, unsigned ack_timeout_ms, int sndbuf)
+{
+	r->ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	if (sndbuf) /* a small receive window on the server side (inherited by accepted sockets) */
+		setsockopt(r->ls, SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof(sndbuf));
+	assert_int_equal(bind(r->ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(r->ls, 1), 0);
+	assert_int_equal(getsockname(r->ls, (struct sockaddr *)&a, &al), 0);
+	static char port[8];
+	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+	r->l = loop_new();
+	assert_int_equal(queue_init(&r->q, (size_t)64 << 20, NULL, 0), 0);
+	assert_int_equal(queue_push(&r->q, mk_chunk(1, 1, chunk_len), false), 0);
+	struct forward_opts o = { .host = "127.0.0.1", .port = port, .tag = "t", .packed = true,
+				  .ack_timeout_ms = ack_timeout_ms, .retry_min_ms = 60000, .retry_max_ms = 60000 };
+	r->f = forward_new(r->l, &o, &r->q, acked, NULL);
+	assert_non_null(r->f);
+	forward_kick(r->f);
+	r->c = accept4(r->ls, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(r->c >= 0);
+}
+
+/* Runs the loop until the chunk's first bytes reach the server. */
+static void rig_wait_sent(struct fwd_rig *r)
+{
+	char buf[4096];
+	ssize_t n = 0;
+	for (int i = 0; i < 100 && n <= 0; i++) {
+		loop_run_once(r->l, 10);
+		n = recv(r->c, buf, sizeof(buf), MSG_DONTWAIT);
+	}
+	assert_true(n > 0);
+}
+
+static void rig_stop(struct fwd_rig *r)
+{
+	forward_free(r->f);
+	queue_free(&r->q);
+	loop_free(r->l);
+	close(r->c);
+	close(r->ls);
+}
+
 /* Found by fuzzing (tests/fuzz/fuzz_forward.c): a reply whose header asks for more than malloc
  * gives (a map32 of 2^32-1 pairs: 128 GiB) left msgpack's unpacker unusable and the connection
  * waiting for the ack timeout; it now fails at once, to reconnect after the backoff. */
@@ -437,44 +490,60 @@ static void test_fuzz_unreadable_reply_fails(void **st)
 		free(big);
 		skip();
 	}
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(ls, 1), 0);
-	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
-	char port[8];
-	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+	struct fwd_rig r;
+	rig_start(&r, 10, 60000, 0);
+	rig_wait_sent(&r);
+	assert_int_equal(send(r.c, "\xdf\xff\xff\xff\xff", 5, MSG_NOSIGNAL), 5);
+	for (int i = 0; i < 20 && !forward_stats(r.f)->retries; i++)
+		loop_run_once(r.l, 10);
+	assert_int_equal(forward_stats(r.f)->retries, 1);
+	assert_true(forward_stats(r.f)->failing);
+	assert_int_equal(forward_stats(r.f)->ack_timeouts, 0);
+	rig_stop(&r);
+}
 
-	struct loop *l = loop_new();
-	struct chunk_queue q;
-	assert_int_equal(queue_init(&q, 1 << 20, NULL, 0), 0);
-	assert_int_equal(queue_push(&q, mk_chunk(1, 1, 10), false), 0);
-	struct forward_opts o = { .host = "127.0.0.1", .port = port, .tag = "t", .packed = true,
-				  .ack_timeout_ms = 60000, .retry_min_ms = 60000, .retry_max_ms = 60000 };
-	struct forward *f = forward_new(l, &o, &q, acked, NULL);
-	assert_non_null(f);
-	forward_kick(f);
-	int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(c >= 0);
-	char buf[4096];
-	ssize_t n = 0;
-	for (int i = 0; i < 100 && n <= 0; i++) { /* connected, then the chunk is sent */
-		loop_run_once(l, 10);
-		n = recv(c, buf, sizeof(buf), MSG_DONTWAIT);
+/* A server answering garbage that opens a huge string (str32 of 2 GiB) and then keeps sending:
+ * msgpack's unpacker would buffer all of it, waiting for the string's end. The connection is
+ * dropped once a reply outgrows any Forward reply (64 KiB), long before the ack timeout. */
+static void test_oversized_reply_fails(void **st)
+{
+	(void)st;
+	struct fwd_rig r;
+	rig_start(&r, 10, 60000, 0);
+	rig_wait_sent(&r);
+	static char junk[256 * 1024];
+	memset(junk, 'x', sizeof(junk));
+	memcpy(junk, "\xdb\x7f\xff\xff\xff", 5);
+	size_t off = 0;
+	for (int i = 0; i < 200 && !forward_stats(r.f)->retries; i++) {
+		if (off < sizeof(junk)) {
+			ssize_t n = send(r.c, junk + off, sizeof(junk) - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0)
+				off += (size_t)n;
+		}
+		loop_run_once(r.l, 10);
 	}
-	assert_true(n > 0);
-	assert_int_equal(send(c, "\xdf\xff\xff\xff\xff", 5, MSG_NOSIGNAL), 5);
-	for (int i = 0; i < 20 && !forward_stats(f)->retries; i++)
-		loop_run_once(l, 10);
-	assert_int_equal(forward_stats(f)->retries, 1);
-	assert_true(forward_stats(f)->failing);
-	assert_int_equal(forward_stats(f)->ack_timeouts, 0);
-	forward_free(f);
-	queue_free(&q);
-	loop_free(l);
-	close(c);
-	close(ls);
+	assert_int_equal(forward_stats(r.f)->retries, 1);
+	assert_int_equal(forward_stats(r.f)->bad_replies, 1);
+	assert_int_equal(forward_stats(r.f)->ack_timeouts, 0);
+	rig_stop(&r);
+}
+
+/* A server that accepts and never reads: a chunk larger than both sockets' buffers stays
+ * half-sent. Without a deadline on the send itself the forwarder waited for ever (the ack
+ * timeout starts only once the chunk is written); now it gives up and reconnects. */
+static void test_send_stall_times_out(void **st)
+{
+	(void)st;
+	struct fwd_rig r;
+	rig_start(&r, (size_t)16 << 20, 300, 4096);
+	for (int i = 0; i < 300 && !forward_stats(r.f)->retries; i++)
+		loop_run_once(r.l, 10);
+	assert_int_equal(forward_stats(r.f)->send_timeouts, 1);
+	assert_int_equal(forward_stats(r.f)->retries, 1);
+	assert_int_equal(forward_stats(r.f)->ack_timeouts, 0);
+	assert_int_equal(forward_stats(r.f)->chunks, 0);
+	rig_stop(&r);
 }
 
 int main(void)
@@ -492,6 +561,8 @@ int main(void)
 		cmocka_unit_test(test_tail_lines_truncation_resume),
 		cmocka_unit_test(test_fuzz_pong_empty_reason),
 		cmocka_unit_test(test_fuzz_unreadable_reply_fails),
+		cmocka_unit_test(test_oversized_reply_fails),
+		cmocka_unit_test(test_send_stall_times_out),
 	};
 	return cmocka_run_group_tests(tests, mkdir_tmp, rm_tmp);
 }

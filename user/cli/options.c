@@ -67,7 +67,7 @@ const struct opt_def obsbpf_options[] = {
 	{ "forward-shared-key", 0, OPT_STRING, OFF(forward_shared_key), NULL, "KEY",
 	  "shared key for the Forward handshake (HELO/PING/PONG); none: no handshake", LOG_CMDS },
 	{ "forward-ack-timeout", 0, OPT_UINT, OFF(forward_ack_timeout_ms), "10000", "MS",
-	  "resend a chunk (on a new connection) when its ack has not come after this long", LOG_CMDS },
+	  "resend a chunk (on a new connection) when its ack has not come after this long, or its sending made no progress for this long (also the connect and handshake timeout)", LOG_CMDS },
 	{ "forward-backoff-max-ms", 0, OPT_UINT, OFF(forward_backoff_max_ms), "30000", "MS",
 	  "longest wait before reconnecting to a failing collector (the wait doubles from 250 ms up to this)", LOG_CMDS },
 	{ "logs-tag", 0, OPT_STRING, OFF(logs_tag), "obsbpf.logs", "TAG",

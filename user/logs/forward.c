@@ -19,6 +19,13 @@
 enum fstate { F_DOWN, F_CONNECTING, F_HELO, F_PONG, F_READY, F_SENDING, F_ACK };
 enum ftimer { T_NONE, T_RETRY, T_DEADLINE };
 
+/* A Forward server sends only acks and the handshake, each well under 1 KiB: a reply growing
+ * past this is not one (a garbage str32/bin32 header would have the unpacker buffer gigabytes). */
+#define MAX_REPLY_BYTES (64 * 1024)
+/* Reads per readiness event: a peer that streams faster than we parse must not keep the loop
+ * (tailing, /metrics) from turning; the fd stays readable and we come back. */
+#define MAX_READS_PER_EVENT 16
+
 struct forward {
 	struct loop *loop;
 	struct forward_opts o;
@@ -106,6 +113,9 @@ static void start_send(struct forward *f)
 	forward_frame(f->o.tag, f->cur, f->o.packed, &f->pre, &f->post);
 	f->sent = 0;
 	f->state = F_SENDING;
+	/* A collector that accepts and never reads would leave a chunk larger than the socket
+	 * buffers half-sent for ever: the send must make progress within the ack timeout. */
+	set_timer(f, T_DEADLINE, f->o.ack_timeout_ms);
 	loop_mod_fd(f->w, EPOLLIN | EPOLLOUT);
 }
 
@@ -136,6 +146,8 @@ static void do_write(struct forward *f)
 			return;
 		}
 		f->sent += (size_t)w;
+		if (w > 0)
+			set_timer(f, T_DEADLINE, f->o.ack_timeout_ms); /* slow but moving: not stalled */
 	}
 	f->state = F_ACK;
 	loop_mod_fd(f->w, EPOLLIN);
@@ -206,7 +218,7 @@ static void handle_msg(struct forward *f, const msgpack_object *o)
 
 static void do_read(struct forward *f)
 {
-	for (;;) {
+	for (int reads = 0; reads < MAX_READS_PER_EVENT; reads++) {
 		if (!msgpack_unpacker_reserve_buffer(&f->up, 4096)) {
 			fail(f, "out of memory");
 			return;
@@ -236,8 +248,10 @@ static void do_read(struct forward *f)
 		msgpack_unpacked_destroy(&u);
 		/* NOMEM: a container header asked for more than malloc gives (a 5-byte map32 asks
 		 * for 128 GiB); the unpacker is no use after it. */
-		if (r == MSGPACK_UNPACK_PARSE_ERROR || r == MSGPACK_UNPACK_NOMEM_ERROR) {
-			fail(f, "unreadable response");
+		if (r == MSGPACK_UNPACK_PARSE_ERROR || r == MSGPACK_UNPACK_NOMEM_ERROR ||
+		    (f->state != F_DOWN && msgpack_unpacker_message_size(&f->up) > MAX_REPLY_BYTES)) {
+			f->st.bad_replies++;
+			fail(f, r == MSGPACK_UNPACK_CONTINUE ? "response too large" : "unreadable response");
 			return;
 		}
 		if (f->state == F_DOWN || f->fd < 0)
@@ -321,7 +335,9 @@ static void on_timer(void *arg)
 		connect_now(f);
 	else if (p == T_DEADLINE && f->state != F_DOWN && f->state != F_READY) {
 		f->st.ack_timeouts += f->state == F_ACK;
-		fail(f, f->state == F_ACK ? "no ack within the timeout" : "timed out");
+		f->st.send_timeouts += f->state == F_SENDING;
+		fail(f, f->state == F_ACK ? "no ack within the timeout"
+			: f->state == F_SENDING ? "the collector stopped reading (send timed out)" : "timed out");
 	}
 }
 

@@ -29,6 +29,8 @@ struct forward_opts {
 
 struct forward_stats {
 	uint64_t records, bytes, chunks, retries, connects, ack_timeouts, auth_failures;
+	uint64_t send_timeouts; /* a chunk's send made no progress within the ack timeout */
+	uint64_t bad_replies;   /* the server sent what is no Forward reply (unreadable, too large) */
 	bool connected;
 	bool failing; /* the last attempt failed and no chunk was acked since */
 };

@@ -288,6 +288,12 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	sb_printf(o, "obsbpf_logs_retries_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->retries);
 	counter(o, f, "obsbpf_logs_ack_timeouts_total", "Chunks whose ack did not come in time (sent again).");
 	sb_printf(o, "obsbpf_logs_ack_timeouts_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->ack_timeouts);
+	counter(o, f, "obsbpf_logs_send_timeouts_total",
+		"Chunks whose sending stalled for --forward-ack-timeout (the collector read nothing; sent again).");
+	sb_printf(o, "obsbpf_logs_send_timeouts_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->send_timeouts);
+	counter(o, f, "obsbpf_logs_bad_replies_total",
+		"Connections closed because the collector sent something that is no Forward reply (unreadable or too large).");
+	sb_printf(o, "obsbpf_logs_bad_replies_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->bad_replies);
 	gauge(o, f, "obsbpf_logs_buffered_records", "Records waiting for the collector's ack.");
 	sb_printf(o, "obsbpf_logs_buffered_records{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.records + l->cur_records);
 	gauge(o, f, "obsbpf_logs_buffered_bytes", "Bytes of chunks waiting for the collector's ack.");
