@@ -426,6 +426,56 @@ static void acked(void *arg, struct chunk *c)
 	chunk_free(c);
 }
 
+/* Reply sizes judged from msgpack headers: whole objects found, partial ones waited for, and
+ * announced sizes beyond the cap refused before any byte of them arrives. */
+static void test_reply_scan(void **st)
+{
+	(void)st;
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1); /* {"ack": "chunk-1"} */
+	msgpack_pack_str(&pk, 3);
+	msgpack_pack_str_body(&pk, "ack", 3);
+	msgpack_pack_str(&pk, 7);
+	msgpack_pack_str_body(&pk, "chunk-1", 7);
+	size_t ack_len = sb.size;
+	msgpack_pack_array(&pk, 5); /* a PONG-like array with every kind of scalar */
+	msgpack_pack_str(&pk, 300);
+	for (int i = 0; i < 300; i++)
+		msgpack_pack_str_body(&pk, "p", 1);
+	msgpack_pack_double(&pk, 1.5);
+	msgpack_pack_int64(&pk, -1234567890123);
+	msgpack_pack_ext(&pk, 8, 0);
+	msgpack_pack_ext_body(&pk, "\0\0\0\1\0\0\0\2", 8);
+	msgpack_pack_nil(&pk);
+	const uint8_t *b = (const uint8_t *)sb.data;
+	size_t n = 0;
+	assert_int_equal(forward_reply_scan(b, sb.size, 65536, &n), 1);
+	assert_int_equal(n, ack_len);
+	assert_int_equal(forward_reply_scan(b + ack_len, sb.size - ack_len, 65536, &n), 1);
+	assert_int_equal(n, sb.size - ack_len);
+	for (size_t cut = 0; cut < ack_len; cut++) /* any prefix: wait for more */
+		assert_int_equal(forward_reply_scan(b, cut, 65536, &n), 0);
+	assert_int_equal(forward_reply_scan(b + ack_len, 100, 65536, &n), 0);
+	assert_int_equal(forward_reply_scan(b + ack_len, sb.size - ack_len, 200, &n), -E2BIG);
+	msgpack_sbuffer_destroy(&sb);
+
+	const uint8_t str32[] = { 0xdb, 0x7f, 0xff, 0xff, 0xff };      /* 2 GiB string */
+	const uint8_t map32[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };      /* 2^32-1 pairs */
+	const uint8_t nested[] = { 0x91, 0x91, 0xdd, 0x00, 0x10, 0x00, 0x00 }; /* [[array of 1M]] */
+	const uint8_t bin16[] = { 0xc5, 0x01, 0x00, 'x' };             /* 256 bytes, 1 here */
+	assert_int_equal(forward_reply_scan(str32, sizeof(str32), 65536, &n), -E2BIG);
+	assert_int_equal(forward_reply_scan(map32, sizeof(map32), 65536, &n), -E2BIG);
+	assert_int_equal(forward_reply_scan(nested, sizeof(nested), 65536, &n), -E2BIG);
+	assert_int_equal(forward_reply_scan(map32, 3, 65536, &n), 0); /* header not whole yet */
+	assert_int_equal(forward_reply_scan(bin16, sizeof(bin16), 65536, &n), 0);
+	assert_int_equal(forward_reply_scan((const uint8_t *)"\xc1", 1, 65536, &n), -EPROTO);
+	assert_int_equal(forward_reply_scan((const uint8_t *)"\x07\xff", 2, 65536, &n), 1);
+	assert_int_equal(n, 1);
+}
+
 /* A forward connection to a listener of ours: the chunk is sent, the test plays the server. */
 struct fwd_rig {
 	int ls, c;
@@ -561,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_tail_lines_truncation_resume),
 		cmocka_unit_test(test_fuzz_pong_empty_reason),
 		cmocka_unit_test(test_fuzz_unreadable_reply_fails),
+		cmocka_unit_test(test_reply_scan),
 		cmocka_unit_test(test_oversized_reply_fails),
 		cmocka_unit_test(test_send_stall_times_out),
 	};

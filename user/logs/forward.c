@@ -19,8 +19,10 @@
 enum fstate { F_DOWN, F_CONNECTING, F_HELO, F_PONG, F_READY, F_SENDING, F_ACK };
 enum ftimer { T_NONE, T_RETRY, T_DEADLINE };
 
-/* A Forward server sends only acks and the handshake, each well under 1 KiB: a reply growing
- * past this is not one (a garbage str32/bin32 header would have the unpacker buffer gigabytes). */
+/* A Forward server sends only acks and the handshake, each well under 1 KiB: a reply that
+ * announces more is not one. Replies are measured from their msgpack headers before msgpack
+ * parses them: a garbage str32 header had its streaming unpacker buffer everything that
+ * followed, and a map32 header made it allocate what the header claimed. */
 #define MAX_REPLY_BYTES (64 * 1024)
 /* Reads per readiness event: a peer that streams faster than we parse must not keep the loop
  * (tailing, /metrics) from turning; the fd stays readable and we come back. */
@@ -39,7 +41,8 @@ struct forward {
 	msgpack_sbuffer pre, post;
 	size_t sent;
 	struct chunk *cur;
-	msgpack_unpacker up;
+	uint8_t rbuf[MAX_REPLY_BYTES]; /* replies read and not handled yet */
+	size_t rlen;
 	unsigned attempt;
 	char salt[33], nonce[256];
 	size_t nonce_len;
@@ -216,14 +219,41 @@ static void handle_msg(struct forward *f, const msgpack_object *o)
 	/* anything else (a stale ack of a chunk sent on an earlier connection) is ignored */
 }
 
+/* Handles the complete replies at the start of rbuf; false when the connection failed. */
+static bool handle_replies(struct forward *f)
+{
+	size_t off = 0, n;
+	int r = 0;
+	while (f->state != F_DOWN &&
+	       (r = forward_reply_scan(f->rbuf + off, f->rlen - off, MAX_REPLY_BYTES, &n)) == 1) {
+		msgpack_unpacked u;
+		msgpack_unpacked_init(&u);
+		/* a whole object of at most 64 KiB: msgpack allocates no more than it describes */
+		if (msgpack_unpack_next(&u, (const char *)f->rbuf + off, n, NULL) != MSGPACK_UNPACK_SUCCESS) {
+			msgpack_unpacked_destroy(&u);
+			r = -EPROTO;
+			break;
+		}
+		off += n;
+		handle_msg(f, &u.data);
+		msgpack_unpacked_destroy(&u);
+	}
+	if (f->state == F_DOWN)
+		return false;
+	if (r < 0) {
+		f->st.bad_replies++;
+		fail(f, r == -E2BIG ? "response too large" : "unreadable response");
+		return false;
+	}
+	memmove(f->rbuf, f->rbuf + off, f->rlen - off);
+	f->rlen -= off;
+	return true;
+}
+
 static void do_read(struct forward *f)
 {
 	for (int reads = 0; reads < MAX_READS_PER_EVENT; reads++) {
-		if (!msgpack_unpacker_reserve_buffer(&f->up, 4096)) {
-			fail(f, "out of memory");
-			return;
-		}
-		ssize_t n = read(f->fd, msgpack_unpacker_buffer(&f->up), msgpack_unpacker_buffer_capacity(&f->up));
+		ssize_t n = read(f->fd, f->rbuf + f->rlen, sizeof(f->rbuf) - f->rlen);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -236,25 +266,8 @@ static void do_read(struct forward *f)
 			fail(f, n == 0 ? "connection closed by the server" : strerror(errno));
 			return;
 		}
-		msgpack_unpacker_buffer_consumed(&f->up, (size_t)n);
-		msgpack_unpacked u;
-		msgpack_unpacked_init(&u);
-		int r;
-		while ((r = msgpack_unpacker_next(&f->up, &u)) == MSGPACK_UNPACK_SUCCESS) {
-			handle_msg(f, &u.data);
-			if (f->state == F_DOWN)
-				break;
-		}
-		msgpack_unpacked_destroy(&u);
-		/* NOMEM: a container header asked for more than malloc gives (a 5-byte map32 asks
-		 * for 128 GiB); the unpacker is no use after it. */
-		if (r == MSGPACK_UNPACK_PARSE_ERROR || r == MSGPACK_UNPACK_NOMEM_ERROR ||
-		    (f->state != F_DOWN && msgpack_unpacker_message_size(&f->up) > MAX_REPLY_BYTES)) {
-			f->st.bad_replies++;
-			fail(f, r == MSGPACK_UNPACK_CONTINUE ? "response too large" : "unreadable response");
-			return;
-		}
-		if (f->state == F_DOWN || f->fd < 0)
+		f->rlen += (size_t)n;
+		if (!handle_replies(f) || f->fd < 0)
 			return;
 	}
 }
@@ -310,8 +323,7 @@ static void connect_now(struct forward *f)
 		fail(f, strerror(errno));
 		return;
 	}
-	msgpack_unpacker_destroy(&f->up);
-	msgpack_unpacker_init(&f->up, 4096);
+	f->rlen = 0;
 	unsigned char rnd[16];
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		memset(rnd, 0x5a, sizeof(rnd));
@@ -363,7 +375,6 @@ struct forward *forward_new(struct loop *l, const struct forward_opts *o, struct
 	f->fd = -1;
 	msgpack_sbuffer_init(&f->pre);
 	msgpack_sbuffer_init(&f->post);
-	msgpack_unpacker_init(&f->up, 4096);
 	f->timer = loop_add_timer(l, 3600 * 1000, 0, on_timer, f);
 	if (!f->timer) {
 		forward_free(f);
@@ -380,7 +391,6 @@ void forward_free(struct forward *f)
 	loop_remove(f->timer);
 	msgpack_sbuffer_destroy(&f->pre);
 	msgpack_sbuffer_destroy(&f->post);
-	msgpack_unpacker_destroy(&f->up);
 	free(f);
 }
 

@@ -52,6 +52,10 @@ int forward_parse_addr(const char *s, char *host, size_t hn, char *port, size_t 
 /* The bytes before and after the payload: [tag, bin(len) | array(records), payload..., options]. */
 void forward_frame(const char *tag, const struct chunk *c, bool packed, msgpack_sbuffer *pre,
 		   msgpack_sbuffer *post);
+/* Where the first msgpack object of buf[0..len) ends, judged from its headers alone (nothing is
+ * allocated for what a peer announces): 1 with *obj_len set when it is complete, 0 when more
+ * bytes are needed, -E2BIG when it cannot fit in cap bytes, -EPROTO for a byte msgpack never uses. */
+int forward_reply_scan(const uint8_t *buf, size_t len, size_t cap, size_t *obj_len);
 /* True when o is {"ack": id}. */
 bool forward_is_ack(const msgpack_object *o, const char *id);
 /* HELO: copies the nonce and auth salt; returns 0 or -EPROTO. */

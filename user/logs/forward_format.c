@@ -175,3 +175,70 @@ int forward_parse_addr(const char *s, char *host, size_t hn, char *port, size_t 
 	snprintf(port, pn, "%s", p);
 	return 0;
 }
+
+/* The bytes a header announces: *hdr header bytes, then *payload raw bytes, then *objs nested
+ * objects. Returns -EPROTO for 0xc1 (never used). */
+static int head_size(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *payload, uint64_t *objs)
+{
+	uint8_t b = p[0];
+	static const uint8_t fixed[] = { /* 0xc0..0xdf: header size; 0: variable */
+		1, 0, 1, 1, 2, 3, 5, 3, 4, 6, 5, 9, 2, 3, 5, 9,
+		2, 3, 5, 9, 3, 4, 6, 10, 18, 2, 3, 5, 3, 5, 3, 5,
+	};
+	*payload = *objs = 0;
+	if (b <= 0x7f || b >= 0xe0) {
+		*hdr = 1;
+		return 0;
+	}
+	if (b <= 0x9f) {
+		*hdr = 1;
+		*objs = (uint64_t)(b & 0x0f) * (b <= 0x8f ? 2 : 1);
+		return 0;
+	}
+	if (b <= 0xbf) {
+		*hdr = 1;
+		*payload = b & 0x1f;
+		return 0;
+	}
+	if (b == 0xc1)
+		return -EPROTO;
+	*hdr = fixed[b - 0xc0];
+	if (avail < *hdr)
+		return 0;
+	uint64_t n = 0; /* the big-endian length or count after the type byte */
+	size_t lb = b == 0xc4 || b == 0xc7 || b == 0xd9 ? 1 : b == 0xc5 || b == 0xc8 || b == 0xda ||
+		    b == 0xdc || b == 0xde ? 2 : b == 0xc6 || b == 0xc9 || b == 0xdb || b == 0xdd || b == 0xdf ? 4 : 0;
+	for (size_t i = 1; i <= lb; i++)
+		n = n << 8 | p[i];
+	if ((b >= 0xc4 && b <= 0xc9) || (b >= 0xd9 && b <= 0xdb))
+		*payload = n; /* bin, ext (its type byte is in hdr), str */
+	else if (b >= 0xdc)
+		*objs = b >= 0xde ? 2 * n : n;
+	return 0;
+}
+
+int forward_reply_scan(const uint8_t *buf, size_t len, size_t cap, size_t *obj_len)
+{
+	uint64_t pending = 1, pos = 0;
+	while (pending) {
+		if (pos >= len)
+			return 0;
+		size_t hdr;
+		uint64_t payload, objs;
+		if (head_size(buf + pos, len - pos, &hdr, &payload, &objs) < 0)
+			return -EPROTO;
+		if (pos + hdr > len)
+			return pos + hdr > cap ? -E2BIG : 0;
+		pending--;
+		pos += hdr;
+		/* every object announced takes at least one byte: judge the sizes before waiting */
+		if (payload > cap - pos || objs > cap - pos - payload || pending + objs > cap - pos - payload)
+			return -E2BIG;
+		pos += payload;
+		pending += objs;
+	}
+	if (pos > len)
+		return 0;
+	*obj_len = (size_t)pos;
+	return 1;
+}
