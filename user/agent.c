@@ -305,7 +305,9 @@ static void status_kernel(struct agent *a, struct strbuf *b)
 	if (kv->fionread_hazard)
 		sb_printf(b, "{\"name\":\"sockmap_fionread\",\"detected\":%s,\"avoided_by\":\"sk_skb verdict on the sockhash\"}",
 			  kv->fionread_hazard > 0 ? "true" : "null");
-	sb_puts(b, "]}");
+	int maps;
+	long socks = datapath_pins_left(a->dp, &maps);
+	sb_printf(b, "],\"earlier_sockhashes\":{\"pinned\":%d,\"sockets\":%ld}}", maps, socks > 0 ? socks : 0);
 }
 
 /* The one status document: `obsbpf status` (control socket) and GET /status. */
@@ -481,6 +483,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		return -1;
 	a->spans->dp = a->dp;
 	datapath_set_tc_hook(a->dp, tc_hook);
+	datapath_pin_socks(a->dp, a->cfg->pin_dir); /* a failure is a warning */
 	if (datapath_watch_events(a->dp, a->loop, on_event, a) < 0) {
 		perror("obsbpf: ring buffer");
 		return -1;

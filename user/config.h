@@ -34,6 +34,7 @@ struct obsbpf_config {
 	/* data plane */
 	unsigned max_routes;
 	const char *tc_hook;
+	const char *pin_dir;
 	/* trace propagation in the kernel */
 	const char *propagation;
 	const char *sample_ratio;

@@ -4,6 +4,7 @@
 #include "../pod/pod.h"
 #include "../util/array.h"
 #include "probe.h"
+#include "sockpin.h"
 #include "trace_cfg.h"
 #include "variant.h"
 
@@ -27,6 +28,7 @@
 #define TC_HANDLE 0x0b5b
 #define TC_PRIO 1
 #define RINGBUF_DRAIN_MS 100
+#define SOCKPIN_REAP_MS 2000 /* how soon an earlier agent's emptied sockhash is freed */
 /* Names are truncated to BPF_OBJ_NAME_LEN - 1 in the kernel: "obsbpf_tc_ingress" -> this. */
 #define TC_PROG_KNAME "obsbpf_tc_"
 
@@ -69,6 +71,11 @@ struct datapath {
 	struct bpf_link *recv_link; /* the thread hook: in-process propagation */
 	struct bpf_program *recv;   /* tp_btf/sock_recv_length, fexit/tcp_recvmsg, or NULL */
 	struct kernel_variant kv;   /* what this kernel got (variant.c) */
+	char *pin_dir;              /* sockpin.h: where sockhashes are pinned, or NULL */
+	char pin_path[512];         /* this agent's pin ("" when not pinned) */
+	long pins_left;             /* sockets in earlier agents' sockhashes still pinned */
+	int pins_kept;              /* and how many such sockhashes */
+	struct loop_watch *reap_timer;
 };
 
 static bool g_verbose;
@@ -422,6 +429,30 @@ static void on_ringbuf_tick(void *arg)
 	ring_buffer__consume(dp->rb);
 }
 
+int datapath_pin_socks(struct datapath *dp, const char *dir)
+{
+	if (!dir || !*dir)
+		return 0;
+	int err = sockpin_pin(bpf_map__fd(dp->skel->maps.pod_socks), dir, dp->pin_path, sizeof(dp->pin_path));
+	if (err) {
+		dp->pin_path[0] = '\0';
+		fprintf(stderr, "obsbpf: warning: pin the sockhash in %s: %s: a kill -9 of this agent can "
+			"drop bytes its pods' connections have received and not yet read (--pin-dir)\n",
+			dir, strerror(-err));
+		return err;
+	}
+	if (!(dp->pin_dir = strdup(dir)))
+		return -ENOMEM;
+	sockpin_reap(dir, NULL);
+	return 0;
+}
+
+static void on_reap_tick(void *arg)
+{
+	struct datapath *dp = arg;
+	dp->pins_left = sockpin_reap(dp->pin_dir, &dp->pins_kept);
+}
+
 int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, void *arg)
 {
 	dp->event_fn = fn;
@@ -433,6 +464,8 @@ int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, v
 	 * events are also drained on a timer: at most RINGBUF_DRAIN_MS late. */
 	dp->rb_watch = loop_add_fd(l, ring_buffer__epoll_fd(dp->rb), EPOLLIN, on_ringbuf_ready, dp);
 	dp->rb_timer = loop_add_timer(l, RINGBUF_DRAIN_MS, RINGBUF_DRAIN_MS, on_ringbuf_tick, dp);
+	if (dp->pin_dir && !(dp->reap_timer = loop_add_timer(l, SOCKPIN_REAP_MS, SOCKPIN_REAP_MS, on_reap_tick, dp)))
+		return -errno;
 	return dp->rb_watch && dp->rb_timer ? 0 : -errno;
 }
 
@@ -447,7 +480,19 @@ void datapath_close(struct datapath *dp)
 		datapath_detach_pod(dp, dp->pods[dp->npods - 1]->pod_id);
 	free(dp->pods);
 	bpf_link__destroy(dp->recv_link);
-	if (dp->msg_attached)
+	loop_remove(dp->reap_timer);
+	long left = 0;
+	if (dp->pin_path[0]) {
+		left = sockpin_release(bpf_map__fd(dp->skel->maps.pod_socks), dp->pin_path);
+		if (left > 0)
+			fprintf(stderr, "obsbpf: %ld connection%s still open: their sockhash stays pinned at %s "
+				"until they close (freeing it now would drop what they have not read yet); the "
+				"next agent frees it then\n", left, left == 1 ? "" : "s", dp->pin_path);
+		sockpin_reap(dp->pin_dir, NULL);
+	}
+	free(dp->pin_dir);
+	/* Detaching from a map that stays pinned would change nothing for its sockets. */
+	if (dp->msg_attached && left <= 0)
 		bpf_prog_detach2(bpf_program__fd(dp->skel->progs.obsbpf_msg),
 				 bpf_map__fd(dp->skel->maps.pod_socks), BPF_SK_MSG_VERDICT);
 	obsbpf_bpf__destroy(dp->skel);
@@ -746,4 +791,11 @@ int datapath_route(const struct datapath *dp, uint32_t route_id, char *out, size
 const struct kernel_variant *datapath_variant(const struct datapath *dp)
 {
 	return &dp->kv;
+}
+
+long datapath_pins_left(const struct datapath *dp, int *maps)
+{
+	if (maps)
+		*maps = dp->pins_kept;
+	return dp->pins_left;
 }

@@ -91,6 +91,13 @@ int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, v
 /* Detaches every pod, frees everything. */
 void datapath_close(struct datapath *dp);
 
+/* Pins the sockhash under dir (sockpin.h) and frees the emptied ones earlier agents left there
+ * (then every few seconds, once datapath_watch_events runs). dir NULL or "": nothing pinned.
+ * A failure is a warning (printed) and -errno: the agent works, unprotected against kill -9. */
+int datapath_pin_socks(struct datapath *dp, const char *dir);
+/* Sockets still in sockhashes that earlier agents left pinned, and how many such sockhashes. */
+long datapath_pins_left(const struct datapath *dp, int *maps);
+
 /* Registers (own = true) or forgets the local port of one of the agent's sockets in the pod's
  * netns, so that the app's side of that connection is not measured. Returns 0 or -errno. */
 int datapath_own_socket(struct datapath *dp, int fd, bool own);

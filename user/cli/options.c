@@ -46,6 +46,8 @@ const struct opt_def obsbpf_options[] = {
 	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", AGENT_CMDS },
 	{ "tc-hook", 0, OPT_STRING, OFF(tc_hook), "auto", "auto|tcx|filter",
 	  "how tc ingress and egress are attached: a tcx link (Linux 6.6+; released even when the agent is killed) or a classic clsact filter (outlives a killed agent, removed at the next start); auto: tcx where the kernel has it", AGENT_CMDS },
+	{ "pin-dir", 0, OPT_STRING, OFF(pin_dir), "/sys/fs/bpf/obsbpf", "DIR",
+	  "bpffs directory where the pod sockets' sockhash is pinned, so that a killed agent's connections keep every byte (a sockhash is unpinned once its connections closed); \"\": not pinned", AGENT_CMDS },
 	{ "propagation", 0, OPT_STRING, OFF(propagation), "w3c", "STYLE,...",
 	  "trace headers continued and injected into outgoing requests: w3c (traceparent), xtrace (x-trace-id, x-span-id, x-parent-span), b3 (single header), combined with commas; none: no tracing", AGENT_CMDS },
 	{ "sample-ratio", 0, OPT_STRING, OFF(sample_ratio), "1", "RATIO",
