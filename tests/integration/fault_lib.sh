@@ -63,11 +63,3 @@ ms_until() {
 # An ASan build keeps freed memory in quarantine (256 MiB by default), which RSS would show as
 # growth: keep it small so the RSS bounds speak about the agent's own buffers.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}:quarantine_size_mb=16"
-
-# wait_until SECONDS 'CONDITION' (lib.sh may have it already): the condition evaluated anew each
-# time (every 0.2 s), command substitutions included.
-type wait_until >/dev/null 2>&1 || wait_until() {
-	local n=$(( $1 * 5 )) i; shift
-	for i in $(seq "$n"); do eval "$1" 2>/dev/null && return 0; sleep 0.2; done
-	return 1
-}

@@ -11,6 +11,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OBSBPF=${OBSBPF:-$ROOT/build/obsbpf}
 PY=/usr/bin/python3 # Debian's, installed by deploy/install-deps.sh
 T=$(mktemp -d /tmp/obsbpf-test.XXXXXX)
+# The agents' pinned sockhashes (--pin-dir): this test's own directory, removed at cleanup.
+PIN_DIR=/sys/fs/bpf/obsbpf-test-${T##*.}
 # A run id unique on this machine: creating the run's bridge is the lock (tests may run
 # concurrently, e.g. from two checkouts).
 for _try in $(seq 200); do
@@ -139,7 +141,7 @@ wait_port() {
 # background (log appended to $T/agent.log), until PATH answers 200 (60 s at most).
 agent_launch() {
 	local cmd=$1 path=$2 ctl=(); shift 2
-	[ "$cmd" = attach ] || [ "$cmd" = daemon ] && ctl=(--control-socket "$CTL")
+	[ "$cmd" = attach ] || [ "$cmd" = daemon ] && ctl=(--control-socket "$CTL" --pin-dir "$PIN_DIR")
 	"$OBSBPF" "$cmd" --listen "$AGENT_ADDR" "${ctl[@]}" "$@" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	agent_wait_ready "$AGENT_PID" "http://$AGENT_ADDR$path" "$T/agent.log" "obsbpf $cmd" && return 0
@@ -172,7 +174,7 @@ agent_start() { agent_launch attach /readyz "$@"; }
 declare -A EXTRA_AGENTS
 agent_also() {
 	local port=$1; shift
-	"$OBSBPF" attach --listen "127.0.0.1:$port" --control-socket "$T/agent-$port.sock" "$@" \
+	"$OBSBPF" attach --listen "127.0.0.1:$port" --control-socket "$T/agent-$port.sock" --pin-dir "$PIN_DIR" "$@" \
 		>>"$T/agent-$port.log" 2>&1 &
 	EXTRA_AGENTS[$port]=$!
 	agent_wait_ready "${EXTRA_AGENTS[$port]}" "http://127.0.0.1:$port/readyz" "$T/agent-$port.log" \
@@ -295,6 +297,7 @@ cleanup() {
 	rmdir "$CG2/kubepods/besteffort" "$CG2/kubepods" 2>/dev/null
 	rmdir "$CG2/kubepods.slice/kubepods-besteffort.slice" "$CG2/kubepods.slice" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
+	rm -rf "$PIN_DIR" # what killed agents left pinned: the pods' sockets are gone by now
 	rm -rf "$T"
 	exit $rc
 }
