@@ -126,7 +126,19 @@ def env_field(c, name):
 
 def check_agent_container(where, spec, c, annotations):
     sc = c.get("securityContext", {})
-    check(sc.get("privileged") is True, where + ": privileged (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN, no seccomp on bpf(2))")
+    caps = sc.get("capabilities", {})
+    check(not sc.get("privileged") and caps.get("drop") == ["ALL"] and caps.get("add"),
+          where + ": not privileged; capabilities: drop ALL, add a list (test_least_privilege.sh checks it)",
+          "got %s" % sc)
+    check(sc.get("seccompProfile", {}).get("type") == "Unconfined",
+          where + ": seccomp Unconfined (runtime default profiles deny bpf(2))")
+    # A read-only root: every path the agent writes by default is a writable volume.
+    check(sc.get("readOnlyRootFilesystem") is True, where + ": readOnlyRootFilesystem")
+    writable = [m["mountPath"] for m in c.get("volumeMounts", []) if not m.get("readOnly")]
+    for path, what in (("/run/obsbpf", "control socket"), ("/var/lib/obsbpf", "log checkpoints"),
+                       ("/sys/fs/bpf", "pinned sockhashes (--pin-dir)")):
+        check(any(path == w or path.startswith(w.rstrip("/") + "/") for w in writable),
+              "%s: %s (%s) on a writable volume" % (where, path, what), "writable: %s" % writable)
     check(env_field(c, "NODE_NAME") == "spec.nodeName", where + ": NODE_NAME from spec.nodeName")
     for kind, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         hg = c.get(kind, {}).get("httpGet", {})

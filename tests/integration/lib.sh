@@ -79,9 +79,11 @@ pod_create() {
 	mkdir -p "$cg" || return 1
 	POD_IP[$name]=$SUBNET.$((10 + idx))
 	POD_HOST[$name]=$host
-	# The cgroup is joined before entering the netns: `ip netns exec` remounts /sys.
+	# The cgroup is joined before entering the netns: `ip netns exec` remounts /sys. POD_USER:
+	# the pause process runs as that uid (Kubernetes' pause runs as 65535), not root.
+	local as=${POD_USER:+setpriv --reuid=$POD_USER --regid=$POD_USER --clear-groups}
 	( echo $BASHPID > "$cg/cgroup.procs"
-	  exec ip netns exec "$ns" unshare --uts sh -c "hostname $host && exec sleep 1000000" ) &
+	  exec ip netns exec "$ns" unshare --uts sh -c "hostname $host && exec $as sleep 1000000" ) &
 	POD_PAUSE[$name]=$!
 	local i
 	for i in $(seq 300); do
