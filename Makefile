@@ -33,7 +33,7 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR: # a failed step leaves no half-written output behind
-.PHONY: all deps test unit verifier-budget integration test-kernels kernel-smoke demo bench vmlinux docs clean
+.PHONY: all deps test unit verifier-budget integration test-kernels kernel-smoke soak soak-smoke demo bench vmlinux docs clean
 all: $(BUILD)/obsbpf
 
 deps:
@@ -118,6 +118,18 @@ test: deps
 	@$(MAKE) --no-print-directory verifier-budget
 	@$(MAKE) --no-print-directory kernel-smoke
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory soak-smoke
+
+# Mixed traffic through two attached pods for SOAK_MINUTES (default 10), every stream checked,
+# RSS, fds and map fill sampled: the report (build/soak/report.txt) gives each one's slope.
+# make test runs 40 s of it.
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@tests/soak/soak.sh
+
+soak-smoke: $(BUILD)/obsbpf
+	@echo "== soak (smoke: 40 s)"
+	@SOAK_MINUTES=0.67 SOAK_SAMPLE=5 tests/soak/soak.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
