@@ -5,7 +5,8 @@
 # measures, exports spans to a real OTLP receiver and forwards a pod log file owned by another
 # user; `obsbpf daemon` (the DaemonSet's list) finds and attaches the pod. Then each capability
 # of the list is taken away in turn and the attach must fail or lose a function: a capability
-# the agent does not need would not be in the list.
+# the agent does not need would not be in the list. And the agent serves nothing beyond what
+# docs/status.md lists, over a control socket only root may use.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/otlp_lib.sh"
 . "$(dirname "$0")/logs_lib.sh"
@@ -78,6 +79,22 @@ if agent_start "${ATTACH_ARGS[@]}"; then
 		"$(echo "$SIDECAR_CAPS" | tr ',' '\n' | sort | paste -sd,)"
 	works && ok "attach with the sidecar's capabilities: injects, measures, exports spans, forwards logs" \
 		|| fail "attach with the sidecar's capabilities: $WHY: $(tail -5 "$T/agent.log")"
+	# What it serves: /status has the fields docs/status.md lists and no other; the control
+	# socket is root's alone.
+	extra=$(comm -23 <(curl -fsS "http://$AGENT_ADDR/status" | "$PY" -c '
+import json, sys
+def walk(o, p):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            walk(v, p + "." + k if p else k)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v, p + "[]")
+    else:
+        print(p)
+walk(json.load(sys.stdin), "")' | sort -u) <(grep -o '^| `[^`]*`' "$ROOT/docs/status.md" | sed 's/^| `//; s/`$//' | sort -u))
+	expect_eq "/status: no field that docs/status.md does not list" "$extra" ""
+	expect_eq "control socket: root's, mode 0600" "$(stat -c '%U %a' "$CTL")" "root 600"
 	agent_stop || fail "agent exit status"
 else
 	fail "attach with the sidecar's capabilities did not start: $(tail -3 "$T/agent.log")"
