@@ -67,28 +67,73 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 	@mkdir -p $(@D)
 	protoc-c --c_out=$(@D) -I$(<D) $<
 
-$(BUILD)/obsbpf: $(USER_SRCS) $(USER_HDRS) $(SKELS)
-	$(CC) $(CFLAGS) $(USER_SRCS) -o $@ $(LDLIBS) -lpthread
+# Each source compiled once per tree (build/obj, and build/obj-asan for ASan/UBSan), with
+# dependency files (-MMD -MP): a header change rebuilds exactly what includes it. Everything but
+# main.c goes into a static library that the agent, the unit tests, the drivers and the
+# benchmarks link. Generated headers (skeletons, protobuf-c) come first: before the first
+# build no .d file knows who includes them.
+OBJ        := $(BUILD)/obj
+OBJ_ASAN   := $(BUILD)/obj-asan
+DEPFLAGS    = -MMD -MP
+obj_of      = $(patsubst %.c,$(1)/%.o,$(patsubst $(BUILD)/%,%,$(2)))
+LIB_OBJS   := $(call obj_of,$(OBJ),$(LIB_SRCS))
+LIB_OBJS_ASAN := $(call obj_of,$(OBJ_ASAN),$(LIB_SRCS))
+LIB        := $(BUILD)/libobsbpf.a
+LIB_ASAN   := $(BUILD)/libobsbpf-asan.a
 
-$(BUILD)/asan/obsbpf: $(USER_SRCS) $(USER_HDRS) $(SKELS)
+$(OBJ)/gen/%.o: $(BUILD)/gen/%.c | $(SKELS) $(GEN_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $(USER_SRCS) -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(OBJ_ASAN)/gen/%.o: $(BUILD)/gen/%.c | $(SKELS) $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -c $< -o $@
+# Tests and drivers reach the agent's headers as "area/file.h".
+$(OBJ)/tests/%.o: tests/%.c | $(SKELS) $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $(DEPFLAGS) -c $< -o $@
+$(OBJ_ASAN)/tests/%.o: tests/%.c | $(SKELS) $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Iuser $(DEPFLAGS) -c $< -o $@
+$(OBJ)/%.o: %.c | $(SKELS) $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(OBJ_ASAN)/%.o: %.c | $(SKELS) $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(LIB_ASAN): $(LIB_OBJS_ASAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obsbpf: $(OBJ)/user/main.o $(LIB)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lpthread
+
+$(BUILD)/asan/obsbpf: $(OBJ_ASAN)/user/main.o $(LIB_ASAN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS) -lpthread
 
 # --- tests ----------------------------------------------------------------------------------
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS)
+$(BUILD)/unit/%: $(OBJ)/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lcmocka -lpthread
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka -lpthread
 
-$(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS)
+$(BUILD)/unit-asan/%: $(OBJ_ASAN)/tests/unit/%.o $(LIB_ASAN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lcmocka -lpthread
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS) -lcmocka -lpthread
 
 # Test drivers: programs the integration tests run against parts of the agent (ASan/UBSan).
 DRIVER_SRCS := $(wildcard tests/drivers/*.c)
 DRIVER_BINS := $(patsubst tests/drivers/%.c,$(BUILD)/drivers/%,$(DRIVER_SRCS))
-$(BUILD)/drivers/%: tests/drivers/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS)
+$(BUILD)/drivers/%: $(OBJ_ASAN)/tests/drivers/%.o $(LIB_ASAN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS) -lpthread
+
+# The binaries' objects stay (make would delete them as intermediates and rebuild them).
+.PRECIOUS: $(OBJ)/%.o $(OBJ_ASAN)/%.o $(OBJ)/tests/%.o $(OBJ_ASAN)/tests/%.o
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-asan -name '*.d' 2>/dev/null)
 
 unit: $(UNIT_BINS) $(UNIT_ASAN)
 	@tests/run-unit.sh $(UNIT_BINS) $(UNIT_ASAN)
@@ -135,9 +180,9 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS)
+$(BUILD)/bench/%: $(OBJ)/tests/bench/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iuser $< $(LIB_SRCS) -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lpthread
 
 # The sk_msg hook by itself, without obsbpf: the floor under injection's cost (trace.sh).
 $(BUILD)/bench/skmsg_floor.bpf.o: tests/bench/skmsg_floor.bpf.c vmlinux/vmlinux.h
