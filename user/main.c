@@ -89,6 +89,32 @@ static const char probe_usage[] =
 	"\n"
 	"options:\n";
 
+static int run_attach(const struct obsbpf_config *c) { return agent_attach(c); }
+static int run_daemon(const struct obsbpf_config *c) { return agent_daemon(c); }
+static int run_status(const struct obsbpf_config *c) { return ctl_status(c->control_socket, c->json, stdout); }
+static int run_observe(const struct obsbpf_config *c)
+{
+	return ctl_observe(c->control_socket, c->pod, c->json, stdout);
+}
+static int run_logs(const struct obsbpf_config *c) { return logs_run(c); }
+static int run_probe(const struct obsbpf_config *c) { return probe_run(stdout, c->verbose) ? 0 : 1; }
+
+/* Every subcommand: its name, its set in the options table (cli/options.c), the text above its
+ * generated option list, and what runs it. */
+static const struct command {
+	const char *name;
+	unsigned set;
+	const char *usage;
+	int (*run)(const struct obsbpf_config *cfg);
+} commands[] = {
+	{ "attach", CMD_ATTACH, attach_usage, run_attach },
+	{ "daemon", CMD_DAEMON, daemon_usage, run_daemon },
+	{ "status", CMD_STATUS, status_usage, run_status },
+	{ "observe", CMD_OBSERVE, observe_usage, run_observe },
+	{ "logs", CMD_LOGS, logs_usage, run_logs },
+	{ "probe", CMD_PROBE, probe_usage, run_probe },
+};
+
 int main(int argc, char **argv)
 {
 	struct obsbpf_config cfg = { 0 };
@@ -98,54 +124,22 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "attach")) {
-		if (options_parse(&cfg, CMD_ATTACH, cmd, argc - 1, argv + 1) < 0)
-			return 2;
-		if (cfg.help) {
-			fputs(attach_usage, stdout);
-			options_help(stdout, CMD_ATTACH);
-			return 0;
-		}
-		return agent_attach(&cfg);
-	}
-	if (!strcmp(cmd, "daemon") || !strcmp(cmd, "status") || !strcmp(cmd, "observe")) {
-		unsigned c = cmd[0] == 'd' ? CMD_DAEMON : cmd[0] == 's' ? CMD_STATUS : CMD_OBSERVE;
-		if (options_parse(&cfg, c, cmd, argc - 1, argv + 1) < 0)
-			return 2;
-		if (cfg.help) {
-			fputs(c == CMD_DAEMON ? daemon_usage : c == CMD_STATUS ? status_usage : observe_usage, stdout);
-			options_help(stdout, c);
-			return 0;
-		}
-		if (c == CMD_DAEMON)
-			return agent_daemon(&cfg);
-		if (c == CMD_STATUS)
-			return ctl_status(cfg.control_socket, cfg.json, stdout);
-		return ctl_observe(cfg.control_socket, cfg.pod, cfg.json, stdout);
-	}
-	if (!strcmp(cmd, "logs")) {
-		if (options_parse(&cfg, CMD_LOGS, cmd, argc - 1, argv + 1) < 0)
-			return 2;
-		if (cfg.help) {
-			fputs(logs_usage, stdout);
-			options_help(stdout, CMD_LOGS);
-			return 0;
-		}
-		return logs_run(&cfg);
-	}
-	if (!strcmp(cmd, "probe")) {
-		if (options_parse(&cfg, CMD_PROBE, cmd, argc - 1, argv + 1) < 0)
-			return 2;
-		if (cfg.help) {
-			fputs(probe_usage, stdout);
-			options_help(stdout, CMD_PROBE);
-			return 0;
-		}
-		return probe_run(stdout, cfg.verbose) ? 0 : 1;
-	}
 	if (!strcmp(cmd, "options-markdown")) { /* used by `make docs` */
 		options_markdown(stdout);
 		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		if (strcmp(cmd, c->name))
+			continue;
+		if (options_parse(&cfg, c->set, cmd, argc - 1, argv + 1) < 0)
+			return 2;
+		if (cfg.help) {
+			fputs(c->usage, stdout);
+			options_help(stdout, c->set);
+			return 0;
+		}
+		return c->run(&cfg);
 	}
 	fprintf(stderr, "obsbpf: unknown command '%s' (see 'obsbpf --help')\n", cmd);
 	return 2;
