@@ -74,11 +74,59 @@ static void test_exhausted_with_retry_info(void **state)
 	free(g);
 }
 
+/* The peer's bytes run through a real nghttp2 session, and what it answers is drained (there
+ * is no socket): returns whether the session is over, as on_io sees it. */
+static bool session_feed(struct grpc_tp *g, const uint8_t *in, size_t len)
+{
+	const uint8_t *out;
+	assert_true(nghttp2_session_mem_recv(g->sess, in, len) >= 0);
+	while (nghttp2_session_mem_send(g->sess, &out) > 0)
+		;
+	return !nghttp2_session_want_read(g->sess) && !nghttp2_session_want_write(g->sess);
+}
+
+/* Found by tests/integration/test_fault_exporters_otlp.sh: a peer that answers garbage made
+ * nghttp2 end the session itself, and the log said the server had sent a GOAWAY. */
+static void test_garbage_is_not_a_goaway(void **state)
+{
+	(void)state;
+	struct grpc_tp *g = reply();
+	assert_int_equal(session_open(g), 0);
+	static const char http1[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+	assert_true(session_feed(g, (const uint8_t *)http1, sizeof(http1) - 1));
+	session_ended(g);
+	deliver(g);
+	assert_int_equal(got.outcome, EXPORT_RETRY);
+	assert_non_null(strstr(got.detail, "http/2: Remote peer returned unexpected data"));
+	assert_null(g->sess);
+	assert_string_equal(g->h2_error, "");
+	free(g);
+}
+
+static void test_server_goaway(void **state)
+{
+	(void)state;
+	struct grpc_tp *g = reply();
+	assert_int_equal(session_open(g), 0);
+	static const uint8_t settings_goaway[] = {
+		0, 0, 0, 4, 0, 0, 0, 0, 0,                         /* SETTINGS, empty */
+		0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* GOAWAY last 0, NO_ERROR */
+	};
+	assert_true(session_feed(g, settings_goaway, sizeof(settings_goaway)));
+	session_ended(g);
+	deliver(g);
+	assert_int_equal(got.outcome, EXPORT_RETRY);
+	assert_string_equal(got.detail, "server ended the connection (GOAWAY)");
+	free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fuzz_empty_data_chunks),
 		cmocka_unit_test(test_exhausted_with_retry_info),
+		cmocka_unit_test(test_garbage_is_not_a_goaway),
+		cmocka_unit_test(test_server_goaway),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

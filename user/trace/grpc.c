@@ -35,6 +35,7 @@ struct grpc_tp {
 	nghttp2_session *sess;
 	uint8_t *out; /* bytes nghttp2 produced that the socket did not take yet */
 	size_t out_len, out_off;
+	char h2_error[128]; /* why nghttp2 itself ended the session, "" when it did not */
 
 	/* the request in flight (at most one: the tracer waits for each result) */
 	export_done_fn done;
@@ -65,6 +66,7 @@ static void conn_close(struct grpc_tp *g)
 	g->out = NULL;
 	g->out_len = g->out_off = 0;
 	g->connecting = false;
+	g->h2_error[0] = '\0';
 }
 
 static void finish(struct grpc_tp *g, enum export_outcome o, const char *detail)
@@ -203,6 +205,29 @@ static int on_close(nghttp2_session *s, int32_t stream, uint32_t error_code, voi
 	return 0;
 }
 
+/* nghttp2 ends the session itself when the peer's bytes are not HTTP/2 (garbage, a server that
+ * speaks only HTTP/1): keep its reason, so the log does not blame a GOAWAY nobody sent. */
+static int on_h2_error(nghttp2_session *s, int code, const char *msg, size_t len, void *ud)
+{
+	struct grpc_tp *g = ud;
+	(void)s, (void)code;
+	if (!g->h2_error[0])
+		snprintf(g->h2_error, sizeof(g->h2_error), "%.*s", (int)len, msg);
+	return 0;
+}
+
+/* The session is over (nothing to read or write): the server said GOAWAY, or nghttp2 gave up. */
+static void session_ended(struct grpc_tp *g)
+{
+	char d[160];
+	if (g->h2_error[0])
+		snprintf(d, sizeof(d), "http/2: %s", g->h2_error);
+	else
+		snprintf(d, sizeof(d), "server ended the connection (GOAWAY)");
+	finish(g, EXPORT_RETRY, d);
+	conn_close(g);
+}
+
 static ssize_t read_body(nghttp2_session *s, int32_t stream, uint8_t *buf, size_t len, uint32_t *flags,
 			 nghttp2_data_source *src, void *ud)
 {
@@ -284,6 +309,7 @@ static int session_open(struct grpc_tp *g)
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+	nghttp2_session_callbacks_set_error_callback2(cb, on_h2_error);
 	int rc = nghttp2_session_client_new(&g->sess, cb, g);
 	nghttp2_session_callbacks_del(cb);
 	if (rc)
@@ -337,7 +363,7 @@ static void on_io(void *arg, uint32_t events)
 		conn_fail(g, "write", -rc);
 	} else if (!nghttp2_session_want_read(g->sess) && !nghttp2_session_want_write(g->sess) &&
 		   g->out_off == g->out_len) {
-		conn_fail(g, "server ended the connection (GOAWAY)", 0);
+		session_ended(g);
 	} else {
 		update_events(g);
 	}
