@@ -69,6 +69,15 @@ fault() {
 	else
 		fail "$p $mode: delivered spans: $problems"
 	fi
+	case $p-$mode in
+	*-down) why='onnect' ;;
+	*-slow) why='timed out' ;;
+	http-garbage) why='HTTP/0.9\|Weird server reply' ;;
+	grpc-garbage) why='http/2: ' ;; # nghttp2's reason: the peer sent no GOAWAY
+	esac
+	grep 'spans kept, retrying' "$T/driver-$p-$mode.log" | grep -q "$why" && ok "$p $mode: the log says why" \
+		|| fail "$p $mode: log: $(grep 'otlp ' "$T/driver-$p-$mode.log" | head -2)"
+	grep -q 'delivering again' "$T/driver-$p-$mode.log" && ok "$p $mode: recovery logged" || fail "$p $mode: no recovery log line"
 	if grep -q "ERROR: AddressSanitizer\|runtime error" "$T/driver-$p-$mode.log"; then
 		fail "$p $mode: sanitizer report"; cat "$T/driver-$p-$mode.log"
 	else
