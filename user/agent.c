@@ -1,6 +1,7 @@
 /* `obsbpf attach` and `obsbpf daemon`: the agent's start-up and shutdown sequence, its pods,
  * and its own endpoints (HTTP /metrics, /status; the control socket). */
 #include "agent.h"
+#include "util/log.h"
 
 #include "appmetrics/appmetrics.h"
 #include "bpf/datapath.h"
@@ -61,7 +62,7 @@ int64_t agent_pod_add(struct agent *a, const struct pod_info *p)
 		return err;
 	}
 	a->pods[a->npods++] = ap;
-	fprintf(stderr, "obsbpf: attached to pod %s/%s (cgroup %s%s)\n", p->namespace_, p->name, p->cgroup_path,
+	log_info("agent", "attached to pod %s/%s (cgroup %s%s)\n", p->namespace_, p->name, p->cgroup_path,
 		datapath_pod_tcx(a->dp, ap->id) ? "" : "; tc filters, not tcx links: a killed agent leaves them");
 	return ap->id;
 }
@@ -73,7 +74,7 @@ void agent_pod_remove(struct agent *a, uint32_t pod_id)
 		if (ap->id != pod_id)
 			continue;
 		datapath_detach_pod(a->dp, pod_id);
-		fprintf(stderr, "obsbpf: detached from pod %s/%s\n", ap->info.namespace_, ap->info.name);
+		log_info("agent", "detached from pod %s/%s\n", ap->info.namespace_, ap->info.name);
 		pod_release(&ap->info);
 		free(ap);
 		a->pods[i] = a->pods[--a->npods];
@@ -430,16 +431,16 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
 	const struct obsbpf_config *cfg = a->cfg;
 	char why_cfg[256];
 	if (datapath_parse_tc_hook(cfg->tc_hook, tc_hook) < 0) {
-		fprintf(stderr, "obsbpf %s: --tc-hook %s: expected auto, tcx or filter\n", a->mode, cfg->tc_hook);
+		log_error("agent", "%s: --tc-hook %s: expected auto, tcx or filter", a->mode, cfg->tc_hook);
 		return -1;
 	}
 	const char *why = probe_required();
 	if (why) {
-		fprintf(stderr, "obsbpf: %s: %s\n", a->mode, why);
+		log_error("agent", "%s: %s\n", a->mode, why);
 		return -1;
 	}
 	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, tc, why_cfg, sizeof(why_cfg)) < 0) {
-		fprintf(stderr, "obsbpf: %s: %s\n", a->mode, why_cfg);
+		log_error("agent", "%s: %s\n", a->mode, why_cfg);
 		return -1;
 	}
 	return 0;
@@ -465,7 +466,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 	a->loop = loop_new();
 	/* Signals are blocked from here on: one arriving during start-up still detaches cleanly. */
 	if (!a->loop || loop_stop_on_signals(a->loop) < 0) {
-		perror("obsbpf: event loop");
+		log_error("agent", "event loop: %s", strerror(errno));
 		return -1;
 	}
 	/* The exporter first: a bad --otlp-* value fails before anything is loaded. */
@@ -475,7 +476,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 	if (!a->spans->t && errno)
 		return -1;
 	if (!(a->exemplars = exemplars_new(EXEMPLAR_MAX_SERIES))) {
-		fprintf(stderr, "obsbpf: exemplars: out of memory\n");
+		log_error("agent", "exemplars: out of memory\n");
 		return -1;
 	}
 	a->dp = datapath_open(a->cfg->max_routes, a->cfg->verbose);
@@ -485,7 +486,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 	datapath_set_tc_hook(a->dp, tc_hook);
 	datapath_pin_socks(a->dp, a->cfg->pin_dir); /* a failure is a warning */
 	if (datapath_watch_events(a->dp, a->loop, on_event, a) < 0) {
-		perror("obsbpf: ring buffer");
+		log_error("agent", "ring buffer: %s", strerror(errno));
 		return -1;
 	}
 	if (start_http(a) < 0)
@@ -520,7 +521,7 @@ static void agent_stop(struct agent *a)
 static int agent_run(struct agent *a)
 {
 	if (loop_run(a->loop) < 0) {
-		perror("obsbpf: event loop");
+		log_error("agent", "event loop: %s", strerror(errno));
 		return 1;
 	}
 	return 0;
@@ -544,9 +545,9 @@ int agent_attach(const struct obsbpf_config *cfg)
 		goto out;
 	if (!(logs = logs_start(&a)) && errno)
 		goto out;
-	fprintf(stderr, "obsbpf: serving http://%s/metrics; control socket %s\n", cfg->listen, cfg->control_socket);
+	log_info("agent", "serving http://%s/metrics; control socket %s\n", cfg->listen, cfg->control_socket);
 	rc = agent_run(&a);
-	fprintf(stderr, "obsbpf: detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
+	log_info("agent", "detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
 out:
 	logs_stop(logs);
 	appmetrics_stop(app);
@@ -578,7 +579,7 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	if (agent_preflight(&a, &tc_hook, &tc) < 0 || pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
 		return 1;
 	if (!cg2) {
-		fprintf(stderr, "obsbpf: daemon: no cgroup v2 mount on this node\n");
+		log_error("agent", "daemon: no cgroup v2 mount on this node\n");
 		return 1;
 	}
 	if (agent_start(&a, tc_hook, &tc) < 0)
@@ -588,13 +589,13 @@ int agent_daemon(const struct obsbpf_config *cfg)
 		.rescan_ms = RESCAN_MS, .add = watch_add, .gone = watch_gone, .arg = &a,
 	};
 	if (!(a.watch = podwatch_start(a.loop, &o))) {
-		fprintf(stderr, "obsbpf: daemon: watch %s/kubepods: %s\n", cg2, strerror(errno));
+		log_error("agent", "daemon: watch %s/kubepods: %s\n", cg2, strerror(errno));
 		goto out;
 	}
-	fprintf(stderr, "obsbpf: daemon watching %s/kubepods{,.slice} (%d pods attached); serving http://%s/metrics; "
+	log_info("agent", "daemon watching %s/kubepods{,.slice} (%d pods attached); serving http://%s/metrics; "
 			"control socket %s\n", cg2, a.npods, cfg->listen, cfg->control_socket);
 	rc = agent_run(&a);
-	fprintf(stderr, "obsbpf: detaching from %d pods\n", a.npods);
+	log_info("agent", "detaching from %d pods\n", a.npods);
 out:
 	agent_stop(&a);
 	return rc;

@@ -85,6 +85,8 @@ struct obsbpf_config {
 	const char *config; /* --config FILE (or $OBSBPF_CONFIG) */
 	char *config_text;  /* that file's contents: its values point into it (options_free) */
 	bool verbose;
+	const char *log_level;
+	const char *log_format;
 	bool help;
 };
 

@@ -1,4 +1,5 @@
 /* obsbpf: parses the command line and hands over to the subcommand. */
+#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "cli/options.h"
 #include "ctl/ctl.h"
 #include "logs/logs.h"
+#include "util/log.h"
 
 static const char usage[] =
 	"usage: obsbpf COMMAND [OPTIONS]\n"
@@ -115,6 +117,24 @@ static const struct command {
 	{ "probe", CMD_PROBE, probe_usage, run_probe },
 };
 
+/* --log-level, --log-format (--verbose is --log-level debug); libbpf's messages through it. */
+static int setup_log(const struct obsbpf_config *cfg, const char *cmd)
+{
+	enum log_level level = LOG_INFO;
+	enum log_format format = LOG_TEXT;
+	if (cfg->log_level && log_parse_level(cfg->log_level, &level) < 0) {
+		fprintf(stderr, "obsbpf %s: --log-level %s: expected error, warn, info or debug\n", cmd, cfg->log_level);
+		return -1;
+	}
+	if (cfg->log_format && log_parse_format(cfg->log_format, &format) < 0) {
+		fprintf(stderr, "obsbpf %s: --log-format %s: expected text or json\n", cmd, cfg->log_format);
+		return -1;
+	}
+	log_setup(cfg->verbose ? LOG_DEBUG : level, format, NULL);
+	libbpf_set_print(log_libbpf_print);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct obsbpf_config cfg = { 0 };
@@ -139,6 +159,8 @@ int main(int argc, char **argv)
 			options_help(stdout, c->set);
 			return 0;
 		}
+		if (setup_log(&cfg, cmd) < 0)
+			return 2;
 		return c->run(&cfg);
 	}
 	fprintf(stderr, "obsbpf: unknown command '%s' (see 'obsbpf --help')\n", cmd);

@@ -3,6 +3,7 @@
 #include "../loop/loop.h"
 #include "../pod/pod.h"
 #include "../util/array.h"
+#include "../util/log.h"
 #include "probe.h"
 #include "sockpin.h"
 #include "trace_cfg.h"
@@ -78,14 +79,6 @@ struct datapath {
 	struct loop_watch *reap_timer;
 };
 
-static bool g_verbose;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG || !g_verbose)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
 
 /* sk_msg hangs on the sockhash, not on a pod: attached once, it dies with the map. */
 static int attach_msg(struct datapath *dp)
@@ -94,7 +87,7 @@ static int attach_msg(struct datapath *dp)
 	if (bpf_prog_attach(bpf_program__fd(s->progs.obsbpf_msg), bpf_map__fd(s->maps.pod_socks),
 			    BPF_SK_MSG_VERDICT, 0) < 0) {
 		int err = -errno;
-		fprintf(stderr, "obsbpf: attach sk_msg to the sockhash: %s\n", strerror(-err));
+		log_error("bpf", "attach sk_msg to the sockhash: %s\n", strerror(-err));
 		return err;
 	}
 	dp->msg_attached = true;
@@ -103,7 +96,7 @@ static int attach_msg(struct datapath *dp)
 	    bpf_prog_attach(bpf_program__fd(s->progs.obsbpf_skb_pass), bpf_map__fd(s->maps.pod_socks),
 			    BPF_SK_SKB_VERDICT, 0) < 0) {
 		int err = -errno;
-		fprintf(stderr, "obsbpf: attach sk_skb verdict to the sockhash (FIONREAD regression): %s\n",
+		log_error("bpf", "attach sk_skb verdict to the sockhash (FIONREAD regression): %s\n",
 			strerror(-err));
 		return err;
 	}
@@ -115,13 +108,12 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 	struct datapath *dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return NULL;
-	g_verbose = verbose;
-	libbpf_set_print(libbpf_print);
+	(void)verbose; /* libbpf's messages go through the log (main.c): --verbose is its debug level */
 	dp->max_routes = max_routes ? max_routes : 1;
 	dp->ncpus = libbpf_num_possible_cpus();
 	dp->skel = obsbpf_bpf__open();
 	if (!dp->skel) {
-		fprintf(stderr, "obsbpf: open BPF object: %s\n", strerror(errno));
+		log_error("bpf", "open BPF object: %s\n", strerror(errno));
 		free(dp);
 		return NULL;
 	}
@@ -131,8 +123,8 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 	dp->recv = kv.recv_tp ? dp->skel->progs.obsbpf_recv : kv.recv_fexit ? dp->skel->progs.obsbpf_recv_fexit : NULL;
 	int err = obsbpf_bpf__load(dp->skel);
 	if (err) {
-		fprintf(stderr, "obsbpf: load BPF programs: %s%s\n", strerror(-err),
-			verbose ? "" : " (run with --verbose for the verifier log)");
+		log_error("bpf", "load BPF programs: %s%s\n", strerror(-err),
+			log_enabled(LOG_WARN) ? " (libbpf says why above)" : "");
 		obsbpf_bpf__destroy(dp->skel);
 		free(dp);
 		return NULL;
@@ -158,6 +150,18 @@ static void prog_name_of(uint32_t id, char *out, size_t n)
 	close(fd);
 }
 
+/* libbpf calls whose failure is an expected answer (no qdisc or filter there yet, a qdisc that
+ * exists already): the kernel's reason, which libbpf prints as a warning, is not one. */
+static libbpf_print_fn_t quiet_begin(void)
+{
+	return libbpf_set_print(probe_libbpf_silent);
+}
+
+static void quiet_end(libbpf_print_fn_t old)
+{
+	libbpf_set_print(old);
+}
+
 /* A killed agent of the bpf_tc_attach kind leaves its filter behind (filters do not die with
  * their process): remove one of ours found at our handle/priority before attaching. */
 static void tc_reclaim_stale(struct dp_pod *p, struct dp_iface *ifc, enum dp_tc_dir d)
@@ -165,7 +169,10 @@ static void tc_reclaim_stale(struct dp_pod *p, struct dp_iface *ifc, enum dp_tc_
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = tc_point[d]);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
 	char name[32];
-	if (bpf_tc_query(&hook, &opts) < 0)
+	libbpf_print_fn_t q = quiet_begin();
+	int err = bpf_tc_query(&hook, &opts);
+	quiet_end(q);
+	if (err < 0)
 		return;
 	prog_name_of(opts.prog_id, name, sizeof(name));
 	if (strncmp(name, TC_PROG_KNAME, strlen(TC_PROG_KNAME)))
@@ -174,7 +181,7 @@ static void tc_reclaim_stale(struct dp_pod *p, struct dp_iface *ifc, enum dp_tc_
 	opts.prog_fd = 0;
 	opts.flags = 0;
 	if (bpf_tc_detach(&hook, &opts) == 0)
-		fprintf(stderr, "obsbpf: %s: removed a stale obsbpf tc %s filter from %s (left by a killed agent)\n",
+		log_info("bpf", "%s: removed a stale obsbpf tc %s filter from %s (left by a killed agent)\n",
 			p->name, tc_dir_name[d], ifc->name);
 }
 
@@ -202,7 +209,9 @@ static int tc_attach_one(struct datapath *dp, struct dp_pod *p, struct dp_iface 
 	/* No tcx on this kernel: a classic clsact filter, which outlives a killed agent. */
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = tc_point[d]);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO, .prog_fd = prog_fd);
+	libbpf_print_fn_t q = quiet_begin();
 	int err = bpf_tc_hook_create(&hook);
+	quiet_end(q);
 	if (err && err != -EEXIST)
 		return err;
 	if (err == 0)
@@ -254,7 +263,7 @@ static int tc_attach_all(void *arg)
 		for (int d = 0; d < DP_TC_NDIRS && !c->err; d++) {
 			int err = tc_attach_one(c->dp, p, ifc, (enum dp_tc_dir)d);
 			if (err) {
-				fprintf(stderr, "obsbpf: attach %s: tc %s on %s: %s\n", p->name, tc_dir_name[d],
+				log_error("bpf", "attach %s: tc %s on %s: %s\n", p->name, tc_dir_name[d],
 					ifc->name, strerror(-err));
 				c->err = err;
 			}
@@ -344,19 +353,19 @@ static int attach_pod_parts(struct datapath *dp, struct dp_pod *p, const struct 
 	struct obsbpf_bpf *s = dp->skel;
 	__u64 cgid = pod->cgroup_id;
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.pods), &cgid, &p->pod_id, BPF_ANY) < 0) {
-		fprintf(stderr, "obsbpf: attach %s: pods map: %s\n", pod->name, strerror(errno));
+		log_error("bpf", "attach %s: pods map: %s\n", pod->name, strerror(errno));
 		return -errno;
 	}
 	p->cgroup_fd = open(pod->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->cgroup_fd < 0) {
 		int err = -errno;
-		fprintf(stderr, "obsbpf: attach %s: cgroup %s: %s\n", pod->name, pod->cgroup_path, strerror(-err));
+		log_error("bpf", "attach %s: cgroup %s: %s\n", pod->name, pod->cgroup_path, strerror(-err));
 		return err;
 	}
 	p->sockops_link = bpf_program__attach_cgroup(s->progs.obsbpf_sockops, p->cgroup_fd);
 	if (!p->sockops_link) {
 		int err = -errno;
-		fprintf(stderr, "obsbpf: attach %s: sockops on cgroup %s: %s\n", pod->name, pod->cgroup_path,
+		log_error("bpf", "attach %s: sockops on cgroup %s: %s\n", pod->name, pod->cgroup_path,
 			strerror(-err));
 		return err;
 	}
@@ -366,7 +375,7 @@ static int attach_pod_parts(struct datapath *dp, struct dp_pod *p, const struct 
 	struct tc_ctx c = { dp, p, 0 };
 	int err = pod_in_netns_fd(p->netns_fd, tc_attach_all, &c);
 	if (err && !c.err)
-		fprintf(stderr, "obsbpf: attach %s: enter netns %s: %s\n", pod->name, pod->netns_path,
+		log_error("bpf", "attach %s: enter netns %s: %s\n", pod->name, pod->netns_path,
 			strerror(-err));
 	return err;
 }
@@ -436,7 +445,7 @@ int datapath_pin_socks(struct datapath *dp, const char *dir)
 	int err = sockpin_pin(bpf_map__fd(dp->skel->maps.pod_socks), dir, dp->pin_path, sizeof(dp->pin_path));
 	if (err) {
 		dp->pin_path[0] = '\0';
-		fprintf(stderr, "obsbpf: warning: pin the sockhash in %s: %s: a kill -9 of this agent can "
+		log_warn("bpf", "pin the sockhash in %s: %s: a kill -9 of this agent can "
 			"drop bytes its pods' connections have received and not yet read (--pin-dir)\n",
 			dir, strerror(-err));
 		return err;
@@ -485,7 +494,7 @@ void datapath_close(struct datapath *dp)
 	if (dp->pin_path[0]) {
 		left = sockpin_release(bpf_map__fd(dp->skel->maps.pod_socks), dp->pin_path);
 		if (left > 0)
-			fprintf(stderr, "obsbpf: %ld connection%s still open: their sockhash stays pinned at %s "
+			log_warn("bpf", "%ld connection%s still open: their sockhash stays pinned at %s "
 				"until they close (freeing it now would drop what they have not read yet); the "
 				"next agent frees it then\n", left, left == 1 ? "" : "s", dp->pin_path);
 		sockpin_reap(dp->pin_dir, NULL);
@@ -505,7 +514,7 @@ int datapath_set_events(struct datapath *dp, bool every)
 	struct obsbpf_events_cfg cfg = { .every = every, .sample_gap_ns = DP_EXEMPLAR_GAP_NS };
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.events_cfg), &zero, &cfg, BPF_ANY) < 0) {
 		int err = -errno;
-		fprintf(stderr, "obsbpf: write map events_cfg: %s\n", strerror(-err));
+		log_error("bpf", "write map events_cfg: %s\n", strerror(-err));
 		return err;
 	}
 	return 0;
@@ -523,7 +532,7 @@ int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
 	if (!tc->k.propagation || dp->recv_link)
 		return 0;
 	if (!dp->recv) {
-		fprintf(stderr, "obsbpf: neither tp_btf/sock_recv_length (6.3+) nor fexit on tcp_recvmsg on "
+		log_error("bpf", "neither tp_btf/sock_recv_length (6.3+) nor fexit on tcp_recvmsg on "
 				"this kernel: requests the pod sends start new traces instead of continuing "
 				"the request it serves\n");
 		return 0;
@@ -531,12 +540,12 @@ int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
 	dp->recv_link = bpf_program__attach(dp->recv);
 	if (!dp->recv_link) {
 		int err = -errno;
-		fprintf(stderr, "obsbpf: attach %s: %s\n", bpf_program__section_name(dp->recv), strerror(-err));
+		log_error("bpf", "attach %s: %s\n", bpf_program__section_name(dp->recv), strerror(-err));
 		return err;
 	}
 	return 0;
 map_err:
-	fprintf(stderr, "obsbpf: trace configuration map: %s\n", strerror(errno));
+	log_error("bpf", "trace configuration map: %s\n", strerror(errno));
 	return -errno;
 }
 

@@ -1,5 +1,7 @@
 #include "probe.h"
 
+#include "../util/log.h"
+
 #include "../pod/pod.h"
 #include "datapath.h"
 #include "variant.h"
@@ -84,7 +86,7 @@ int probe_libbpf_silent(enum libbpf_print_level l, const char *f, va_list ap)
 bool probe_run(FILE *out, bool verbose)
 {
 	bool ok = true;
-	libbpf_print_fn_t old = libbpf_set_print(verbose ? NULL : probe_libbpf_silent);
+	libbpf_print_fn_t old = libbpf_set_print(verbose ? log_libbpf_print : probe_libbpf_silent);
 	if (verbose)
 		libbpf_set_print(old);
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {

@@ -1,4 +1,5 @@
 #include "ctl.h"
+#include "../util/log.h"
 
 #include "../loop/loop.h"
 #include "../util/strbuf.h"
@@ -205,17 +206,17 @@ struct ctl_server *ctl_server_start(struct loop *l, const char *path, ctl_status
 	char dir[PATH_MAX];
 	int err;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "obsbpf: --control-socket %s: path too long\n", path);
+		log_error("ctl", "--control-socket %s: path too long\n", path);
 		return NULL;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "obsbpf: --control-socket %s: create its directory: %s\n", path, strerror(errno));
+		log_error("ctl", "--control-socket %s: create its directory: %s\n", path, strerror(errno));
 		return NULL;
 	}
 	if ((err = claim_path(path, &sa)) < 0) {
-		fprintf(stderr, "obsbpf: --control-socket %s: %s\n", path,
+		log_error("ctl", "--control-socket %s: %s\n", path,
 			err == -EADDRINUSE ? "another agent is listening there" : strerror(-err));
 		return NULL;
 	}
@@ -233,7 +234,7 @@ struct ctl_server *ctl_server_start(struct loop *l, const char *path, ctl_status
 	umask(old);
 	struct stat st;
 	if (err || stat(path, &st) < 0 || !(s->w = loop_add_fd(l, s->fd, EPOLLIN, on_accept, s))) {
-		fprintf(stderr, "obsbpf: --control-socket %s: %s\n", path, strerror(errno));
+		log_error("ctl", "--control-socket %s: %s\n", path, strerror(errno));
 		if (s->fd >= 0)
 			close(s->fd);
 		free(s);

@@ -1,4 +1,5 @@
 #include "server.h"
+#include "../util/log.h"
 
 #include "../loop/loop.h"
 #include "../util/strbuf.h"
@@ -209,14 +210,12 @@ static void on_tick(void *arg)
 	MHD_run(s->mhd); /* expires idle connections */
 }
 
-/* libmicrohttpd's own messages only with --verbose: the caller already prints one line for
- * every failure a user has to act on. */
+/* libmicrohttpd's own messages at debug: the caller already logs one line for every failure a
+ * user has to act on. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	if (!*(bool *)cls)
-		return;
-	fputs("obsbpf: http: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	(void)cls;
+	log_vmsg(LOG_DEBUG, "http", fmt, ap);
 }
 
 struct http_server *http_server_start(const struct http_server_opts *o, struct loop *l)
@@ -224,7 +223,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 	struct sockaddr_storage ss;
 	unsigned sslen;
 	if (parse_listen_addr(o->listen, &ss, &sslen) < 0) {
-		fprintf(stderr, "obsbpf: --listen %s: expected ADDR:PORT, e.g. 0.0.0.0:9102\n", o->listen);
+		log_error("http", "--listen %s: expected ADDR:PORT, e.g. 0.0.0.0:9102\n", o->listen);
 		return NULL;
 	}
 	struct http_server *s = calloc(1, sizeof(*s));
@@ -244,7 +243,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		fprintf(stderr, "obsbpf: listen %s: cannot bind: address in use or not on this host\n", o->listen);
+		log_error("http", "listen %s: cannot bind: address in use or not on this host\n", o->listen);
 		free(s);
 		return NULL;
 	}
@@ -252,7 +251,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 	s->io = info ? loop_add_fd(l, info->epoll_fd, EPOLLIN, on_io, s) : NULL;
 	s->tick = loop_add_timer(l, 500, 500, on_tick, s);
 	if (!s->io || !s->tick) {
-		fprintf(stderr, "obsbpf: listen %s: cannot join the event loop\n", o->listen);
+		log_error("http", "listen %s: cannot join the event loop\n", o->listen);
 		http_server_stop(s);
 		return NULL;
 	}

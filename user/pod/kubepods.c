@@ -1,4 +1,5 @@
 #include "kubepods.h"
+#include "../util/log.h"
 
 #include "../util/array.h"
 
@@ -177,7 +178,7 @@ int pod_select_init(struct pod_select *s, const struct str_list *patterns, const
 	s->any = true;
 	for (unsigned i = 0; patterns && i < patterns->n; i++)
 		if (add_entry(s, patterns->v[i], strlen(patterns->v[i])) < 0) {
-			fprintf(stderr, "obsbpf: --pod-pattern '%s': expected GLOB or NAMESPACE/GLOB\n", patterns->v[i]);
+			log_error("pod", "--pod-pattern '%s': expected GLOB or NAMESPACE/GLOB\n", patterns->v[i]);
 			return -EINVAL;
 		}
 	if (!list_file)
@@ -185,7 +186,7 @@ int pod_select_init(struct pod_select *s, const struct str_list *patterns, const
 	FILE *f = fopen(list_file, "re");
 	if (!f) {
 		int e = errno;
-		fprintf(stderr, "obsbpf: --pod-list %s: %s\n", list_file, strerror(e));
+		log_error("pod", "--pod-list %s: %s\n", list_file, strerror(e));
 		return -e;
 	}
 	size_t cap = 1 << 16;
@@ -198,10 +199,10 @@ int pod_select_init(struct pod_select *s, const struct str_list *patterns, const
 	int bad = 0, err = pod_select_parse(s, buf, &bad);
 	free(buf);
 	if (err)
-		fprintf(stderr, "obsbpf: --pod-list %s: line %d: expected GLOB or NAMESPACE/GLOB (at most %d entries)\n",
+		log_error("pod", "--pod-list %s: line %d: expected GLOB or NAMESPACE/GLOB (at most %d entries)\n",
 			list_file, bad, POD_SELECT_MAX);
 	else if (s->n == 0)
-		fprintf(stderr, "obsbpf: --pod-list %s: no entries: no pod would be attached\n", list_file), err = -EINVAL;
+		log_error("pod", "--pod-list %s: no entries: no pod would be attached\n", list_file), err = -EINVAL;
 	return err;
 }
 

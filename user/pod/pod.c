@@ -1,4 +1,5 @@
 #include "pod.h"
+#include "../util/log.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -167,11 +168,11 @@ static int open_netns(struct pod_info *p, const char *path)
 	p->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (p->netns_fd < 0) {
 		int e = errno;
-		fprintf(stderr, "obsbpf: attach: netns %s: %s\n", path, strerror(e));
+		log_error("pod", "attach: netns %s: %s\n", path, strerror(e));
 		return -e;
 	}
 	if (fstatfs(p->netns_fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) {
-		fprintf(stderr, "obsbpf: attach: netns %s: not a network namespace\n", path);
+		log_error("pod", "attach: netns %s: not a network namespace\n", path);
 		return -EINVAL;
 	}
 	snprintf(p->netns_path, sizeof(p->netns_path), "%s", path);
@@ -184,11 +185,11 @@ static int set_cgroup(struct pod_info *p, const char *path)
 	struct stat st;
 	if (stat(path, &st) < 0) {
 		int e = errno;
-		fprintf(stderr, "obsbpf: attach: cgroup %s: %s\n", path, strerror(e));
+		log_error("pod", "attach: cgroup %s: %s\n", path, strerror(e));
 		return -e;
 	}
 	if (statfs(path, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "obsbpf: attach: cgroup %s: not a cgroup v2 directory\n", path);
+		log_error("pod", "attach: cgroup %s: not a cgroup v2 directory\n", path);
 		return -EINVAL;
 	}
 	snprintf(p->cgroup_path, sizeof(p->cgroup_path), "%s", path);
@@ -202,12 +203,12 @@ static int cgroup_of_pid(struct pod_info *p, pid_t pid)
 	const char *mnt = cgroup2_mount();
 	snprintf(buf, sizeof(buf), "/proc/%d/cgroup", pid);
 	if (!mnt) {
-		fprintf(stderr, "obsbpf: attach: no cgroup v2 mount on this node (mount -t cgroup2 none /sys/fs/cgroup)\n");
+		log_error("pod", "attach: no cgroup v2 mount on this node (mount -t cgroup2 none /sys/fs/cgroup)\n");
 		return -ENOENT;
 	}
 	int r = read_file(buf, buf, sizeof(buf));
 	if (r < 0 || parse_proc_cgroup(buf, rel, sizeof(rel)) < 0) {
-		fprintf(stderr, "obsbpf: attach: pod %s: pid %d has no cgroup v2 path\n", p->name, pid);
+		log_error("pod", "attach: pod %s: pid %d has no cgroup v2 path\n", p->name, pid);
 		return r < 0 ? r : -ENOENT;
 	}
 	pod_cgroup_trim(rel);
@@ -232,7 +233,7 @@ int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char
 	pod_info_init(p, ns, node);
 
 	if (!name && !cgroup) {
-		fprintf(stderr, "obsbpf: attach: name the pod with --pod NAME (or give --cgroup and --netns)\n");
+		log_error("pod", "attach: name the pod with --pod NAME (or give --cgroup and --netns)\n");
 		return -EINVAL;
 	}
 	if (name) {
@@ -244,7 +245,7 @@ int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char
 	if (name && (!cgroup || !netns)) {
 		pid_t pid = find_pod_pid(name);
 		if (pid <= 0) {
-			fprintf(stderr, "obsbpf: attach: no pod '%s' on this node (no process has UTS hostname '%s'); "
+			log_error("pod", "attach: no pod '%s' on this node (no process has UTS hostname '%s'); "
 					"name it with --cgroup and --netns\n", name, name);
 			return -ESRCH;
 		}
@@ -260,7 +261,7 @@ int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", p->pid);
 		return open_netns(p, path);
 	}
-	fprintf(stderr, "obsbpf: attach: --cgroup without --pod needs --netns too\n");
+	log_error("pod", "attach: --cgroup without --pod needs --netns too\n");
 	return -EINVAL;
 }
 
@@ -289,7 +290,7 @@ int pod_in_netns_fd(int netns_fd, int (*fn)(void *arg), void *arg)
 	int r = fn(arg);
 	if (setns(self, CLONE_NEWNET) < 0) {
 		/* Staying in the pod's namespace would silently move the agent's own sockets. */
-		perror("obsbpf: cannot return to the agent's network namespace");
+		log_error("pod", "cannot return to the agent's network namespace: %s", strerror(errno));
 		abort();
 	}
 	close(self);

@@ -1,4 +1,5 @@
 #include "watch.h"
+#include "../util/log.h"
 
 #include "../loop/loop.h"
 #include "../util/array.h"
@@ -53,7 +54,7 @@ static bool populated(const char *dir)
 static void entry_gone(struct podwatch *w, struct pw_entry *e, const char *why)
 {
 	if (e->st == PW_ATTACHED) {
-		fprintf(stderr, "obsbpf: pod cgroup %s %s: detaching\n", e->path, why);
+		log_info("pod", "pod cgroup %s %s: detaching\n", e->path, why);
 		w->o.gone(w->o.arg, e->pod_id);
 	}
 	e->st = PW_PENDING;
@@ -78,7 +79,7 @@ static void try_attach(struct podwatch *w, struct pw_entry *e)
 		e->st = PW_ATTACHED;
 		e->pod_id = (uint32_t)id;
 	} else if (++e->fails >= ADD_TRIES) {
-		fprintf(stderr, "obsbpf: pod %s (cgroup %s): %d attach attempts failed; leaving it alone\n",
+		log_error("pod", "pod %s (cgroup %s): %d attach attempts failed; leaving it alone\n",
 			pod.name, e->path, e->fails);
 		e->st = PW_FAILED;
 	}

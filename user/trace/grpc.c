@@ -4,6 +4,7 @@
  * 5-byte prefix; the outcome comes from the grpc-status trailer. The connection is reused and
  * reopened on the next request after any failure. */
 #include "internal.h"
+#include "../util/log.h"
 
 #include "../loop/loop.h"
 
@@ -461,7 +462,7 @@ struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *po
 	/* Resolved once, at start-up: getaddrinfo blocks, and the loop must not. */
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc) {
-		fprintf(stderr, "obsbpf: --otlp-endpoint: %s:%s: %s\n", host, port, gai_strerror(rc));
+		log_error("trace", "--otlp-endpoint: %s:%s: %s\n", host, port, gai_strerror(rc));
 		errno = EINVAL;
 		return NULL;
 	}

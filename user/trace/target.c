@@ -2,6 +2,7 @@
  * the signal path /v1/traces appended (OTEL_EXPORTER_OTLP_ENDPOINT); a per-signal endpoint
  * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is used as is; gRPC takes scheme://host:port only. */
 #include "internal.h"
+#include "../util/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +10,7 @@
 
 static int bad(const char *what, const char *v, const char *why)
 {
-	fprintf(stderr, "obsbpf: %s %s: %s\n", what, v, why);
+	log_error("trace", "%s %s: %s\n", what, v, why);
 	return -EINVAL;
 }
 

@@ -3,6 +3,7 @@
  * of the queue until the collector took it, so a collector outage costs retries, not spans,
  * until the queue is full. */
 #include "internal.h"
+#include "../util/log.h"
 
 #include "../loop/loop.h"
 #include "../http/server.h"
@@ -74,7 +75,7 @@ static void on_retry(void *arg)
 static void log_failure(struct tracer *t, const struct export_result *r, const char *what)
 {
 	char tgt[600];
-	fprintf(stderr, "obsbpf: otlp %s: %s%s\n", target_str(t, tgt, sizeof(tgt)), r->detail, what);
+	log_error("trace", "otlp %s: %s%s\n", target_str(t, tgt, sizeof(tgt)), r->detail, what);
 }
 
 static void export_done(void *arg, const struct export_result *r)
@@ -99,7 +100,7 @@ static void export_done(void *arg, const struct export_result *r)
 		}
 		if (t->failing) {
 			char tgt[600];
-			fprintf(stderr, "obsbpf: otlp %s: delivering again\n", target_str(t, tgt, sizeof(tgt)));
+			log_info("trace", "otlp %s: delivering again\n", target_str(t, tgt, sizeof(tgt)));
 		}
 		t->failing = false;
 		t->attempt = 0;
@@ -233,7 +234,7 @@ struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l)
 	}
 	if (!cfg->otlp_batch || !cfg->otlp_queue || cfg->otlp_batch > cfg->otlp_queue || !cfg->otlp_flush_ms ||
 	    !cfg->otlp_timeout_ms) {
-		fprintf(stderr, "obsbpf: --otlp-batch %u, --otlp-queue %u, --otlp-flush-ms %u, --otlp-timeout-ms %u: "
+		log_error("trace", "--otlp-batch %u, --otlp-queue %u, --otlp-flush-ms %u, --otlp-timeout-ms %u: "
 			"need 0 < batch <= queue and non-zero times\n", cfg->otlp_batch, cfg->otlp_queue,
 			cfg->otlp_flush_ms, cfg->otlp_timeout_ms);
 		errno = EINVAL;
@@ -260,13 +261,13 @@ struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l)
 	if (!t->retry_timer || !t->flush_timer)
 		goto fail;
 	char tgt[600];
-	fprintf(stderr, "obsbpf: exporting spans to %s\n", target_str(t, tgt, sizeof(tgt)));
+	log_info("trace", "exporting spans to %s\n", target_str(t, tgt, sizeof(tgt)));
 	return t;
 fail:
 	if (!errno)
 		errno = ENOMEM;
 	int e = errno;
-	fprintf(stderr, "obsbpf: span exporter: %s\n", strerror(e));
+	log_error("trace", "span exporter: %s\n", strerror(e));
 	tracer_stop(t);
 	errno = e;
 	return NULL;
@@ -293,7 +294,7 @@ void tracer_stop(struct tracer *t)
 		}
 		if (t->q.len) {
 			char tgt[600];
-			fprintf(stderr, "obsbpf: otlp %s: %zu spans not delivered at shutdown\n",
+			log_warn("trace", "otlp %s: %zu spans not delivered at shutdown\n",
 				target_str(t, tgt, sizeof(tgt)), t->q.len);
 		}
 	}
