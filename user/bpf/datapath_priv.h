@@ -1,0 +1,70 @@
+/* What the datapath's files share (datapath.c: load, events, pins; pods.c: the pod table;
+ * tc_attach.c: tc and tcx on the pods' interfaces; map_read.c: reading the maps back). Not for
+ * the rest of the agent: datapath.h is its interface. */
+#ifndef OBSBPF_DATAPATH_PRIV_H
+#define OBSBPF_DATAPATH_PRIV_H
+
+#include "datapath.h"
+
+#include "variant.h"
+
+#include <bpf/libbpf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "obsbpf.skel.h"
+
+/* What one attached pod holds: everything datapath_detach_pod releases. */
+struct dp_pod {
+	uint32_t pod_id;
+	uint64_t cgroup_id;
+	int cgroup_fd;
+	int netns_fd; /* dup of the pod's: tc filters (not tcx links) are removed from inside it */
+	struct bpf_link *sockops_link;
+	struct dp_iface ifaces[DP_MAX_IFACES];
+	int nifaces;
+	const char *name; /* for messages, valid during attach only */
+};
+
+struct datapath {
+	struct obsbpf_bpf *skel;
+	bool msg_attached;
+	struct dp_pod **pods;
+	int npods;
+	size_t cap_pods;
+	struct ring_buffer *rb;
+	struct loop_watch *rb_watch;
+	struct loop_watch *rb_timer;
+	dp_event_fn event_fn;
+	void *event_arg;
+	uint64_t events_read;
+	unsigned max_routes;
+	int ncpus;
+	enum dp_tc_hook tc_hook;
+	struct bpf_link *recv_link; /* the thread hook: in-process propagation */
+	struct bpf_program *recv;   /* tp_btf/sock_recv_length, fexit/tcp_recvmsg, or NULL */
+	struct kernel_variant kv;   /* what this kernel got (variant.c) */
+	char *pin_dir;              /* sockpin.h: where sockhashes are pinned, or NULL */
+	char pin_path[512];         /* this agent's pin ("" when not pinned) */
+	long pins_left;             /* sockets in earlier agents' sockhashes still pinned */
+	int pins_kept;              /* and how many such sockhashes */
+	struct loop_watch *reap_timer;
+};
+
+/* pods.c */
+struct dp_pod *dp_find_pod(const struct datapath *dp, uint32_t pod_id, int *idx);
+
+/* tc_attach.c: run inside the pod's network namespace (pod_in_netns_fd). */
+struct tc_ctx {
+	struct datapath *dp;
+	struct dp_pod *pod;
+	int err;
+};
+int dp_tc_attach_all(void *tc_ctx);
+int dp_tc_detach_filters(void *dp_pod);
+
+/* map_read.c */
+void dp_forget_pod_series(struct datapath *dp, uint32_t pod_id);
+
+#endif
