@@ -1,12 +1,12 @@
 /* `obsbpf attach` and `obsbpf daemon`: the agent's start-up and shutdown sequence, its pods,
  * and its own endpoints (HTTP /metrics, /status; the control socket). */
 #include "agent.h"
+#include "agent_status.h"
 #include "util/log.h"
 
 #include "appmetrics/appmetrics.h"
 #include "bpf/datapath.h"
 #include "bpf/probe.h"
-#include "bpf/variant.h"
 #include "ctl/ctl.h"
 #include "bpf/trace_cfg.h"
 #include "http/server.h"
@@ -14,22 +14,17 @@
 #include "loop/loop.h"
 #include "metrics/exemplars.h"
 #include "metrics/red.h"
-#include "metrics/route.h"
 #include "pod/kubepods.h"
 #include "pod/watch.h"
 #include "trace/trace.h"
 #include "util/array.h"
 #include "util/strbuf.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #define LOOP_STALL_NS (5ull * 1000000000ull)
@@ -160,227 +155,6 @@ static bool ready_loop(void *arg, struct strbuf *why)
 	return false;
 }
 
-static void iso_time(char *out, size_t n, time_t t)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void json_kv_str(struct strbuf *b, const char *k, const char *v, bool comma)
-{
-	sb_printf(b, "%s\"%s\":\"", comma ? "," : "", k);
-	sb_json_str(b, v);
-	sb_putc(b, '"');
-}
-
-static void status_pods(struct agent *a, struct strbuf *b)
-{
-	sb_puts(b, ",\"pods\":[");
-	for (int i = 0; i < a->npods; i++) {
-		const struct agent_pod *ap = a->pods[i];
-		const struct dp_iface *ifs;
-		char since[32];
-		int n = datapath_pod_ifaces(a->dp, ap->id, &ifs);
-		iso_time(since, sizeof(since), ap->since);
-		sb_printf(b, "%s{\"pod_id\":%u", i ? "," : "", ap->id);
-		json_kv_str(b, "name", ap->info.name, true);
-		json_kv_str(b, "namespace", ap->info.namespace_, true);
-		json_kv_str(b, "cgroup", ap->info.cgroup_path, true);
-		json_kv_str(b, "netns", ap->info.netns_path, true);
-		json_kv_str(b, "tc", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc", true);
-		json_kv_str(b, "since", since, true);
-		sb_puts(b, ",\"interfaces\":[");
-		for (int j = 0; j < n; j++) {
-			sb_printf(b, "%s\"", j ? "," : "");
-			sb_json_str(b, ifs[j].name);
-			sb_putc(b, '"');
-		}
-		sb_puts(b, "]}");
-	}
-	sb_putc(b, ']');
-}
-
-/* Where each program hangs: sockops on every pod's cgroup, tc (ingress and egress) on every pod
- * interface, sk_msg on the shared sockhash. */
-static void status_attach_points(struct agent *a, struct strbuf *b, const struct dp_prog *prog)
-{
-	int type = prog->type;
-	bool first = !prog->where[0];
-	if (prog->where[0]) {
-		sb_putc(b, '"');
-		sb_json_str(b, prog->where);
-		sb_putc(b, '"');
-	}
-	/* obsbpf_tc_ingress / obsbpf_tc_egress */
-	const char *tc_dir = strstr(prog->name, "egress") ? "egress" : "ingress";
-	for (int i = 0; i < a->npods && (type == BPF_PROG_TYPE_SOCK_OPS || type == BPF_PROG_TYPE_SCHED_CLS); i++) {
-		const struct agent_pod *ap = a->pods[i];
-		const struct dp_iface *ifs;
-		int n = type == BPF_PROG_TYPE_SOCK_OPS ? 1 : datapath_pod_ifaces(a->dp, ap->id, &ifs);
-		for (int j = 0; j < n; j++) {
-			sb_puts(b, first ? "\"" : ",\"");
-			first = false;
-			if (type == BPF_PROG_TYPE_SOCK_OPS)
-				sb_puts(b, "cgroup ");
-			else
-				sb_printf(b, "%s %s ", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc", tc_dir);
-			sb_json_str(b, type == BPF_PROG_TYPE_SOCK_OPS ? ap->info.cgroup_path : ap->info.name);
-			if (type == BPF_PROG_TYPE_SCHED_CLS) {
-				sb_putc(b, ':');
-				sb_json_str(b, ifs[j].name);
-			}
-			sb_putc(b, '"');
-		}
-	}
-}
-
-static void status_programs(struct agent *a, struct strbuf *b)
-{
-	struct dp_prog progs[16];
-	int n = datapath_programs(a->dp, progs, 16);
-	sb_puts(b, ",\"programs\":[");
-	for (int i = 0; i < n; i++) {
-		sb_printf(b, "%s{\"id\":%u", i ? "," : "", progs[i].id);
-		json_kv_str(b, "name", progs[i].name, true);
-		sb_puts(b, ",\"attached\":[");
-		status_attach_points(a, b, &progs[i]);
-		sb_puts(b, "]}");
-	}
-	sb_putc(b, ']');
-}
-
-static void status_maps(struct agent *a, struct strbuf *b)
-{
-	struct dp_map_usage m[16];
-	int n = datapath_map_usage(a->dp, m, 16);
-	sb_puts(b, ",\"maps\":[");
-	for (int i = 0; i < n; i++) {
-		sb_printf(b, "%s{\"name\":\"%s\",", i ? "," : "", m[i].name);
-		if (m[i].used >= 0)
-			sb_printf(b, "\"used\":%ld,", m[i].used);
-		else
-			sb_puts(b, "\"used\":null,");
-		sb_printf(b, "\"max\":%u,\"unit\":\"%s\"}", m[i].max, m[i].bytes ? "bytes" : "entries");
-	}
-	sb_putc(b, ']');
-}
-
-static void status_counters(struct agent *a, struct strbuf *b)
-{
-	static const struct { const char *name; int stat; } st[] = {
-		{ "events_dropped", OBSBPF_ST_EVENTS_DROPPED },
-		{ "pipeline_full", OBSBPF_ST_PENDING_FULL },
-		{ "malformed", OBSBPF_ST_MALFORMED },
-		{ "unmatched_response", OBSBPF_ST_RESP_UNMATCHED },
-		{ "head_too_large", OBSBPF_ST_HEAD_UNSCANNED },
-		{ "retransmit", OBSBPF_ST_RETRANSMIT },
-		{ "trace_inject_failed", OBSBPF_ST_TRACE_INJECT_FAILED },
-		{ "connections_tls", OBSBPF_ST_CONN_TLS },
-		{ "connections_other", OBSBPF_ST_CONN_OTHER },
-		{ "connections_upgraded", OBSBPF_ST_CONN_UPGRADED },
-		{ "msg_desync", OBSBPF_ST_MSG_DESYNC },
-	};
-	uint64_t s[OBSBPF_ST_MAX] = { 0 };
-	datapath_read_stats(a->dp, s);
-	sb_printf(b, ",\"counters\":{\"events_read\":%llu", (unsigned long long)datapath_events_read(a->dp));
-	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
-		sb_printf(b, ",\"%s\":%llu", st[i].name, (unsigned long long)s[st[i].stat]);
-	sb_printf(b, ",\"observe_lines_dropped\":%llu,\"observers_disconnected\":%llu,\"observers\":%d}",
-		  (unsigned long long)ctl_server_dropped(a->ctl), (unsigned long long)ctl_server_kicked(a->ctl),
-		  ctl_server_observers(a->ctl));
-}
-
-/* What this kernel offers obsbpf and what the agent does about it (bpf/variant.h). */
-static void status_kernel(struct agent *a, struct strbuf *b)
-{
-	const struct kernel_variant *kv = datapath_variant(a->dp);
-	struct utsname u;
-	uname(&u);
-	sb_puts(b, ",\"kernel\":{");
-	json_kv_str(b, "release", u.release, false);
-	sb_printf(b, ",\"thread_hook\":%s", kv->recv_tp ? "\"tp_btf/sock_recv_length\""
-					   : kv->recv_fexit ? "\"fexit/tcp_recvmsg\"" : "null");
-	json_kv_str(b, "thread_binding", kv->msg_task_storage ? "task_storage" : "thread_id_hash", true);
-	sb_puts(b, ",\"hazards\":[");
-	if (kv->fionread_hazard)
-		sb_printf(b, "{\"name\":\"sockmap_fionread\",\"detected\":%s,\"avoided_by\":\"sk_skb verdict on the sockhash\"}",
-			  kv->fionread_hazard > 0 ? "true" : "null");
-	int maps;
-	long socks = datapath_pins_left(a->dp, &maps);
-	sb_printf(b, "],\"earlier_sockhashes\":{\"pinned\":%d,\"sockets\":%ld}}", maps, socks > 0 ? socks : 0);
-}
-
-/* The one status document: `obsbpf status` (control socket) and GET /status. */
-static void status_json(void *arg, struct strbuf *b)
-{
-	struct agent *a = arg;
-	char started[32];
-	iso_time(started, sizeof(started), a->started);
-	sb_printf(b, "{\"mode\":\"%s\",\"pid\":%d", a->mode, (int)getpid());
-	json_kv_str(b, "node", a->pod.node, true);
-	json_kv_str(b, "started", started, true);
-	sb_printf(b, ",\"attached\":%s", datapath_attached(a->dp) ? "true" : "false");
-	status_kernel(a, b);
-	status_pods(a, b);
-	status_programs(a, b);
-	status_maps(a, b);
-	status_counters(a, b);
-	sb_putc(b, '}');
-}
-
-static int handle_status(void *arg, struct strbuf *b, const char **ctype)
-{
-	*ctype = "application/json";
-	status_json(arg, b);
-	sb_putc(b, '\n');
-	return 200;
-}
-
-static void addr_str(char *out, size_t n, const struct obsbpf_addrs *ad, bool remote)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	const uint8_t *a = remote ? ad->remote : ad->local;
-	inet_ntop(ad->family == AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip));
-	snprintf(out, n, ad->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, remote ? ad->remote_port : ad->local_port);
-}
-
-/* One completed request as a JSON line for `obsbpf observe`. */
-static void event_json(struct agent *a, const struct obsbpf_http_event *e, const struct agent_pod *ap,
-		       struct strbuf *b)
-{
-	char peer[64], local[64], when[40], route[OBSBPF_ROUTE_LEN + 8] = "_OTHER", raw[OBSBPF_ROUTE_LEN];
-	/* Event times are CLOCK_MONOTONIC: shift them onto the wall clock. */
-	uint64_t wall = (uint64_t)((int64_t)e->end_ns + clock_offset_at(&a->clock, e->end_ns));
-	time_t secs = (time_t)(wall / 1000000000ull);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	size_t w = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + w, sizeof(when) - w, ".%03uZ", (unsigned)(wall % 1000000000ull / 1000000));
-	addr_str(peer, sizeof(peer), &e->addrs, true);
-	addr_str(local, sizeof(local), &e->addrs, false);
-	if (e->route_id != OBSBPF_ROUTE_OVERFLOW && datapath_route(a->dp, e->route_id, raw, sizeof(raw)) == 0)
-		route_template(raw, route, sizeof(route));
-	sb_puts(b, "{");
-	json_kv_str(b, "time", when, false);
-	json_kv_str(b, "pod", ap ? ap->info.name : "", true);
-	json_kv_str(b, "namespace", ap ? ap->info.namespace_ : "", true);
-	json_kv_str(b, "dir", e->dir == OBSBPF_DIR_SERVER ? "server" : "client", true);
-	json_kv_str(b, "local", local, true);
-	json_kv_str(b, "peer", peer, true);
-	json_kv_str(b, "method", red_method_name(e->method), true);
-	json_kv_str(b, "route", route, true);
-	sb_printf(b, ",\"status\":%u,\"latency_ns\":%llu,\"trace_id\":", e->status,
-		  (unsigned long long)(e->end_ns - e->start_ns));
-	if (e->trace.origin == OBSBPF_TO_NONE) {
-		sb_puts(b, "null");
-	} else {
-		sb_putc(b, '"');
-		sb_hex(b, e->trace.trace_id, sizeof(e->trace.trace_id));
-		sb_putc(b, '"');
-	}
-	sb_puts(b, "}");
-}
 
 /* Every ring buffer event (dp_event_fn): its trace id kept as an exemplar, a span for the
  * exporter, a line for `obsbpf observe` clients. */
@@ -398,7 +172,7 @@ static void on_event(void *arg, const struct obsbpf_http_event *e)
 		return;
 	struct strbuf b;
 	sb_init(&b);
-	event_json(a, e, ap, &b);
+	agent_event_json(a, e, ap, &b);
 	if (!b.oom)
 		ctl_server_publish(a->ctl, ap ? ap->info.name : "", b.buf, b.len);
 	sb_free(&b);
@@ -420,7 +194,7 @@ static int start_http(struct agent *a)
 	http_server_add_collector(a->http, collect_datapath, a);
 	http_server_add_ready_check(a->http, "datapath", ready_datapath, a);
 	http_server_add_ready_check(a->http, "event_loop", ready_loop, a);
-	http_server_add_handler(a->http, "/status", handle_status, a);
+	http_server_add_handler(a->http, "/status", agent_handle_status, a);
 	return 0;
 }
 
@@ -493,7 +267,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		return -1;
 	if (a->spans->t)
 		http_server_add_collector(a->http, collect_spans, a);
-	if (!(a->ctl = ctl_server_start(a->loop, a->cfg->control_socket, status_json, a)))
+	if (!(a->ctl = ctl_server_start(a->loop, a->cfg->control_socket, agent_status_json, a)))
 		return -1;
 	ctl_server_on_observers(a->ctl, events_wanted);
 	return events_wanted_set(a, 0);
