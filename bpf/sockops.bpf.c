@@ -112,7 +112,12 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	 * a server socket's responses are seen by tc egress, without sk_msg's send path. */
 	if (dir == OBSBPF_DIR_CLIENT) {
 		__u64 cookie = bpf_get_socket_cookie(skops);
-		bpf_sock_hash_update(skops, &pod_socks, &cookie, BPF_NOEXIST);
+		if (bpf_sock_hash_update(skops, &pod_socks, &cookie, BPF_NOEXIST) < 0) {
+			/* The sockhash is full (--max-connections): sk_msg will not see this
+			 * connection's requests, so tc leaves its responses alone too. */
+			c->proto = OBSBPF_PROTO_OTHER;
+			stat_inc(OBSBPF_ST_CONN_UNTRACKED);
+		}
 	}
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 	stat_inc(dir == OBSBPF_DIR_SERVER ? OBSBPF_ST_CONN_OPEN_SERVER : OBSBPF_ST_CONN_OPEN_CLIENT);

@@ -136,6 +136,7 @@ static void status_counters(struct agent *a, struct strbuf *b)
 		{ "connections_other", OBSBPF_ST_CONN_OTHER },
 		{ "connections_upgraded", OBSBPF_ST_CONN_UPGRADED },
 		{ "msg_desync", OBSBPF_ST_MSG_DESYNC },
+		{ "connections_untracked", OBSBPF_ST_CONN_UNTRACKED },
 	};
 	uint64_t s[OBSBPF_ST_MAX] = { 0 };
 	datapath_read_stats(a->dp, s);

@@ -33,6 +33,7 @@ struct obsbpf_config {
 	unsigned http_max_conns;
 	/* data plane */
 	unsigned max_routes;
+	unsigned max_conns;
 	const char *tc_hook;
 	const char *pin_dir;
 	/* trace propagation in the kernel */

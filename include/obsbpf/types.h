@@ -212,6 +212,7 @@ enum obsbpf_stat {
 	OBSBPF_ST_CONN_UPGRADED,        /* connections that left HTTP/1: 101, or 2xx to CONNECT */
 	OBSBPF_ST_MSG_DESYNC,           /* sends where a request should have started, but the stream
 					 * was elsewhere: nothing parsed until all is answered */
+	OBSBPF_ST_CONN_UNTRACKED,       /* client connections not in the sockhash (full): untouched */
 	OBSBPF_ST_MAX,
 };
 

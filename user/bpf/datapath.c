@@ -48,7 +48,7 @@ static int attach_msg(struct datapath *dp)
 	return 0;
 }
 
-struct datapath *datapath_open(unsigned max_routes, bool verbose)
+struct datapath *datapath_open(unsigned max_routes, unsigned max_conns, bool verbose)
 {
 	struct datapath *dp = calloc(1, sizeof(*dp));
 	if (!dp)
@@ -63,6 +63,7 @@ struct datapath *datapath_open(unsigned max_routes, bool verbose)
 		return NULL;
 	}
 	bpf_map__set_max_entries(dp->skel->maps.routes, dp->max_routes);
+	bpf_map__set_max_entries(dp->skel->maps.pod_socks, max_conns ? max_conns : 1);
 	variant_apply(dp->skel, &dp->kv);
 	const struct kernel_variant kv = dp->kv;
 	dp->recv = kv.recv_tp ? dp->skel->progs.obsbpf_recv : kv.recv_fexit ? dp->skel->progs.obsbpf_recv_fexit : NULL;

@@ -42,6 +42,8 @@ const struct opt_def obsbpf_options[] = {
 	  "close an idle HTTP connection after this many seconds", HTTP_CMDS },
 	{ "http-max-connections", 0, OPT_UINT, OFF(http_max_conns), "64", "N",
 	  "most HTTP connections served at once (8 per client address)", HTTP_CMDS },
+	{ "max-connections", 0, OPT_UINT, OFF(max_conns), "65536", "N",
+	  "client connections the kernel side follows at once (the sockhash's size); past it new ones pass untouched, counted in obsbpf_connections_untracked_total", AGENT_CMDS },
 	{ "max-routes", 0, OPT_UINT, OFF(max_routes), "256", "N",
 	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", AGENT_CMDS },
 	{ "tc-hook", 0, OPT_STRING, OFF(tc_hook), "auto", "auto|tcx|filter",

@@ -212,6 +212,9 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"tls\"", l, s[OBSBPF_ST_CONN_TLS]);
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"other\"", l, s[OBSBPF_ST_CONN_OTHER]);
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"upgraded\"", l, s[OBSBPF_ST_CONN_UPGRADED]);
+	counter(out, fmt, "obsbpf_connections_untracked_total",
+		"Client connections the kernel side could not follow (the sockhash held --max-connections): passed through untouched, neither measured nor traced.");
+	sample(out, "obsbpf_connections_untracked_total", NULL, l, s[OBSBPF_ST_CONN_UNTRACKED]);
 	counter(out, fmt, "obsbpf_http_messages_unparsed_total",
 		"HTTP messages passed through without a measurement, by reason.");
 	static const struct stat_label why[] = {
