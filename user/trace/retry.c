@@ -1,6 +1,7 @@
 /* When an export is retried and after how long (OTLP specification, "Failures", "OTLP/gRPC
  * Throttling" and "OTLP/HTTP Throttling"). */
 #include "internal.h"
+#include "../util/backoff.h"
 
 enum export_outcome otlp_http_outcome(bool transport_ok, long status)
 {
@@ -48,13 +49,5 @@ uint64_t retry_delay_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, lon
 {
 	if (retry_after_ms >= 0)
 		return (uint64_t)(retry_after_ms < RETRY_AFTER_MAX_MS ? retry_after_ms : RETRY_AFTER_MAX_MS);
-	unsigned shift = attempt > 1 ? attempt - 1 : 0;
-	uint64_t step = base_ms << (shift < 20 ? shift : 20);
-	if (step > cap_ms || step < base_ms)
-		step = cap_ms;
-	if (rnd < 0 || rnd >= 1)
-		rnd = 0;
-	/* Jitter keeps agents that lost the same collector from coming back in lockstep. */
-	uint64_t d = step / 2 + (uint64_t)((double)(step - step / 2) * rnd);
-	return d ? d : 1;
+	return backoff_ms(attempt, base_ms, cap_ms, rnd);
 }

@@ -4,6 +4,7 @@
  * until the queue is full. */
 #include "internal.h"
 #include "../util/log.h"
+#include "../util/backoff.h"
 
 #include "../loop/loop.h"
 #include "../http/server.h"
@@ -39,7 +40,6 @@ struct tracer {
 	size_t inflight;
 	unsigned attempt; /* failed tries of the batch at the head */
 	bool failing;     /* logged that the collector fails (once per outage); log its recovery */
-	uint64_t rnd;
 	/* counters */
 	uint64_t exported, not_sampled, drop_queue_full, drop_rejected, drop_failed;
 	uint64_t req_ok, req_partial, req_retry, req_failed, retries, no_resource;
@@ -52,14 +52,6 @@ static const char *target_str(const struct tracer *t, char *buf, size_t n)
 	else
 		snprintf(buf, n, "%s", t->target.url);
 	return buf;
-}
-
-static double next_rnd(struct tracer *t)
-{
-	t->rnd ^= t->rnd << 13; /* xorshift64: jitter needs spread, not quality */
-	t->rnd ^= t->rnd >> 7;
-	t->rnd ^= t->rnd << 17;
-	return (double)(t->rnd >> 11) / 9007199254740992.0;
 }
 
 static void export_now(struct tracer *t);
@@ -115,7 +107,7 @@ static void export_done(void *arg, const struct export_result *r)
 			log_failure(t, r, " (spans kept, retrying)");
 		t->failing = true;
 		uint64_t d = retry_delay_ms(t->attempt, RETRY_BASE_MS, t->backoff_max_ms, r->retry_after_ms,
-					    next_rnd(t));
+					    backoff_rnd());
 		t->retry_pending = loop_timer_rearm(t->retry_timer, d, 0) == 0;
 		if (!t->retry_pending)
 			t->retries++; /* cannot wait: the flush timer tries again */
@@ -248,7 +240,6 @@ struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l)
 	t->batch = cfg->otlp_batch;
 	t->flush_ms = cfg->otlp_flush_ms;
 	t->backoff_max_ms = cfg->otlp_backoff_max_ms > RETRY_BASE_MS ? cfg->otlp_backoff_max_ms : RETRY_BASE_MS;
-	t->rnd = (uint64_t)loop_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	if (squeue_init(&t->q, cfg->otlp_queue) < 0)
 		goto fail;
 	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, cfg->otlp_timeout_ms)
