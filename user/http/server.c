@@ -1,5 +1,6 @@
 #include "server.h"
 #include "../util/log.h"
+#include "../util/hostport.h"
 
 #include "../loop/loop.h"
 #include "../util/strbuf.h"
@@ -42,29 +43,13 @@ struct http_server {
 
 int parse_listen_addr(const char *s, struct sockaddr_storage *ss, unsigned *len)
 {
-	char host[128];
-	const char *colon;
+	char host[128], ps[8];
 	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, s + 1, (size_t)(end - s - 1));
-		host[end - s - 1] = '\0';
-		colon = end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-		if (!host[0])
-			strcpy(host, "0.0.0.0");
-	}
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port <= 0 || port > 65535)
+	if (hostport_split(s, strlen(s), HP_HOST_OPTIONAL | HP_BARE_IPV6, host, sizeof(host), ps, sizeof(ps)) < 0)
 		return -EINVAL;
+	if (!host[0])
+		strcpy(host, "0.0.0.0");
+	long port = strtol(ps, NULL, 10);
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {

@@ -7,6 +7,7 @@
 #include <nettle/sha2.h>
 
 #include "forward.h"
+#include "../util/hostport.h"
 
 static void pack_cstr(msgpack_packer *pk, const char *s)
 {
@@ -152,28 +153,9 @@ int forward_check_pong(const msgpack_object *o, const char *salt, const char *no
 
 int forward_parse_addr(const char *s, char *host, size_t hn, char *port, size_t pn)
 {
-	const char *colon;
-	if (!s || !*s)
+	if (!s)
 		return -EINVAL;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		if ((size_t)(rb - s - 1) >= hn)
-			return -EINVAL;
-		snprintf(host, hn, "%.*s", (int)(rb - s - 1), s + 1);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || colon == s || (size_t)(colon - s) >= hn || memchr(s, ':', (size_t)(colon - s)))
-			return -EINVAL;
-		snprintf(host, hn, "%.*s", (int)(colon - s), s);
-	}
-	const char *p = colon + 1;
-	if (!*p || strlen(p) >= pn || strspn(p, "0123456789") != strlen(p) || atoi(p) < 1 || atoi(p) > 65535)
-		return -EINVAL;
-	snprintf(port, pn, "%s", p);
-	return 0;
+	return hostport_split(s, strlen(s), 0, host, hn, port, pn);
 }
 
 /* The bytes a header announces: *hdr header bytes, then *payload raw bytes, then *objs nested

@@ -3,6 +3,7 @@
  * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is used as is; gRPC takes scheme://host:port only. */
 #include "internal.h"
 #include "../util/log.h"
+#include "../util/hostport.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,32 +18,17 @@ static int bad(const char *what, const char *v, const char *why)
 /* "http://host:port/..." or "host:port": host and port (default_port when absent). */
 static int split_authority(struct otlp_target *t, const char *what, const char *v, const char *default_port)
 {
-	const char *a = v, *end, *colon;
+	const char *a = v, *end;
 	if (!strncmp(a, "https://", 8))
 		return bad(what, v, "TLS (https) is not supported for gRPC: use http://HOST:PORT");
 	if (!strncmp(a, "http://", 7))
 		a += 7;
 	end = a + strcspn(a, "/");
-	if (*a == '[') {
-		const char *rb = memchr(a, ']', (size_t)(end - a));
-		if (!rb)
-			return bad(what, v, "expected http://HOST:PORT");
-		snprintf(t->host, sizeof(t->host), "%.*s", (int)(rb - a - 1), a + 1);
-		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
-	} else {
-		colon = memchr(a, ':', (size_t)(end - a));
-		snprintf(t->host, sizeof(t->host), "%.*s", (int)((colon ? colon : end) - a), a);
-	}
-	if (!t->host[0])
+	if (hostport_split(a, (size_t)(end - a), HP_PORT_OPTIONAL, t->host, sizeof(t->host), t->port,
+			   sizeof(t->port)) < 0)
 		return bad(what, v, "expected http://HOST:PORT");
-	if (colon) {
-		size_t n = (size_t)(end - colon - 1);
-		if (!n || n >= sizeof(t->port) || strspn(colon + 1, "0123456789") < n)
-			return bad(what, v, "expected http://HOST:PORT");
-		snprintf(t->port, sizeof(t->port), "%.*s", (int)n, colon + 1);
-	} else {
+	if (!t->port[0])
 		snprintf(t->port, sizeof(t->port), "%s", default_port);
-	}
 	return 0;
 }
 
