@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tc parsing under BPF_PROG_RUN, in the manner of Cilium's bpf/tests: the real object, loaded
+ * as the agent loads it, runs crafted Ethernet/IPv4/TCP frames, and each case checks what the
+ * programs wrote: conn_state, http_hist, routes, stats and http_events.
+ *
+ * The frames name a real loopback connection of this process, made in a scratch cgroup where the
+ * real sockops gives both ends their conn_state (tc ingress finds the receiving socket with
+ * bpf_sk_lookup_tcp in the current netns, which is where BPF_PROG_RUN puts the skb: on lo).
+ * Sequence numbers are the connection's own, read with TCP_REPAIR.
+ *
+ * Not reachable here:
+ * - tc egress past its first steps: it reads skb->sk, and BPF_PROG_RUN's skb carries a dummy
+ *   socket of the kernel's with no conn_state, so server responses are not timed here (the
+ *   integration tests time them). test_egress_dummy_socket pins down that it does nothing.
+ * - sk_msg (client requests, header injection): the kernel has no BPF_PROG_RUN for
+ *   BPF_PROG_TYPE_SK_MSG. Client requests are put into the pending FIFO from user space, as
+ *   sk_msg would leave them, to test the response side.
+ * Needs root (BPF, cgroup, TCP_REPAIR); every case skips otherwise. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <obsbpf/http_parse.h>
+
+#include "fixture.h"
+#include "obsbpf.skel.h"
+
+static struct bpfut u;
+static bool loaded;
+static struct bpfut_pair pr; /* the case's connection, closed by teardown even on failure */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		return 0; /* the cases skip */
+	int err = bpfut_open(&u);
+	if (err) {
+		fprintf(stderr, "bpf-unit: load the object and make the scratch cgroup: %s\n", strerror(-err));
+		return -1;
+	}
+	loaded = true;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (loaded)
+		bpfut_close(&u);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	pr.client = pr.server = -1;
+	if (!loaded)
+		return 0;
+	int err = bpfut_reset(&u);
+	if (!err)
+		err = bpfut_pair_open(&u, &pr);
+	if (err)
+		fprintf(stderr, "bpf-unit: connection: %s\n", strerror(-err));
+	return err ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	bpfut_pair_close(&pr);
+	return 0;
+}
+
+#define NEED_ROOT() \
+	do {        \
+		if (!loaded) \
+			skip(); \
+	} while (0)
+
+/* A segment arriving at the server end (a request), at offset off of the client's stream. */
+static void to_server(uint32_t off, const char *payload)
+{
+	assert_int_equal(bpfut_ingress(&u, &pr.caddr, &pr.saddr, pr.c2s_seq + off, payload, strlen(payload)), 0);
+}
+
+/* A segment arriving at the client end (a response), at offset off of the server's stream. */
+static void to_client(uint32_t off, const char *payload)
+{
+	assert_int_equal(bpfut_ingress(&u, &pr.saddr, &pr.caddr, pr.s2c_seq + off, payload, strlen(payload)), 0);
+}
+
+static struct obsbpf_conn server_conn(void)
+{
+	struct obsbpf_conn c;
+	assert_int_equal(bpfut_conn_get(&u, pr.server, &c), 0);
+	return c;
+}
+
+static struct obsbpf_conn client_conn(void)
+{
+	struct obsbpf_conn c;
+	assert_int_equal(bpfut_conn_get(&u, pr.client, &c), 0);
+	return c;
+}
+
+/* The route id the kernel must give the request line req: the host twin of its hash. */
+static uint32_t route_of(const char *req)
+{
+	const char *path = strchr(req, ' ');
+	assert_non_null(path);
+	return obsbpf_route_hash_host((const __u8 *)req, (__u32)strlen(req), (__u32)(path + 1 - req));
+}
+
+static void assert_route(uint32_t id, const char *raw)
+{
+	char got[OBSBPF_ROUTE_LEN + 1];
+	assert_int_equal(bpfut_route(&u, id, got, sizeof(got)), 0);
+	assert_string_equal(got, raw);
+}
+
+/* The baseline every case starts from: what sockops wrote at ESTABLISHED. */
+static void test_sockops_conn_state(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	struct obsbpf_conn s = server_conn(), c = client_conn();
+	assert_int_equal(s.pod_id, BPFUT_POD_ID);
+	assert_int_equal(s.dir, OBSBPF_DIR_SERVER);
+	assert_int_equal(c.dir, OBSBPF_DIR_CLIENT);
+	assert_int_equal(s.proto, OBSBPF_PROTO_UNKNOWN);
+	assert_int_equal(s.head, 0);
+	assert_int_equal(s.tail, 0);
+	/* The stream's first byte, which is what tells tc a connection's protocol. */
+	assert_int_equal(s.rx_first_seq, pr.c2s_seq);
+	assert_int_equal(c.rx_first_seq, pr.s2c_seq);
+	assert_int_equal(s.addrs.local_port, ntohs(pr.saddr.sin_port));
+	assert_int_equal(s.addrs.remote_port, ntohs(pr.caddr.sin_port));
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OPEN_SERVER), 1);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OPEN_CLIENT), 1);
+}
+
+static void test_request_head(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char *req = "GET /users/42?x=1 HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n";
+	uint64_t before = bpfut_now_ns();
+	to_server(0, req);
+	uint64_t after = bpfut_now_ns();
+
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.proto, OBSBPF_PROTO_HTTP1);
+	assert_int_equal(c.head, 0);
+	assert_int_equal(c.tail, 1);
+	assert_int_equal(c.q[0].method, OBSBPF_M_GET);
+	assert_int_equal(c.q[0].route_id, route_of(req));
+	assert_route(c.q[0].route_id, "/users/42"); /* the raw path, without its query */
+	assert_true(c.q[0].start_ns >= before && c.q[0].start_ns <= after);
+	assert_int_equal(c.q[0].trace.origin, OBSBPF_TO_NONE); /* tracing is off */
+	/* No body: the next request starts right after the head. */
+	assert_int_equal(c.rx_next_valid, 1);
+	assert_int_equal(c.rx_next_seq, pr.c2s_seq + (uint32_t)strlen(req));
+	assert_int_equal(c.rx_start_seq, pr.c2s_seq);
+	/* Nothing is recorded before the response. */
+	assert_int_equal(bpfut_hist_series(&u), 0);
+	assert_int_equal(bpfut_events(&u), 0);
+}
+
+/* What sk_msg leaves on a client connection for a request it saw (it cannot run here). */
+static void client_sent(uint8_t method, uint32_t route, uint64_t start_ns, uint8_t origin)
+{
+	struct obsbpf_conn c = client_conn();
+	struct obsbpf_pending *p = &c.q[c.tail & (OBSBPF_PENDING - 1)];
+	memset(p, 0, sizeof(*p));
+	p->start_ns = start_ns;
+	p->method = method;
+	p->route_id = route;
+	p->tid = 4242;
+	p->trace.origin = origin;
+	c.proto = OBSBPF_PROTO_HTTP1;
+	c.tail++;
+	assert_int_equal(bpfut_conn_set(&u, pr.client, &c), 0);
+}
+
+static unsigned bucket_of(uint64_t ns)
+{
+	static const uint64_t bounds[] = { OBSBPF_HIST_BOUNDS };
+	unsigned i = 0;
+	while (i < OBSBPF_HIST_NBOUNDS && ns > bounds[i])
+		i++;
+	return i;
+}
+
+static void test_response_status_line(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	uint64_t start = bpfut_now_ns() - 2000000; /* sent 2 ms ago */
+	client_sent(OBSBPF_M_GET, 1234, start, OBSBPF_TO_NONE);
+	to_client(0, "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found");
+
+	struct obsbpf_conn c = client_conn();
+	assert_int_equal(c.head, 1);
+	assert_int_equal(c.tail, 1);
+	struct obsbpf_hist_key k = {
+		.pod_id = BPFUT_POD_ID, .route_id = 1234, .status = 404, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_CLIENT,
+	};
+	struct obsbpf_hist_val v;
+	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	assert_int_equal(bpfut_hist_series(&u), 1);
+	assert_int_equal(v.count, 1);
+	assert_true(v.sum_ns >= 2000000 && v.sum_ns < 1000000000);
+	assert_int_equal(v.buckets[bucket_of(v.sum_ns)], 1);
+
+	assert_int_equal(bpfut_events(&u), 1);
+	const struct obsbpf_http_event *e = &u.ev[0];
+	assert_int_equal(e->start_ns, start);
+	assert_int_equal(e->end_ns - e->start_ns, v.sum_ns);
+	assert_int_equal(e->status, 404);
+	assert_int_equal(e->method, OBSBPF_M_GET);
+	assert_int_equal(e->dir, OBSBPF_DIR_CLIENT);
+	assert_int_equal(e->pod_id, BPFUT_POD_ID);
+	assert_int_equal(e->route_id, 1234);
+	assert_int_equal(e->tid, 4242); /* client spans: the thread sk_msg saw send the request */
+	assert_int_equal(e->addrs.family, AF_INET);
+	assert_int_equal(e->addrs.local_port, ntohs(pr.caddr.sin_port));
+	assert_int_equal(e->addrs.remote_port, ntohs(pr.saddr.sin_port));
+	assert_memory_equal(e->addrs.local, &pr.caddr.sin_addr, 4);
+}
+
+static void test_response_unmatched(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	to_client(0, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_RESP_UNMATCHED), 1);
+	assert_int_equal(bpfut_hist_series(&u), 0);
+	assert_int_equal(bpfut_events(&u), 0);
+}
+
+/* A 100 Continue is not the answer: the final response in the same segment is. */
+static void test_response_interim_then_final(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	client_sent(OBSBPF_M_POST, 77, bpfut_now_ns(), OBSBPF_TO_NONE);
+	to_client(0, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+	struct obsbpf_hist_key k = {
+		.pod_id = BPFUT_POD_ID, .route_id = 77, .status = 201, .method = OBSBPF_M_POST, .dir = OBSBPF_DIR_CLIENT,
+	};
+	struct obsbpf_hist_val v;
+	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	assert_int_equal(v.count, 1);
+	assert_int_equal(bpfut_hist_series(&u), 1);
+	assert_int_equal(client_conn().head, 1);
+}
+
+/* Exemplar mode (events_cfg.every 0): only traced exchanges get an event; all are counted. */
+static void test_events_sampled(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_set_events(&u, 0, 1000000000ull), 0);
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	client_sent(OBSBPF_M_GET, 1, bpfut_now_ns(), OBSBPF_TO_NONE);
+	to_client(0, ok);
+	assert_int_equal(bpfut_events(&u), 0);
+	client_sent(OBSBPF_M_GET, 1, bpfut_now_ns(), OBSBPF_TO_NEW);
+	to_client((uint32_t)strlen(ok), ok);
+	assert_int_equal(bpfut_events(&u), 1);
+	assert_int_equal(u.ev[0].trace.origin, OBSBPF_TO_NEW);
+	struct obsbpf_hist_key k = {
+		.pod_id = BPFUT_POD_ID, .route_id = 1, .status = 200, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_CLIENT,
+	};
+	struct obsbpf_hist_val v;
+	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	assert_int_equal(v.count, 2);
+}
+
+/* A head over two segments: the request is timed from the first; the second, which starts with
+ * a header line, is not taken for anything. Where that head ends is not known, so the next
+ * request is found by its first bytes (rx_next_valid 0). */
+static void test_head_split(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char *a = "GET /split HTTP/1.1\r\nHost: t\r\n", *b = "Connection: keep-alive\r\n\r\n";
+	to_server(0, a);
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.tail, 1);
+	assert_int_equal(c.rx_next_valid, 0);
+	to_server((uint32_t)strlen(a), b);
+	c = server_conn();
+	assert_int_equal(c.tail, 1);
+	assert_int_equal(c.proto, OBSBPF_PROTO_HTTP1);
+	assert_int_equal(c.q[0].method, OBSBPF_M_GET);
+	assert_route(c.q[0].route_id, "/split");
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OTHER), 0);
+
+	to_server((uint32_t)(strlen(a) + strlen(b)), "PUT /next HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+	c = server_conn();
+	assert_int_equal(c.tail, 2);
+	assert_int_equal(c.q[1].method, OBSBPF_M_PUT);
+}
+
+static void test_pipelined(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char *r1 = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n", *r2 = "DELETE /b/9 HTTP/1.1\r\nHost: t\r\n\r\n",
+		   *r3 = "POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+	char seg[256];
+	snprintf(seg, sizeof(seg), "%s%s%s", r1, r2, r3);
+	to_server(0, seg);
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.tail, 3);
+	assert_int_equal(c.q[0].method, OBSBPF_M_GET);
+	assert_int_equal(c.q[1].method, OBSBPF_M_DELETE);
+	assert_int_equal(c.q[2].method, OBSBPF_M_POST);
+	assert_int_equal(c.q[0].route_id, route_of(r1));
+	assert_int_equal(c.q[1].route_id, route_of(r2));
+	assert_int_equal(c.q[2].route_id, route_of(r3));
+	assert_route(c.q[1].route_id, "/b/9");
+	/* The last request's body is counted: the next one starts after it. */
+	assert_int_equal(c.rx_next_seq, pr.c2s_seq + (uint32_t)strlen(seg));
+}
+
+/* One segment yields at most OBSBPF_PENDING requests; beyond that the FIFO is full. */
+static void test_pipeline_depth(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char *r = "GET /d HTTP/1.1\r\n\r\n";
+	char seg[256] = "";
+	for (int i = 0; i < OBSBPF_PENDING + 1; i++)
+		strcat(seg, r);
+	to_server(0, seg);
+	assert_int_equal(server_conn().tail, OBSBPF_PENDING);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_PENDING_FULL), 0);
+	to_server((uint32_t)strlen(seg), r);
+	assert_int_equal(server_conn().tail, OBSBPF_PENDING);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_PENDING_FULL), 1);
+}
+
+/* Body bytes that look like a request are body: Content-Length says where the next one starts. */
+static void test_body_not_request(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char *head = "POST /upload HTTP/1.1\r\nContent-Length: 12\r\n\r\n";
+	to_server(0, head);
+	to_server((uint32_t)strlen(head), "GET /fake HTGET /real HTTP/1.1\r\n\r\n");
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.tail, 2);
+	assert_int_equal(c.q[0].method, OBSBPF_M_POST);
+	assert_int_equal(c.q[1].method, OBSBPF_M_GET);
+	assert_route(c.q[1].route_id, "/real");
+}
+
+/* A request sent again: its bytes lie before where the next request starts (rx_next_seq), so
+ * it is skipped as consumed. Where its end is not known (a head cut short), the start sequence
+ * number catches it. */
+static void test_retransmit_request(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char *req = "GET /again HTTP/1.1\r\n\r\n", *cut = "GET /cut HTTP/1.1\r\nHost: t\r\n";
+	to_server(0, req);
+	to_server(0, req);
+	assert_int_equal(server_conn().tail, 1);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_RETRANSMIT), 0);
+	to_server((uint32_t)strlen(req), cut);
+	to_server((uint32_t)strlen(req), cut);
+	assert_int_equal(server_conn().tail, 2);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_RETRANSMIT), 1);
+}
+
+/* A response seen twice answers one request, not two. */
+static void test_retransmit_response(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	client_sent(OBSBPF_M_GET, 5, bpfut_now_ns(), OBSBPF_TO_NONE);
+	client_sent(OBSBPF_M_GET, 6, bpfut_now_ns(), OBSBPF_TO_NONE);
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	to_client(0, ok);
+	to_client(0, ok);
+	assert_int_equal(client_conn().head, 1);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_RETRANSMIT), 1);
+	assert_int_equal(bpfut_hist_series(&u), 1);
+	assert_int_equal(bpfut_events(&u), 1);
+	assert_int_equal(u.ev[0].route_id, 5);
+}
+
+#define TP_TRACE "0af7651916cd43dd8448eb211c80319c"
+#define TP_SPAN "b7ad6b7169203331"
+
+static void hex(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(sscanf(s + 2 * i, "%2hhx", &out[i]), 1);
+}
+
+static void test_traceparent_continued(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_set_trace(&u, OBSBPF_PROP_W3C, UINT64_MAX), 0);
+	to_server(0, "GET /t HTTP/1.1\r\nHost: t\r\ntraceparent: 00-" TP_TRACE "-" TP_SPAN "-01\r\n\r\n");
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.tail, 1);
+	const struct obsbpf_trace *t = &c.q[0].trace;
+	uint8_t trace_id[16], parent[8], zero[8] = { 0 };
+	hex(TP_TRACE, trace_id, sizeof(trace_id));
+	hex(TP_SPAN, parent, sizeof(parent));
+	assert_int_equal(t->origin, OBSBPF_TO_HEADER);
+	assert_memory_equal(t->trace_id, trace_id, 16);
+	assert_memory_equal(t->parent_id, parent, 8); /* the sender's span */
+	assert_int_equal(t->flags, OBSBPF_TRACE_SAMPLED);
+	assert_memory_not_equal(t->span_id, zero, 8); /* a span of its own */
+	assert_memory_not_equal(t->span_id, parent, 8);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_CONTINUED), 1);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_INVALID), 0);
+}
+
+/* An invalid header is treated as absent: a new trace, counted. */
+static void test_traceparent_invalid(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_set_trace(&u, OBSBPF_PROP_W3C, 0), 0);
+	to_server(0, "GET /t HTTP/1.1\r\ntraceparent: 00-" TP_TRACE "-" TP_SPAN "-zz\r\n\r\n");
+	const struct obsbpf_trace t = server_conn().q[0].trace;
+	uint8_t zero[16] = { 0 };
+	assert_int_equal(t.origin, OBSBPF_TO_NEW);
+	assert_memory_not_equal(t.trace_id, zero, 16);
+	assert_memory_equal(t.parent_id, zero, 8); /* a root span */
+	assert_int_equal(t.flags, 0); /* sample threshold 0: not sampled */
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_INVALID), 1);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_CONTINUED), 0);
+}
+
+/* A stream whose first bytes are no request is not HTTP: nothing in it is parsed again. */
+static void test_garbage_first_bytes(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	to_server(0, "HELO mail.example\r\n");
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.proto, OBSBPF_PROTO_OTHER);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OTHER), 1);
+	to_server(19, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(server_conn().tail, 0);
+}
+
+/* Bytes no HTTP message starts with are not even looked up: the connection is left as it was. */
+static void test_binary_ignored(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"; /* a TLS ClientHello's start */
+	assert_int_equal(bpfut_ingress(&u, &pr.caddr, &pr.saddr, pr.c2s_seq, hello, sizeof(hello) - 1), 0);
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.proto, OBSBPF_PROTO_UNKNOWN);
+	assert_int_equal(c.tail, 0);
+	assert_int_equal(c.rx_seq_valid, 0);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_TLS), 0);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OTHER), 0);
+}
+
+/* Later in a stream, a segment may start with any byte (a body, a split head): only the first
+ * payload byte of the stream (rx_first_seq) may classify it. */
+static void test_garbage_later(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	to_server(100, "GARBAGE that is not a method\r\n");
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.proto, OBSBPF_PROTO_UNKNOWN);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OTHER), 0);
+	to_server(200, "GET /x HTTP/1.1\r\n\r\n");
+	c = server_conn();
+	assert_int_equal(c.proto, OBSBPF_PROTO_HTTP1);
+	assert_int_equal(c.tail, 1);
+}
+
+/* UDP, IP fragments and segments without payload are passed without a look. */
+static void test_not_parsed(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char *req = "GET /no HTTP/1.1\r\n\r\n";
+	uint8_t f[256];
+	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_UDP, &pr.caddr, &pr.saddr, 0, 0, req, strlen(req));
+	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_ingress, f, n), 0);
+	n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, &pr.caddr, &pr.saddr, pr.c2s_seq, 1, req, strlen(req));
+	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_ingress, f, n), 0);
+	n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, &pr.caddr, &pr.saddr, pr.c2s_seq, 0, "", 0);
+	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_ingress, f, n), 0);
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.tail, 0);
+	assert_int_equal(c.rx_seq_valid, 0);
+	assert_int_equal(c.proto, OBSBPF_PROTO_UNKNOWN);
+}
+
+/* tc egress finds its connection through skb->sk; BPF_PROG_RUN's is the kernel's dummy socket,
+ * without conn_state, so a response leaving a server connection with a request waiting is
+ * passed and nothing is recorded. What egress does with a real socket is for the integration
+ * tests. */
+static void test_egress_dummy_socket(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	to_server(0, "GET /e HTTP/1.1\r\n\r\n");
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	uint8_t f[256];
+	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, &pr.saddr, &pr.caddr, pr.s2c_seq, 0, resp, strlen(resp));
+	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_egress, f, n), 0);
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.head, 0);
+	assert_int_equal(c.tail, 1);
+	assert_int_equal(c.tx_seq_valid, 0);
+	assert_int_equal(bpfut_hist_series(&u), 0);
+	assert_int_equal(bpfut_events(&u), 0);
+}
+
+int main(void)
+{
+	if (geteuid() != 0)
+		fprintf(stderr, "bpf-unit: not root: every case skips\n");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sockops_conn_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_response_status_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_response_unmatched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_response_interim_then_final, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_sampled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipeline_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_not_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit_response, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_traceparent_continued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_traceparent_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_first_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_binary_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_later, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_parsed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_egress_dummy_socket, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
