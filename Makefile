@@ -33,7 +33,7 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR: # a failed step leaves no half-written output behind
-.PHONY: all deps test unit verifier-budget integration test-kernels kernel-smoke soak soak-smoke demo bench vmlinux docs clean
+.PHONY: all deps test unit bpf-unit verifier-budget integration test-kernels kernel-smoke soak soak-smoke demo bench vmlinux docs clean
 all: $(BUILD)/obsbpf
 
 deps:
@@ -138,6 +138,21 @@ $(BUILD)/drivers/%: $(OBJ_ASAN)/tests/drivers/%.o $(LIB_ASAN)
 unit: $(UNIT_BINS) $(UNIT_ASAN)
 	@tests/run-unit.sh $(UNIT_BINS) $(UNIT_ASAN)
 
+# BPF unit tests (tests/bpf): the real object's tc programs under BPF_PROG_RUN with crafted
+# frames, on loopback connections made in a scratch cgroup. Root only: skipped otherwise.
+BPF_UNIT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPF_UNIT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/bpf-unit/%,$(BPF_UNIT_SRCS))
+$(BUILD)/bpf-unit/%: $(OBJ)/tests/bpf/%.o $(OBJ)/tests/bpf/fixture.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka -lpthread
+
+bpf-unit: $(BPF_UNIT_BINS)
+	@if [ "$$(id -u)" -ne 0 ]; then \
+		echo "bpf-unit: skipped: needs root (BPF_PROG_RUN, a scratch cgroup, TCP_REPAIR)"; \
+	else \
+		UNIT_NAME=bpf-unit tests/run-unit.sh $(BPF_UNIT_BINS); \
+	fi
+
 integration: $(BUILD)/obsbpf $(BUILD)/asan/obsbpf $(DRIVER_BINS)
 	@tests/integration/run.sh
 
@@ -159,6 +174,7 @@ verifier-budget: $(BUILD)/obsbpf
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory bpf-unit
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory verifier-budget
 	@$(MAKE) --no-print-directory kernel-smoke

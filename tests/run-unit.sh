@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the cmocka unit-test binaries given as arguments (plain and ASan/UBSan builds) and ends
-# with the summary line CI reads: "N passed, N failed".
+# with the summary line CI reads: "N passed, N failed" (named by $UNIT_NAME, default unit).
 set -u
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -18,5 +18,5 @@ for bin in "$@"; do
 		echo "$out" | tail -30
 	fi
 done
-echo "unit: $passed passed, $failed failed"
+echo "${UNIT_NAME:-unit}: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
