@@ -187,7 +187,8 @@ static void client_sent(uint8_t method, uint32_t route, uint64_t start_ns, uint8
 	p->route_id = route;
 	p->tid = 4242;
 	p->trace.origin = origin;
-	c.proto = OBSBPF_PROTO_HTTP1;
+	if (c.proto == OBSBPF_PROTO_UNKNOWN) /* sk_msg classifies a stream by its first send */
+		c.proto = OBSBPF_PROTO_HTTP1;
 	c.tail++;
 	assert_int_equal(bpfut_conn_set(&u, pr.client, &c), 0);
 }
@@ -263,6 +264,55 @@ static void test_response_interim_then_final(void **state)
 	assert_int_equal(v.count, 1);
 	assert_int_equal(bpfut_hist_series(&u), 1);
 	assert_int_equal(client_conn().head, 1);
+}
+
+/* Pipelined responses in one segment: each answers the next request waiting, a HEAD's without
+ * a body though it names a length. */
+static void test_responses_pipelined(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	client_sent(OBSBPF_M_GET, 10, bpfut_now_ns(), OBSBPF_TO_NONE);
+	client_sent(OBSBPF_M_HEAD, 11, bpfut_now_ns(), OBSBPF_TO_NONE);
+	client_sent(OBSBPF_M_DELETE, 12, bpfut_now_ns(), OBSBPF_TO_NONE);
+	to_client(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+		     "HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n"
+		     "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(client_conn().head, 3);
+	struct obsbpf_hist_key k = { .pod_id = BPFUT_POD_ID, .dir = OBSBPF_DIR_CLIENT };
+	struct obsbpf_hist_val v;
+	k.route_id = 10, k.status = 200, k.method = OBSBPF_M_GET;
+	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	k.route_id = 11, k.status = 200, k.method = OBSBPF_M_HEAD;
+	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	k.route_id = 12, k.status = 204, k.method = OBSBPF_M_DELETE;
+	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	assert_int_equal(bpfut_hist_series(&u), 3);
+	assert_int_equal(bpfut_events(&u), 3);
+}
+
+/* After 101 Switching Protocols the connection is no longer HTTP/1: counted, not parsed. */
+static void test_upgrade(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	client_sent(OBSBPF_M_GET, 20, bpfut_now_ns(), OBSBPF_TO_NONE);
+	const char *up = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+	to_client(0, up);
+	struct obsbpf_conn c = client_conn();
+	assert_int_equal(c.proto, OBSBPF_PROTO_OTHER);
+	assert_int_equal(c.head, 1);
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_UPGRADED), 1);
+	struct obsbpf_hist_key k = {
+		.pod_id = BPFUT_POD_ID, .route_id = 20, .status = 101, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_CLIENT,
+	};
+	struct obsbpf_hist_val v;
+	assert_int_equal(bpfut_hist(&u, &k, &v), 0); /* the exchange itself is timed */
+	/* Even with a request waiting (sk_msg would not have queued it): tc leaves the stream alone. */
+	client_sent(OBSBPF_M_GET, 21, bpfut_now_ns(), OBSBPF_TO_NONE);
+	to_client((uint32_t)strlen(up), "HTTP/1.1 200 OK\r\n\r\n");
+	assert_int_equal(client_conn().head, 1);
+	assert_int_equal(bpfut_hist_series(&u), 1);
 }
 
 /* Exemplar mode (events_cfg.every 0): only traced exchanges get an event; all are counted. */
@@ -365,6 +415,23 @@ static void test_body_not_request(void **state)
 	assert_int_equal(c.q[0].method, OBSBPF_M_POST);
 	assert_int_equal(c.q[1].method, OBSBPF_M_GET);
 	assert_route(c.q[1].route_id, "/real");
+}
+
+/* A chunked body's end is not followed: nothing after its head is parsed while the request
+ * waits for its answer, whatever the chunks hold. */
+static void test_chunked_body(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const char *head = "POST /stream HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+	to_server(0, head);
+	struct obsbpf_conn c = server_conn();
+	assert_int_equal(c.in_chunked, 1);
+	assert_int_equal(c.rx_next_valid, 0);
+	to_server((uint32_t)strlen(head), "GET /inside HTTP/1.1\r\n\r\n");
+	c = server_conn();
+	assert_int_equal(c.tail, 1);
+	assert_int_equal(c.q[0].method, OBSBPF_M_POST);
 }
 
 /* A request sent again: its bytes lie before where the next request starts (rx_next_seq), so
@@ -544,11 +611,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_response_status_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_unmatched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_interim_then_final, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_responses_pipelined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_sampled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipeline_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_not_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunked_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmit_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmit_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traceparent_continued, setup, teardown),
