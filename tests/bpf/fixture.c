@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/if_ether.h>
 #include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <stdio.h>
@@ -199,32 +200,53 @@ static int queue_seq(int fd, int queue, uint32_t *seq)
 
 static int connect_pair(struct bpfut_pair *p)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_storage a = { 0 };
+	socklen_t al;
+	if (p->family == AF_INET6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_addr = in6addr_loopback;
+		al = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&a;
+		a4->sin_family = AF_INET;
+		a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		al = sizeof(*a4);
+	}
+	socklen_t len = al;
+	int l = socket(p->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (l < 0)
 		return -errno;
 	int err = 0;
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
-	    getsockname(l, (struct sockaddr *)&a, &al) < 0)
+	if (bind(l, (struct sockaddr *)&a, al) < 0 || listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&a, &len) < 0)
 		err = -errno;
-	if (!err && (p->client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	if (!err && (p->client = socket(p->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		err = -errno;
-	if (!err && connect(p->client, (struct sockaddr *)&a, sizeof(a)) < 0)
+	if (!err && connect(p->client, (struct sockaddr *)&a, al) < 0)
 		err = -errno;
 	if (!err && (p->server = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0)
 		err = -errno;
 	close(l);
-	p->saddr = a;
-	al = sizeof(p->caddr);
-	if (!err && getsockname(p->client, (struct sockaddr *)&p->caddr, &al) < 0)
+	struct sockaddr_storage c;
+	len = sizeof(c);
+	if (!err && getsockname(p->client, (struct sockaddr *)&c, &len) < 0)
 		err = -errno;
-	return err;
+	if (err)
+		return err;
+	if (p->family == AF_INET6) {
+		memcpy(&p->saddr6, &a, sizeof(p->saddr6));
+		memcpy(&p->caddr6, &c, sizeof(p->caddr6));
+	} else {
+		memcpy(&p->saddr, &a, sizeof(p->saddr));
+		memcpy(&p->caddr, &c, sizeof(p->caddr));
+	}
+	return 0;
 }
 
-int bpfut_pair_open(struct bpfut *u, struct bpfut_pair *p)
+int bpfut_pair_open(struct bpfut *u, struct bpfut_pair *p, int family)
 {
 	memset(p, 0, sizeof(*p));
+	p->family = family;
 	p->client = p->server = -1;
 	int err = cg_join(u->cg_path);
 	if (err)
@@ -291,6 +313,34 @@ size_t bpfut_frame(uint8_t *out, size_t cap, int proto, const struct sockaddr_in
 	return total;
 }
 
+size_t bpfut_frame6(uint8_t *out, size_t cap, const struct sockaddr_in6 *src, const struct sockaddr_in6 *dst,
+		    uint32_t seq, const void *payload, size_t len)
+{
+	size_t total = sizeof(struct ethhdr) + sizeof(struct ip6_hdr) + sizeof(struct tcphdr) + len;
+	if (total > cap || sizeof(struct tcphdr) + len > 0xffff)
+		return 0;
+	memset(out, 0, total - len);
+	struct ethhdr *eth = (struct ethhdr *)out;
+	eth->h_proto = htons(ETH_P_IPV6);
+	struct ip6_hdr *ip6 = (struct ip6_hdr *)(eth + 1);
+	ip6->ip6_flow = htonl(6u << 28);
+	ip6->ip6_plen = htons((uint16_t)(sizeof(struct tcphdr) + len));
+	ip6->ip6_nxt = IPPROTO_TCP;
+	ip6->ip6_hlim = 64;
+	ip6->ip6_src = src->sin6_addr;
+	ip6->ip6_dst = dst->sin6_addr;
+	struct tcphdr *tcp = (struct tcphdr *)(ip6 + 1);
+	tcp->source = src->sin6_port;
+	tcp->dest = dst->sin6_port;
+	tcp->seq = htonl(seq);
+	tcp->doff = 5;
+	tcp->ack = 1;
+	tcp->psh = len > 0;
+	tcp->window = htons(65535);
+	memcpy(tcp + 1, payload, len);
+	return total;
+}
+
 int bpfut_run(struct bpf_program *prog, const void *frame, size_t len)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (uint32_t)len, .repeat = 1);
@@ -303,6 +353,14 @@ int bpfut_ingress(struct bpfut *u, const struct sockaddr_in *src, const struct s
 {
 	uint8_t f[2048];
 	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, src, dst, seq, 0, payload, len);
+	return n ? bpfut_run(u->skel->progs.obsbpf_tc_ingress, f, n) : -EMSGSIZE;
+}
+
+int bpfut_ingress6(struct bpfut *u, const struct sockaddr_in6 *src, const struct sockaddr_in6 *dst,
+		   uint32_t seq, const char *payload, size_t len)
+{
+	uint8_t f[2048];
+	size_t n = bpfut_frame6(f, sizeof(f), src, dst, seq, payload, len);
 	return n ? bpfut_run(u->skel->progs.obsbpf_tc_ingress, f, n) : -EMSGSIZE;
 }
 

@@ -32,10 +32,13 @@ struct bpfut {
 };
 
 /* One established loopback connection, both ends in the test process (fds -1 when closed).
- * *_seq: the TCP sequence number of the next payload byte each way, read from the kernel. */
+ * *_seq: the TCP sequence number of the next payload byte each way, read from the kernel.
+ * The addresses are caddr/saddr for AF_INET, caddr6/saddr6 for AF_INET6. */
 struct bpfut_pair {
+	int family;
 	int client, server;
 	struct sockaddr_in caddr, saddr;
+	struct sockaddr_in6 caddr6, saddr6;
 	uint32_t c2s_seq, s2c_seq;
 };
 
@@ -48,19 +51,26 @@ void bpfut_close(struct bpfut *u);
  * Events are on for every exchange (events_cfg.every). */
 int bpfut_reset(struct bpfut *u);
 
-/* Connects a pair inside the scratch cgroup, so sockops gives both ends their conn_state. */
-int bpfut_pair_open(struct bpfut *u, struct bpfut_pair *p);
+/* Connects a pair (127.0.0.1 or ::1) inside the scratch cgroup, so sockops gives both ends
+ * their conn_state. */
+int bpfut_pair_open(struct bpfut *u, struct bpfut_pair *p, int family);
 void bpfut_pair_close(struct bpfut_pair *p);
 
 /* An Ethernet/IPv4/TCP (proto IPPROTO_TCP) or UDP frame from src to dst carrying payload.
  * Returns its length, or 0 when cap is short. frag: set IP's more-fragments bit. */
 size_t bpfut_frame(uint8_t *out, size_t cap, int proto, const struct sockaddr_in *src,
 		   const struct sockaddr_in *dst, uint32_t seq, int frag, const void *payload, size_t len);
+/* The same over IPv6 (TCP only). */
+size_t bpfut_frame6(uint8_t *out, size_t cap, const struct sockaddr_in6 *src, const struct sockaddr_in6 *dst,
+		    uint32_t seq, const void *payload, size_t len);
 /* Runs prog once on the frame (BPF_PROG_RUN). Returns its verdict, or -errno. */
 int bpfut_run(struct bpf_program *prog, const void *frame, size_t len);
 /* Runs tc ingress on a TCP segment of payload from src to dst at seq. Verdict or -errno. */
 int bpfut_ingress(struct bpfut *u, const struct sockaddr_in *src, const struct sockaddr_in *dst,
 		  uint32_t seq, const char *payload, size_t len);
+
+int bpfut_ingress6(struct bpfut *u, const struct sockaddr_in6 *src, const struct sockaddr_in6 *dst,
+		   uint32_t seq, const char *payload, size_t len);
 
 int bpfut_conn_get(struct bpfut *u, int fd, struct obsbpf_conn *c);
 int bpfut_conn_set(struct bpfut *u, int fd, const struct obsbpf_conn *c);

@@ -36,7 +36,7 @@
 
 static struct bpfut u;
 static bool loaded;
-static struct bpfut_pair pr; /* the case's connection, closed by teardown even on failure */
+static struct bpfut_pair pr, pr6; /* the case's connections, closed by teardown even on failure */
 
 static int group_setup(void **state)
 {
@@ -63,12 +63,12 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	pr.client = pr.server = -1;
+	pr.client = pr.server = pr6.client = pr6.server = -1;
 	if (!loaded)
 		return 0;
 	int err = bpfut_reset(&u);
 	if (!err)
-		err = bpfut_pair_open(&u, &pr);
+		err = bpfut_pair_open(&u, &pr, AF_INET);
 	if (err)
 		fprintf(stderr, "bpf-unit: connection: %s\n", strerror(-err));
 	return err ? -1 : 0;
@@ -78,6 +78,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	bpfut_pair_close(&pr);
+	bpfut_pair_close(&pr6);
 	return 0;
 }
 
@@ -561,6 +562,36 @@ static void test_garbage_later(void **state)
 	assert_int_equal(c.tail, 1);
 }
 
+/* The same parsing over IPv6: a request on the server end, its answer on a client end. */
+static void test_ipv6(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_pair_open(&u, &pr6, AF_INET6), 0);
+	const char *req = "PATCH /v6/1 HTTP/1.1\r\nHost: t\r\n\r\n";
+	assert_int_equal(bpfut_ingress6(&u, &pr6.caddr6, &pr6.saddr6, pr6.c2s_seq, req, strlen(req)), 0);
+	struct obsbpf_conn c;
+	assert_int_equal(bpfut_conn_get(&u, pr6.server, &c), 0);
+	assert_int_equal(c.addrs.family, AF_INET6);
+	assert_int_equal(c.tail, 1);
+	assert_int_equal(c.q[0].method, OBSBPF_M_PATCH);
+	assert_int_equal(c.q[0].route_id, route_of(req));
+
+	/* The client end: a request as sk_msg leaves it, then its response. */
+	struct obsbpf_conn cc;
+	assert_int_equal(bpfut_conn_get(&u, pr6.client, &cc), 0);
+	cc.q[0] = (struct obsbpf_pending){ .start_ns = bpfut_now_ns(), .method = OBSBPF_M_GET, .route_id = 66 };
+	cc.tail = 1;
+	assert_int_equal(bpfut_conn_set(&u, pr6.client, &cc), 0);
+	const char *resp = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
+	assert_int_equal(bpfut_ingress6(&u, &pr6.saddr6, &pr6.caddr6, pr6.s2c_seq, resp, strlen(resp)), 0);
+	assert_int_equal(bpfut_events(&u), 1);
+	assert_int_equal(u.ev[0].status, 503);
+	assert_int_equal(u.ev[0].addrs.family, AF_INET6);
+	assert_memory_equal(u.ev[0].addrs.local, &in6addr_loopback, 16);
+	assert_int_equal(u.ev[0].addrs.local_port, ntohs(pr6.caddr6.sin6_port));
+}
+
 /* UDP, IP fragments and segments without payload are passed without a look. */
 static void test_not_parsed(void **state)
 {
@@ -626,6 +657,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_first_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binary_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_later, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_parsed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_egress_dummy_socket, setup, teardown),
 	};
