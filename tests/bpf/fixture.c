@@ -218,7 +218,8 @@ static int connect_pair(struct bpfut_pair *p)
 	if (l < 0)
 		return -errno;
 	int err = 0;
-	if (bind(l, (struct sockaddr *)&a, al) < 0 || listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&a, &len) < 0)
+	if (bind(l, (struct sockaddr *)&a, al) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &len) < 0)
 		err = -errno;
 	if (!err && (p->client = socket(p->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		err = -errno;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tc parsing under BPF_PROG_RUN, in the manner of Cilium's bpf/tests: the real object, loaded
- * as the agent loads it, runs crafted Ethernet/IPv4/TCP frames, and each case checks what the
- * programs wrote: conn_state, http_hist, routes, stats and http_events.
+ * as the agent loads it, runs crafted Ethernet/IPv4 (or IPv6)/TCP frames, and each case checks
+ * what the programs wrote: conn_state, http_hist, routes, stats and http_events.
  *
  * The frames name a real loopback connection of this process, made in a scratch cgroup where the
  * real sockops gives both ends their conn_state (tc ingress finds the receiving socket with
@@ -9,9 +9,10 @@
  * Sequence numbers are the connection's own, read with TCP_REPAIR.
  *
  * Not reachable here:
- * - tc egress past its first steps: it reads skb->sk, and BPF_PROG_RUN's skb carries a dummy
- *   socket of the kernel's with no conn_state, so server responses are not timed here (the
- *   integration tests time them). test_egress_dummy_socket pins down that it does nothing.
+ * - tc egress past its conn_state lookup: it finds its connection through skb->sk, and
+ *   BPF_PROG_RUN's skb carries a dummy socket of the kernel's with no conn_state, so server
+ *   responses are not timed here (the integration tests time them). Its packet parsing and
+ *   lookup run; test_egress_dummy_socket pins down that nothing is recorded.
  * - sk_msg (client requests, header injection): the kernel has no BPF_PROG_RUN for
  *   BPF_PROG_TYPE_SK_MSG. Client requests are put into the pending FIFO from user space, as
  *   sk_msg would leave them, to test the response side.
