@@ -23,11 +23,9 @@ drive() {
 
 # drive_late PROTO SECONDS_DOWN SPANS ARGS...: the driver starts while no receiver listens on
 # the receiver's last ports; the receiver comes up SECONDS_DOWN later; waits for the driver.
-# The driver ends once every span is exported or dropped; its 90 s limit leaves room for a
-# receiver that takes long to start (node under qemu without KVM: 20-40 s).
 drive_late() {
 	local proto=$1 down=$2 n=$3; shift 3
-	drive "$proto" "$n" 90 -- "$@" &
+	drive "$proto" "$n" 20 -- "$@" &
 	local drv=$!
 	BG_PIDS+=("$drv")
 	sleep "$down"
