@@ -246,8 +246,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 	/* The exporter first: a bad --otlp-* value fails before anything is loaded. */
 	if (!(a->spans = calloc(1, sizeof(*a->spans))))
 		return -1;
-	a->spans->t = tracer_start(a->cfg, a->loop);
-	if (!a->spans->t && errno)
+	if (tracer_start(a->cfg, a->loop, &a->spans->t) < 0)
 		return -1;
 	if (!(a->exemplars = exemplars_new(EXEMPLAR_MAX_SERIES))) {
 		log_error("agent", "exemplars: out of memory\n");

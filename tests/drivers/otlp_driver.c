@@ -92,10 +92,10 @@ int main(int argc, char **argv)
 	struct loop *l = loop_new();
 	if (!l || loop_stop_on_signals(l) < 0)
 		return 1;
-	errno = 0;
-	struct tracer *t = tracer_start(&cfg, l);
-	if (!t) {
-		fprintf(stderr, "otlp_driver: tracing is %s\n", errno ? "misconfigured" : "off");
+	struct tracer *t;
+	int rc = tracer_start(&cfg, l, &t);
+	if (rc < 0 || !t) {
+		fprintf(stderr, "otlp_driver: tracing is %s\n", rc < 0 ? "misconfigured" : "off");
 		return 1;
 	}
 	struct span_resource res = { cfg.service_name, "driver-pod", "drv-ns", "drv-node" };

@@ -23,9 +23,10 @@ struct span_resource {
 	const char *node;
 };
 
-/* Returns NULL with errno 0 when tracing is off (no endpoint configured), NULL with errno set
- * after printing one line when the options are wrong. */
-struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l);
+/* Starts the exporter into *out: 0 with *out set; 0 with *out NULL when tracing is off (no
+ * endpoint configured); -1 after logging one line when the options are wrong or memory ran
+ * out. */
+int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer **out);
 /* One kernel event; route is the templated http.route, or NULL when unknown. Events without
  * trace context are ignored, unsampled ones counted. Never blocks. */
 void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struct span_resource *r,

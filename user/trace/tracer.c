@@ -214,27 +214,27 @@ void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struc
 		export_now(t);
 }
 
-struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l)
+int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer **out)
 {
 	struct otlp_target tg;
+	*out = NULL;
 	int rc = otlp_target_resolve(&tg, cfg->otlp_endpoint, cfg->otlp_protocol,
 				     getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
 				     getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"));
-	if (rc <= 0) {
-		errno = rc < 0 ? EINVAL : 0;
-		return NULL;
-	}
+	if (rc <= 0)
+		return rc < 0 ? -1 : 0; /* wrong (logged), or off */
 	if (!cfg->otlp_batch || !cfg->otlp_queue || cfg->otlp_batch > cfg->otlp_queue || !cfg->otlp_flush_ms ||
 	    !cfg->otlp_timeout_ms) {
 		log_error("trace", "--otlp-batch %u, --otlp-queue %u, --otlp-flush-ms %u, --otlp-timeout-ms %u: "
 			"need 0 < batch <= queue and non-zero times\n", cfg->otlp_batch, cfg->otlp_queue,
 			cfg->otlp_flush_ms, cfg->otlp_timeout_ms);
-		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
 	struct tracer *t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
+	if (!t) {
+		log_error("trace", "span exporter: out of memory");
+		return -1;
+	}
 	t->loop = l;
 	t->target = tg;
 	t->batch = cfg->otlp_batch;
@@ -253,15 +253,12 @@ struct tracer *tracer_start(const struct obsbpf_config *cfg, struct loop *l)
 		goto fail;
 	char tgt[600];
 	log_info("trace", "exporting spans to %s\n", target_str(t, tgt, sizeof(tgt)));
-	return t;
+	*out = t;
+	return 0;
 fail:
-	if (!errno)
-		errno = ENOMEM;
-	int e = errno;
-	log_error("trace", "span exporter: %s\n", strerror(e));
+	log_error("trace", "span exporter: %s\n", strerror(errno ? errno : ENOMEM));
 	tracer_stop(t);
-	errno = e;
-	return NULL;
+	return -1;
 }
 
 void tracer_stop(struct tracer *t)
