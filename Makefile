@@ -9,7 +9,7 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 PKGS     := libbpf libelf zlib libmicrohttpd libcurl json-c msgpack nettle libprotobuf-c libnghttp2
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(BUILD) -I$(BUILD)/gen
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) -I$(BUILD)/gen
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd -lcurl -ljson-c -lmsgpackc -lnettle -lprotobuf-c -lnghttp2) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -87,13 +87,13 @@ $(OBJ)/gen/%.o: $(BUILD)/gen/%.c | $(SKELS) $(GEN_HDRS)
 $(OBJ_ASAN)/gen/%.o: $(BUILD)/gen/%.c | $(SKELS) $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -c $< -o $@
-# Tests and drivers reach the agent's headers as "area/file.h".
+# Tests and drivers reach the agent's headers as "area/file.h" (-Iuser), like the agent itself.
 $(OBJ)/tests/%.o: tests/%.c | $(SKELS) $(GEN_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iuser $(DEPFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 $(OBJ_ASAN)/tests/%.o: tests/%.c | $(SKELS) $(GEN_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -Iuser $(DEPFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -c $< -o $@
 $(OBJ)/%.o: %.c | $(SKELS) $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@

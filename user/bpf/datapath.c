@@ -3,8 +3,8 @@
  * the ring buffer into the loop, and closes it all. */
 #include "datapath_priv.h"
 
-#include "../loop/loop.h"
-#include "../util/log.h"
+#include "loop/loop.h"
+#include "util/log.h"
 #include "probe.h"
 #include "sockpin.h"
 #include "trace_cfg.h"

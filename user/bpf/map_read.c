@@ -3,7 +3,7 @@
  * fill levels; and forgetting a pod's series. */
 #include "datapath_priv.h"
 
-#include "../util/array.h"
+#include "util/array.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>

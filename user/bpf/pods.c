@@ -3,9 +3,9 @@
  * and releasing everything it holds. */
 #include "datapath_priv.h"
 
-#include "../pod/pod.h"
-#include "../util/array.h"
-#include "../util/log.h"
+#include "pod/pod.h"
+#include "util/array.h"
+#include "util/log.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>

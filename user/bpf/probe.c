@@ -1,8 +1,8 @@
 #include "probe.h"
 
-#include "../util/log.h"
+#include "util/log.h"
 
-#include "../pod/pod.h"
+#include "pod/pod.h"
 #include "datapath.h"
 #include "variant.h"
 #include "verify.h"

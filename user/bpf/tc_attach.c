@@ -3,7 +3,7 @@
  * classic clsact filter, which outlives a killed agent and is reclaimed by the next one. */
 #include "datapath_priv.h"
 
-#include "../util/log.h"
+#include "util/log.h"
 #include "probe.h"
 
 #include <bpf/bpf.h>

@@ -1,6 +1,6 @@
 #include "trace_cfg.h"
 
-#include "../config.h"
+#include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

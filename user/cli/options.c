@@ -1,6 +1,6 @@
 #include "options.h"
 
-#include "../ctl/ctl.h"
+#include "ctl/ctl.h"
 
 #include <ctype.h>
 #include <errno.h>

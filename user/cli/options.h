@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "../config.h"
+#include "config.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_FLAG, OPT_LIST /* repeatable string: struct str_list */ };
 

@@ -1,7 +1,7 @@
 /* `obsbpf status` and `obsbpf observe`: ask the running agent over its control socket. */
 #include "ctl.h"
 
-#include "../util/strbuf.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Human renderings of the control socket's JSON answers. */
 #include "ctl.h"
 
-#include "../util/strbuf.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <json-c/json.h>

@@ -1,8 +1,8 @@
 #include "ctl.h"
-#include "../util/log.h"
+#include "util/log.h"
 
-#include "../loop/loop.h"
-#include "../util/strbuf.h"
+#include "loop/loop.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <fnmatch.h>

@@ -2,7 +2,7 @@
  * collector writes the same way in both formats. */
 #include "server.h"
 
-#include "../util/strbuf.h"
+#include "util/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 #include "server.h"
-#include "../util/log.h"
-#include "../util/hostport.h"
+#include "util/log.h"
+#include "util/hostport.h"
 
-#include "../loop/loop.h"
-#include "../util/strbuf.h"
+#include "loop/loop.h"
+#include "util/strbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

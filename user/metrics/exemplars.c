@@ -3,8 +3,8 @@
  * which costs what one render of the histograms costs anyway. */
 #include "exemplars.h"
 
-#include "../bpf/datapath.h"
-#include "../util/clock.h"
+#include "bpf/datapath.h"
+#include "util/clock.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 #include "red.h"
 
-#include "../util/strbuf.h"
+#include "util/strbuf.h"
 #include "exemplars.h"
 #include "route.h"
 

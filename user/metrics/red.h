@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "../bpf/datapath.h"
-#include "../http/server.h"
+#include "bpf/datapath.h"
+#include "http/server.h"
 
 struct strbuf;
 struct exemplars;

@@ -1,7 +1,7 @@
 #include "kubepods.h"
-#include "../util/log.h"
+#include "util/log.h"
 
-#include "../util/array.h"
+#include "util/array.h"
 
 #include <ctype.h>
 #include <dirent.h>

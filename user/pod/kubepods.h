@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../config.h"
+#include "config.h"
 
 /* A pod directory: "pod<uid>" (cgroupfs) or "kubepods[-<qos>]-pod<uid>.slice" (systemd, which
  * spells the uid's '-' as '_'). Copies the uid (with '-') into uid. Returns 0 or -ENOENT. */

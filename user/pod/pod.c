@@ -1,5 +1,5 @@
 #include "pod.h"
-#include "../util/log.h"
+#include "util/log.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -1,8 +1,8 @@
 #include "watch.h"
-#include "../util/log.h"
+#include "util/log.h"
 
-#include "../loop/loop.h"
-#include "../util/array.h"
+#include "loop/loop.h"
+#include "util/array.h"
 
 #include <errno.h>
 #include <stdbool.h>

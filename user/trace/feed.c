@@ -3,9 +3,9 @@
  * cache is refreshed from it only when an id is not in the cache. */
 #include "internal.h"
 
-#include "../bpf/datapath.h"
-#include "../metrics/red.h"
-#include "../metrics/route.h"
+#include "bpf/datapath.h"
+#include "metrics/red.h"
+#include "metrics/route.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,9 +4,9 @@
  * 5-byte prefix; the outcome comes from the grpc-status trailer. The connection is reused and
  * reopened on the next request after any failure. */
 #include "internal.h"
-#include "../util/log.h"
+#include "util/log.h"
 
-#include "../loop/loop.h"
+#include "loop/loop.h"
 
 #include <errno.h>
 #include <netdb.h>

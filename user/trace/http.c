@@ -2,7 +2,7 @@
  * multi fetcher (appmetrics/fetch.h), so the loop never waits on the collector. */
 #include "internal.h"
 
-#include "../appmetrics/fetch.h"
+#include "appmetrics/fetch.h"
 
 #include <errno.h>
 #include <stdio.h>

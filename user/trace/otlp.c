@@ -2,8 +2,8 @@
  * from proto/otlp_trace.proto; and the response's partial success back. */
 #include "internal.h"
 
-#include "../metrics/red.h"
-#include "../util/array.h"
+#include "metrics/red.h"
+#include "util/array.h"
 #include "otlp_trace.pb-c.h"
 
 #include <arpa/inet.h>

@@ -1,7 +1,7 @@
 /* When an export is retried and after how long (OTLP specification, "Failures", "OTLP/gRPC
  * Throttling" and "OTLP/HTTP Throttling"). */
 #include "internal.h"
-#include "../util/backoff.h"
+#include "util/backoff.h"
 
 enum export_outcome otlp_http_outcome(bool transport_ok, long status)
 {

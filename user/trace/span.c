@@ -1,7 +1,7 @@
 /* Kernel event -> span record, and the bounded queue spans wait in until exported. */
 #include "internal.h"
 
-#include "../metrics/red.h"
+#include "metrics/red.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * the signal path /v1/traces appended (OTEL_EXPORTER_OTLP_ENDPOINT); a per-signal endpoint
  * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is used as is; gRPC takes scheme://host:port only. */
 #include "internal.h"
-#include "../util/log.h"
-#include "../util/hostport.h"
+#include "util/log.h"
+#include "util/hostport.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 
 #include <obsbpf/types.h>
 
-#include "../config.h"
+#include "config.h"
 
 struct loop;
 struct strbuf;

@@ -3,14 +3,14 @@
  * of the queue until the collector took it, so a collector outage costs retries, not spans,
  * until the queue is full. */
 #include "internal.h"
-#include "../util/log.h"
-#include "../util/backoff.h"
+#include "util/log.h"
+#include "util/backoff.h"
 
-#include "../loop/loop.h"
-#include "../http/server.h"
-#include "../metrics/red.h"
-#include "../util/clock.h"
-#include "../util/strbuf.h"
+#include "loop/loop.h"
+#include "http/server.h"
+#include "metrics/red.h"
+#include "util/clock.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <stdio.h>
