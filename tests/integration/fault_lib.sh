@@ -12,13 +12,8 @@ peer_start() {
 		--port-file "$T/peer.port" --conns "$T/peer.conns" 2>>"$T/peer.log" &
 	PEER_PID=$!
 	BG_PIDS+=("$PEER_PID")
-	local i
-	for i in $(seq 100); do
-		[ -s "$T/peer.port" ] && { PEER_PORT=$(cat "$T/peer.port"); return 0; }
-		sleep 0.1
-	done
-	echo "hostile peer did not start:" >&2; cat "$T/peer.log" >&2
-	return 1
+	port_file_wait "hostile peer" "$PEER_PID" "$T/peer.port" "$T/peer.log" 10 || return 1
+	PEER_PORT=$(cat "$T/peer.port")
 }
 
 peer_kill() {

@@ -198,6 +198,20 @@ wait_for() {
 	return 1
 }
 
+# port_file_wait WHAT PID FILE LOG SECONDS: until a server started as PID writes its port(s) to
+# FILE; prints LOG and fails when PID exits first or the time is up.
+port_file_wait() {
+	local i
+	for i in $(seq $(( $5 * 10 ))); do
+		[ -s "$3" ] && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -s "$3" ] && return 0
+	echo "$1 did not start:" >&2; cat "$4" >&2
+	return 1
+}
+
 # wait_until SECONDS 'SHELL CONDITION': like wait_for, but the condition is evaluated again each
 # time, command substitutions included (`wait_for 5 test "$(f)" -ge 1` would run f only once).
 wait_until() {

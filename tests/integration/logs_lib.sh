@@ -7,13 +7,8 @@ RECV_PID= RECV_PORT=
 recv_wait() {
 	RECV_PID=$!
 	BG_PIDS+=("$RECV_PID")
-	local i
-	for i in $(seq $(( $2 * 10 ))); do
-		[ -s "$T/recv.port" ] && { RECV_PORT=$(cat "$T/recv.port"); return 0; }
-		sleep 0.1
-	done
-	echo "$1 did not start:" >&2; cat "$T/recv.log" >&2
-	return 1
+	port_file_wait "$1" "$RECV_PID" "$T/recv.port" "$T/recv.log" "$2" || return 1
+	RECV_PORT=$(cat "$T/recv.port")
 }
 
 # recv_start OUT [ARGS...]: starts the receiver (on RECV_PORT again when set), storing records in OUT.

@@ -14,19 +14,10 @@ otlp_recv_start() {
 		--http "${OTLP_HTTP_PORT:-0}" --grpc "${OTLP_GRPC_PORT:-0}" "$@" 2>>"$T/otlp_recv.log" &
 	OTLP_RECV_PID=$!
 	BG_PIDS+=("$OTLP_RECV_PID")
-	local i
 	# Up to 60 s: under qemu without KVM (tests/kernels) node takes many seconds to load.
-	for i in $(seq 600); do
-		kill -0 "$OTLP_RECV_PID" 2>/dev/null || break
-		if [ -s "$T/otlp.port" ]; then
-			OTLP_HTTP_PORT=$(sed -n 's/.*http=\([0-9]*\).*/\1/p' "$T/otlp.port")
-			OTLP_GRPC_PORT=$(sed -n 's/.*grpc=\([0-9]*\).*/\1/p' "$T/otlp.port")
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "otlp receiver did not start:" >&2; cat "$T/otlp_recv.log" >&2
-	return 1
+	port_file_wait "otlp receiver" "$OTLP_RECV_PID" "$T/otlp.port" "$T/otlp_recv.log" 60 || return 1
+	OTLP_HTTP_PORT=$(sed -n 's/.*http=\([0-9]*\).*/\1/p' "$T/otlp.port")
+	OTLP_GRPC_PORT=$(sed -n 's/.*grpc=\([0-9]*\).*/\1/p' "$T/otlp.port")
 }
 
 otlp_recv_kill() {
