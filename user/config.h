@@ -63,6 +63,8 @@ struct obsbpf_config {
 	unsigned app_metrics_interval;
 	unsigned app_metrics_timeout_ms;
 	unsigned app_metrics_max_series;
+	unsigned app_metrics_max_mb;
+	unsigned app_metrics_max_label_bytes;
 	struct str_list labels;
 	const char *app_health;
 	unsigned app_health_interval;

@@ -310,6 +310,18 @@ static void test_limits(void **state)
 	assert_int_equal(expo_parse(&d, in.buf, in.len, &o, NULL), 0);
 	assert_int_equal(expo_doc_stats(d)->series, 100);
 	expo_doc_free(d);
+	/* Label values: the limit is on the unescaped value; a longer one fails the scrape. */
+	struct expo_parse_opts lo = { .max_label_bytes = 4 };
+	const char *ok4 = "a{v=\"ab\\\\\\\\\"} 1\n"; /* 6 escaped bytes, 4 unescaped (ab\\) */
+	assert_int_equal(expo_parse(&d, ok4, strlen(ok4), &lo, NULL), 0);
+	expo_doc_free(d);
+	struct strbuf err;
+	sb_init(&err);
+	const char *long5 = "a{v=\"ab\"} 1\nb{v=\"abcde\"} 1\n";
+	assert_int_equal(expo_parse(&d, long5, strlen(long5), &lo, &err), -EMSGSIZE);
+	assert_null(d);
+	assert_string_equal(err.buf, "line 2: label value too long");
+	sb_free(&err);
 	/* Empty body: a valid scrape with nothing in it. */
 	assert_int_equal(expo_parse(&d, "", 0, NULL, NULL), 0);
 	assert_int_equal(expo_doc_stats(d)->series, 0);

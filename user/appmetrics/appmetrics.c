@@ -19,7 +19,8 @@
 
 static const char *const err_reason[SE_MAX] = {
 	[SE_CONNECT] = "connect", [SE_TIMEOUT] = "timeout", [SE_HTTP_STATUS] = "http_status",
-	[SE_PARSE] = "parse", [SE_TOO_LARGE] = "too_large",
+	[SE_PARSE] = "parse", [SE_TOO_LARGE] = "too_large", [SE_SERIES_LIMIT] = "series_limit",
+	[SE_LABEL_LIMIT] = "label_limit",
 };
 
 /* Prometheus text: it is our own model, and OpenMetrics-only forms (_created) would be lost.
@@ -148,7 +149,7 @@ static void scrape_done(void *arg, const struct fetch_result *r)
 	m->duration = r->seconds;
 	if (!r->ok) {
 		scrape_failed(m, r->too_large ? SE_TOO_LARGE : r->timed_out ? SE_TIMEOUT : SE_CONNECT,
-			      r->error);
+			      r->too_large ? "response larger than --app-metrics-max-mb" : r->error);
 		return;
 	}
 	if (r->status < 200 || r->status > 299) {
@@ -159,16 +160,19 @@ static void scrape_done(void *arg, const struct fetch_result *r)
 	struct expo_parse_opts o = {
 		.openmetrics = r->content_type && strstr(r->content_type, "application/openmetrics-text"),
 		.max_series = m->cfg->app_metrics_max_series,
+		.max_label_bytes = m->cfg->app_metrics_max_label_bytes,
 	};
 	struct expo_doc *d;
 	struct strbuf err;
 	sb_init(&err);
 	int rc = expo_parse(&d, r->body->buf ? r->body->buf : "", r->body->len, &o, &err);
 	if (rc < 0) {
-		snprintf(why, sizeof(why), "%s", rc == -E2BIG ? "more series than --app-metrics-max-series"
-					  : err.buf ? err.buf : strerror(-rc));
+		enum scrape_err e = rc == -E2BIG ? SE_SERIES_LIMIT : rc == -EMSGSIZE ? SE_LABEL_LIMIT : SE_PARSE;
+		snprintf(why, sizeof(why), "%s%s", err.buf ? err.buf : strerror(-rc),
+			 e == SE_SERIES_LIMIT ? " (--app-metrics-max-series)"
+			 : e == SE_LABEL_LIMIT ? " (--app-metrics-max-label-bytes)" : "");
 		sb_free(&err);
-		scrape_failed(m, rc == -E2BIG ? SE_TOO_LARGE : SE_PARSE, why);
+		scrape_failed(m, e, why);
 		return;
 	}
 	sb_free(&err);
@@ -191,7 +195,7 @@ static void scrape_tick(void *arg)
 		.url = m->url,
 		.accept = SCRAPE_ACCEPT,
 		.timeout_ms = timeout < cap ? timeout : cap,
-		.max_bytes = 64u << 20,
+		.max_bytes = (size_t)m->cfg->app_metrics_max_mb << 20,
 		.pod = &m->a->pod,
 	};
 	if (fetch_start(m->fx, &req, scrape_done, m) == 0)

@@ -52,7 +52,7 @@ struct table {
 struct expo_doc {
 	char *text;
 	bool om;
-	size_t max_series;
+	size_t max_series, max_label_bytes;
 	struct family *fams;
 	size_t nfam, capfam;
 	struct sample *samples;
@@ -323,6 +323,8 @@ static const char *parse_labels(struct expo_doc *d, char **pp, struct sample *sm
 		const char *err = parse_label_value(&p);
 		if (err)
 			return err;
+		if (d->max_label_bytes && strlen(val) > d->max_label_bytes)
+			return "label value too long";
 		if (!valid_utf8((unsigned char *)val))
 			return "label value is not valid UTF-8";
 		for (size_t i = smp->lbl; i < d->nl; i++)
@@ -619,6 +621,7 @@ int expo_parse(struct expo_doc **out, const char *text, size_t len,
 	d->text[len] = '\0';
 	d->om = o && o->openmetrics;
 	d->max_series = o ? o->max_series : 0;
+	d->max_label_bytes = o ? o->max_label_bytes : 0;
 	d->cur = NONE;
 
 	char *p = d->text, *end = d->text + len;
@@ -643,7 +646,8 @@ int expo_parse(struct expo_doc **out, const char *text, size_t len,
 			why = parse_sample(d, s);
 		if (why) {
 			int code = !strcmp(why, "out of memory") ? -ENOMEM
-				   : !strcmp(why, "too many series") ? -E2BIG : -EINVAL;
+				   : !strcmp(why, "too many series") ? -E2BIG
+				   : !strcmp(why, "label value too long") ? -EMSGSIZE : -EINVAL;
 			expo_doc_free(d);
 			return fail(err, line, why, code);
 		}

@@ -22,6 +22,7 @@ struct expo_doc;
 struct expo_parse_opts {
 	bool openmetrics;  /* the body is OpenMetrics (Content-Type said so): requires "# EOF" */
 	size_t max_series; /* 0: no limit; more is an error */
+	size_t max_label_bytes; /* 0: no limit; a longer label value (unescaped) is an error */
 };
 
 struct expo_stats {
@@ -34,8 +35,8 @@ struct expo_stats {
 	unsigned clashed;       /* families dropped because even the new name was taken */
 };
 
-/* Parses len bytes of text. On failure returns -EINVAL (or -E2BIG past max_series,
- * -ENOMEM) and writes a one-line reason such as "line 12: bad label value" into err. */
+/* Parses len bytes of text. On failure returns -EINVAL (or -E2BIG past max_series, -EMSGSIZE
+ * past max_label_bytes, -ENOMEM) and writes a one-line reason such as "line 12: bad label value" into err. */
 int expo_parse(struct expo_doc **out, const char *text, size_t len,
 	       const struct expo_parse_opts *o, struct strbuf *err);
 void expo_doc_free(struct expo_doc *d);

@@ -160,6 +160,9 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_HTTPHEADER, x->hdrs);
 	SET(CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+	/* A Content-Length past the limit fails before any of the body is read. */
+	if (r->max_bytes)
+		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes);
 	SET(CURLOPT_WRITEFUNCTION, on_data);
 	SET(CURLOPT_WRITEDATA, x);
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
@@ -203,8 +206,8 @@ static void fill_result(struct xfer *x, CURLcode rc, struct fetch_result *res)
 	res->body = &x->body;
 	res->ok = rc == CURLE_OK;
 	res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-	res->too_large = x->too_large;
-	if (x->too_large)
+	res->too_large = x->too_large || rc == CURLE_FILESIZE_EXCEEDED;
+	if (res->too_large)
 		res->error = "response too large";
 	else if (!res->ok)
 		res->error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);

@@ -13,7 +13,10 @@ struct agent;
 struct fetcher;
 struct loop_watch;
 
-enum scrape_err { SE_CONNECT, SE_TIMEOUT, SE_HTTP_STATUS, SE_PARSE, SE_TOO_LARGE, SE_MAX };
+enum scrape_err {
+	SE_CONNECT, SE_TIMEOUT, SE_HTTP_STATUS, SE_PARSE, SE_TOO_LARGE, SE_SERIES_LIMIT, SE_LABEL_LIMIT,
+	SE_MAX
+};
 
 struct appmetrics {
 	struct agent *a;
