@@ -286,6 +286,57 @@ static void test_fuzz_nonfinite_numbers_json(void **st)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* A log line is bytes, a msgpack str (and the stdout JSON) UTF-8: what is not well-formed UTF-8
+ * (stray continuation, overlong form, surrogate, past U+10FFFF, cut sequence) goes out as
+ * U+FFFD, byte by byte; NUL and valid multi-byte characters stay as they are. */
+static void test_invalid_utf8_repaired(void **st)
+{
+	(void)st;
+	static const char line[] = "ok \xc3\xa9 \xf0\x9f\x98\x80 nul\0x bad\xff\x80 \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82";
+	size_t len = sizeof(line) - 1;
+	struct log_parsed r;
+	log_parse(&P, line, len, &r);
+	struct log_meta m = { .pod = "p", .file = "/a/\xfe.log" };
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	assert_int_equal(log_record_pack(&pk, 1, line, len, &r, &m), 2); /* "log" and "file" */
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	const msgpack_object *log = map_get(&u.data.via.array.ptr[1], "log");
+	static const char want[] = "ok \xc3\xa9 \xf0\x9f\x98\x80 nul\0x bad\xef\xbf\xbd\xef\xbf\xbd "
+		"\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+		"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd";
+	assert_non_null(log);
+	assert_int_equal(log->via.str.size, sizeof(want) - 1);
+	assert_memory_equal(log->via.str.ptr, want, sizeof(want) - 1);
+	assert_str(map_get(&u.data.via.array.ptr[1], "file"), "/a/\xef\xbf\xbd.log");
+	struct strbuf js;
+	sb_init(&js);
+	assert_int_equal(log_entry_to_json(&u.data, &js), 0);
+	assert_non_null(strstr(js.buf, "nul\\u0000x"));
+	sb_free(&js);
+	msgpack_unpacked_destroy(&u);
+
+	/* valid text packs as it is; a truncated line loses the character its cut split */
+	msgpack_sbuffer_clear(&sb);
+	const char *cut = "caf\xc3\xa9\xc3";
+	parse(cut, &r);
+	m = (struct log_meta){ .pod = "p", .truncated = true };
+	assert_int_equal(log_record_pack(&pk, 1, cut, strlen(cut), &r, &m), 0);
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	assert_str(map_get(&u.data.via.array.ptr[1], "log"), "caf\xc3\xa9");
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	assert_int_equal(utf8_cut_end("a\xe2\x82", 3), 1);
+	assert_int_equal(utf8_cut_end("a\xe2\x82\xac", 4), 4);
+	assert_int_equal(utf8_cut_end("\xf0\x9f\x98", 3), 0);
+	assert_int_equal(utf8_cut_end("ab", 2), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_record_encoding),
 		cmocka_unit_test(test_logfmt_record_unescapes),
 		cmocka_unit_test(test_fuzz_nonfinite_numbers_json),
+		cmocka_unit_test(test_invalid_utf8_repaired),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -46,7 +46,7 @@ struct logs {
 	char forward_host[256], forward_port[8];
 	/* counters */
 	uint64_t parse_errors, records, stdout_records, stdout_bytes, checkpoint_errors, checkpoints;
-	uint64_t cri_errors;
+	uint64_t cri_errors, invalid_utf8;
 	struct strbuf labels; /* k8s_pod_name="..",k8s_namespace_name="..",k8s_node_name=".." */
 	z_stream z;
 	bool z_ready;
@@ -221,7 +221,7 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 	struct log_meta m = { .pod = l->pod.name, .namespace_ = l->pod.namespace_, .node = l->pod.node,
 			      .container = file->container, .file = file->name, .stream = stream,
 			      .truncated = truncated };
-	log_record_pack(&l->pk, t, line, len, &r, &m);
+	l->invalid_utf8 += log_record_pack(&l->pk, t, line, len, &r, &m) > 0;
 	l->cur_records++;
 	l->records++;
 	if (f && f->cri)
@@ -270,6 +270,9 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	sb_printf(o, "obsbpf_logs_read_bytes_total{%s} %" PRIu64 "\n", P, ts->bytes);
 	counter(o, f, "obsbpf_logs_parse_errors_total", "Lines that looked like JSON but did not parse (forwarded as plain text).");
 	sb_printf(o, "obsbpf_logs_parse_errors_total{%s} %" PRIu64 "\n", P, l->parse_errors + l->cri_errors);
+	counter(o, f, "obsbpf_logs_invalid_utf8_total",
+		"Records with bytes that are not UTF-8, forwarded with U+FFFD in their place.");
+	sb_printf(o, "obsbpf_logs_invalid_utf8_total{%s} %" PRIu64 "\n", P, l->invalid_utf8);
 	counter(o, f, "obsbpf_logs_long_lines_total", "Lines longer than --logs-max-line, forwarded truncated.");
 	sb_printf(o, "obsbpf_logs_long_lines_total{%s} %" PRIu64 "\n", P, ts->long_lines);
 	counter(o, f, "obsbpf_logs_rotations_total", "Followed files rotated away (renamed or deleted).");
@@ -301,6 +304,9 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"spool\"} %zu\n", P, out, l->q.spool_bytes);
 	counter(o, f, "obsbpf_logs_dropped_records_total", "Records dropped because the buffer and spool were full.");
 	sb_printf(o, "obsbpf_logs_dropped_records_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.dropped_records);
+	counter(o, f, "obsbpf_logs_spool_errors_total",
+		"Chunks that could not be written to --logs-spool (disk full...) or read back from it: dropped.");
+	sb_printf(o, "obsbpf_logs_spool_errors_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.spool_errors);
 	counter(o, f, "obsbpf_logs_checkpoint_errors_total", "Failed writes of the offsets state file.");
 	sb_printf(o, "obsbpf_logs_checkpoint_errors_total{%s} %" PRIu64 "\n", P, l->checkpoint_errors);
 }

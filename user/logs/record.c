@@ -3,11 +3,17 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "../util/strbuf.h"
+
+struct packer {
+	msgpack_packer *pk;
+	unsigned repaired; /* strings that were not UTF-8 */
+};
 
 void pack_event_time(msgpack_packer *pk, uint64_t time_ns)
 {
@@ -17,19 +23,80 @@ void pack_event_time(msgpack_packer *pk, uint64_t time_ns)
 	msgpack_pack_ext_body(pk, b, 8);
 }
 
-static void pack_str(msgpack_packer *pk, const char *s, size_t n)
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), 0 when s does not start one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t k;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (n < k || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < k; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return k;
 }
 
-static void pack_cstr(msgpack_packer *pk, const char *s)
+size_t utf8_cut_end(const char *s, size_t n)
 {
-	pack_str(pk, s, strlen(s));
+	/* a lead byte among the last three whose sequence runs past n */
+	for (size_t back = 1; back <= 3 && back <= n; back++) {
+		unsigned char c = (unsigned char)s[n - back];
+		if ((c & 0xc0) == 0x80)
+			continue;
+		size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		return want > back ? n - back : n;
+	}
+	return n;
 }
 
-static void pack_json(msgpack_packer *pk, struct json_object *v)
+/* A msgpack str must be UTF-8 (and so must the JSON of --logs-out stdout), a log line need
+ * not be: each byte that is not part of a well-formed sequence goes out as U+FFFD. */
+static void pack_str(struct packer *w, const char *s, size_t n)
 {
+	static const char repl[] = "\xef\xbf\xbd";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t out = 0, bad = 0;
+	for (size_t i = 0, k; i < n; i += k ? k : 1) {
+		k = utf8_len(u + i, n - i);
+		out += k ? k : 3;
+		bad += !k;
+	}
+	msgpack_pack_str(w->pk, out);
+	if (!bad) {
+		msgpack_pack_str_body(w->pk, s, n);
+		return;
+	}
+	w->repaired++;
+	size_t run = 0;
+	for (size_t i = 0, k; i < n; i += k ? k : 1) {
+		if ((k = utf8_len(u + i, n - i)))
+			continue;
+		msgpack_pack_str_body(w->pk, s + run, i - run);
+		msgpack_pack_str_body(w->pk, repl, 3);
+		run = i + 1;
+	}
+	msgpack_pack_str_body(w->pk, s + run, n - run);
+}
+
+static void pack_cstr(struct packer *w, const char *s)
+{
+	pack_str(w, s, strlen(s));
+}
+
+static void pack_json(struct packer *w, struct json_object *v)
+{
+	msgpack_packer *pk = w->pk;
 	switch (json_object_get_type(v)) {
 	case json_type_null:
 		msgpack_pack_nil(pk);
@@ -47,20 +114,20 @@ static void pack_json(msgpack_packer *pk, struct json_object *v)
 		msgpack_pack_int64(pk, json_object_get_int64(v));
 		break;
 	case json_type_string:
-		pack_str(pk, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+		pack_str(w, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 		break;
 	case json_type_array: {
 		size_t n = json_object_array_length(v);
 		msgpack_pack_array(pk, n);
 		for (size_t i = 0; i < n; i++)
-			pack_json(pk, json_object_array_get_idx(v, i));
+			pack_json(w, json_object_array_get_idx(v, i));
 		break;
 	}
 	case json_type_object:
 		msgpack_pack_map(pk, (size_t)json_object_object_length(v));
 		json_object_object_foreach(v, key, val) {
-			pack_cstr(pk, key);
-			pack_json(pk, val);
+			pack_cstr(w, key);
+			pack_json(w, val);
 		}
 		break;
 	}
@@ -80,13 +147,13 @@ static bool own_has(const struct own_keys *o, const char *k, size_t n)
 	return false;
 }
 
-static void pack_logfmt_value(msgpack_packer *pk, const struct logfmt_pair *p)
+static void pack_logfmt_value(struct packer *w, const struct logfmt_pair *p)
 {
-	if (!p->quoted || !memchr(p->val, '\\', p->val_len)) {
-		pack_str(pk, p->val, p->val_len);
+	char *tmp;
+	if (!p->quoted || !memchr(p->val, '\\', p->val_len) || !(tmp = malloc(p->val_len))) {
+		pack_str(w, p->val, p->val_len);
 		return;
 	}
-	char tmp[p->val_len];
 	size_t n = 0;
 	for (size_t i = 0; i < p->val_len; i++) {
 		if (p->val[i] == '\\' && i + 1 < p->val_len) {
@@ -96,12 +163,16 @@ static void pack_logfmt_value(msgpack_packer *pk, const struct logfmt_pair *p)
 			tmp[n++] = p->val[i];
 		}
 	}
-	pack_str(pk, tmp, n);
+	pack_str(w, tmp, n);
+	free(tmp);
 }
 
-void log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, size_t len,
-		     const struct log_parsed *r, const struct log_meta *m)
+unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, size_t len,
+			 const struct log_parsed *r, const struct log_meta *m)
 {
+	struct packer w = { .pk = pk, .repaired = 0 };
+	if (m->truncated) /* cut at --logs-max-line, maybe inside a character: not the app's fault */
+		len = utf8_cut_end(line, len);
 	static const char *const fmt_names[] = { [LOG_PLAIN] = "plain", [LOG_JSON] = "json",
 						  [LOG_LOGFMT] = "logfmt" };
 	struct own_keys own = { .n = 0 };
@@ -134,33 +205,34 @@ void log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, siz
 	msgpack_pack_array(pk, 2);
 	pack_event_time(pk, time_ns);
 	msgpack_pack_map(pk, 1 + (size_t)own.n + extra + m->truncated);
-	pack_cstr(pk, "log");
-	pack_str(pk, line, len);
+	pack_cstr(&w, "log");
+	pack_str(&w, line, len);
 	if (m->truncated) {
-		pack_cstr(pk, "truncated");
+		pack_cstr(&w, "truncated");
 		msgpack_pack_true(pk);
 	}
 	for (int i = 0; i < own.n; i++) {
-		pack_cstr(pk, own.k[i]);
-		pack_cstr(pk, vals[i]);
+		pack_cstr(&w, own.k[i]);
+		pack_cstr(&w, vals[i]);
 	}
 	if (r->format == LOG_JSON) {
 		json_object_object_foreach(r->json, key, val) {
 			if (own_has(&own, key, strlen(key)) || !strcmp(key, "log") ||
 			    (m->truncated && !strcmp(key, "truncated")))
 				continue;
-			pack_cstr(pk, key);
-			pack_json(pk, val);
+			pack_cstr(&w, key);
+			pack_json(&w, val);
 		}
 	} else if (r->format == LOG_LOGFMT) {
 		for (int i = 0; i < r->npairs; i++) {
 			const struct logfmt_pair *p = &r->pairs[i];
 			if (own_has(&own, p->key, p->key_len) || (p->key_len == 3 && !memcmp(p->key, "log", 3)))
 				continue;
-			pack_str(pk, p->key, p->key_len);
-			pack_logfmt_value(pk, p);
+			pack_str(&w, p->key, p->key_len);
+			pack_logfmt_value(&w, p);
 		}
 	}
+	return w.repaired;
 }
 
 void json_escape(struct strbuf *out, const char *s, size_t n)

@@ -29,9 +29,14 @@ void pack_event_time(msgpack_packer *pk, uint64_t time_ns);
 
 /* Appends [EventTime, {log, file, pod, namespace, node, container, stream, format, level,
  * trace_id, span_id, ...fields of a JSON or logfmt line}] to pk. A field of the line whose key
- * is one the agent writes is left out of the map (it is still in "log", the original line). */
-void log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, size_t len,
-		     const struct log_parsed *r, const struct log_meta *m);
+ * is one the agent writes is left out of the map (it is still in "log", the original line).
+ * Strings are packed as UTF-8, bytes that are not replaced by U+FFFD; returns how many strings
+ * needed that (0: the record is the line as it was). A truncated line loses the incomplete
+ * character the cut left at its end. */
+unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, size_t len,
+			 const struct log_parsed *r, const struct log_meta *m);
+/* n, or less so that s[0..n) does not end inside a UTF-8 sequence. */
+size_t utf8_cut_end(const char *s, size_t n);
 
 /* Appends one entry as a JSON object {"time": seconds.nanos, ...record} (no newline).
  * Returns 0, or -EINVAL when the object is not a [time, map] entry. */
