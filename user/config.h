@@ -54,6 +54,7 @@ struct obsbpf_config {
 	unsigned logs_buffer_mb;
 	unsigned logs_spool_mb;
 	unsigned logs_max_line;
+	unsigned logs_max_files;
 	unsigned logs_flush_ms;
 	unsigned logs_chunk_kb;
 	unsigned forward_ack_timeout_ms;

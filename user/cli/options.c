@@ -86,6 +86,8 @@ const struct opt_def obsbpf_options[] = {
 	  "size cap of --logs-spool; past it new chunks are dropped and counted", LOG_CMDS },
 	{ "logs-max-line", 0, OPT_UINT, OFF(logs_max_line), "65536", "BYTES",
 	  "longer lines are forwarded truncated to this and counted", LOG_CMDS },
+	{ "logs-max-files", 0, OPT_UINT, OFF(logs_max_files), "1024", "N",
+	  "files followed at once; further matches wait until one closes (each may hold a partial line of up to --logs-max-line bytes)", LOG_CMDS },
 	{ "logs-flush-ms", 0, OPT_UINT, OFF(logs_flush_ms), "200", "MS",
 	  "send a partly filled chunk after this long", LOG_CMDS },
 	{ "logs-chunk-kb", 0, OPT_UINT, OFF(logs_chunk_kb), "1024", "KIB",

@@ -281,6 +281,8 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	sb_printf(o, "obsbpf_logs_truncations_total{%s} %" PRIu64 "\n", P, ts->truncations);
 	gauge(o, f, "obsbpf_logs_files_open", "Log files followed now.");
 	sb_printf(o, "obsbpf_logs_files_open{%s} %d\n", P, ts->files_open);
+	gauge(o, f, "obsbpf_logs_files_waiting", "Files matching the log globs not followed yet: --logs-max-files are.");
+	sb_printf(o, "obsbpf_logs_files_waiting{%s} %u\n", P, ts->files_waiting);
 	counter(o, f, "obsbpf_logs_records_forwarded_total", "Records delivered (acked by the collector, or written).");
 	sb_printf(o, "obsbpf_logs_records_forwarded_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
 		  l->to_stdout ? l->stdout_records : fs->records);
@@ -383,7 +385,7 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 		if (!l->fwd)
 			return -errno ? -errno : -ENOMEM;
 	}
-	struct tail_opts to = { .max_line = l->max_line, .start = &l->start };
+	struct tail_opts to = { .max_line = l->max_line, .max_files = cfg->logs_max_files, .start = &l->start };
 	int g = 0;
 	if (l->pod.pid > 0) {
 		/* the app's files as the pod sees them: through its mount namespace */

@@ -47,12 +47,14 @@ struct tail_opts {
 	bool rooted[4];       /* globs[i] is resolved under root (the pod's mount namespace) */
 	const char *root;     /* "/proc/PID/root", or NULL */
 	size_t max_line;
+	unsigned max_files;   /* files followed at once (0: no limit); more matches wait */
 	const struct checkpoint *start; /* where to resume known files */
 };
 
 struct tail_stats {
 	uint64_t lines, bytes, long_lines, truncations, rotations, files_opened;
 	int files_open;
+	unsigned files_waiting; /* matched by the last scan but not followed: max_files reached */
 };
 
 struct tail *tail_new(struct loop *l, const struct tail_opts *o, tail_line_fn fn, tail_accept_fn ok, void *arg);

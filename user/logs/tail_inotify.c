@@ -53,6 +53,7 @@ static struct tail_file *find_file(struct tail *t, dev_t dev, ino_t ino)
 static void scan(struct tail *t)
 {
 	uint64_t now = loop_now_ns();
+	unsigned waiting = 0;
 	t->gen++;
 	for (int i = 0; t->o.globs[i]; i++) {
 		char p[PATH_MAX];
@@ -65,7 +66,10 @@ static void scan(struct tail *t)
 			if (stat(g.gl_pathv[k], &st) || !S_ISREG(st.st_mode))
 				continue;
 			struct tail_file *f = find_file(t, st.st_dev, st.st_ino);
-			if (!f) {
+			if (!f && t->o.max_files && (unsigned)t->st.files_open >= t->o.max_files) {
+				/* each open file may hold max_line bytes: memory is bounded by the count */
+				waiting++;
+			} else if (!f) {
 				f = tail_file_open(t, g.gl_pathv[k], t->o.cri[i], &st);
 			} else {
 				/* the same inode under a name the glob still matches: keep following it */
@@ -85,6 +89,10 @@ static void scan(struct tail *t)
 		}
 		globfree(&g);
 	}
+	if (waiting && !t->st.files_waiting)
+		fprintf(stderr, "obsbpf: logs: %u matching files wait: --logs-max-files %u are followed\n",
+			waiting, t->o.max_files);
+	t->st.files_waiting = waiting;
 	for (struct tail_file *f = t->files; f; f = f->next) {
 		if (f->gen != t->gen && !f->rotated) {
 			f->rotated = true;
