@@ -10,7 +10,9 @@
 #     written after the event once;
 #  4. a full disk under --logs-spool (a 1 MiB tmpfs) while the collector is down: memory up to
 #     --logs-buffer-mb, drops and spool errors counted (exactly the lines missing), spooling
-#     again once there is space, everything buffered delivered when the collector returns.
+#     again once there is space, everything buffered delivered when the collector returns;
+#  5. more files than --logs-max-files, each holding a partial line: the rest wait (counted) and
+#     are read from their start once followed ones close.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/logs_lib.sh"
 . "$(dirname "$0")/fault_lib.sh"
@@ -124,19 +126,25 @@ for l in open(sys.argv[1], "rb"):
 sys.exit(0 if n > 200 else 1)
 PYEOF
 
-# 3. files changed under the reader. Each starts with 5 MB the agent is still reading when
-# the event comes; the lines after the event must arrive once.
-big() { "$PY" -c '
+# 3. files changed under the reader. Each gets 5 MB (15 MB of records: the receiver takes a
+# while, reading waits for it); the event comes once the agent has read 1 MB of it. The lines
+# written after the event must arrive once.
+big() { # FILE PREFIX: 5 MB of lines, then until the agent has read 1 MB of them
+	local before
+	before=$(metric_value obsbpf_logs_read_bytes_total)
+	"$PY" -c '
 import sys
 with open(sys.argv[1], "a") as f:
     for i in range(100000):
-        f.write("%s-old %d %s\n" % (sys.argv[2], i, "o" * 40))' "$@"; }
+        f.write("%s-old %d %s\n" % (sys.argv[2], i, "o" * 40))' "$@"
+	wait_until 20 "[ \$(metric_value obsbpf_logs_read_bytes_total) -ge $((before + 1048576)) ]" \
+		|| fail "$2: the agent did not start reading"
+}
 rss_watch "$AGENT_PID" "$T/rss-files"
 rot0=$(metric_value obsbpf_logs_rotations_total)
 tr0=$(metric_value obsbpf_logs_truncations_total)
 big "$T/app/tr.log" tr
 truncate -s 0 "$T/app/tr.log"
-sleep 0.5 # copytruncate's rule: what is written before the reader sees the cut is not told apart
 plain_seq "$T/app/tr.log" tr 1 500
 big "$T/app/rep.log" rep
 plain_seq "$T/app/rep.new" rep 1 300
@@ -209,6 +217,35 @@ expect_eq "disk full: lines repeated" "$dups" 0
 write_seq "$T/app/d.log" later 1 1000
 once "after recovery" later 1000
 expect_eq "after recovery: spool emptied" "$(ls "$SPOOLFS/spool" | wc -l)" 0
+agent_stop || fail "agent exit status"
+
+# 5. more files than --logs-max-files, each holding a partial line of almost --logs-max-line:
+# the rest wait (counted) and are followed, from their start, once followed ones go away.
+mkdir "$T/many"
+logs_start --logs "$T/many/*.log" --cri-logs "" --logs-state "$T/state3" --logs-flush-ms 50 \
+	--logs-max-files 100 --forward "127.0.0.1:$RECV_PORT" || exit 1
+sleep 0.5
+BASE_KIB=$(rss_now_kib "$AGENT_PID")
+rss_watch "$AGENT_PID" "$T/rss-manyfiles"
+"$PY" - "$T/many" <<'PYEOF'
+import sys
+for i in range(1, 151):
+    with open("%s/m%03d.log" % (sys.argv[1], i), "w") as f:
+        f.write("many %d\n" % i + "p" * 60000)
+PYEOF
+wait_until 10 '[ "$(metric_value obsbpf_logs_lines_read_total)" -ge 100 ] &&
+	[ "$(metric_value obsbpf_logs_files_waiting)" = 50 ]'
+expect_eq "many files: followed" "$(metric_value obsbpf_logs_files_open)" 100
+expect_eq "many files: waiting, counted" "$(metric_value obsbpf_logs_files_waiting)" 50
+expect_eq "many files: logged once" "$(grep -c 'matching files wait: --logs-max-files 100' "$T/agent.log")" 1
+rm "$T/many/m0"[0-9][0-9].log # 99 of the followed ones
+wait_until 15 '[ "$(metric_value obsbpf_logs_files_waiting)" = 0 ]' && ok "many files: the waiting ones followed" \
+	|| fail "many files: still waiting: $(metric_value obsbpf_logs_files_waiting)"
+once "many files" many 150
+rss_stop
+# 100 partial lines of 60 kB, then 99 of them flushed as records when their files close, the
+# 50 waiting files' partial lines, and ASan's 16 MiB quarantine of what was freed meanwhile
+GROWTH_MIB=48 rss_bounded manyfiles
 agent_stop || fail "agent exit status"
 log "RSS (case, KiB before, KiB max): $(tr '\n' ';' < "$T/rss-summary")"
 finish
