@@ -322,6 +322,11 @@ static void test_limits(void **state)
 	assert_null(d);
 	assert_string_equal(err.buf, "line 2: label value too long");
 	sb_free(&err);
+	const char *names[] = { "abcde 1\n", "a{abcde=\"x\"} 1\n", "abcd{abcd=\"abcd\"} 1\n" };
+	assert_int_equal(expo_parse(&d, names[0], strlen(names[0]), &lo, NULL), -EMSGSIZE);
+	assert_int_equal(expo_parse(&d, names[1], strlen(names[1]), &lo, NULL), -EMSGSIZE);
+	assert_int_equal(expo_parse(&d, names[2], strlen(names[2]), &lo, NULL), 0);
+	expo_doc_free(d);
 	/* Empty body: a valid scrape with nothing in it. */
 	assert_int_equal(expo_parse(&d, "", 0, NULL, NULL), 0);
 	assert_int_equal(expo_doc_stats(d)->series, 0);

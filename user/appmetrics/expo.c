@@ -310,6 +310,8 @@ static const char *parse_labels(struct expo_doc *d, char **pp, struct sample *sm
 		char *name = p, *end = scan_name(p, false);
 		if (!end)
 			return "bad label name";
+		if (d->max_label_bytes && (size_t)(end - name) > d->max_label_bytes)
+			return "label name too long";
 		p = skip_blank(end);
 		if (*p != '=')
 			return "expected '=' after a label name";
@@ -463,6 +465,9 @@ static const char *parse_sample(struct expo_doc *d, char *p)
 	char *end = scan_name(p, true);
 	if (!end)
 		return "bad metric name";
+	/* the metric name is a label value too (__name__), under the same limit */
+	if (d->max_label_bytes && (size_t)(end - p) > d->max_label_bytes)
+		return "metric name too long";
 	s.name = p;
 	p = end;
 	if (*p == '{') {
@@ -647,7 +652,7 @@ int expo_parse(struct expo_doc **out, const char *text, size_t len,
 		if (why) {
 			int code = !strcmp(why, "out of memory") ? -ENOMEM
 				   : !strcmp(why, "too many series") ? -E2BIG
-				   : !strcmp(why, "label value too long") ? -EMSGSIZE : -EINVAL;
+				   : strstr(why, " too long") ? -EMSGSIZE : -EINVAL;
 			expo_doc_free(d);
 			return fail(err, line, why, code);
 		}

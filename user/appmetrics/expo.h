@@ -22,7 +22,8 @@ struct expo_doc;
 struct expo_parse_opts {
 	bool openmetrics;  /* the body is OpenMetrics (Content-Type said so): requires "# EOF" */
 	size_t max_series; /* 0: no limit; more is an error */
-	size_t max_label_bytes; /* 0: no limit; a longer label value (unescaped) is an error */
+	size_t max_label_bytes; /* 0: no limit; a longer label value (unescaped), label name or
+				 * metric name is an error */
 };
 
 struct expo_stats {

@@ -103,7 +103,7 @@ const struct opt_def obsbpf_options[] = {
 	{ "app-metrics-max-mb", 0, OPT_UINT, OFF(app_metrics_max_mb), "16", "MIB",
 	  "a scrape of the app whose body is larger than this fails, as soon as its Content-Length says so or its bytes pass it (0: no limit)", POD_CMDS },
 	{ "app-metrics-max-label-bytes", 0, OPT_UINT, OFF(app_metrics_max_label_bytes), "2048", "BYTES",
-	  "a scrape of the app with a label value longer than this fails (Mimir's default limit; 0: no limit)", POD_CMDS },
+	  "a scrape of the app with a label value, label name or metric name longer than this fails (Mimir's default limit for values; 0: no limit)", POD_CMDS },
 	{ "label", 0, OPT_LIST, OFF(labels), NULL, "NAME=VALUE",
 	  "extra label put on the app's re-exposed series, after k8s_pod_name, k8s_namespace_name and k8s_node_name", POD_CMDS },
 	{ "app-health", 0, OPT_STRING, OFF(app_health), NULL, "URL",
