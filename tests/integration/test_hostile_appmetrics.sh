@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile app metrics endpoints (apps/hostile_metrics.py, in a pod, scraped by the real agent
-# every second): endless, 1 GiB announced and streamed, a million series, megabyte-long label
-# values, a label value that is not UTF-8, and one byte a second. Each scrape ends in a limit
+# every second): endless, 1 GiB announced and streamed, a gzip bomb, a million series,
+# megabyte-long label values and metric name, a label value that is not UTF-8, and one byte a
+# second. Each scrape ends in a limit
 # and a counted error by reason; the agent's own /metrics and /healthz keep answering and its
 # RSS stays within a stated bound above its level before; a good scrape recovers.
 # (test_appmetrics covers malformed text, HTTP errors and an unreachable app.)
@@ -64,8 +65,10 @@ hostile huge too_large
 dur=$(metrics | awk '/^obsbpf_app_scrape_duration_seconds/ { print $NF }')
 awk -v d="$dur" 'BEGIN { exit !(d < 0.5) }' && ok "huge: refused on its Content-Length, in $dur s" \
 	|| fail "huge: the scrape took $dur s (read the body?)"
+hostile gzipbomb too_large # the limit is on the inflated bytes
 hostile million series_limit
 hostile longlabel label_limit
+hostile longname label_limit
 hostile badutf8 parse
 hostile trickle timeout
 expect_ge "trickle: the app saw its scrapes" "$(scrapes_of trickle)" 2

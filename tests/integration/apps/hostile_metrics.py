@@ -9,11 +9,14 @@ DIR/mode at each request, so that a test can switch while the app (and the agent
   longlabel  three series whose label values are 1 MiB each
   badutf8    a series whose label value is not UTF-8
   trickle    Content-Length 1000, one byte a second
+  gzipbomb   Content-Encoding gzip: 520 kB on the wire, 256 MiB once inflated
+  longname   a series whose metric name is 1 MiB long
 
 Each /metrics request appends the mode to DIR/requests, so that a test knows when the agent
 has scraped it.
 """
 import argparse
+import zlib
 import http.server
 import os
 import time
@@ -22,6 +25,9 @@ from testserver import Server
 GOOD = b"# HELP hostile_ok_total A good series.\n# TYPE hostile_ok_total counter\nhostile_ok_total 1\n"
 CHUNK = b"".join(b'hostile_stream_total{i="%d"} 1\n' % i for i in range(4000))  # ~130 KB
 MILLION = None
+LINE = b"hostile_bomb 1\n"
+z = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
+BOMB = z.compress(LINE * ((256 << 20) // len(LINE))) + z.flush()
 
 
 def million():
@@ -79,6 +85,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.body(b"".join(b'hostile_long{k="%d",v="%s"} 1\n' % (i, v) for i in range(3)))
         elif mode == "badutf8":
             self.body(GOOD + b'hostile_bad{v="\xff\xfe\xc3"} 1\n')
+        elif mode == "gzipbomb":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(BOMB)))
+            self.end_headers()
+            self.wfile.write(BOMB)
+        elif mode == "longname":
+            self.body(b"hostile_" + b"n" * (1 << 20) + b" 1\n")
         elif mode == "trickle":
             self.head(1000)
             try:
