@@ -165,7 +165,11 @@ static void scrape_done(void *arg, const struct fetch_result *r)
 	struct expo_doc *d;
 	struct strbuf err;
 	sb_init(&err);
-	int rc = expo_parse(&d, r->body->buf ? r->body->buf : "", r->body->len, &o, &err);
+	/* The body's buffer, not a copy of it: a scrape's peak is its body once (in a buffer up to
+	 * twice as large while it grew, trimmed here since the document keeps it until the next). */
+	size_t len;
+	char *text = sb_steal(r->body, &len), *trimmed = realloc(text, len + 1);
+	int rc = expo_parse_take(&d, trimmed ? trimmed : text, len, &o, &err);
 	if (rc < 0) {
 		enum scrape_err e = rc == -E2BIG ? SE_SERIES_LIMIT : rc == -EMSGSIZE ? SE_LABEL_LIMIT : SE_PARSE;
 		snprintf(why, sizeof(why), "%s%s", err.buf ? err.buf : strerror(-rc),

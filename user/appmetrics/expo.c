@@ -1,6 +1,7 @@
-/* Exposition text parser and renderer. The parser works in place on a private copy of the
- * body: tokens are NUL-terminated where they end and label values are unescaped over their
- * own escaped text (never longer), so a 10k-series scrape costs one copy and a few arrays. */
+/* Exposition text parser and renderer. The parser works in place on a private buffer (a copy
+ * of the body, or the body itself: expo_parse_take): tokens are NUL-terminated where they end
+ * and label values are unescaped over their own escaped text (never longer), so a 10k-series
+ * scrape costs at most one copy and a few arrays. */
 #include "expo.h"
 
 #include "../util/array.h"
@@ -614,15 +615,28 @@ static int fail(struct strbuf *err, size_t line, const char *why, int code)
 int expo_parse(struct expo_doc **out, const char *text, size_t len,
 	       const struct expo_parse_opts *o, struct strbuf *err)
 {
+	char *copy = malloc(len + 1);
 	*out = NULL;
-	if (memchr(text, '\0', len))
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	return expo_parse_take(out, copy, len, o, err);
+}
+
+int expo_parse_take(struct expo_doc **out, char *text, size_t len,
+		    const struct expo_parse_opts *o, struct strbuf *err)
+{
+	*out = NULL;
+	if (memchr(text, '\0', len)) {
+		free(text);
 		return fail(err, 0, "NUL byte in the body", -EINVAL);
+	}
 	struct expo_doc *d = calloc(1, sizeof(*d));
-	if (!d || !(d->text = malloc(len + 1))) {
-		free(d);
+	if (!d) {
+		free(text);
 		return -ENOMEM;
 	}
-	memcpy(d->text, text, len);
+	d->text = text;
 	d->text[len] = '\0';
 	d->om = o && o->openmetrics;
 	d->max_series = o ? o->max_series : 0;

@@ -40,6 +40,10 @@ struct expo_stats {
  * past max_label_bytes, -ENOMEM) and writes a one-line reason such as "line 12: bad label value" into err. */
 int expo_parse(struct expo_doc **out, const char *text, size_t len,
 	       const struct expo_parse_opts *o, struct strbuf *err);
+/* The same on text the document takes over (len + 1 bytes from malloc; freed with the document,
+ * or at once on failure): a scrape's body is parsed without a copy of it. */
+int expo_parse_take(struct expo_doc **out, char *text, size_t len,
+		    const struct expo_parse_opts *o, struct strbuf *err);
 void expo_doc_free(struct expo_doc *d);
 const struct expo_stats *expo_doc_stats(const struct expo_doc *d);
 
