@@ -46,7 +46,7 @@ struct logs {
 	char forward_host[256], forward_port[8];
 	/* counters */
 	uint64_t parse_errors, records, stdout_records, stdout_bytes, checkpoint_errors, checkpoints;
-	uint64_t cri_errors, invalid_utf8;
+	uint64_t cri_errors, invalid_utf8, cri_long_lines;
 	struct strbuf labels; /* k8s_pod_name="..",k8s_namespace_name="..",k8s_node_name=".." */
 	z_stream z;
 	bool z_ready;
@@ -195,10 +195,17 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 			if (cl.partial || f->cri_partial.len) {
 				size_t room = l->max_line > f->cri_partial.len ? l->max_line - f->cri_partial.len : 0;
 				sb_append(&f->cri_partial, cl.msg, cl.msg_len < room ? cl.msg_len : room);
+				/* the runtime splits a long line into pieces (16 KiB in containerd): the
+				 * message is what must fit in --logs-max-line, and is counted once when not */
+				if ((cl.msg_len > room || truncated) && !f->cri_truncated) {
+					f->cri_truncated = true;
+					l->cri_long_lines += !truncated; /* a cut piece is counted by tail */
+				}
 				if (cl.partial)
 					return false; /* held until the "F" line completes the message */
 				line = f->cri_partial.buf;
 				len = f->cri_partial.len;
+				truncated = f->cri_truncated;
 			} else {
 				line = cl.msg;
 				len = cl.msg_len;
@@ -224,8 +231,10 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 	l->invalid_utf8 += log_record_pack(&l->pk, t, line, len, &r, &m) > 0;
 	l->cur_records++;
 	l->records++;
-	if (f && f->cri)
+	if (f && f->cri) {
 		sb_reset(&f->cri_partial);
+		f->cri_truncated = false;
+	}
 	/* with "P" pieces still pending, the checkpoint must stay before them */
 	return !file->cri_partial.len;
 }
@@ -274,7 +283,7 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 		"Records with bytes that are not UTF-8, forwarded with U+FFFD in their place.");
 	sb_printf(o, "obsbpf_logs_invalid_utf8_total{%s} %" PRIu64 "\n", P, l->invalid_utf8);
 	counter(o, f, "obsbpf_logs_long_lines_total", "Lines longer than --logs-max-line, forwarded truncated.");
-	sb_printf(o, "obsbpf_logs_long_lines_total{%s} %" PRIu64 "\n", P, ts->long_lines);
+	sb_printf(o, "obsbpf_logs_long_lines_total{%s} %" PRIu64 "\n", P, ts->long_lines + l->cri_long_lines);
 	counter(o, f, "obsbpf_logs_rotations_total", "Followed files rotated away (renamed or deleted).");
 	sb_printf(o, "obsbpf_logs_rotations_total{%s} %" PRIu64 "\n", P, ts->rotations);
 	counter(o, f, "obsbpf_logs_truncations_total", "Followed files truncated in place (copytruncate).");

@@ -31,6 +31,7 @@ struct tail_file {
 	uint64_t rotated_ns;
 	unsigned gen;        /* the last scan that found it under a matching name */
 	struct strbuf cri_partial; /* CRI "P" pieces waiting for their "F" */
+	bool cri_truncated;        /* ... more of them than --logs-max-line: the rest dropped */
 	uint64_t cri_time_ns;
 };
 

@@ -137,6 +137,7 @@ static void check_truncated(struct tail *t, struct tail_file *f)
 	f->skipping = false;
 	f->read_off = f->commit_off = 0;
 	sb_reset(&f->cri_partial);
+	f->cri_truncated = false;
 	lseek(f->fd, 0, SEEK_SET);
 }
 
