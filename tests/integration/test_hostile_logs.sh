@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Hostile log files for `obsbpf logs` (test_logs_rotation covers plain rename and copytruncate
 # rotation, test_logs_forward a 5 kB line, test_logs_outage a spool at its size cap):
-#  1. a 100 MB line without a newline: its head forwarded truncated to --logs-max-line and
-#     counted, the lines after it intact, memory bounded;
+#  1. a 100 MB line without a newline, in a plain file and in a CRI log (16 KiB "P" pieces):
+#     its head forwarded truncated to --logs-max-line and counted, the lines after it intact;
 #  2. binary data (NULs, bytes that are not UTF-8, random bytes): every record is valid msgpack
 #     (the receiver decodes strictly) and valid JSON on --logs-out stdout, repairs counted;
 #  3. a file truncated, replaced (rename over it), deleted, and turned into a symlink while
@@ -23,11 +23,11 @@ trap 'rc=$?; mountpoint -q "$SPOOLFS" && umount -l "$SPOOLFS"; (exit $rc); clean
 
 MAX_LINE=65536
 GROWTH_MIB=32 # above the RSS before: --logs-buffer-mb 2, chunks of 1 MiB, line buffers, json-c
-mkdir -p "$T/app" "$T/elsewhere"
+mkdir -p "$T/app" "$T/elsewhere" "$T/containers"
 OUT=$T/out.jsonl
 recv_start "$OUT" || exit 1
-logs_start --logs "$T/app/*.log" --cri-logs "" --logs-state "$T/state" --logs-flush-ms 50 \
-	--logs-max-line "$MAX_LINE" --logs-buffer-mb 2 --forward "127.0.0.1:$RECV_PORT" || exit 1
+logs_start --logs "$T/app/*.log" --cri-logs "$T/containers" --pod web --namespace shop \
+	--logs-state "$T/state" --logs-flush-ms 50 --logs-max-line "$MAX_LINE" --logs-buffer-mb 2 --forward "127.0.0.1:$RECV_PORT" || exit 1
 sleep 0.5
 BASE_KIB=$(rss_now_kib "$AGENT_PID")
 
@@ -68,7 +68,6 @@ wait_until 10 "grep -q '\"truncated\": true' '$OUT'" && ok "100 MB line: its hea
 printf '\n' >> "$T/app/long.log"
 plain_seq "$T/app/long.log" after-long 1 200
 once "100 MB line: lines after it" after-long 200
-rss_stop
 "$PY" - "$OUT" "$MAX_LINE" <<'PYEOF' && ok "100 MB line: one record, $MAX_LINE bytes of x, marked truncated" || fail "100 MB line: record wrong"
 import json, sys
 recs = [json.loads(l)["record"] for l in open(sys.argv[1])]
@@ -76,9 +75,29 @@ longs = [r for r in recs if r["log"].startswith("xxx")]
 sys.exit(0 if len(longs) == 1 and longs[0]["log"] == "x" * int(sys.argv[2]) and longs[0].get("truncated") is True else 1)
 PYEOF
 expect_eq "100 MB line: counted as long" "$(metric_value obsbpf_logs_long_lines_total)" 1
-rss_bounded longline
 
-# 2. binary data
+# 1b. the same from a container runtime, which writes a long line as 16 KiB "P" pieces
+"$PY" - "$T/containers/web_shop_app-0123.log" <<'PYEOF'
+import sys
+ts = b"2024-05-01T10:00:00.000000000Z stdout "
+with open(sys.argv[1], "ab") as f:
+    piece = ts + b"P " + b"y" * 16384 + b"\n"
+    for _ in range(6400):
+        f.write(piece)
+    f.write(ts + b"F y-end\n")
+    for i in range(1, 201):
+        f.write(ts + b"F cri-after %d\n" % i)
+PYEOF
+once "CRI 100 MB line: lines after it" cri-after 200
+"$PY" - "$OUT" "$MAX_LINE" <<'PYEOF' && ok "CRI 100 MB line: one record, $MAX_LINE bytes, marked truncated" || fail "CRI 100 MB line: record wrong"
+import json, sys
+recs = [json.loads(l)["record"] for l in open(sys.argv[1])]
+longs = [r for r in recs if r["log"].startswith("yyy")]
+sys.exit(0 if len(longs) == 1 and longs[0]["log"] == "y" * int(sys.argv[2]) and longs[0].get("truncated") is True else 1)
+PYEOF
+expect_eq "CRI 100 MB line: counted as long" "$(metric_value obsbpf_logs_long_lines_total)" 2
+rss_stop
+rss_bounded longline
 rss_watch "$AGENT_PID" "$T/rss-binary"
 "$PY" - "$T/app/bin.log" <<'PYEOF'
 import random, sys
@@ -168,8 +187,8 @@ rss_stop
 expect_ge "truncation counted" "$(( $(metric_value obsbpf_logs_truncations_total) - tr0 ))" 1
 expect_ge "replaced, deleted, symlinked: rotations counted" "$(( $(metric_value obsbpf_logs_rotations_total) - rot0 ))" 3
 sleep 2 # past the grace period of the old files
-# long, bin, tr, rep (new), del (new), sym (its target): not /dev/zero, the loop, the FIFO
-expect_eq "files followed: the old ones closed, no device, loop or FIFO" "$(metric_value obsbpf_logs_files_open)" 6
+# long, bin, tr, rep (new), del (new), sym (its target), the CRI log: not /dev/zero, the loop, the FIFO
+expect_eq "files followed: the old ones closed, no device, loop or FIFO" "$(metric_value obsbpf_logs_files_open)" 7
 expect_eq "the agent holds no deleted file" "$(ls -l /proc/"$AGENT_PID"/fd | grep -c '(deleted)')" 0
 rss_bounded files
 curl -fsS -m 2 -o /dev/null "http://$AGENT_ADDR/healthz" && ok "the agent still answers /healthz" \
