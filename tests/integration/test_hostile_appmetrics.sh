@@ -10,8 +10,8 @@
 . "$(dirname "$0")/fault_lib.sh"
 
 MAX_MB=16          # --app-metrics-max-mb: the body limit
-# RSS above the level before: the body (up to MAX_MB, in a buffer that doubles: 2 x MAX_MB)
-# and the parser's copy of it (MAX_MB), plus allocator and ASan slack.
+# RSS above the level before: the body (up to MAX_MB, in a buffer that doubles: 2 x MAX_MB),
+# the parser's arrays, ASan's quarantine of what was freed (16 MiB, fault_lib.sh) and slack.
 GROWTH_MIB=$((4 * MAX_MB + 16))
 
 pod_create web
