@@ -121,7 +121,7 @@ static const struct command {
 static int setup_log(const struct obsbpf_config *cfg, const char *cmd)
 {
 	enum log_level level = LOG_INFO;
-	enum log_format format = LOG_TEXT;
+	enum log_output format = LOG_OUT_TEXT;
 	if (cfg->log_level && log_parse_level(cfg->log_level, &level) < 0) {
 		fprintf(stderr, "obsbpf %s: --log-level %s: expected error, warn, info or debug\n", cmd, cfg->log_level);
 		return -1;

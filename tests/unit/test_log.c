@@ -29,7 +29,7 @@ static int teardown(void **state)
 	(void)state;
 	fclose(out);
 	free(out_buf);
-	log_setup(LOG_INFO, LOG_TEXT, NULL);
+	log_setup(LOG_INFO, LOG_OUT_TEXT, NULL);
 	return 0;
 }
 
@@ -42,7 +42,7 @@ static const char *written(void)
 static void test_text(void **state)
 {
 	(void)state;
-	log_setup(LOG_INFO, LOG_TEXT, out);
+	log_setup(LOG_INFO, LOG_OUT_TEXT, out);
 	log_info("agent", "attached to pod %s/%s\n", "shop", "web");
 	log_warn("bpf", "pin the sockhash: %s", "EPERM");
 	log_error("trace", "otlp: %d", 503);
@@ -55,26 +55,26 @@ static void test_text(void **state)
 static void test_levels(void **state)
 {
 	(void)state;
-	log_setup(LOG_WARN, LOG_TEXT, out);
+	log_setup(LOG_WARN, LOG_OUT_TEXT, out);
 	assert_false(log_enabled(LOG_INFO));
 	assert_true(log_enabled(LOG_ERROR));
 	log_info("agent", "hidden");
 	log_error("agent", "shown");
 	assert_string_equal(written(), "obsbpf: shown\n");
 	enum log_level l;
-	enum log_format f;
+	enum log_output f;
 	assert_int_equal(log_parse_level("debug", &l), 0);
 	assert_int_equal(l, LOG_DEBUG);
 	assert_int_equal(log_parse_level("verbose", &l), -1);
 	assert_int_equal(log_parse_format("json", &f), 0);
-	assert_int_equal(f, LOG_JSON);
+	assert_int_equal(f, LOG_OUT_JSON);
 	assert_int_equal(log_parse_format("logfmt", &f), -1);
 }
 
 static void test_json(void **state)
 {
 	(void)state;
-	log_setup(LOG_DEBUG, LOG_JSON, out);
+	log_setup(LOG_DEBUG, LOG_OUT_JSON, out);
 	log_warn("logs", "line with \"quotes\", a tab\t and \\ a backslash\n");
 	log_debug("bpf", "second");
 	const char *w = written();
@@ -109,7 +109,7 @@ static int call_libbpf(enum libbpf_print_level lvl, const char *fmt, ...)
 static void test_libbpf(void **state)
 {
 	(void)state;
-	log_setup(LOG_WARN, LOG_TEXT, out);
+	log_setup(LOG_WARN, LOG_OUT_TEXT, out);
 	call_libbpf(LIBBPF_WARN, "libbpf: prog '%s': failed\n-- BEGIN --\n0: r1 = 0\n", "x");
 	call_libbpf(LIBBPF_DEBUG, "libbpf: hidden at warn\n");
 	assert_string_equal(written(), "obsbpf: warning: libbpf: prog 'x': failed\n"

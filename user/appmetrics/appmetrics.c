@@ -4,11 +4,12 @@
  * old values as current would be a lie. obsbpf_app_up and obsbpf_app_scrape_errors_total
  * say what happened; /metrics itself always stays well-formed. */
 #include "appmetrics.h"
+#include "util/log.h"
 
-#include "../agent.h"
-#include "../bpf/datapath.h"
-#include "../http/server.h"
-#include "../loop/loop.h"
+#include "agent.h"
+#include "bpf/datapath.h"
+#include "http/server.h"
+#include "loop/loop.h"
 #include "fetch.h"
 #include "internal.h"
 
@@ -135,7 +136,7 @@ static void scrape_failed(struct appmetrics *m, enum scrape_err e, const char *w
 	m->errors[e]++;
 	set_doc(m, NULL);
 	if (m->up || m->scrapes == 1) /* one line per outage, not one per scrape */
-		fprintf(stderr, "obsbpf: app metrics %s: %s (retrying every %u s)\n", m->url, why,
+		log_warn("appmetrics", "app metrics %s: %s (retrying every %u s)\n", m->url, why,
 			m->cfg->app_metrics_interval);
 	m->up = false;
 }
@@ -183,7 +184,7 @@ static void scrape_done(void *arg, const struct fetch_result *r)
 	expo_doc_reserve(d, appmetrics_reserved_name, "app_");
 	set_doc(m, d);
 	if (!m->up && m->scrapes > 1)
-		fprintf(stderr, "obsbpf: app metrics %s: scraping again (%u series)\n", m->url,
+		log_info("appmetrics", "app metrics %s: scraping again (%u series)\n", m->url,
 			expo_doc_stats(d)->series);
 	m->up = true;
 }
@@ -231,7 +232,7 @@ static int set_labels(struct appmetrics *m)
 		for (size_t k = 0; eq && k < n; k++)
 			dup |= !strcmp(m->lnames[k], s);
 		if (!eq || !expo_valid_label_name(s) || (s[0] == '_' && s[1] == '_') || dup) {
-			fprintf(stderr, "obsbpf: --label %s: expected NAME=VALUE with a new Prometheus label name\n",
+			log_error("appmetrics", "--label %s: expected NAME=VALUE with a new Prometheus label name\n",
 				arg);
 			return -EINVAL;
 		}
@@ -252,7 +253,7 @@ struct appmetrics *appmetrics_start(struct agent *a)
 	const struct obsbpf_config *c = a->cfg;
 	struct appmetrics *m = calloc(1, sizeof(*m));
 	if (!m) {
-		fprintf(stderr, "obsbpf: app metrics: out of memory\n");
+		log_error("appmetrics", "app metrics: out of memory\n");
 		return NULL;
 	}
 	m->a = a;
@@ -262,12 +263,12 @@ struct appmetrics *appmetrics_start(struct agent *a)
 	if (c->app_metrics && *c->app_metrics && strcmp(c->app_metrics, "off")) {
 		m->url = c->app_metrics;
 		if (!c->app_metrics_interval) {
-			fprintf(stderr, "obsbpf: --app-metrics-interval: must be at least 1 second\n");
+			log_error("appmetrics", "--app-metrics-interval: must be at least 1 second\n");
 			goto fail;
 		}
 	}
 	if (!(m->fx = fetcher_new(a->loop))) {
-		fprintf(stderr, "obsbpf: app metrics: cannot initialise libcurl\n");
+		log_error("appmetrics", "app metrics: cannot initialise libcurl\n");
 		goto fail;
 	}
 	/* The agent's scrapes and probes are requests to the app: keep them out of its metrics. */
@@ -275,13 +276,13 @@ struct appmetrics *appmetrics_start(struct agent *a)
 		fetcher_set_socket_hook(m->fx, own_socket, a->dp);
 	if (m->url && !(m->scrape_timer = loop_add_timer(a->loop, 1, c->app_metrics_interval * 1000ull,
 							  scrape_tick, m))) {
-		perror("obsbpf: app metrics: timer");
+		log_error("appmetrics", "app metrics: timer: %s", strerror(errno));
 		goto fail;
 	}
 	if (health_start(m) < 0 || push_start(m) < 0)
 		goto fail;
 	if (http_server_add_collector(a->http, collect, m) < 0) {
-		fprintf(stderr, "obsbpf: app metrics: too many /metrics collectors\n");
+		log_error("appmetrics", "app metrics: too many /metrics collectors\n");
 		goto fail;
 	}
 	return m;

@@ -4,8 +4,8 @@
  * scrape costs at most one copy and a few arrays. */
 #include "expo.h"
 
-#include "../util/array.h"
-#include "../util/strbuf.h"
+#include "util/array.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <math.h>

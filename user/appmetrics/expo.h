@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../http/server.h"
+#include "http/server.h"
 
 struct strbuf;
 struct expo_doc;

@@ -2,8 +2,8 @@
  * call it back; we never block on the network. */
 #include "fetch.h"
 
-#include "../loop/loop.h"
-#include "../pod/pod.h"
+#include "loop/loop.h"
+#include "pod/pod.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../util/strbuf.h"
+#include "util/strbuf.h"
 
 struct loop;
 struct pod_info;

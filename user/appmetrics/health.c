@@ -2,12 +2,14 @@
  * /readyz (/healthz stays about the agent). Kubernetes' probe rules: any status from 200 to
  * 399 passes; not ready until a probe has passed; unready after N failures in a row; one
  * success recovers. */
-#include "../agent.h"
-#include "../http/server.h"
-#include "../loop/loop.h"
+#include "agent.h"
+#include "http/server.h"
+#include "loop/loop.h"
 #include "fetch.h"
 #include "internal.h"
+#include "util/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@ static void health_done(void *arg, const struct fetch_result *r)
 	m->probed = true;
 	if (r->ok && r->status >= 200 && r->status < 400) {
 		if (!m->healthy && m->fails_in_row)
-			fprintf(stderr, "obsbpf: app health %s: healthy again\n", url);
+			log_info("appmetrics", "app health %s: healthy again\n", url);
 		m->fails_in_row = 0;
 		m->healthy = true;
 		return;
@@ -36,7 +38,7 @@ static void health_done(void *arg, const struct fetch_result *r)
 		snprintf(m->health_why, sizeof(m->health_why), "GET %s: HTTP status %ld", url, r->status);
 	if (m->healthy && m->fails_in_row >= threshold) {
 		m->healthy = false;
-		fprintf(stderr, "obsbpf: app health: %s (%u failures in a row): not ready\n",
+		log_warn("appmetrics", "app health: %s (%u failures in a row): not ready\n",
 			m->health_why, m->fails_in_row);
 	}
 }
@@ -75,16 +77,16 @@ int health_start(struct appmetrics *m)
 	if (!c->app_health)
 		return 0;
 	if (!c->app_health_interval) {
-		fprintf(stderr, "obsbpf: --app-health-interval: must be at least 1 second\n");
+		log_error("appmetrics", "--app-health-interval: must be at least 1 second\n");
 		return -1;
 	}
 	m->health_timer = loop_add_timer(m->a->loop, 1, c->app_health_interval * 1000ull, health_tick, m);
 	if (!m->health_timer) {
-		perror("obsbpf: app health: timer");
+		log_error("appmetrics", "app health: timer: %s", strerror(errno));
 		return -1;
 	}
 	if (http_server_add_ready_check(m->a->http, "app_health", health_ready, m) < 0) {
-		fprintf(stderr, "obsbpf: app health: too many readiness checks\n");
+		log_error("appmetrics", "app health: too many readiness checks\n");
 		return -1;
 	}
 	return 0;

@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../config.h"
-#include "../util/strbuf.h"
+#include "config.h"
+#include "util/strbuf.h"
 #include "expo.h"
 
 struct agent;

@@ -1,13 +1,15 @@
 /* Pushgateway: PUT the agent's whole /metrics to /metrics/job/JOB/instance/POD on an interval
  * (PUT replaces the group, so series that vanished from /metrics vanish there too). A failed
  * push is retried after 1 s, 2 s, 4 s... up to the interval. */
-#include "../agent.h"
-#include "../http/server.h"
-#include "../loop/loop.h"
+#include "agent.h"
+#include "http/server.h"
+#include "loop/loop.h"
 #include "fetch.h"
 #include "internal.h"
+#include "util/log.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +68,7 @@ static void push_done(void *arg, const struct fetch_result *r)
 	if (r->ok && r->status >= 200 && r->status < 300) {
 		m->pushes_ok++;
 		if (m->push_fails_in_row) {
-			fprintf(stderr, "obsbpf: pushgateway %s: pushing again\n", m->push_url);
+			log_info("appmetrics", "pushgateway %s: pushing again\n", m->push_url);
 			loop_timer_rearm(m->push_timer, interval_ms, interval_ms);
 		}
 		m->push_fails_in_row = 0;
@@ -78,10 +80,10 @@ static void push_done(void *arg, const struct fetch_result *r)
 		const char *b = r->body->buf ? r->body->buf : "";
 		int blen = (int)strcspn(b, "\n");
 		if (r->ok)
-			fprintf(stderr, "obsbpf: pushgateway %s: HTTP status %ld: %.*s\n", m->push_url,
+			log_error("appmetrics", "pushgateway %s: HTTP status %ld: %.*s\n", m->push_url,
 				r->status, blen > 200 ? 200 : blen, b);
 		else
-			fprintf(stderr, "obsbpf: pushgateway %s: %s\n", m->push_url, r->error);
+			log_error("appmetrics", "pushgateway %s: %s\n", m->push_url, r->error);
 	}
 	loop_timer_rearm(m->push_timer, push_backoff_ms(m->push_fails_in_row, interval_ms), interval_ms);
 }
@@ -122,11 +124,11 @@ int push_start(struct appmetrics *m)
 	if (!c->pushgateway)
 		return 0;
 	if (strncmp(c->pushgateway, "http://", 7) && strncmp(c->pushgateway, "https://", 8)) {
-		fprintf(stderr, "obsbpf: --pushgateway %s: expected an http:// or https:// URL\n", c->pushgateway);
+		log_error("appmetrics", "--pushgateway %s: expected an http:// or https:// URL\n", c->pushgateway);
 		return -1;
 	}
 	if (!c->pushgateway_interval || !c->pushgateway_job || !*c->pushgateway_job) {
-		fprintf(stderr, "obsbpf: --pushgateway: needs a job name and an interval of at least 1 second\n");
+		log_error("appmetrics", "--pushgateway: needs a job name and an interval of at least 1 second\n");
 		return -1;
 	}
 	struct strbuf u;
@@ -144,7 +146,7 @@ int push_start(struct appmetrics *m)
 	m->push_timer = loop_add_timer(m->a->loop, c->pushgateway_interval * 1000ull,
 				       c->pushgateway_interval * 1000ull, push_tick, m);
 	if (!m->push_timer) {
-		perror("obsbpf: pushgateway: timer");
+		log_error("appmetrics", "pushgateway: timer: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -161,7 +163,7 @@ void push_stop(struct appmetrics *m)
 					 .max_bytes = 64 * 1024 };
 		long st = fetch_blocking(&req, &err);
 		if (st < 200 || st > 299)
-			fprintf(stderr, "obsbpf: pushgateway %s: delete failed: %s\n", m->push_url,
+			log_error("appmetrics", "pushgateway %s: delete failed: %s\n", m->push_url,
 				st < 0 ? (err.buf ? err.buf : "error") : "unexpected HTTP status");
 		sb_free(&err);
 	}

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "forward.h"
-#include "../loop/loop.h"
+#include "loop/loop.h"
+#include "util/log.h"
 
 enum fstate { F_DOWN, F_CONNECTING, F_HELO, F_PONG, F_READY, F_SENDING, F_ACK };
 enum ftimer { T_NONE, T_RETRY, T_DEADLINE };
@@ -87,7 +88,7 @@ static unsigned backoff_ms(struct forward *f)
 static void fail(struct forward *f, const char *why)
 {
 	if (f->o.host && why && f->attempt == 0)
-		fprintf(stderr, "obsbpf: logs: forward %s:%s: %s; retrying\n", f->o.host, f->o.port, why);
+		log_warn("logs", "logs: forward %s:%s: %s; retrying\n", f->o.host, f->o.port, why);
 	close_conn(f);
 	f->st.retries++;
 	f->st.failing = true;
@@ -205,7 +206,7 @@ static void handle_msg(struct forward *f, const msgpack_object *o)
 		char reason[256];
 		if (forward_check_pong(o, f->salt, f->nonce, f->nonce_len, f->o.shared_key, reason, sizeof(reason))) {
 			if (f->st.auth_failures++ == 0) /* once: it is retried with backoff */
-				fprintf(stderr, "obsbpf: logs: forward %s:%s: handshake refused: %s\n", f->o.host, f->o.port, reason);
+				log_error("logs", "logs: forward %s:%s: handshake refused: %s\n", f->o.host, f->o.port, reason);
 			fail(f, NULL);
 			return;
 		}

@@ -7,7 +7,7 @@
 #include <nettle/sha2.h>
 
 #include "forward.h"
-#include "../util/hostport.h"
+#include "util/hostport.h"
 
 static void pack_cstr(msgpack_packer *pk, const char *s)
 {

@@ -1,5 +1,6 @@
 /* Wiring: tail -> parse/enrich -> chunk -> queue -> forward (or stdout) -> ack -> checkpoint. */
 #include "logs.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,16 +15,16 @@
 
 #include <zlib.h>
 
-#include "../agent.h"
-#include "../config.h"
+#include "agent.h"
+#include "config.h"
 #include "forward.h"
-#include "../http/server.h"
-#include "../loop/loop.h"
+#include "http/server.h"
+#include "loop/loop.h"
 #include "parse.h"
 #include "record.h"
 #include "spool.h"
 #include "tail.h"
-#include "../util/strbuf.h"
+#include "util/strbuf.h"
 
 struct logs {
 	struct loop *loop;
@@ -118,7 +119,7 @@ static void on_acked(void *arg, struct chunk *c)
 	int err = checkpoint_save(l->state_path, c->pos, c->npos);
 	if (err) {
 		if (!l->checkpoint_errors++)
-			fprintf(stderr, "obsbpf: logs: checkpoint %s: %s\n", l->state_path, strerror(-err));
+			log_error("logs", "logs: checkpoint %s: %s\n", l->state_path, strerror(-err));
 	} else {
 		l->checkpoints++;
 	}
@@ -326,25 +327,25 @@ static int configure(struct logs *l, const struct obsbpf_config *cfg)
 {
 	l->to_stdout = cfg->logs_out && !strcmp(cfg->logs_out, "stdout");
 	if (cfg->logs_out && !l->to_stdout && strcmp(cfg->logs_out, "forward")) {
-		fprintf(stderr, "obsbpf: --logs-out %s: expected forward or stdout\n", cfg->logs_out);
+		log_error("logs", "--logs-out %s: expected forward or stdout\n", cfg->logs_out);
 		return -EINVAL;
 	}
 	if (!l->to_stdout && forward_parse_addr(cfg->forward, l->forward_host, sizeof(l->forward_host),
 						l->forward_port, sizeof(l->forward_port))) {
-		fprintf(stderr, "obsbpf: --forward %s: expected HOST:PORT\n", cfg->forward);
+		log_error("logs", "--forward %s: expected HOST:PORT\n", cfg->forward);
 		return -EINVAL;
 	}
 	if (cfg->forward_mode && strcmp(cfg->forward_mode, "packed") && strcmp(cfg->forward_mode, "forward")) {
-		fprintf(stderr, "obsbpf: --forward-mode %s: expected packed or forward\n", cfg->forward_mode);
+		log_error("logs", "--forward-mode %s: expected packed or forward\n", cfg->forward_mode);
 		return -EINVAL;
 	}
 	l->gzip = cfg->forward_compress && !strcmp(cfg->forward_compress, "gzip");
 	if (cfg->forward_compress && !l->gzip && strcmp(cfg->forward_compress, "none")) {
-		fprintf(stderr, "obsbpf: --forward-compress %s: expected none or gzip\n", cfg->forward_compress);
+		log_error("logs", "--forward-compress %s: expected none or gzip\n", cfg->forward_compress);
 		return -EINVAL;
 	}
 	if (cfg->logs_max_line < 16 || cfg->logs_max_line > (64u << 20)) {
-		fprintf(stderr, "obsbpf: --logs-max-line %u: expected 16 to 67108864\n", cfg->logs_max_line);
+		log_error("logs", "--logs-max-line %u: expected 16 to 67108864\n", cfg->logs_max_line);
 		return -EINVAL;
 	}
 	l->max_line = cfg->logs_max_line;
@@ -363,7 +364,7 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 {
 	int err = checkpoint_load(l->state_path, &l->start);
 	if (err) {
-		fprintf(stderr, "obsbpf: logs: state file %s: %s\n", l->state_path,
+		log_error("logs", "logs: state file %s: %s\n", l->state_path,
 			err == -EINVAL ? "not an obsbpf checkpoint" : strerror(-err));
 		return err;
 	}
@@ -371,12 +372,12 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 	 * surface at the first ack */
 	err = checkpoint_save(l->state_path, l->start.pos, l->start.n);
 	if (err) {
-		fprintf(stderr, "obsbpf: logs: state file %s: %s\n", l->state_path, strerror(-err));
+		log_error("logs", "logs: state file %s: %s\n", l->state_path, strerror(-err));
 		return err;
 	}
 	err = queue_init(&l->q, (size_t)cfg->logs_buffer_mb << 20, cfg->logs_spool, (size_t)cfg->logs_spool_mb << 20);
 	if (err) {
-		fprintf(stderr, "obsbpf: --logs-spool %s: %s\n", cfg->logs_spool, strerror(-err));
+		log_error("logs", "--logs-spool %s: %s\n", cfg->logs_spool, strerror(-err));
 		return err;
 	}
 	if (!l->to_stdout) {

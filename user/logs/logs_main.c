@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../agent.h"
-#include "../http/server.h"
+#include "agent.h"
+#include "http/server.h"
 #include "logs.h"
-#include "../loop/loop.h"
+#include "loop/loop.h"
 
 int logs_run(const struct obsbpf_config *cfg)
 {

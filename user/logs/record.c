@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "../util/strbuf.h"
+#include "util/strbuf.h"
 
 struct packer {
 	msgpack_packer *pk;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "checkpoint.h"
-#include "../util/strbuf.h"
+#include "util/strbuf.h"
 
 struct loop;
 

@@ -13,8 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../loop/loop.h"
+#include "loop/loop.h"
 #include "tail_int.h"
+#include "util/log.h"
 
 #define DIR_EVENTS (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY)
 
@@ -90,7 +91,7 @@ static void scan(struct tail *t)
 		globfree(&g);
 	}
 	if (waiting && !t->st.files_waiting)
-		fprintf(stderr, "obsbpf: logs: %u matching files wait: --logs-max-files %u are followed\n",
+		log_warn("logs", "logs: %u matching files wait: --logs-max-files %u are followed\n",
 			waiting, t->o.max_files);
 	t->st.files_waiting = waiting;
 	for (struct tail_file *f = t->files; f; f = f->next) {

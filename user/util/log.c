@@ -9,12 +9,12 @@
 #include <time.h>
 
 static enum log_level g_level = LOG_INFO;
-static enum log_format g_format = LOG_TEXT;
+static enum log_output g_format = LOG_OUT_TEXT;
 static FILE *g_out;
 
 static const char *const level_name[] = { "error", "warn", "info", "debug" };
 
-void log_setup(enum log_level level, enum log_format format, FILE *out)
+void log_setup(enum log_level level, enum log_output format, FILE *out)
 {
 	g_level = level;
 	g_format = format;
@@ -31,10 +31,10 @@ int log_parse_level(const char *s, enum log_level *out)
 	return -1;
 }
 
-int log_parse_format(const char *s, enum log_format *out)
+int log_parse_format(const char *s, enum log_output *out)
 {
 	if (!strcmp(s, "text") || !strcmp(s, "json")) {
-		*out = s[0] == 't' ? LOG_TEXT : LOG_JSON;
+		*out = s[0] == 't' ? LOG_OUT_TEXT : LOG_OUT_JSON;
 		return 0;
 	}
 	return -1;
@@ -52,7 +52,7 @@ static void emit(enum log_level level, const char *component, const char *msg, s
 	FILE *out = g_out ? g_out : stderr;
 	struct strbuf b;
 	sb_init(&b);
-	if (g_format == LOG_JSON) {
+	if (g_format == LOG_OUT_JSON) {
 		struct timespec ts;
 		struct tm tm;
 		char when[40];

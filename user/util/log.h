@@ -12,13 +12,13 @@
 #include <stdio.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
-enum log_format { LOG_TEXT, LOG_JSON };
+enum log_output { LOG_OUT_TEXT, LOG_OUT_JSON };
 
 /* Lines above level are not written. Defaults: info, text, to stderr. out NULL: stderr. */
-void log_setup(enum log_level level, enum log_format format, FILE *out);
+void log_setup(enum log_level level, enum log_output format, FILE *out);
 /* "error", "warn", "info", "debug" / "text", "json": 0, or -1 for anything else. */
 int log_parse_level(const char *s, enum log_level *out);
-int log_parse_format(const char *s, enum log_format *out);
+int log_parse_format(const char *s, enum log_output *out);
 bool log_enabled(enum log_level level);
 
 /* component names the part of the agent ("bpf", "logs", "trace", ...), shown in JSON only. */
