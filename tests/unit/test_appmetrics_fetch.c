@@ -242,12 +242,13 @@ static void test_group_path(void **state)
 static void test_push_backoff(void **state)
 {
 	(void)state;
-	assert_int_equal(push_backoff_ms(1, 15000), 1000);
-	assert_int_equal(push_backoff_ms(2, 15000), 2000);
-	assert_int_equal(push_backoff_ms(4, 15000), 8000);
-	assert_int_equal(push_backoff_ms(5, 15000), 15000);
-	assert_int_equal(push_backoff_ms(1000, 15000), 15000);
-	assert_int_equal(push_backoff_ms(1, 500), 500);
+	/* doubling from 1 s, capped at the push interval, jittered to 50..100% of the step */
+	assert_int_equal(push_backoff_ms(1, 15000, 0), 500);
+	assert_int_equal(push_backoff_ms(2, 15000, 0), 1000);
+	assert_int_equal(push_backoff_ms(4, 15000, 0), 4000);
+	assert_int_equal(push_backoff_ms(5, 15000, 0.999999), 14999);
+	assert_int_equal(push_backoff_ms(1000, 15000, 0), 7500);
+	assert_true(push_backoff_ms(1, 500, 0.999999) <= 1000);
 }
 
 static void test_options(void **state)

@@ -64,8 +64,9 @@ void push_stop(struct appmetrics *m);
 void push_collect(struct appmetrics *m, struct strbuf *out, enum exposition_format f);
 /* The grouping key path of the Pushgateway API, with values encoded per its rules. */
 void push_group_path(struct strbuf *out, const char *job, const char *instance);
-/* Delay before retrying after the n-th failed push in a row: 1 s, 2 s, 4 s... up to interval. */
-uint64_t push_backoff_ms(unsigned fails_in_row, uint64_t interval_ms);
+/* Delay before retrying after the n-th failed push in a row: 1 s, 2 s, 4 s... up to the interval,
+ * jittered (util/backoff.h, rnd in [0,1)). */
+uint64_t push_backoff_ms(unsigned fails_in_row, uint64_t interval_ms, double rnd);
 
 /* "# HELP"/"# TYPE" (and OpenMetrics' "# UNIT") of one of our families: http_expo_family.
  * Then the sample prefix: name, '{', the pod labels. */

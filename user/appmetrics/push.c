@@ -7,6 +7,7 @@
 #include "fetch.h"
 #include "internal.h"
 #include "util/log.h"
+#include "util/backoff.h"
 
 #include <stdio.h>
 #include <errno.h>
@@ -53,11 +54,9 @@ void push_group_path(struct strbuf *out, const char *job, const char *instance)
 	put_group_label(out, "instance", instance);
 }
 
-uint64_t push_backoff_ms(unsigned fails_in_row, uint64_t interval_ms)
+uint64_t push_backoff_ms(unsigned fails_in_row, uint64_t interval_ms, double rnd)
 {
-	unsigned shift = fails_in_row > 1 ? fails_in_row - 1 : 0;
-	uint64_t delay = 1000ull << (shift < 16 ? shift : 16);
-	return delay < interval_ms ? delay : interval_ms;
+	return backoff_ms(fails_in_row, 1000, interval_ms, rnd);
 }
 
 static void push_done(void *arg, const struct fetch_result *r)
@@ -85,7 +84,7 @@ static void push_done(void *arg, const struct fetch_result *r)
 		else
 			log_error("appmetrics", "pushgateway %s: %s\n", m->push_url, r->error);
 	}
-	loop_timer_rearm(m->push_timer, push_backoff_ms(m->push_fails_in_row, interval_ms), interval_ms);
+	loop_timer_rearm(m->push_timer, push_backoff_ms(m->push_fails_in_row, interval_ms, backoff_rnd()), interval_ms);
 }
 
 static void push_tick(void *arg)

@@ -16,6 +16,7 @@
 #include "forward.h"
 #include "loop/loop.h"
 #include "util/log.h"
+#include "util/backoff.h"
 
 enum fstate { F_DOWN, F_CONNECTING, F_HELO, F_PONG, F_READY, F_SENDING, F_ACK };
 enum ftimer { T_NONE, T_RETRY, T_DEADLINE };
@@ -71,18 +72,9 @@ static void close_conn(struct forward *f)
 	f->state = F_DOWN;
 }
 
-static unsigned backoff_ms(struct forward *f)
+static unsigned retry_ms(struct forward *f)
 {
-	unsigned ms = f->o.retry_min_ms;
-	for (unsigned i = 0; i < f->attempt && ms < f->o.retry_max_ms; i++)
-		ms *= 2;
-	if (ms > f->o.retry_max_ms)
-		ms = f->o.retry_max_ms;
-	/* full jitter in [ms/2, ms]: agents restarted together do not retry in step */
-	unsigned r = 0;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) < 0)
-		r = (unsigned)loop_now_ns();
-	return ms / 2 + (ms / 2 ? r % (ms / 2 + 1) : 0);
+	return (unsigned)backoff_ms(f->attempt + 1, f->o.retry_min_ms, f->o.retry_max_ms, backoff_rnd());
 }
 
 static void fail(struct forward *f, const char *why)
@@ -92,7 +84,7 @@ static void fail(struct forward *f, const char *why)
 	close_conn(f);
 	f->st.retries++;
 	f->st.failing = true;
-	set_timer(f, T_RETRY, backoff_ms(f));
+	set_timer(f, T_RETRY, retry_ms(f));
 	f->attempt++;
 }
 
