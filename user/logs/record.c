@@ -235,27 +235,6 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 	return w.repaired;
 }
 
-void json_escape(struct strbuf *out, const char *s, size_t n)
-{
-	size_t start = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		sb_append(out, s + start, i - start);
-		switch (c) {
-		case '"': sb_puts(out, "\\\""); break;
-		case '\\': sb_puts(out, "\\\\"); break;
-		case '\n': sb_puts(out, "\\n"); break;
-		case '\t': sb_puts(out, "\\t"); break;
-		case '\r': sb_puts(out, "\\r"); break;
-		default: sb_printf(out, "\\u%04x", c);
-		}
-		start = i + 1;
-	}
-	sb_append(out, s + start, n - start);
-}
-
 static bool event_time(const msgpack_object *o, uint64_t *ns)
 {
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -289,7 +268,7 @@ void msgpack_to_json(const msgpack_object *o, struct strbuf *out)
 	case MSGPACK_OBJECT_STR:
 	case MSGPACK_OBJECT_BIN:
 		sb_putc(out, '"');
-		json_escape(out, o->via.str.ptr, o->via.str.size);
+		sb_json_escape(out, o->via.str.ptr, o->via.str.size);
 		sb_putc(out, '"');
 		break;
 	case MSGPACK_OBJECT_ARRAY:
@@ -314,7 +293,7 @@ void msgpack_to_json(const msgpack_object *o, struct strbuf *out)
 				sb_init(&tmp);
 				msgpack_to_json(k, &tmp);
 				sb_putc(out, '"');
-				json_escape(out, tmp.buf ? tmp.buf : "", tmp.len);
+				sb_json_escape(out, tmp.buf ? tmp.buf : "", tmp.len);
 				sb_putc(out, '"');
 				sb_free(&tmp);
 			}

@@ -43,7 +43,5 @@ size_t utf8_cut_end(const char *s, size_t n);
 int log_entry_to_json(const msgpack_object *entry, struct strbuf *out);
 /* Appends any msgpack object as JSON. */
 void msgpack_to_json(const msgpack_object *o, struct strbuf *out);
-/* Appends s[0..n) escaped as a JSON string body. */
-void json_escape(struct strbuf *out, const char *s, size_t n);
 
 #endif

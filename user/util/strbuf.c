@@ -116,17 +116,28 @@ void sb_label_value(struct strbuf *sb, const char *s)
 	}
 }
 
+void sb_json_escape(struct strbuf *out, const char *s, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sb_append(out, s + start, i - start);
+		switch (c) {
+		case '"': sb_puts(out, "\\\""); break;
+		case '\\': sb_puts(out, "\\\\"); break;
+		case '\n': sb_puts(out, "\\n"); break;
+		case '\t': sb_puts(out, "\\t"); break;
+		case '\r': sb_puts(out, "\\r"); break;
+		default: sb_printf(out, "\\u%04x", c);
+		}
+		start = i + 1;
+	}
+	sb_append(out, s + start, n - start);
+}
+
 void sb_json_str(struct strbuf *sb, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			sb_putc(sb, '\\');
-			sb_putc(sb, (char)c);
-		} else if (c < 0x20) {
-			sb_printf(sb, "\\u%04x", c);
-		} else {
-			sb_putc(sb, (char)c);
-		}
-	}
+	sb_json_escape(sb, s, strlen(s));
 }

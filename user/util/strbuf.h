@@ -26,7 +26,9 @@ void sb_hex(struct strbuf *sb, const void *bytes, size_t n);
 __attribute__((format(printf, 2, 3))) void sb_printf(struct strbuf *sb, const char *fmt, ...);
 /* Appends s escaped as a Prometheus label value (\\, \", \n). */
 void sb_label_value(struct strbuf *sb, const char *s);
-/* Appends s escaped as a JSON string body (no surrounding quotes). */
+/* Appends s escaped as a JSON string body (no surrounding quotes): ", \\ and control bytes
+ * (\n, \t, \r, else \u00XX); other bytes as they are. sb_json_escape takes n bytes, NULs too. */
 void sb_json_str(struct strbuf *sb, const char *s);
+void sb_json_escape(struct strbuf *sb, const char *s, size_t n);
 
 #endif
