@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Connection bookkeeping shared by the hooks: counters, the per-connection FIFO of requests
  * in flight, and recording a finished exchange (histogram + event). */
 #ifndef OBSBPF_CONN_BPF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Scanning an HTTP/1.x message head inside sk_msg to find where it ends and how long the body
  * is. A per-byte loop over the whole head does not verify (too many states); instead two
  * global subprograms, verified once each, find a line end and classify a header line, and the

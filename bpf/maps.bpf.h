@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Every map of the obsbpf BPF object. Weak, so that each bpf/ program file can include this file
  * and `bpftool gen object` links them into one map each. Key/value types: include/obsbpf. */
 #ifndef OBSBPF_MAPS_BPF_H

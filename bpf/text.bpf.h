@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Reading HTTP/1.x heads in the BPF programs: header names compared without case, a word
  * test for a '\n', and what a head says about its body. Shared by sk_msg's head scan, tc's
  * and the trace header classifier. */

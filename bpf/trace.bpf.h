@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Trace context in the kernel: the configuration, the allow-list, the thread -> served request
  * binding, new ids and sampling, and classifying a header line that may carry a context. */
 #ifndef OBSBPF_TRACE_BPF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Forms the verifier always follows, whatever the compiler makes of the plain C. */
 #ifndef OBSBPF_VERIFIER_BPF_H
 #define OBSBPF_VERIFIER_BPF_H

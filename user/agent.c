@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* `obsbpf attach` and `obsbpf daemon`: the agent's start-up and shutdown sequence, its pods,
  * and its own endpoints (HTTP /metrics, /status; the control socket). */
 #include "agent.h"

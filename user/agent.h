@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The running agent: what every component is handed when it starts. `attach` and `daemon` are
  * one code path: start the agent, add pods (one named pod, or those the pod watcher finds),
  * run the loop, stop. Components start in order and stop in reverse order. */

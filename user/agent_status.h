@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* What the agent tells about itself: the status document (docs/status.md; `obsbpf status`
  * and GET /status) and each request as an `obsbpf observe` line. */
 #ifndef OBSBPF_AGENT_STATUS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* obsbpf: parses the command line and hands over to the subcommand. */
 #include <bpf/libbpf.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* HTTP/1.x start-line parsing shared by the BPF programs and the agent's unit tests.
  * Every loop has a constant bound and every index is masked, so the verifier accepts it;
  * the same code runs in cmocka tests on the host. Input: the first OBSBPF_LINE_BUF bytes of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Trace header values: parsing the incoming ones and formatting the injected ones, shared by the
  * BPF programs (sk_msg, tc) and the agent's unit tests. The caller guarantees that the bytes a
  * function reads are there (the constant lengths below) and passes the value's real length, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Structs and constants shared by the BPF programs and the agent: map keys and values,
  * ring buffer events, counters. Both sides include this file and nothing else defines them. */
 #ifndef OBSBPF_TYPES_H

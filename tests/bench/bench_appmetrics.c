@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* `make bench`: the app metrics adapter's costs on a 10k-series app scrape: parsing it (with
  * the reserved-name pass) and rendering it relabelled for /metrics, in both formats.
  * Reported as medians over many runs against the 10 ms target; nothing here asserts. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* `make bench`: the span exporter's CPU cost per span in the agent: turning a kernel event into
  * a queued span (tracer_add's work) and encoding 512-span OTLP requests with protobuf-c.
  * Reported as medians per span; nothing here asserts. The network side is measured by the

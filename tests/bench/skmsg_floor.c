@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* skmsg_floor pass|insert CGROUP_DIR: loads skmsg_floor.bpf.c, puts the client sockets of the
  * cgroup's processes into its sockhash with the chosen sk_msg program, prints "ready" and holds
  * until SIGINT or SIGTERM. Nothing is pinned: the programs go when it exits. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Test driver for the span exporter, without a kernel: feeds the real tracer (user/trace)
  * synthetic request events and runs the agent's event loop until every span is accounted for
  * (exported or dropped) or a time limit passes, then prints the tracer's metrics and stops it

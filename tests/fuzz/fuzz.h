@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* What the libFuzzer targets share: a check that fails loudly (libFuzzer saves the input) and
  * a way to keep the agent's own diagnostics off the fuzzer's output. */
 #ifndef OBSBPF_FUZZ_H

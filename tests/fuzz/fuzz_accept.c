@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* A scraper's Accept header (http/exposition.c http_accept_format): quoted parameters,
  * q-values and ranges decide between Prometheus text and OpenMetrics. */
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The control socket's answers as `obsbpf status` and `obsbpf observe` read them
  * (ctl/render.c): the status document (first byte even) or one observe event line (odd),
  * NUL-terminated as the clients hand them over. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The control socket's request reading (ctl/server.c) on a real unix socket and event loop:
  * a client sends the input (in two writes, split where the first byte says), the server
  * answers; an observer then gets one published line and its pod filter (an fnmatch pattern

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The app-metrics adapter's exposition parser and renderer (appmetrics/expo.h) on an app's
  * scrape. The first byte chooses: bit 0 OpenMetrics (else Prometheus text 0.0.4), bit 1 a
  * max_series of 4, bit 2 the reserved-name renaming, bit 3 no timestamps. What parses is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* What a Fluent Forward server sends back (logs/forward.c do_read + handle_msg): a byte
  * stream fed to msgpack's streaming unpacker in the read sizes the first byte picks, each
  * object handled as the connection's state wants it: HELO, then PONG (shared-key handshake,

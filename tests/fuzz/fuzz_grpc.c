@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* What an OTLP/gRPC collector answers (trace/grpc.c): its headers, trailers (grpc-status,
  * percent-encoded grpc-message, grpc-status-details-bin with a google.rpc.RetryInfo) and the
  * length-prefixed ExportTraceServiceResponse. The callbacks are static: this file includes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The HTTP/1 start-line parsers the BPF programs run (include/obsbpf/http_parse.h), called as
  * their comments say: a 128-byte line buffer with len valid bytes, 8 readable bytes for
  * obsbpf_method_prefix, the 10 bytes before '\n' for obsbpf_request_version_ok. Each buffer is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* A container's log line through what logs.c does with it: the CRI envelope (first byte bit 0),
  * log_parse (JSON, logfmt, plain) and the Forward record; the record must be one complete
  * msgpack object, and its --logs-out stdout rendering one JSON object json-c reads back. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* What an OTLP/HTTP collector answers (trace/http.c otlp_http_result): the transfer's outcome,
  * the HTTP status, the Retry-After seconds as libcurl reports them (any positive curl_off_t: a
  * delay or a date) and the body, a protobuf ExportTraceServiceResponse on success or the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The trace header value parsers the BPF programs run (include/obsbpf/trace_parse.h). Each
  * gets the value in a heap block of its documented readable size (the value's own bytes when
  * longer, as in the kernel's line buffer), zero-padded, so ASan sees a read past it. A value

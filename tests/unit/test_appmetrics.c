@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Exposition parser and renderer: what an app may serve, and what we must never re-expose. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* libcurl multi on the event loop, against a tiny HTTP responder on the same loop: a good
  * response, a refused connection, a timeout, an oversized body, a PUT with a body; and the
  * Pushgateway grouping-key encoding and the reserved family names. */

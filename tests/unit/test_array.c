@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* array_grow: room for what is needed, capacity doubling, nothing moved when it fits. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* backoff_ms: doubling from the base, the cap, jitter within 50..100% of the step, never 0. */
 #include <setjmp.h>
 #include <stdarg.h>

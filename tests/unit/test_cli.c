@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Command-line table, the --config file, listen addresses, /proc/PID/cgroup parsing. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The monotonic -> wall clock offset, and its cache keyed by the events' own times. */
 #include <setjmp.h>
 #include <stdarg.h>

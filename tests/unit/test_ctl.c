@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The control socket server on a real unix socket and event loop: status answers, observe
  * filters by pod, a reader that does not read loses lines (counted) and never blocks the
  * agent, a stale socket file is replaced and a live one refused. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The exemplar store: one slot per series and bucket, latest sampled event wins, bounded,
  * evicted with the series; and its rendering in OpenMetrics only. */
 #include <setjmp.h>

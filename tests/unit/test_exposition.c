@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* /metrics content negotiation (Accept) and the metadata lines shared by every collector. */
 #include <setjmp.h>
 #include <stdarg.h>

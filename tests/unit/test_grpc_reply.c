@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* How the OTLP/gRPC transport reads a collector's reply: its nghttp2 callbacks, static in
  * trace/grpc.c, which is included here with its one public function renamed so that it does
  * not clash with the copy linked from user/. */

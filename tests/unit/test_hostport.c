@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* hostport_split: the forms --listen, --forward and OTLP authorities use, and what each flag lets
  * through. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The HTTP start-line parsers and route hashing that the BPF programs run, on the host. */
 #include <setjmp.h>
 #include <stdarg.h>

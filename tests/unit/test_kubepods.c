@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Pod cgroup names (cgroupfs and systemd layouts), container dirs, pod selection, and the
  * control socket's human renderings. */
 #include <errno.h>

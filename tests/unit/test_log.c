@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The levelled log: text lines as before, JSON one object per line, levels filter, libbpf's
  * multi-line messages split into events. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Forward framing, acks and handshake digests (decoded with msgpack-c); checkpoint files; the
  * chunk buffer with its spool; the file reader (lines, long lines, truncation, resume). */
 #include <errno.h>

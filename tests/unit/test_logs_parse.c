@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Log parsing, enrichment and the Forward entry encoding (decoded back with msgpack-c). */
 #include <setjmp.h>
 #include <stdarg.h>

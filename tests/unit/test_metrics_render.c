@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The /metrics renderer on a hand-made snapshot of the kernel's maps. */
 #include <setjmp.h>
 #include <stdarg.h>

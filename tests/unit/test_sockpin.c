@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* sockpin: a sockhash pinned in bpffs is freed only when empty and only when the agent that
  * pinned it no longer runs. Real maps and real sockets in a scratch bpffs directory (root). */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The span exporter's pure parts: event -> span mapping, the OTLP encoding decoded back with
  * protobuf-c (the generated unpackers of the same wire schema), the response's partial
  * success, the retry policy and backoff, the bounded queue, and endpoint resolution. The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The trace header parsers and formatters the BPF programs run (include/obsbpf/trace_parse.h),
  * and the --propagation / --sample-ratio / --inject-to parsing, on the host. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Scraping the app's metrics endpoint and re-exposing it. A scrape that fails for any reason
  * (unreachable, HTTP error, malformed text, too big) removes the app's series from /metrics
  * until the next good one, as Prometheus marks a failed target's series stale: re-serving

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The app metrics adapter: scrapes the app's own Prometheus endpoint from inside the pod,
  * re-exposes it on the agent's /metrics with the pod's labels, probes the app's health URL
  * for /readyz, and pushes /metrics to a Pushgateway when asked. Everything runs on the

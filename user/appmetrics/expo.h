@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The Prometheus text exposition format (0.0.4) and OpenMetrics 1.0 text: a parser that
  * turns an app's scrape into families of samples, and a renderer that writes them back
  * with the pod's labels added, in either format.

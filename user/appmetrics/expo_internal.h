@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* What the exposition files share (expo_parse.c: the text parser; expo_store.c: families,
  * series and their hash tables; expo_render.c: the text renderers; expo_om.c: what an
  * OpenMetrics MetricPoint may hold). Not for the rest of the agent: expo.h is its interface. */

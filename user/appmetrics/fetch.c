@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* libcurl multi on the agent's epoll loop. curl tells us which sockets to watch and when to
  * call it back; we never block on the network. */
 #include "fetch.h"

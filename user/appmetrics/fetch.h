@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* HTTP requests with libcurl's multi interface, driven by the agent's event loop: curl's
  * sockets and timeout are watched by the loop (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION), so a
  * slow app never blocks /metrics. A request may be made from inside a pod's network

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Health proxy: probes the app's health URL from inside the pod and folds the result into
  * /readyz (/healthz stays about the agent). Kubernetes' probe rules: any status from 200 to
  * 399 passes; not ready until a probe has passed; unready after N failures in a row; one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* State shared by the adapter's parts: scrape (appmetrics.c), health (health.c), push (push.c). */
 #ifndef OBSBPF_APPMETRICS_INTERNAL_H
 #define OBSBPF_APPMETRICS_INTERNAL_H

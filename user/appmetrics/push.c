@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Pushgateway: PUT the agent's whole /metrics to /metrics/job/JOB/instance/POD on an interval
  * (PUT replaces the group, so series that vanished from /metrics vanish there too). A failed
  * push is retried after 1 s, 2 s, 4 s... up to the interval. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The kernel side of one agent: loads the BPF object once (shared maps), attaches it to any
  * number of pods (sockops on each pod's cgroup, tc ingress on its interfaces; sk_msg once, on
  * the shared sockhash), drains its ring buffer, reads its maps. */

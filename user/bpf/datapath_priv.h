@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* What the datapath's files share (datapath.c: load, events, pins; pods.c: the pod table;
  * tc_attach.c: tc and tcx on the pods' interfaces; map_read.c: reading the maps back). Not for
  * the rest of the agent: datapath.h is its interface. */

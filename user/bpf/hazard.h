@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Known kernel hazards that obsbpf's hooks would expose the pod to, detected at start by a
  * self-test on scratch sockets, so that the agent can avoid them. */
 #ifndef OBSBPF_HAZARD_H

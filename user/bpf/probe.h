@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Feature probing: which kernel hooks this machine offers and what obsbpf does without them. */
 #ifndef OBSBPF_PROBE_H
 #define OBSBPF_PROBE_H

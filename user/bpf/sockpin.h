@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The sockhash outlives the agent that made it: pinned in bpffs, freed only once it is empty.
  *
  * A socket leaves a sockmap without loss only by closing. Removed while it lives (which is what

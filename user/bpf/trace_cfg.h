@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The kernel's trace configuration from the command line: --propagation, --sample-ratio,
  * --inject-to. Parsed here, written into the BPF maps by datapath_set_tracing. */
 #ifndef OBSBPF_TRACE_CFG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Which variant of the BPF object this kernel gets: the hooks and helpers it offers decide
  * which programs load and which paths inside them the verifier sees (rodata switches). The one
  * place for kernel differences, shared by attach and probe. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Loading each BPF program of the object by itself, as attach will load it, with the
  * verifier's statistics: what `obsbpf probe` reports and what the verifier-budget test checks. */
 #ifndef OBSBPF_VERIFY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The one table of command-line options: it drives parsing, --help and docs/options.md. */
 #ifndef OBSBPF_OPTIONS_H
 #define OBSBPF_OPTIONS_H

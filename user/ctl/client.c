@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* `obsbpf status` and `obsbpf observe`: ask the running agent over its control socket. */
 #include "ctl.h"
 

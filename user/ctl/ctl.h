@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The agent's local control socket (a unix stream socket, default /run/obsbpf/obsbpf.sock) and
  * its two clients, `obsbpf status` and `obsbpf observe`.
  *

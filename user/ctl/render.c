@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Human renderings of the control socket's JSON answers. */
 #include "ctl.h"
 

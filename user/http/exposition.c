@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* What /metrics answers in: content negotiation on Accept, and the metadata lines every
  * collector writes the same way in both formats. */
 #include "server.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The agent's HTTP endpoint (libmicrohttpd, driven by the agent's event loop):
  * /metrics renders every registered collector, /healthz says the agent is alive,
  * /readyz runs every registered readiness check, other paths go to handlers. */

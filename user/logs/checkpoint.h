@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The state file: how far each tailed file has been delivered. Written only after the collector
  * acked the records up to these offsets, atomically (temp file, fsync, rename, fsync of the
  * directory), so a kill -9 at any moment leaves either the old or the new state. */

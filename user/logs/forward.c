@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The Forward connection: connect, (handshake,) send the head chunk, wait for its ack. */
 #include <errno.h>
 #include <fcntl.h>

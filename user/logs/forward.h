@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Fluent Forward output (https://github.com/fluent/fluentd/wiki/Forward-Protocol-Specification-v1):
  * one chunk in flight on a non-blocking TCP connection driven by the agent's loop, sent in
  * PackedForward (optionally gzip: CompressedPackedForward) or Forward mode with the "chunk"

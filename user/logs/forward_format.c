@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The Forward protocol's messages: framing a chunk, reading acks, the shared-key handshake. */
 #include <errno.h>
 #include <stdio.h>

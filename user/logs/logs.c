@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Wiring: tail -> parse/enrich -> chunk -> queue -> forward (or stdout) -> ack -> checkpoint. */
 #include "logs.h"
 #include "util/log.h"

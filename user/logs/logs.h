@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Log forwarding: tails the pod's log files (and its CRI container logs), parses and enriches
  * each line, and ships the records with Fluent Forward (or prints them as JSON lines), with
  * offsets checkpointed only after the collector acked them. See docs/logs.md. */

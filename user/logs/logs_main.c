@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* `obsbpf logs`: the log forwarder on its own, for nodes or tests without BPF. */
 #include <errno.h>
 #include <stdio.h>

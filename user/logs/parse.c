@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Finding the format, level and trace context of a log line. Never allocates per line except
  * through json-c for JSON lines; the tokener is reused between lines. */
 #include "parse.h"

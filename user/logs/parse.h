@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Log line parsing and enrichment: JSON, logfmt, plain text and the CRI container log format.
  * The parser only finds things (format, level, trace context, fields); record.c turns the
  * result into a Fluent Forward entry. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Turning a parsed line into a Fluent Forward entry [EventTime, record] (msgpack-c), and
  * rendering entries as JSON lines for --logs-out stdout. */
 #ifndef OBSBPF_LOGS_RECORD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The bounded buffer of chunks waiting for the collector's ack: memory first, then files in a
  * spool directory under a size cap; past both, the newest chunk is dropped and counted. The
  * spool only extends the buffer: after a restart the files are read again from the acked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Following log files: glob patterns rescanned on inotify events and on a 1 s poll, each file
  * read through its own fd and identified by device+inode, so that rotation by rename (the old
  * inode is drained, the new file read from its start) and copytruncate (the size drops below

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Reading one followed file: lines, over-long lines, copytruncate, offsets. */
 #include <errno.h>
 #include <fcntl.h>

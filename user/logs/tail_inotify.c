@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Finding and watching followed files: glob rescans (on directory events and a 1 s poll that
  * catches what inotify cannot see, e.g. through /proc/PID/root or on some overlay mounts),
  * rotation detection, and the eventfd that spreads reading over loop turns. */

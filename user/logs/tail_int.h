@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Private to tail_*.c: the tail state shared by the file reader and the watcher. */
 #ifndef OBSBPF_LOGS_TAIL_INT_H
 #define OBSBPF_LOGS_TAIL_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* One epoll event loop for the whole agent: fds, timers and signals.
  * Single-threaded: every callback runs on the loop thread, so components
  * that only touch their state from callbacks need no locks. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The exemplar store: a dense array of series (key + one slot per bucket), found through an
  * open-addressing index of positions. Eviction compacts the array and rebuilds the index,
  * which costs what one render of the histograms costs anyway. */

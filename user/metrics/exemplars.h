@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Exemplars for the duration histograms: per series (struct obsbpf_hist_key) and bucket, the
  * latest sampled request that landed there, with its trace and span id, duration and time.
  * Fed from the ring buffer events, read by red_render in OpenMetrics. Memory is one slot per

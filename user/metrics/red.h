@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Renders the in-kernel RED histograms and the agent's own counters as Prometheus text 0.0.4
  * or OpenMetrics 1.0 (with exemplars). Pure functions of a snapshot, so they are unit-tested
  * without a kernel. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 #include "route.h"
 
 #include <obsbpf/http_parse.h>

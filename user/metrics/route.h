@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* http_route display: the kernel keys routes by a hash of the templated path and keeps the
  * first raw path it saw; this applies the same template rule to that path. */
 #ifndef OBSBPF_ROUTE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The node's pod cgroups: which cgroup v2 directories are pods (kubelet's cgroupfs and systemd
  * layouts), which are their containers, and which pods the operator selected. Pure functions
  * of names and files, so they are unit-tested without a node. */

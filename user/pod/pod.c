@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 #include "pod.h"
 #include "util/log.h"
 

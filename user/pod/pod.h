@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Finding a pod on this node: its cgroup v2 directory, network namespace and labels. */
 #ifndef OBSBPF_POD_H
 #define OBSBPF_POD_H

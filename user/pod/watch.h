@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Daemon mode's view of the node: watches the kubepods cgroup tree (inotify, plus a periodic
  * rescan as a safety net) and reports pods as they become attachable and as they go away. */
 #ifndef OBSBPF_POD_WATCH_H

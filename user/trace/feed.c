@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The agent's ring-buffer callback: event -> route path -> tracer_add. The kernel's route
  * table maps an id to a path; reading the whole map per event would be wasteful, so a small
  * cache is refreshed from it only when an id is not in the cache. */

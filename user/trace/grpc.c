@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* OTLP/gRPC transport: one HTTP/2 connection (h2c, prior knowledge) driven by nghttp2 in its
  * memory-buffer mode on the agent's loop: a non-blocking socket, our own reads and writes,
  * nghttp2 only frames. The request is TraceService/Export with the message behind gRPC's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* OTLP/HTTP transport: POST the request as application/x-protobuf through the agent's libcurl
  * multi fetcher (appmetrics/fetch.h), so the loop never waits on the collector. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* What the tracer's parts share: the span record, the queue, the OTLP encoding, the retry
  * policy and the two transports. Pure parts (span, queue, encoding, retry) are unit-tested. */
 #ifndef OBSBPF_TRACE_INTERNAL_H

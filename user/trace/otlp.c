@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Span records -> OTLP ExportTraceServiceRequest bytes, with the protobuf-c code generated
  * from proto/otlp_trace.proto; and the response's partial success back. */
 #include "internal.h"

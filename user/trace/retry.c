@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* When an export is retried and after how long (OTLP specification, "Failures", "OTLP/gRPC
  * Throttling" and "OTLP/HTTP Throttling"). */
 #include "internal.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* RetryInfo from gRPC's grpc-status-details-bin trailer (protobuf-c code generated from
  * proto/rpc_status.proto, base64 from nettle). */
 #include "internal.h"

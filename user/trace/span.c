@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* Kernel event -> span record, and the bounded queue spans wait in until exported. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The exporter's destination, resolved like the OpenTelemetry SDKs do: a base endpoint gets
  * the signal path /v1/traces appended (OTEL_EXPORTER_OTLP_ENDPOINT); a per-signal endpoint
  * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is used as is; gRPC takes scheme://host:port only. */

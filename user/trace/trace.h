@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Spans from the kernel's request events, exported to an OpenTelemetry collector with OTLP
  * (HTTP/protobuf through libcurl, or gRPC over HTTP/2 through nghttp2), on the agent's loop.
  * Spans are queued (bounded), sent in batches, retried with backoff while the collector is

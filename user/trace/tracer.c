@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /* The tracer: kernel events become spans in a bounded queue; a batch leaves when it is full
  * or every --otlp-flush-ms; one request is in flight at a time, and a batch stays at the head
  * of the queue until the collector took it, so a collector outage costs retries, not spans,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Growing a malloc'd array. */
 #ifndef OBSBPF_UTIL_ARRAY_H
 #define OBSBPF_UTIL_ARRAY_H

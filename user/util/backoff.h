@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Exponential backoff with jitter, for everything that retries a peer: the span exporter, the
  * Fluent Forward output, the Pushgateway pusher. Jitter keeps agents that lost the same peer
  * together from coming back in lockstep. */

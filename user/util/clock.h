@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Kernel events carry CLOCK_MONOTONIC times (bpf_ktime_get_ns); spans and exemplars want the
  * wall clock. */
 #ifndef OBSBPF_UTIL_CLOCK_H

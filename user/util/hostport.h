@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* HOST:PORT, as --listen, --forward and the OTLP endpoint's authority spell it: "host:port",
  * "[v6]:port", and where allowed a bare host or a bare IPv6 address. One parser for all three. */
 #ifndef OBSBPF_HOSTPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The agent's own log: one line per event on stderr, at a level (error, warn, info, debug).
  * Text (the default): "obsbpf: MESSAGE" ("obsbpf: warning: MESSAGE" for warnings), as a person
  * at a terminal reads it. JSON (--log-format json, for the DaemonSet, whose stderr a log

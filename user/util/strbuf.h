@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Growable byte buffer used to render HTTP bodies and exposition text. */
 #ifndef OBSBPF_STRBUF_H
 #define OBSBPF_STRBUF_H
