@@ -33,7 +33,7 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR: # a failed step leaves no half-written output behind
-.PHONY: all deps test unit bpf-unit verifier-budget integration test-kernels kernel-smoke soak soak-smoke demo bench vmlinux docs clean
+.PHONY: all deps format format-check test unit bpf-unit verifier-budget integration test-kernels kernel-smoke soak soak-smoke demo bench vmlinux docs clean
 all: $(BUILD)/obsbpf
 
 deps:
@@ -172,6 +172,7 @@ verifier-budget: $(BUILD)/obsbpf
 	@tests/verifier_budget.sh
 
 test: deps
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory bpf-unit
@@ -215,6 +216,16 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/bench/skmsg_floor
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@tests/bench/run.sh
+
+# The C sources in .clang-format's style (kernel/libbpf: tabs, Linux braces); vmlinux.h is
+# generated and left alone. format-check runs in make test.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS) && echo "format-check: $(words $(FORMAT_SRCS)) files formatted"
 
 # Regenerates the committed vmlinux.h from this kernel's BTF.
 vmlinux:

@@ -10,7 +10,7 @@ build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 # python3-yaml, binutils (readelf): the deploy/ lint test; python3-prometheus-client: its
 # OpenMetrics parser checks /metrics (test_exemplars).
 test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway
-	python3-msgpack python3-yaml binutils libcap2-bin python3-prometheus-client libclang-rt-14-dev
+	python3-msgpack python3-yaml binutils libcap2-bin clang-format-14 python3-prometheus-client libclang-rt-14-dev
 	clang-16 clang-19) # the verifier budget is checked with each of Debian's clangs
 
 # The kernel tests (tests/kernels/): qemu boots Debian's kernels (apt-get download, dpkg-deb -x,
