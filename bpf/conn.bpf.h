@@ -48,7 +48,8 @@ static __always_inline int pending_pop(struct obsbpf_conn *c, struct obsbpf_pend
 struct obsbpf_line {
 	__u8 b[OBSBPF_LINE_BUF];
 };
-_Static_assert(sizeof(((struct obsbpf_conn *)0)->msg_line) == sizeof(struct obsbpf_line), "msg_line is a line");
+_Static_assert(sizeof(((struct obsbpf_conn *)0)->msg_line) == sizeof(struct obsbpf_line),
+	       "msg_line is a line");
 
 /* Interns the route of a request: its route id, or the overflow id once the route table is
  * full. A global subprogram (bpf/route.bpf.c): verified once, not at every call site, which

@@ -11,20 +11,18 @@
 #include "text.bpf.h"
 #include "trace.bpf.h"
 
-#define HEAD_MAX 8192       /* bytes of head we look at; larger heads are passed unscanned */
+#define HEAD_MAX       8192 /* bytes of head we look at; larger heads are passed unscanned */
 #define HEAD_MAX_LINES 64
-#define LINE_SCAN 1024      /* longest header line we follow */
-#define OFF_MASK 0x3fff
-
+#define LINE_SCAN      1024 /* longest header line we follow */
+#define OFF_MASK       0x3fff
 
 struct head_info {
-	__u32 head_len;      /* bytes up to and including the empty line */
-	__u32 first_nl;      /* offset of the start line's '\n' */
-	__u32 version_ok;    /* the request line ends in HTTP/1.0 or HTTP/1.1 */
-	__u32 upgrade;       /* an Upgrade header (WebSocket, h2c): wait for the answer */
+	__u32 head_len;	      /* bytes up to and including the empty line */
+	__u32 first_nl;	      /* offset of the start line's '\n' */
+	__u32 version_ok;     /* the request line ends in HTTP/1.0 or HTTP/1.1 */
+	__u32 upgrade;	      /* an Upgrade header (WebSocket, h2c): wait for the answer */
 	__s64 content_length; /* BODY_UNKNOWN or BODY_CHUNKED when not given by Content-Length */
 };
-
 
 /* Index of the first '\n' at or after off in the message's linear data, or -1. Eight bytes a
  * step (word_nl_index): a byte loop cost ~300 ns per head. */

@@ -59,8 +59,8 @@ __noinline int obsbpf_inject(struct sk_msg_md *msg, __u32 at, __u32 head_len, __
 	__u32 styles[4] = { props & OBSBPF_PROP_W3C, props & OBSBPF_PROP_B3, props & OBSBPF_PROP_XTRACE,
 			    (props & OBSBPF_PROP_XTRACE) && parent ? OBSBPF_PROP_XTRACE | 0x100 : 0 };
 	__u32 len = (styles[0] ? OBSBPF_HDR_TRACEPARENT_LEN : 0) + (styles[1] ? OBSBPF_HDR_B3_LEN : 0) +
-		    (styles[2] ? OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN : 0) +
-		    (styles[3] ? OBSBPF_HDR_XPARENT_LEN : 0);
+		(styles[2] ? OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN : 0) +
+		(styles[3] ? OBSBPF_HDR_XPARENT_LEN : 0);
 	if (!len)
 		return -1;
 	if (bpf_msg_push_data(msg, at, len, 0))
@@ -165,8 +165,8 @@ static __always_inline int wait_for_answer(struct obsbpf_conn *c, __u64 now, con
  * connection's first, one that starts exactly where apply_bytes ended a request whose length was
  * known (at_boundary), or the first after every request whose end was not known has been
  * answered (msg_wait). Any other send is the rest of a message and passes untouched. */
-static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn *c,
-				       struct obsbpf_line *line, __u32 n, __u32 seq)
+static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn *c, struct obsbpf_line *line,
+				       __u32 n, __u32 seq)
 {
 	/* at_boundary: where the next request starts is known, as a stream offset (write_seq).
 	 * Body bytes before it pass; a send in which it lies is split there (apply_bytes), so that
@@ -276,7 +276,8 @@ int obsbpf_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	/* Only client sockets are in pod_socks (server sockets' responses are tc egress's). */
-	if (!c || c->dir != OBSBPF_DIR_CLIENT || c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
+	if (!c || c->dir != OBSBPF_DIR_CLIENT || c->proto == OBSBPF_PROTO_TLS ||
+	    c->proto == OBSBPF_PROTO_OTHER)
 		return SK_PASS;
 
 	void *data = (void *)(long)msg->data;

@@ -8,11 +8,16 @@
 #include <bpf/bpf_endian.h>
 
 #define MAX_CGROUP_DEPTH 16
-#define AF_INET 2
+#define AF_INET		 2
 
 /* Forces a ctx load to happen here: clang otherwise merges ctx loads behind a computed
  * pointer, which the verifier rejects ("dereference of modified ctx ptr"). */
-#define CTX(x) ({ __u32 __v = (x); asm volatile("" : "+r"(__v)); __v; })
+#define CTX(x)                                \
+	({                                    \
+		__u32 __v = (x);              \
+		asm volatile("" : "+r"(__v)); \
+		__v;                          \
+	})
 
 static __always_inline void conn_addrs(struct bpf_sock_ops *s, struct obsbpf_addrs *a)
 {
@@ -26,8 +31,10 @@ static __always_inline void conn_addrs(struct bpf_sock_ops *s, struct obsbpf_add
 		__builtin_memcpy(a->remote, &r, 4);
 		return;
 	}
-	__u32 l[4] = { CTX(s->local_ip6[0]), CTX(s->local_ip6[1]), CTX(s->local_ip6[2]), CTX(s->local_ip6[3]) };
-	__u32 r[4] = { CTX(s->remote_ip6[0]), CTX(s->remote_ip6[1]), CTX(s->remote_ip6[2]), CTX(s->remote_ip6[3]) };
+	__u32 l[4] = { CTX(s->local_ip6[0]), CTX(s->local_ip6[1]), CTX(s->local_ip6[2]),
+		       CTX(s->local_ip6[3]) };
+	__u32 r[4] = { CTX(s->remote_ip6[0]), CTX(s->remote_ip6[1]), CTX(s->remote_ip6[2]),
+		       CTX(s->remote_ip6[3]) };
 	__builtin_memcpy(a->local, l, 16);
 	__builtin_memcpy(a->remote, r, 16);
 }

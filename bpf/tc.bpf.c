@@ -10,13 +10,13 @@
 #include "trace.bpf.h"
 #include <bpf/bpf_endian.h>
 
-#define TC_ACT_OK 0
-#define ETH_P_IP 0x0800
+#define TC_ACT_OK  0
+#define ETH_P_IP   0x0800
 #define ETH_P_IPV6 0x86DD
-#define AF_INET 2
-#define AF_INET6 10
-#define IP_MF 0x2000
-#define IP_OFFSET 0x1fff
+#define AF_INET	   2
+#define AF_INET6   10
+#define IP_MF	   0x2000
+#define IP_OFFSET  0x1fff
 
 #define TC_HEAD_MAX 1024 /* bytes of a request head searched for trace headers */
 /* What a lone response needs loaded: its status line up to the code ("HTTP/1.1 200 "). The
@@ -182,12 +182,15 @@ __noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __
 	e->trace = p->trace;
 	/* Client spans: the thread that sent the request. Server spans: the task tc egress runs in,
 	 * the response's sender, where tc may ask (not on 6.1). */
-	e->tid = c->dir == OBSBPF_DIR_CLIENT ? p->tid : obsbpf_cfg_tc_tid ? (__u32)bpf_get_current_pid_tgid() : 0;
+	e->tid = c->dir == OBSBPF_DIR_CLIENT ? p->tid
+		: obsbpf_cfg_tc_tid	     ? (__u32)bpf_get_current_pid_tgid()
+					     : 0;
 	e->pad = 0;
 	/* A wakeup per event costs microseconds in this program and a context switch in the
 	 * agent; the agent drains on a short timer and is woken only when the ring fills up. */
 	__u64 flags = bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= RINGBUF_WAKEUP_BYTES
-		? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		? BPF_RB_FORCE_WAKEUP
+		: BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 	return 0;
 }
@@ -335,7 +338,13 @@ static __always_inline int may_start_http(struct __sk_buff *skb, __u32 off)
 	if (bpf_skb_load_bytes(skb, off, &c, 1) < 0)
 		return 0;
 	switch (c) {
-	case 'G': case 'H': case 'P': case 'D': case 'C': case 'O': case 'T':
+	case 'G':
+	case 'H':
+	case 'P':
+	case 'D':
+	case 'C':
+	case 'O':
+	case 'T':
 		return 1;
 	}
 	return 0;
@@ -481,7 +490,9 @@ __noinline int obsbpf_tc_response(struct __sk_buff *skb, struct obsbpf_conn *c, 
 	tc_head_scan(buf, 0);
 	/* RFC 9112 6.3: no body after 1xx, 204, 304 and a HEAD request; without Content-Length a
 	 * body runs to the close (or is chunked): nothing follows that we can find. */
-	__s64 body = (interim || status == 204 || status == 304 || p->method == OBSBPF_M_HEAD) ? 0 : buf->fd.h.body;
+	__s64 body = (interim || status == 204 || status == 304 || p->method == OBSBPF_M_HEAD)
+		? 0
+		: buf->fd.h.body;
 	__u32 next = next_message(buf, body);
 	if (!next)
 		return 1;
@@ -507,7 +518,7 @@ __noinline int obsbpf_tc_walk(struct __sk_buff *skb, struct obsbpf_conn *c, stru
 		if (c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
 			return 0;
 		int stop = c->dir == OBSBPF_DIR_SERVER && !buf->egress ? obsbpf_tc_request(c, buf, i)
-								      : obsbpf_tc_response(skb, c, buf, i);
+								       : obsbpf_tc_response(skb, c, buf, i);
 		if (stop)
 			return 0;
 	}
@@ -554,7 +565,8 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 	if (c && c->proto != OBSBPF_PROTO_TLS && c->proto != OBSBPF_PROTO_OTHER) {
 		/* A request's head (trace headers, its length); a response's status line, unless
 		 * more requests wait on the connection and more responses may follow it. */
-		__u32 want = c->dir == OBSBPF_DIR_SERVER || c->tail - c->head > 1 ? TC_HEAD_MAX : TC_STATUS_BYTES;
+		__u32 want =
+			c->dir == OBSBPF_DIR_SERVER || c->tail - c->head > 1 ? TC_HEAD_MAX : TC_STATUS_BYTES;
 		buf->len = len;
 		buf->egress = 0;
 		obsbpf_tc_walk(skb, c, buf, body_before_request(c, buf->k.seq, len), want);
@@ -581,7 +593,8 @@ int obsbpf_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	/* Client connections' requests are sk_msg's (it may insert headers into them). */
-	if (!c || c->dir != OBSBPF_DIR_SERVER || c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
+	if (!c || c->dir != OBSBPF_DIR_SERVER || c->proto == OBSBPF_PROTO_TLS ||
+	    c->proto == OBSBPF_PROTO_OTHER)
 		return TC_ACT_OK;
 	/* Once the connection is known HTTP, only a status line ("HTTP/") starts a message. */
 	__u8 first;

@@ -9,12 +9,12 @@
 
 #define BODY_CHUNKED (-2) /* Transfer-Encoding: the body's end is not known from the head */
 #define BODY_UNKNOWN (-1) /* neither Content-Length nor Transfer-Encoding */
-#define HDR_UPGRADE (-3)  /* an Upgrade header: the connection may stop being HTTP/1 */
+#define HDR_UPGRADE  (-3) /* an Upgrade header: the connection may stop being HTTP/1 */
 
 /* A word has a '\n' byte when (w ^ NLS) has a zero byte. */
-#define ONES 0x0101010101010101ull
+#define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
-#define NLS 0x0a0a0a0a0a0a0a0aull
+#define NLS   0x0a0a0a0a0a0a0a0aull
 
 static __always_inline int word_has_nl(__u64 w)
 {

@@ -72,18 +72,18 @@ static __always_inline void serve_trace(const struct obsbpf_trace *t)
 
 /* Trace headers found in one message head. Precedence W3C > B3 > x-trace-id: a lower style
  * never overwrites what a higher one found. */
-#define TF_W3C_OK 0x01
-#define TF_W3C_BAD 0x02
-#define TF_B3_OK 0x04
-#define TF_B3_BAD 0x08
+#define TF_W3C_OK    0x01
+#define TF_W3C_BAD   0x02
+#define TF_B3_OK     0x04
+#define TF_B3_BAD    0x08
 #define TF_XTRACE_OK 0x10
-#define TF_XSPAN_OK 0x20
-#define TF_X_BAD 0x40
-#define TF_BAD (TF_W3C_BAD | TF_B3_BAD | TF_X_BAD)
+#define TF_XSPAN_OK  0x20
+#define TF_X_BAD     0x40
+#define TF_BAD	     (TF_W3C_BAD | TF_B3_BAD | TF_X_BAD)
 
 struct trace_found {
 	struct obsbpf_trace t; /* trace_id, parent_id (the sender's span) and flags */
-	__u32 mask;            /* TF_* */
+	__u32 mask;	       /* TF_* */
 };
 
 /* A header line's first bytes; the value parsers read at most 15 + 55 + 1 of them. */
@@ -101,7 +101,7 @@ static __always_inline struct obsbpf_trace_cfg *trace_config(void)
 static __always_inline int found_valid(const struct trace_found *f)
 {
 	return (f->mask & (TF_W3C_OK | TF_B3_OK)) ||
-	       (f->mask & (TF_XTRACE_OK | TF_XSPAN_OK)) == (TF_XTRACE_OK | TF_XSPAN_OK);
+		(f->mask & (TF_XTRACE_OK | TF_XSPAN_OK)) == (TF_XTRACE_OK | TF_XSPAN_OK);
 }
 
 static __always_inline void new_span_id(struct obsbpf_trace *t)

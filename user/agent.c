@@ -28,8 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LOOP_STALL_NS (5ull * 1000000000ull)
-#define RESCAN_MS 2000
+#define LOOP_STALL_NS	    (5ull * 1000000000ull)
+#define RESCAN_MS	    2000
 #define EXEMPLAR_MAX_SERIES 16384 /* http_hist's max_entries: one exemplar set per series */
 
 const struct agent_pod *agent_pod(const struct agent *a, uint32_t pod_id)
@@ -59,7 +59,8 @@ int64_t agent_pod_add(struct agent *a, const struct pod_info *p)
 	}
 	a->pods[a->npods++] = ap;
 	log_info("agent", "attached to pod %s/%s (cgroup %s%s)\n", p->namespace_, p->name, p->cgroup_path,
-		datapath_pod_tcx(a->dp, ap->id) ? "" : "; tc filters, not tcx links: a killed agent leaves them");
+		 datapath_pod_tcx(a->dp, ap->id) ? ""
+						 : "; tc filters, not tcx links: a killed agent leaves them");
 	return ap->id;
 }
 
@@ -156,7 +157,6 @@ static bool ready_loop(void *arg, struct strbuf *why)
 	return false;
 }
 
-
 /* Every ring buffer event (dp_event_fn): its trace id kept as an exemplar, a span for the
  * exporter, a line for `obsbpf observe` clients. */
 static void on_event(void *arg, const struct obsbpf_http_event *e)
@@ -165,8 +165,8 @@ static void on_event(void *arg, const struct obsbpf_http_event *e)
 	const struct agent_pod *ap = agent_pod(a, e->pod_id);
 	exemplars_record(a->exemplars, e);
 	if (ap && a->spans && a->spans->t) {
-		a->spans->res = (struct span_resource){ a->cfg->service_name, ap->info.name, ap->info.namespace_,
-							ap->info.node };
+		a->spans->res = (struct span_resource){ a->cfg->service_name, ap->info.name,
+							ap->info.namespace_, ap->info.node };
 		tracer_feed_event(a->spans, e);
 	}
 	if (!ctl_server_observers(a->ctl))
@@ -214,7 +214,8 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
 		log_error("agent", "%s: %s\n", a->mode, why);
 		return -1;
 	}
-	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, tc, why_cfg, sizeof(why_cfg)) < 0) {
+	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, tc, why_cfg,
+			    sizeof(why_cfg)) < 0) {
 		log_error("agent", "%s: %s\n", a->mode, why_cfg);
 		return -1;
 	}
@@ -350,7 +351,8 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	pod_info_init(&a.pod, cfg->namespace_, cfg->node);
 	enum dp_tc_hook tc_hook;
 	struct trace_cfg tc;
-	if (agent_preflight(&a, &tc_hook, &tc) < 0 || pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
+	if (agent_preflight(&a, &tc_hook, &tc) < 0 ||
+	    pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
 		return 1;
 	if (!cg2) {
 		log_error("agent", "daemon: no cgroup v2 mount on this node\n");
@@ -359,15 +361,23 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	if (agent_start(&a, tc_hook, &tc) < 0)
 		goto out;
 	struct podwatch_opts o = {
-		.cgroup_root = cg2, .select = &sel, .namespace_ = cfg->namespace_, .node = a.pod.node,
-		.rescan_ms = RESCAN_MS, .add = watch_add, .gone = watch_gone, .arg = &a,
+		.cgroup_root = cg2,
+		.select = &sel,
+		.namespace_ = cfg->namespace_,
+		.node = a.pod.node,
+		.rescan_ms = RESCAN_MS,
+		.add = watch_add,
+		.gone = watch_gone,
+		.arg = &a,
 	};
 	if (!(a.watch = podwatch_start(a.loop, &o))) {
 		log_error("agent", "daemon: watch %s/kubepods: %s\n", cg2, strerror(errno));
 		goto out;
 	}
-	log_info("agent", "daemon watching %s/kubepods{,.slice} (%d pods attached); serving http://%s/metrics; "
-			"control socket %s\n", cg2, a.npods, cfg->listen, cfg->control_socket);
+	log_info("agent",
+		 "daemon watching %s/kubepods{,.slice} (%d pods attached); serving http://%s/metrics; "
+		 "control socket %s\n",
+		 cg2, a.npods, cfg->listen, cfg->control_socket);
 	rc = agent_run(&a);
 	log_info("agent", "detaching from %d pods\n", a.npods);
 out:

@@ -42,7 +42,7 @@ struct agent {
 	struct agent_pod **pods;
 	int npods;
 	size_t cap_pods;
-	uint32_t next_pod_id; /* ids are not reused: a late event never lands on another pod */
+	uint32_t next_pod_id;	   /* ids are not reused: a late event never lands on another pod */
 	struct clock_offset clock; /* event times -> wall clock, for observe lines */
 };
 

@@ -70,7 +70,8 @@ static void status_attach_points(struct agent *a, struct strbuf *b, const struct
 	}
 	/* obsbpf_tc_ingress / obsbpf_tc_egress */
 	const char *tc_dir = strstr(prog->name, "egress") ? "egress" : "ingress";
-	for (int i = 0; i < a->npods && (type == BPF_PROG_TYPE_SOCK_OPS || type == BPF_PROG_TYPE_SCHED_CLS); i++) {
+	for (int i = 0; i < a->npods && (type == BPF_PROG_TYPE_SOCK_OPS || type == BPF_PROG_TYPE_SCHED_CLS);
+	     i++) {
 		const struct agent_pod *ap = a->pods[i];
 		const struct dp_iface *ifs;
 		int n = type == BPF_PROG_TYPE_SOCK_OPS ? 1 : datapath_pod_ifaces(a->dp, ap->id, &ifs);
@@ -80,7 +81,8 @@ static void status_attach_points(struct agent *a, struct strbuf *b, const struct
 			if (type == BPF_PROG_TYPE_SOCK_OPS)
 				sb_puts(b, "cgroup ");
 			else
-				sb_printf(b, "%s %s ", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc", tc_dir);
+				sb_printf(b, "%s %s ", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc",
+					  tc_dir);
 			sb_json_str(b, type == BPF_PROG_TYPE_SOCK_OPS ? ap->info.cgroup_path : ap->info.name);
 			if (type == BPF_PROG_TYPE_SCHED_CLS) {
 				sb_putc(b, ':');
@@ -124,7 +126,10 @@ static void status_maps(struct agent *a, struct strbuf *b)
 
 static void status_counters(struct agent *a, struct strbuf *b)
 {
-	static const struct { const char *name; int stat; } st[] = {
+	static const struct {
+		const char *name;
+		int stat;
+	} st[] = {
 		{ "events_dropped", OBSBPF_ST_EVENTS_DROPPED },
 		{ "pipeline_full", OBSBPF_ST_PENDING_FULL },
 		{ "malformed", OBSBPF_ST_MALFORMED },
@@ -144,8 +149,8 @@ static void status_counters(struct agent *a, struct strbuf *b)
 	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
 		sb_printf(b, ",\"%s\":%llu", st[i].name, (unsigned long long)s[st[i].stat]);
 	sb_printf(b, ",\"observe_lines_dropped\":%llu,\"observers_disconnected\":%llu,\"observers\":%d}",
-		  (unsigned long long)ctl_server_dropped(a->ctl), (unsigned long long)ctl_server_kicked(a->ctl),
-		  ctl_server_observers(a->ctl));
+		  (unsigned long long)ctl_server_dropped(a->ctl),
+		  (unsigned long long)ctl_server_kicked(a->ctl), ctl_server_observers(a->ctl));
 }
 
 /* What this kernel offers obsbpf and what the agent does about it (bpf/variant.h). */
@@ -156,16 +161,21 @@ static void status_kernel(struct agent *a, struct strbuf *b)
 	uname(&u);
 	sb_puts(b, ",\"kernel\":{");
 	json_kv_str(b, "release", u.release, false);
-	sb_printf(b, ",\"thread_hook\":%s", kv->recv_tp ? "\"tp_btf/sock_recv_length\""
-					   : kv->recv_fexit ? "\"fexit/tcp_recvmsg\"" : "null");
+	sb_printf(b, ",\"thread_hook\":%s",
+		  kv->recv_tp		   ? "\"tp_btf/sock_recv_length\""
+			  : kv->recv_fexit ? "\"fexit/tcp_recvmsg\""
+					   : "null");
 	json_kv_str(b, "thread_binding", kv->msg_task_storage ? "task_storage" : "thread_id_hash", true);
 	sb_puts(b, ",\"hazards\":[");
 	if (kv->fionread_hazard)
-		sb_printf(b, "{\"name\":\"sockmap_fionread\",\"detected\":%s,\"avoided_by\":\"sk_skb verdict on the sockhash\"}",
-			  kv->fionread_hazard > 0 ? "true" : "null");
+		sb_printf(
+			b,
+			"{\"name\":\"sockmap_fionread\",\"detected\":%s,\"avoided_by\":\"sk_skb verdict on the sockhash\"}",
+			kv->fionread_hazard > 0 ? "true" : "null");
 	int maps;
 	long socks = datapath_pins_left(a->dp, &maps);
-	sb_printf(b, "],\"earlier_sockhashes\":{\"pinned\":%d,\"sockets\":%ld}}", maps, socks > 0 ? socks : 0);
+	sb_printf(b, "],\"earlier_sockhashes\":{\"pinned\":%d,\"sockets\":%ld}}", maps,
+		  socks > 0 ? socks : 0);
 }
 
 /* The one status document: `obsbpf status` (control socket) and GET /status. */
@@ -199,7 +209,8 @@ static void addr_str(char *out, size_t n, const struct obsbpf_addrs *ad, bool re
 	char ip[INET6_ADDRSTRLEN] = "?";
 	const uint8_t *a = remote ? ad->remote : ad->local;
 	inet_ntop(ad->family == AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip));
-	snprintf(out, n, ad->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, remote ? ad->remote_port : ad->local_port);
+	snprintf(out, n, ad->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+		 remote ? ad->remote_port : ad->local_port);
 }
 
 /* One completed request as a JSON line for `obsbpf observe`. */

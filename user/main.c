@@ -92,15 +92,30 @@ static const char probe_usage[] =
 	"\n"
 	"options:\n";
 
-static int run_attach(const struct obsbpf_config *c) { return agent_attach(c); }
-static int run_daemon(const struct obsbpf_config *c) { return agent_daemon(c); }
-static int run_status(const struct obsbpf_config *c) { return ctl_status(c->control_socket, c->json, stdout); }
+static int run_attach(const struct obsbpf_config *c)
+{
+	return agent_attach(c);
+}
+static int run_daemon(const struct obsbpf_config *c)
+{
+	return agent_daemon(c);
+}
+static int run_status(const struct obsbpf_config *c)
+{
+	return ctl_status(c->control_socket, c->json, stdout);
+}
 static int run_observe(const struct obsbpf_config *c)
 {
 	return ctl_observe(c->control_socket, c->pod, c->json, stdout);
 }
-static int run_logs(const struct obsbpf_config *c) { return logs_run(c); }
-static int run_probe(const struct obsbpf_config *c) { return probe_run(stdout, c->verbose) ? 0 : 1; }
+static int run_logs(const struct obsbpf_config *c)
+{
+	return logs_run(c);
+}
+static int run_probe(const struct obsbpf_config *c)
+{
+	return probe_run(stdout, c->verbose) ? 0 : 1;
+}
 
 /* Every subcommand: its name, its set in the options table (cli/options.c), the text above its
  * generated option list, and what runs it. */
@@ -124,7 +139,8 @@ static int setup_log(const struct obsbpf_config *cfg, const char *cmd)
 	enum log_level level = LOG_INFO;
 	enum log_output format = LOG_OUT_TEXT;
 	if (cfg->log_level && log_parse_level(cfg->log_level, &level) < 0) {
-		fprintf(stderr, "obsbpf %s: --log-level %s: expected error, warn, info or debug\n", cmd, cfg->log_level);
+		fprintf(stderr, "obsbpf %s: --log-level %s: expected error, warn, info or debug\n", cmd,
+			cfg->log_level);
 		return -1;
 	}
 	if (cfg->log_format && log_parse_format(cfg->log_format, &format) < 0) {

@@ -13,7 +13,7 @@
 #endif
 
 #define OBSBPF_LINE_BUF 128 /* power of two: indices are masked with OBSBPF_LINE_BUF - 1 */
-#define OBSBPF_IDX(i) ((i) & (OBSBPF_LINE_BUF - 1))
+#define OBSBPF_IDX(i)	((i) & (OBSBPF_LINE_BUF - 1))
 
 #define OBSBPF_FNV_BASIS 2166136261u
 #define OBSBPF_FNV_PRIME 16777619u
@@ -39,27 +39,52 @@ static __always_inline int obsbpf_parse_method(const __u8 *b, __u32 len, __u32 *
 		return -1;
 	switch (b[0]) {
 	case 'G':
-		if (obsbpf_prefix(b, len, "GET ", 4)) { m = OBSBPF_M_GET; n = 4; }
+		if (obsbpf_prefix(b, len, "GET ", 4)) {
+			m = OBSBPF_M_GET;
+			n = 4;
+		}
 		break;
 	case 'H':
-		if (obsbpf_prefix(b, len, "HEAD ", 5)) { m = OBSBPF_M_HEAD; n = 5; }
+		if (obsbpf_prefix(b, len, "HEAD ", 5)) {
+			m = OBSBPF_M_HEAD;
+			n = 5;
+		}
 		break;
 	case 'P':
-		if (obsbpf_prefix(b, len, "POST ", 5)) { m = OBSBPF_M_POST; n = 5; }
-		else if (obsbpf_prefix(b, len, "PUT ", 4)) { m = OBSBPF_M_PUT; n = 4; }
-		else if (obsbpf_prefix(b, len, "PATCH ", 6)) { m = OBSBPF_M_PATCH; n = 6; }
+		if (obsbpf_prefix(b, len, "POST ", 5)) {
+			m = OBSBPF_M_POST;
+			n = 5;
+		} else if (obsbpf_prefix(b, len, "PUT ", 4)) {
+			m = OBSBPF_M_PUT;
+			n = 4;
+		} else if (obsbpf_prefix(b, len, "PATCH ", 6)) {
+			m = OBSBPF_M_PATCH;
+			n = 6;
+		}
 		break;
 	case 'D':
-		if (obsbpf_prefix(b, len, "DELETE ", 7)) { m = OBSBPF_M_DELETE; n = 7; }
+		if (obsbpf_prefix(b, len, "DELETE ", 7)) {
+			m = OBSBPF_M_DELETE;
+			n = 7;
+		}
 		break;
 	case 'C':
-		if (obsbpf_prefix(b, len, "CONNECT ", 8)) { m = OBSBPF_M_CONNECT; n = 8; }
+		if (obsbpf_prefix(b, len, "CONNECT ", 8)) {
+			m = OBSBPF_M_CONNECT;
+			n = 8;
+		}
 		break;
 	case 'O':
-		if (obsbpf_prefix(b, len, "OPTIONS ", 8)) { m = OBSBPF_M_OPTIONS; n = 8; }
+		if (obsbpf_prefix(b, len, "OPTIONS ", 8)) {
+			m = OBSBPF_M_OPTIONS;
+			n = 8;
+		}
 		break;
 	case 'T':
-		if (obsbpf_prefix(b, len, "TRACE ", 6)) { m = OBSBPF_M_TRACE; n = 6; }
+		if (obsbpf_prefix(b, len, "TRACE ", 6)) {
+			m = OBSBPF_M_TRACE;
+			n = 6;
+		}
 		break;
 	}
 	if (m < 0 || n >= len)
@@ -81,10 +106,10 @@ static __always_inline int obsbpf_method_prefix(const __u8 *b, __u32 len)
 {
 	/* "METHOD " as little-endian words (the first 8 bytes of each; all fit but OPTIONS/CONNECT). */
 	static const __u64 words[9] = {
-		0x20544547ull,         /* "GET " */
+		0x20544547ull,	       /* "GET " */
 		0x2044414548ull,       /* "HEAD " */
 		0x2054534f50ull,       /* "POST " */
-		0x20545550ull,         /* "PUT " */
+		0x20545550ull,	       /* "PUT " */
 		0x204843544150ull,     /* "PATCH " */
 		0x204554454c4544ull,   /* "DELETE " */
 		0x205443454e4e4f43ull, /* "CONNECT " */
@@ -103,7 +128,7 @@ static __always_inline int obsbpf_method_prefix(const __u8 *b, __u32 len)
 	for (int m = 0; m < 9; m++) {
 		__u64 x = (w ^ words[m]) & mask;
 		__u64 fits = (((__u64)lens[m] - len) >> 63) ^ 1; /* 1 when len <= lens[m] */
-		any |= (((x | (0 - x)) >> 63) ^ 1) & fits;       /* 1 when x == 0 */
+		any |= (((x | (0 - x)) >> 63) ^ 1) & fits;	 /* 1 when x == 0 */
 	}
 	return (int)any;
 }
@@ -149,11 +174,11 @@ static __always_inline int obsbpf_looks_like_tls(const __u8 *b, __u32 len)
 
 /* Segment classes for route templating: a path segment that is all digits, or all hex digits
  * and dashes mixing digits and letters (ids, UUIDs, hashes), becomes ":id". */
-#define OBSBPF_SEG_NONEMPTY 1u
+#define OBSBPF_SEG_NONEMPTY   1u
 #define OBSBPF_SEG_NOT_DIGITS 2u
-#define OBSBPF_SEG_NOT_HEX 4u
-#define OBSBPF_SEG_HAS_DIGIT 8u
-#define OBSBPF_SEG_HAS_ALPHA 16u
+#define OBSBPF_SEG_NOT_HEX    4u
+#define OBSBPF_SEG_HAS_DIGIT  8u
+#define OBSBPF_SEG_HAS_ALPHA  16u
 
 static __always_inline __u32 obsbpf_seg_update(__u32 f, __u8 c)
 {

@@ -18,20 +18,20 @@
 #define OBSBPF_B3_MIN 49 /* without the optional fields */
 /* x-trace-id: 32 hex; x-span-id / x-parent-span: 16 hex */
 #define OBSBPF_XTRACE_ID_LEN 32
-#define OBSBPF_XSPAN_ID_LEN 16
+#define OBSBPF_XSPAN_ID_LEN  16
 
 /* Header lines as injected, CRLF included. */
 #define OBSBPF_HDR_TRACEPARENT_LEN (13 + OBSBPF_TRACEPARENT_LEN + 2) /* "traceparent: " */
-#define OBSBPF_HDR_XTRACE_LEN (12 + 32 + 2)                          /* "x-trace-id: " */
-#define OBSBPF_HDR_XSPAN_LEN (11 + 16 + 2)                           /* "x-span-id: " */
-#define OBSBPF_HDR_XPARENT_LEN (15 + 16 + 2)                         /* "x-parent-span: " */
-#define OBSBPF_HDR_B3_LEN (4 + 32 + 1 + 16 + 2 + 2)                  /* "b3: <t>-<s>-<1|0>" */
+#define OBSBPF_HDR_XTRACE_LEN	   (12 + 32 + 2)		     /* "x-trace-id: " */
+#define OBSBPF_HDR_XSPAN_LEN	   (11 + 16 + 2)		     /* "x-span-id: " */
+#define OBSBPF_HDR_XPARENT_LEN	   (15 + 16 + 2)		     /* "x-parent-span: " */
+#define OBSBPF_HDR_B3_LEN	   (4 + 32 + 1 + 16 + 2 + 2)	     /* "b3: <t>-<s>-<1|0>" */
 
 /* A lowercase hex digit's value plus one, 0 for any other byte (W3C and B3 ids are
  * lowercase). A table, not comparisons: the verifier walks each branch as a path of its own,
  * and clang turns even branch-free arithmetic back into branches. */
 static const __u8 obsbpf_hex_tab[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
 	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
 };
 

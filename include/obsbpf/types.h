@@ -8,17 +8,17 @@
 #include <linux/types.h>
 #endif
 
-#define OBSBPF_MAX_PODS 1024
-#define OBSBPF_ROUTE_LEN 64         /* templated path kept per route */
+#define OBSBPF_MAX_PODS	      1024
+#define OBSBPF_ROUTE_LEN      64	  /* templated path kept per route */
 #define OBSBPF_ROUTE_OVERFLOW 0xffffffffu /* route id once the route table is full */
-#define OBSBPF_PENDING 4            /* requests in flight per connection (pipelining depth) */
+#define OBSBPF_PENDING	      4		  /* requests in flight per connection (pipelining depth) */
 
 /* Histogram upper bounds in nanoseconds; the last bucket is +Inf. Finer than OpenTelemetry's
  * default at the low end because in-cluster requests are mostly sub-millisecond. */
-#define OBSBPF_HIST_BOUNDS                                                                   \
-	100000ull, 250000ull, 500000ull, 1000000ull, 2500000ull, 5000000ull, 10000000ull,    \
-	25000000ull, 50000000ull, 100000000ull, 250000000ull, 500000000ull, 1000000000ull,   \
-	2500000000ull, 5000000000ull, 10000000000ull
+#define OBSBPF_HIST_BOUNDS                                                                             \
+	100000ull, 250000ull, 500000ull, 1000000ull, 2500000ull, 5000000ull, 10000000ull, 25000000ull, \
+		50000000ull, 100000000ull, 250000000ull, 500000000ull, 1000000000ull, 2500000000ull,   \
+		5000000000ull, 10000000000ull
 #define OBSBPF_HIST_NBOUNDS 16
 #define OBSBPF_HIST_BUCKETS (OBSBPF_HIST_NBOUNDS + 1)
 
@@ -66,7 +66,7 @@ struct obsbpf_hist_val {
 	__u64 count;
 	__u64 sum_ns;
 	__u64 buckets[OBSBPF_HIST_BUCKETS]; /* not cumulative; the agent accumulates */
-	__u64 last_event_ns; /* the kernel's own: when this series last sent a sampled event */
+	__u64 last_event_ns;		    /* the kernel's own: when this series last sent a sampled event */
 };
 
 /* Map routes: route id (hash of the templated path) -> the templated path. */
@@ -80,7 +80,7 @@ struct obsbpf_route {
 /* Where a span's trace id came from. */
 enum obsbpf_trace_origin {
 	OBSBPF_TO_NONE = 0, /* no trace context: tracing off, or the message could not carry one */
-	OBSBPF_TO_NEW,      /* a new trace started at this span */
+	OBSBPF_TO_NEW,	    /* a new trace started at this span */
 	OBSBPF_TO_HEADER,   /* continued from a valid trace header in the message */
 	OBSBPF_TO_THREAD,   /* continued in-process: the sending thread was serving a traced request */
 };
@@ -97,13 +97,13 @@ struct obsbpf_trace {
 };
 
 /* Header styles (--propagation), a bit mask. */
-#define OBSBPF_PROP_W3C 0x1   /* traceparent (tracestate is passed through untouched) */
+#define OBSBPF_PROP_W3C	   0x1 /* traceparent (tracestate is passed through untouched) */
 #define OBSBPF_PROP_XTRACE 0x2 /* x-trace-id / x-span-id / x-parent-span */
-#define OBSBPF_PROP_B3 0x4    /* b3 single header */
+#define OBSBPF_PROP_B3	   0x4 /* b3 single header */
 
 /* Map trace_cfg (array, one entry): how the kernel propagates and samples. */
 struct obsbpf_trace_cfg {
-	__u32 propagation;      /* OBSBPF_PROP_* mask; 0: tracing off */
+	__u32 propagation; /* OBSBPF_PROP_* mask; 0: tracing off */
 	__u32 pad;
 	__u64 sample_threshold; /* a new trace is sampled when bpf_get_prandom_u32() < this */
 };
@@ -131,7 +131,7 @@ struct obsbpf_pending {
 	__u32 route_id;
 	__u8 method;
 	__u8 pad[3];
-	__u32 tid;  /* client requests: the thread that sent it (sk_msg runs in it); 0: unknown */
+	__u32 tid; /* client requests: the thread that sent it (sk_msg runs in it); 0: unknown */
 	__u32 pad2;
 	struct obsbpf_trace trace;
 };
@@ -159,18 +159,18 @@ struct obsbpf_route_cache {
 /* Map conn_state (sk_storage): one per socket of an attached pod, created by sockops. */
 struct obsbpf_conn {
 	__u32 pod_id;
-	__u8 dir;   /* enum obsbpf_dir: accepted sockets serve, connected sockets are clients */
-	__u8 proto; /* enum obsbpf_proto */
+	__u8 dir;	  /* enum obsbpf_dir: accepted sockets serve, connected sockets are clients */
+	__u8 proto;	  /* enum obsbpf_proto */
 	__u8 at_boundary; /* sk_msg: this send starts where apply_bytes ended the last message */
 	__u8 may_inject;  /* client: the peer is in the --inject-to allow-list */
-	__u32 head; /* pending FIFO: the request side writes tail, the response side head */
+	__u32 head;	  /* pending FIFO: the request side writes tail, the response side head */
 	__u32 tail;
 	__u32 rx_start_seq; /* TCP seq of the last message start seen by tc: drops retransmits */
 	__u32 rx_seq_valid;
 	__u32 rx_first_seq; /* TCP seq of the first payload byte the pod receives */
 	__u8 in_chunked;    /* a chunked request body is passing; no parsing until it is answered */
 	__u8 rx_next_valid; /* tc, server: rx_next_seq is known */
-	__u8 msg_wait;      /* sk_msg, client: where the last request ends is not known (chunked
+	__u8 msg_wait;	    /* sk_msg, client: where the last request ends is not known (chunked
 			     * body, head not parsed whole, CONNECT, Upgrade): nothing is parsed
 			     * until every request sent is answered */
 	__u8 pad2;
@@ -191,29 +191,29 @@ struct obsbpf_conn {
 /* Map stats (per-CPU array): counters the agent exposes as obsbpf_* metrics. */
 enum obsbpf_stat {
 	OBSBPF_ST_CONN_OPEN_SERVER = 0, /* connections accepted by the pod */
-	OBSBPF_ST_CONN_OPEN_CLIENT,     /* connections the pod opened */
+	OBSBPF_ST_CONN_OPEN_CLIENT,	/* connections the pod opened */
 	OBSBPF_ST_CONN_CLOSE_SERVER,
 	OBSBPF_ST_CONN_CLOSE_CLIENT,
-	OBSBPF_ST_CONN_TLS,             /* connections classified TLS: passed through, not parsed */
-	OBSBPF_ST_CONN_OTHER,           /* connections with a non-HTTP protocol */
-	OBSBPF_ST_MALFORMED,            /* HTTP messages whose start line could not be parsed */
-	OBSBPF_ST_RESP_UNMATCHED,       /* responses with no request waiting for them */
-	OBSBPF_ST_PENDING_FULL,         /* requests not timed: too many in flight on one connection */
-	OBSBPF_ST_EVENTS_DROPPED,       /* request events lost: ring buffer full */
-	OBSBPF_ST_HEAD_UNSCANNED,       /* message heads longer than the scan budget */
-	OBSBPF_ST_RETRANSMIT,           /* message starts seen twice by tc (retransmits), ignored */
-	OBSBPF_ST_TRACE_INJECTED,       /* requests that got trace headers inserted by sk_msg */
-	OBSBPF_ST_TRACE_CONTINUED,      /* messages whose valid trace header was continued */
-	OBSBPF_ST_TRACE_INVALID,        /* trace headers that were invalid, treated as absent */
-	OBSBPF_ST_TRACE_THREAD,         /* requests continuing the trace their thread serves */
-	OBSBPF_ST_TRACE_UNCORRELATED,   /* requests sent while no served request was known: new trace */
-	OBSBPF_ST_TRACE_NOT_ALLOWED,    /* requests to destinations outside --inject-to: no header */
-	OBSBPF_ST_TRACE_INJECT_FAILED,  /* header insertions the kernel refused: passed unchanged */
-	OBSBPF_ST_TRACE_HEAD_SPLIT,     /* request heads not seen whole in one send: no header */
-	OBSBPF_ST_CONN_UPGRADED,        /* connections that left HTTP/1: 101, or 2xx to CONNECT */
-	OBSBPF_ST_MSG_DESYNC,           /* sends where a request should have started, but the stream
+	OBSBPF_ST_CONN_TLS,	       /* connections classified TLS: passed through, not parsed */
+	OBSBPF_ST_CONN_OTHER,	       /* connections with a non-HTTP protocol */
+	OBSBPF_ST_MALFORMED,	       /* HTTP messages whose start line could not be parsed */
+	OBSBPF_ST_RESP_UNMATCHED,      /* responses with no request waiting for them */
+	OBSBPF_ST_PENDING_FULL,	       /* requests not timed: too many in flight on one connection */
+	OBSBPF_ST_EVENTS_DROPPED,      /* request events lost: ring buffer full */
+	OBSBPF_ST_HEAD_UNSCANNED,      /* message heads longer than the scan budget */
+	OBSBPF_ST_RETRANSMIT,	       /* message starts seen twice by tc (retransmits), ignored */
+	OBSBPF_ST_TRACE_INJECTED,      /* requests that got trace headers inserted by sk_msg */
+	OBSBPF_ST_TRACE_CONTINUED,     /* messages whose valid trace header was continued */
+	OBSBPF_ST_TRACE_INVALID,       /* trace headers that were invalid, treated as absent */
+	OBSBPF_ST_TRACE_THREAD,	       /* requests continuing the trace their thread serves */
+	OBSBPF_ST_TRACE_UNCORRELATED,  /* requests sent while no served request was known: new trace */
+	OBSBPF_ST_TRACE_NOT_ALLOWED,   /* requests to destinations outside --inject-to: no header */
+	OBSBPF_ST_TRACE_INJECT_FAILED, /* header insertions the kernel refused: passed unchanged */
+	OBSBPF_ST_TRACE_HEAD_SPLIT,    /* request heads not seen whole in one send: no header */
+	OBSBPF_ST_CONN_UPGRADED,       /* connections that left HTTP/1: 101, or 2xx to CONNECT */
+	OBSBPF_ST_MSG_DESYNC,	       /* sends where a request should have started, but the stream
 					 * was elsewhere: nothing parsed until all is answered */
-	OBSBPF_ST_CONN_UNTRACKED,       /* client connections not in the sockhash (full): untouched */
+	OBSBPF_ST_CONN_UNTRACKED,      /* client connections not in the sockhash (full): untouched */
 	OBSBPF_ST_MAX,
 };
 
@@ -228,7 +228,7 @@ struct obsbpf_http_event {
 	__u8 dir;
 	struct obsbpf_addrs addrs;
 	struct obsbpf_trace trace; /* origin OBSBPF_TO_NONE: no span */
-	__u32 tid;                 /* thread that sent the request (client) or the response (server) */
+	__u32 tid;		   /* thread that sent the request (client) or the response (server) */
 	__u32 pad;
 };
 

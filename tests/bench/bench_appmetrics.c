@@ -36,16 +36,18 @@ static void make_scrape(struct strbuf *s)
 		sb_printf(s, "# HELP app_requests_%d_total Requests handled by handler %d.\n", f, f);
 		sb_printf(s, "# TYPE app_requests_%d_total counter\n", f);
 		for (int i = 0; i < 50; i++)
-			sb_printf(s, "app_requests_%d_total{method=\"%s\",code=\"%d\",path=\"/api/v1/items/%d\"} %d\n",
-				  f, methods[i % 5], 200 + (i / 5) % 4 * 100, i, f * 1000 + i);
+			sb_printf(
+				s,
+				"app_requests_%d_total{method=\"%s\",code=\"%d\",path=\"/api/v1/items/%d\"} %d\n",
+				f, methods[i % 5], 200 + (i / 5) % 4 * 100, i, f * 1000 + i);
 	}
 	for (int f = 0; f < 50; f++) {
 		sb_printf(s, "# HELP app_latency_%d_seconds Latency of stage %d.\n", f, f);
 		sb_printf(s, "# TYPE app_latency_%d_seconds histogram\n", f);
 		for (int l = 0; l < 10; l++) {
 			for (int b = 0; b < 8; b++)
-				sb_printf(s, "app_latency_%d_seconds_bucket{route=\"/r/%d\",le=\"%s\"} %d\n", f, l, les[b],
-					  b * 10 + l);
+				sb_printf(s, "app_latency_%d_seconds_bucket{route=\"/r/%d\",le=\"%s\"} %d\n",
+					  f, l, les[b], b * 10 + l);
 			sb_printf(s, "app_latency_%d_seconds_sum{route=\"/r/%d\"} %d.25\n", f, l, l);
 			sb_printf(s, "app_latency_%d_seconds_count{route=\"/r/%d\"} %d\n", f, l, 70 + l);
 		}
@@ -55,8 +57,8 @@ static void make_scrape(struct strbuf *s)
 static void report(const char *what, double *t)
 {
 	qsort(t, RUNS, sizeof(*t), cmp);
-	printf("  %-44s median %6.2f ms  min %6.2f ms  (%.0f%% of the 10 ms target)\n", what,
-	       t[RUNS / 2], t[0], t[RUNS / 2] * 10.0);
+	printf("  %-44s median %6.2f ms  min %6.2f ms  (%.0f%% of the 10 ms target)\n", what, t[RUNS / 2],
+	       t[0], t[RUNS / 2] * 10.0);
 }
 
 int main(void)
@@ -92,8 +94,8 @@ int main(void)
 			expo_render(d, &labels, f ? EXPO_OPENMETRICS : EXPO_PROMETHEUS, false, &out);
 			t[r] = now_ms() - t0;
 		}
-		report(f ? "render it relabelled, OpenMetrics"
-			 : "render it relabelled for /metrics (0.0.4)", t);
+		report(f ? "render it relabelled, OpenMetrics" : "render it relabelled for /metrics (0.0.4)",
+		       t);
 	}
 	printf("  (/metrics renders once per scrape and format, then copies: %zu KiB)\n", out.len / 1024);
 	expo_doc_free(d);

@@ -12,8 +12,8 @@
 
 #include "trace/internal.h"
 
-#define RUNS 31
-#define BATCH 512
+#define RUNS	31
+#define BATCH	512
 #define BATCHES 40
 
 static double now_ns(void)
@@ -80,7 +80,6 @@ int main(void)
 	printf("  %-44s %7.0f ns\n", "event -> span record", t_map[RUNS / 2]);
 	printf("  %-44s %7.0f ns  (%zu bytes per %d-span request, %.0f per span)\n",
 	       "OTLP protobuf encoding (protobuf-c)", t_enc[RUNS / 2], bytes, BATCH, (double)bytes / BATCH);
-	printf("  %-44s %7.0f spans/s of one core\n", "together",
-	       1e9 / (t_map[RUNS / 2] + t_enc[RUNS / 2]));
+	printf("  %-44s %7.0f spans/s of one core\n", "together", 1e9 / (t_map[RUNS / 2] + t_enc[RUNS / 2]));
 	return 0;
 }

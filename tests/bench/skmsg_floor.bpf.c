@@ -7,10 +7,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#define SK_PASS 1
+#define SK_PASS	 1
 #define LINE_MAX 256 /* a request line longer than this gets no header */
-#define HDR "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
-#define HDR_LEN (sizeof(HDR) - 1)
+#define HDR	 "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+#define HDR_LEN	 (sizeof(HDR) - 1)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);

@@ -349,8 +349,8 @@ int bpfut_run(struct bpf_program *prog, const void *frame, size_t len)
 	return err ? err : (int)o.retval;
 }
 
-int bpfut_ingress(struct bpfut *u, const struct sockaddr_in *src, const struct sockaddr_in *dst,
-		  uint32_t seq, const char *payload, size_t len)
+int bpfut_ingress(struct bpfut *u, const struct sockaddr_in *src, const struct sockaddr_in *dst, uint32_t seq,
+		  const char *payload, size_t len)
 {
 	uint8_t f[2048];
 	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, src, dst, seq, 0, payload, len);
@@ -439,7 +439,8 @@ int bpfut_set_events(struct bpfut *u, uint32_t every, uint64_t gap_ns)
 {
 	struct obsbpf_events_cfg c = { .every = every, .sample_gap_ns = gap_ns };
 	uint32_t zero = 0;
-	return bpf_map_update_elem(bpf_map__fd(u->skel->maps.events_cfg), &zero, &c, BPF_ANY) < 0 ? -errno : 0;
+	return bpf_map_update_elem(bpf_map__fd(u->skel->maps.events_cfg), &zero, &c, BPF_ANY) < 0 ? -errno
+												  : 0;
 }
 
 uint64_t bpfut_now_ns(void)

@@ -16,7 +16,7 @@ struct bpf_program;
 struct obsbpf_bpf;
 struct ring_buffer;
 
-#define BPFUT_POD_ID 7
+#define BPFUT_POD_ID	 7
 #define BPFUT_MAX_EVENTS 16
 
 struct bpfut {
@@ -66,8 +66,8 @@ size_t bpfut_frame6(uint8_t *out, size_t cap, const struct sockaddr_in6 *src, co
 /* Runs prog once on the frame (BPF_PROG_RUN). Returns its verdict, or -errno. */
 int bpfut_run(struct bpf_program *prog, const void *frame, size_t len);
 /* Runs tc ingress on a TCP segment of payload from src to dst at seq. Verdict or -errno. */
-int bpfut_ingress(struct bpfut *u, const struct sockaddr_in *src, const struct sockaddr_in *dst,
-		  uint32_t seq, const char *payload, size_t len);
+int bpfut_ingress(struct bpfut *u, const struct sockaddr_in *src, const struct sockaddr_in *dst, uint32_t seq,
+		  const char *payload, size_t len);
 
 int bpfut_ingress6(struct bpfut *u, const struct sockaddr_in6 *src, const struct sockaddr_in6 *dst,
 		   uint32_t seq, const char *payload, size_t len);

@@ -46,7 +46,8 @@ static int group_setup(void **state)
 		return 0; /* the cases skip */
 	int err = bpfut_open(&u);
 	if (err) {
-		fprintf(stderr, "bpf-unit: load the object and make the scratch cgroup: %s\n", strerror(-err));
+		fprintf(stderr, "bpf-unit: load the object and make the scratch cgroup: %s\n",
+			strerror(-err));
 		return -1;
 	}
 	loaded = true;
@@ -83,22 +84,24 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define NEED_ROOT() \
-	do {        \
-		if (!loaded) \
+#define NEED_ROOT()             \
+	do {                    \
+		if (!loaded)    \
 			skip(); \
 	} while (0)
 
 /* A segment arriving at the server end (a request), at offset off of the client's stream. */
 static void to_server(uint32_t off, const char *payload)
 {
-	assert_int_equal(bpfut_ingress(&u, &pr.caddr, &pr.saddr, pr.c2s_seq + off, payload, strlen(payload)), 0);
+	assert_int_equal(bpfut_ingress(&u, &pr.caddr, &pr.saddr, pr.c2s_seq + off, payload, strlen(payload)),
+			 0);
 }
 
 /* A segment arriving at the client end (a response), at offset off of the server's stream. */
 static void to_client(uint32_t off, const char *payload)
 {
-	assert_int_equal(bpfut_ingress(&u, &pr.saddr, &pr.caddr, pr.s2c_seq + off, payload, strlen(payload)), 0);
+	assert_int_equal(bpfut_ingress(&u, &pr.saddr, &pr.caddr, pr.s2c_seq + off, payload, strlen(payload)),
+			 0);
 }
 
 static struct obsbpf_conn server_conn(void)
@@ -216,7 +219,11 @@ static void test_response_status_line(void **state)
 	assert_int_equal(c.head, 1);
 	assert_int_equal(c.tail, 1);
 	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID, .route_id = 1234, .status = 404, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_CLIENT,
+		.pod_id = BPFUT_POD_ID,
+		.route_id = 1234,
+		.status = 404,
+		.method = OBSBPF_M_GET,
+		.dir = OBSBPF_DIR_CLIENT,
 	};
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
@@ -259,7 +266,11 @@ static void test_response_interim_then_final(void **state)
 	client_sent(OBSBPF_M_POST, 77, bpfut_now_ns(), OBSBPF_TO_NONE);
 	to_client(0, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
 	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID, .route_id = 77, .status = 201, .method = OBSBPF_M_POST, .dir = OBSBPF_DIR_CLIENT,
+		.pod_id = BPFUT_POD_ID,
+		.route_id = 77,
+		.status = 201,
+		.method = OBSBPF_M_POST,
+		.dir = OBSBPF_DIR_CLIENT,
 	};
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
@@ -277,9 +288,10 @@ static void test_responses_pipelined(void **state)
 	client_sent(OBSBPF_M_GET, 10, bpfut_now_ns(), OBSBPF_TO_NONE);
 	client_sent(OBSBPF_M_HEAD, 11, bpfut_now_ns(), OBSBPF_TO_NONE);
 	client_sent(OBSBPF_M_DELETE, 12, bpfut_now_ns(), OBSBPF_TO_NONE);
-	to_client(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-		     "HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n"
-		     "HTTP/1.1 204 No Content\r\n\r\n");
+	to_client(0,
+		  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+		  "HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n"
+		  "HTTP/1.1 204 No Content\r\n\r\n");
 	assert_int_equal(client_conn().head, 3);
 	struct obsbpf_hist_key k = { .pod_id = BPFUT_POD_ID, .dir = OBSBPF_DIR_CLIENT };
 	struct obsbpf_hist_val v;
@@ -306,7 +318,11 @@ static void test_upgrade(void **state)
 	assert_int_equal(c.head, 1);
 	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_UPGRADED), 1);
 	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID, .route_id = 20, .status = 101, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_CLIENT,
+		.pod_id = BPFUT_POD_ID,
+		.route_id = 20,
+		.status = 101,
+		.method = OBSBPF_M_GET,
+		.dir = OBSBPF_DIR_CLIENT,
 	};
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&u, &k, &v), 0); /* the exchange itself is timed */
@@ -332,7 +348,11 @@ static void test_events_sampled(void **state)
 	assert_int_equal(bpfut_events(&u), 1);
 	assert_int_equal(u.ev[0].trace.origin, OBSBPF_TO_NEW);
 	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID, .route_id = 1, .status = 200, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_CLIENT,
+		.pod_id = BPFUT_POD_ID,
+		.route_id = 1,
+		.status = 200,
+		.method = OBSBPF_M_GET,
+		.dir = OBSBPF_DIR_CLIENT,
 	};
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
@@ -369,7 +389,8 @@ static void test_pipelined(void **state)
 {
 	(void)state;
 	NEED_ROOT();
-	const char *r1 = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n", *r2 = "DELETE /b/9 HTTP/1.1\r\nHost: t\r\n\r\n",
+	const char *r1 = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n",
+		   *r2 = "DELETE /b/9 HTTP/1.1\r\nHost: t\r\n\r\n",
 		   *r3 = "POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
 	char seg[256];
 	snprintf(seg, sizeof(seg), "%s%s%s", r1, r2, r3);
@@ -472,7 +493,7 @@ static void test_retransmit_response(void **state)
 }
 
 #define TP_TRACE "0af7651916cd43dd8448eb211c80319c"
-#define TP_SPAN "b7ad6b7169203331"
+#define TP_SPAN	 "b7ad6b7169203331"
 
 static void hex(const char *s, uint8_t *out, size_t n)
 {
@@ -514,7 +535,7 @@ static void test_traceparent_invalid(void **state)
 	assert_int_equal(t.origin, OBSBPF_TO_NEW);
 	assert_memory_not_equal(t.trace_id, zero, 16);
 	assert_memory_equal(t.parent_id, zero, 8); /* a root span */
-	assert_int_equal(t.flags, 0); /* sample threshold 0: not sampled */
+	assert_int_equal(t.flags, 0);		   /* sample threshold 0: not sampled */
 	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_INVALID), 1);
 	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_CONTINUED), 0);
 }
@@ -581,7 +602,8 @@ static void test_ipv6(void **state)
 	/* The client end: a request as sk_msg leaves it, then its response. */
 	struct obsbpf_conn cc;
 	assert_int_equal(bpfut_conn_get(&u, pr6.client, &cc), 0);
-	cc.q[0] = (struct obsbpf_pending){ .start_ns = bpfut_now_ns(), .method = OBSBPF_M_GET, .route_id = 66 };
+	cc.q[0] =
+		(struct obsbpf_pending){ .start_ns = bpfut_now_ns(), .method = OBSBPF_M_GET, .route_id = 66 };
 	cc.tail = 1;
 	assert_int_equal(bpfut_conn_set(&u, pr6.client, &cc), 0);
 	const char *resp = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
@@ -623,7 +645,8 @@ static void test_egress_dummy_socket(void **state)
 	to_server(0, "GET /e HTTP/1.1\r\n\r\n");
 	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 	uint8_t f[256];
-	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, &pr.saddr, &pr.caddr, pr.s2c_seq, 0, resp, strlen(resp));
+	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, &pr.saddr, &pr.caddr, pr.s2c_seq, 0, resp,
+			       strlen(resp));
 	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_egress, f, n), 0);
 	struct obsbpf_conn c = server_conn();
 	assert_int_equal(c.head, 0);

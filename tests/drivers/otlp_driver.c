@@ -120,8 +120,10 @@ int main(int argc, char **argv)
 	while (loop_now_ns() < deadline) {
 		sb_reset(&m);
 		tracer_render_metrics(t, &m, EXPO_PROMETHEUS, &pl);
-		if (m.buf && value_of(m.buf, "obsbpf_trace_spans_exported_total") +
-				     value_of(m.buf, "obsbpf_trace_spans_dropped_total") >= spans)
+		if (m.buf &&
+		    value_of(m.buf, "obsbpf_trace_spans_exported_total") +
+				    value_of(m.buf, "obsbpf_trace_spans_dropped_total") >=
+			    spans)
 			break;
 		loop_run_once(l, 100);
 	}

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define FUZZ_CHECK(cond)                                                                 \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
+#define FUZZ_CHECK(cond)                                                                             \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
 			fprintf(fuzz_err(), "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                         \
-		}                                                                        \
+			abort();                                                                     \
+		}                                                                                    \
 	} while (0)
 
 /* The real stderr, kept for FUZZ_CHECK once fuzz_quiet has pointed stderr elsewhere. */

@@ -46,7 +46,10 @@ static void check_values(const struct obsbpf_config *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct { unsigned cmd; const char *name; } cmds[] = {
+	static const struct {
+		unsigned cmd;
+		const char *name;
+	} cmds[] = {
 		{ CMD_ATTACH, "attach" }, { CMD_PROBE, "probe" },   { CMD_LOGS, "logs" },
 		{ CMD_DAEMON, "daemon" }, { CMD_STATUS, "status" }, { CMD_OBSERVE, "observe" },
 	};

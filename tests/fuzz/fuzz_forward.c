@@ -9,7 +9,12 @@
 #include "fuzz.h"
 #include "logs/forward.h"
 
-enum state { HELO, PONG, ACK, DOWN };
+enum state {
+	HELO,
+	PONG,
+	ACK,
+	DOWN
+};
 
 static const char salt[] = "0123456789abcdef0123456789abcdef";
 static const char key[] = "s3cr#t";
@@ -28,7 +33,8 @@ static void handle(struct conn *c, const msgpack_object *o)
 	if (c->st == HELO) {
 		char auth[256];
 		size_t al;
-		if (forward_parse_helo(o, c->nonce, sizeof(c->nonce), &c->nonce_len, auth, sizeof(auth), &al)) {
+		if (forward_parse_helo(o, c->nonce, sizeof(c->nonce), &c->nonce_len, auth, sizeof(auth),
+				       &al)) {
 			c->st = DOWN;
 			return;
 		}

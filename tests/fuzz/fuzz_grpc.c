@@ -50,7 +50,7 @@ static void callbacks(struct grpc_tp *g, const uint8_t *p, size_t n, uint32_t rs
 		p = nl ? nl + 1 : end;
 	}
 	if (p < end)
-		p++; /* the blank line */
+		p++;			     /* the blank line */
 	size_t half = (size_t)(end - p) / 2; /* two DATA frames */
 	on_data(NULL, 0, g->stream, p, half, g);
 	on_data(NULL, 0, g->stream, p + half, (size_t)(end - p) - half, g);

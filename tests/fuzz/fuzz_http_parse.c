@@ -15,9 +15,9 @@
 
 /* Indexed by enum obsbpf_method. */
 static const char *const methods[OBSBPF_M_MAX] = {
-	[OBSBPF_M_GET] = "GET ",       [OBSBPF_M_HEAD] = "HEAD ",       [OBSBPF_M_POST] = "POST ",
-	[OBSBPF_M_PUT] = "PUT ",       [OBSBPF_M_DELETE] = "DELETE ",   [OBSBPF_M_CONNECT] = "CONNECT ",
-	[OBSBPF_M_OPTIONS] = "OPTIONS ", [OBSBPF_M_TRACE] = "TRACE ", [OBSBPF_M_PATCH] = "PATCH ",
+	[OBSBPF_M_GET] = "GET ",	 [OBSBPF_M_HEAD] = "HEAD ",	[OBSBPF_M_POST] = "POST ",
+	[OBSBPF_M_PUT] = "PUT ",	 [OBSBPF_M_DELETE] = "DELETE ", [OBSBPF_M_CONNECT] = "CONNECT ",
+	[OBSBPF_M_OPTIONS] = "OPTIONS ", [OBSBPF_M_TRACE] = "TRACE ",	[OBSBPF_M_PATCH] = "PATCH ",
 };
 
 static __u8 *padded(const uint8_t *data, size_t size, size_t cap)

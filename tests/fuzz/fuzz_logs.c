@@ -37,9 +37,13 @@ static void check_record(const char *line, size_t len, const struct log_parsed *
 	msgpack_packer pk;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	struct log_meta m = { .pod = "web-7d4b9", .namespace_ = "shop", .node = "node-1",
-			      .container = "app", .file = "/var/log/pods/x/app/0.log",
-			      .stream = "stdout", .truncated = truncated };
+	struct log_meta m = { .pod = "web-7d4b9",
+			      .namespace_ = "shop",
+			      .node = "node-1",
+			      .container = "app",
+			      .file = "/var/log/pods/x/app/0.log",
+			      .stream = "stdout",
+			      .truncated = truncated };
 	log_record_pack(&pk, 1700000000123456789ull, line, len, r, &m);
 
 	msgpack_unpacked u;

@@ -17,8 +17,8 @@ static const char *const pod_values[] = { "web-1", "shop" };
 static const struct expo_label_set pod = { pod_names, pod_values, 2 };
 
 /* Parses text and renders it; returns the parse result, rendering into out on success. */
-static int roundtrip(const char *text, bool om_in, enum exposition_format f,
-		     const struct expo_label_set *add, struct strbuf *out, struct expo_stats *st)
+static int roundtrip(const char *text, bool om_in, enum exposition_format f, const struct expo_label_set *add,
+		     struct strbuf *out, struct expo_stats *st)
 {
 	struct expo_doc *d;
 	struct strbuf err;
@@ -38,24 +38,23 @@ static int roundtrip(const char *text, bool om_in, enum exposition_format f,
 static void test_prometheus_text(void **state)
 {
 	(void)state;
-	const char *in =
-		"# HELP req_total Requests served.\n"
-		"# TYPE req_total counter\n"
-		"req_total{method=\"GET\",code=\"200\"} 1027 1395066363000\n"
-		"req_total{method=\"POST\",code=\"400\"}    3\n"
-		"\n"
-		"# A plain comment\n"
-		"# TYPE lat histogram\n"
-		"lat_bucket{le=\"0.1\"} 1\n"
-		"lat_bucket{le=\"+Inf\"} 2\n"
-		"lat_sum 0.3\n"
-		"lat_count 2\n"
-		"# TYPE rpc summary\n"
-		"rpc{quantile=\"0.5\"} 4.5e-3\n"
-		"rpc_sum 1.5\n"
-		"rpc_count 3\n"
-		"temp -Inf\n"
-		"nan_value NaN\n";
+	const char *in = "# HELP req_total Requests served.\n"
+			 "# TYPE req_total counter\n"
+			 "req_total{method=\"GET\",code=\"200\"} 1027 1395066363000\n"
+			 "req_total{method=\"POST\",code=\"400\"}    3\n"
+			 "\n"
+			 "# A plain comment\n"
+			 "# TYPE lat histogram\n"
+			 "lat_bucket{le=\"0.1\"} 1\n"
+			 "lat_bucket{le=\"+Inf\"} 2\n"
+			 "lat_sum 0.3\n"
+			 "lat_count 2\n"
+			 "# TYPE rpc summary\n"
+			 "rpc{quantile=\"0.5\"} 4.5e-3\n"
+			 "rpc_sum 1.5\n"
+			 "rpc_count 3\n"
+			 "temp -Inf\n"
+			 "nan_value NaN\n";
 	const char *want =
 		"# HELP req_total Requests served.\n"
 		"# TYPE req_total counter\n"
@@ -85,16 +84,16 @@ static void test_prometheus_text(void **state)
 static void test_escaping(void **state)
 {
 	(void)state;
-	const char *in =
-		"# HELP esc A \\\\ backslash,\\na newline and \"quotes\".\n"
-		"esc{path=\"C:\\\\dir\",msg=\"say \\\"hi\\\"\\nbye\",utf=\"h\xc3\xa9\"} 1\n";
+	const char *in = "# HELP esc A \\\\ backslash,\\na newline and \"quotes\".\n"
+			 "esc{path=\"C:\\\\dir\",msg=\"say \\\"hi\\\"\\nbye\",utf=\"h\xc3\xa9\"} 1\n";
 	struct strbuf out;
 	sb_init(&out);
 	const char *v[] = { "a\"b\\c\nd" };
 	const char *n[] = { "k8s_pod_name" };
 	struct expo_label_set add = { n, v, 1 };
 	assert_int_equal(roundtrip(in, false, EXPO_PROMETHEUS, &add, &out, NULL), 0);
-	assert_string_equal(out.buf,
+	assert_string_equal(
+		out.buf,
 		"# HELP esc A \\\\ backslash,\\na newline and \"quotes\".\n"
 		"esc{k8s_pod_name=\"a\\\"b\\\\c\\nd\",path=\"C:\\\\dir\",msg=\"say \\\"hi\\\"\\nbye\",utf=\"h\xc3\xa9\"} 1\n");
 	sb_reset(&out);
@@ -108,30 +107,30 @@ static void test_malformed(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"foo{a=\"b\" 1\n",          /* unclosed label set */
-		"foo{a=\"b\\x\"} 1\n",      /* unknown escape */
-		"foo{a=\"b} 1\n",           /* unterminated value */
-		"foo{a=b} 1\n",             /* unquoted value */
-		"foo{=\"b\"} 1\n",          /* no label name */
-		"foo{1a=\"b\"} 1\n",        /* bad label name */
+		"foo{a=\"b\" 1\n",	    /* unclosed label set */
+		"foo{a=\"b\\x\"} 1\n",	    /* unknown escape */
+		"foo{a=\"b} 1\n",	    /* unterminated value */
+		"foo{a=b} 1\n",		    /* unquoted value */
+		"foo{=\"b\"} 1\n",	    /* no label name */
+		"foo{1a=\"b\"} 1\n",	    /* bad label name */
 		"foo{a=\"1\",a=\"2\"} 1\n", /* duplicate label */
 		"foo{__name__=\"x\"} 1\n",  /* reserved label name */
-		"foo{a=\"\xff\"} 1\n",      /* not UTF-8 */
-		"{a=\"b\"} 1\n",            /* no metric name */
-		"9foo 1\n",                 /* bad metric name */
+		"foo{a=\"\xff\"} 1\n",	    /* not UTF-8 */
+		"{a=\"b\"} 1\n",	    /* no metric name */
+		"9foo 1\n",		    /* bad metric name */
 		"foo-bar 1\n",
-		"foo\n",                    /* no value */
+		"foo\n", /* no value */
 		"foo{a=\"b\"}\n",
-		"foo abc\n",                /* bad value */
-		"foo 0x10\n",               /* hex is not the format's */
-		"foo 1 12.5\n",             /* timestamps are integers in 0.0.4 */
-		"foo 1 2 3\n",              /* trailing text */
-		"# TYPE foo bogus\n",       /* unknown type */
+		"foo abc\n",	      /* bad value */
+		"foo 0x10\n",	      /* hex is not the format's */
+		"foo 1 12.5\n",	      /* timestamps are integers in 0.0.4 */
+		"foo 1 2 3\n",	      /* trailing text */
+		"# TYPE foo bogus\n", /* unknown type */
 		"# TYPE foo\n",
 		"# TYPE foo counter extra\n",
 		"# HELP 1foo help\n",
-		"# HELP foo caf\xe9\n",      /* HELP not UTF-8 */
-		"ok 1\nbad{\n",             /* one bad line rejects the whole scrape */
+		"# HELP foo caf\xe9\n", /* HELP not UTF-8 */
+		"ok 1\nbad{\n",		/* one bad line rejects the whole scrape */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct expo_doc *d = (void *)1;
@@ -153,42 +152,41 @@ static void test_malformed(void **state)
 static void test_openmetrics(void **state)
 {
 	(void)state;
-	const char *in =
-		"# HELP jobs Jobs run.\n"
-		"# TYPE jobs counter\n"
-		"# UNIT jobs jobs\n"
-		"jobs_total{kind=\"a\"} 3 1700000000.250 # {trace_id=\"abc\"} 1 1700000000.1\n"
-		"jobs_created{kind=\"a\"} 1699999999\n"
-		"# TYPE build info\n"
-		"build_info{version=\"1.2\"} 1\n"
-		"# TYPE q gaugehistogram\n"
-		"q_bucket{le=\"+Inf\"} 2\n"
-		"q_gcount 2\n"
-		"q_gsum 5\n"
-		"# TYPE mode stateset\n"
-		"mode{mode=\"on\"} 1\n"
-		"# TYPE lat histogram\n"
-		"lat_bucket{le=\"+Inf\"} 1 # {span_id=\"x\"} 0.2\n"
-		"lat_count 1\n"
-		"lat_sum 0.2\n"
-		"lat_created 1699999999\n"
-		"# EOF\n";
+	const char *in = "# HELP jobs Jobs run.\n"
+			 "# TYPE jobs counter\n"
+			 "# UNIT jobs jobs\n"
+			 "jobs_total{kind=\"a\"} 3 1700000000.250 # {trace_id=\"abc\"} 1 1700000000.1\n"
+			 "jobs_created{kind=\"a\"} 1699999999\n"
+			 "# TYPE build info\n"
+			 "build_info{version=\"1.2\"} 1\n"
+			 "# TYPE q gaugehistogram\n"
+			 "q_bucket{le=\"+Inf\"} 2\n"
+			 "q_gcount 2\n"
+			 "q_gsum 5\n"
+			 "# TYPE mode stateset\n"
+			 "mode{mode=\"on\"} 1\n"
+			 "# TYPE lat histogram\n"
+			 "lat_bucket{le=\"+Inf\"} 1 # {span_id=\"x\"} 0.2\n"
+			 "lat_count 1\n"
+			 "lat_sum 0.2\n"
+			 "lat_created 1699999999\n"
+			 "# EOF\n";
 	struct strbuf out;
 	struct expo_stats st;
 	sb_init(&out);
 	assert_int_equal(roundtrip(in, true, EXPO_PROMETHEUS, NULL, &out, &st), 0);
 	assert_string_equal(out.buf,
-		"# HELP jobs_total Jobs run.\n"
-		"# TYPE jobs_total counter\n"
-		"jobs_total{kind=\"a\"} 3 1700000000250\n"
-		"# TYPE build_info gauge\n"
-		"build_info{version=\"1.2\"} 1\n"
-		"# TYPE mode gauge\n"
-		"mode{mode=\"on\"} 1\n"
-		"# TYPE lat histogram\n"
-		"lat_bucket{le=\"+Inf\"} 1\n"
-		"lat_count 1\n"
-		"lat_sum 0.2\n");
+			    "# HELP jobs_total Jobs run.\n"
+			    "# TYPE jobs_total counter\n"
+			    "jobs_total{kind=\"a\"} 3 1700000000250\n"
+			    "# TYPE build_info gauge\n"
+			    "build_info{version=\"1.2\"} 1\n"
+			    "# TYPE mode gauge\n"
+			    "mode{mode=\"on\"} 1\n"
+			    "# TYPE lat histogram\n"
+			    "lat_bucket{le=\"+Inf\"} 1\n"
+			    "lat_count 1\n"
+			    "lat_sum 0.2\n");
 	assert_int_equal(st.dropped, 5); /* jobs_created, 3 gaugehistogram samples, lat_created */
 
 	/* Back to OpenMetrics: counter family without _total, samples with it; seconds. */
@@ -198,8 +196,9 @@ static void test_openmetrics(void **state)
 
 	/* A Prometheus counter without _total gains it in OpenMetrics. */
 	sb_reset(&out);
-	assert_int_equal(roundtrip("# TYPE hits counter\nhits 4\nx 1\n", false, EXPO_OPENMETRICS,
-				   NULL, &out, NULL), 0);
+	assert_int_equal(
+		roundtrip("# TYPE hits counter\nhits 4\nx 1\n", false, EXPO_OPENMETRICS, NULL, &out, NULL),
+		0);
 	assert_string_equal(out.buf, "# TYPE hits counter\nhits_total 4\nx 1\n");
 	sb_free(&out);
 
@@ -218,28 +217,27 @@ static void test_openmetrics(void **state)
 static void test_duplicates(void **state)
 {
 	(void)state;
-	const char *in =
-		"# HELP a First help.\n"
-		"# TYPE a gauge\n"
-		"a{x=\"1\"} 1\n"
-		"# HELP a Second help.\n"
-		"# TYPE a counter\n"
-		"b 2\n"
-		"a{x=\"2\"} 3\n"  /* a again, after b: merged into a's block */
-		"a{x=\"1\"} 9\n"  /* same series twice: the first is kept */
-		"c 1\n"
-		"# TYPE c gauge\n"; /* TYPE after samples: ignored */
+	const char *in = "# HELP a First help.\n"
+			 "# TYPE a gauge\n"
+			 "a{x=\"1\"} 1\n"
+			 "# HELP a Second help.\n"
+			 "# TYPE a counter\n"
+			 "b 2\n"
+			 "a{x=\"2\"} 3\n" /* a again, after b: merged into a's block */
+			 "a{x=\"1\"} 9\n" /* same series twice: the first is kept */
+			 "c 1\n"
+			 "# TYPE c gauge\n"; /* TYPE after samples: ignored */
 	struct strbuf out;
 	struct expo_stats st;
 	sb_init(&out);
 	assert_int_equal(roundtrip(in, false, EXPO_PROMETHEUS, NULL, &out, &st), 0);
 	assert_string_equal(out.buf,
-		"# HELP a First help.\n"
-		"# TYPE a gauge\n"
-		"a{x=\"1\"} 1\n"
-		"a{x=\"2\"} 3\n"
-		"b 2\n"
-		"c 1\n");
+			    "# HELP a First help.\n"
+			    "# TYPE a gauge\n"
+			    "a{x=\"1\"} 1\n"
+			    "a{x=\"2\"} 3\n"
+			    "b 2\n"
+			    "c 1\n");
 	assert_int_equal(st.dup_meta, 3);
 	assert_int_equal(st.dup_series, 1);
 	sb_free(&out);
@@ -248,19 +246,18 @@ static void test_duplicates(void **state)
 static bool reserved(const char *n)
 {
 	return !strncmp(n, "obsbpf_", 7) || !strcmp(n, "http_server_request_duration_seconds") ||
-	       !strcmp(n, "http_server_request_duration_seconds_count");
+		!strcmp(n, "http_server_request_duration_seconds_count");
 }
 
 static void test_reserved_names(void **state)
 {
 	(void)state;
-	const char *in =
-		"# TYPE http_server_request_duration_seconds histogram\n"
-		"http_server_request_duration_seconds_count 1\n"
-		"http_server_request_duration_seconds_sum 1\n"
-		"obsbpf_up 1\n"
-		"app_obsbpf_up 7\n"
-		"mine 2\n";
+	const char *in = "# TYPE http_server_request_duration_seconds histogram\n"
+			 "http_server_request_duration_seconds_count 1\n"
+			 "http_server_request_duration_seconds_sum 1\n"
+			 "obsbpf_up 1\n"
+			 "app_obsbpf_up 7\n"
+			 "mine 2\n";
 	struct expo_doc *d;
 	assert_int_equal(expo_parse(&d, in, strlen(in), NULL, NULL), 0);
 	expo_doc_reserve(d, reserved, "app_");
@@ -268,11 +265,11 @@ static void test_reserved_names(void **state)
 	sb_init(&out);
 	expo_render(d, NULL, EXPO_PROMETHEUS, false, &out);
 	assert_string_equal(out.buf,
-		"# TYPE app_http_server_request_duration_seconds histogram\n"
-		"app_http_server_request_duration_seconds_count 1\n"
-		"app_http_server_request_duration_seconds_sum 1\n"
-		"app_obsbpf_up 7\n"
-		"mine 2\n");
+			    "# TYPE app_http_server_request_duration_seconds histogram\n"
+			    "app_http_server_request_duration_seconds_count 1\n"
+			    "app_http_server_request_duration_seconds_sum 1\n"
+			    "app_obsbpf_up 7\n"
+			    "mine 2\n");
 	assert_int_equal(expo_doc_stats(d)->renamed, 1);
 	assert_int_equal(expo_doc_stats(d)->clashed, 1);
 	assert_int_equal(expo_doc_stats(d)->series, 4);
@@ -290,7 +287,8 @@ static void test_label_clash_and_timestamps(void **state)
 	struct strbuf out;
 	sb_init(&out);
 	expo_render(d, &pod, EXPO_PROMETHEUS, true, &out);
-	assert_string_equal(out.buf,
+	assert_string_equal(
+		out.buf,
 		"a{k8s_pod_name=\"web-1\",k8s_namespace_name=\"shop\",exported_k8s_pod_name=\"inner\",z=\"1\"} 1\n"
 		"b{k8s_pod_name=\"web-1\",k8s_namespace_name=\"shop\",exported_k8s_pod_name=\"x\"} 2\n");
 	sb_free(&out);
@@ -358,7 +356,7 @@ static void test_mutations(void **state)
 			size_t at = (rng >> 8) % len;
 			rng = rng * 1103515245u + 12345u;
 			char c = (rng >> 16) & 1 ? alphabet[(rng >> 8) % (sizeof(alphabet) - 1)]
-						  : (char)(rng >> 8);
+						 : (char)(rng >> 8);
 			if (c == '\0')
 				c = '"';
 			buf[at] = c;
@@ -375,8 +373,8 @@ static void test_mutations(void **state)
 		sb_init(&err);
 		int r = expo_parse(&again, out.buf ? out.buf : "", out.len, NULL, &err);
 		if (r < 0)
-			fail_msg("rendered text does not parse (%s):\n%s\nfrom input:\n%.*s", err.buf, out.buf,
-				 (int)len, buf);
+			fail_msg("rendered text does not parse (%s):\n%s\nfrom input:\n%.*s", err.buf,
+				 out.buf, (int)len, buf);
 		assert_int_equal(expo_doc_stats(again)->series, expo_doc_stats(d)->series);
 		expo_doc_free(again);
 		expo_doc_free(d);
@@ -394,35 +392,35 @@ static void test_mutations(void **state)
 static void test_openmetrics_grouping(void **state)
 {
 	(void)state;
-	const char *in =
-		"# HELP h Latency.\n# TYPE h histogram\n"
-		"h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\n"
-		"h_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"
-		"h_bucket{b=\"x\",a=\"1\",le=\"+Inf\"} 3\n"
-		"h_bucket{a=\"2\",b=\"x\",le=\"+Inf\"} 4\n"
-		"h_sum{a=\"1\",b=\"x\"} 0.5\nh_sum{a=\"2\",b=\"x\"} 0.7\n"
-		"h_count{a=\"1\",b=\"x\"} 3\nh_count{a=\"2\",b=\"x\"} 4\n"
-		"# TYPE s summary\n"
-		"s{k=\"1\",quantile=\"0.5\"} 1\ns{k=\"2\",quantile=\"0.5\"} 2\n"
-		"s_sum{k=\"1\"} 1\ns_sum{k=\"2\"} 2\ns_count{k=\"1\"} 1\ns_count{k=\"2\"} 2\n";
+	const char *in = "# HELP h Latency.\n# TYPE h histogram\n"
+			 "h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\n"
+			 "h_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"
+			 "h_bucket{b=\"x\",a=\"1\",le=\"+Inf\"} 3\n"
+			 "h_bucket{a=\"2\",b=\"x\",le=\"+Inf\"} 4\n"
+			 "h_sum{a=\"1\",b=\"x\"} 0.5\nh_sum{a=\"2\",b=\"x\"} 0.7\n"
+			 "h_count{a=\"1\",b=\"x\"} 3\nh_count{a=\"2\",b=\"x\"} 4\n"
+			 "# TYPE s summary\n"
+			 "s{k=\"1\",quantile=\"0.5\"} 1\ns{k=\"2\",quantile=\"0.5\"} 2\n"
+			 "s_sum{k=\"1\"} 1\ns_sum{k=\"2\"} 2\ns_count{k=\"1\"} 1\ns_count{k=\"2\"} 2\n";
 	struct strbuf out;
 	sb_init(&out);
 	assert_int_equal(roundtrip(in, false, EXPO_OPENMETRICS, NULL, &out, NULL), 0);
 	assert_string_equal(out.buf,
-		"# HELP h Latency.\n# TYPE h histogram\n"
-		"h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\n"
-		"h_bucket{b=\"x\",a=\"1\",le=\"+Inf\"} 3\n"
-		"h_sum{a=\"1\",b=\"x\"} 0.5\nh_count{a=\"1\",b=\"x\"} 3\n"
-		"h_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"
-		"h_bucket{a=\"2\",b=\"x\",le=\"+Inf\"} 4\n"
-		"h_sum{a=\"2\",b=\"x\"} 0.7\nh_count{a=\"2\",b=\"x\"} 4\n"
-		"# TYPE s summary\n"
-		"s{k=\"1\",quantile=\"0.5\"} 1\ns_sum{k=\"1\"} 1\ns_count{k=\"1\"} 1\n"
-		"s{k=\"2\",quantile=\"0.5\"} 2\ns_sum{k=\"2\"} 2\ns_count{k=\"2\"} 2\n");
+			    "# HELP h Latency.\n# TYPE h histogram\n"
+			    "h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\n"
+			    "h_bucket{b=\"x\",a=\"1\",le=\"+Inf\"} 3\n"
+			    "h_sum{a=\"1\",b=\"x\"} 0.5\nh_count{a=\"1\",b=\"x\"} 3\n"
+			    "h_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"
+			    "h_bucket{a=\"2\",b=\"x\",le=\"+Inf\"} 4\n"
+			    "h_sum{a=\"2\",b=\"x\"} 0.7\nh_count{a=\"2\",b=\"x\"} 4\n"
+			    "# TYPE s summary\n"
+			    "s{k=\"1\",quantile=\"0.5\"} 1\ns_sum{k=\"1\"} 1\ns_count{k=\"1\"} 1\n"
+			    "s{k=\"2\",quantile=\"0.5\"} 2\ns_sum{k=\"2\"} 2\ns_count{k=\"2\"} 2\n");
 	/* 0.0.4 text stays as the app wrote it */
 	sb_reset(&out);
 	assert_int_equal(roundtrip(in, false, EXPO_PROMETHEUS, NULL, &out, NULL), 0);
-	assert_non_null(strstr(out.buf, "h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\nh_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"));
+	assert_non_null(strstr(
+		out.buf, "h_bucket{a=\"1\",b=\"x\",le=\"1\"} 1\nh_bucket{a=\"2\",b=\"x\",le=\"1\"} 2\n"));
 	sb_free(&out);
 }
 
@@ -430,7 +428,9 @@ static void test_openmetrics_grouping(void **state)
 static void test_openmetrics_untyped_fallback(void **state)
 {
 	(void)state;
-	static const struct { const char *in, *om; } cases[] = {
+	static const struct {
+		const char *in, *om;
+	} cases[] = {
 		{ "# HELP h No +Inf.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",
 		  "h_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n" },
 		{ "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\nh_sum 1\n", /* count != +Inf */
@@ -485,7 +485,8 @@ static void test_fuzz_timestamp_extremes(void **state)
 	(void)state;
 	struct strbuf out;
 	sb_init(&out);
-	assert_int_equal(roundtrip("a 1 -9223372036854775808\n", false, EXPO_OPENMETRICS, NULL, &out, NULL), 0);
+	assert_int_equal(roundtrip("a 1 -9223372036854775808\n", false, EXPO_OPENMETRICS, NULL, &out, NULL),
+			 0);
 	assert_string_equal(out.buf, "a 1 -9223372036854775.808\n");
 	assert_true(om_parses(out.buf));
 	sb_reset(&out);
@@ -493,7 +494,8 @@ static void test_fuzz_timestamp_extremes(void **state)
 	assert_string_equal(out.buf, "a 1 -0.001\n");
 	/* OpenMetrics seconds past what milliseconds in a long long hold: llround is unspecified */
 	assert_int_equal(roundtrip("a 1 1e300\n# EOF\n", true, EXPO_OPENMETRICS, NULL, &out, NULL), -EINVAL);
-	assert_int_equal(roundtrip("a 1 -9.3e15\n# EOF\n", true, EXPO_OPENMETRICS, NULL, &out, NULL), -EINVAL);
+	assert_int_equal(roundtrip("a 1 -9.3e15\n# EOF\n", true, EXPO_OPENMETRICS, NULL, &out, NULL),
+			 -EINVAL);
 	sb_reset(&out);
 	assert_int_equal(roundtrip("a 1 9.2e15\n# EOF\n", true, EXPO_OPENMETRICS, NULL, &out, NULL), 0);
 	assert_string_equal(out.buf, "a 1 9200000000000000.000\n");
@@ -507,19 +509,22 @@ static void test_fuzz_counter_name_clash(void **state)
 	(void)state;
 	struct strbuf out;
 	sb_init(&out);
-	assert_int_equal(roundtrip("# TYPE a_total counter\na_total 1\na 2\n", false, EXPO_OPENMETRICS,
-				   NULL, &out, NULL), 0);
+	assert_int_equal(roundtrip("# TYPE a_total counter\na_total 1\na 2\n", false, EXPO_OPENMETRICS, NULL,
+				   &out, NULL),
+			 0);
 	assert_string_equal(out.buf, "a_total 1\na 2\n");
 	assert_true(om_parses(out.buf));
 	sb_reset(&out);
-	assert_int_equal(roundtrip("a_total 2\n# TYPE a counter\na 1\n", false, EXPO_OPENMETRICS, NULL,
-				   &out, NULL), 0);
+	assert_int_equal(
+		roundtrip("a_total 2\n# TYPE a counter\na 1\n", false, EXPO_OPENMETRICS, NULL, &out, NULL),
+		0);
 	assert_string_equal(out.buf, "a_total 2\na 1\n");
 	assert_true(om_parses(out.buf));
 	/* no clash: still a counter */
 	sb_reset(&out);
-	assert_int_equal(roundtrip("# TYPE a_total counter\na_total 1\nb 2\n", false, EXPO_OPENMETRICS,
-				   NULL, &out, NULL), 0);
+	assert_int_equal(roundtrip("# TYPE a_total counter\na_total 1\nb 2\n", false, EXPO_OPENMETRICS, NULL,
+				   &out, NULL),
+			 0);
 	assert_string_equal(out.buf, "# TYPE a counter\na_total 1\nb 2\n");
 	sb_free(&out);
 }

@@ -24,7 +24,11 @@
 #include "loop/loop.h"
 #include "util/strbuf.h"
 
-enum mode { M_OK, M_SILENT, M_BIG };
+enum mode {
+	M_OK,
+	M_SILENT,
+	M_BIG
+};
 
 struct srv {
 	struct loop *l;
@@ -62,9 +66,10 @@ static void on_client(void *arg, uint32_t ev)
 		if (s->mode == M_BIG) {
 			char body[20000];
 			memset(body, 'a', sizeof(body));
-			len = snprintf(resp, sizeof(resp),
-				       "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%.*s",
-				       sizeof(body), (int)sizeof(body), body);
+			len = snprintf(
+				resp, sizeof(resp),
+				"HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%.*s",
+				sizeof(body), (int)sizeof(body), body);
 		} else {
 			len = snprintf(resp, sizeof(resp),
 				       "HTTP/1.1 202 Accepted\r\nContent-Type: text/plain; version=0.0.4\r\n"
@@ -172,8 +177,12 @@ static void test_fetch_on_loop(void **state)
 	assert_non_null(strstr(s.req.buf, "Accept: text/plain\r\n"));
 	sb_reset(&s.req);
 
-	struct fetch_req put = { .method = "PUT", .url = url, .content_type = "text/plain",
-				 .body = "a 1\n", .body_len = 4, .timeout_ms = 2000 };
+	struct fetch_req put = { .method = "PUT",
+				 .url = url,
+				 .content_type = "text/plain",
+				 .body = "a 1\n",
+				 .body_len = 4,
+				 .timeout_ms = 2000 };
 	fetch(l, f, &put, &d);
 	assert_true(d.ok);
 	assert_non_null(strstr(s.req.buf, "PUT /metrics HTTP/1.1\r\n"));
@@ -235,7 +244,10 @@ static void test_group_path(void **state)
 	push_group_path(&p, "j", "");
 	assert_string_equal(p.buf, "/metrics/job/j/instance@base64/=");
 	sb_reset(&p);
-	push_group_path(&p, "/?" "?>", "ok"); /* split: "??>" is a trigraph */
+	push_group_path(&p,
+			"/?"
+			"?>",
+			"ok"); /* split: "??>" is a trigraph */
 	assert_string_equal(p.buf, "/metrics/job@base64/Lz8_Pg==/instance/ok");
 	sb_free(&p);
 }
@@ -298,20 +310,18 @@ static void test_family_header(void **state)
 	sb_init(&o);
 	am_family(&o, EXPO_OPENMETRICS, "obsbpf_app_scrapes_total", "counter", "h");
 	am_family(&o, EXPO_PROMETHEUS, "obsbpf_app_scrapes_total", "counter", "h");
-	assert_string_equal(o.buf, "# HELP obsbpf_app_scrapes h\n# TYPE obsbpf_app_scrapes counter\n"
-				   "# HELP obsbpf_app_scrapes_total h\n# TYPE obsbpf_app_scrapes_total counter\n");
+	assert_string_equal(o.buf,
+			    "# HELP obsbpf_app_scrapes h\n# TYPE obsbpf_app_scrapes counter\n"
+			    "# HELP obsbpf_app_scrapes_total h\n# TYPE obsbpf_app_scrapes_total counter\n");
 	sb_free(&o);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fetch_on_loop),
-		cmocka_unit_test(test_group_path),
-		cmocka_unit_test(test_push_backoff),
-		cmocka_unit_test(test_options),
-		cmocka_unit_test(test_reserved),
-		cmocka_unit_test(test_family_header),
+		cmocka_unit_test(test_fetch_on_loop), cmocka_unit_test(test_group_path),
+		cmocka_unit_test(test_push_backoff),  cmocka_unit_test(test_options),
+		cmocka_unit_test(test_reserved),      cmocka_unit_test(test_family_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@ static void test_steps(void **state)
 	assert_int_equal(backoff_ms(1, 1000, 30000, 0), 500);
 	assert_int_equal(backoff_ms(2, 1000, 30000, 0), 1000);
 	assert_int_equal(backoff_ms(3, 1000, 30000, 0), 2000);
-	assert_int_equal(backoff_ms(6, 1000, 30000, 0), 15000); /* 32000 capped to 30000 */
+	assert_int_equal(backoff_ms(6, 1000, 30000, 0), 15000);	  /* 32000 capped to 30000 */
 	assert_int_equal(backoff_ms(200, 1000, 30000, 0), 15000); /* shifted far past: the cap */
 	/* rnd near 1: nearly the whole step */
 	assert_true(backoff_ms(3, 1000, 30000, 0.999999) >= 3999);
@@ -27,9 +27,9 @@ static void test_steps(void **state)
 static void test_edges(void **state)
 {
 	(void)state;
-	assert_int_equal(backoff_ms(1, 1, 1, 0), 1);     /* never 0 */
+	assert_int_equal(backoff_ms(1, 1, 1, 0), 1); /* never 0 */
 	assert_int_equal(backoff_ms(1, 0, 0, 0), 1);
-	assert_int_equal(backoff_ms(1, 1000, 10, 0), 500); /* a cap below the base: the base */
+	assert_int_equal(backoff_ms(1, 1000, 10, 0), 500);	/* a cap below the base: the base */
 	assert_int_equal(backoff_ms(2, 1000, 30000, -1), 1000); /* rnd outside [0,1): 0 */
 	assert_int_equal(backoff_ms(2, 1000, 30000, 1.0), 1000);
 }

@@ -85,7 +85,8 @@ static void test_pod_cgroup_trim(void **state)
 	char p1[] = "/kubepods/burstable/pod1234/abcdef";
 	pod_cgroup_trim(p1);
 	assert_string_equal(p1, "/kubepods/burstable/pod1234");
-	char p2[] = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice/cri-containerd-ab.scope";
+	char p2[] =
+		"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice/cri-containerd-ab.scope";
 	pod_cgroup_trim(p2);
 	assert_string_equal(p2, "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice");
 	char p3[] = "/system.slice/app.service";
@@ -222,7 +223,8 @@ static void test_config_errors(void **state)
 	struct obsbpf_config c = { 0 };
 	char *argv[] = { "attach", "--config", "/nonexistent/obsbpf.conf", NULL };
 	assert_int_equal(parse_capture(&c, CMD_ATTACH, "attach", 3, argv), -1);
-	assert_string_equal(err_text, "obsbpf attach: --config /nonexistent/obsbpf.conf: No such file or directory\n");
+	assert_string_equal(err_text,
+			    "obsbpf attach: --config /nonexistent/obsbpf.conf: No such file or directory\n");
 	char *argv2[] = { "attach", "--config", "/tmp", NULL };
 	assert_int_equal(parse_capture(&c, CMD_ATTACH, "attach", 3, argv2), -1);
 	assert_string_equal(err_text, "obsbpf attach: --config /tmp: Is a directory\n");

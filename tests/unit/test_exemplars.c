@@ -16,8 +16,12 @@
 
 static struct obsbpf_http_event ev(uint32_t route, uint16_t status, uint64_t dur_ns, uint8_t id)
 {
-	struct obsbpf_http_event e = { .start_ns = 1000, .end_ns = 1000 + dur_ns, .route_id = route,
-				       .status = status, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_SERVER };
+	struct obsbpf_http_event e = { .start_ns = 1000,
+				       .end_ns = 1000 + dur_ns,
+				       .route_id = route,
+				       .status = status,
+				       .method = OBSBPF_M_GET,
+				       .dir = OBSBPF_DIR_SERVER };
 	e.trace.origin = OBSBPF_TO_HEADER;
 	e.trace.flags = OBSBPF_TRACE_SAMPLED;
 	memset(e.trace.trace_id, id, sizeof(e.trace.trace_id));
@@ -27,18 +31,21 @@ static struct obsbpf_http_event ev(uint32_t route, uint16_t status, uint64_t dur
 
 static struct obsbpf_hist_key key_of(const struct obsbpf_http_event *e)
 {
-	return (struct obsbpf_hist_key){ .pod_id = e->pod_id, .route_id = e->route_id, .status = e->status,
-					 .method = e->method, .dir = e->dir };
+	return (struct obsbpf_hist_key){ .pod_id = e->pod_id,
+					 .route_id = e->route_id,
+					 .status = e->status,
+					 .method = e->method,
+					 .dir = e->dir };
 }
 
 static void test_slot_per_bucket(void **state)
 {
 	(void)state;
 	struct exemplars *x = exemplars_new(8);
-	struct obsbpf_http_event a = ev(7, 200, 100000, 0xaa);  /* exactly 100 us: le="0.0001" */
-	struct obsbpf_http_event b = ev(7, 200, 100001, 0xbb);  /* just above: le="0.00025" */
-	struct obsbpf_http_event c = ev(7, 200, 3000000, 0xcc); /* 3 ms: le="0.005" */
-	struct obsbpf_http_event d = ev(7, 200, 4000000, 0xdd); /* 4 ms: same bucket, later */
+	struct obsbpf_http_event a = ev(7, 200, 100000, 0xaa);		 /* exactly 100 us: le="0.0001" */
+	struct obsbpf_http_event b = ev(7, 200, 100001, 0xbb);		 /* just above: le="0.00025" */
+	struct obsbpf_http_event c = ev(7, 200, 3000000, 0xcc);		 /* 3 ms: le="0.005" */
+	struct obsbpf_http_event d = ev(7, 200, 4000000, 0xdd);		 /* 4 ms: same bucket, later */
 	struct obsbpf_http_event inf = ev(7, 200, 20000000000ull, 0xee); /* 20 s: +Inf */
 	exemplars_record_at(x, &a, 1700000000001);
 	exemplars_record_at(x, &b, 1700000000002);
@@ -83,7 +90,9 @@ static void test_unsampled_ignored(void **state)
 static void test_bounded_and_evicted(void **state)
 {
 	(void)state;
-	enum { MAX = 40 };
+	enum {
+		MAX = 40
+	};
 	struct exemplars *x = exemplars_new(MAX);
 	struct dp_hist_entry h[MAX + 10];
 	memset(h, 0, sizeof(h));
@@ -163,10 +172,12 @@ static void test_render_openmetrics(void **state)
 	struct strbuf sb;
 	sb_init(&sb);
 	red_render(&sb, EXPO_OPENMETRICS, &L, h, 1, r, 1, x);
-	assert_non_null(strstr(sb.buf, "# TYPE http_server_request_duration_seconds histogram\n"
-				       "# UNIT http_server_request_duration_seconds seconds\n"));
-	assert_non_null(strstr(sb.buf, ",le=\"0.005\"} 42 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\","
-				       "span_id=\"00f067aa0ba902b7\"} 0.003100000 1700000000.123\n"));
+	assert_non_null(strstr(sb.buf,
+			       "# TYPE http_server_request_duration_seconds histogram\n"
+			       "# UNIT http_server_request_duration_seconds seconds\n"));
+	assert_non_null(strstr(sb.buf,
+			       ",le=\"0.005\"} 42 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\","
+			       "span_id=\"00f067aa0ba902b7\"} 0.003100000 1700000000.123\n"));
 	assert_non_null(strstr(sb.buf, ",le=\"0.0025\"} 0\n")); /* no exemplar where none landed */
 	/* only one exemplar in the whole text */
 	assert_null(strstr(strstr(sb.buf, " # {") + 1, " # {"));
@@ -192,8 +203,10 @@ static void test_counters_openmetrics(void **state)
 	assert_null(strstr(sb.buf, "# TYPE obsbpf_events_read_total"));
 	assert_non_null(strstr(sb.buf, "later routes are \\\"_OTHER\\\".\n"));
 	assert_non_null(strstr(sb.buf, "obsbpf_exemplar_series{k8s_pod_name=\"web-1\""));
-	assert_non_null(strstr(sb.buf, "obsbpf_exemplars_dropped_total{k8s_pod_name=\"web-1\",k8s_namespace_name=\"shop\","
-				       "k8s_node_name=\"node-a\"} 1\n"));
+	assert_non_null(
+		strstr(sb.buf,
+		       "obsbpf_exemplars_dropped_total{k8s_pod_name=\"web-1\",k8s_namespace_name=\"shop\","
+		       "k8s_node_name=\"node-a\"} 1\n"));
 	sb_reset(&sb);
 	agent_counters_render(&sb, EXPO_PROMETHEUS, &L, &c);
 	assert_non_null(strstr(sb.buf, "# TYPE obsbpf_events_read_total counter\n"));
@@ -204,12 +217,9 @@ static void test_counters_openmetrics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_slot_per_bucket),
-		cmocka_unit_test(test_unsampled_ignored),
-		cmocka_unit_test(test_bounded_and_evicted),
-		cmocka_unit_test(test_wall_clock),
-		cmocka_unit_test(test_render_openmetrics),
-		cmocka_unit_test(test_counters_openmetrics),
+		cmocka_unit_test(test_slot_per_bucket),	    cmocka_unit_test(test_unsampled_ignored),
+		cmocka_unit_test(test_bounded_and_evicted), cmocka_unit_test(test_wall_clock),
+		cmocka_unit_test(test_render_openmetrics),  cmocka_unit_test(test_counters_openmetrics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,7 +110,7 @@ static void test_server_goaway(void **state)
 	struct grpc_tp *g = reply();
 	assert_int_equal(session_open(g), 0);
 	static const uint8_t settings_goaway[] = {
-		0, 0, 0, 4, 0, 0, 0, 0, 0,                         /* SETTINGS, empty */
+		0, 0, 0, 4, 0, 0, 0, 0, 0,			   /* SETTINGS, empty */
 		0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* GOAWAY last 0, NO_ERROR */
 	};
 	assert_true(session_feed(g, settings_goaway, sizeof(settings_goaway)));

@@ -35,8 +35,9 @@ static void test_forms(void **state)
 static void test_rejects(void **state)
 {
 	(void)state;
-	const char *bad[] = { "", "host", "host:", ":9102", "host:0", "host:65536", "host:43x17", "host:+80",
-			      "[::1]", "[::1]9102", "[]:80", "[::1:80", "::1:9102", "h:123456" };
+	const char *bad[] = { "",	    "host",	  "host:",    ":9102",	 "host:0",
+			      "host:65536", "host:43x17", "host:+80", "[::1]",	 "[::1]9102",
+			      "[]:80",	    "[::1:80",	  "::1:9102", "h:123456" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(split(bad[i], 0), -EINVAL);
 	char tiny[4];

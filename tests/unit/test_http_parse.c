@@ -74,8 +74,8 @@ static void test_status(void **state)
 	(void)state;
 	assert_int_equal(status("HTTP/1.1 200 OK\r\n"), 200);
 	assert_int_equal(status("HTTP/1.0 404 Not Found\r\n"), 404);
-	assert_int_equal(status("HTTP/1.1 503"), 503);           /* exactly 12 bytes */
-	assert_int_equal(status("HTTP/1.1 204\r\n"), 204);       /* no reason phrase */
+	assert_int_equal(status("HTTP/1.1 503"), 503);	   /* exactly 12 bytes */
+	assert_int_equal(status("HTTP/1.1 204\r\n"), 204); /* no reason phrase */
 	assert_int_equal(status("HTTP/1.1 100 Continue\r\n"), 100);
 	assert_int_equal(status("HTTP/2 200 OK"), -1);
 	assert_int_equal(status("HTTP/1.1 2000 OK"), -1);
@@ -104,7 +104,8 @@ static void test_route_ids(void **state)
 	assert_int_equal(route_id("GET /o/9f86d081-884c-7d65 HTTP/1.1"), route_id("GET /o/1 HTTP/1.1"));
 	assert_int_not_equal(route_id("GET /users/me HTTP/1.1"), route_id("GET /users/17 HTTP/1.1"));
 	assert_int_not_equal(route_id("GET /users HTTP/1.1"), route_id("GET /users/ HTTP/1.1"));
-	assert_int_not_equal(route_id("GET /cafe HTTP/1.1"), route_id("GET /1 HTTP/1.1")); /* hex word, no digit */
+	assert_int_not_equal(route_id("GET /cafe HTTP/1.1"),
+			     route_id("GET /1 HTTP/1.1")); /* hex word, no digit */
 	assert_true(route_id("GET / HTTP/1.1") != OBSBPF_ROUTE_OVERFLOW);
 }
 
@@ -113,9 +114,11 @@ static void test_route_ids(void **state)
 static void test_hash_agrees_with_template(void **state)
 {
 	(void)state;
-	const char *paths[] = { "/", "/users/17", "/users/42", "/users/me", "/users/17/orders/3",
-				"/a-b/c_d", "/x/ABCDEF12", "/x/abcdef", "/v1/items/0", "/v2/items/0",
-				"/deep/1/2/3/4/5", "/trailing/", "/x/12-34" };
+	const char *paths[] = { "/",	       "/users/17",	     "/users/42",
+				"/users/me",   "/users/17/orders/3", "/a-b/c_d",
+				"/x/ABCDEF12", "/x/abcdef",	     "/v1/items/0",
+				"/v2/items/0", "/deep/1/2/3/4/5",    "/trailing/",
+				"/x/12-34" };
 	size_t n = sizeof(paths) / sizeof(paths[0]);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < n; j++) {
@@ -187,14 +190,10 @@ static void test_method_prefix(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_methods),
-		cmocka_unit_test(test_not_requests),
-		cmocka_unit_test(test_status),
-		cmocka_unit_test(test_tls),
-		cmocka_unit_test(test_route_ids),
-		cmocka_unit_test(test_hash_agrees_with_template),
-		cmocka_unit_test(test_template),
-		cmocka_unit_test(test_long_path_bounded),
+		cmocka_unit_test(test_methods),	      cmocka_unit_test(test_not_requests),
+		cmocka_unit_test(test_status),	      cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_route_ids),     cmocka_unit_test(test_hash_agrees_with_template),
+		cmocka_unit_test(test_template),      cmocka_unit_test(test_long_path_bounded),
 		cmocka_unit_test(test_method_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,8 +25,9 @@ static void test_pod_uid(void **state)
 	assert_int_equal(kubepods_pod_uid("pod0f3c9a1e-7b2d-4c11-9e8f-1a2b3c4d5e6f", uid, sizeof(uid)), 0);
 	assert_string_equal(uid, "0f3c9a1e-7b2d-4c11-9e8f-1a2b3c4d5e6f");
 	/* systemd spells the uid's '-' as '_' */
-	assert_int_equal(kubepods_pod_uid("kubepods-burstable-pod0f3c9a1e_7b2d_4c11_9e8f_1a2b3c4d5e6f.slice", uid,
-					  sizeof(uid)), 0);
+	assert_int_equal(kubepods_pod_uid("kubepods-burstable-pod0f3c9a1e_7b2d_4c11_9e8f_1a2b3c4d5e6f.slice",
+					  uid, sizeof(uid)),
+			 0);
 	assert_string_equal(uid, "0f3c9a1e-7b2d-4c11-9e8f-1a2b3c4d5e6f");
 	assert_int_equal(kubepods_pod_uid("kubepods-pod1234.slice", uid, sizeof(uid)), 0); /* guaranteed */
 	assert_string_equal(uid, "1234");
@@ -64,7 +65,8 @@ static void test_qos_and_trim(void **state)
 	assert_true(kubepods_qos_dir("kubepods-besteffort.slice"));
 	assert_false(kubepods_qos_dir("pod1234"));
 	/* The path of a process in a container, systemd layout, is cut after the pod. */
-	char p[] = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice/cri-containerd-ab.scope";
+	char p[] =
+		"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice/cri-containerd-ab.scope";
 	pod_cgroup_trim(p);
 	assert_string_equal(p, "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice");
 	char q[] = "/kubepods/besteffort/pod12-34/0123456789abcdef";
@@ -79,11 +81,18 @@ static void test_scan(void **state)
 	char root[] = "/tmp/obsbpf-kubepods-XXXXXX";
 	assert_non_null(mkdtemp(root));
 	const char *dirs[] = {
-		"kubepods", "kubepods/besteffort", "kubepods/besteffort/podaaa", "kubepods/besteffort/podaaa/0123456789abcdef",
-		"kubepods/burstable", "kubepods/podggg", "kubepods/notapod",
-		"kubepods.slice", "kubepods.slice/kubepods-burstable.slice",
+		"kubepods",
+		"kubepods/besteffort",
+		"kubepods/besteffort/podaaa",
+		"kubepods/besteffort/podaaa/0123456789abcdef",
+		"kubepods/burstable",
+		"kubepods/podggg",
+		"kubepods/notapod",
+		"kubepods.slice",
+		"kubepods.slice/kubepods-burstable.slice",
 		"kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podb_b.slice",
-		"kubepods.slice/kubepods-podccc.slice", "system.slice",
+		"kubepods.slice/kubepods-podccc.slice",
+		"system.slice",
 	};
 	char path[512];
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -91,7 +100,7 @@ static void test_scan(void **state)
 		assert_int_equal(mkdir(path, 0700), 0);
 	}
 	struct kubepods_dir *pods;
-	char (*watch)[4096];
+	char(*watch)[4096];
 	int nwatch;
 	int n = kubepods_scan(root, &pods, &watch, &nwatch);
 	assert_int_equal(n, 4);
@@ -102,7 +111,8 @@ static void test_scan(void **state)
 			found |= 1;
 		if (!strcmp(rel, "/kubepods/podggg") && !strcmp(pods[i].uid, "ggg"))
 			found |= 2;
-		if (!strcmp(rel, "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podb_b.slice") &&
+		if (!strcmp(rel,
+			    "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podb_b.slice") &&
 		    !strcmp(pods[i].uid, "b-b"))
 			found |= 4;
 		if (!strcmp(rel, "/kubepods.slice/kubepods-podccc.slice") && !strcmp(pods[i].uid, "ccc"))
@@ -160,16 +170,25 @@ static void test_render_event(void **state)
 	(void)state;
 	struct strbuf b;
 	sb_init(&b);
-	assert_int_equal(ctl_render_event(&b, "{\"time\":\"2026-11-24T09:41:07.123Z\",\"pod\":\"web-1\",\"namespace\":\"shop\","
-					      "\"dir\":\"server\",\"local\":\"10.0.0.2:8080\",\"peer\":\"10.0.0.7:51234\","
-					      "\"method\":\"GET\",\"route\":\"/items/:id\",\"status\":200,\"latency_ns\":1234567,"
-					      "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}"), 0);
-	assert_string_equal(b.buf, "09:41:07.123  shop/web-1  <- 10.0.0.7:51234  GET /items/:id  200  1.235ms  "
-				   "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_int_equal(
+		ctl_render_event(
+			&b,
+			"{\"time\":\"2026-11-24T09:41:07.123Z\",\"pod\":\"web-1\",\"namespace\":\"shop\","
+			"\"dir\":\"server\",\"local\":\"10.0.0.2:8080\",\"peer\":\"10.0.0.7:51234\","
+			"\"method\":\"GET\",\"route\":\"/items/:id\",\"status\":200,\"latency_ns\":1234567,"
+			"\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}"),
+		0);
+	assert_string_equal(b.buf,
+			    "09:41:07.123  shop/web-1  <- 10.0.0.7:51234  GET /items/:id  200  1.235ms  "
+			    "4bf92f3577b34da6a3ce929d0e0e4736");
 	sb_reset(&b);
-	assert_int_equal(ctl_render_event(&b, "{\"time\":\"2026-11-24T09:41:08.000Z\",\"pod\":\"cli\",\"namespace\":\"d\","
-					      "\"dir\":\"client\",\"peer\":\"10.0.0.2:8080\",\"method\":\"POST\",\"route\":\"/\","
-					      "\"status\":503,\"latency_ns\":500000,\"trace_id\":null}"), 0);
+	assert_int_equal(
+		ctl_render_event(
+			&b,
+			"{\"time\":\"2026-11-24T09:41:08.000Z\",\"pod\":\"cli\",\"namespace\":\"d\","
+			"\"dir\":\"client\",\"peer\":\"10.0.0.2:8080\",\"method\":\"POST\",\"route\":\"/\","
+			"\"status\":503,\"latency_ns\":500000,\"trace_id\":null}"),
+		0);
 	assert_string_equal(b.buf, "09:41:08.000  d/cli  -> 10.0.0.2:8080  POST /  503  0.500ms  -");
 	sb_reset(&b);
 	assert_int_equal(ctl_render_event(&b, "not json"), -EINVAL);
@@ -182,14 +201,17 @@ static void test_render_status(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	assert_int_equal(ctl_render_status(f,
-		"{\"mode\":\"daemon\",\"pid\":42,\"node\":\"n1\",\"started\":\"2026-11-24T09:00:00Z\","
-		"\"pods\":[{\"pod_id\":0,\"name\":\"web-1\",\"namespace\":\"shop\",\"cgroup\":\"/cg/pod1\",\"netns\":\"/proc/9/ns/net\","
-		"\"tc\":\"tcx\",\"since\":\"2026-11-24T09:00:01Z\",\"interfaces\":[\"lo\",\"eth0\"]}],"
-		"\"programs\":[{\"id\":7,\"name\":\"obsbpf_sockops\",\"attached\":[\"cgroup /cg/pod1\"]}],"
-		"\"maps\":[{\"name\":\"routes\",\"used\":64,\"max\":256,\"unit\":\"entries\"},"
-		"{\"name\":\"conn_state\",\"used\":null,\"max\":0,\"unit\":\"entries\"}],"
-		"\"counters\":{\"events_dropped\":3}}"), 0);
+	assert_int_equal(
+		ctl_render_status(
+			f,
+			"{\"mode\":\"daemon\",\"pid\":42,\"node\":\"n1\",\"started\":\"2026-11-24T09:00:00Z\","
+			"\"pods\":[{\"pod_id\":0,\"name\":\"web-1\",\"namespace\":\"shop\",\"cgroup\":\"/cg/pod1\",\"netns\":\"/proc/9/ns/net\","
+			"\"tc\":\"tcx\",\"since\":\"2026-11-24T09:00:01Z\",\"interfaces\":[\"lo\",\"eth0\"]}],"
+			"\"programs\":[{\"id\":7,\"name\":\"obsbpf_sockops\",\"attached\":[\"cgroup /cg/pod1\"]}],"
+			"\"maps\":[{\"name\":\"routes\",\"used\":64,\"max\":256,\"unit\":\"entries\"},"
+			"{\"name\":\"conn_state\",\"used\":null,\"max\":0,\"unit\":\"entries\"}],"
+			"\"counters\":{\"events_dropped\":3}}"),
+		0);
 	fclose(f);
 	assert_non_null(strstr(text, "obsbpf daemon (pid 42) on node n1"));
 	assert_non_null(strstr(text, "PODS (1)"));
@@ -209,9 +231,9 @@ static void test_render_status(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pod_uid),      cmocka_unit_test(test_container_id),
-		cmocka_unit_test(test_qos_and_trim), cmocka_unit_test(test_scan),
-		cmocka_unit_test(test_select),       cmocka_unit_test(test_render_event),
+		cmocka_unit_test(test_pod_uid),	      cmocka_unit_test(test_container_id),
+		cmocka_unit_test(test_qos_and_trim),  cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_select),	      cmocka_unit_test(test_render_event),
 		cmocka_unit_test(test_render_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

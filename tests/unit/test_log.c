@@ -48,9 +48,10 @@ static void test_text(void **state)
 	log_warn("bpf", "pin the sockhash: %s", "EPERM");
 	log_error("trace", "otlp: %d", 503);
 	log_debug("bpf", "not shown at info");
-	assert_string_equal(written(), "obsbpf: attached to pod shop/web\n"
-				       "obsbpf: warning: pin the sockhash: EPERM\n"
-				       "obsbpf: otlp: 503\n");
+	assert_string_equal(written(),
+			    "obsbpf: attached to pod shop/web\n"
+			    "obsbpf: warning: pin the sockhash: EPERM\n"
+			    "obsbpf: otlp: 503\n");
 }
 
 static void test_levels(void **state)
@@ -113,9 +114,10 @@ static void test_libbpf(void **state)
 	log_setup(LOG_WARN, LOG_OUT_TEXT, out);
 	call_libbpf(LIBBPF_WARN, "libbpf: prog '%s': failed\n-- BEGIN --\n0: r1 = 0\n", "x");
 	call_libbpf(LIBBPF_DEBUG, "libbpf: hidden at warn\n");
-	assert_string_equal(written(), "obsbpf: warning: libbpf: prog 'x': failed\n"
-				       "obsbpf: warning: -- BEGIN --\n"
-				       "obsbpf: warning: 0: r1 = 0\n");
+	assert_string_equal(written(),
+			    "obsbpf: warning: libbpf: prog 'x': failed\n"
+			    "obsbpf: warning: -- BEGIN --\n"
+			    "obsbpf: warning: 0: r1 = 0\n");
 }
 
 int main(void)

@@ -107,9 +107,21 @@ static void frame_and_decode(bool packed, bool gzip)
 	msgpack_sbuffer_destroy(&all);
 }
 
-static void test_frame_packed(void **st) { (void)st; frame_and_decode(true, false); }
-static void test_frame_forward(void **st) { (void)st; frame_and_decode(false, false); }
-static void test_frame_gzip_is_packed(void **st) { (void)st; frame_and_decode(false, true); }
+static void test_frame_packed(void **st)
+{
+	(void)st;
+	frame_and_decode(true, false);
+}
+static void test_frame_forward(void **st)
+{
+	(void)st;
+	frame_and_decode(false, false);
+}
+static void test_frame_gzip_is_packed(void **st)
+{
+	(void)st;
+	frame_and_decode(false, true);
+}
 
 static msgpack_object unpack(msgpack_unpacked *u, msgpack_sbuffer *sb)
 {
@@ -145,8 +157,9 @@ static void test_sha512(void **st)
 	size_t lens[] = { 1, 2 };
 	forward_sha512_hex(hex, parts, lens, 2);
 	/* FIPS 180-2 test vector: SHA-512("abc") */
-	assert_string_equal(hex, "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
-				 "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+	assert_string_equal(hex,
+			    "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+			    "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
 }
 
 static void test_handshake(void **st)
@@ -282,12 +295,12 @@ static void test_queue_memory_spool_drop(void **st)
 	queue_free(&q);
 	assert_int_equal(queue_init(&q, 1000, spool, 1000), 0);
 	assert_int_equal(queue_push(&q, mk_chunk(1, 10, 600), true), 0);
-	assert_int_equal(queue_push(&q, mk_chunk(2, 10, 600), true), 0);       /* overshoots by one chunk */
+	assert_int_equal(queue_push(&q, mk_chunk(2, 10, 600), true), 0); /* overshoots by one chunk */
 	assert_true(queue_mem_full(&q));
-	assert_int_equal(queue_push(&q, mk_chunk(3, 10, 600), true), 1);       /* memory full: spooled */
-	assert_int_equal(queue_push(&q, mk_chunk(4, 10, 300), true), 1);       /* spool: 900 of 1000 */
-	assert_int_equal(queue_push(&q, mk_chunk(5, 7, 300), true), -ENOSPC);  /* both full: dropped */
-	assert_int_equal(queue_push(&q, mk_chunk(5, 3, 300), false), 0); /* a healthy collector: kept */
+	assert_int_equal(queue_push(&q, mk_chunk(3, 10, 600), true), 1);      /* memory full: spooled */
+	assert_int_equal(queue_push(&q, mk_chunk(4, 10, 300), true), 1);      /* spool: 900 of 1000 */
+	assert_int_equal(queue_push(&q, mk_chunk(5, 7, 300), true), -ENOSPC); /* both full: dropped */
+	assert_int_equal(queue_push(&q, mk_chunk(5, 3, 300), false), 0);      /* a healthy collector: kept */
 	assert_int_equal(q.dropped_records, 7);
 	assert_int_equal(q.records, 43);
 	assert_int_equal(q.spool_bytes, 900);
@@ -463,10 +476,10 @@ static void test_reply_scan(void **st)
 	assert_int_equal(forward_reply_scan(b + ack_len, sb.size - ack_len, 200, &n), -E2BIG);
 	msgpack_sbuffer_destroy(&sb);
 
-	const uint8_t str32[] = { 0xdb, 0x7f, 0xff, 0xff, 0xff };      /* 2 GiB string */
-	const uint8_t map32[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };      /* 2^32-1 pairs */
+	const uint8_t str32[] = { 0xdb, 0x7f, 0xff, 0xff, 0xff };	       /* 2 GiB string */
+	const uint8_t map32[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };	       /* 2^32-1 pairs */
 	const uint8_t nested[] = { 0x91, 0x91, 0xdd, 0x00, 0x10, 0x00, 0x00 }; /* [[array of 1M]] */
-	const uint8_t bin16[] = { 0xc5, 0x01, 0x00, 'x' };             /* 256 bytes, 1 here */
+	const uint8_t bin16[] = { 0xc5, 0x01, 0x00, 'x' };		       /* 256 bytes, 1 here */
 	assert_int_equal(forward_reply_scan(str32, sizeof(str32), 65536, &n), -E2BIG);
 	assert_int_equal(forward_reply_scan(map32, sizeof(map32), 65536, &n), -E2BIG);
 	assert_int_equal(forward_reply_scan(nested, sizeof(nested), 65536, &n), -E2BIG);
@@ -500,8 +513,13 @@ static void rig_start(struct fwd_rig *r, size_t chunk_len, unsigned ack_timeout_
 	r->l = loop_new();
 	assert_int_equal(queue_init(&r->q, (size_t)64 << 20, NULL, 0), 0);
 	assert_int_equal(queue_push(&r->q, mk_chunk(1, 1, chunk_len), false), 0);
-	struct forward_opts o = { .host = "127.0.0.1", .port = port, .tag = "t", .packed = true,
-				  .ack_timeout_ms = ack_timeout_ms, .retry_min_ms = 60000, .retry_max_ms = 60000 };
+	struct forward_opts o = { .host = "127.0.0.1",
+				  .port = port,
+				  .tag = "t",
+				  .packed = true,
+				  .ack_timeout_ms = ack_timeout_ms,
+				  .retry_min_ms = 60000,
+				  .retry_max_ms = 60000 };
 	r->f = forward_new(r->l, &o, &r->q, acked, NULL);
 	assert_non_null(r->f);
 	forward_kick(r->f);

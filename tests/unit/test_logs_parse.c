@@ -38,7 +38,8 @@ static void test_json_fields_level_trace(void **st)
 	(void)st;
 	struct log_parsed r;
 	parse("{\"msg\":\"hi\",\"level\":\"WARNING\",\"traceId\":\"4BF92F3577B34DA6A3CE929D0E0E4736\","
-	      "\"span_id\":\"00f067aa0ba902b7\",\"n\":3}", &r);
+	      "\"span_id\":\"00f067aa0ba902b7\",\"n\":3}",
+	      &r);
 	assert_int_equal(r.format, LOG_JSON);
 	assert_false(r.json_error);
 	assert_string_equal(r.level, "warn");
@@ -50,7 +51,8 @@ static void test_json_numeric_level_and_traceparent(void **st)
 {
 	(void)st;
 	struct log_parsed r;
-	parse("{\"level\":50,\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"}", &r);
+	parse("{\"level\":50,\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"}",
+	      &r);
 	assert_int_equal(r.format, LOG_JSON);
 	assert_string_equal(r.level, "error");
 	assert_string_equal(r.trace_id, "0af7651916cd43dd8448eb211c80319c");
@@ -76,7 +78,8 @@ static void test_logfmt(void **st)
 {
 	(void)st;
 	struct log_parsed r;
-	parse("ts=2024-01-01 level=info msg=\"hello \\\"world\\\"\" trace_id=0af7651916cd43dd8448eb211c80319c", &r);
+	parse("ts=2024-01-01 level=info msg=\"hello \\\"world\\\"\" trace_id=0af7651916cd43dd8448eb211c80319c",
+	      &r);
 	assert_int_equal(r.format, LOG_LOGFMT);
 	assert_int_equal(r.npairs, 4);
 	assert_string_equal(r.level, "info");
@@ -157,7 +160,10 @@ static void test_record_encoding(void **st)
 			   "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}";
 	struct log_parsed r;
 	parse(line, &r);
-	struct log_meta m = { .pod = "web-1", .namespace_ = "shop", .node = "n1", .container = "app",
+	struct log_meta m = { .pod = "web-1",
+			      .namespace_ = "shop",
+			      .node = "n1",
+			      .container = "app",
 			      .file = "/var/log/app/a.log" };
 	msgpack_sbuffer sb;
 	msgpack_sbuffer_init(&sb);
@@ -293,7 +299,8 @@ static void test_fuzz_nonfinite_numbers_json(void **st)
 static void test_invalid_utf8_repaired(void **st)
 {
 	(void)st;
-	static const char line[] = "ok \xc3\xa9 \xf0\x9f\x98\x80 nul\0x bad\xff\x80 \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82";
+	static const char line[] =
+		"ok \xc3\xa9 \xf0\x9f\x98\x80 nul\0x bad\xff\x80 \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82";
 	size_t len = sizeof(line) - 1;
 	struct log_parsed r;
 	log_parse(&P, line, len, &r);
@@ -307,7 +314,8 @@ static void test_invalid_utf8_repaired(void **st)
 	msgpack_unpacked_init(&u);
 	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
 	const msgpack_object *log = map_get(&u.data.via.array.ptr[1], "log");
-	static const char want[] = "ok \xc3\xa9 \xf0\x9f\x98\x80 nul\0x bad\xef\xbf\xbd\xef\xbf\xbd "
+	static const char want[] =
+		"ok \xc3\xa9 \xf0\x9f\x98\x80 nul\0x bad\xef\xbf\xbd\xef\xbf\xbd "
 		"\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
 		"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd";
 	assert_non_null(log);

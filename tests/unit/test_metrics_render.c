@@ -19,17 +19,21 @@ static void render(struct strbuf *sb)
 	struct dp_hist_entry h[2] = { 0 };
 	struct dp_route r[1] = { { .id = 7, .path = "/users/42" } };
 	/* Listed client first: the renderer must still group each family. */
-	h[0].key = (struct obsbpf_hist_key){ .pod_id = 0, .route_id = OBSBPF_ROUTE_OVERFLOW, .status = 503,
-					     .method = OBSBPF_M_POST, .dir = OBSBPF_DIR_CLIENT };
+	h[0].key = (struct obsbpf_hist_key){ .pod_id = 0,
+					     .route_id = OBSBPF_ROUTE_OVERFLOW,
+					     .status = 503,
+					     .method = OBSBPF_M_POST,
+					     .dir = OBSBPF_DIR_CLIENT };
 	h[0].val.count = 1;
 	h[0].val.sum_ns = 2000000000ull;
 	h[0].val.buckets[13] = 1; /* (1 s, 2.5 s] */
-	h[1].key = (struct obsbpf_hist_key){ .route_id = 7, .status = 200, .method = OBSBPF_M_GET,
-					     .dir = OBSBPF_DIR_SERVER };
+	h[1].key = (struct obsbpf_hist_key){
+		.route_id = 7, .status = 200, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_SERVER
+	};
 	h[1].val.count = 3;
 	h[1].val.sum_ns = 1500000;
-	h[1].val.buckets[0] = 1;  /* <= 100 us */
-	h[1].val.buckets[3] = 2;  /* (500 us, 1 ms] */
+	h[1].val.buckets[0] = 1; /* <= 100 us */
+	h[1].val.buckets[3] = 2; /* (500 us, 1 ms] */
 	sb_init(sb);
 	red_render(sb, EXPO_PROMETHEUS, &L, h, 2, r, 1, NULL);
 }
@@ -41,17 +45,24 @@ static void test_server_histogram(void **state)
 	render(&sb);
 	const char *s = sb.buf;
 	assert_non_null(strstr(s, "# TYPE http_server_request_duration_seconds histogram\n"));
-	assert_non_null(strstr(s, "http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
-				  "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL ",le=\"0.0001\"} 1\n"));
+	assert_non_null(strstr(s,
+			       "http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
+			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL
+			       ",le=\"0.0001\"} 1\n"));
 	/* cumulative */
 	assert_non_null(strstr(s, PL ",le=\"0.0005\"} 1\n"));
 	assert_non_null(strstr(s, PL ",le=\"0.001\"} 3\n"));
-	assert_non_null(strstr(s, "http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
-				  "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL ",le=\"+Inf\"} 3\n"));
-	assert_non_null(strstr(s, "http_server_request_duration_seconds_sum{http_request_method=\"GET\","
-				  "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL "} 0.001500000\n"));
-	assert_non_null(strstr(s, "http_server_request_duration_seconds_count{http_request_method=\"GET\","
-				  "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL "} 3\n"));
+	assert_non_null(strstr(s,
+			       "http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
+			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL
+			       ",le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(s,
+			       "http_server_request_duration_seconds_sum{http_request_method=\"GET\","
+			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL
+			       "} 0.001500000\n"));
+	assert_non_null(strstr(s,
+			       "http_server_request_duration_seconds_count{http_request_method=\"GET\","
+			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL "} 3\n"));
 	sb_free(&sb);
 }
 
@@ -63,11 +74,14 @@ static void test_client_overflow_route(void **state)
 	const char *client = strstr(sb.buf, "# TYPE http_client_request_duration_seconds histogram\n");
 	assert_non_null(client);
 	assert_true(client > strstr(sb.buf, "http_server_request_duration_seconds_count"));
-	assert_non_null(strstr(client, "http_client_request_duration_seconds_bucket{http_request_method=\"POST\","
-				       "http_response_status_code=\"503\",http_route=\"_OTHER\"," PL ",le=\"1\"} 0\n"));
+	assert_non_null(strstr(client,
+			       "http_client_request_duration_seconds_bucket{http_request_method=\"POST\","
+			       "http_response_status_code=\"503\",http_route=\"_OTHER\"," PL
+			       ",le=\"1\"} 0\n"));
 	assert_non_null(strstr(client, PL ",le=\"2.5\"} 1\n"));
-	assert_non_null(strstr(client, "_sum{http_request_method=\"POST\",http_response_status_code=\"503\","
-				       "http_route=\"_OTHER\"," PL "} 2.000000000\n"));
+	assert_non_null(strstr(client,
+			       "_sum{http_request_method=\"POST\",http_response_status_code=\"503\","
+			       "http_route=\"_OTHER\"," PL "} 2.000000000\n"));
 	/* no client series inside the server family */
 	const char *first_post = strstr(sb.buf, "\"POST\"");
 	assert_true(first_post > client);
@@ -99,7 +113,8 @@ static void test_agent_counters(void **state)
 	assert_non_null(strstr(sb.buf, "obsbpf_connections_unparsed_total{protocol=\"tls\"," PL "} 2\n"));
 	assert_non_null(strstr(sb.buf, "obsbpf_events_dropped_total{" PL "} 9\n"));
 	assert_non_null(strstr(sb.buf, "obsbpf_events_read_total{" PL "} 42\n"));
-	assert_non_null(strstr(sb.buf, "obsbpf_tcp_connections_opened_total{direction=\"outbound\"," PL "} 11\n"));
+	assert_non_null(
+		strstr(sb.buf, "obsbpf_tcp_connections_opened_total{direction=\"outbound\"," PL "} 11\n"));
 	assert_non_null(strstr(sb.buf, "obsbpf_routes_limit{" PL "} 256\n"));
 	assert_non_null(strstr(sb.buf, "# TYPE obsbpf_routes gauge\n"));
 	sb_free(&sb);
@@ -111,8 +126,10 @@ static void test_torn_snapshot(void **state)
 {
 	(void)state;
 	struct dp_hist_entry h[1] = { 0 };
-	h[0].key = (struct obsbpf_hist_key){ .route_id = OBSBPF_ROUTE_OVERFLOW, .status = 200,
-					     .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_SERVER };
+	h[0].key = (struct obsbpf_hist_key){ .route_id = OBSBPF_ROUTE_OVERFLOW,
+					     .status = 200,
+					     .method = OBSBPF_M_GET,
+					     .dir = OBSBPF_DIR_SERVER };
 	h[0].val.count = 2;
 	h[0].val.buckets[0] = 2;
 	h[0].val.buckets[2] = 1;
@@ -121,8 +138,9 @@ static void test_torn_snapshot(void **state)
 	red_render(&sb, EXPO_OPENMETRICS, &L, h, 1, NULL, 0, NULL);
 	assert_non_null(strstr(sb.buf, PL ",le=\"0.0005\"} 3\n"));
 	assert_non_null(strstr(sb.buf, PL ",le=\"+Inf\"} 3\n"));
-	assert_non_null(strstr(sb.buf, "_count{http_request_method=\"GET\",http_response_status_code=\"200\","
-				       "http_route=\"_OTHER\"," PL "} 3\n"));
+	assert_non_null(strstr(sb.buf,
+			       "_count{http_request_method=\"GET\",http_response_status_code=\"200\","
+			       "http_route=\"_OTHER\"," PL "} 3\n"));
 	sb_free(&sb);
 }
 
@@ -145,18 +163,24 @@ static void test_several_pods(void **state)
 	(void)state;
 	struct dp_hist_entry h[3] = { 0 };
 	for (int i = 0; i < 3; i++) {
-		h[i].key = (struct obsbpf_hist_key){ .pod_id = (uint32_t)(i + 1), .route_id = OBSBPF_ROUTE_OVERFLOW,
-						     .status = 200, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_SERVER };
+		h[i].key = (struct obsbpf_hist_key){ .pod_id = (uint32_t)(i + 1),
+						     .route_id = OBSBPF_ROUTE_OVERFLOW,
+						     .status = 200,
+						     .method = OBSBPF_M_GET,
+						     .dir = OBSBPF_DIR_SERVER };
 		h[i].val.count = (uint64_t)(10 * (i + 1));
 	}
 	struct red_pod pods[2] = { { 1, { "web-1", "shop", "n" } }, { 3, { "api-1", "shop", "n" } } };
 	struct strbuf sb;
 	sb_init(&sb);
 	red_render_pods(&sb, EXPO_PROMETHEUS, pods, 2, h, 3, NULL, 0, NULL);
-	assert_non_null(strstr(sb.buf, "http_server_request_duration_seconds_count{http_request_method=\"GET\","
-				       "http_response_status_code=\"200\",http_route=\"_OTHER\",k8s_pod_name=\"web-1\","
-				       "k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 10\n"));
-	assert_non_null(strstr(sb.buf, "k8s_pod_name=\"api-1\",k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 30\n"));
+	assert_non_null(
+		strstr(sb.buf,
+		       "http_server_request_duration_seconds_count{http_request_method=\"GET\","
+		       "http_response_status_code=\"200\",http_route=\"_OTHER\",k8s_pod_name=\"web-1\","
+		       "k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 10\n"));
+	assert_non_null(strstr(
+		sb.buf, "k8s_pod_name=\"api-1\",k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 30\n"));
 	assert_null(strstr(sb.buf, "} 20\n")); /* pod 2 is gone */
 	const char *first = strstr(sb.buf, "# TYPE http_server_request_duration_seconds histogram");
 	assert_non_null(first);
@@ -176,12 +200,9 @@ static void test_several_pods(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_server_histogram),
-		cmocka_unit_test(test_client_overflow_route),
-		cmocka_unit_test(test_label_escaping),
-		cmocka_unit_test(test_agent_counters),
-		cmocka_unit_test(test_torn_snapshot),
-		cmocka_unit_test(test_empty_snapshot),
+		cmocka_unit_test(test_server_histogram), cmocka_unit_test(test_client_overflow_route),
+		cmocka_unit_test(test_label_escaping),	 cmocka_unit_test(test_agent_counters),
+		cmocka_unit_test(test_torn_snapshot),	 cmocka_unit_test(test_empty_snapshot),
 		cmocka_unit_test(test_several_pods),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,7 +102,11 @@ static void test_span_error_status(void **state)
 	(void)state;
 	struct obsbpf_http_event e = server_event();
 	struct span s;
-	static const struct { uint8_t dir; uint16_t status; bool err; } cases[] = {
+	static const struct {
+		uint8_t dir;
+		uint16_t status;
+		bool err;
+	} cases[] = {
 		{ OBSBPF_DIR_SERVER, 200, false }, { OBSBPF_DIR_SERVER, 404, false },
 		{ OBSBPF_DIR_SERVER, 499, false }, { OBSBPF_DIR_SERVER, 500, true },
 		{ OBSBPF_DIR_SERVER, 503, true },  { OBSBPF_DIR_CLIENT, 200, false },
@@ -180,7 +184,8 @@ static void test_encode_roundtrip(void **state)
 	assert_string_equal(attr(rk, ra->resource->n_attributes, "k8s.pod.name")->string_value, "web-1");
 	assert_string_equal(attr(rk, ra->resource->n_attributes, "k8s.namespace.name")->string_value, "shop");
 	assert_string_equal(attr(rk, ra->resource->n_attributes, "k8s.node.name")->string_value, "node-a");
-	assert_string_equal(attr(rk, ra->resource->n_attributes, "telemetry.sdk.name")->string_value, "obsbpf");
+	assert_string_equal(attr(rk, ra->resource->n_attributes, "telemetry.sdk.name")->string_value,
+			    "obsbpf");
 	rk = (const Otlp__KeyValue *const *)rb->resource->attributes;
 	assert_string_equal(attr(rk, rb->resource->n_attributes, "service.name")->string_value, "api-7");
 	assert_int_equal(ra->n_scope_spans, 1);
@@ -404,7 +409,8 @@ static void test_target(void **state)
 	assert_int_equal(otlp_target_resolve(&t, "http://c:4318", NULL, NULL, NULL, NULL), 1);
 	assert_false(t.grpc);
 	assert_string_equal(t.url, "http://c:4318/v1/traces");
-	assert_int_equal(otlp_target_resolve(&t, "http://c:4318/base/", "http/protobuf", NULL, NULL, NULL), 1);
+	assert_int_equal(otlp_target_resolve(&t, "http://c:4318/base/", "http/protobuf", NULL, NULL, NULL),
+			 1);
 	assert_string_equal(t.url, "http://c:4318/base/v1/traces");
 	/* Environment: the per-signal URL as is, else the base URL + /v1/traces; the flag wins. */
 	assert_int_equal(otlp_target_resolve(&t, NULL, NULL, "http://x/custom", "http://y", NULL), 1);

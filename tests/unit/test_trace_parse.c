@@ -54,7 +54,8 @@ static void test_traceparent_valid(void **state)
 	assert_int_equal(tp("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", &t), 0);
 	assert_int_equal(t.flags, OBSBPF_TRACE_SAMPLED);
 	/* A later version may append fields. */
-	assert_int_equal(tp("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future", &t), 0);
+	assert_int_equal(tp("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future", &t),
+			 0);
 }
 
 static void test_traceparent_invalid(void **state)
@@ -62,14 +63,14 @@ static void test_traceparent_invalid(void **state)
 	(void)state;
 	struct obsbpf_trace t;
 	const char *bad[] = {
-		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", /* version ff */
-		"00-00000000000000000000000000000000-00f067aa0ba902b7-01", /* zero trace id */
-		"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", /* zero parent */
-		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", /* uppercase */
+		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   /* version ff */
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01",   /* zero trace id */
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   /* zero parent */
+		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",   /* uppercase */
 		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", /* 00 with extra */
-		"00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01", /* dash misplaced */
-		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0", /* short */
-		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g", /* bad flags */
+		"00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",   /* dash misplaced */
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",    /* short */
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",   /* bad flags */
 		"",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -134,8 +135,9 @@ static void test_format_roundtrip(void **state)
 	memcpy(t.parent_id, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
 	obsbpf_fmt_xtrace((__u8 *)x, &t);
 	obsbpf_fmt_xparent((__u8 *)x + OBSBPF_HDR_XTRACE_LEN + OBSBPF_HDR_XSPAN_LEN, &t);
-	assert_string_equal(x, "x-trace-id: 0f1e2d3c4b5a69788796a5b4c3d2e1f0\r\nx-span-id: a0a1a2a3a4a5a6a7\r\n"
-			       "x-parent-span: 0102030405060708\r\n");
+	assert_string_equal(x,
+			    "x-trace-id: 0f1e2d3c4b5a69788796a5b4c3d2e1f0\r\nx-span-id: a0a1a2a3a4a5a6a7\r\n"
+			    "x-parent-span: 0102030405060708\r\n");
 }
 
 static void test_cfg(void **state)
@@ -147,7 +149,8 @@ static void test_cfg(void **state)
 	assert_int_equal(c.k.propagation, OBSBPF_PROP_W3C);
 	assert_true(c.k.sample_threshold == (1ull << 32));
 	assert_int_equal(c.ncidrs, 6);
-	assert_int_equal(trace_cfg_parse("b3,w3c,xtrace", "0.25", "10.1.2.3,fd00::/8", &c, err, sizeof(err)), 0);
+	assert_int_equal(trace_cfg_parse("b3,w3c,xtrace", "0.25", "10.1.2.3,fd00::/8", &c, err, sizeof(err)),
+			 0);
 	assert_int_equal(c.k.propagation, OBSBPF_PROP_W3C | OBSBPF_PROP_XTRACE | OBSBPF_PROP_B3);
 	assert_true(c.k.sample_threshold == (1ull << 30));
 	assert_int_equal(c.ncidrs, 2);
@@ -161,7 +164,8 @@ static void test_cfg(void **state)
 	assert_int_equal(c.ncidrs, 0);
 
 	assert_int_equal(trace_cfg_parse("w3c,zipkin", NULL, NULL, &c, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "--propagation w3c,zipkin: expected w3c, xtrace, b3 (comma separated) or none");
+	assert_string_equal(err,
+			    "--propagation w3c,zipkin: expected w3c, xtrace, b3 (comma separated) or none");
 	assert_int_equal(trace_cfg_parse(NULL, "1.5", NULL, &c, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--sample-ratio 1.5: expected a number from 0 to 1");
 	assert_int_equal(trace_cfg_parse(NULL, NULL, "10.0.0.0/33", &c, err, sizeof(err)), -EINVAL);

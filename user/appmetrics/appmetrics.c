@@ -20,8 +20,9 @@
 #include <string.h>
 
 static const char *const err_reason[SE_MAX] = {
-	[SE_CONNECT] = "connect", [SE_TIMEOUT] = "timeout", [SE_HTTP_STATUS] = "http_status",
-	[SE_PARSE] = "parse", [SE_TOO_LARGE] = "too_large", [SE_SERIES_LIMIT] = "series_limit",
+	[SE_CONNECT] = "connect",	  [SE_TIMEOUT] = "timeout",
+	[SE_HTTP_STATUS] = "http_status", [SE_PARSE] = "parse",
+	[SE_TOO_LARGE] = "too_large",	  [SE_SERIES_LIMIT] = "series_limit",
 	[SE_LABEL_LIMIT] = "label_limit",
 };
 
@@ -52,8 +53,7 @@ void am_family(struct strbuf *out, enum exposition_format f, const char *name, c
 	http_expo_family(out, f, name, type, help);
 }
 
-void am_sample(struct appmetrics *m, struct strbuf *out, const char *name, const char *extra,
-	       double v)
+void am_sample(struct appmetrics *m, struct strbuf *out, const char *name, const char *extra, double v)
 {
 	sb_printf(out, "%s{", name);
 	for (size_t i = 0; i < 3; i++) { /* our own series carry the pod labels only */
@@ -100,11 +100,14 @@ static void collect(void *arg, struct strbuf *out, enum exposition_format f)
 			  "scrape: renamed to app_<name>, or dropped when that name was taken too.");
 		am_sample(m, out, "obsbpf_app_families_renamed", "action=\"renamed\"", st ? st->renamed : 0);
 		am_sample(m, out, "obsbpf_app_families_renamed", "action=\"dropped\"", st ? st->clashed : 0);
-		am_family(out, f, "obsbpf_app_samples_ignored", "gauge",
-			  "Samples of the last good scrape not re-exposed: repeated series, or OpenMetrics-only "
-			  "samples (_created, gaugehistogram) with no Prometheus text form.");
-		am_sample(m, out, "obsbpf_app_samples_ignored", "reason=\"duplicate\"", st ? st->dup_series : 0);
-		am_sample(m, out, "obsbpf_app_samples_ignored", "reason=\"unsupported\"", st ? st->dropped : 0);
+		am_family(
+			out, f, "obsbpf_app_samples_ignored", "gauge",
+			"Samples of the last good scrape not re-exposed: repeated series, or OpenMetrics-only "
+			"samples (_created, gaugehistogram) with no Prometheus text form.");
+		am_sample(m, out, "obsbpf_app_samples_ignored", "reason=\"duplicate\"",
+			  st ? st->dup_series : 0);
+		am_sample(m, out, "obsbpf_app_samples_ignored", "reason=\"unsupported\"",
+			  st ? st->dropped : 0);
 	}
 	health_collect(m, out, f);
 	push_collect(m, out, f);
@@ -138,7 +141,7 @@ static void scrape_failed(struct appmetrics *m, enum scrape_err e, const char *w
 	set_doc(m, NULL);
 	if (m->up || m->scrapes == 1) /* one line per outage, not one per scrape */
 		log_warn("appmetrics", "app metrics %s: %s (retrying every %u s)\n", m->url, why,
-			m->cfg->app_metrics_interval);
+			 m->cfg->app_metrics_interval);
 	m->up = false;
 }
 
@@ -150,7 +153,10 @@ static void scrape_done(void *arg, const struct fetch_result *r)
 	m->scrapes++;
 	m->duration = r->seconds;
 	if (!r->ok) {
-		scrape_failed(m, r->too_large ? SE_TOO_LARGE : r->timed_out ? SE_TIMEOUT : SE_CONNECT,
+		scrape_failed(m,
+			      r->too_large	     ? SE_TOO_LARGE
+				      : r->timed_out ? SE_TIMEOUT
+						     : SE_CONNECT,
 			      r->too_large ? "response larger than --app-metrics-max-mb" : r->error);
 		return;
 	}
@@ -173,10 +179,13 @@ static void scrape_done(void *arg, const struct fetch_result *r)
 	char *text = sb_steal(r->body, &len), *trimmed = realloc(text, len + 1);
 	int rc = expo_parse_take(&d, trimmed ? trimmed : text, len, &o, &err);
 	if (rc < 0) {
-		enum scrape_err e = rc == -E2BIG ? SE_SERIES_LIMIT : rc == -EMSGSIZE ? SE_LABEL_LIMIT : SE_PARSE;
+		enum scrape_err e = rc == -E2BIG ? SE_SERIES_LIMIT
+			: rc == -EMSGSIZE	 ? SE_LABEL_LIMIT
+						 : SE_PARSE;
 		snprintf(why, sizeof(why), "%s%s", err.buf ? err.buf : strerror(-rc),
-			 e == SE_SERIES_LIMIT ? " (--app-metrics-max-series)"
-			 : e == SE_LABEL_LIMIT ? " (--app-metrics-max-label-bytes)" : "");
+			 e == SE_SERIES_LIMIT	       ? " (--app-metrics-max-series)"
+				 : e == SE_LABEL_LIMIT ? " (--app-metrics-max-label-bytes)"
+						       : "");
 		sb_free(&err);
 		scrape_failed(m, e, why);
 		return;
@@ -186,7 +195,7 @@ static void scrape_done(void *arg, const struct fetch_result *r)
 	set_doc(m, d);
 	if (!m->up && m->scrapes > 1)
 		log_info("appmetrics", "app metrics %s: scraping again (%u series)\n", m->url,
-			expo_doc_stats(d)->series);
+			 expo_doc_stats(d)->series);
 	m->up = true;
 }
 
@@ -233,8 +242,8 @@ static int set_labels(struct appmetrics *m)
 		for (size_t k = 0; eq && k < n; k++)
 			dup |= !strcmp(m->lnames[k], s);
 		if (!eq || !expo_valid_label_name(s) || (s[0] == '_' && s[1] == '_') || dup) {
-			log_error("appmetrics", "--label %s: expected NAME=VALUE with a new Prometheus label name\n",
-				arg);
+			log_error("appmetrics",
+				  "--label %s: expected NAME=VALUE with a new Prometheus label name\n", arg);
 			return -EINVAL;
 		}
 		m->lnames[n] = s;
@@ -275,8 +284,9 @@ struct appmetrics *appmetrics_start(struct agent *a)
 	/* The agent's scrapes and probes are requests to the app: keep them out of its metrics. */
 	if (a->dp)
 		fetcher_set_socket_hook(m->fx, own_socket, a->dp);
-	if (m->url && !(m->scrape_timer = loop_add_timer(a->loop, 1, c->app_metrics_interval * 1000ull,
-							  scrape_tick, m))) {
+	if (m->url &&
+	    !(m->scrape_timer =
+		      loop_add_timer(a->loop, 1, c->app_metrics_interval * 1000ull, scrape_tick, m))) {
 		log_error("appmetrics", "app metrics: timer: %s", strerror(errno));
 		goto fail;
 	}

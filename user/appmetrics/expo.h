@@ -21,30 +21,30 @@ struct strbuf;
 struct expo_doc;
 
 struct expo_parse_opts {
-	bool openmetrics;  /* the body is OpenMetrics (Content-Type said so): requires "# EOF" */
-	size_t max_series; /* 0: no limit; more is an error */
+	bool openmetrics;	/* the body is OpenMetrics (Content-Type said so): requires "# EOF" */
+	size_t max_series;	/* 0: no limit; more is an error */
 	size_t max_label_bytes; /* 0: no limit; a longer label value (unescaped), label name or
 				 * metric name is an error */
 };
 
 struct expo_stats {
-	unsigned families;      /* rendered families */
-	unsigned series;        /* rendered series */
-	unsigned dup_series;    /* a series repeated within one scrape: first kept */
-	unsigned dup_meta;      /* a second HELP or TYPE for one family: first kept */
-	unsigned dropped;       /* samples with no Prometheus form (_created, gaugehistogram) */
-	unsigned renamed;       /* families renamed because they clash with the agent's own */
-	unsigned clashed;       /* families dropped because even the new name was taken */
+	unsigned families;   /* rendered families */
+	unsigned series;     /* rendered series */
+	unsigned dup_series; /* a series repeated within one scrape: first kept */
+	unsigned dup_meta;   /* a second HELP or TYPE for one family: first kept */
+	unsigned dropped;    /* samples with no Prometheus form (_created, gaugehistogram) */
+	unsigned renamed;    /* families renamed because they clash with the agent's own */
+	unsigned clashed;    /* families dropped because even the new name was taken */
 };
 
 /* Parses len bytes of text. On failure returns -EINVAL (or -E2BIG past max_series, -EMSGSIZE
  * past max_label_bytes, -ENOMEM) and writes a one-line reason such as "line 12: bad label value" into err. */
-int expo_parse(struct expo_doc **out, const char *text, size_t len,
-	       const struct expo_parse_opts *o, struct strbuf *err);
+int expo_parse(struct expo_doc **out, const char *text, size_t len, const struct expo_parse_opts *o,
+	       struct strbuf *err);
 /* The same on text the document takes over (len + 1 bytes from malloc; freed with the document,
  * or at once on failure): a scrape's body is parsed without a copy of it. */
-int expo_parse_take(struct expo_doc **out, char *text, size_t len,
-		    const struct expo_parse_opts *o, struct strbuf *err);
+int expo_parse_take(struct expo_doc **out, char *text, size_t len, const struct expo_parse_opts *o,
+		    struct strbuf *err);
 void expo_doc_free(struct expo_doc *d);
 const struct expo_stats *expo_doc_stats(const struct expo_doc *d);
 
@@ -64,8 +64,8 @@ struct expo_label_set {
 /* Appends the document with `add` put on every series. An app label with the same name as
  * an added one is kept as "exported_<name>" (Prometheus' honor_labels=false rule).
  * Timestamps are written unless no_timestamps (the Pushgateway refuses them). */
-void expo_render(const struct expo_doc *d, const struct expo_label_set *add,
-		 enum exposition_format f, bool no_timestamps, struct strbuf *out);
+void expo_render(const struct expo_doc *d, const struct expo_label_set *add, enum exposition_format f,
+		 bool no_timestamps, struct strbuf *out);
 
 /* Valid Prometheus metric / label names. */
 bool expo_valid_metric_name(const char *s);

@@ -11,7 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum ftype { T_UNTYPED, T_COUNTER, T_GAUGE, T_HISTOGRAM, T_SUMMARY, T_GAUGEHIST };
+enum ftype {
+	T_UNTYPED,
+	T_COUNTER,
+	T_GAUGE,
+	T_HISTOGRAM,
+	T_SUMMARY,
+	T_GAUGEHIST
+};
 
 #define NONE UINT32_MAX
 
@@ -26,19 +33,19 @@ struct sample {
 	long long ts_ms;
 	bool has_ts;
 	uint32_t lbl, nlbl; /* range in doc->labels */
-	uint32_t next;      /* next sample of the same family */
+	uint32_t next;	    /* next sample of the same family */
 	uint64_t hash;
 };
 
 struct family {
-	char *name;        /* as declared (TYPE/HELP) or as the first sample spelled it */
-	char *out;         /* Prometheus family name when it differs from name (owned) */
+	char *name;	    /* as declared (TYPE/HELP) or as the first sample spelled it */
+	char *out;	    /* Prometheus family name when it differs from name (owned) */
 	const char *prefix; /* set by expo_doc_reserve */
 	char *help;
 	enum ftype type;
-	bool typed;      /* a TYPE line was seen */
+	bool typed;	 /* a TYPE line was seen */
 	bool om_counter; /* OpenMetrics counter: samples are name_total (name_created dropped) */
-	bool om_info;    /* OpenMetrics info: samples are name_info */
+	bool om_info;	 /* OpenMetrics info: samples are name_info */
 	bool dropped;
 	uint32_t first, last, nsamples;
 };
@@ -68,8 +75,8 @@ struct expo_doc {
 /* expo_store.c */
 uint64_t expo_fnv(uint64_t h, const char *s);
 bool expo_table_full(const struct table *t);
-uint32_t *expo_table_find(struct table *t, uint64_t h, bool (*eq)(void *, uint32_t, const void *),
-			    void *ctx, const void *key);
+uint32_t *expo_table_find(struct table *t, uint64_t h, bool (*eq)(void *, uint32_t, const void *), void *ctx,
+			  const void *key);
 int expo_table_rehash(struct expo_doc *d, struct table *t, bool fams);
 struct family *expo_fam_lookup(struct expo_doc *d, const char *name, uint32_t **slot);
 struct family *expo_fam_new(struct expo_doc *d, char *name, uint32_t *slot);

@@ -106,8 +106,8 @@ static bool whole(double v)
 }
 
 /* Checks one point [a, b) of a histogram or summary against what OpenMetrics requires. */
-static bool point_valid(const struct expo_doc *d, const struct family *f, const uint32_t *order,
-			uint32_t a, uint32_t b)
+static bool point_valid(const struct expo_doc *d, const struct family *f, const uint32_t *order, uint32_t a,
+			uint32_t b)
 {
 	bool inf = false, has_sum = false, has_count = false, neg_le = false, any = false;
 	double last_le = 0, last = 0, count = 0;

@@ -202,8 +202,8 @@ static char *token(char **pp)
 
 static struct family *family_for_sample(struct expo_doc *d, const char *name, int *m)
 {
-	static const char *const sfx[] = { "_bucket", "_count", "_sum", "_total", "_created",
-					   "_info", "_gcount", "_gsum" };
+	static const char *const sfx[] = { "_bucket",  "_count", "_sum",    "_total",
+					   "_created", "_info",	 "_gcount", "_gsum" };
 	if (d->cur != NONE && (*m = expo_fam_match(d, &d->fams[d->cur], name)))
 		return &d->fams[d->cur];
 	struct family *f = expo_fam_lookup(d, name, NULL);
@@ -317,10 +317,13 @@ static const char *parse_sample(struct expo_doc *d, char *p)
 
 static const char *type_of(const char *w, enum ftype *t, bool *om_counter, bool *om_info)
 {
-	static const struct { const char *w; enum ftype t; } types[] = {
-		{ "counter", T_COUNTER }, { "gauge", T_GAUGE }, { "histogram", T_HISTOGRAM },
+	static const struct {
+		const char *w;
+		enum ftype t;
+	} types[] = {
+		{ "counter", T_COUNTER }, { "gauge", T_GAUGE },	    { "histogram", T_HISTOGRAM },
 		{ "summary", T_SUMMARY }, { "untyped", T_UNTYPED }, { "unknown", T_UNTYPED },
-		{ "stateset", T_GAUGE }, { "info", T_GAUGE }, { "gaugehistogram", T_GAUGEHIST },
+		{ "stateset", T_GAUGE },  { "info", T_GAUGE },	    { "gaugehistogram", T_GAUGEHIST },
 	};
 	*om_info = !strcmp(w, "info");
 	*om_counter = !strcmp(w, "counter");
@@ -423,8 +426,8 @@ static int fail(struct strbuf *err, size_t line, const char *why, int code)
 	return code;
 }
 
-int expo_parse(struct expo_doc **out, const char *text, size_t len,
-	       const struct expo_parse_opts *o, struct strbuf *err)
+int expo_parse(struct expo_doc **out, const char *text, size_t len, const struct expo_parse_opts *o,
+	       struct strbuf *err)
 {
 	char *copy = malloc(len + 1);
 	*out = NULL;
@@ -434,8 +437,8 @@ int expo_parse(struct expo_doc **out, const char *text, size_t len,
 	return expo_parse_take(out, copy, len, o, err);
 }
 
-int expo_parse_take(struct expo_doc **out, char *text, size_t len,
-		    const struct expo_parse_opts *o, struct strbuf *err)
+int expo_parse_take(struct expo_doc **out, char *text, size_t len, const struct expo_parse_opts *o,
+		    struct strbuf *err)
 {
 	*out = NULL;
 	if (memchr(text, '\0', len)) {
@@ -475,9 +478,10 @@ int expo_parse_take(struct expo_doc **out, char *text, size_t len,
 		else if (*s)
 			why = parse_sample(d, s);
 		if (why) {
-			int code = !strcmp(why, "out of memory") ? -ENOMEM
-				   : !strcmp(why, "too many series") ? -E2BIG
-				   : strstr(why, " too long") ? -EMSGSIZE : -EINVAL;
+			int code = !strcmp(why, "out of memory")  ? -ENOMEM
+				: !strcmp(why, "too many series") ? -E2BIG
+				: strstr(why, " too long")	  ? -EMSGSIZE
+								  : -EINVAL;
 			expo_doc_free(d);
 			return fail(err, line, why, code);
 		}

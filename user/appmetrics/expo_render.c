@@ -28,11 +28,16 @@ static void put_help(struct strbuf *out, const char *s, bool om)
 static const char *type_word(const struct family *f, bool om)
 {
 	switch (f->type) {
-	case T_COUNTER: return "counter";
-	case T_GAUGE: return "gauge";
-	case T_HISTOGRAM: return "histogram";
-	case T_SUMMARY: return "summary";
-	default: return om ? "unknown" : "untyped";
+	case T_COUNTER:
+		return "counter";
+	case T_GAUGE:
+		return "gauge";
+	case T_HISTOGRAM:
+		return "histogram";
+	case T_SUMMARY:
+		return "summary";
+	default:
+		return om ? "unknown" : "untyped";
 	}
 }
 
@@ -112,7 +117,8 @@ static void put_family(struct strbuf *out, const struct expo_doc *d, const struc
 	uint32_t *order = NULL;
 	bool degraded = false;
 	if (om && (order = malloc(f->nsamples * sizeof(*order)))) {
-		if (!expo_point_order(d, f, order) || !expo_om_valid(d, f, order) || expo_om_counter_clash(d, f)) {
+		if (!expo_point_order(d, f, order) || !expo_om_valid(d, f, order) ||
+		    expo_om_counter_clash(d, f)) {
 			expo_untyped_order(d, f, order);
 			degraded = true;
 		}
@@ -145,8 +151,8 @@ static void put_family(struct strbuf *out, const struct expo_doc *d, const struc
 	free(order);
 }
 
-void expo_render(const struct expo_doc *d, const struct expo_label_set *add,
-		 enum exposition_format f, bool no_timestamps, struct strbuf *out)
+void expo_render(const struct expo_doc *d, const struct expo_label_set *add, enum exposition_format f,
+		 bool no_timestamps, struct strbuf *out)
 {
 	struct strbuf pre;
 	sb_init(&pre);

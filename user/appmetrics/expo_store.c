@@ -25,8 +25,8 @@ bool expo_table_full(const struct table *t)
 	return (t->n + 1) * 2 > t->cap;
 }
 
-uint32_t *expo_table_find(struct table *t, uint64_t h, bool (*eq)(void *, uint32_t, const void *),
-			    void *ctx, const void *key)
+uint32_t *expo_table_find(struct table *t, uint64_t h, bool (*eq)(void *, uint32_t, const void *), void *ctx,
+			  const void *key)
 {
 	size_t mask = t->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -143,7 +143,9 @@ int expo_fam_match(const struct expo_doc *d, const struct family *f, const char 
 		return created ? -1 : 0;
 	case T_GAUGEHIST:
 		return (!strcmp(sfx, "_bucket") || !strcmp(sfx, "_gcount") || !strcmp(sfx, "_gsum") ||
-			!strcmp(sfx, "_created")) ? -1 : 0;
+			!strcmp(sfx, "_created"))
+			? -1
+			: 0;
 	}
 	return 0;
 }

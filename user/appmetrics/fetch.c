@@ -152,7 +152,9 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 	if (!x->hdrs)
 		return -ENOMEM;
 	CURLcode rc = CURLE_OK;
-#define SET(opt, val) if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
+#define SET(opt, val)       \
+	if (rc == CURLE_OK) \
+	rc = curl_easy_setopt(e, opt, val)
 	SET(CURLOPT_URL, r->url);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_NOSIGNAL, 1L);
@@ -202,8 +204,8 @@ static void fill_result(struct xfer *x, CURLcode rc, struct fetch_result *res)
 	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &res->seconds);
 	res->content_type = ct;
 	curl_off_t ra = 0;
-	res->retry_after_s = curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0
-		? (long)ra : -1;
+	res->retry_after_s =
+		curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0 ? (long)ra : -1;
 	res->body = &x->body;
 	res->ok = rc == CURLE_OK;
 	res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;

@@ -16,27 +16,27 @@ struct pod_info;
 struct fetcher;
 
 struct fetch_req {
-	const char *method;         /* NULL: GET */
+	const char *method; /* NULL: GET */
 	const char *url;
-	const char *accept;         /* Accept header, or NULL */
-	const char *content_type;   /* of body, or NULL */
-	const char *body;           /* request body (copied), or NULL */
+	const char *accept;	  /* Accept header, or NULL */
+	const char *content_type; /* of body, or NULL */
+	const char *body;	  /* request body (copied), or NULL */
 	size_t body_len;
-	unsigned timeout_ms;        /* whole request */
-	size_t max_bytes;           /* longer responses fail with "response too large"; 0: none */
-	bool discard_body;          /* read and drop the body (a health probe wants the status) */
+	unsigned timeout_ms;	    /* whole request */
+	size_t max_bytes;	    /* longer responses fail with "response too large"; 0: none */
+	bool discard_body;	    /* read and drop the body (a health probe wants the status) */
 	const struct pod_info *pod; /* connect from inside this pod's netns; NULL: the agent's */
 };
 
 struct fetch_result {
-	bool ok;                  /* transfer completed (any HTTP status) */
-	long status;              /* HTTP status, 0 when none */
-	const char *error;        /* when !ok: one line ("Connection refused", "timed out", ...) */
+	bool ok;	   /* transfer completed (any HTTP status) */
+	long status;	   /* HTTP status, 0 when none */
+	const char *error; /* when !ok: one line ("Connection refused", "timed out", ...) */
 	bool timed_out, too_large;
-	struct strbuf *body;      /* response body: the callback may sb_steal it */
+	struct strbuf *body;	  /* response body: the callback may sb_steal it */
 	const char *content_type; /* or NULL */
-	double seconds;           /* total time */
-	long retry_after_s;       /* the response's Retry-After in seconds (date or delay), -1: none */
+	double seconds;		  /* total time */
+	long retry_after_s;	  /* the response's Retry-After in seconds (date or delay), -1: none */
 };
 
 typedef void (*fetch_done_fn)(void *arg, const struct fetch_result *r);

@@ -39,8 +39,8 @@ static void health_done(void *arg, const struct fetch_result *r)
 		snprintf(m->health_why, sizeof(m->health_why), "GET %s: HTTP status %ld", url, r->status);
 	if (m->healthy && m->fails_in_row >= threshold) {
 		m->healthy = false;
-		log_warn("appmetrics", "app health: %s (%u failures in a row): not ready\n",
-			m->health_why, m->fails_in_row);
+		log_warn("appmetrics", "app health: %s (%u failures in a row): not ready\n", m->health_why,
+			 m->fails_in_row);
 	}
 }
 

@@ -15,7 +15,13 @@ struct fetcher;
 struct loop_watch;
 
 enum scrape_err {
-	SE_CONNECT, SE_TIMEOUT, SE_HTTP_STATUS, SE_PARSE, SE_TOO_LARGE, SE_SERIES_LIMIT, SE_LABEL_LIMIT,
+	SE_CONNECT,
+	SE_TIMEOUT,
+	SE_HTTP_STATUS,
+	SE_PARSE,
+	SE_TOO_LARGE,
+	SE_SERIES_LIMIT,
+	SE_LABEL_LIMIT,
 	SE_MAX
 };
 
@@ -34,12 +40,12 @@ struct appmetrics {
 	const char *url; /* NULL: off */
 	struct loop_watch *scrape_timer;
 	bool scraping, up;
-	struct expo_doc *doc;       /* last good scrape; NULL after a failed one */
-	struct strbuf cache[2];     /* doc rendered, per exposition format */
+	struct expo_doc *doc;	/* last good scrape; NULL after a failed one */
+	struct strbuf cache[2]; /* doc rendered, per exposition format */
 	bool cached[2];
 	uint64_t scrapes, errors[SE_MAX];
 	double duration;
-	bool rendering_for_push;    /* the Pushgateway refuses timestamps */
+	bool rendering_for_push; /* the Pushgateway refuses timestamps */
 
 	/* health proxy */
 	struct loop_watch *health_timer;
@@ -73,7 +79,6 @@ uint64_t push_backoff_ms(unsigned fails_in_row, uint64_t interval_ms, double rnd
  * Then the sample prefix: name, '{', the pod labels. */
 void am_family(struct strbuf *out, enum exposition_format f, const char *name, const char *type,
 	       const char *help);
-void am_sample(struct appmetrics *m, struct strbuf *out, const char *name, const char *extra,
-	       double v);
+void am_sample(struct appmetrics *m, struct strbuf *out, const char *name, const char *extra, double v);
 
 #endif

@@ -30,7 +30,7 @@ static void put_group_label(struct strbuf *out, const char *name, const char *v)
 		size_t n = strlen(v);
 		for (size_t i = 0; i < n; i += 3) {
 			unsigned x = (unsigned)s[i] << 16 | (i + 1 < n ? s[i + 1] << 8 : 0) |
-				     (i + 2 < n ? s[i + 2] : 0);
+				(i + 2 < n ? s[i + 2] : 0);
 			sb_putc(out, b64[x >> 18 & 63]);
 			sb_putc(out, b64[x >> 12 & 63]);
 			sb_putc(out, i + 1 < n ? b64[x >> 6 & 63] : '=');
@@ -81,11 +81,12 @@ static void push_done(void *arg, const struct fetch_result *r)
 		int blen = (int)strcspn(b, "\n");
 		if (r->ok)
 			log_error("appmetrics", "pushgateway %s: HTTP status %ld: %.*s\n", m->push_url,
-				r->status, blen > 200 ? 200 : blen, b);
+				  r->status, blen > 200 ? 200 : blen, b);
 		else
 			log_error("appmetrics", "pushgateway %s: %s\n", m->push_url, r->error);
 	}
-	loop_timer_rearm(m->push_timer, push_backoff_ms(m->push_fails_in_row, interval_ms, backoff_rnd()), interval_ms);
+	loop_timer_rearm(m->push_timer, push_backoff_ms(m->push_fails_in_row, interval_ms, backoff_rnd()),
+			 interval_ms);
 }
 
 static void push_tick(void *arg)
@@ -124,11 +125,13 @@ int push_start(struct appmetrics *m)
 	if (!c->pushgateway)
 		return 0;
 	if (strncmp(c->pushgateway, "http://", 7) && strncmp(c->pushgateway, "https://", 8)) {
-		log_error("appmetrics", "--pushgateway %s: expected an http:// or https:// URL\n", c->pushgateway);
+		log_error("appmetrics", "--pushgateway %s: expected an http:// or https:// URL\n",
+			  c->pushgateway);
 		return -1;
 	}
 	if (!c->pushgateway_interval || !c->pushgateway_job || !*c->pushgateway_job) {
-		log_error("appmetrics", "--pushgateway: needs a job name and an interval of at least 1 second\n");
+		log_error("appmetrics",
+			  "--pushgateway: needs a job name and an interval of at least 1 second\n");
 		return -1;
 	}
 	struct strbuf u;
@@ -159,12 +162,13 @@ void push_stop(struct appmetrics *m)
 	if (m->push_url && m->cfg->pushgateway_delete) {
 		struct strbuf err;
 		sb_init(&err);
-		struct fetch_req req = { .method = "DELETE", .url = m->push_url, .timeout_ms = 2000,
-					 .max_bytes = 64 * 1024 };
+		struct fetch_req req = {
+			.method = "DELETE", .url = m->push_url, .timeout_ms = 2000, .max_bytes = 64 * 1024
+		};
 		long st = fetch_blocking(&req, &err);
 		if (st < 200 || st > 299)
 			log_error("appmetrics", "pushgateway %s: delete failed: %s\n", m->push_url,
-				st < 0 ? (err.buf ? err.buf : "error") : "unexpected HTTP status");
+				  st < 0 ? (err.buf ? err.buf : "error") : "unexpected HTTP status");
 		sb_free(&err);
 	}
 	free(m->push_url);

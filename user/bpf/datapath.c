@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define RINGBUF_DRAIN_MS 100
-#define SOCKPIN_REAP_MS 2000 /* how soon an earlier agent's emptied sockhash is freed */
+#define SOCKPIN_REAP_MS	 2000 /* how soon an earlier agent's emptied sockhash is freed */
 
 /* sk_msg hangs on the sockhash, not on a pod: attached once, it dies with the map. */
 static int attach_msg(struct datapath *dp)
@@ -42,7 +42,7 @@ static int attach_msg(struct datapath *dp)
 			    BPF_SK_SKB_VERDICT, 0) < 0) {
 		int err = -errno;
 		log_error("bpf", "attach sk_skb verdict to the sockhash (FIONREAD regression): %s\n",
-			strerror(-err));
+			  strerror(-err));
 		return err;
 	}
 	return 0;
@@ -66,11 +66,13 @@ struct datapath *datapath_open(unsigned max_routes, unsigned max_conns, bool ver
 	bpf_map__set_max_entries(dp->skel->maps.pod_socks, max_conns ? max_conns : 1);
 	variant_apply(dp->skel, &dp->kv);
 	const struct kernel_variant kv = dp->kv;
-	dp->recv = kv.recv_tp ? dp->skel->progs.obsbpf_recv : kv.recv_fexit ? dp->skel->progs.obsbpf_recv_fexit : NULL;
+	dp->recv = kv.recv_tp	? dp->skel->progs.obsbpf_recv
+		: kv.recv_fexit ? dp->skel->progs.obsbpf_recv_fexit
+				: NULL;
 	int err = obsbpf_bpf__load(dp->skel);
 	if (err) {
 		log_error("bpf", "load BPF programs: %s%s\n", strerror(-err),
-			log_enabled(LOG_WARN) ? " (libbpf says why above)" : "");
+			  log_enabled(LOG_WARN) ? " (libbpf says why above)" : "");
 		obsbpf_bpf__destroy(dp->skel);
 		free(dp);
 		return NULL;
@@ -113,9 +115,10 @@ int datapath_pin_socks(struct datapath *dp, const char *dir)
 	int err = sockpin_pin(bpf_map__fd(dp->skel->maps.pod_socks), dir, dp->pin_path, sizeof(dp->pin_path));
 	if (err) {
 		dp->pin_path[0] = '\0';
-		log_warn("bpf", "pin the sockhash in %s: %s: a kill -9 of this agent can "
-			"drop bytes its pods' connections have received and not yet read (--pin-dir)\n",
-			dir, strerror(-err));
+		log_warn("bpf",
+			 "pin the sockhash in %s: %s: a kill -9 of this agent can "
+			 "drop bytes its pods' connections have received and not yet read (--pin-dir)\n",
+			 dir, strerror(-err));
 		return err;
 	}
 	if (!(dp->pin_dir = strdup(dir)))
@@ -141,7 +144,8 @@ int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, v
 	 * events are also drained on a timer: at most RINGBUF_DRAIN_MS late. */
 	dp->rb_watch = loop_add_fd(l, ring_buffer__epoll_fd(dp->rb), EPOLLIN, on_ringbuf_ready, dp);
 	dp->rb_timer = loop_add_timer(l, RINGBUF_DRAIN_MS, RINGBUF_DRAIN_MS, on_ringbuf_tick, dp);
-	if (dp->pin_dir && !(dp->reap_timer = loop_add_timer(l, SOCKPIN_REAP_MS, SOCKPIN_REAP_MS, on_reap_tick, dp)))
+	if (dp->pin_dir &&
+	    !(dp->reap_timer = loop_add_timer(l, SOCKPIN_REAP_MS, SOCKPIN_REAP_MS, on_reap_tick, dp)))
 		return -errno;
 	return dp->rb_watch && dp->rb_timer ? 0 : -errno;
 }
@@ -162,9 +166,12 @@ void datapath_close(struct datapath *dp)
 	if (dp->pin_path[0]) {
 		left = sockpin_release(bpf_map__fd(dp->skel->maps.pod_socks), dp->pin_path);
 		if (left > 0)
-			log_warn("bpf", "%ld connection%s still open: their sockhash stays pinned at %s "
+			log_warn(
+				"bpf",
+				"%ld connection%s still open: their sockhash stays pinned at %s "
 				"until they close (freeing it now would drop what they have not read yet); the "
-				"next agent frees it then\n", left, left == 1 ? "" : "s", dp->pin_path);
+				"next agent frees it then\n",
+				left, left == 1 ? "" : "s", dp->pin_path);
 		sockpin_reap(dp->pin_dir, NULL);
 	}
 	free(dp->pin_dir);
@@ -195,14 +202,16 @@ int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.trace_cfg), &zero, &tc->k, BPF_ANY) < 0)
 		goto map_err;
 	for (unsigned i = 0; i < tc->ncidrs; i++)
-		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.inject_to), &tc->cidrs[i], &one, BPF_ANY) < 0)
+		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.inject_to), &tc->cidrs[i], &one, BPF_ANY) <
+		    0)
 			goto map_err;
 	if (!tc->k.propagation || dp->recv_link)
 		return 0;
 	if (!dp->recv) {
-		log_error("bpf", "neither tp_btf/sock_recv_length (6.3+) nor fexit on tcp_recvmsg on "
-				"this kernel: requests the pod sends start new traces instead of continuing "
-				"the request it serves\n");
+		log_error("bpf",
+			  "neither tp_btf/sock_recv_length (6.3+) nor fexit on tcp_recvmsg on "
+			  "this kernel: requests the pod sends start new traces instead of continuing "
+			  "the request it serves\n");
 		return 0;
 	}
 	dp->recv_link = bpf_program__attach(dp->recv);

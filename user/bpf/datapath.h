@@ -21,22 +21,26 @@ struct kernel_variant;
 
 /* tc hooks on each pod interface: ingress (requests in, responses to the pod's requests) and
  * egress (the pod's responses out). */
-enum dp_tc_dir { DP_TC_INGRESS = 0, DP_TC_EGRESS, DP_TC_NDIRS };
+enum dp_tc_dir {
+	DP_TC_INGRESS = 0,
+	DP_TC_EGRESS,
+	DP_TC_NDIRS
+};
 
 struct dp_iface {
 	char name[16];
 	int ifindex;
-	bool hook_created;          /* we made the clsact qdisc, so we remove it */
-	int link_fd[DP_TC_NDIRS];   /* tcx links (die with the process); DP_TC_FILTER_ATTACHED: a
+	bool hook_created;	  /* we made the clsact qdisc, so we remove it */
+	int link_fd[DP_TC_NDIRS]; /* tcx links (die with the process); DP_TC_FILTER_ATTACHED: a
 				     * classic tc filter; DP_TC_NOTHING: not attached */
 };
 #define DP_TC_FILTER_ATTACHED (-1)
-#define DP_TC_NOTHING (-2)
+#define DP_TC_NOTHING	      (-2)
 
 struct dp_prog {
 	char name[64];
-	uint32_t id;   /* kernel program id */
-	int type;      /* enum bpf_prog_type */
+	uint32_t id;	/* kernel program id */
+	int type;	/* enum bpf_prog_type */
 	char where[64]; /* attach point that is not per pod ("" when none or per pod) */
 };
 
@@ -66,8 +70,8 @@ typedef void (*dp_event_fn)(void *arg, const struct obsbpf_http_event *e);
 struct datapath *datapath_open(unsigned max_routes, unsigned max_conns, bool verbose);
 enum dp_tc_hook {
 	DP_TC_AUTO = 0, /* tcx where the kernel has it, else a classic filter */
-	DP_TC_TCX,      /* tcx or fail */
-	DP_TC_FILTER,   /* always a classic clsact filter (outlives a killed agent) */
+	DP_TC_TCX,	/* tcx or fail */
+	DP_TC_FILTER,	/* always a classic clsact filter (outlives a killed agent) */
 };
 /* How later datapath_attach_pod calls hook tc ingress. */
 void datapath_set_tc_hook(struct datapath *dp, enum dp_tc_hook how);

@@ -46,10 +46,10 @@ struct datapath {
 	struct bpf_link *recv_link; /* the thread hook: in-process propagation */
 	struct bpf_program *recv;   /* tp_btf/sock_recv_length, fexit/tcp_recvmsg, or NULL */
 	struct kernel_variant kv;   /* what this kernel got (variant.c) */
-	char *pin_dir;              /* sockpin.h: where sockhashes are pinned, or NULL */
-	char pin_path[512];         /* this agent's pin ("" when not pinned) */
-	long pins_left;             /* sockets in earlier agents' sockhashes still pinned */
-	int pins_kept;              /* and how many such sockhashes */
+	char *pin_dir;		    /* sockpin.h: where sockhashes are pinned, or NULL */
+	char pin_path[512];	    /* this agent's pin ("" when not pinned) */
+	long pins_left;		    /* sockets in earlier agents' sockhashes still pinned */
+	int pins_kept;		    /* and how many such sockhashes */
 	struct loop_watch *reap_timer;
 };
 

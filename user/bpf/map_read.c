@@ -19,7 +19,8 @@ void dp_forget_pod_series(struct datapath *dp, uint32_t pod_id)
 	int fd = bpf_map__fd(dp->skel->maps.http_hist);
 	struct obsbpf_hist_key key, next, *del = NULL;
 	size_t n = 0, cap = 0;
-	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0; r = bpf_map_get_next_key(fd, &key, &next)) {
+	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
 		key = next;
 		if (key.pod_id != pod_id)
 			continue;
@@ -121,7 +122,8 @@ int datapath_programs(const struct datapath *dp, struct dp_prog *out, int max)
 {
 	struct bpf_program *prog;
 	int n = 0;
-	bpf_object__for_each_program(prog, dp->skel->obj) {
+	bpf_object__for_each_program(prog, dp->skel->obj)
+	{
 		struct bpf_prog_info info = { 0 };
 		uint32_t len = sizeof(info);
 		int fd = bpf_program__fd(prog);
@@ -131,7 +133,8 @@ int datapath_programs(const struct datapath *dp, struct dp_prog *out, int max)
 		out[n].id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 		out[n].type = bpf_program__type(prog);
 		out[n].where[0] = '\0';
-		if ((prog == dp->skel->progs.obsbpf_msg || prog == dp->skel->progs.obsbpf_skb_pass) && dp->msg_attached)
+		if ((prog == dp->skel->progs.obsbpf_msg || prog == dp->skel->progs.obsbpf_skb_pass) &&
+		    dp->msg_attached)
 			snprintf(out[n].where, sizeof(out[n].where), "sockhash pod_socks");
 		else if (prog == dp->recv && dp->recv_link)
 			snprintf(out[n].where, sizeof(out[n].where), "%s", bpf_program__section_name(prog));
@@ -176,8 +179,8 @@ static long ringbuf_used(const struct bpf_map *m)
 int datapath_map_usage(const struct datapath *dp, struct dp_map_usage *out, int max)
 {
 	const struct obsbpf_bpf *s = dp->skel;
-	const struct bpf_map *counted[] = { s->maps.pods, s->maps.pod_socks, s->maps.http_hist, s->maps.routes,
-					    s->maps.agent_ports };
+	const struct bpf_map *counted[] = { s->maps.pods, s->maps.pod_socks, s->maps.http_hist,
+					    s->maps.routes, s->maps.agent_ports };
 	int n = 0;
 	memset(out, 0, (size_t)max * sizeof(*out));
 	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]) && n < max; i++, n++) {

@@ -63,7 +63,7 @@ static int attach_pod_parts(struct datapath *dp, struct dp_pod *p, const struct 
 	if (!p->sockops_link) {
 		int err = -errno;
 		log_error("bpf", "attach %s: sockops on cgroup %s: %s\n", pod->name, pod->cgroup_path,
-			strerror(-err));
+			  strerror(-err));
 		return err;
 	}
 	p->netns_fd = fcntl(pod->netns_fd, F_DUPFD_CLOEXEC, 0);
@@ -73,7 +73,7 @@ static int attach_pod_parts(struct datapath *dp, struct dp_pod *p, const struct 
 	int err = pod_in_netns_fd(p->netns_fd, dp_tc_attach_all, &c);
 	if (err && !c.err)
 		log_error("bpf", "attach %s: enter netns %s: %s\n", pod->name, pod->netns_path,
-			strerror(-err));
+			  strerror(-err));
 	return err;
 }
 

@@ -23,14 +23,38 @@ struct feature {
 	int (*check)(void);
 };
 
-static int has_btf(void) { return access("/sys/kernel/btf/vmlinux", R_OK) == 0; }
-static int has_cgroup2(void) { return cgroup2_mount() != NULL; }
-static int has_sockops(void) { return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCK_OPS, NULL) == 1; }
-static int has_sk_msg(void) { return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_MSG, NULL) == 1; }
-static int has_tc(void) { return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) == 1; }
-static int has_sockhash(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SOCKHASH, NULL) == 1; }
-static int has_sk_storage(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1; }
-static int has_ringbuf(void) { return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1; }
+static int has_btf(void)
+{
+	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+static int has_cgroup2(void)
+{
+	return cgroup2_mount() != NULL;
+}
+static int has_sockops(void)
+{
+	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCK_OPS, NULL) == 1;
+}
+static int has_sk_msg(void)
+{
+	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_MSG, NULL) == 1;
+}
+static int has_tc(void)
+{
+	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) == 1;
+}
+static int has_sockhash(void)
+{
+	return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SOCKHASH, NULL) == 1;
+}
+static int has_sk_storage(void)
+{
+	return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1;
+}
+static int has_ringbuf(void)
+{
+	return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+}
 static int has_push_data(void)
 {
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_msg_push_data, NULL) == 1;
@@ -51,7 +75,10 @@ bool probe_sock_recv_length(void)
 	return ok;
 }
 
-static int has_tcx(void) { return datapath_probe_tcx(); }
+static int has_tcx(void)
+{
+	return datapath_probe_tcx();
+}
 
 static int has_privilege(void)
 {
@@ -64,23 +91,29 @@ static int has_privilege(void)
 }
 
 static const struct feature features[] = {
-	{ "privileges (CAP_SYS_ADMIN, CAP_NET_ADMIN)", true, "nothing can be loaded: run as root or privileged", has_privilege },
+	{ "privileges (CAP_SYS_ADMIN, CAP_NET_ADMIN)", true,
+	  "nothing can be loaded: run as root or privileged", has_privilege },
 	{ "kernel BTF (/sys/kernel/btf/vmlinux)", true, "CO-RE relocations cannot be resolved", has_btf },
 	{ "cgroup v2 mount", true, "pods cannot be found or attached to", has_cgroup2 },
 	{ "sockops programs", true, "connections cannot be followed", has_sockops },
 	{ "sk_msg programs", true, "outgoing requests are not seen", has_sk_msg },
 	{ "sockhash maps", true, "sk_msg cannot be attached", has_sockhash },
 	{ "socket storage maps", true, "no per-connection state", has_sk_storage },
-	{ "tc (sched_cls) programs", true, "incoming requests and responses, and the pod's responses, are not seen", has_tc },
+	{ "tc (sched_cls) programs", true,
+	  "incoming requests and responses, and the pod's responses, are not seen", has_tc },
 	{ "ring buffer maps", true, "no per-request events", has_ringbuf },
 	{ "bpf_loop helper in sk_msg", true, "routes cannot be parsed", has_loop },
 	{ "bpf_msg_push_data helper", true, "trace headers cannot be injected", has_push_data },
-	{ "tcx links (Linux 6.6)", false, "tc filters instead: a killed agent leaves them attached until the next start reclaims them", has_tcx },
+	{ "tcx links (Linux 6.6)", false,
+	  "tc filters instead: a killed agent leaves them attached until the next start reclaims them",
+	  has_tcx },
 };
 
 int probe_libbpf_silent(enum libbpf_print_level l, const char *f, va_list ap)
 {
-	(void)l; (void)f; (void)ap;
+	(void)l;
+	(void)f;
+	(void)ap;
 	return 0;
 }
 
@@ -114,8 +147,9 @@ bool probe_run(FILE *out, bool verbose)
 	for (int i = 0; i < n; i++)
 		if (!r[i].skipped && !r[i].loaded)
 			ok = false;
-	fprintf(out, "%s\n", ok ? "obsbpf attach can work on this kernel"
-				: "obsbpf attach cannot work on this kernel (see NO and FAIL above)");
+	fprintf(out, "%s\n",
+		ok ? "obsbpf attach can work on this kernel"
+		   : "obsbpf attach cannot work on this kernel (see NO and FAIL above)");
 	libbpf_set_print(old);
 	return ok;
 }

@@ -14,12 +14,12 @@
 #include <unistd.h>
 
 #define TC_HANDLE 0x0b5b
-#define TC_PRIO 1
+#define TC_PRIO	  1
 /* Names are truncated to BPF_OBJ_NAME_LEN - 1 in the kernel: "obsbpf_tc_ingress" -> this. */
 #define TC_PROG_KNAME "obsbpf_tc_"
 #ifndef BPF_TCX_INGRESS
 #define BPF_TCX_INGRESS 46 /* Linux 6.6; Debian 12's uapi headers predate it */
-#define BPF_TCX_EGRESS 47
+#define BPF_TCX_EGRESS	47
 #endif
 
 static const enum bpf_tc_attach_point tc_point[DP_TC_NDIRS] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
@@ -72,7 +72,7 @@ static void tc_reclaim_stale(struct dp_pod *p, struct dp_iface *ifc, enum dp_tc_
 	opts.flags = 0;
 	if (bpf_tc_detach(&hook, &opts) == 0)
 		log_info("bpf", "%s: removed a stale obsbpf tc %s filter from %s (left by a killed agent)\n",
-			p->name, tc_dir_name[d], ifc->name);
+			 p->name, tc_dir_name[d], ifc->name);
 }
 
 /* tcx (6.6+): a BPF link owned by our fd, so it goes away with the process, even on kill -9.
@@ -119,7 +119,9 @@ void datapath_set_tc_hook(struct datapath *dp, enum dp_tc_hook how)
 
 int datapath_parse_tc_hook(const char *s, enum dp_tc_hook *out)
 {
-	static const char *const names[] = { [DP_TC_AUTO] = "auto", [DP_TC_TCX] = "tcx", [DP_TC_FILTER] = "filter" };
+	static const char *const names[] = {
+		[DP_TC_AUTO] = "auto", [DP_TC_TCX] = "tcx", [DP_TC_FILTER] = "filter"
+	};
 	for (int i = 0; i < 3; i++)
 		if (s && !strcmp(s, names[i])) {
 			*out = (enum dp_tc_hook)i;
@@ -148,7 +150,7 @@ int dp_tc_attach_all(void *arg)
 			int err = tc_attach_one(c->dp, p, ifc, (enum dp_tc_dir)d);
 			if (err) {
 				log_error("bpf", "attach %s: tc %s on %s: %s\n", p->name, tc_dir_name[d],
-					ifc->name, strerror(-err));
+					  ifc->name, strerror(-err));
 				c->err = err;
 			}
 		}

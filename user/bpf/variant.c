@@ -70,16 +70,18 @@ const char *variant_skip_reason(const struct kernel_variant *kv, const char *pro
 
 void variant_print(FILE *out, const struct kernel_variant *kv)
 {
-	fprintf(out, "%-4s %-44s%s\n", kv->recv_tp || kv->recv_fexit ? "yes" : "NO", "thread hook for in-process propagation",
-		kv->recv_tp ? " (tp_btf/sock_recv_length)"
-		: kv->recv_fexit ? " (fexit/tcp_recvmsg)"
-				 : " -> requests a pod sends while serving one start new traces");
+	fprintf(out, "%-4s %-44s%s\n", kv->recv_tp || kv->recv_fexit ? "yes" : "NO",
+		"thread hook for in-process propagation",
+		kv->recv_tp		 ? " (tp_btf/sock_recv_length)"
+			: kv->recv_fexit ? " (fexit/tcp_recvmsg)"
+					 : " -> requests a pod sends while serving one start new traces");
 	fprintf(out, "%-4s %-44s%s\n", kv->msg_task_storage ? "yes" : "no", "task storage in sk_msg",
 		kv->msg_task_storage ? "" : " -> thread bindings in a hash keyed by thread id");
 	fprintf(out, "%-4s %-44s%s\n", kv->tc_pid_tgid ? "yes" : "no", "bpf_get_current_pid_tgid in tc",
 		kv->tc_pid_tgid ? "" : " -> server spans carry no thread.id");
 	fprintf(out, "%-4s %-44s%s\n", kv->fionread_hazard ? "HAZ" : "no", "sockmap FIONREAD regression",
-		kv->fionread_hazard > 0 ? " -> avoided: an sk_skb verdict on the sockhash keeps FIONREAD right"
-		: kv->fionread_hazard < 0 ? " -> could not be tested: avoided as if present"
-					  : "");
+		kv->fionread_hazard > 0
+			? " -> avoided: an sk_skb verdict on the sockhash keeps FIONREAD right"
+			: kv->fionread_hazard < 0 ? " -> could not be tested: avoided as if present"
+						  : "");
 }

@@ -11,7 +11,7 @@
 struct obsbpf_bpf;
 
 struct kernel_variant {
-	bool recv_tp;          /* tp_btf/sock_recv_length (6.3+): the thread reading a request */
+	bool recv_tp;	       /* tp_btf/sock_recv_length (6.3+): the thread reading a request */
 	bool recv_fexit;       /* else fexit on tcp_recvmsg, where the kernel allows it */
 	bool msg_task_storage; /* sk_msg may call bpf_task_storage_get (not on 6.1 nor 6.12) */
 	bool tc_pid_tgid;      /* tc may call bpf_get_current_pid_tgid (not on 6.1) */

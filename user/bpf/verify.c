@@ -16,7 +16,7 @@
 
 /* BPF_LOG_STATS: the verifier's closing statistics, and its error line when it rejects. */
 #define LOG_STATS 4
-#define LOG_SIZE (256 * 1024)
+#define LOG_SIZE  (256 * 1024)
 
 static double now_ms(void)
 {
@@ -52,7 +52,8 @@ static void parse_stats(const char *log, struct verify_result *r)
 {
 	const char *p = strstr(log, "processed ");
 	if (p)
-		sscanf(p, "processed %u insns (limit %*u) max_states_per_insn %*u total_states %u peak_states %u",
+		sscanf(p,
+		       "processed %u insns (limit %*u) max_states_per_insn %*u total_states %u peak_states %u",
 		       &r->insns, &r->states, &r->peak);
 }
 
@@ -68,7 +69,8 @@ static void verify_one(int which, struct verify_result *r, char *log)
 	variant_apply(s, &kv);
 	struct bpf_program *p, *mine = NULL;
 	int i = 0;
-	bpf_object__for_each_program(p, s->obj) {
+	bpf_object__for_each_program(p, s->obj)
+	{
 		if (i++ == which) {
 			mine = p;
 			snprintf(r->name, sizeof(r->name), "%s", bpf_program__name(p));
@@ -80,7 +82,8 @@ static void verify_one(int which, struct verify_result *r, char *log)
 		obsbpf_bpf__destroy(s);
 		return;
 	}
-	bpf_object__for_each_program(p, s->obj) {
+	bpf_object__for_each_program(p, s->obj)
+	{
 		bpf_program__set_autoload(p, p == mine);
 		if (p == mine) {
 			log[0] = '\0';
@@ -108,8 +111,7 @@ int verify_programs(struct verify_result *out, int max)
 		return -errno;
 	int n = 0;
 	struct bpf_program *p;
-	bpf_object__for_each_program(p, s->obj)
-		n++;
+	bpf_object__for_each_program(p, s->obj) n++;
 	obsbpf_bpf__destroy(s);
 	if (n > max)
 		n = max;
@@ -133,8 +135,9 @@ void verify_print(FILE *f, const struct verify_result *r, int n)
 			fprintf(f, "skip %-22s %s\n", r[i].name, r[i].why);
 		else if (r[i].loaded)
 			fprintf(f, "%-4s %-22s insns %7u  states %6u  peak %5u  %7.1f ms%s\n",
-				r[i].insns <= VERIFY_BUDGET ? "ok" : "BIG", r[i].name, r[i].insns, r[i].states,
-				r[i].peak, r[i].ms, r[i].insns <= VERIFY_BUDGET ? "" : "  (over the 150k budget)");
+				r[i].insns <= VERIFY_BUDGET ? "ok" : "BIG", r[i].name, r[i].insns,
+				r[i].states, r[i].peak, r[i].ms,
+				r[i].insns <= VERIFY_BUDGET ? "" : "  (over the 150k budget)");
 		else
 			fprintf(f, "FAIL %-22s %s (insns %u)\n", r[i].name, r[i].why, r[i].insns);
 	}

@@ -14,13 +14,13 @@
 
 struct verify_result {
 	char name[64];
-	bool skipped;        /* not loaded on this kernel (a hook it lacks): why says which */
+	bool skipped; /* not loaded on this kernel (a hook it lacks): why says which */
 	bool loaded;
-	uint32_t insns;      /* processed instructions */
-	uint32_t states;     /* total states */
-	uint32_t peak;       /* peak states */
-	double ms;           /* wall time of the load */
-	char why[256];       /* the verifier's last line on failure, or why it was skipped */
+	uint32_t insns;	 /* processed instructions */
+	uint32_t states; /* total states */
+	uint32_t peak;	 /* peak states */
+	double ms;	 /* wall time of the load */
+	char why[256];	 /* the verifier's last line on failure, or why it was skipped */
 };
 
 /* Loads every program of the object alone (with the variants datapath_open picks for this

@@ -11,28 +11,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OFF(f) offsetof(struct obsbpf_config, f)
-#define POD_CMDS (CMD_ATTACH)
-#define LOG_CMDS (CMD_ATTACH | CMD_LOGS)
+#define OFF(f)	   offsetof(struct obsbpf_config, f)
+#define POD_CMDS   (CMD_ATTACH)
+#define LOG_CMDS   (CMD_ATTACH | CMD_LOGS)
 #define AGENT_CMDS (CMD_ATTACH | CMD_DAEMON)
-#define HTTP_CMDS (CMD_ATTACH | CMD_LOGS | CMD_DAEMON)
-#define CTL_CMDS (CMD_ATTACH | CMD_DAEMON | CMD_STATUS | CMD_OBSERVE)
+#define HTTP_CMDS  (CMD_ATTACH | CMD_LOGS | CMD_DAEMON)
+#define CTL_CMDS   (CMD_ATTACH | CMD_DAEMON | CMD_STATUS | CMD_OBSERVE)
 
 const struct opt_def obsbpf_options[] = {
 	{ "pod", 'p', OPT_STRING, OFF(pod), NULL, "NAME",
-	  "pod to attach to: found by the UTS hostname of its processes (Kubernetes sets it to the pod name); observe: only this pod's requests (a glob)", LOG_CMDS | CMD_OBSERVE },
+	  "pod to attach to: found by the UTS hostname of its processes (Kubernetes sets it to the pod name); observe: only this pod's requests (a glob)",
+	  LOG_CMDS | CMD_OBSERVE },
 	{ "namespace", 'n', OPT_STRING, OFF(namespace_), "default", "NS",
-	  "the pod's Kubernetes namespace (label k8s_namespace_name); daemon: of pods whose --pod-pattern/--pod-list entry names none", HTTP_CMDS },
+	  "the pod's Kubernetes namespace (label k8s_namespace_name); daemon: of pods whose --pod-pattern/--pod-list entry names none",
+	  HTTP_CMDS },
 	{ "node", 0, OPT_STRING, OFF(node), NULL, "NAME",
 	  "node name for k8s_node_name (default: $NODE_NAME, else this host's name)", HTTP_CMDS },
 	{ "pod-pattern", 0, OPT_LIST, OFF(pod_patterns), NULL, "[NS/]GLOB",
-	  "attach only to pods whose name matches GLOB (fnmatch); NS/ sets their namespace (default: every pod)", CMD_DAEMON },
+	  "attach only to pods whose name matches GLOB (fnmatch); NS/ sets their namespace (default: every pod)",
+	  CMD_DAEMON },
 	{ "pod-list", 0, OPT_STRING, OFF(pod_list), NULL, "FILE",
-	  "a file of pods to attach to, one [NS/]GLOB a line ('#' comments); with --pod-pattern: either matches", CMD_DAEMON },
+	  "a file of pods to attach to, one [NS/]GLOB a line ('#' comments); with --pod-pattern: either matches",
+	  CMD_DAEMON },
 	{ "control-socket", 0, OPT_STRING, OFF(control_socket), CTL_DEFAULT_SOCKET, "PATH",
 	  "the agent's local control socket, which 'obsbpf status' and 'obsbpf observe' talk to", CTL_CMDS },
 	{ "json", 0, OPT_FLAG, OFF(json), NULL, NULL,
-	  "print JSON (status: the document; observe: one object per line) instead of text", CMD_STATUS | CMD_OBSERVE },
+	  "print JSON (status: the document; observe: one object per line) instead of text",
+	  CMD_STATUS | CMD_OBSERVE },
 	{ "cgroup", 0, OPT_STRING, OFF(cgroup), NULL, "PATH",
 	  "the pod's cgroup v2 directory, instead of finding it from the pod's processes", POD_CMDS },
 	{ "netns", 0, OPT_STRING, OFF(netns), NULL, "PATH",
@@ -44,23 +49,31 @@ const struct opt_def obsbpf_options[] = {
 	{ "http-max-connections", 0, OPT_UINT, OFF(http_max_conns), "64", "N",
 	  "most HTTP connections served at once (8 per client address)", HTTP_CMDS },
 	{ "max-connections", 0, OPT_UINT, OFF(max_conns), "65536", "N",
-	  "client connections the kernel side follows at once (the sockhash's size); past it new ones pass untouched, counted in obsbpf_connections_untracked_total", AGENT_CMDS },
+	  "client connections the kernel side follows at once (the sockhash's size); past it new ones pass untouched, counted in obsbpf_connections_untracked_total",
+	  AGENT_CMDS },
 	{ "max-routes", 0, OPT_UINT, OFF(max_routes), "256", "N",
-	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"", AGENT_CMDS },
+	  "distinct http_route values kept; later routes are counted under http_route=\"_OTHER\"",
+	  AGENT_CMDS },
 	{ "tc-hook", 0, OPT_STRING, OFF(tc_hook), "auto", "auto|tcx|filter",
-	  "how tc ingress and egress are attached: a tcx link (Linux 6.6+; released even when the agent is killed) or a classic clsact filter (outlives a killed agent, removed at the next start); auto: tcx where the kernel has it", AGENT_CMDS },
+	  "how tc ingress and egress are attached: a tcx link (Linux 6.6+; released even when the agent is killed) or a classic clsact filter (outlives a killed agent, removed at the next start); auto: tcx where the kernel has it",
+	  AGENT_CMDS },
 	{ "pin-dir", 0, OPT_STRING, OFF(pin_dir), "/sys/fs/bpf/obsbpf", "DIR",
-	  "bpffs directory where the pod sockets' sockhash is pinned, so that a killed agent's connections keep every byte (a sockhash is unpinned once its connections closed); \"\": not pinned", AGENT_CMDS },
+	  "bpffs directory where the pod sockets' sockhash is pinned, so that a killed agent's connections keep every byte (a sockhash is unpinned once its connections closed); \"\": not pinned",
+	  AGENT_CMDS },
 	{ "propagation", 0, OPT_STRING, OFF(propagation), "w3c", "STYLE,...",
-	  "trace headers continued and injected into outgoing requests: w3c (traceparent), xtrace (x-trace-id, x-span-id, x-parent-span), b3 (single header), combined with commas; none: no tracing", AGENT_CMDS },
+	  "trace headers continued and injected into outgoing requests: w3c (traceparent), xtrace (x-trace-id, x-span-id, x-parent-span), b3 (single header), combined with commas; none: no tracing",
+	  AGENT_CMDS },
 	{ "sample-ratio", 0, OPT_STRING, OFF(sample_ratio), "1", "RATIO",
-	  "fraction (0..1) of new traces that are sampled (exported); an incoming context's sampled flag is honoured", AGENT_CMDS },
+	  "fraction (0..1) of new traces that are sampled (exported); an incoming context's sampled flag is honoured",
+	  AGENT_CMDS },
 	{ "inject-to", 0, OPT_STRING, OFF(inject_to), OBSBPF_DEFAULT_INJECT_TO, "CIDR,...",
-	  "destinations whose requests get trace headers injected (default: private and loopback ranges); other destinations never see them", AGENT_CMDS },
+	  "destinations whose requests get trace headers injected (default: private and loopback ranges); other destinations never see them",
+	  AGENT_CMDS },
 	{ "logs", 0, OPT_STRING, OFF(logs), "/var/log/app/*.log", "GLOB",
 	  "log files to tail, resolved inside the pod's mount namespace when it has a process", LOG_CMDS },
 	{ "cri-logs", 0, OPT_STRING, OFF(cri_logs), "/var/log/containers", "DIR",
-	  "where the node keeps CRI container logs (<pod>_<namespace>_<container>-<id>.log); \"\": none", LOG_CMDS },
+	  "where the node keeps CRI container logs (<pod>_<namespace>_<container>-<id>.log); \"\": none",
+	  LOG_CMDS },
 	{ "forward", 0, OPT_STRING, OFF(forward), NULL, "HOST:PORT",
 	  "Fluent Forward collector (fluentd, fluent-bit) to ship the pod's logs to", LOG_CMDS },
 	{ "logs-out", 0, OPT_STRING, OFF(logs_out), "forward", "forward|stdout",
@@ -72,29 +85,35 @@ const struct opt_def obsbpf_options[] = {
 	{ "forward-shared-key", 0, OPT_STRING, OFF(forward_shared_key), NULL, "KEY",
 	  "shared key for the Forward handshake (HELO/PING/PONG); none: no handshake", LOG_CMDS },
 	{ "forward-ack-timeout", 0, OPT_UINT, OFF(forward_ack_timeout_ms), "10000", "MS",
-	  "resend a chunk (on a new connection) when its ack has not come after this long, or its sending made no progress for this long (also the connect and handshake timeout)", LOG_CMDS },
+	  "resend a chunk (on a new connection) when its ack has not come after this long, or its sending made no progress for this long (also the connect and handshake timeout)",
+	  LOG_CMDS },
 	{ "forward-backoff-max-ms", 0, OPT_UINT, OFF(forward_backoff_max_ms), "30000", "MS",
-	  "longest wait before reconnecting to a failing collector (the wait doubles from 250 ms up to this)", LOG_CMDS },
+	  "longest wait before reconnecting to a failing collector (the wait doubles from 250 ms up to this)",
+	  LOG_CMDS },
 	{ "logs-tag", 0, OPT_STRING, OFF(logs_tag), "obsbpf.logs", "TAG",
 	  "Fluent tag of the forwarded records", LOG_CMDS },
 	{ "logs-state", 0, OPT_STRING, OFF(logs_state), NULL, "FILE",
-	  "checkpoint of delivered offsets (default /var/lib/obsbpf/logs-<namespace>_<pod>.state)", LOG_CMDS },
+	  "checkpoint of delivered offsets (default /var/lib/obsbpf/logs-<namespace>_<pod>.state)",
+	  LOG_CMDS },
 	{ "logs-buffer-mb", 0, OPT_UINT, OFF(logs_buffer_mb), "8", "MIB",
 	  "unacked log chunks kept in memory; beyond it chunks go to --logs-spool", LOG_CMDS },
 	{ "logs-spool", 0, OPT_STRING, OFF(logs_spool), NULL, "DIR",
-	  "directory for chunks that do not fit in memory while the collector is down (default: none)", LOG_CMDS },
+	  "directory for chunks that do not fit in memory while the collector is down (default: none)",
+	  LOG_CMDS },
 	{ "logs-spool-mb", 0, OPT_UINT, OFF(logs_spool_mb), "256", "MIB",
 	  "size cap of --logs-spool; past it new chunks are dropped and counted", LOG_CMDS },
 	{ "logs-max-line", 0, OPT_UINT, OFF(logs_max_line), "65536", "BYTES",
 	  "longer lines are forwarded truncated to this and counted", LOG_CMDS },
 	{ "logs-max-files", 0, OPT_UINT, OFF(logs_max_files), "1024", "N",
-	  "files followed at once; further matches wait until one closes (each may hold a partial line of up to --logs-max-line bytes)", LOG_CMDS },
+	  "files followed at once; further matches wait until one closes (each may hold a partial line of up to --logs-max-line bytes)",
+	  LOG_CMDS },
 	{ "logs-flush-ms", 0, OPT_UINT, OFF(logs_flush_ms), "200", "MS",
 	  "send a partly filled chunk after this long", LOG_CMDS },
 	{ "logs-chunk-kb", 0, OPT_UINT, OFF(logs_chunk_kb), "1024", "KIB",
 	  "size of a chunk (records sent together and acked at once)", LOG_CMDS },
 	{ "app-metrics", 0, OPT_STRING, OFF(app_metrics), "http://localhost:8080/metrics", "URL",
-	  "the app's own Prometheus endpoint, scraped from inside the pod's network namespace and re-exposed on /metrics with the pod's labels; 'off' disables", POD_CMDS },
+	  "the app's own Prometheus endpoint, scraped from inside the pod's network namespace and re-exposed on /metrics with the pod's labels; 'off' disables",
+	  POD_CMDS },
 	{ "app-metrics-interval", 0, OPT_UINT, OFF(app_metrics_interval), "15", "SECONDS",
 	  "how often the app's metrics are scraped", POD_CMDS },
 	{ "app-metrics-timeout", 0, OPT_UINT, OFF(app_metrics_timeout_ms), "5000", "MS",
@@ -102,19 +121,24 @@ const struct opt_def obsbpf_options[] = {
 	{ "app-metrics-max-series", 0, OPT_UINT, OFF(app_metrics_max_series), "20000", "N",
 	  "a scrape of the app with more series than this fails (0: no limit)", POD_CMDS },
 	{ "app-metrics-max-mb", 0, OPT_UINT, OFF(app_metrics_max_mb), "16", "MIB",
-	  "a scrape of the app whose body is larger than this fails, as soon as its Content-Length says so or its bytes pass it (0: no limit)", POD_CMDS },
+	  "a scrape of the app whose body is larger than this fails, as soon as its Content-Length says so or its bytes pass it (0: no limit)",
+	  POD_CMDS },
 	{ "app-metrics-max-label-bytes", 0, OPT_UINT, OFF(app_metrics_max_label_bytes), "2048", "BYTES",
-	  "a scrape of the app with a label value, label name or metric name longer than this fails (Mimir's default limit for values; 0: no limit)", POD_CMDS },
+	  "a scrape of the app with a label value, label name or metric name longer than this fails (Mimir's default limit for values; 0: no limit)",
+	  POD_CMDS },
 	{ "label", 0, OPT_LIST, OFF(labels), NULL, "NAME=VALUE",
-	  "extra label put on the app's re-exposed series, after k8s_pod_name, k8s_namespace_name and k8s_node_name", POD_CMDS },
+	  "extra label put on the app's re-exposed series, after k8s_pod_name, k8s_namespace_name and k8s_node_name",
+	  POD_CMDS },
 	{ "app-health", 0, OPT_STRING, OFF(app_health), NULL, "URL",
-	  "the app's health URL (e.g. http://localhost:8080/healthz), probed from inside the pod; /readyz fails while it does", POD_CMDS },
+	  "the app's health URL (e.g. http://localhost:8080/healthz), probed from inside the pod; /readyz fails while it does",
+	  POD_CMDS },
 	{ "app-health-interval", 0, OPT_UINT, OFF(app_health_interval), "5", "SECONDS",
 	  "how often the app's health URL is probed", POD_CMDS },
 	{ "app-health-timeout", 0, OPT_UINT, OFF(app_health_timeout_ms), "1000", "MS",
 	  "a health probe taking longer fails", POD_CMDS },
 	{ "app-health-failures", 0, OPT_UINT, OFF(app_health_failures), "3", "N",
-	  "consecutive failed probes before /readyz reports the app unhealthy (one success recovers)", POD_CMDS },
+	  "consecutive failed probes before /readyz reports the app unhealthy (one success recovers)",
+	  POD_CMDS },
 	{ "pushgateway", 0, OPT_STRING, OFF(pushgateway), NULL, "URL",
 	  "also push /metrics to this Prometheus Pushgateway (PUT /metrics/job/JOB/instance/POD)", POD_CMDS },
 	{ "pushgateway-job", 0, OPT_STRING, OFF(pushgateway_job), "obsbpf", "JOB",
@@ -128,7 +152,8 @@ const struct opt_def obsbpf_options[] = {
 	{ "service-name", 0, OPT_STRING, OFF(service_name), NULL, "NAME",
 	  "service.name of the pod's spans (default: the pod name)", POD_CMDS },
 	{ "otlp-endpoint", 0, OPT_STRING, OFF(otlp_endpoint), NULL, "URL",
-	  "OpenTelemetry collector to export spans to (http://HOST:4318, /v1/traces appended; for grpc http://HOST:4317); default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans", POD_CMDS },
+	  "OpenTelemetry collector to export spans to (http://HOST:4318, /v1/traces appended; for grpc http://HOST:4317); default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans",
+	  POD_CMDS },
 	{ "otlp-protocol", 0, OPT_STRING, OFF(otlp_protocol), NULL, "http/protobuf|grpc",
 	  "OTLP transport (default: $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)", POD_CMDS },
 	{ "otlp-batch", 0, OPT_UINT, OFF(otlp_batch), "512", "N",
@@ -136,26 +161,31 @@ const struct opt_def obsbpf_options[] = {
 	{ "otlp-flush-ms", 0, OPT_UINT, OFF(otlp_flush_ms), "1000", "MS",
 	  "send a partly filled batch after this long", POD_CMDS },
 	{ "otlp-queue", 0, OPT_UINT, OFF(otlp_queue), "4096", "N",
-	  "spans kept while the collector is slow or down; beyond it new spans are dropped and counted", POD_CMDS },
+	  "spans kept while the collector is slow or down; beyond it new spans are dropped and counted",
+	  POD_CMDS },
 	{ "otlp-timeout-ms", 0, OPT_UINT, OFF(otlp_timeout_ms), "10000", "MS",
 	  "an export request taking longer fails and is retried", POD_CMDS },
 	{ "otlp-backoff-max-ms", 0, OPT_UINT, OFF(otlp_backoff_max_ms), "30000", "MS",
-	  "longest wait before retrying a failed export (the wait doubles from 200 ms up to this, with jitter)", POD_CMDS },
+	  "longest wait before retrying a failed export (the wait doubles from 200 ms up to this, with jitter)",
+	  POD_CMDS },
 	{ "log-level", 0, OPT_STRING, OFF(log_level), "info", "LEVEL",
-	  "the agent's own log: error, warn, info or debug (libbpf's messages included: its warnings at warn, its debug output at debug)", HTTP_CMDS | CMD_PROBE },
+	  "the agent's own log: error, warn, info or debug (libbpf's messages included: its warnings at warn, its debug output at debug)",
+	  HTTP_CMDS | CMD_PROBE },
 	{ "log-format", 0, OPT_STRING, OFF(log_format), "text", "text|json",
-	  "text: \"obsbpf: message\" lines; json: one object per line with time, level, component and msg (for a log collector)", HTTP_CMDS | CMD_PROBE },
+	  "text: \"obsbpf: message\" lines; json: one object per line with time, level, component and msg (for a log collector)",
+	  HTTP_CMDS | CMD_PROBE },
 	{ "verbose", 'v', OPT_FLAG, OFF(verbose), NULL, NULL,
 	  "print libbpf's messages (verifier logs on a load failure)", AGENT_CMDS | CMD_PROBE },
 	{ "config", 0, OPT_STRING, OFF(config), NULL, "FILE",
-	  "read options from FILE first ('name = value' lines, names as the long options; see docs/config.md): the command line wins (default: $OBSBPF_CONFIG)", ~0u },
+	  "read options from FILE first ('name = value' lines, names as the long options; see docs/config.md): the command line wins (default: $OBSBPF_CONFIG)",
+	  ~0u },
 	{ "help", 'h', OPT_FLAG, OFF(help), NULL, NULL, "show this help", ~0u },
 	{ 0 },
 };
 
 /* where: NULL for the command line, "FILE:LINE" for the config file. */
-static int set_value(struct obsbpf_config *cfg, const struct opt_def *o, const char *v,
-		     const char *cmdname, const char *where)
+static int set_value(struct obsbpf_config *cfg, const struct opt_def *o, const char *v, const char *cmdname,
+		     const char *where)
 {
 	char *p = (char *)cfg + o->offset;
 	switch (o->type) {
@@ -216,7 +246,8 @@ static const struct opt_def *find_long(const char *name)
 
 static int parse_flag(const char *v, bool *out)
 {
-	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+	static const char *const yes[] = { "true", "yes", "on", "1" },
+				 *const no[] = { "false", "no", "off", "0" };
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (!strcasecmp(v, yes[i]))
 			return *out = true, 0;
@@ -256,7 +287,8 @@ static int config_line(struct obsbpf_config *cfg, unsigned cmd, const char *cmdn
 	if (o->type == OPT_FLAG) {
 		bool on = true;
 		if (value && parse_flag(value, &on) < 0) {
-			fprintf(stderr, "obsbpf %s: %s: %s: '%s' is not true or false\n", cmdname, where, name, value);
+			fprintf(stderr, "obsbpf %s: %s: %s: '%s' is not true or false\n", cmdname, where,
+				name, value);
 			return -1;
 		}
 		*(bool *)((char *)cfg + o->offset) = on;
@@ -308,7 +340,9 @@ static int config_load(struct obsbpf_config *cfg, unsigned cmd, const char *cmdn
 	int err = config_read(path, &cfg->config_text);
 	if (err < 0) {
 		fprintf(stderr, "obsbpf %s: --config %s: %s\n", cmdname, path,
-			err == -EFBIG ? "larger than 1 MiB" : err == -EINVAL ? "not a text file" : strerror(-err));
+			err == -EFBIG		 ? "larger than 1 MiB"
+				: err == -EINVAL ? "not a text file"
+						 : strerror(-err));
 		return -1;
 	}
 	unsigned lineno = 0;
@@ -366,7 +400,10 @@ int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, 
 	shorts[sl] = '\0';
 
 	/* The command line is read first, to find --config, and applied after the file. */
-	struct { const struct opt_def *o; const char *v; } *given = calloc((size_t)argc + 1, sizeof(*given));
+	struct {
+		const struct opt_def *o;
+		const char *v;
+	} *given = calloc((size_t)argc + 1, sizeof(*given));
 	size_t ng = 0;
 	int rc = -1;
 	if (!given)
@@ -455,16 +492,19 @@ void options_markdown(FILE *out)
 	for (const struct opt_def *o = obsbpf_options; o->name; o++) {
 		char syn[96];
 		opt_synopsis(syn, sizeof(syn), o);
-		static const struct { unsigned bit; const char *name; } cmds[] = {
-			{ CMD_ATTACH, "attach" }, { CMD_DAEMON, "daemon" }, { CMD_LOGS, "logs" },
+		static const struct {
+			unsigned bit;
+			const char *name;
+		} cmds[] = {
+			{ CMD_ATTACH, "attach" }, { CMD_DAEMON, "daemon" },   { CMD_LOGS, "logs" },
 			{ CMD_STATUS, "status" }, { CMD_OBSERVE, "observe" }, { CMD_PROBE, "probe" },
 		};
 		char used[96] = "";
 		size_t len = 0;
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 			if (o->cmds & cmds[i].bit)
-				len += (size_t)snprintf(used + len, sizeof(used) - len, "%s%s", len ? " " : "",
-							cmds[i].name);
+				len += (size_t)snprintf(used + len, sizeof(used) - len, "%s%s",
+							len ? " " : "", cmds[i].name);
 		fprintf(out, "| `%s` | %s | %s | %s |\n", syn, o->def && o->type != OPT_FLAG ? o->def : "",
 			o->cmds == ~0u ? "all" : used, o->help);
 	}

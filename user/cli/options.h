@@ -8,7 +8,12 @@
 
 #include "config.h"
 
-enum opt_type { OPT_STRING, OPT_UINT, OPT_FLAG, OPT_LIST /* repeatable string: struct str_list */ };
+enum opt_type {
+	OPT_STRING,
+	OPT_UINT,
+	OPT_FLAG,
+	OPT_LIST /* repeatable string: struct str_list */
+};
 
 /* Which subcommands accept an option (bit mask). */
 enum {
@@ -24,7 +29,7 @@ struct opt_def {
 	const char *name;
 	char short_name; /* 0: none */
 	enum opt_type type;
-	size_t offset; /* into struct obsbpf_config */
+	size_t offset;	 /* into struct obsbpf_config */
 	const char *def; /* default as text; NULL: unset */
 	const char *metavar;
 	const char *help;

@@ -49,14 +49,15 @@ static void render_pods(FILE *out, json_object *pods)
 	fprintf(out, "PODS (%zu)\n", n);
 	if (!n)
 		return;
-	fprintf(out, "  %-12s %-30s %-4s %-10s %-20s %-22s %s\n", "NAMESPACE", "NAME", "TC", "INTERFACES", "SINCE",
-		"NETNS", "CGROUP");
+	fprintf(out, "  %-12s %-30s %-4s %-10s %-20s %-22s %s\n", "NAMESPACE", "NAME", "TC", "INTERFACES",
+		"SINCE", "NETNS", "CGROUP");
 	for (size_t i = 0; i < n; i++) {
 		json_object *p = json_object_array_get_idx(pods, i);
 		char ifs[256];
 		join_strings(ifs, sizeof(ifs), jarr(p, "interfaces"), ",");
-		fprintf(out, "  %-12s %-30s %-4s %-10s %-20s %-22s %s\n", jstr(p, "namespace", "-"), jstr(p, "name", "-"),
-			jstr(p, "tc", "-"), ifs, jstr(p, "since", "-"), jstr(p, "netns", "-"), jstr(p, "cgroup", "-"));
+		fprintf(out, "  %-12s %-30s %-4s %-10s %-20s %-22s %s\n", jstr(p, "namespace", "-"),
+			jstr(p, "name", "-"), jstr(p, "tc", "-"), ifs, jstr(p, "since", "-"),
+			jstr(p, "netns", "-"), jstr(p, "cgroup", "-"));
 	}
 }
 
@@ -69,7 +70,8 @@ static void render_kernel(FILE *out, json_object *k)
 	json_object *hz = jarr(k, "hazards");
 	for (size_t i = 0; hz && i < json_object_array_length(hz); i++) {
 		json_object *h = json_object_array_get_idx(hz, i);
-		fprintf(out, "  hazard %s: avoided by %s\n", jstr(h, "name", "-"), jstr(h, "avoided_by", "-"));
+		fprintf(out, "  hazard %s: avoided by %s\n", jstr(h, "name", "-"),
+			jstr(h, "avoided_by", "-"));
 	}
 }
 
@@ -140,9 +142,10 @@ int ctl_render_event(struct strbuf *b, const char *line)
 	const char *clock = strchr(t, 'T');
 	bool server = !strcmp(jstr(o, "dir", ""), "server");
 	double ms = (double)jint(o, "latency_ns", 0) / 1e6;
-	sb_printf(b, "%.12s  %s/%s  %s %s  %s %s  %lld  %.3fms  %s", clock ? clock + 1 : t, jstr(o, "namespace", "-"),
-		  jstr(o, "pod", "-"), server ? "<-" : "->", jstr(o, "peer", "-"), jstr(o, "method", "-"),
-		  jstr(o, "route", "-"), (long long)jint(o, "status", 0), ms, jstr(o, "trace_id", "-"));
+	sb_printf(b, "%.12s  %s/%s  %s %s  %s %s  %lld  %.3fms  %s", clock ? clock + 1 : t,
+		  jstr(o, "namespace", "-"), jstr(o, "pod", "-"), server ? "<-" : "->", jstr(o, "peer", "-"),
+		  jstr(o, "method", "-"), jstr(o, "route", "-"), (long long)jint(o, "status", 0), ms,
+		  jstr(o, "trace_id", "-"));
 	json_object_put(o);
 	return 0;
 }

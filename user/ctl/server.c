@@ -19,11 +19,15 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 32
-#define REQ_MAX 512
-#define OUT_MAX (1u << 20)             /* queued bytes per client before lines are dropped */
-#define STALL_NS (10ull * 1000000000ull) /* a full observer that reads nothing this long is dropped */
+#define REQ_MAX	    512
+#define OUT_MAX	    (1u << 20)		    /* queued bytes per client before lines are dropped */
+#define STALL_NS    (10ull * 1000000000ull) /* a full observer that reads nothing this long is dropped */
 
-enum ctl_kind { C_REQUEST, C_STATUS, C_OBSERVE };
+enum ctl_kind {
+	C_REQUEST,
+	C_STATUS,
+	C_OBSERVE
+};
 
 struct ctl_client {
 	struct ctl_server *s;
@@ -34,7 +38,7 @@ struct ctl_client {
 	size_t reqlen;
 	char pod[256]; /* observe filter; "" = all */
 	struct strbuf out;
-	size_t off;          /* bytes of out already written */
+	size_t off;	     /* bytes of out already written */
 	uint64_t full_since; /* when the buffer first overflowed; 0 = not full */
 };
 
@@ -77,7 +81,8 @@ static void client_close(struct ctl_client *c)
 static int client_flush(struct ctl_client *c)
 {
 	while (c->off < c->out.len) {
-		ssize_t n = send(c->fd, c->out.buf + c->off, c->out.len - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+			send(c->fd, c->out.buf + c->off, c->out.len - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -218,7 +223,7 @@ struct ctl_server *ctl_server_start(struct loop *l, const char *path, ctl_status
 	}
 	if ((err = claim_path(path, &sa)) < 0) {
 		log_error("ctl", "--control-socket %s: %s\n", path,
-			err == -EADDRINUSE ? "another agent is listening there" : strerror(-err));
+			  err == -EADDRINUSE ? "another agent is listening there" : strerror(-err));
 		return NULL;
 	}
 	struct ctl_server *s = calloc(1, sizeof(*s));

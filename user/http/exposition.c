@@ -175,8 +175,8 @@ static bool ends_with(const char *s, size_t n, const char *sfx)
 	return n > k && !memcmp(s + n - k, sfx, k);
 }
 
-void http_expo_family(struct strbuf *out, enum exposition_format f, const char *name,
-		      const char *type, const char *help)
+void http_expo_family(struct strbuf *out, enum exposition_format f, const char *name, const char *type,
+		      const char *help)
 {
 	bool om = f == EXPO_OPENMETRICS;
 	size_t n = strlen(name);

@@ -34,7 +34,10 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	bool verbose;
 	struct loop_watch *io, *tick;
-	struct { http_collect_fn fn; void *arg; } collectors[MAX_HOOKS];
+	struct {
+		http_collect_fn fn;
+		void *arg;
+	} collectors[MAX_HOOKS];
 	int ncollectors;
 	struct ready_check ready[MAX_HOOKS];
 	int nready;
@@ -46,7 +49,8 @@ int parse_listen_addr(const char *s, struct sockaddr_storage *ss, unsigned *len)
 {
 	char host[128], ps[8];
 	memset(ss, 0, sizeof(*ss));
-	if (hostport_split(s, strlen(s), HP_HOST_OPTIONAL | HP_BARE_IPV6, host, sizeof(host), ps, sizeof(ps)) < 0)
+	if (hostport_split(s, strlen(s), HP_HOST_OPTIONAL | HP_BARE_IPV6, host, sizeof(host), ps,
+			   sizeof(ps)) < 0)
 		return -EINVAL;
 	if (!host[0])
 		strcpy(host, "0.0.0.0");
@@ -112,8 +116,7 @@ static int render_ready(struct http_server *s, struct strbuf *body)
 	return all ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *c, int status, struct strbuf *body,
-			       const char *ctype)
+static enum MHD_Result respond(struct MHD_Connection *c, int status, struct strbuf *body, const char *ctype)
 {
 	if (body->oom) {
 		sb_free(body);
@@ -136,9 +139,9 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status, struct strb
 	return ret;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size,
+				  void **con_cls)
 {
 	struct http_server *s = cls;
 	struct strbuf body;
@@ -220,14 +223,12 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	uint16_t port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &s->verbose,
-				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+				  &s->verbose, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-				  MHD_OPTION_END);
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_END);
 	if (!s->mhd) {
 		log_error("http", "listen %s: cannot bind: address in use or not on this host\n", o->listen);
 		free(s);

@@ -11,9 +11,12 @@ struct loop;
 struct strbuf;
 struct http_server;
 
-enum exposition_format { EXPO_PROMETHEUS, EXPO_OPENMETRICS };
+enum exposition_format {
+	EXPO_PROMETHEUS,
+	EXPO_OPENMETRICS
+};
 
-#define HTTP_CTYPE_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
+#define HTTP_CTYPE_PROMETHEUS  "text/plain; version=0.0.4; charset=utf-8"
 #define HTTP_CTYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 /* The format to answer an Accept header with (RFC 9110 12.5.1: q-values, the most specific
@@ -25,8 +28,8 @@ enum exposition_format http_accept_format(const char *accept);
  * suffix) of one family. `name` is the sample name: a counter's "_total" is dropped from
  * the family name in OpenMetrics. HELP text is escaped for the format (OpenMetrics also
  * escapes '"'). */
-void http_expo_family(struct strbuf *out, enum exposition_format f, const char *name,
-		      const char *type, const char *help);
+void http_expo_family(struct strbuf *out, enum exposition_format f, const char *name, const char *type,
+		      const char *help);
 
 /* Appends metric families to out. Must not emit a family name another collector emits. */
 typedef void (*http_collect_fn)(void *arg, struct strbuf *out, enum exposition_format fmt);
@@ -36,11 +39,11 @@ typedef bool (*http_ready_fn)(void *arg, struct strbuf *why);
 typedef int (*http_handler_fn)(void *arg, struct strbuf *body, const char **content_type);
 
 struct http_server_opts {
-	const char *listen;          /* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
-	unsigned idle_timeout_s;     /* close idle connections after this */
+	const char *listen;	 /* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
+	unsigned idle_timeout_s; /* close idle connections after this */
 	unsigned max_connections;
 	unsigned max_per_ip;
-	bool verbose;                /* libmicrohttpd's own log messages */
+	bool verbose; /* libmicrohttpd's own log messages */
 };
 
 /* Returns NULL and prints a one-line reason to stderr on failure. */

@@ -59,7 +59,8 @@ int checkpoint_load(const char *path, struct checkpoint *cp)
 	while (fgets(line, sizeof(line), f)) {
 		struct file_pos p = { 0 };
 		int used = 0;
-		if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %n", &p.dev, &p.ino, &p.off, &used) != 3) {
+		if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %n", &p.dev, &p.ino, &p.off, &used) !=
+		    3) {
 			err = -EINVAL;
 			goto out;
 		}

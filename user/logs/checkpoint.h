@@ -9,8 +9,8 @@
 
 struct file_pos {
 	uint64_t dev, ino;
-	uint64_t off;  /* bytes of the file delivered (always at a line boundary) */
-	char *path;    /* for people reading the file; files are found again by dev+inode */
+	uint64_t off; /* bytes of the file delivered (always at a line boundary) */
+	char *path;   /* for people reading the file; files are found again by dev+inode */
 };
 
 struct checkpoint {

@@ -19,8 +19,20 @@
 #include "util/log.h"
 #include "util/backoff.h"
 
-enum fstate { F_DOWN, F_CONNECTING, F_HELO, F_PONG, F_READY, F_SENDING, F_ACK };
-enum ftimer { T_NONE, T_RETRY, T_DEADLINE };
+enum fstate {
+	F_DOWN,
+	F_CONNECTING,
+	F_HELO,
+	F_PONG,
+	F_READY,
+	F_SENDING,
+	F_ACK
+};
+enum ftimer {
+	T_NONE,
+	T_RETRY,
+	T_DEADLINE
+};
 
 /* A Forward server sends only acks and the handshake, each well under 1 KiB: a reply that
  * announces more is not one. Replies are measured from their msgpack headers before msgpack
@@ -179,7 +191,8 @@ static void handle_msg(struct forward *f, const msgpack_object *o)
 	if (f->state == F_HELO) {
 		char auth[256];
 		size_t al;
-		if (forward_parse_helo(o, f->nonce, sizeof(f->nonce), &f->nonce_len, auth, sizeof(auth), &al)) {
+		if (forward_parse_helo(o, f->nonce, sizeof(f->nonce), &f->nonce_len, auth, sizeof(auth),
+				       &al)) {
 			fail(f, "malformed HELO");
 			return;
 		}
@@ -197,9 +210,11 @@ static void handle_msg(struct forward *f, const msgpack_object *o)
 		f->state = F_PONG;
 	} else if (f->state == F_PONG) {
 		char reason[256];
-		if (forward_check_pong(o, f->salt, f->nonce, f->nonce_len, f->o.shared_key, reason, sizeof(reason))) {
+		if (forward_check_pong(o, f->salt, f->nonce, f->nonce_len, f->o.shared_key, reason,
+				       sizeof(reason))) {
 			if (f->st.auth_failures++ == 0) /* once: it is retried with backoff */
-				log_error("logs", "logs: forward %s:%s: handshake refused: %s\n", f->o.host, f->o.port, reason);
+				log_error("logs", "logs: forward %s:%s: handshake refused: %s\n", f->o.host,
+					  f->o.port, reason);
 			fail(f, NULL);
 			return;
 		}
@@ -254,7 +269,8 @@ static void do_read(struct forward *f)
 			return;
 		if (n <= 0) {
 			if (f->state == F_READY && !f->q->head) {
-				close_conn(f); /* an idle connection closed by the server: reconnect when needed */
+				close_conn(
+					f); /* an idle connection closed by the server: reconnect when needed */
 				return;
 			}
 			fail(f, n == 0 ? "connection closed by the server" : strerror(errno));
@@ -342,8 +358,10 @@ static void on_timer(void *arg)
 	else if (p == T_DEADLINE && f->state != F_DOWN && f->state != F_READY) {
 		f->st.ack_timeouts += f->state == F_ACK;
 		f->st.send_timeouts += f->state == F_SENDING;
-		fail(f, f->state == F_ACK ? "no ack within the timeout"
-			: f->state == F_SENDING ? "the collector stopped reading (send timed out)" : "timed out");
+		fail(f,
+		     f->state == F_ACK		     ? "no ack within the timeout"
+			     : f->state == F_SENDING ? "the collector stopped reading (send timed out)"
+						     : "timed out");
 	}
 }
 

@@ -21,7 +21,7 @@ struct loop;
 struct forward_opts {
 	const char *host, *port;
 	const char *tag;
-	bool packed;            /* PackedForward (default) or Forward mode */
+	bool packed;		/* PackedForward (default) or Forward mode */
 	const char *shared_key; /* NULL: no handshake */
 	const char *self_hostname;
 	unsigned ack_timeout_ms;
@@ -31,7 +31,7 @@ struct forward_opts {
 struct forward_stats {
 	uint64_t records, bytes, chunks, retries, connects, ack_timeouts, auth_failures;
 	uint64_t send_timeouts; /* a chunk's send made no progress within the ack timeout */
-	uint64_t bad_replies;   /* the server sent what is no Forward reply (unreadable, too large) */
+	uint64_t bad_replies;	/* the server sent what is no Forward reply (unreadable, too large) */
 	bool connected;
 	bool failing; /* the last attempt failed and no chunk was acked since */
 };
@@ -60,10 +60,10 @@ int forward_reply_scan(const uint8_t *buf, size_t len, size_t cap, size_t *obj_l
 /* True when o is {"ack": id}. */
 bool forward_is_ack(const msgpack_object *o, const char *id);
 /* HELO: copies the nonce and auth salt; returns 0 or -EPROTO. */
-int forward_parse_helo(const msgpack_object *o, char *nonce, size_t nn, size_t *nonce_len,
-		       char *auth, size_t an, size_t *auth_len);
-void forward_pack_ping(msgpack_packer *pk, const char *self_hostname, const char *salt,
-		       const char *nonce, size_t nonce_len, const char *shared_key);
+int forward_parse_helo(const msgpack_object *o, char *nonce, size_t nn, size_t *nonce_len, char *auth,
+		       size_t an, size_t *auth_len);
+void forward_pack_ping(msgpack_packer *pk, const char *self_hostname, const char *salt, const char *nonce,
+		       size_t nonce_len, const char *shared_key);
 /* PONG: 0 when auth succeeded and the server proved it knows the key; -EACCES otherwise. */
 int forward_check_pong(const msgpack_object *o, const char *salt, const char *nonce, size_t nonce_len,
 		       const char *shared_key, char *reason, size_t rn);

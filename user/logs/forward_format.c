@@ -45,7 +45,7 @@ static bool is_str(const msgpack_object *o, const char *s)
 {
 	size_t n = strlen(s);
 	return (o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN) && o->via.str.size == n &&
-	       !memcmp(o->via.str.ptr, s, n);
+		!memcmp(o->via.str.ptr, s, n);
 }
 
 static const msgpack_object *map_get(const msgpack_object *o, const char *k)
@@ -78,14 +78,15 @@ static int copy_bytes(const msgpack_object *o, char *out, size_t n, size_t *len)
 	return 0;
 }
 
-int forward_parse_helo(const msgpack_object *o, char *nonce, size_t nn, size_t *nonce_len,
-		       char *auth, size_t an, size_t *auth_len)
+int forward_parse_helo(const msgpack_object *o, char *nonce, size_t nn, size_t *nonce_len, char *auth,
+		       size_t an, size_t *auth_len)
 {
 	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 2 || !is_str(&o->via.array.ptr[0], "HELO"))
 		return -EPROTO;
 	const msgpack_object *opt = &o->via.array.ptr[1];
 	const msgpack_object *no = map_get(opt, "nonce");
-	if (!no || copy_bytes(no, nonce, nn, nonce_len) || copy_bytes(map_get(opt, "auth"), auth, an, auth_len))
+	if (!no || copy_bytes(no, nonce, nn, nonce_len) ||
+	    copy_bytes(map_get(opt, "auth"), auth, an, auth_len))
 		return -EPROTO;
 	return 0;
 }
@@ -102,16 +103,16 @@ void forward_sha512_hex(char out[129], const char *const *parts, const size_t *l
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-static void key_digest(char out[129], const char *salt, const char *host, const char *nonce,
-		       size_t nonce_len, const char *key)
+static void key_digest(char out[129], const char *salt, const char *host, const char *nonce, size_t nonce_len,
+		       const char *key)
 {
 	const char *parts[] = { salt, host, nonce, key };
 	size_t lens[] = { strlen(salt), strlen(host), nonce_len, strlen(key) };
 	forward_sha512_hex(out, parts, lens, 4);
 }
 
-void forward_pack_ping(msgpack_packer *pk, const char *self_hostname, const char *salt,
-		       const char *nonce, size_t nonce_len, const char *shared_key)
+void forward_pack_ping(msgpack_packer *pk, const char *self_hostname, const char *salt, const char *nonce,
+		       size_t nonce_len, const char *shared_key)
 {
 	char dig[129];
 	key_digest(dig, salt, self_hostname, nonce, nonce_len, shared_key);
@@ -164,8 +165,9 @@ int forward_parse_addr(const char *s, char *host, size_t hn, char *port, size_t 
 static int head_size(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *payload, uint64_t *objs)
 {
 	uint8_t b = p[0];
-	static const uint8_t fixed[] = { /* 0xc0..0xdf: header size; 0: variable */
-		1, 0, 1, 1, 2, 3, 5, 3, 4, 6, 5, 9, 2, 3, 5, 9,
+	static const uint8_t fixed[] = {
+		/* 0xc0..0xdf: header size; 0: variable */
+		1, 0, 1, 1, 2, 3, 5, 3,	 4,  6, 5, 9, 2, 3, 5, 9,
 		2, 3, 5, 9, 3, 4, 6, 10, 18, 2, 3, 5, 3, 5, 3, 5,
 	};
 	*payload = *objs = 0;
@@ -189,8 +191,10 @@ static int head_size(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *payl
 	if (avail < *hdr)
 		return 0;
 	uint64_t n = 0; /* the big-endian length or count after the type byte */
-	size_t lb = b == 0xc4 || b == 0xc7 || b == 0xd9 ? 1 : b == 0xc5 || b == 0xc8 || b == 0xda ||
-		    b == 0xdc || b == 0xde ? 2 : b == 0xc6 || b == 0xc9 || b == 0xdb || b == 0xdd || b == 0xdf ? 4 : 0;
+	size_t lb = b == 0xc4 || b == 0xc7 || b == 0xd9				? 1
+		: b == 0xc5 || b == 0xc8 || b == 0xda || b == 0xdc || b == 0xde ? 2
+		: b == 0xc6 || b == 0xc9 || b == 0xdb || b == 0xdd || b == 0xdf ? 4
+										: 0;
 	for (size_t i = 1; i <= lb; i++)
 		n = n << 8 | p[i];
 	if ((b >= 0xc4 && b <= 0xc9) || (b >= 0xd9 && b <= 0xdb))

@@ -195,7 +195,9 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 			if (!f->cri_partial.len)
 				f->cri_time_ns = cl.time_ns;
 			if (cl.partial || f->cri_partial.len) {
-				size_t room = l->max_line > f->cri_partial.len ? l->max_line - f->cri_partial.len : 0;
+				size_t room = l->max_line > f->cri_partial.len
+					? l->max_line - f->cri_partial.len
+					: 0;
 				sb_append(&f->cri_partial, cl.msg, cl.msg_len < room ? cl.msg_len : room);
 				/* the runtime splits a long line into pieces (16 KiB in containerd): the
 				 * message is what must fit in --logs-max-line, and is counted once when not */
@@ -227,8 +229,12 @@ static bool on_line(void *arg, struct tail_file *f, const char *line, size_t len
 	struct log_parsed r;
 	log_parse(&l->parser, line, len, &r);
 	l->parse_errors += r.json_error;
-	struct log_meta m = { .pod = l->pod.name, .namespace_ = l->pod.namespace_, .node = l->pod.node,
-			      .container = file->container, .file = file->name, .stream = stream,
+	struct log_meta m = { .pod = l->pod.name,
+			      .namespace_ = l->pod.namespace_,
+			      .node = l->pod.node,
+			      .container = file->container,
+			      .file = file->name,
+			      .stream = stream,
 			      .truncated = truncated };
 	l->invalid_utf8 += log_record_pack(&l->pk, t, line, len, &r, &m) > 0;
 	l->cur_records++;
@@ -279,12 +285,14 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	sb_printf(o, "obsbpf_logs_lines_read_total{%s} %" PRIu64 "\n", P, ts->lines);
 	counter(o, f, "obsbpf_logs_read_bytes_total", "Bytes read from log files.");
 	sb_printf(o, "obsbpf_logs_read_bytes_total{%s} %" PRIu64 "\n", P, ts->bytes);
-	counter(o, f, "obsbpf_logs_parse_errors_total", "Lines that looked like JSON but did not parse (forwarded as plain text).");
+	counter(o, f, "obsbpf_logs_parse_errors_total",
+		"Lines that looked like JSON but did not parse (forwarded as plain text).");
 	sb_printf(o, "obsbpf_logs_parse_errors_total{%s} %" PRIu64 "\n", P, l->parse_errors + l->cri_errors);
 	counter(o, f, "obsbpf_logs_invalid_utf8_total",
 		"Records with bytes that are not UTF-8, forwarded with U+FFFD in their place.");
 	sb_printf(o, "obsbpf_logs_invalid_utf8_total{%s} %" PRIu64 "\n", P, l->invalid_utf8);
-	counter(o, f, "obsbpf_logs_long_lines_total", "Lines longer than --logs-max-line, forwarded truncated.");
+	counter(o, f, "obsbpf_logs_long_lines_total",
+		"Lines longer than --logs-max-line, forwarded truncated.");
 	sb_printf(o, "obsbpf_logs_long_lines_total{%s} %" PRIu64 "\n", P, ts->long_lines + l->cri_long_lines);
 	counter(o, f, "obsbpf_logs_rotations_total", "Followed files rotated away (renamed or deleted).");
 	sb_printf(o, "obsbpf_logs_rotations_total{%s} %" PRIu64 "\n", P, ts->rotations);
@@ -292,9 +300,11 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 	sb_printf(o, "obsbpf_logs_truncations_total{%s} %" PRIu64 "\n", P, ts->truncations);
 	gauge(o, f, "obsbpf_logs_files_open", "Log files followed now.");
 	sb_printf(o, "obsbpf_logs_files_open{%s} %d\n", P, ts->files_open);
-	gauge(o, f, "obsbpf_logs_files_waiting", "Files matching the log globs not followed yet: --logs-max-files are.");
+	gauge(o, f, "obsbpf_logs_files_waiting",
+	      "Files matching the log globs not followed yet: --logs-max-files are.");
 	sb_printf(o, "obsbpf_logs_files_waiting{%s} %u\n", P, ts->files_waiting);
-	counter(o, f, "obsbpf_logs_records_forwarded_total", "Records delivered (acked by the collector, or written).");
+	counter(o, f, "obsbpf_logs_records_forwarded_total",
+		"Records delivered (acked by the collector, or written).");
 	sb_printf(o, "obsbpf_logs_records_forwarded_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
 		  l->to_stdout ? l->stdout_records : fs->records);
 	counter(o, f, "obsbpf_logs_forwarded_bytes_total", "Bytes delivered, protocol framing included.");
@@ -302,24 +312,34 @@ static void collect(void *arg, struct strbuf *o, enum exposition_format f)
 		  l->to_stdout ? l->stdout_bytes : fs->bytes);
 	counter(o, f, "obsbpf_logs_retries_total", "Reconnections after a failure or an ack timeout.");
 	sb_printf(o, "obsbpf_logs_retries_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->retries);
-	counter(o, f, "obsbpf_logs_ack_timeouts_total", "Chunks whose ack did not come in time (sent again).");
-	sb_printf(o, "obsbpf_logs_ack_timeouts_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->ack_timeouts);
+	counter(o, f, "obsbpf_logs_ack_timeouts_total",
+		"Chunks whose ack did not come in time (sent again).");
+	sb_printf(o, "obsbpf_logs_ack_timeouts_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
+		  fs->ack_timeouts);
 	counter(o, f, "obsbpf_logs_send_timeouts_total",
 		"Chunks whose sending stalled for --forward-ack-timeout (the collector read nothing; sent again).");
-	sb_printf(o, "obsbpf_logs_send_timeouts_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->send_timeouts);
+	sb_printf(o, "obsbpf_logs_send_timeouts_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
+		  fs->send_timeouts);
 	counter(o, f, "obsbpf_logs_bad_replies_total",
 		"Connections closed because the collector sent something that is no Forward reply (unreadable or too large).");
-	sb_printf(o, "obsbpf_logs_bad_replies_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, fs->bad_replies);
+	sb_printf(o, "obsbpf_logs_bad_replies_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
+		  fs->bad_replies);
 	gauge(o, f, "obsbpf_logs_buffered_records", "Records waiting for the collector's ack.");
-	sb_printf(o, "obsbpf_logs_buffered_records{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.records + l->cur_records);
+	sb_printf(o, "obsbpf_logs_buffered_records{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
+		  l->q.records + l->cur_records);
 	gauge(o, f, "obsbpf_logs_buffered_bytes", "Bytes of chunks waiting for the collector's ack.");
-	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"memory\"} %zu\n", P, out, l->q.mem_bytes + l->cur.size);
-	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"spool\"} %zu\n", P, out, l->q.spool_bytes);
-	counter(o, f, "obsbpf_logs_dropped_records_total", "Records dropped because the buffer and spool were full.");
-	sb_printf(o, "obsbpf_logs_dropped_records_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.dropped_records);
+	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"memory\"} %zu\n", P, out,
+		  l->q.mem_bytes + l->cur.size);
+	sb_printf(o, "obsbpf_logs_buffered_bytes{%s,output=\"%s\",where=\"spool\"} %zu\n", P, out,
+		  l->q.spool_bytes);
+	counter(o, f, "obsbpf_logs_dropped_records_total",
+		"Records dropped because the buffer and spool were full.");
+	sb_printf(o, "obsbpf_logs_dropped_records_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
+		  l->q.dropped_records);
 	counter(o, f, "obsbpf_logs_spool_errors_total",
 		"Chunks that could not be written to --logs-spool (disk full...) or read back from it: dropped.");
-	sb_printf(o, "obsbpf_logs_spool_errors_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out, l->q.spool_errors);
+	sb_printf(o, "obsbpf_logs_spool_errors_total{%s,output=\"%s\"} %" PRIu64 "\n", P, out,
+		  l->q.spool_errors);
 	counter(o, f, "obsbpf_logs_checkpoint_errors_total", "Failed writes of the offsets state file.");
 	sb_printf(o, "obsbpf_logs_checkpoint_errors_total{%s} %" PRIu64 "\n", P, l->checkpoint_errors);
 }
@@ -331,12 +351,14 @@ static int configure(struct logs *l, const struct obsbpf_config *cfg)
 		log_error("logs", "--logs-out %s: expected forward or stdout\n", cfg->logs_out);
 		return -EINVAL;
 	}
-	if (!l->to_stdout && forward_parse_addr(cfg->forward, l->forward_host, sizeof(l->forward_host),
-						l->forward_port, sizeof(l->forward_port))) {
+	if (!l->to_stdout &&
+	    forward_parse_addr(cfg->forward, l->forward_host, sizeof(l->forward_host), l->forward_port,
+			       sizeof(l->forward_port))) {
 		log_error("logs", "--forward %s: expected HOST:PORT\n", cfg->forward);
 		return -EINVAL;
 	}
-	if (cfg->forward_mode && strcmp(cfg->forward_mode, "packed") && strcmp(cfg->forward_mode, "forward")) {
+	if (cfg->forward_mode && strcmp(cfg->forward_mode, "packed") &&
+	    strcmp(cfg->forward_mode, "forward")) {
 		log_error("logs", "--forward-mode %s: expected packed or forward\n", cfg->forward_mode);
 		return -EINVAL;
 	}
@@ -356,7 +378,8 @@ static int configure(struct logs *l, const struct obsbpf_config *cfg)
 	} else {
 		mkdir("/var/lib/obsbpf", 0755);
 		snprintf(l->state_path, sizeof(l->state_path), "/var/lib/obsbpf/logs-%s_%s.state",
-			 l->pod.namespace_[0] ? l->pod.namespace_ : "default", l->pod.name[0] ? l->pod.name : "pod");
+			 l->pod.namespace_[0] ? l->pod.namespace_ : "default",
+			 l->pod.name[0] ? l->pod.name : "pod");
 	}
 	return 0;
 }
@@ -366,7 +389,7 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 	int err = checkpoint_load(l->state_path, &l->start);
 	if (err) {
 		log_error("logs", "logs: state file %s: %s\n", l->state_path,
-			err == -EINVAL ? "not an obsbpf checkpoint" : strerror(-err));
+			  err == -EINVAL ? "not an obsbpf checkpoint" : strerror(-err));
 		return err;
 	}
 	/* written back at once: a state file that cannot be written should stop the start, not
@@ -376,7 +399,8 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 		log_error("logs", "logs: state file %s: %s\n", l->state_path, strerror(-err));
 		return err;
 	}
-	err = queue_init(&l->q, (size_t)cfg->logs_buffer_mb << 20, cfg->logs_spool, (size_t)cfg->logs_spool_mb << 20);
+	err = queue_init(&l->q, (size_t)cfg->logs_buffer_mb << 20, cfg->logs_spool,
+			 (size_t)cfg->logs_spool_mb << 20);
 	if (err) {
 		log_error("logs", "--logs-spool %s: %s\n", cfg->logs_spool, strerror(-err));
 		return err;
@@ -385,9 +409,12 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 		char host[256] = "obsbpf";
 		gethostname(host, sizeof(host) - 1);
 		struct forward_opts fo = {
-			.host = l->forward_host, .port = l->forward_port, .tag = cfg->logs_tag ? cfg->logs_tag : "obsbpf.logs",
+			.host = l->forward_host,
+			.port = l->forward_port,
+			.tag = cfg->logs_tag ? cfg->logs_tag : "obsbpf.logs",
 			.packed = !cfg->forward_mode || !strcmp(cfg->forward_mode, "packed"),
-			.shared_key = cfg->forward_shared_key, .self_hostname = l->pod.node[0] ? l->pod.node : host,
+			.shared_key = cfg->forward_shared_key,
+			.self_hostname = l->pod.node[0] ? l->pod.node : host,
 			.ack_timeout_ms = cfg->forward_ack_timeout_ms ? cfg->forward_ack_timeout_ms : 10000,
 			.retry_min_ms = 250,
 			.retry_max_ms = cfg->forward_backoff_max_ms > 250 ? cfg->forward_backoff_max_ms : 250,
@@ -396,7 +423,9 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 		if (!l->fwd)
 			return -errno ? -errno : -ENOMEM;
 	}
-	struct tail_opts to = { .max_line = l->max_line, .max_files = cfg->logs_max_files, .start = &l->start };
+	struct tail_opts to = { .max_line = l->max_line,
+				.max_files = cfg->logs_max_files,
+				.start = &l->start };
 	int g = 0;
 	if (l->pod.pid > 0) {
 		/* the app's files as the pod sees them: through its mount namespace */

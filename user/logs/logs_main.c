@@ -25,7 +25,8 @@ int logs_run(const struct obsbpf_config *cfg)
 	else if (gethostname(p->node, sizeof(p->node) - 1))
 		p->node[0] = '\0';
 	if (!cfg->forward && !(cfg->logs_out && !strcmp(cfg->logs_out, "stdout"))) {
-		fprintf(stderr, "obsbpf logs: nothing to do: give --forward HOST:PORT or --logs-out stdout\n");
+		fprintf(stderr,
+			"obsbpf logs: nothing to do: give --forward HOST:PORT or --logs-out stdout\n");
 		return 2;
 	}
 	a.loop = loop_new();
@@ -34,8 +35,10 @@ int logs_run(const struct obsbpf_config *cfg)
 		goto out;
 	}
 	if (cfg->listen && *cfg->listen) {
-		struct http_server_opts ho = { .listen = cfg->listen, .idle_timeout_s = cfg->http_idle_timeout,
-					       .max_connections = cfg->http_max_conns, .max_per_ip = 8 };
+		struct http_server_opts ho = { .listen = cfg->listen,
+					       .idle_timeout_s = cfg->http_idle_timeout,
+					       .max_connections = cfg->http_max_conns,
+					       .max_per_ip = 8 };
 		a.http = http_server_start(&ho, a.loop);
 		if (!a.http)
 			goto out;

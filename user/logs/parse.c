@@ -40,14 +40,16 @@ static bool word_eq(const char *s, size_t n, const char *w)
 
 const char *log_level_normalize(const char *s, size_t n)
 {
-	static const struct { const char *word, *level; } words[] = {
-		{ "error", "error" }, { "err", "error" }, { "e", "error" },
-		{ "warn", "warn" }, { "warning", "warn" }, { "w", "warn" },
-		{ "info", "info" }, { "information", "info" }, { "notice", "info" }, { "i", "info" },
-		{ "debug", "debug" }, { "dbg", "debug" }, { "d", "debug" },
-		{ "trace", "trace" }, { "t", "trace" },
-		{ "fatal", "fatal" }, { "panic", "fatal" }, { "critical", "fatal" }, { "crit", "fatal" },
-		{ "emerg", "fatal" }, { "alert", "fatal" },
+	static const struct {
+		const char *word, *level;
+	} words[] = {
+		{ "error", "error" }, { "err", "error" },	 { "e", "error" },
+		{ "warn", "warn" },   { "warning", "warn" },	 { "w", "warn" },
+		{ "info", "info" },   { "information", "info" }, { "notice", "info" },
+		{ "i", "info" },      { "debug", "debug" },	 { "dbg", "debug" },
+		{ "d", "debug" },     { "trace", "trace" },	 { "t", "trace" },
+		{ "fatal", "fatal" }, { "panic", "fatal" },	 { "critical", "fatal" },
+		{ "crit", "fatal" },  { "emerg", "fatal" },	 { "alert", "fatal" },
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (word_eq(s, n, words[i].word))
@@ -58,12 +60,18 @@ const char *log_level_normalize(const char *s, size_t n)
 /* pino/bunyan numeric levels. */
 static const char *level_from_number(int64_t v)
 {
-	if (v >= 60) return "fatal";
-	if (v >= 50) return "error";
-	if (v >= 40) return "warn";
-	if (v >= 30) return "info";
-	if (v >= 20) return "debug";
-	if (v >= 10) return "trace";
+	if (v >= 60)
+		return "fatal";
+	if (v >= 50)
+		return "error";
+	if (v >= 40)
+		return "warn";
+	if (v >= 30)
+		return "info";
+	if (v >= 20)
+		return "debug";
+	if (v >= 10)
+		return "trace";
 	return NULL;
 }
 
@@ -136,12 +144,13 @@ static bool key_is(const char *k, size_t n, const char *const *names)
 	return false;
 }
 
-static const char *const level_keys[] = { "level", "lvl", "severity", "levelname", "log.level",
-					  "loglevel", "severity_text", NULL };
-static const char *const trace_keys[] = { "trace_id", "traceId", "traceID", "trace-id", "trace.id",
-					  "traceid", NULL };
-static const char *const span_keys[] = { "span_id", "spanId", "spanID", "span-id", "span.id",
-					 "spanid", NULL };
+static const char *const level_keys[] = { "level",     "lvl",	   "severity",	    "levelname",
+					  "log.level", "loglevel", "severity_text", NULL };
+static const char *const trace_keys[] = { "trace_id", "traceId", "traceID", "trace-id",
+					  "trace.id", "traceid", NULL };
+static const char *const span_keys[] = {
+	"span_id", "spanId", "spanID", "span-id", "span.id", "spanid", NULL
+};
 static const char *const traceparent_keys[] = { "traceparent", NULL };
 
 /* Applies one key/value found in a JSON object or logfmt line to the enrichment fields. */
@@ -171,7 +180,8 @@ static bool parse_json(struct log_parser *p, const char *line, size_t len, struc
 	p->last = o;
 	out->json = o;
 	out->format = LOG_JSON;
-	json_object_object_foreach(o, key, val) {
+	json_object_object_foreach(o, key, val)
+	{
 		size_t kl = strlen(key);
 		if (json_object_is_type(val, json_type_string)) {
 			consider(out, key, kl, json_object_get_string(val),
@@ -300,7 +310,8 @@ static void find_plain_ids(const char *line, size_t len, struct log_parsed *out)
 			size_t n = 0;
 			while ((size_t)(p - line) + n < len && is_hex(p[n]))
 				n++;
-			if (w ? span_id_valid_copy(p, n, out->span_id) : trace_id_valid_copy(p, n, out->trace_id))
+			if (w ? span_id_valid_copy(p, n, out->span_id)
+			      : trace_id_valid_copy(p, n, out->trace_id))
 				break;
 		}
 	}
@@ -374,8 +385,9 @@ int rfc3339_parse_ns(const char *s, size_t n, uint64_t *ns)
 	}
 	if (i != n || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
 		return -EINVAL;
-	struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-			 .tm_hour = h, .tm_min = m, .tm_sec = sec };
+	struct tm tm = {
+		.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec
+	};
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1 || t - off < 0)
 		return -EINVAL;

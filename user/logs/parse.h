@@ -12,23 +12,27 @@
 struct json_object;
 struct json_tokener;
 
-enum log_format { LOG_PLAIN, LOG_JSON, LOG_LOGFMT };
+enum log_format {
+	LOG_PLAIN,
+	LOG_JSON,
+	LOG_LOGFMT
+};
 
 #define LOGFMT_MAX_PAIRS 64
 
 struct logfmt_pair {
 	const char *key;
 	size_t key_len;
-	const char *val;  /* without the quotes when quoted */
+	const char *val; /* without the quotes when quoted */
 	size_t val_len;
-	bool quoted;      /* value may hold \" and \\ escapes */
+	bool quoted; /* value may hold \" and \\ escapes */
 };
 
 struct log_parsed {
 	enum log_format format;
-	bool json_error;          /* looked like JSON ('{') but did not parse: kept as plain text */
-	const char *level;        /* normalised: "error", "warn", ...; NULL when not found */
-	char trace_id[33];        /* lowercase hex, "" when absent */
+	bool json_error;   /* looked like JSON ('{') but did not parse: kept as plain text */
+	const char *level; /* normalised: "error", "warn", ...; NULL when not found */
+	char trace_id[33]; /* lowercase hex, "" when absent */
 	char span_id[17];
 	struct json_object *json; /* LOG_JSON: the object (owned by the parser, valid until next parse) */
 	struct logfmt_pair pairs[LOGFMT_MAX_PAIRS];
@@ -59,10 +63,10 @@ bool find_traceparent(const char *s, size_t n, char trace_id[33], char span_id[1
 
 /* CRI log line: "2016-10-06T00:17:09.669794202Z stdout F message". */
 struct cri_line {
-	uint64_t time_ns;     /* realtime nanoseconds */
-	const char *stream;   /* "stdout"/"stderr" (points into the line) */
+	uint64_t time_ns;   /* realtime nanoseconds */
+	const char *stream; /* "stdout"/"stderr" (points into the line) */
 	size_t stream_len;
-	bool partial;         /* tag P: the message continues in the next line */
+	bool partial; /* tag P: the message continues in the next line */
 	const char *msg;
 	size_t msg_len;
 };

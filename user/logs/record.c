@@ -126,7 +126,8 @@ static void pack_json(struct packer *w, struct json_object *v)
 	}
 	case json_type_object:
 		msgpack_pack_map(pk, (size_t)json_object_object_length(v));
-		json_object_object_foreach(v, key, val) {
+		json_object_object_foreach(v, key, val)
+		{
 			pack_cstr(w, key);
 			pack_json(w, val);
 		}
@@ -174,11 +175,18 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 	struct packer w = { .pk = pk, .repaired = 0 };
 	if (m->truncated) /* cut at --logs-max-line, maybe inside a character: not the app's fault */
 		len = utf8_cut_end(line, len);
-	static const char *const fmt_names[] = { [LOG_PLAIN] = "plain", [LOG_JSON] = "json",
-						  [LOG_LOGFMT] = "logfmt" };
+	static const char *const fmt_names[] = {
+		[LOG_PLAIN] = "plain", [LOG_JSON] = "json", [LOG_LOGFMT] = "logfmt"
+	};
 	struct own_keys own = { .n = 0 };
 	const char *vals[12];
-#define OWN(key, val) do { if ((val) && *(val)) { own.k[own.n] = key; vals[own.n++] = (val); } } while (0)
+#define OWN(key, val)                          \
+	do {                                   \
+		if ((val) && *(val)) {         \
+			own.k[own.n] = key;    \
+			vals[own.n++] = (val); \
+		}                              \
+	} while (0)
 	OWN("file", m->file);
 	OWN("pod", m->pod);
 	OWN("namespace", m->namespace_);
@@ -192,15 +200,16 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 #undef OWN
 	size_t extra = 0;
 	if (r->format == LOG_JSON) {
-		json_object_object_foreach(r->json, key, val) {
+		json_object_object_foreach(r->json, key, val)
+		{
 			(void)val;
 			extra += !own_has(&own, key, strlen(key)) && strcmp(key, "log") &&
-				 !(m->truncated && !strcmp(key, "truncated"));
+				!(m->truncated && !strcmp(key, "truncated"));
 		}
 	} else if (r->format == LOG_LOGFMT) {
 		for (int i = 0; i < r->npairs; i++)
 			extra += !own_has(&own, r->pairs[i].key, r->pairs[i].key_len) &&
-				 !(r->pairs[i].key_len == 3 && !memcmp(r->pairs[i].key, "log", 3));
+				!(r->pairs[i].key_len == 3 && !memcmp(r->pairs[i].key, "log", 3));
 	}
 
 	msgpack_pack_array(pk, 2);
@@ -217,7 +226,8 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 		pack_cstr(&w, vals[i]);
 	}
 	if (r->format == LOG_JSON) {
-		json_object_object_foreach(r->json, key, val) {
+		json_object_object_foreach(r->json, key, val)
+		{
 			if (own_has(&own, key, strlen(key)) || !strcmp(key, "log") ||
 			    (m->truncated && !strcmp(key, "truncated")))
 				continue;
@@ -227,7 +237,8 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 	} else if (r->format == LOG_LOGFMT) {
 		for (int i = 0; i < r->npairs; i++) {
 			const struct logfmt_pair *p = &r->pairs[i];
-			if (own_has(&own, p->key, p->key_len) || (p->key_len == 3 && !memcmp(p->key, "log", 3)))
+			if (own_has(&own, p->key, p->key_len) ||
+			    (p->key_len == 3 && !memcmp(p->key, "log", 3)))
 				continue;
 			pack_str(&w, p->key, p->key_len);
 			pack_logfmt_value(&w, p);
@@ -254,10 +265,18 @@ static bool event_time(const msgpack_object *o, uint64_t *ns)
 void msgpack_to_json(const msgpack_object *o, struct strbuf *out)
 {
 	switch (o->type) {
-	case MSGPACK_OBJECT_NIL: sb_puts(out, "null"); break;
-	case MSGPACK_OBJECT_BOOLEAN: sb_puts(out, o->via.boolean ? "true" : "false"); break;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER: sb_printf(out, "%" PRIu64, o->via.u64); break;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER: sb_printf(out, "%" PRId64, o->via.i64); break;
+	case MSGPACK_OBJECT_NIL:
+		sb_puts(out, "null");
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		sb_puts(out, o->via.boolean ? "true" : "false");
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		sb_printf(out, "%" PRIu64, o->via.u64);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		sb_printf(out, "%" PRId64, o->via.i64);
+		break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		/* JSON has no NaN or Infinity, which a JSON log line may hold (json-c reads them) */

@@ -22,7 +22,7 @@ struct log_meta {
 	const char *container;
 	const char *file;
 	const char *stream; /* CRI: stdout/stderr */
-	bool truncated;     /* the line was longer than --logs-max-line: adds "truncated": true */
+	bool truncated;	    /* the line was longer than --logs-max-line: adds "truncated": true */
 };
 
 /* Forward spec "EventTime": ext type 0, 4-byte big-endian seconds, 4-byte nanoseconds. */

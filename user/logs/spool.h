@@ -15,10 +15,10 @@
 struct chunk {
 	struct chunk *next;
 	uint64_t seq;
-	char id[25];       /* base64 of 16 random bytes: the Forward "chunk" option */
+	char id[25]; /* base64 of 16 random bytes: the Forward "chunk" option */
 	uint32_t records;
-	size_t len;        /* payload bytes: concatenated [time, record] entries, gzip'd if gzip */
-	char *data;        /* NULL while the payload is in the spool */
+	size_t len; /* payload bytes: concatenated [time, record] entries, gzip'd if gzip */
+	char *data; /* NULL while the payload is in the spool */
 	bool gzip;
 	struct file_pos *pos; /* file offsets reached once this chunk and all before it are acked */
 	int npos;

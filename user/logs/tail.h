@@ -17,7 +17,7 @@ struct loop;
 
 struct tail_file {
 	struct tail_file *next;
-	char *path;         /* as opened (may carry a /proc/PID/root prefix) */
+	char *path;	    /* as opened (may carry a /proc/PID/root prefix) */
 	const char *name;   /* path as the pod sees it: the "file" field */
 	char container[64]; /* CRI files: the container name from the file name */
 	bool cri;
@@ -25,14 +25,14 @@ struct tail_file {
 	uint64_t dev, ino;
 	uint64_t commit_off; /* end of the last line that completed a record */
 	uint64_t read_off;   /* end of what was read (commit_off + pending bytes) */
-	char *buf;           /* pending bytes of an unfinished line (or lines) */
+	char *buf;	     /* pending bytes of an unfinished line (or lines) */
 	size_t len;
-	bool skipping;       /* dropping the rest of an over-long line */
-	bool rotated;        /* its path now names another file (or none): drain, then close */
+	bool skipping; /* dropping the rest of an over-long line */
+	bool rotated;  /* its path now names another file (or none): drain, then close */
 	uint64_t rotated_ns;
-	unsigned gen;        /* the last scan that found it under a matching name */
+	unsigned gen;		   /* the last scan that found it under a matching name */
 	struct strbuf cri_partial; /* CRI "P" pieces waiting for their "F" */
-	bool cri_truncated;        /* ... more of them than --logs-max-line: the rest dropped */
+	bool cri_truncated;	   /* ... more of them than --logs-max-line: the rest dropped */
 	uint64_t cri_time_ns;
 };
 
@@ -45,11 +45,11 @@ typedef bool (*tail_accept_fn)(void *arg);
 
 struct tail_opts {
 	const char *globs[4]; /* NULL-terminated */
-	bool cri[4];          /* globs[i] names CRI-format files */
-	bool rooted[4];       /* globs[i] is resolved under root (the pod's mount namespace) */
+	bool cri[4];	      /* globs[i] names CRI-format files */
+	bool rooted[4];	      /* globs[i] is resolved under root (the pod's mount namespace) */
 	const char *root;     /* "/proc/PID/root", or NULL */
 	size_t max_line;
-	unsigned max_files;   /* files followed at once (0: no limit); more matches wait */
+	unsigned max_files;		/* files followed at once (0: no limit); more matches wait */
 	const struct checkpoint *start; /* where to resume known files */
 };
 
@@ -59,7 +59,8 @@ struct tail_stats {
 	unsigned files_waiting; /* matched by the last scan but not followed: max_files reached */
 };
 
-struct tail *tail_new(struct loop *l, const struct tail_opts *o, tail_line_fn fn, tail_accept_fn ok, void *arg);
+struct tail *tail_new(struct loop *l, const struct tail_opts *o, tail_line_fn fn, tail_accept_fn ok,
+		      void *arg);
 void tail_free(struct tail *t);
 /* Reads what is available now (used by tests; the loop calls it itself). */
 void tail_poll(struct tail *t);

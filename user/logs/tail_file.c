@@ -31,8 +31,7 @@ struct tail_file *tail_file_open(struct tail *t, const char *path, bool cri, con
 	struct stat st;
 	struct tail_file *f = calloc(1, sizeof(*f));
 	if (!f || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_dev != st0->st_dev ||
-	    st.st_ino != st0->st_ino || !(f->path = strdup(path)) ||
-	    !(f->buf = malloc(t->o.max_line + 1))) {
+	    st.st_ino != st0->st_ino || !(f->path = strdup(path)) || !(f->buf = malloc(t->o.max_line + 1))) {
 		if (f) {
 			free(f->path);
 			free(f);

@@ -92,8 +92,8 @@ static void scan(struct tail *t)
 		globfree(&g);
 	}
 	if (waiting && !t->st.files_waiting)
-		log_warn("logs", "logs: %u matching files wait: --logs-max-files %u are followed\n",
-			waiting, t->o.max_files);
+		log_warn("logs", "logs: %u matching files wait: --logs-max-files %u are followed\n", waiting,
+			 t->o.max_files);
 	t->st.files_waiting = waiting;
 	for (struct tail_file *f = t->files; f; f = f->next) {
 		if (f->gen != t->gen && !f->rotated) {
@@ -143,8 +143,9 @@ static void on_inotify(void *arg, uint32_t events)
 			break;
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
-			rescan |= (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-					       IN_Q_OVERFLOW | IN_IGNORED)) != 0;
+			rescan |= (ev->mask &
+				   (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_Q_OVERFLOW |
+				    IN_IGNORED)) != 0;
 			p += sizeof(*ev) + ev->len;
 		}
 	}
@@ -184,7 +185,8 @@ void tail_poll(struct tail *t)
 	close_drained(t);
 }
 
-struct tail *tail_new(struct loop *l, const struct tail_opts *o, tail_line_fn fn, tail_accept_fn ok, void *arg)
+struct tail *tail_new(struct loop *l, const struct tail_opts *o, tail_line_fn fn, tail_accept_fn ok,
+		      void *arg)
 {
 	struct tail *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -200,9 +202,10 @@ struct tail *tail_new(struct loop *l, const struct tail_opts *o, tail_line_fn fn
 	t->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (t->ifd < 0 || t->efd < 0)
 		goto fail;
-	if (l && (!(t->iw = loop_add_fd(l, t->ifd, EPOLLIN, on_inotify, t)) ||
-		  !(t->ew = loop_add_fd(l, t->efd, EPOLLIN, on_work, t)) ||
-		  !(t->timer = loop_add_timer(l, 1000, 1000, on_timer, t))))
+	if (l &&
+	    (!(t->iw = loop_add_fd(l, t->ifd, EPOLLIN, on_inotify, t)) ||
+	     !(t->ew = loop_add_fd(l, t->efd, EPOLLIN, on_work, t)) ||
+	     !(t->timer = loop_add_timer(l, 1000, 1000, on_timer, t))))
 		goto fail;
 	add_dir_watches(t);
 	scan(t);
@@ -239,8 +242,9 @@ int tail_positions(struct tail *t, struct file_pos **out)
 		return -ENOMEM;
 	int i = 0;
 	for (struct tail_file *f = t->files; f; f = f->next, i++) {
-		p[i] = (struct file_pos){ .dev = f->dev, .ino = f->ino, .off = f->commit_off,
-					  .path = strdup(f->name) };
+		p[i] = (struct file_pos){
+			.dev = f->dev, .ino = f->ino, .off = f->commit_off, .path = strdup(f->name)
+		};
 		if (!p[i].path) {
 			file_pos_free(p, i);
 			return -ENOMEM;

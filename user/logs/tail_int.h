@@ -15,15 +15,15 @@ struct tail {
 	void *arg;
 	struct tail_file *files;
 	struct tail_stats st;
-	int ifd;                      /* inotify */
+	int ifd; /* inotify */
 	int dir_wd[4];
-	int efd;                      /* eventfd: "there may be more to read" */
+	int efd; /* eventfd: "there may be more to read" */
 	struct loop_watch *iw, *ew, *timer;
 	bool paused;
-	unsigned gen;                 /* scan generation: files not marked by the last scan are gone */
+	unsigned gen; /* scan generation: files not marked by the last scan are gone */
 };
 
-#define TAIL_FILE_BUDGET (1u << 20) /* bytes read from one file per loop turn */
+#define TAIL_FILE_BUDGET     (1u << 20)	   /* bytes read from one file per loop turn */
 #define TAIL_ROTATE_GRACE_NS 1000000000ull /* keep reading a rotated file this long */
 
 /* tail_file.c */

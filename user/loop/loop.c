@@ -11,7 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum watch_kind { W_FD, W_TIMER, W_SIGNAL };
+enum watch_kind {
+	W_FD,
+	W_TIMER,
+	W_SIGNAL
+};
 
 struct loop_watch {
 	struct loop *loop;
@@ -55,8 +59,7 @@ struct loop *loop_new(void)
 	return l;
 }
 
-static struct loop_watch *watch_add(struct loop *l, enum watch_kind kind, int fd, bool owns,
-				    uint32_t events)
+static struct loop_watch *watch_add(struct loop *l, enum watch_kind kind, int fd, bool owns, uint32_t events)
 {
 	struct loop_watch *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -105,8 +108,8 @@ int loop_timer_rearm(struct loop_watch *w, uint64_t first_ms, uint64_t interval_
 	return timerfd_settime(w->fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
-struct loop_watch *loop_add_timer(struct loop *l, uint64_t first_ms, uint64_t interval_ms,
-				  loop_timer_cb cb, void *arg)
+struct loop_watch *loop_add_timer(struct loop *l, uint64_t first_ms, uint64_t interval_ms, loop_timer_cb cb,
+				  void *arg)
 {
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (fd < 0)

@@ -25,8 +25,8 @@ int loop_mod_fd(struct loop_watch *w, uint32_t events);
 void loop_remove(struct loop_watch *w);
 
 /* Periodic timer (interval_ms > 0) or one-shot (interval_ms == 0) after first_ms. */
-struct loop_watch *loop_add_timer(struct loop *l, uint64_t first_ms, uint64_t interval_ms,
-				  loop_timer_cb cb, void *arg);
+struct loop_watch *loop_add_timer(struct loop *l, uint64_t first_ms, uint64_t interval_ms, loop_timer_cb cb,
+				  void *arg);
 int loop_timer_rearm(struct loop_watch *w, uint64_t first_ms, uint64_t interval_ms);
 
 /* Blocks SIGINT/SIGTERM and makes loop_run return when one arrives. */

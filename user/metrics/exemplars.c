@@ -134,7 +134,7 @@ static bool sampled(const struct obsbpf_trace *t)
 {
 	static const uint8_t zero[16];
 	return t->origin != OBSBPF_TO_NONE && (t->flags & OBSBPF_TRACE_SAMPLED) &&
-	       memcmp(t->trace_id, zero, sizeof(t->trace_id));
+		memcmp(t->trace_id, zero, sizeof(t->trace_id));
 }
 
 void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e, int64_t unix_ms)
@@ -142,8 +142,11 @@ void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e,
 	const struct obsbpf_trace *t = &e->trace;
 	if (!x || !sampled(t))
 		return;
-	struct obsbpf_hist_key k = { .pod_id = e->pod_id, .route_id = e->route_id, .status = e->status,
-				     .method = e->method, .dir = e->dir };
+	struct obsbpf_hist_key k = { .pod_id = e->pod_id,
+				     .route_id = e->route_id,
+				     .status = e->status,
+				     .method = e->method,
+				     .dir = e->dir };
 	struct ex_series *s = series_get(x, &k);
 	if (!s) {
 		x->dropped++;

@@ -18,8 +18,8 @@ struct dp_hist_entry;
 struct exemplar {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
-	uint64_t value_ns;   /* the request's duration */
-	int64_t unix_ms;     /* when it ended, wall clock */
+	uint64_t value_ns; /* the request's duration */
+	int64_t unix_ms;   /* when it ended, wall clock */
 	bool set;
 };
 

@@ -10,8 +10,8 @@
 #include <string.h>
 
 static const char *const method_names[OBSBPF_M_MAX] = {
-	[OBSBPF_M_OTHER] = "_OTHER", [OBSBPF_M_GET] = "GET",         [OBSBPF_M_HEAD] = "HEAD",
-	[OBSBPF_M_POST] = "POST",    [OBSBPF_M_PUT] = "PUT",         [OBSBPF_M_DELETE] = "DELETE",
+	[OBSBPF_M_OTHER] = "_OTHER",	[OBSBPF_M_GET] = "GET",		[OBSBPF_M_HEAD] = "HEAD",
+	[OBSBPF_M_POST] = "POST",	[OBSBPF_M_PUT] = "PUT",		[OBSBPF_M_DELETE] = "DELETE",
 	[OBSBPF_M_CONNECT] = "CONNECT", [OBSBPF_M_OPTIONS] = "OPTIONS", [OBSBPF_M_TRACE] = "TRACE",
 	[OBSBPF_M_PATCH] = "PATCH",
 };
@@ -88,10 +88,9 @@ static void put_exemplar(struct strbuf *out, const struct exemplar *e)
 		  (long long)(e->unix_ms % 1000));
 }
 
-static void render_family(struct strbuf *out, enum exposition_format fmt, const char *name,
-			  const char *help, uint8_t dir, const struct red_pod *pods, int npods,
-			  const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
-			  const struct exemplars *ex)
+static void render_family(struct strbuf *out, enum exposition_format fmt, const char *name, const char *help,
+			  uint8_t dir, const struct red_pod *pods, int npods, const struct dp_hist_entry *h,
+			  int nh, const struct dp_route *routes, int nroutes, const struct exemplars *ex)
 {
 	http_expo_family(out, fmt, name, "histogram", help);
 	for (int i = 0; i < nh; i++) {
@@ -102,7 +101,8 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 		char route[OBSBPF_ROUTE_LEN + 8] = "_OTHER";
 		struct dp_route probe = { .id = k->route_id };
 		const struct dp_route *r = k->route_id == OBSBPF_ROUTE_OVERFLOW || nroutes <= 0
-			? NULL : bsearch(&probe, routes, (size_t)nroutes, sizeof(*routes), cmp_route);
+			? NULL
+			: bsearch(&probe, routes, (size_t)nroutes, sizeof(*routes), cmp_route);
 		if (r)
 			route_template(r->path, route, sizeof(route));
 		/* Exemplars exist only in OpenMetrics; 0.0.4 has no syntax for them. */
@@ -121,7 +121,8 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 			sb_printf(out, "%s_bucket{", name);
 			series_labels(out, k, route, l);
 			if (b < OBSBPF_HIST_NBOUNDS)
-				sb_printf(out, ",le=\"%g\"} %llu", (double)bounds_ns[b] / 1e9, (unsigned long long)cum);
+				sb_printf(out, ",le=\"%g\"} %llu", (double)bounds_ns[b] / 1e9,
+					  (unsigned long long)cum);
 			else
 				sb_printf(out, ",le=\"+Inf\"} %llu", (unsigned long long)total);
 			if (xs && xs[b].set)
@@ -154,12 +155,14 @@ void red_render_pods(struct strbuf *out, enum exposition_format fmt, const struc
 		qsort((void *)routes, (size_t)nroutes, sizeof(*routes), cmp_route);
 	if (nh > 0)
 		qsort((void *)h, (size_t)nh, sizeof(*h), cmp_entry);
-	render_family(out, fmt, "http_server_request_duration_seconds",
-		      "Duration of HTTP server requests, measured in the kernel from request arrival to response.",
-		      OBSBPF_DIR_SERVER, pods, npods, h, nh, routes, nroutes, ex);
-	render_family(out, fmt, "http_client_request_duration_seconds",
-		      "Duration of HTTP client requests, measured in the kernel from request sent to response arrival.",
-		      OBSBPF_DIR_CLIENT, pods, npods, h, nh, routes, nroutes, ex);
+	render_family(
+		out, fmt, "http_server_request_duration_seconds",
+		"Duration of HTTP server requests, measured in the kernel from request arrival to response.",
+		OBSBPF_DIR_SERVER, pods, npods, h, nh, routes, nroutes, ex);
+	render_family(
+		out, fmt, "http_client_request_duration_seconds",
+		"Duration of HTTP client requests, measured in the kernel from request sent to response arrival.",
+		OBSBPF_DIR_CLIENT, pods, npods, h, nh, routes, nroutes, ex);
 }
 
 static void counter(struct strbuf *out, enum exposition_format fmt, const char *name, const char *help)
@@ -202,17 +205,23 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 			   const struct agent_counters *c)
 {
 	const uint64_t *s = c->stats;
-	counter(out, fmt, "obsbpf_tcp_connections_opened_total", "TCP connections of the pod that reached ESTABLISHED.");
-	sample(out, "obsbpf_tcp_connections_opened_total", "direction=\"inbound\"", l, s[OBSBPF_ST_CONN_OPEN_SERVER]);
-	sample(out, "obsbpf_tcp_connections_opened_total", "direction=\"outbound\"", l, s[OBSBPF_ST_CONN_OPEN_CLIENT]);
+	counter(out, fmt, "obsbpf_tcp_connections_opened_total",
+		"TCP connections of the pod that reached ESTABLISHED.");
+	sample(out, "obsbpf_tcp_connections_opened_total", "direction=\"inbound\"", l,
+	       s[OBSBPF_ST_CONN_OPEN_SERVER]);
+	sample(out, "obsbpf_tcp_connections_opened_total", "direction=\"outbound\"", l,
+	       s[OBSBPF_ST_CONN_OPEN_CLIENT]);
 	counter(out, fmt, "obsbpf_tcp_connections_closed_total", "TCP connections of the pod that closed.");
-	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"inbound\"", l, s[OBSBPF_ST_CONN_CLOSE_SERVER]);
-	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"outbound\"", l, s[OBSBPF_ST_CONN_CLOSE_CLIENT]);
+	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"inbound\"", l,
+	       s[OBSBPF_ST_CONN_CLOSE_SERVER]);
+	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"outbound\"", l,
+	       s[OBSBPF_ST_CONN_CLOSE_CLIENT]);
 	counter(out, fmt, "obsbpf_connections_unparsed_total",
 		"Connections passed through untouched because they do not carry HTTP/1.x.");
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"tls\"", l, s[OBSBPF_ST_CONN_TLS]);
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"other\"", l, s[OBSBPF_ST_CONN_OTHER]);
-	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"upgraded\"", l, s[OBSBPF_ST_CONN_UPGRADED]);
+	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"upgraded\"", l,
+	       s[OBSBPF_ST_CONN_UPGRADED]);
 	counter(out, fmt, "obsbpf_connections_untracked_total",
 		"Client connections the kernel side could not follow (the sockhash held --max-connections): passed through untouched, neither measured nor traced.");
 	sample(out, "obsbpf_connections_untracked_total", NULL, l, s[OBSBPF_ST_CONN_UNTRACKED]);
@@ -247,15 +256,18 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	stat_samples(out, "obsbpf_trace_inject_skipped_total", "reason", sk, ARRAY_LEN(sk), l, s);
 	counter(out, fmt, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");
 	sample(out, "obsbpf_events_read_total", NULL, l, c->events_read);
-	counter(out, fmt, "obsbpf_events_dropped_total", "Request events lost because the ring buffer was full.");
+	counter(out, fmt, "obsbpf_events_dropped_total",
+		"Request events lost because the ring buffer was full.");
 	sample(out, "obsbpf_events_dropped_total", NULL, l, s[OBSBPF_ST_EVENTS_DROPPED]);
-	http_expo_family(out, fmt, "obsbpf_routes", "gauge", "Distinct http_route values in the kernel's route table.");
+	http_expo_family(out, fmt, "obsbpf_routes", "gauge",
+			 "Distinct http_route values in the kernel's route table.");
 	sample(out, "obsbpf_routes", NULL, l, c->routes_used);
 	http_expo_family(out, fmt, "obsbpf_routes_limit", "gauge",
 			 "Size of the route table (--max-routes); later routes are \"_OTHER\".");
 	sample(out, "obsbpf_routes_limit", NULL, l, c->routes_max);
-	http_expo_family(out, fmt, "obsbpf_exemplar_series", "gauge",
-			 "Histogram series holding exemplars (trace ids of sampled requests) for OpenMetrics scrapes.");
+	http_expo_family(
+		out, fmt, "obsbpf_exemplar_series", "gauge",
+		"Histogram series holding exemplars (trace ids of sampled requests) for OpenMetrics scrapes.");
 	sample(out, "obsbpf_exemplar_series", NULL, l, c->exemplar_series);
 	counter(out, fmt, "obsbpf_exemplars_dropped_total",
 		"Sampled requests not kept as exemplars because every exemplar slot was in use.");

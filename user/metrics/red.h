@@ -47,8 +47,8 @@ struct agent_counters {
 	uint64_t events_read;
 	unsigned routes_used;
 	unsigned routes_max;
-	unsigned exemplar_series;    /* series holding exemplars */
-	uint64_t exemplars_dropped;  /* sampled events with no slot: the store was full */
+	unsigned exemplar_series;   /* series holding exemplars */
+	uint64_t exemplars_dropped; /* sampled events with no slot: the store was full */
 };
 
 /* obsbpf_* families: connections, unparsed traffic, events, route table. l->pod NULL: the

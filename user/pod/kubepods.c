@@ -64,7 +64,7 @@ int kubepods_container_id(const char *d, char *id, size_t n)
 bool kubepods_qos_dir(const char *d)
 {
 	return !strcmp(d, "burstable") || !strcmp(d, "besteffort") ||
-	       !strcmp(d, "kubepods-burstable.slice") || !strcmp(d, "kubepods-besteffort.slice");
+		!strcmp(d, "kubepods-burstable.slice") || !strcmp(d, "kubepods-besteffort.slice");
 }
 
 struct scan {
@@ -179,7 +179,8 @@ int pod_select_init(struct pod_select *s, const struct str_list *patterns, const
 	s->any = true;
 	for (unsigned i = 0; patterns && i < patterns->n; i++)
 		if (add_entry(s, patterns->v[i], strlen(patterns->v[i])) < 0) {
-			log_error("pod", "--pod-pattern '%s': expected GLOB or NAMESPACE/GLOB\n", patterns->v[i]);
+			log_error("pod", "--pod-pattern '%s': expected GLOB or NAMESPACE/GLOB\n",
+				  patterns->v[i]);
 			return -EINVAL;
 		}
 	if (!list_file)
@@ -200,10 +201,12 @@ int pod_select_init(struct pod_select *s, const struct str_list *patterns, const
 	int bad = 0, err = pod_select_parse(s, buf, &bad);
 	free(buf);
 	if (err)
-		log_error("pod", "--pod-list %s: line %d: expected GLOB or NAMESPACE/GLOB (at most %d entries)\n",
-			list_file, bad, POD_SELECT_MAX);
+		log_error("pod",
+			  "--pod-list %s: line %d: expected GLOB or NAMESPACE/GLOB (at most %d entries)\n",
+			  list_file, bad, POD_SELECT_MAX);
 	else if (s->n == 0)
-		log_error("pod", "--pod-list %s: no entries: no pod would be attached\n", list_file), err = -EINVAL;
+		log_error("pod", "--pod-list %s: no entries: no pod would be attached\n", list_file),
+			err = -EINVAL;
 	return err;
 }
 

@@ -72,7 +72,7 @@ void pod_cgroup_trim(char *path)
 		char *end = strchr(seg, '/');
 		size_t n = end ? (size_t)(end - seg) : strlen(seg);
 		bool podseg = (n > 3 && !strncmp(seg, "pod", 3)) ||
-			      (n > 6 && memmem(seg, n, "-pod", 4) && !strncmp(seg + n - 6, ".slice", 6));
+			(n > 6 && memmem(seg, n, "-pod", 4) && !strncmp(seg + n - 6, ".slice", 6));
 		if (podseg) {
 			seg[n] = '\0';
 			return;
@@ -204,7 +204,8 @@ static int cgroup_of_pid(struct pod_info *p, pid_t pid)
 	const char *mnt = cgroup2_mount();
 	snprintf(buf, sizeof(buf), "/proc/%d/cgroup", pid);
 	if (!mnt) {
-		log_error("pod", "attach: no cgroup v2 mount on this node (mount -t cgroup2 none /sys/fs/cgroup)\n");
+		log_error("pod",
+			  "attach: no cgroup v2 mount on this node (mount -t cgroup2 none /sys/fs/cgroup)\n");
 		return -ENOENT;
 	}
 	int r = read_file(buf, buf, sizeof(buf));
@@ -228,8 +229,8 @@ void pod_info_init(struct pod_info *p, const char *ns, const char *node)
 		snprintf(p->node, sizeof(p->node), "unknown");
 }
 
-int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char *node,
-		const char *cgroup, const char *netns)
+int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char *node, const char *cgroup,
+		const char *netns)
 {
 	pod_info_init(p, ns, node);
 
@@ -246,8 +247,10 @@ int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char
 	if (name && (!cgroup || !netns)) {
 		pid_t pid = find_pod_pid(name);
 		if (pid <= 0) {
-			log_error("pod", "attach: no pod '%s' on this node (no process has UTS hostname '%s'); "
-					"name it with --cgroup and --netns\n", name, name);
+			log_error("pod",
+				  "attach: no pod '%s' on this node (no process has UTS hostname '%s'); "
+				  "name it with --cgroup and --netns\n",
+				  name, name);
 			return -ESRCH;
 		}
 		p->pid = pid;

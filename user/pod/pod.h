@@ -13,8 +13,8 @@ struct pod_info {
 	char cgroup_path[PATH_MAX]; /* absolute path under the cgroup v2 mount */
 	unsigned long long cgroup_id;
 	char netns_path[PATH_MAX];
-	int netns_fd;              /* open on the pod's netns; -1 when none */
-	pid_t pid;                 /* one process of the pod, 0 when given by --cgroup/--netns */
+	int netns_fd; /* open on the pod's netns; -1 when none */
+	pid_t pid;    /* one process of the pod, 0 when given by --cgroup/--netns */
 };
 
 /* An empty pod_info (no netns fd) with its namespace (default "default") and node (node, else
@@ -22,8 +22,8 @@ struct pod_info {
 void pod_info_init(struct pod_info *p, const char *ns, const char *node);
 /* Resolves a pod from a name and/or explicit paths. On failure returns -errno after printing
  * one line naming what is missing (unknown pod, missing cgroup, ...). */
-int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char *node,
-		const char *cgroup, const char *netns);
+int pod_resolve(struct pod_info *p, const char *name, const char *ns, const char *node, const char *cgroup,
+		const char *netns);
 void pod_release(struct pod_info *p);
 
 /* Resolves the pod whose cgroup v2 directory is cgroup_path (daemon mode): its name is the UTS

@@ -15,10 +15,15 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define ADD_TRIES 3     /* attach failures before a pod is left alone */
-#define SOON_MS 50      /* an inotify event triggers a scan this much later (coalesces bursts) */
+#define ADD_TRIES 3  /* attach failures before a pod is left alone */
+#define SOON_MS	  50 /* an inotify event triggers a scan this much later (coalesces bursts) */
 
-enum pw_state { PW_PENDING, PW_ATTACHED, PW_IGNORED, PW_FAILED };
+enum pw_state {
+	PW_PENDING,
+	PW_ATTACHED,
+	PW_IGNORED,
+	PW_FAILED
+};
 
 struct pw_entry {
 	char path[4096];
@@ -81,7 +86,7 @@ static void try_attach(struct podwatch *w, struct pw_entry *e)
 		e->pod_id = (uint32_t)id;
 	} else if (++e->fails >= ADD_TRIES) {
 		log_error("pod", "pod %s (cgroup %s): %d attach attempts failed; leaving it alone\n",
-			pod.name, e->path, e->fails);
+			  pod.name, e->path, e->fails);
 		e->st = PW_FAILED;
 	}
 }
@@ -105,13 +110,14 @@ static struct pw_entry *entry_for(struct podwatch *w, const char *path, unsigned
 static void scan(struct podwatch *w)
 {
 	struct kubepods_dir *pods = NULL;
-	char (*dirs)[4096] = NULL;
+	char(*dirs)[4096] = NULL;
 	int ndirs = 0;
 	int n = kubepods_scan(w->o.cgroup_root, &pods, &dirs, &ndirs);
 	if (n < 0)
 		return;
 	for (int i = 0; i < ndirs; i++)
-		inotify_add_watch(w->ifd, dirs[i], IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR);
+		inotify_add_watch(w->ifd, dirs[i],
+				  IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR);
 	for (int i = 0; i < w->n; i++)
 		w->v[i]->seen = false;
 	for (int i = 0; i < n; i++) {

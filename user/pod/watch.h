@@ -19,9 +19,9 @@ typedef int64_t (*podwatch_add_fn)(void *arg, const struct pod_info *pod);
 typedef void (*podwatch_gone_fn)(void *arg, uint32_t pod_id);
 
 struct podwatch_opts {
-	const char *cgroup_root;     /* cgroup v2 mount */
+	const char *cgroup_root; /* cgroup v2 mount */
 	const struct pod_select *select;
-	const char *namespace_;      /* when the selection names none */
+	const char *namespace_; /* when the selection names none */
 	const char *node;
 	unsigned rescan_ms;
 	podwatch_add_fn add;

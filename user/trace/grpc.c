@@ -111,9 +111,9 @@ static void conn_fail(struct grpc_tp *g, const char *what, int err)
 static void stream_done(struct grpc_tp *g)
 {
 	char d[160];
-	int st = g->grpc_status >= 0 ? g->grpc_status
+	int st = g->grpc_status >= 0	? g->grpc_status
 		: g->http_status == 200 ? 2 /* UNKNOWN: a reply without a status */
-		: grpc_status_from_http(g->http_status);
+					: grpc_status_from_http(g->http_status);
 	enum export_outcome o = otlp_grpc_outcome(st);
 	/* A server that says when to come back (RetryInfo) makes RESOURCE_EXHAUSTED retryable. */
 	long retry_ms = g->details[0] ? grpc_retry_info_ms(g->details, strlen(g->details)) : -1;
@@ -122,14 +122,15 @@ static void stream_done(struct grpc_tp *g)
 	if (g->grpc_status < 0 && g->http_status != 200)
 		snprintf(d, sizeof(d), "HTTP %d", g->http_status);
 	else
-		snprintf(d, sizeof(d), "grpc-status %d%s%s", st, g->grpc_message[0] ? ": " : "", g->grpc_message);
+		snprintf(d, sizeof(d), "grpc-status %d%s%s", st, g->grpc_message[0] ? ": " : "",
+			 g->grpc_message);
 	finish(g, o, d);
 	if (o == EXPORT_RETRY)
 		g->res.retry_after_ms = retry_ms;
 	/* The reply message: 1 byte compressed flag, 4 bytes length, the message. */
 	if (o == EXPORT_OK && g->resp_len >= 5 && !g->resp[0]) {
 		uint32_t n = (uint32_t)g->resp[1] << 24 | (uint32_t)g->resp[2] << 16 |
-			     (uint32_t)g->resp[3] << 8 | g->resp[4];
+			(uint32_t)g->resp[3] << 8 | g->resp[4];
 		char msg[100];
 		if (n <= g->resp_len - 5 &&
 		    otlp_decode_response(g->resp + 5, n, &g->res.rejected, msg, sizeof(msg)) == 0 &&
@@ -168,7 +169,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		g->grpc_status = atoi((const char *)value);
 	else if (namelen == 12 && !memcmp(name, "grpc-message", 12))
 		percent_decode(g->grpc_message, sizeof(g->grpc_message), value, valuelen);
-	else if (namelen == 23 && !memcmp(name, "grpc-status-details-bin", 23) && valuelen < sizeof(g->details))
+	else if (namelen == 23 && !memcmp(name, "grpc-status-details-bin", 23) &&
+		 valuelen < sizeof(g->details))
 		snprintf(g->details, sizeof(g->details), "%.*s", (int)valuelen, value);
 	return 0;
 }
@@ -286,11 +288,19 @@ static int submit(struct grpc_tp *g)
 {
 	char timeout[32];
 	snprintf(timeout, sizeof(timeout), "%um", g->timeout_ms);
-#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
+#define NV(n, v)                                                                               \
+	{                                                                                      \
+		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE \
+	}
 	const nghttp2_nv hdrs[] = {
-		NV(":method", "POST"), NV(":scheme", "http"), NV(":path", EXPORT_PATH),
-		NV(":authority", g->authority), NV("content-type", "application/grpc"),
-		NV("te", "trailers"), NV("grpc-timeout", timeout), NV("user-agent", "obsbpf"),
+		NV(":method", "POST"),
+		NV(":scheme", "http"),
+		NV(":path", EXPORT_PATH),
+		NV(":authority", g->authority),
+		NV("content-type", "application/grpc"),
+		NV("te", "trailers"),
+		NV("grpc-timeout", timeout),
+		NV("user-agent", "obsbpf"),
 	};
 #undef NV
 	nghttp2_data_provider prd = { .read_callback = read_body };

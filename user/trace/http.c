@@ -30,12 +30,14 @@ void otlp_http_result(const struct fetch_result *r, struct export_result *out)
 		/* libcurl passes any delay through (or a far date): * 1000 must not overflow */
 		if (r->retry_after_s >= 0 && (r->status == 429 || r->status == 503))
 			res.retry_after_ms = r->retry_after_s > RETRY_AFTER_MAX_MS / 1000
-				? RETRY_AFTER_MAX_MS : r->retry_after_s * 1000;
+				? RETRY_AFTER_MAX_MS
+				: r->retry_after_s * 1000;
 	}
 	if (res.outcome == EXPORT_OK && r->body && r->body->len) {
 		char msg[120];
 		if (otlp_decode_response((const uint8_t *)r->body->buf, r->body->len, &res.rejected, msg,
-					 sizeof(msg)) == 0 && res.rejected)
+					 sizeof(msg)) == 0 &&
+		    res.rejected)
 			snprintf(res.detail, sizeof(res.detail), "partial success: %lld rejected: %s",
 				 (long long)res.rejected, msg);
 	} else if (res.outcome != EXPORT_OK && r->ok && r->body && r->body->len) {

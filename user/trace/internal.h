@@ -19,11 +19,11 @@ struct span {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
 	uint8_t parent_id[8]; /* all zero: a root span */
-	uint8_t flags;        /* W3C trace-flags */
-	uint8_t dir;          /* OBSBPF_DIR_SERVER: kind SERVER, else CLIENT */
-	uint8_t method;       /* enum obsbpf_method */
+	uint8_t flags;	      /* W3C trace-flags */
+	uint8_t dir;	      /* OBSBPF_DIR_SERVER: kind SERVER, else CLIENT */
+	uint8_t method;	      /* enum obsbpf_method */
 	uint16_t status;      /* HTTP status code */
-	uint16_t res;         /* index into the tracer's resource table */
+	uint16_t res;	      /* index into the tracer's resource table */
 	uint32_t tid;
 	uint64_t start_unix_ns, end_unix_ns;
 	struct obsbpf_addrs addrs;
@@ -74,9 +74,9 @@ enum export_outcome {
 
 struct export_result {
 	enum export_outcome outcome;
-	int64_t rejected;      /* spans the collector rejected in a partial success */
-	long retry_after_ms;   /* the collector's Retry-After (HTTP) or RetryInfo (gRPC), -1: none */
-	char detail[160];      /* one line for the log: "HTTP 503", "connection refused", ... */
+	int64_t rejected;    /* spans the collector rejected in a partial success */
+	long retry_after_ms; /* the collector's Retry-After (HTTP) or RetryInfo (gRPC), -1: none */
+	char detail[160];    /* one line for the log: "HTTP 503", "connection refused", ... */
 };
 
 /* Retry policy (OTLP spec, "Failures"): HTTP 429, 502, 503, 504 and transport errors retry;
@@ -91,8 +91,7 @@ int grpc_status_from_http(int http_status);
  * with jitter (a uniform 50..100% of the step, rnd in [0,1)); a Retry-After (>= 0) wins,
  * itself capped at RETRY_AFTER_MAX_MS. */
 #define RETRY_AFTER_MAX_MS 300000L
-uint64_t retry_delay_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, long retry_after_ms,
-			double rnd);
+uint64_t retry_delay_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, long retry_after_ms, double rnd);
 
 /* A transport sends one encoded request; done is called once, later, from the loop. */
 typedef void (*export_done_fn)(void *arg, const struct export_result *r);
@@ -107,15 +106,14 @@ struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeou
 struct fetch_result;
 void otlp_http_result(const struct fetch_result *r, struct export_result *out);
 /* OTLP/gRPC: h2c with prior knowledge to host:port (resolved now), one connection reused. */
-struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port,
-				unsigned timeout_ms);
+struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port, unsigned timeout_ms);
 
 #endif
 
 /* Where and how spans go, from --otlp-endpoint/--otlp-protocol or the OTEL_* variables. */
 struct otlp_target {
 	bool grpc;
-	char url[512];  /* HTTP: the full URL spans are POSTed to */
+	char url[512];	/* HTTP: the full URL spans are POSTed to */
 	char host[256]; /* gRPC */
 	char port[8];
 };

@@ -20,8 +20,8 @@ enum export_outcome otlp_grpc_outcome(int grpc_status)
 	switch (grpc_status) {
 	case 0:
 		return EXPORT_OK;
-	case 1:  /* CANCELLED */
-	case 4:  /* DEADLINE_EXCEEDED */
+	case 1:	 /* CANCELLED */
+	case 4:	 /* DEADLINE_EXCEEDED */
 	case 10: /* ABORTED */
 	case 11: /* OUT_OF_RANGE */
 	case 14: /* UNAVAILABLE */
@@ -36,17 +36,25 @@ enum export_outcome otlp_grpc_outcome(int grpc_status)
 int grpc_status_from_http(int http_status)
 {
 	switch (http_status) {
-	case 400: return 13; /* INTERNAL */
-	case 401: return 16; /* UNAUTHENTICATED */
-	case 403: return 7;  /* PERMISSION_DENIED */
-	case 404: return 12; /* UNIMPLEMENTED */
-	case 429: case 502: case 503: case 504: return 14; /* UNAVAILABLE */
-	default: return 2;   /* UNKNOWN */
+	case 400:
+		return 13; /* INTERNAL */
+	case 401:
+		return 16; /* UNAUTHENTICATED */
+	case 403:
+		return 7; /* PERMISSION_DENIED */
+	case 404:
+		return 12; /* UNIMPLEMENTED */
+	case 429:
+	case 502:
+	case 503:
+	case 504:
+		return 14; /* UNAVAILABLE */
+	default:
+		return 2; /* UNKNOWN */
 	}
 }
 
-uint64_t retry_delay_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, long retry_after_ms,
-			double rnd)
+uint64_t retry_delay_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, long retry_after_ms, double rnd)
 {
 	if (retry_after_ms >= 0)
 		return (uint64_t)(retry_after_ms < RETRY_AFTER_MAX_MS ? retry_after_ms : RETRY_AFTER_MAX_MS);

@@ -38,8 +38,9 @@ long grpc_retry_info_ms(const char *b64, size_t len)
 		if (ri && ri->retry_delay && ri->retry_delay->seconds >= 0 && ri->retry_delay->nanos >= 0) {
 			/* seconds is any int64 the server sends: cap it before * 1000 overflows */
 			int64_t sec = ri->retry_delay->seconds;
-			int64_t v = sec > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS
-				    : sec * 1000 + ri->retry_delay->nanos / 1000000;
+			int64_t v = sec > RETRY_AFTER_MAX_MS / 1000
+				? RETRY_AFTER_MAX_MS
+				: sec * 1000 + ri->retry_delay->nanos / 1000000;
 			ms = v > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : (long)v;
 		}
 		if (ri)

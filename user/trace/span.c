@@ -25,8 +25,8 @@ bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const ch
 	s->res = res;
 	s->tid = e->tid;
 	s->start_unix_ns = (uint64_t)((int64_t)e->start_ns + mono_to_unix_ns);
-	s->end_unix_ns = (uint64_t)((int64_t)(e->end_ns > e->start_ns ? e->end_ns : e->start_ns) +
-				    mono_to_unix_ns);
+	s->end_unix_ns =
+		(uint64_t)((int64_t)(e->end_ns > e->start_ns ? e->end_ns : e->start_ns) + mono_to_unix_ns);
 	s->addrs = e->addrs;
 	/* http.route is the server's matched route (semantic conventions): a client span has none. */
 	if (route && e->dir == OBSBPF_DIR_SERVER)

@@ -32,7 +32,7 @@ struct tracer {
 	struct otlp_scratch enc;
 	size_t batch;
 	unsigned flush_ms;
-	unsigned backoff_max_ms; /* --otlp-backoff-max-ms */
+	unsigned backoff_max_ms;   /* --otlp-backoff-max-ms */
 	struct clock_offset clock; /* monotonic event times -> wall clock */
 	struct span_resource res[MAX_RESOURCES];
 	size_t nres, last_res;
@@ -40,7 +40,7 @@ struct tracer {
 	bool busy, retry_pending;
 	size_t inflight;
 	unsigned attempt; /* failed tries of the batch at the head */
-	bool failing;     /* logged that the collector fails (once per outage); log its recovery */
+	bool failing;	  /* logged that the collector fails (once per outage); log its recovery */
 	/* counters */
 	uint64_t exported, not_sampled, drop_queue_full, drop_rejected, drop_failed;
 	uint64_t req_ok, req_partial, req_retry, req_failed, retries, no_resource;
@@ -87,7 +87,8 @@ static void export_done(void *arg, const struct export_result *r)
 		t->drop_rejected += rej;
 		if (rej) {
 			if (!t->req_partial++)
-				log_failure(t, r, " (logged once; counted in obsbpf_trace_spans_dropped_total)");
+				log_failure(t, r,
+					    " (logged once; counted in obsbpf_trace_spans_dropped_total)");
 		} else {
 			t->req_ok++;
 		}
@@ -166,7 +167,7 @@ static bool same(const char *a, const char *b)
 static bool same_resource(const struct span_resource *c, const struct span_resource *r)
 {
 	return same(c->service, r->service ? r->service : r->pod) && same(c->pod, r->pod) &&
-	       same(c->namespace_, r->namespace_) && same(c->node, r->node);
+		same(c->namespace_, r->namespace_) && same(c->node, r->node);
 }
 
 static int resource_index(struct tracer *t, const struct span_resource *r)
@@ -184,7 +185,8 @@ static int resource_index(struct tracer *t, const struct span_resource *r)
 	n->namespace_ = strdup(r->namespace_ ? r->namespace_ : "");
 	n->node = strdup(r->node ? r->node : "");
 	if (!n->service || !n->pod || !n->namespace_ || !n->node) {
-		free((char *)n->service), free((char *)n->pod), free((char *)n->namespace_), free((char *)n->node);
+		free((char *)n->service), free((char *)n->pod), free((char *)n->namespace_),
+			free((char *)n->node);
 		memset(n, 0, sizeof(*n));
 		return -1;
 	}
@@ -219,16 +221,17 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 {
 	struct otlp_target tg;
 	*out = NULL;
-	int rc = otlp_target_resolve(&tg, cfg->otlp_endpoint, cfg->otlp_protocol,
-				     getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-				     getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"));
+	int rc = otlp_target_resolve(
+		&tg, cfg->otlp_endpoint, cfg->otlp_protocol, getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+		getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"));
 	if (rc <= 0)
 		return rc < 0 ? -1 : 0; /* wrong (logged), or off */
-	if (!cfg->otlp_batch || !cfg->otlp_queue || cfg->otlp_batch > cfg->otlp_queue || !cfg->otlp_flush_ms ||
-	    !cfg->otlp_timeout_ms) {
-		log_error("trace", "--otlp-batch %u, --otlp-queue %u, --otlp-flush-ms %u, --otlp-timeout-ms %u: "
-			"need 0 < batch <= queue and non-zero times\n", cfg->otlp_batch, cfg->otlp_queue,
-			cfg->otlp_flush_ms, cfg->otlp_timeout_ms);
+	if (!cfg->otlp_batch || !cfg->otlp_queue || cfg->otlp_batch > cfg->otlp_queue ||
+	    !cfg->otlp_flush_ms || !cfg->otlp_timeout_ms) {
+		log_error("trace",
+			  "--otlp-batch %u, --otlp-queue %u, --otlp-flush-ms %u, --otlp-timeout-ms %u: "
+			  "need 0 < batch <= queue and non-zero times\n",
+			  cfg->otlp_batch, cfg->otlp_queue, cfg->otlp_flush_ms, cfg->otlp_timeout_ms);
 		return -1;
 	}
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -240,7 +243,8 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 	t->target = tg;
 	t->batch = cfg->otlp_batch;
 	t->flush_ms = cfg->otlp_flush_ms;
-	t->backoff_max_ms = cfg->otlp_backoff_max_ms > RETRY_BASE_MS ? cfg->otlp_backoff_max_ms : RETRY_BASE_MS;
+	t->backoff_max_ms =
+		cfg->otlp_backoff_max_ms > RETRY_BASE_MS ? cfg->otlp_backoff_max_ms : RETRY_BASE_MS;
 	if (squeue_init(&t->q, cfg->otlp_queue) < 0)
 		goto fail;
 	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, cfg->otlp_timeout_ms)
@@ -284,7 +288,7 @@ void tracer_stop(struct tracer *t)
 		if (t->q.len) {
 			char tgt[600];
 			log_warn("trace", "otlp %s: %zu spans not delivered at shutdown\n",
-				target_str(t, tgt, sizeof(tgt)), t->q.len);
+				 target_str(t, tgt, sizeof(tgt)), t->q.len);
 		}
 	}
 	loop_remove(t->retry_timer);
@@ -305,30 +309,36 @@ void tracer_render_metrics(struct tracer *t, struct strbuf *out, enum exposition
 	if (!t)
 		return;
 	http_expo_family(out, fmt, "obsbpf_trace_spans_exported_total", "counter",
-	       "Spans the OTLP collector accepted.");
+			 "Spans the OTLP collector accepted.");
 	red_sample(out, "obsbpf_trace_spans_exported_total", NULL, l, t->exported);
-	http_expo_family(out, fmt, "obsbpf_trace_spans_dropped_total", "counter",
-	       "Sampled spans that were not delivered, by reason: the queue was full (collector down or "
-	       "slow), the collector rejected them (partial success), or refused the whole request for good.");
+	http_expo_family(
+		out, fmt, "obsbpf_trace_spans_dropped_total", "counter",
+		"Sampled spans that were not delivered, by reason: the queue was full (collector down or "
+		"slow), the collector rejected them (partial success), or refused the whole request for good.");
 	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"queue_full\"", l, t->drop_queue_full);
 	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"rejected\"", l, t->drop_rejected);
 	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"export_failed\"", l, t->drop_failed);
-	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"too_many_resources\"", l, t->no_resource);
-	http_expo_family(out, fmt, "obsbpf_trace_spans_not_sampled_total", "counter",
-	       "Requests with trace context whose trace is not sampled: no span exported, by design.");
+	red_sample(out, "obsbpf_trace_spans_dropped_total", "reason=\"too_many_resources\"", l,
+		   t->no_resource);
+	http_expo_family(
+		out, fmt, "obsbpf_trace_spans_not_sampled_total", "counter",
+		"Requests with trace context whose trace is not sampled: no span exported, by design.");
 	red_sample(out, "obsbpf_trace_spans_not_sampled_total", NULL, l, t->not_sampled);
-	http_expo_family(out, fmt, "obsbpf_trace_export_requests_total", "counter",
-	       "OTLP export requests by result: ok, partial (some spans rejected), retry (will be sent "
-	       "again), failed (batch dropped).");
+	http_expo_family(
+		out, fmt, "obsbpf_trace_export_requests_total", "counter",
+		"OTLP export requests by result: ok, partial (some spans rejected), retry (will be sent "
+		"again), failed (batch dropped).");
 	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"ok\"", l, t->req_ok);
 	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"partial\"", l, t->req_partial);
 	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"retry\"", l, t->req_retry);
 	red_sample(out, "obsbpf_trace_export_requests_total", "result=\"failed\"", l, t->req_failed);
-	http_expo_family(out, fmt, "obsbpf_trace_export_retries_total", "counter",
-	       "Export requests sent again after a retryable failure (after backoff or Retry-After).");
+	http_expo_family(
+		out, fmt, "obsbpf_trace_export_retries_total", "counter",
+		"Export requests sent again after a retryable failure (after backoff or Retry-After).");
 	red_sample(out, "obsbpf_trace_export_retries_total", NULL, l, t->retries);
 	http_expo_family(out, fmt, "obsbpf_trace_queue_spans", "gauge", "Spans waiting to be exported.");
 	red_sample(out, "obsbpf_trace_queue_spans", NULL, l, t->q.len);
-	http_expo_family(out, fmt, "obsbpf_trace_queue_capacity", "gauge", "Spans the export queue holds (--otlp-queue).");
+	http_expo_family(out, fmt, "obsbpf_trace_queue_capacity", "gauge",
+			 "Spans the export queue holds (--otlp-queue).");
 	red_sample(out, "obsbpf_trace_queue_capacity", NULL, l, t->q.cap);
 }

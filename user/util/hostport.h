@@ -8,7 +8,7 @@
 
 #define HP_PORT_OPTIONAL 1u /* "host" alone: *port left "" */
 #define HP_HOST_OPTIONAL 2u /* ":port": *host left "" */
-#define HP_BARE_IPV6     4u /* "::1:9102": the last colon splits (else IPv6 needs brackets) */
+#define HP_BARE_IPV6	 4u /* "::1:9102": the last colon splits (else IPv6 needs brackets) */
 
 /* Splits the first n bytes of s into host and port (NUL-terminated copies). The port is 1 to
  * 65535, in digits only. Returns 0, or -EINVAL (bad form, empty parts not allowed by flags, or a

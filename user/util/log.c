@@ -102,7 +102,9 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 
 int log_libbpf_print(enum libbpf_print_level libbpf_level, const char *fmt, va_list ap)
 {
-	enum log_level level = libbpf_level == LIBBPF_WARN ? LOG_WARN : libbpf_level == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
+	enum log_level level = libbpf_level == LIBBPF_WARN ? LOG_WARN
+		: libbpf_level == LIBBPF_INFO		   ? LOG_INFO
+							   : LOG_DEBUG;
 	if (!log_enabled(level))
 		return 0;
 	/* libbpf hands over pieces: the verifier log arrives as one call of many lines. */

@@ -12,8 +12,16 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
-enum log_output { LOG_OUT_TEXT, LOG_OUT_JSON };
+enum log_level {
+	LOG_ERROR,
+	LOG_WARN,
+	LOG_INFO,
+	LOG_DEBUG
+};
+enum log_output {
+	LOG_OUT_TEXT,
+	LOG_OUT_JSON
+};
 
 /* Lines above level are not written. Defaults: info, text, to stderr. out NULL: stderr. */
 void log_setup(enum log_level level, enum log_output format, FILE *out);
@@ -28,8 +36,8 @@ __attribute__((format(printf, 3, 4))) void log_msg(enum log_level level, const c
 void log_vmsg(enum log_level level, const char *component, const char *fmt, va_list ap);
 
 #define log_error(comp, ...) log_msg(LOG_ERROR, comp, __VA_ARGS__)
-#define log_warn(comp, ...) log_msg(LOG_WARN, comp, __VA_ARGS__)
-#define log_info(comp, ...) log_msg(LOG_INFO, comp, __VA_ARGS__)
+#define log_warn(comp, ...)  log_msg(LOG_WARN, comp, __VA_ARGS__)
+#define log_info(comp, ...)  log_msg(LOG_INFO, comp, __VA_ARGS__)
 #define log_debug(comp, ...) log_msg(LOG_DEBUG, comp, __VA_ARGS__)
 
 /* A libbpf print callback (libbpf_set_print): warnings at warn, info at info, debug at debug,

@@ -109,10 +109,17 @@ void sb_label_value(struct strbuf *sb, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '\\': sb_append(sb, "\\\\", 2); break;
-		case '"': sb_append(sb, "\\\"", 2); break;
-		case '\n': sb_append(sb, "\\n", 2); break;
-		default: sb_putc(sb, *s);
+		case '\\':
+			sb_append(sb, "\\\\", 2);
+			break;
+		case '"':
+			sb_append(sb, "\\\"", 2);
+			break;
+		case '\n':
+			sb_append(sb, "\\n", 2);
+			break;
+		default:
+			sb_putc(sb, *s);
 		}
 	}
 }
@@ -126,12 +133,23 @@ void sb_json_escape(struct strbuf *out, const char *s, size_t n)
 			continue;
 		sb_append(out, s + start, i - start);
 		switch (c) {
-		case '"': sb_puts(out, "\\\""); break;
-		case '\\': sb_puts(out, "\\\\"); break;
-		case '\n': sb_puts(out, "\\n"); break;
-		case '\t': sb_puts(out, "\\t"); break;
-		case '\r': sb_puts(out, "\\r"); break;
-		default: sb_printf(out, "\\u%04x", c);
+		case '"':
+			sb_puts(out, "\\\"");
+			break;
+		case '\\':
+			sb_puts(out, "\\\\");
+			break;
+		case '\n':
+			sb_puts(out, "\\n");
+			break;
+		case '\t':
+			sb_puts(out, "\\t");
+			break;
+		case '\r':
+			sb_puts(out, "\\r");
+			break;
+		default:
+			sb_printf(out, "\\u%04x", c);
 		}
 		start = i + 1;
 	}
