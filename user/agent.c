@@ -318,7 +318,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 		goto out;
 	if (!(app = appmetrics_start(&a)))
 		goto out;
-	if (!(logs = logs_start(&a)) && errno)
+	if (logs_start(&a, &logs) < 0)
 		goto out;
 	log_info("agent", "serving http://%s/metrics; control socket %s\n", cfg->listen, cfg->control_socket);
 	rc = agent_run(&a);

@@ -462,17 +462,18 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 	return 0;
 }
 
-struct logs *logs_start(struct agent *a)
+int logs_start(struct agent *a, struct logs **out)
 {
 	const struct obsbpf_config *cfg = a->cfg;
 	bool to_stdout = cfg->logs_out && !strcmp(cfg->logs_out, "stdout");
-	if (!cfg->forward && !to_stdout) {
-		errno = 0;
-		return NULL;
-	}
+	*out = NULL;
+	if (!cfg->forward && !to_stdout)
+		return 0; /* off */
 	struct logs *l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
+	if (!l) {
+		log_error("logs", "logs: out of memory");
+		return -1;
+	}
 	l->loop = a->loop;
 	l->pod = a->pod;
 	sb_init(&l->labels);
@@ -485,10 +486,10 @@ struct logs *logs_start(struct agent *a)
 		err = start_parts(l, cfg, a->http);
 	if (err) {
 		logs_stop(l);
-		errno = -err;
-		return NULL;
+		return -1;
 	}
-	return l;
+	*out = l;
+	return 0;
 }
 
 void logs_stop(struct logs *l)

@@ -9,10 +9,10 @@ struct agent;
 struct obsbpf_config;
 struct logs;
 
-/* Starts on a->loop and registers its metrics with a->http (when set). Returns NULL with
- * errno 0 when log forwarding is not configured (no --forward and --logs-out forward), NULL
- * with errno set after printing one line when it cannot start. */
-struct logs *logs_start(struct agent *a);
+/* Starts on a->loop into *out and registers its metrics with a->http (when set). Returns 0
+ * (*out NULL when log forwarding is not configured: no --forward and --logs-out forward), or -1
+ * after logging one line when it cannot start. */
+int logs_start(struct agent *a, struct logs **out);
 void logs_stop(struct logs *l);
 
 /* `obsbpf logs`: log forwarding alone (no BPF), serving /metrics; until SIGINT/SIGTERM. */

@@ -43,8 +43,8 @@ int logs_run(const struct obsbpf_config *cfg)
 		if (!a.http)
 			goto out;
 	}
-	struct logs *l = logs_start(&a);
-	if (!l)
+	struct logs *l;
+	if (logs_start(&a, &l) < 0 || !l)
 		goto out;
 	rc = loop_run(a.loop) < 0 ? 1 : 0;
 	logs_stop(l);
