@@ -173,6 +173,7 @@ void datapath_close(struct datapath *dp)
 				"next agent frees it then\n",
 				left, left == 1 ? "" : "s", dp->pin_path);
 		sockpin_reap(dp->pin_dir, NULL);
+		sockpin_tidy(dp->pin_dir);
 	}
 	free(dp->pin_dir);
 	/* Detaching from a map that stays pinned would change nothing for its sockets. */

@@ -47,7 +47,11 @@ int sockpin_pin(int map_fd, const char *dir, char *path, size_t n)
 	if (len < 0 || (size_t)len >= n)
 		return -ENAMETOOLONG;
 	unlink(path); /* a pin of this very pid and start time is a leftover of nothing alive */
-	return bpf_obj_pin(map_fd, path) < 0 ? -errno : 0;
+	/* Another agent leaving may have removed the directory, empty, since the mkdir. */
+	if (bpf_obj_pin(map_fd, path) < 0 &&
+	    (errno != ENOENT || mkdir(dir, 0700) < 0 || bpf_obj_pin(map_fd, path) < 0))
+		return -errno;
+	return 0;
 }
 
 long sockpin_count(int map_fd)
@@ -112,6 +116,11 @@ long sockpin_reap(const char *dir, int *maps)
 	}
 	closedir(d);
 	return left;
+}
+
+void sockpin_tidy(const char *dir)
+{
+	rmdir(dir); /* fails, harmlessly, while anything is pinned in it */
 }
 
 long sockpin_release(int map_fd, const char *path)

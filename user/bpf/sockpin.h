@@ -28,4 +28,7 @@ long sockpin_reap(const char *dir, int *maps);
  * left in it (0: unpinned), or -errno. */
 long sockpin_release(int map_fd, const char *path);
 
+/* Removes dir when nothing is pinned in it any more (an agent leaving the node tidy). */
+void sockpin_tidy(const char *dir);
+
 #endif
