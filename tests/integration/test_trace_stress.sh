@@ -22,6 +22,8 @@ agent_also "$P_ECHO" --pod "$(pod_name echo)" "${EXPORT[@]}" || exit 1
 
 pod_exec client "$PY" "$ROOT/tests/integration/apps/stress_client.py" "$(pod_ip echo)" 8080 > "$T/stress.out" 2>&1
 grep MISMATCH "$T/stress.out" | head -3
+# A case that did not finish prints no result line: show how the client ended.
+grep -q '^concurrent ' "$T/stress.out" || { log "stress client ended early:"; tail -5 "$T/stress.out" >&2; }
 # result CASE: "<requests> <exact> <injected> <distinct ids>"
 result() { awk -v c="$1" '$1 == c { print $2, $3, $4, $5 }' "$T/stress.out"; }
 expect_eq "pipelined (3 per send): exact, each injected, ids distinct" "$(result pipelined)" "60 60 60 60"
