@@ -254,7 +254,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		log_error("agent", "exemplars: out of memory\n");
 		return -1;
 	}
-	a->dp = datapath_open(a->cfg->max_routes, a->cfg->max_conns, a->cfg->verbose);
+	a->dp = datapath_open(a->cfg->max_routes, a->cfg->max_conns);
 	if (!a->dp || datapath_set_tracing(a->dp, tc) < 0)
 		return -1;
 	a->spans->dp = a->dp;

@@ -82,7 +82,7 @@ static void test_own_pin(void **state)
 	snprintf(want, sizeof(want), "socks_%d_", (int)getpid());
 	assert_non_null(strstr(path, want));
 	assert_int_equal(access(path, F_OK), 0);
-	assert_int_equal(sockpin_count(fd), 0);
+	assert_int_equal(map_count_keys(fd), 0);
 	int maps = -1;
 	assert_int_equal(sockpin_reap(dir, &maps), 0); /* its agent runs: kept, though empty */
 	assert_int_equal(maps, 0);
@@ -92,13 +92,13 @@ static void test_own_pin(void **state)
 	tcp_pair(&c, &s);
 	uint64_t key = 1, sock = (uint64_t)c; /* the value is the socket's fd, as wide as the map's */
 	assert_int_equal(bpf_map_update_elem(fd, &key, &sock, BPF_ANY), 0);
-	assert_int_equal(sockpin_count(fd), 1);
+	assert_int_equal(map_count_keys(fd), 1);
 	assert_int_equal(sockpin_release(fd, path), 1); /* a live connection: stays pinned */
 	assert_int_equal(access(path, F_OK), 0);
 	close(c);
 	close(s);
 	/* A socket leaves the sockhash as it closes. */
-	for (int i = 0; i < 100 && sockpin_count(fd) > 0; i++)
+	for (int i = 0; i < 100 && map_count_keys(fd) > 0; i++)
 		usleep(10000);
 	assert_int_equal(sockpin_release(fd, path), 0);
 	assert_int_not_equal(access(path, F_OK), 0);
@@ -133,7 +133,7 @@ static void test_reap_dead_agents(void **state)
 
 	close(c);
 	close(s);
-	for (int i = 0; i < 100 && sockpin_count(b) > 0; i++)
+	for (int i = 0; i < 100 && map_count_keys(b) > 0; i++)
 		usleep(10000);
 	assert_int_equal(sockpin_reap(dir, &maps), 0);
 	assert_int_equal(maps, 0);

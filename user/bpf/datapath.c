@@ -48,12 +48,11 @@ static int attach_msg(struct datapath *dp)
 	return 0;
 }
 
-struct datapath *datapath_open(unsigned max_routes, unsigned max_conns, bool verbose)
+struct datapath *datapath_open(unsigned max_routes, unsigned max_conns)
 {
 	struct datapath *dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return NULL;
-	(void)verbose; /* libbpf's messages go through the log (main.c): --verbose is its debug level */
 	dp->max_routes = max_routes ? max_routes : 1;
 	dp->ncpus = libbpf_num_possible_cpus();
 	dp->skel = obsbpf_bpf__open();

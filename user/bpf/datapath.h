@@ -67,7 +67,7 @@ typedef void (*dp_event_fn)(void *arg, const struct obsbpf_http_event *e);
 
 /* Loads the programs (routes map sized max_routes) and attaches sk_msg to the sockhash. Prints
  * one line and returns NULL on error. */
-struct datapath *datapath_open(unsigned max_routes, unsigned max_conns, bool verbose);
+struct datapath *datapath_open(unsigned max_routes, unsigned max_conns);
 enum dp_tc_hook {
 	DP_TC_AUTO = 0, /* tcx where the kernel has it, else a classic filter */
 	DP_TC_TCX,	/* tcx or fail */

@@ -2,6 +2,7 @@
 /* Reading the maps back for /metrics and /status: counters, histograms, routes, programs and
  * fill levels; and forgetting a pod's series. */
 #include "datapath_priv.h"
+#include "sockpin.h"
 
 #include "util/array.h"
 
@@ -143,20 +144,6 @@ int datapath_programs(const struct datapath *dp, struct dp_prog *out, int max)
 	return n;
 }
 
-static long count_keys(const struct bpf_map *m)
-{
-	int fd = bpf_map__fd(m);
-	char key[256], next[256];
-	long n = 0;
-	if (bpf_map__key_size(m) > sizeof(key))
-		return -1;
-	for (int r = bpf_map_get_next_key(fd, NULL, next); r == 0; r = bpf_map_get_next_key(fd, key, next)) {
-		memcpy(key, next, bpf_map__key_size(m));
-		n++;
-	}
-	return n;
-}
-
 /* Bytes written but not yet consumed: the ring's producer and consumer positions live in the
  * first two pages of the map's mmap area (libbpf 1.1 has no ring__avail_data_size). */
 static long ringbuf_used(const struct bpf_map *m)
@@ -185,7 +172,7 @@ int datapath_map_usage(const struct datapath *dp, struct dp_map_usage *out, int 
 	memset(out, 0, (size_t)max * sizeof(*out));
 	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]) && n < max; i++, n++) {
 		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_map__name(counted[i]));
-		out[n].used = count_keys(counted[i]);
+		out[n].used = map_count_keys(bpf_map__fd(counted[i]));
 		out[n].max = bpf_map__max_entries(counted[i]);
 	}
 	if (n < max) { /* sk_storage cannot be walked from user space */

@@ -54,10 +54,9 @@ int sockpin_pin(int map_fd, const char *dir, char *path, size_t n)
 	return 0;
 }
 
-long sockpin_count(int map_fd)
+long map_count_keys(int map_fd)
 {
-	/* Keyed by socket cookie (8 bytes); any key size up to 64 is walked the same way. */
-	unsigned char key[64], next[64];
+	unsigned char key[256], next[256];
 	struct bpf_map_info info = { 0 };
 	__u32 ilen = sizeof(info);
 	if (bpf_obj_get_info_by_fd(map_fd, &info, &ilen) < 0)
@@ -104,7 +103,7 @@ long sockpin_reap(const char *dir, int *maps)
 		int fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		long n = sockpin_count(fd);
+		long n = map_count_keys(fd);
 		close(fd);
 		if (n == 0) {
 			unlink(path);
@@ -125,7 +124,7 @@ void sockpin_tidy(const char *dir)
 
 long sockpin_release(int map_fd, const char *path)
 {
-	long n = sockpin_count(map_fd);
+	long n = map_count_keys(map_fd);
 	if (n == 0 && unlink(path) < 0 && errno != ENOENT)
 		return -errno;
 	return n;

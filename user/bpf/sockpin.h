@@ -17,8 +17,9 @@
  * 0 or -errno (no bpffs at dir, no permission). */
 int sockpin_pin(int map_fd, const char *dir, char *path, size_t n);
 
-/* Sockets in the sockhash, or -errno. */
-long sockpin_count(int map_fd);
+/* Keys in any map that user space can walk (a sockhash's sockets; map_read.c's fill levels),
+ * or -errno (-E2BIG for keys over 256 bytes). */
+long map_count_keys(int map_fd);
 
 /* Unpins every empty sockhash in dir that an agent no longer running left behind. Returns the
  * sockets still open in the ones kept, or -errno; *maps (may be NULL) gets how many were kept. */
