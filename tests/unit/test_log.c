@@ -120,6 +120,24 @@ static void test_libbpf(void **state)
 			    "obsbpf: warning: 0: r1 = 0\n");
 }
 
+/* A verifier log is one call of far more than 8 KiB: its last line (the reason) comes out too. */
+static void test_libbpf_long(void **state)
+{
+	(void)state;
+	log_setup(LOG_WARN, LOG_OUT_TEXT, out);
+	char *log = malloc(64 * 1024);
+	assert_non_null(log);
+	size_t n = 0;
+	for (int i = 0; n < 60000; i++)
+		n += (size_t)snprintf(log + n, 64 * 1024 - n, "%d: r%d = 0\n", i, i % 10);
+	snprintf(log + n, 64 * 1024 - n, "processed 1000001 insns (limit 1000000)\n");
+	call_libbpf(LIBBPF_WARN, "%s", log);
+	const char *w = written();
+	assert_non_null(strstr(w, "obsbpf: warning: 0: r0 = 0\n"));
+	assert_non_null(strstr(w, "obsbpf: warning: processed 1000001 insns (limit 1000000)\n"));
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +145,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libbpf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libbpf_long, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,12 +107,22 @@ int log_libbpf_print(enum libbpf_print_level libbpf_level, const char *fmt, va_l
 							   : LOG_DEBUG;
 	if (!log_enabled(level))
 		return 0;
-	/* libbpf hands over pieces: the verifier log arrives as one call of many lines. */
-	char buf[8192];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* libbpf hands over pieces: the verifier log arrives as one call of many lines, often far
+	 * more than a stack buffer, and its last lines say why the load failed: all of it goes out. */
+	char small[8192], *buf = small;
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= (int)sizeof(small)) {
+		buf = malloc((size_t)n + 1);
+		n = buf ? vsnprintf(buf, (size_t)n + 1, fmt, again) : (int)sizeof(small) - 1;
+		if (!buf)
+			buf = small; /* out of memory: the first 8 KiB */
+	}
+	va_end(again);
 	if (n < 0)
 		return 0;
-	size_t len = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+	size_t len = buf == small && (size_t)n >= sizeof(small) ? sizeof(small) - 1 : (size_t)n;
 	const char *p = buf, *end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -121,5 +131,7 @@ int log_libbpf_print(enum libbpf_print_level libbpf_level, const char *fmt, va_l
 			emit(level, "libbpf", p, l);
 		p += l + 1;
 	}
+	if (buf != small)
+		free(buf);
 	return n;
 }
