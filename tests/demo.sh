@@ -10,7 +10,7 @@ pod_create demo-web
 pod_run demo-web "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 wait_port demo-web 8080 || exit 1
 IP=$(pod_ip demo-web)
-"$OBSBPF" attach --pod demo-web --namespace demo --listen "0.0.0.0:${DEMO_PORT:-9102}" \
+"$OBSBPF" attach --pod demo-web --namespace demo --listen "0.0.0.0:${DEMO_PORT:-9102}" --pin-dir "$PIN_DIR" \
 	--app-metrics-interval 2 --app-health http://localhost:8080/healthz >"$T/agent.log" 2>&1 &
 AGENT_PID=$!
 for i in $(seq 100); do curl -fsS -o /dev/null "http://$AGENT_ADDR/readyz" 2>/dev/null && break; sleep 0.1; done
