@@ -25,7 +25,7 @@ agent_start --pod "$(pod_name cli)" --otlp-endpoint "$(otlp_endpoint http)" --ot
 	--service-name client-svc || exit 1
 # The server pod's agent: its own address on this run's bridge, the same port.
 AGENT2=$SUBNET.1:$AGENT_PORT
-"$OBSBPF" attach --pod "$(pod_name srv)" --listen "$AGENT2" --control-socket "$T/agent2.sock" --otlp-endpoint "$(otlp_endpoint grpc)" \
+"$OBSBPF" attach --pod "$(pod_name srv)" --listen "$AGENT2" --control-socket "$T/agent2.sock" --pin-dir "$PIN_DIR" --otlp-endpoint "$(otlp_endpoint grpc)" \
 	--otlp-protocol grpc --otlp-flush-ms 100 --service-name server-svc >>"$T/agent2.log" 2>&1 &
 AGENT2_PID=$!
 BG_PIDS+=("$AGENT2_PID")
