@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Records one completed request/response exchange, whichever program saw it end: the
+ * in-kernel histogram, then (when wanted) the event for spans, exemplars and `observe`. */
+#include "record.bpf.h"
+
+/* Set before load where tc may call bpf_get_current_pid_tgid (not on 6.1): the thread id of
+ * the response's sender in server spans. */
+const volatile __u32 obsbpf_cfg_tc_tid = 1;
+
+/* Whether this exchange gets an event (struct obsbpf_events_cfg). An event costs the ring
+ * buffer's lock, 120 bytes written here and read by the agent: ~2% of a busy server's
+ * throughput when nothing but exemplars would read it. Not inlined: tc is short of stack. */
+static __noinline int event_wanted(const struct obsbpf_pending *p, __u64 now, struct obsbpf_hist_val *v)
+{
+	__u32 zero = 0;
+	struct obsbpf_events_cfg *cfg = bpf_map_lookup_elem(&events_cfg, &zero);
+	if (!cfg || cfg->every)
+		return 1;
+	if (!p || !v || p->trace.origin == OBSBPF_TO_NONE)
+		return 0;
+	/* v is this CPU's value of the series. sk_msg may be preempted between the read and the
+	 * write: at worst one more event. */
+	if (v->last_event_ns && now - v->last_event_ns < cfg->sample_gap_ns)
+		return 0;
+	v->last_event_ns = now;
+	return 1;
+}
+
+/* Records one request/response exchange: in-kernel histogram, then the event. A global
+ * subprogram: verified once. */
+__noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __u64 end_ns, __u32 status,
+			     struct obsbpf_addrs *a)
+{
+	if (!c || !p || !a)
+		return 0;
+	struct obsbpf_hist_key key = {
+		.pod_id = c->pod_id,
+		.route_id = p->route_id,
+		.status = (__u16)status,
+		.method = p->method,
+		.dir = c->dir,
+	};
+	__u64 dur = end_ns > p->start_ns ? end_ns - p->start_ns : 0;
+	__u32 b = hist_bucket(dur);
+
+	struct obsbpf_hist_val *v = bpf_map_lookup_elem(&http_hist, &key);
+	if (!v) {
+		bpf_map_update_elem(&http_hist, &key, &obsbpf_zero_hist, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&http_hist, &key);
+		if (!v)
+			return 0;
+	}
+	v->count++;
+	v->sum_ns += dur;
+	if (b < OBSBPF_HIST_BUCKETS)
+		v->buckets[b]++;
+
+	if (!event_wanted(p, end_ns, v))
+		return 0;
+	struct obsbpf_http_event *e = bpf_ringbuf_reserve(&http_events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(OBSBPF_ST_EVENTS_DROPPED);
+		return 0;
+	}
+	e->start_ns = p->start_ns;
+	e->end_ns = end_ns;
+	e->pod_id = c->pod_id;
+	e->route_id = p->route_id;
+	e->status = (__u16)status;
+	e->method = p->method;
+	e->dir = c->dir;
+	e->addrs = *a;
+	e->trace = p->trace;
+	/* Client spans: the thread that sent the request. Server spans: the task tc egress runs in,
+	 * the response's sender, where tc may ask (not on 6.1). */
+	e->tid = c->dir == OBSBPF_DIR_CLIENT ? p->tid
+		: obsbpf_cfg_tc_tid	     ? (__u32)bpf_get_current_pid_tgid()
+					     : 0;
+	e->pad = 0;
+	/* A wakeup per event costs microseconds in this program and a context switch in the
+	 * agent; the agent drains on a short timer and is woken only when the ring fills up. */
+	__u64 flags = bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= RINGBUF_WAKEUP_BYTES
+		? BPF_RB_FORCE_WAKEUP
+		: BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
