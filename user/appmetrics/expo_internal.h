@@ -6,6 +6,7 @@
 #define OBSBPF_EXPO_INTERNAL_H
 
 #include "expo.h"
+#include "util/index.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,11 +51,6 @@ struct family {
 	uint32_t first, last, nsamples;
 };
 
-struct table {
-	uint32_t *slot; /* index + 1; 0 = empty */
-	size_t cap, n;
-};
-
 struct expo_doc {
 	char *text;
 	bool om;
@@ -65,25 +61,23 @@ struct expo_doc {
 	size_t ns, caps;
 	struct label *labels;
 	size_t nl, capl;
-	struct table fam_by_name, series;
-	uint32_t cur; /* family the previous line belonged to */
+	struct index fam_by_name; /* of fams[0 .. nfam-1] */
+	struct index series;	  /* of samples[0 .. ns-1] */
+	uint32_t cur;		  /* family the previous line belonged to */
 	struct expo_stats st;
 };
 
-#define FNV0 14695981039346656037ull
-
 /* expo_store.c */
+/* FNV-1a of s continuing from h (FNV1A64_INIT to start), then of a separator byte (0xff, never
+ * in UTF-8): strings hashed one after another keep their bounds, ("ab","c") != ("a","bc"). */
 uint64_t expo_fnv(uint64_t h, const char *s);
-bool expo_table_full(const struct table *t);
-uint32_t *expo_table_find(struct table *t, uint64_t h, bool (*eq)(void *, uint32_t, const void *), void *ctx,
-			  const void *key);
-int expo_table_rehash(struct expo_doc *d, struct table *t, bool fams);
 struct family *expo_fam_lookup(struct expo_doc *d, const char *name, uint32_t **slot);
 struct family *expo_fam_new(struct expo_doc *d, char *name, uint32_t *slot);
 const char *expo_after(const char *name, const char *base);
 int expo_fam_match(const struct expo_doc *d, const struct family *f, const char *name);
-/* A table_find equality: the series at idx has the labels of key (a struct sample). */
-bool expo_series_eq(void *ctx, uint32_t idx, const void *key);
+/* The slot of s's series (same name and labels) in d->series, or the empty one where s goes:
+ * write its position + 1 there. NULL on out of memory. */
+uint32_t *expo_series_slot(struct expo_doc *d, const struct sample *s);
 const char *expo_fam_out(const struct family *f);
 
 /* expo_om.c */

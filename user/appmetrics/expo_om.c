@@ -38,7 +38,7 @@ static uint64_t point_hash(const struct expo_doc *d, const struct family *f, con
 	for (uint32_t i = 0; i < s->nlbl; i++) {
 		const struct label *l = &d->labels[s->lbl + i];
 		if (!point_label(f, s, l))
-			h += expo_fnv(expo_fnv(FNV0, l->name), l->value);
+			h += expo_fnv(expo_fnv(FNV1A64_INIT, l->name), l->value);
 	}
 	return h;
 }

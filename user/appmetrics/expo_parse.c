@@ -241,14 +241,14 @@ static const char *add_sample(struct expo_doc *d, struct sample *s)
 		d->st.dropped++;
 		return NULL;
 	}
-	s->hash = expo_fnv(FNV0, s->name);
+	s->hash = expo_fnv(FNV1A64_INIT, s->name);
 	for (uint32_t i = 0; i < s->nlbl; i++) {
 		s->hash = expo_fnv(s->hash, d->labels[s->lbl + i].name);
 		s->hash = expo_fnv(s->hash, d->labels[s->lbl + i].value);
 	}
-	if (expo_table_full(&d->series) && expo_table_rehash(d, &d->series, false) < 0)
+	uint32_t *slot = expo_series_slot(d, s);
+	if (!slot)
 		return "out of memory";
-	uint32_t *slot = expo_table_find(&d->series, s->hash, expo_series_eq, d, s);
 	if (*slot) {
 		d->st.dup_series++;
 		return NULL;
@@ -261,7 +261,6 @@ static const char *add_sample(struct expo_doc *d, struct sample *s)
 	s->next = NONE;
 	d->samples[idx] = *s;
 	*slot = idx + 1;
-	d->series.n++;
 	if (f->last == NONE)
 		f->first = idx;
 	else

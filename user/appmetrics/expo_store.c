@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A parsed document's families and series: open-addressing tables by name and by series hash,
+/* A parsed document's families and series: indexes by name and by series hash,
  * OpenMetrics suffix matching, and which families are reserved or renamed. */
 #include "expo_internal.h"
 
 #include "util/array.h"
 #include "util/strbuf.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,37 +13,24 @@
 
 uint64_t expo_fnv(uint64_t h, const char *s)
 {
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (h ^ 0xff) * 1099511628211ull; /* separator, so ("ab","c") != ("a","bc") */
+	static const unsigned char sep = 0xff; /* separator, so ("ab","c") != ("a","bc") */
+	return fnv1a64(fnv1a64_str(h, s), &sep, 1);
 }
 
-/* Open addressing, kept at most half full; the caller's eq() decides what an entry matches. */
-bool expo_table_full(const struct table *t)
+static bool fam_eq(const void *ctx, uint32_t pos, const void *key)
 {
-	return (t->n + 1) * 2 > t->cap;
+	return !strcmp(((const struct expo_doc *)ctx)->fams[pos].name, key);
 }
 
-uint32_t *expo_table_find(struct table *t, uint64_t h, bool (*eq)(void *, uint32_t, const void *), void *ctx,
-			  const void *key)
+static uint64_t fam_hash(const void *ctx, uint32_t pos)
 {
-	size_t mask = t->cap - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		uint32_t *s = &t->slot[i];
-		if (!*s || eq(ctx, *s - 1, key))
-			return s;
-	}
+	return expo_fnv(FNV1A64_INIT, ((const struct expo_doc *)ctx)->fams[pos].name);
 }
 
-static bool fam_eq(void *ctx, uint32_t idx, const void *key)
+static bool series_eq(const void *ctx, uint32_t pos, const void *key)
 {
-	return !strcmp(((struct expo_doc *)ctx)->fams[idx].name, key);
-}
-
-bool expo_series_eq(void *ctx, uint32_t idx, const void *key)
-{
-	struct expo_doc *d = ctx;
-	const struct sample *a = &d->samples[idx], *b = key;
+	const struct expo_doc *d = ctx;
+	const struct sample *a = &d->samples[pos], *b = key;
 	if (a->hash != b->hash || a->nlbl != b->nlbl || strcmp(a->name, b->name))
 		return false;
 	for (uint32_t i = 0; i < a->nlbl; i++) {
@@ -55,44 +41,26 @@ bool expo_series_eq(void *ctx, uint32_t idx, const void *key)
 	return true;
 }
 
-static uint64_t fam_hash(const struct family *f)
+static uint64_t series_hash(const void *ctx, uint32_t pos)
 {
-	return expo_fnv(FNV0, f->name);
-}
-
-int expo_table_rehash(struct expo_doc *d, struct table *t, bool fams)
-{
-	size_t cap = t->cap ? t->cap * 2 : 256;
-	uint32_t *old = t->slot;
-	size_t oldcap = t->cap;
-	t->slot = calloc(cap, sizeof(*t->slot));
-	if (!t->slot) {
-		t->slot = old;
-		return -ENOMEM;
-	}
-	t->cap = cap;
-	for (size_t i = 0; i < oldcap; i++) {
-		if (!old[i])
-			continue;
-		uint32_t idx = old[i] - 1;
-		uint64_t h = fams ? fam_hash(&d->fams[idx]) : d->samples[idx].hash;
-		size_t mask = cap - 1, j = h & mask;
-		while (t->slot[j])
-			j = (j + 1) & mask;
-		t->slot[j] = old[i];
-	}
-	free(old);
-	return 0;
+	return ((const struct expo_doc *)ctx)->samples[pos].hash;
 }
 
 struct family *expo_fam_lookup(struct expo_doc *d, const char *name, uint32_t **slot)
 {
-	if (expo_table_full(&d->fam_by_name) && expo_table_rehash(d, &d->fam_by_name, true) < 0)
+	if (!index_reserve(&d->fam_by_name, d->nfam, fam_hash, d))
 		return NULL;
-	uint32_t *s = expo_table_find(&d->fam_by_name, expo_fnv(FNV0, name), fam_eq, d, name);
+	uint32_t *s = index_find(&d->fam_by_name, expo_fnv(FNV1A64_INIT, name), fam_eq, d, name);
 	if (slot)
 		*slot = s;
 	return *s ? &d->fams[*s - 1] : NULL;
+}
+
+uint32_t *expo_series_slot(struct expo_doc *d, const struct sample *s)
+{
+	if (!index_reserve(&d->series, d->ns, series_hash, d))
+		return NULL;
+	return index_find(&d->series, s->hash, series_eq, d, s);
 }
 
 struct family *expo_fam_new(struct expo_doc *d, char *name, uint32_t *slot)
@@ -105,7 +73,6 @@ struct family *expo_fam_new(struct expo_doc *d, char *name, uint32_t *slot)
 	f->prefix = "";
 	f->first = f->last = NONE;
 	*slot = (uint32_t)++d->nfam;
-	d->fam_by_name.n++;
 	d->cur = (uint32_t)(d->nfam - 1);
 	return f;
 }
@@ -159,8 +126,8 @@ void expo_doc_free(struct expo_doc *d)
 	free(d->fams);
 	free(d->samples);
 	free(d->labels);
-	free(d->fam_by_name.slot);
-	free(d->series.slot);
+	index_free(&d->fam_by_name);
+	index_free(&d->series);
 	free(d->text);
 	free(d);
 }

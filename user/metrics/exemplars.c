@@ -6,6 +6,7 @@
 
 #include "bpf/datapath.h"
 #include "util/clock.h"
+#include "util/index.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,7 @@ struct ex_series {
 struct exemplars {
 	struct ex_series *series;
 	unsigned n, cap, max;
-	uint32_t *index; /* position + 1, 0 = empty; size icap (a power of two, >= 2 * cap) */
-	unsigned icap;
+	struct index index; /* of series[0 .. n-1] by key */
 	uint64_t dropped;
 	struct clock_offset clock; /* monotonic event times -> wall clock */
 };
@@ -29,41 +29,23 @@ static const uint64_t bounds_ns[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
 
 static uint32_t key_hash(const struct obsbpf_hist_key *k)
 {
-	/* FNV-1a over the key's bytes: it has no padding (4 + 4 + 2 + 1 + 1). */
-	const unsigned char *p = (const unsigned char *)k;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return fnv1a32(FNV1A32_INIT, k, sizeof(*k)); /* the key has no padding (4 + 4 + 2 + 1 + 1) */
+}
+
+static uint64_t series_hash(const void *ctx, uint32_t pos)
+{
+	return key_hash(&((const struct exemplars *)ctx)->series[pos].key);
+}
+
+static bool series_eq(const void *ctx, uint32_t pos, const void *key)
+{
+	return !memcmp(&((const struct exemplars *)ctx)->series[pos].key, key,
+		       sizeof(struct obsbpf_hist_key));
 }
 
 static uint32_t *index_slot(const struct exemplars *x, const struct obsbpf_hist_key *k)
 {
-	uint32_t mask = x->icap - 1;
-	for (uint32_t i = key_hash(k) & mask;; i = (i + 1) & mask) {
-		uint32_t *s = &x->index[i];
-		if (!*s || !memcmp(&x->series[*s - 1].key, k, sizeof(*k)))
-			return s;
-	}
-}
-
-static void index_fill(struct exemplars *x)
-{
-	memset(x->index, 0, x->icap * sizeof(*x->index));
-	for (unsigned i = 0; i < x->n; i++)
-		*index_slot(x, &x->series[i].key) = i + 1;
-}
-
-static int index_grow(struct exemplars *x, unsigned icap)
-{
-	uint32_t *idx = calloc(icap, sizeof(*idx));
-	if (!idx)
-		return -1;
-	free(x->index);
-	x->index = idx;
-	x->icap = icap;
-	index_fill(x);
-	return 0;
+	return index_find(&x->index, key_hash(k), series_eq, x, k);
 }
 
 struct exemplars *exemplars_new(unsigned max_series)
@@ -72,7 +54,7 @@ struct exemplars *exemplars_new(unsigned max_series)
 	if (!x)
 		return NULL;
 	x->max = max_series;
-	if (index_grow(x, 16) < 0) {
+	if (!index_reserve(&x->index, 0, series_hash, x)) {
 		free(x);
 		return NULL;
 	}
@@ -84,7 +66,7 @@ void exemplars_free(struct exemplars *x)
 	if (!x)
 		return;
 	free(x->series);
-	free(x->index);
+	index_free(&x->index);
 	free(x);
 }
 
@@ -106,14 +88,9 @@ static struct ex_series *series_get(struct exemplars *x, const struct obsbpf_his
 		x->series = ns;
 		x->cap = cap;
 	}
-	if (x->icap < 2 * x->cap) { /* load stays under one half */
-		unsigned icap = x->icap;
-		while (icap < 2 * x->cap)
-			icap *= 2;
-		if (index_grow(x, icap) < 0)
-			return NULL;
-		s = index_slot(x, k);
-	}
+	if (!index_reserve(&x->index, x->n, series_hash, x))
+		return NULL;
+	s = index_slot(x, k); /* the slots may have moved */
 	struct ex_series *e = &x->series[x->n];
 	memset(e, 0, sizeof(*e));
 	e->key = *k;
@@ -198,7 +175,8 @@ void exemplars_retain(struct exemplars *x, const struct dp_hist_entry *h, int nh
 	if (n == x->n)
 		return;
 	x->n = n;
-	index_fill(x); /* positions moved; the array keeps its size for the series to come */
+	/* positions moved; the array and the index keep their size for the series to come */
+	index_fill(&x->index, n, series_hash, x);
 }
 
 unsigned exemplars_series(const struct exemplars *x)
