@@ -27,6 +27,7 @@ main() {
 	source "$HERE/lib.sh"
 	NAME=${MATRIX_NAME:-kernel-matrix}
 	accel=$(kernel_accel)
+	export KERNEL_ACCEL=$accel # run.sh: the same choice, probed once
 
 	# Under TCG (2 vCPUs on 2 host cores) the guest is 5-10x slower: the whole suite took 22 min
 	# on 6.12, two kernels 45 min, and a failing test can cost its timeout. The subset keeps what
