@@ -78,4 +78,20 @@ struct {
 	__uint(max_entries, 1 << 20);
 } http_events SEC(".maps") __weak;
 
+/* HTTP/2 frames for user space to decode (struct obsbpf_h2_event): every header block chunk,
+ * stream ends, settings. Larger than http_events: a connection's blocks must all arrive. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} h2_events SEC(".maps") __weak;
+
+/* [0]: HTTP/2 connections open. While there are any, tc ingress looks up the socket of every
+ * segment (frames start with any byte), not only of those that can start an HTTP/1 message. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} h2_live SEC(".maps") __weak;
+
 #endif

@@ -5,6 +5,7 @@
  * inserted after the request line when the request has none. Nothing else in the stream is
  * ever changed. (Server sockets' responses are timed by tc egress.) */
 #include "conn.bpf.h"
+#include "h2.bpf.h"
 #include "head_scan.bpf.h"
 #include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
@@ -205,7 +206,9 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 		}
 		/* Where a request must start, anything else is not HTTP/1.x: the connection is
 		 * classified (first send) or counted malformed, and left alone from here on. */
-		if (c->proto == OBSBPF_PROTO_UNKNOWN)
+		if (c->proto == OBSBPF_PROTO_UNKNOWN && h2_is_preface(line->b, n))
+			obsbpf_h2_start(c); /* tc follows its frames, in both directions */
+		else if (c->proto == OBSBPF_PROTO_UNKNOWN)
 			classify_other(c, line->b, n);
 		else
 			stat_inc(OBSBPF_ST_MALFORMED);
@@ -277,7 +280,7 @@ int obsbpf_msg(struct sk_msg_md *msg)
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	/* Only client sockets are in pod_socks (server sockets' responses are tc egress's). */
 	if (!c || c->dir != OBSBPF_DIR_CLIENT || c->proto == OBSBPF_PROTO_TLS ||
-	    c->proto == OBSBPF_PROTO_OTHER)
+	    c->proto == OBSBPF_PROTO_OTHER || c->proto == OBSBPF_PROTO_HTTP2)
 		return SK_PASS;
 
 	void *data = (void *)(long)msg->data;

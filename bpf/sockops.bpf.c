@@ -3,6 +3,7 @@
  * conn_state, client connections are put into pod_socks (so sk_msg runs on their sends); closes
  * are counted. */
 #include "conn.bpf.h"
+#include "h2.bpf.h"
 #include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -108,6 +109,8 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->route.valid = 0;
 	c->tx_seq_valid = 0;
 	c->rx_first_seq = CTX(skops->rcv_nxt);
+	c->tx_first_seq = CTX(skops->snd_nxt);
+	c->cookie = bpf_get_socket_cookie(skops);
 	c->addrs = addrs;
 	/* The stream's first send starts a message: sk_msg parses it. */
 	c->at_boundary = 1;
@@ -118,7 +121,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	/* Only client sockets go into the sockhash, for sk_msg to time and trace their requests;
 	 * a server socket's responses are seen by tc egress, without sk_msg's send path. */
 	if (dir == OBSBPF_DIR_CLIENT) {
-		__u64 cookie = bpf_get_socket_cookie(skops);
+		__u64 cookie = c->cookie;
 		if (bpf_sock_hash_update(skops, &pod_socks, &cookie, BPF_NOEXIST) < 0) {
 			/* The sockhash is full (--max-connections): sk_msg will not see this
 			 * connection's requests, so tc leaves its responses alone too. */
@@ -137,9 +140,11 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 	if (skops->args[1] != BPF_TCP_CLOSE || !sk)
 		return;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
-	if (c)
-		stat_inc(c->dir == OBSBPF_DIR_SERVER ? OBSBPF_ST_CONN_CLOSE_SERVER
-						     : OBSBPF_ST_CONN_CLOSE_CLIENT);
+	if (!c)
+		return;
+	stat_inc(c->dir == OBSBPF_DIR_SERVER ? OBSBPF_ST_CONN_CLOSE_SERVER : OBSBPF_ST_CONN_CLOSE_CLIENT);
+	if (c->proto == OBSBPF_PROTO_HTTP2)
+		obsbpf_h2_closed(c); /* user space frees its state */
 }
 
 SEC("sockops")

@@ -5,6 +5,7 @@
  * Egress sees the server sockets' responses leave (skb->sk is the sending socket) and stops
  * their clock. Server sockets are not in the sockhash: sk_msg and its send path (which copies
  * every send) cost the pods that only serve ~8% of their throughput; tc reads in place. */
+#include "h2.bpf.h"
 #include "record.bpf.h"
 #include "tc_head.bpf.h"
 #include "tc_pkt.bpf.h"
@@ -36,8 +37,12 @@ __noinline int obsbpf_tc_request(struct obsbpf_conn *c, struct tc_buf *buf, __u3
 	if (m < 0) {
 		/* Only the stream's first bytes say what protocol it is: a later segment of a TLS or
 		 * binary stream may start with any byte. */
-		if (i == 0 && c->head == c->tail && buf->k.seq == c->rx_first_seq)
-			classify_other(c, buf->line.b, ln);
+		if (i == 0 && c->head == c->tail && buf->k.seq == c->rx_first_seq) {
+			if (c->proto == OBSBPF_PROTO_UNKNOWN && h2_is_preface(buf->line.b, ln))
+				obsbpf_h2_start(c);
+			else
+				classify_other(c, buf->line.b, ln);
+		}
 		return 1;
 	}
 	if (i == 0 && seen_before(c, buf->k.seq, 0))
@@ -82,8 +87,14 @@ __noinline int obsbpf_tc_response(struct __sk_buff *skb, struct obsbpf_conn *c, 
 	if (status < 0) {
 		/* A server that speaks first with nothing asked is not HTTP (TLS answers a hello the
 		 * ingress side does not parse). Client connections are classified by sk_msg. */
-		if (i == 0 && egress && c->head == c->tail)
-			classify_other(c, buf->line.b, ln);
+		if (i == 0 && c->head == c->tail && c->proto == OBSBPF_PROTO_UNKNOWN) {
+			/* An HTTP/2 server with prior knowledge speaks first: its SETTINGS. */
+			__u32 first = egress ? c->tx_first_seq : c->rx_first_seq;
+			if (buf->k.seq == first && h2_is_server_settings(buf->line.b, ln))
+				obsbpf_h2_start(c);
+			else if (egress)
+				classify_other(c, buf->line.b, ln);
+		}
 		return 1;
 	}
 	if (i == 0 && seen_before(c, buf->k.seq, egress))
@@ -159,7 +170,7 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	__builtin_memset(&buf->k, 0, sizeof(buf->k));
 	__u32 len = parse_pkt(skb, &buf->k, 0);
-	if (!len || !may_start_http(skb, buf->k.payload_off))
+	if (!len || (!may_start_http(skb, buf->k.payload_off) && !h2_any_live()))
 		return TC_ACT_OK;
 
 	/* Constant tuple sizes: the verifier wants the size bounded at the call. */
@@ -169,7 +180,10 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 	if (!sk)
 		return TC_ACT_OK;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
-	if (c && c->proto != OBSBPF_PROTO_TLS && c->proto != OBSBPF_PROTO_OTHER) {
+	if (c && c->proto == OBSBPF_PROTO_HTTP2) {
+		buf->len = len;
+		obsbpf_h2_segment(skb, c, buf, c->dir == OBSBPF_DIR_SERVER);
+	} else if (c && c->proto != OBSBPF_PROTO_TLS && c->proto != OBSBPF_PROTO_OTHER) {
 		/* A request's head (trace headers, its length); a response's status line, unless
 		 * more requests wait on the connection and more responses may follow it. */
 		__u32 want =
@@ -177,6 +191,9 @@ int obsbpf_tc_ingress(struct __sk_buff *skb)
 		buf->len = len;
 		buf->egress = 0;
 		obsbpf_tc_walk(skb, c, buf, body_before_request(c, buf->k.seq, len), want);
+		/* Its first bytes may have shown it HTTP/2: their frames follow in this segment. */
+		if (c->proto == OBSBPF_PROTO_HTTP2)
+			obsbpf_h2_segment(skb, c, buf, c->dir == OBSBPF_DIR_SERVER);
 	}
 	bpf_sk_release(sk);
 	return TC_ACT_OK;
@@ -199,9 +216,16 @@ int obsbpf_tc_egress(struct __sk_buff *skb)
 	if (!sk)
 		return TC_ACT_OK;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
-	/* Client connections' requests are sk_msg's (it may insert headers into them). */
-	if (!c || c->dir != OBSBPF_DIR_SERVER || c->proto == OBSBPF_PROTO_TLS ||
-	    c->proto == OBSBPF_PROTO_OTHER)
+	if (!c || c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
+		return TC_ACT_OK;
+	/* HTTP/2 is followed here in both roles: frames leave in TCP's segments, not in sends. */
+	if (c->proto == OBSBPF_PROTO_HTTP2) {
+		buf->len = len;
+		obsbpf_h2_segment(skb, c, buf, c->dir == OBSBPF_DIR_CLIENT);
+		return TC_ACT_OK;
+	}
+	/* Client connections' HTTP/1 requests are sk_msg's (it may insert headers into them). */
+	if (c->dir != OBSBPF_DIR_SERVER)
 		return TC_ACT_OK;
 	/* Once the connection is known HTTP, only a status line ("HTTP/") starts a message. */
 	__u8 first;
@@ -213,6 +237,8 @@ int obsbpf_tc_egress(struct __sk_buff *skb)
 	buf->len = len;
 	buf->egress = 1;
 	obsbpf_tc_walk(skb, c, buf, 0, c->tail - c->head > 1 ? TC_HEAD_MAX : TC_STATUS_BYTES);
+	if (c->proto == OBSBPF_PROTO_HTTP2)
+		obsbpf_h2_segment(skb, c, buf, 0);
 	return TC_ACT_OK;
 }
 

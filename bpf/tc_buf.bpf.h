@@ -74,7 +74,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct tc_buf);
-} tc_scratch SEC(".maps");
+} tc_scratch SEC(".maps") __weak; /* weak: bpf/h2.bpf.c includes this file too */
 
 static __always_inline struct tc_buf *scratch(void)
 {

@@ -70,6 +70,7 @@ static __always_inline int may_start_http(struct __sk_buff *skb, __u32 off)
 	if (bpf_skb_load_bytes(skb, off, &c, 1) < 0)
 		return 0;
 	switch (c) {
+	case 0: /* an HTTP/2 frame header (length < 64 KiB): a server's first SETTINGS */
 	case 'G':
 	case 'H':
 	case 'P':

@@ -7,6 +7,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "h2.h"
 
 #define OBSBPF_MAX_PODS	      1024
 #define OBSBPF_ROUTE_LEN      64	  /* templated path kept per route */
@@ -51,6 +52,7 @@ enum obsbpf_proto {
 	OBSBPF_PROTO_HTTP1,
 	OBSBPF_PROTO_TLS,
 	OBSBPF_PROTO_OTHER,
+	OBSBPF_PROTO_HTTP2, /* prior knowledge: the client's preface, followed frame by frame */
 };
 
 /* Map http_hist: key -> per-CPU obsbpf_hist_val. */
@@ -186,6 +188,10 @@ struct obsbpf_conn {
 	 * stack (the call chain's 512 bytes are short) or in a per-CPU buffer (sk_msg can be
 	 * preempted by another sender on its CPU): a socket's sends are serialized by its lock. */
 	__u8 msg_line[128];
+	__u64 cookie;	    /* the socket's cookie: names the connection in h2_events */
+	__u32 tx_first_seq; /* TCP seq of the first payload byte the pod sends */
+	__u32 pad3;
+	struct obsbpf_h2_side h2[2]; /* HTTP/2: [1] the client's frames, [0] the server's */
 };
 
 /* Map stats (per-CPU array): counters the agent exposes as obsbpf_* metrics. */
@@ -214,6 +220,11 @@ enum obsbpf_stat {
 	OBSBPF_ST_MSG_DESYNC,	       /* sends where a request should have started, but the stream
 					 * was elsewhere: nothing parsed until all is answered */
 	OBSBPF_ST_CONN_UNTRACKED,      /* client connections not in the sockhash (full): untouched */
+	OBSBPF_ST_CONN_H2,	       /* connections found to carry HTTP/2 (prior knowledge) */
+	OBSBPF_ST_H2_LOST_GAP,	       /* HTTP/2 connections no longer followed: enum obsbpf_h2_lost */
+	OBSBPF_ST_H2_LOST_MALFORMED,
+	OBSBPF_ST_H2_LOST_EVENTS,
+	OBSBPF_ST_H2_LOST_BUDGET,
 	OBSBPF_ST_MAX,
 };
 

@@ -352,7 +352,7 @@ int bpfut_run(struct bpf_program *prog, const void *frame, size_t len)
 int bpfut_ingress(struct bpfut *u, const struct sockaddr_in *src, const struct sockaddr_in *dst, uint32_t seq,
 		  const char *payload, size_t len)
 {
-	uint8_t f[2048];
+	uint8_t f[3072]; /* BPF_PROG_RUN takes up to about a page */
 	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, src, dst, seq, 0, payload, len);
 	return n ? bpfut_run(u->skel->progs.obsbpf_tc_ingress, f, n) : -EMSGSIZE;
 }
@@ -360,7 +360,7 @@ int bpfut_ingress(struct bpfut *u, const struct sockaddr_in *src, const struct s
 int bpfut_ingress6(struct bpfut *u, const struct sockaddr_in6 *src, const struct sockaddr_in6 *dst,
 		   uint32_t seq, const char *payload, size_t len)
 {
-	uint8_t f[2048];
+	uint8_t f[3072]; /* BPF_PROG_RUN takes up to about a page */
 	size_t n = bpfut_frame6(f, sizeof(f), src, dst, seq, payload, len);
 	return n ? bpfut_run(u->skel->progs.obsbpf_tc_ingress, f, n) : -EMSGSIZE;
 }

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/* HTTP/2 on tc: each direction of a connection is followed frame by frame from its first byte
+ * (9-byte frame headers; the payload skipped, or handed on in chunks), in TCP sequence space so
+ * that retransmits are skipped and a gap is noticed. Header blocks go to user space, which
+ * decodes them with nghttp2's HPACK inflater; here nothing is decoded. A connection that loses
+ * sync is no longer followed, and counted; its bytes are never touched either way. */
+#include "h2.bpf.h"
+#include "tc_buf.bpf.h"
+
+/* Frames whose whole payload user space needs: header blocks (HPACK state depends on every
+ * one) and settings (the header table size). */
+static __always_inline int whole_payload(__u8 type, __u8 flags)
+{
+	return type == OBSBPF_H2_HEADERS || type == OBSBPF_H2_CONTINUATION ||
+		type == OBSBPF_H2_PUSH_PROMISE || (type == OBSBPF_H2_SETTINGS && !(flags & OBSBPF_H2_F_ACK));
+}
+
+/* Frames user space hears of: the above, stream resets and GOAWAY (their first chunk: the
+ * error code), and DATA that ends a stream (no payload). */
+static __always_inline int announced(__u8 type, __u8 flags)
+{
+	return whole_payload(type, flags) || type == OBSBPF_H2_RST_STREAM || type == OBSBPF_H2_GOAWAY ||
+		(type == OBSBPF_H2_DATA && (flags & OBSBPF_H2_F_END_STREAM));
+}
+
+/* A frame header no peer sends (RFC 9113 6.x): stream 0 where a stream is required, or the
+ * reverse, or a length the type does not allow. */
+static __always_inline int malformed(__u8 type, __u32 flen, __u32 stream)
+{
+	switch (type) {
+	case OBSBPF_H2_DATA:
+	case OBSBPF_H2_HEADERS:
+	case OBSBPF_H2_CONTINUATION:
+	case OBSBPF_H2_PUSH_PROMISE:
+		return stream == 0;
+	case OBSBPF_H2_PRIORITY:
+		return stream == 0 || flen != 5;
+	case OBSBPF_H2_RST_STREAM:
+		return stream == 0 || flen != 4;
+	case OBSBPF_H2_SETTINGS:
+		return stream != 0 || flen % 6 != 0;
+	case OBSBPF_H2_PING:
+		return stream != 0 || flen != 8;
+	case OBSBPF_H2_GOAWAY:
+		return stream != 0 || flen < 8;
+	case OBSBPF_H2_WINDOW_UPDATE:
+		return flen != 4;
+	}
+	return 0; /* unknown types are ignored by peers (RFC 9113 5.5) */
+}
+
+/* One event: kind, the current frame of d, and n payload bytes from the segment's offset off
+ * (n <= OBSBPF_H2_CHUNK). Returns 0 or -1 (ring buffer full, or the bytes unreadable). */
+static __always_inline int emit(struct __sk_buff *skb, const struct obsbpf_conn *c, struct obsbpf_h2_side *d,
+				const struct tc_buf *buf, __u32 kind, __u32 from_client, __u32 off, __u64 n)
+{
+	struct obsbpf_h2_event *e = bpf_ringbuf_reserve(&h2_events, sizeof(*e), 0);
+	if (!e)
+		return -1;
+	e->len = 0;
+	if (n) {
+		BOUND(n, OBSBPF_H2_CHUNK);
+		NONZERO(n, OBSBPF_H2_CHUNK);
+		if (bpf_skb_load_bytes(skb, buf->k.payload_off + off, e->data, n) < 0) {
+			bpf_ringbuf_discard(e, 0);
+			return -1;
+		}
+		e->len = (__u16)n;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn = c->cookie;
+	e->pod_id = c->pod_id;
+	e->seq = buf->k.seq + off;
+	e->stream = d->stream;
+	e->frame_len = d->frame_len;
+	e->off = (__u16)(d->frame_len - (d->frame_end - d->pos));
+	e->n = ++d->n;
+	e->kind = (__u8)kind;
+	e->dir = c->dir;
+	e->from_client = (__u8)from_client;
+	e->type = d->type;
+	e->flags = d->flags;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	__u64 flags = bpf_ringbuf_query(&h2_events, BPF_RB_AVAIL_DATA) >= RINGBUF_WAKEUP_BYTES
+		? BPF_RB_FORCE_WAKEUP
+		: BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	return 0;
+}
+
+/* An event about the connection as a whole (kind OPEN, LOST, CLOSE), with the addresses a when
+ * given. Returns 0 or -1 (ring buffer full). */
+static __always_inline int conn_event(const struct obsbpf_conn *c, __u32 kind, __u32 type,
+				      const struct obsbpf_addrs *a)
+{
+	struct obsbpf_h2_event *e = bpf_ringbuf_reserve(&h2_events, sizeof(*e), 0);
+	if (!e)
+		return -1;
+	__builtin_memset(e, 0, sizeof(*e) - OBSBPF_H2_CHUNK);
+	if (a) {
+		__builtin_memcpy(e->data, a, sizeof(*a));
+		e->len = sizeof(*a);
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn = c->cookie;
+	e->pod_id = c->pod_id;
+	e->kind = (__u8)kind;
+	e->dir = c->dir;
+	e->type = (__u8)type;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* The connection is no longer followed, in either direction. Returns 1 (stop). */
+static __noinline int h2_lost(struct obsbpf_conn *c, __u32 reason)
+{
+	if (!c)
+		return 1;
+	c->h2[0].sync = 0;
+	c->h2[1].sync = 0;
+	stat_inc(OBSBPF_ST_H2_LOST_GAP + reason - OBSBPF_H2_LOST_GAP);
+	conn_event(c, OBSBPF_H2_EV_LOST, reason, NULL);
+	return 1;
+}
+
+__noinline int obsbpf_h2_closed(struct obsbpf_conn *c)
+{
+	if (!c)
+		return 0;
+	__u32 zero = 0;
+	__s64 *live = bpf_map_lookup_elem(&h2_live, &zero);
+	if (live)
+		__sync_fetch_and_add(live, -1);
+	/* Lost: user space frees the connection when it sweeps its table. */
+	conn_event(c, OBSBPF_H2_EV_CLOSE, 0, NULL);
+	return 0;
+}
+
+__noinline int obsbpf_h2_start(struct obsbpf_conn *c)
+{
+	if (!c || c->proto == OBSBPF_PROTO_HTTP2)
+		return 0;
+	__u32 cl = c->dir == OBSBPF_DIR_SERVER ? c->rx_first_seq : c->tx_first_seq;
+	__u32 sv = c->dir == OBSBPF_DIR_SERVER ? c->tx_first_seq : c->rx_first_seq;
+	c->proto = OBSBPF_PROTO_HTTP2;
+	__builtin_memset(c->h2, 0, sizeof(c->h2));
+	c->h2[1].pos = c->h2[1].frame_end = cl + OBSBPF_H2_PREFACE_LEN;
+	c->h2[1].sync = 1;
+	c->h2[0].pos = c->h2[0].frame_end = sv;
+	c->h2[0].sync = 1;
+	__u32 zero = 0;
+	__s64 *live = bpf_map_lookup_elem(&h2_live, &zero);
+	if (live)
+		__sync_fetch_and_add(live, 1);
+	stat_inc(OBSBPF_ST_CONN_H2);
+	/* Its addresses, for spans: the frames' events do not repeat them. */
+	if (conn_event(c, OBSBPF_H2_EV_OPEN, 0, &c->addrs) < 0)
+		h2_lost(c, OBSBPF_H2_LOST_EVENTS);
+	return 0;
+}
+
+/* The frame header in d->hdr is whole: take it. Returns 1 to stop. */
+static __always_inline int frame_header(struct __sk_buff *skb, struct obsbpf_conn *c,
+					struct obsbpf_h2_side *d, struct tc_buf *buf, __u32 from_client)
+{
+	__u32 flen = (__u32)d->hdr[0] << 16 | (__u32)d->hdr[1] << 8 | d->hdr[2];
+	__u8 type = d->hdr[3], flags = d->hdr[4];
+	__u32 stream =
+		((__u32)d->hdr[5] & 0x7f) << 24 | (__u32)d->hdr[6] << 16 | (__u32)d->hdr[7] << 8 | d->hdr[8];
+	if (malformed(type, flen, stream))
+		return h2_lost(c, OBSBPF_H2_LOST_MALFORMED);
+	d->hdr_have = 0;
+	d->type = type;
+	d->flags = flags;
+	d->stream = stream;
+	d->frame_len = flen;
+	d->frame_end = d->pos + flen;
+	if (!announced(type, flags))
+		return 0;
+	__u32 off = buf->off, len = buf->len;
+	__u32 n = type == OBSBPF_H2_DATA ? 0 : len - off;
+	if (n > flen)
+		n = flen;
+	if (n > OBSBPF_H2_CHUNK)
+		n = OBSBPF_H2_CHUNK;
+	if (emit(skb, c, d, buf, OBSBPF_H2_EV_FRAME, from_client, off, n) < 0)
+		return h2_lost(c, OBSBPF_H2_LOST_EVENTS);
+	d->pos += n;
+	buf->off = off + n;
+	return 0;
+}
+
+/* One step through the segment from buf->off: a piece of payload, or a frame header. A global
+ * subprogram: the loop over steps costs the verifier one call per step. Returns 1 to stop. */
+__noinline int obsbpf_h2_step(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf,
+			      __u32 from_client)
+{
+	if (!c || !buf)
+		return 1;
+	struct obsbpf_h2_side *d = &c->h2[from_client & 1];
+	__u32 off = buf->off, len = buf->len;
+	if (off >= len || !d->sync)
+		return 1;
+	__u32 avail = len - off;
+	if (!d->hdr_have && d->pos != d->frame_end) {
+		/* Inside a payload: skipped, or handed on a chunk at a time. */
+		__u32 n = d->frame_end - d->pos;
+		if (n > avail)
+			n = avail;
+		if (whole_payload(d->type, d->flags)) {
+			if (n > OBSBPF_H2_CHUNK)
+				n = OBSBPF_H2_CHUNK;
+			if (emit(skb, c, d, buf, OBSBPF_H2_EV_MORE, from_client, off, n) < 0)
+				return h2_lost(c, OBSBPF_H2_LOST_EVENTS);
+		}
+		d->pos += n;
+		buf->off = off + n;
+		return 0;
+	}
+	/* At a frame header: whole in this segment (the common case), or split over two. */
+	if (!d->hdr_have && avail >= OBSBPF_H2_FRAME_HDR) {
+		if (bpf_skb_load_bytes(skb, buf->k.payload_off + off, d->hdr, OBSBPF_H2_FRAME_HDR) < 0)
+			return h2_lost(c, OBSBPF_H2_LOST_GAP);
+		d->pos += OBSBPF_H2_FRAME_HDR;
+		buf->off = off + OBSBPF_H2_FRAME_HDR;
+		return frame_header(skb, c, d, buf, from_client);
+	}
+	/* Split: as many of its bytes as there are, into a stack buffer first (one load; Linux
+	 * 6.1's CFG check rejects a loop whose body ends in a helper call), then into hdr. */
+	__u32 have = d->hdr_have, n = OBSBPF_H2_FRAME_HDR - have;
+	if (have >= OBSBPF_H2_FRAME_HDR)
+		return h2_lost(c, OBSBPF_H2_LOST_MALFORMED); /* cannot happen: kept below 9 */
+	if (n > avail)
+		n = avail;
+	__u8 tmp[16];
+	NONZERO(n, 16); /* n is 1 .. 9: avail > 0 */
+	if (bpf_skb_load_bytes(skb, buf->k.payload_off + off, tmp, n) < 0)
+		return h2_lost(c, OBSBPF_H2_LOST_GAP);
+	for (__u32 k = 0; k < OBSBPF_H2_FRAME_HDR; k++) {
+		__u32 at = have + k;
+		if (k >= n || at >= OBSBPF_H2_FRAME_HDR)
+			break;
+		d->hdr[at] = tmp[k];
+	}
+	off += n;
+	d->pos += n;
+	if (have + n < OBSBPF_H2_FRAME_HDR) {
+		d->hdr_have = (__u8)(have + n);
+		buf->off = off;
+		return 1; /* the segment ends inside the frame header */
+	}
+	buf->off = off;
+	return frame_header(skb, c, d, buf, from_client);
+}
+
+/* bpf_loop's context: the walk of one segment. */
+struct h2_walk {
+	struct __sk_buff *skb;
+	struct obsbpf_conn *c;
+	struct tc_buf *buf;
+	__u32 from_client;
+	__u32 pad;
+};
+
+static int h2_walk_step(__u32 i, void *ctx)
+{
+	struct h2_walk *w = ctx;
+	return obsbpf_h2_step(w->skb, w->c, w->buf, w->from_client) ? 1 : 0; /* bpf_loop: 0 or 1 */
+}
+
+__noinline int obsbpf_h2_segment(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf,
+				 __u32 from_client)
+{
+	if (!c || !buf)
+		return 0;
+	struct obsbpf_h2_side *d = &c->h2[from_client & 1];
+	if (!d->sync)
+		return 0;
+	__u32 seq = buf->k.seq, len = buf->len;
+	__s32 behind = (__s32)(d->pos - seq); /* bytes of the segment already followed */
+	if (behind < 0) {
+		/* Bytes before this segment were not seen: harmless only inside a payload that is
+		 * skipped anyway, with this segment still within it. */
+		if (d->hdr_have || d->pos == d->frame_end || whole_payload(d->type, d->flags) ||
+		    (__s32)(d->frame_end - seq) < 0)
+			return h2_lost(c, OBSBPF_H2_LOST_GAP);
+		d->pos = seq;
+		behind = 0;
+	}
+	if ((__u32)behind >= len)
+		return 0; /* a retransmit of what was followed */
+	buf->off = (__u32)behind;
+	/* A loop of steps, each a global subprogram: verified once, however many frames the
+	 * segment holds (a 64 KiB segment of small DATA frames has thousands). */
+	struct h2_walk w = { .skb = skb, .c = c, .buf = buf, .from_client = from_client };
+	bpf_loop(OBSBPF_H2_STEPS, h2_walk_step, &w, 0);
+	if (buf->off < len && d->sync)
+		return h2_lost(c, OBSBPF_H2_LOST_BUDGET);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
