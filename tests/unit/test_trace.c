@@ -23,6 +23,7 @@
 #include <nettle/base64.h>
 #include "appmetrics/fetch.h"
 #include "trace/internal.h"
+#include "h2/grpc_status.h"
 
 static struct obsbpf_http_event server_event(void)
 {

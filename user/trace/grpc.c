@@ -5,6 +5,7 @@
  * 5-byte prefix; the outcome comes from the grpc-status trailer. The connection is reused and
  * reopened on the next request after any failure. */
 #include "internal.h"
+#include "h2/grpc_status.h"
 #include "util/log.h"
 
 #include "loop/loop.h"

@@ -85,8 +85,6 @@ enum export_outcome otlp_http_outcome(bool transport_ok, long status);
 /* gRPC codes the OTLP spec calls retryable: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
  * UNAVAILABLE, DATA_LOSS. */
 enum export_outcome otlp_grpc_outcome(int grpc_status);
-/* gRPC status for an HTTP/2 response without one (gRPC's HTTP-to-gRPC status mapping). */
-int grpc_status_from_http(int http_status);
 /* Delay before retry number `attempt` (1, 2, ...): exponential from base_ms, capped at cap_ms,
  * with jitter (a uniform 50..100% of the step, rnd in [0,1)); a Retry-After (>= 0) wins,
  * itself capped at RETRY_AFTER_MAX_MS. */

@@ -33,27 +33,6 @@ enum export_outcome otlp_grpc_outcome(int grpc_status)
 	}
 }
 
-int grpc_status_from_http(int http_status)
-{
-	switch (http_status) {
-	case 400:
-		return 13; /* INTERNAL */
-	case 401:
-		return 16; /* UNAUTHENTICATED */
-	case 403:
-		return 7; /* PERMISSION_DENIED */
-	case 404:
-		return 12; /* UNIMPLEMENTED */
-	case 429:
-	case 502:
-	case 503:
-	case 504:
-		return 14; /* UNAVAILABLE */
-	default:
-		return 2; /* UNKNOWN */
-	}
-}
-
 uint64_t retry_delay_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, long retry_after_ms, double rnd)
 {
 	if (retry_after_ms >= 0)
