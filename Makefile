@@ -142,7 +142,7 @@ unit: $(UNIT_BINS) $(UNIT_ASAN)
 # frames, on loopback connections made in a scratch cgroup. Root only: skipped otherwise.
 BPF_UNIT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPF_UNIT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/bpf-unit/%,$(BPF_UNIT_SRCS))
-$(BUILD)/bpf-unit/%: $(OBJ)/tests/bpf/%.o $(OBJ)/tests/bpf/fixture.o $(LIB)
+$(BUILD)/bpf-unit/%: $(OBJ)/tests/bpf/%.o $(OBJ)/tests/bpf/fixture.o $(OBJ)/tests/bpf/cases.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka -lpthread
 

@@ -32,105 +32,31 @@
 
 #include <obsbpf/http_parse.h>
 
-#include "fixture.h"
+#include "cases.h"
 #include "obsbpf.skel.h"
-
-static struct bpfut u;
-static bool loaded;
-static struct bpfut_pair pr, pr6; /* the case's connections, closed by teardown even on failure */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	if (geteuid() != 0)
-		return 0; /* the cases skip */
-	int err = bpfut_open(&u);
-	if (err) {
-		fprintf(stderr, "bpf-unit: load the object and make the scratch cgroup: %s\n",
-			strerror(-err));
-		return -1;
-	}
-	loaded = true;
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	if (loaded)
-		bpfut_close(&u);
-	return 0;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	pr.client = pr.server = pr6.client = pr6.server = -1;
-	if (!loaded)
-		return 0;
-	int err = bpfut_reset(&u);
-	if (!err)
-		err = bpfut_pair_open(&u, &pr, AF_INET);
-	if (err)
-		fprintf(stderr, "bpf-unit: connection: %s\n", strerror(-err));
-	return err ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	bpfut_pair_close(&pr);
-	bpfut_pair_close(&pr6);
-	return 0;
-}
-
-#define NEED_ROOT()             \
-	do {                    \
-		if (!loaded)    \
-			skip(); \
-	} while (0)
 
 /* A segment arriving at the server end (a request), at offset off of the client's stream. */
 static void to_server(uint32_t off, const char *payload)
 {
-	assert_int_equal(bpfut_ingress(&u, &pr.caddr, &pr.saddr, pr.c2s_seq + off, payload, strlen(payload)),
+	assert_int_equal(bpfut_ingress(&fx, &pr.caddr, &pr.saddr, pr.c2s_seq + off, payload, strlen(payload)),
 			 0);
 }
 
 /* A segment arriving at the client end (a response), at offset off of the server's stream. */
 static void to_client(uint32_t off, const char *payload)
 {
-	assert_int_equal(bpfut_ingress(&u, &pr.saddr, &pr.caddr, pr.s2c_seq + off, payload, strlen(payload)),
+	assert_int_equal(bpfut_ingress(&fx, &pr.saddr, &pr.caddr, pr.s2c_seq + off, payload, strlen(payload)),
 			 0);
 }
 
 static struct obsbpf_conn server_conn(void)
 {
-	struct obsbpf_conn c;
-	assert_int_equal(bpfut_conn_get(&u, pr.server, &c), 0);
-	return c;
+	return conn_of(pr.server);
 }
 
 static struct obsbpf_conn client_conn(void)
 {
-	struct obsbpf_conn c;
-	assert_int_equal(bpfut_conn_get(&u, pr.client, &c), 0);
-	return c;
-}
-
-/* The route id the kernel must give the request line req: the host twin of its hash. */
-static uint32_t route_of(const char *req)
-{
-	const char *path = strchr(req, ' ');
-	assert_non_null(path);
-	return obsbpf_route_hash_host((const __u8 *)req, (__u32)strlen(req), (__u32)(path + 1 - req));
-}
-
-static void assert_route(uint32_t id, const char *raw)
-{
-	char got[OBSBPF_ROUTE_LEN + 1];
-	assert_int_equal(bpfut_route(&u, id, got, sizeof(got)), 0);
-	assert_string_equal(got, raw);
+	return conn_of(pr.client);
 }
 
 /* The baseline every case starts from: what sockops wrote at ESTABLISHED. */
@@ -150,8 +76,8 @@ static void test_sockops_conn_state(void **state)
 	assert_int_equal(c.rx_first_seq, pr.s2c_seq);
 	assert_int_equal(s.addrs.local_port, ntohs(pr.saddr.sin_port));
 	assert_int_equal(s.addrs.remote_port, ntohs(pr.caddr.sin_port));
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OPEN_SERVER), 1);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OPEN_CLIENT), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_OPEN_SERVER), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_OPEN_CLIENT), 1);
 }
 
 static void test_request_head(void **state)
@@ -177,8 +103,8 @@ static void test_request_head(void **state)
 	assert_int_equal(c.rx_next_seq, pr.c2s_seq + (uint32_t)strlen(req));
 	assert_int_equal(c.rx_start_seq, pr.c2s_seq);
 	/* Nothing is recorded before the response. */
-	assert_int_equal(bpfut_hist_series(&u), 0);
-	assert_int_equal(bpfut_events(&u), 0);
+	assert_int_equal(bpfut_hist_series(&fx), 0);
+	assert_int_equal(bpfut_events(&fx), 0);
 }
 
 /* What sk_msg leaves on a client connection for a request it saw (it cannot run here). */
@@ -195,7 +121,7 @@ static void client_sent(uint8_t method, uint32_t route, uint64_t start_ns, uint8
 	if (c.proto == OBSBPF_PROTO_UNKNOWN) /* sk_msg classifies a stream by its first send */
 		c.proto = OBSBPF_PROTO_HTTP1;
 	c.tail++;
-	assert_int_equal(bpfut_conn_set(&u, pr.client, &c), 0);
+	assert_int_equal(bpfut_conn_set(&fx, pr.client, &c), 0);
 }
 
 static unsigned bucket_of(uint64_t ns)
@@ -226,14 +152,14 @@ static void test_response_status_line(void **state)
 		.dir = OBSBPF_DIR_CLIENT,
 	};
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
-	assert_int_equal(bpfut_hist_series(&u), 1);
+	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
+	assert_int_equal(bpfut_hist_series(&fx), 1);
 	assert_int_equal(v.count, 1);
 	assert_true(v.sum_ns >= 2000000 && v.sum_ns < 1000000000);
 	assert_int_equal(v.buckets[bucket_of(v.sum_ns)], 1);
 
-	assert_int_equal(bpfut_events(&u), 1);
-	const struct obsbpf_http_event *e = &u.ev[0];
+	assert_int_equal(bpfut_events(&fx), 1);
+	const struct obsbpf_http_event *e = &fx.ev[0];
 	assert_int_equal(e->start_ns, start);
 	assert_int_equal(e->end_ns - e->start_ns, v.sum_ns);
 	assert_int_equal(e->status, 404);
@@ -253,9 +179,9 @@ static void test_response_unmatched(void **state)
 	(void)state;
 	NEED_ROOT();
 	to_client(0, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_RESP_UNMATCHED), 1);
-	assert_int_equal(bpfut_hist_series(&u), 0);
-	assert_int_equal(bpfut_events(&u), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_RESP_UNMATCHED), 1);
+	assert_int_equal(bpfut_hist_series(&fx), 0);
+	assert_int_equal(bpfut_events(&fx), 0);
 }
 
 /* A 100 Continue is not the answer: the final response in the same segment is. */
@@ -273,9 +199,9 @@ static void test_response_interim_then_final(void **state)
 		.dir = OBSBPF_DIR_CLIENT,
 	};
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
 	assert_int_equal(v.count, 1);
-	assert_int_equal(bpfut_hist_series(&u), 1);
+	assert_int_equal(bpfut_hist_series(&fx), 1);
 	assert_int_equal(client_conn().head, 1);
 }
 
@@ -296,13 +222,13 @@ static void test_responses_pipelined(void **state)
 	struct obsbpf_hist_key k = { .pod_id = BPFUT_POD_ID, .dir = OBSBPF_DIR_CLIENT };
 	struct obsbpf_hist_val v;
 	k.route_id = 10, k.status = 200, k.method = OBSBPF_M_GET;
-	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
 	k.route_id = 11, k.status = 200, k.method = OBSBPF_M_HEAD;
-	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
 	k.route_id = 12, k.status = 204, k.method = OBSBPF_M_DELETE;
-	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
-	assert_int_equal(bpfut_hist_series(&u), 3);
-	assert_int_equal(bpfut_events(&u), 3);
+	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
+	assert_int_equal(bpfut_hist_series(&fx), 3);
+	assert_int_equal(bpfut_events(&fx), 3);
 }
 
 /* After 101 Switching Protocols the connection is no longer HTTP/1: counted, not parsed. */
@@ -316,7 +242,7 @@ static void test_upgrade(void **state)
 	struct obsbpf_conn c = client_conn();
 	assert_int_equal(c.proto, OBSBPF_PROTO_OTHER);
 	assert_int_equal(c.head, 1);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_UPGRADED), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_UPGRADED), 1);
 	struct obsbpf_hist_key k = {
 		.pod_id = BPFUT_POD_ID,
 		.route_id = 20,
@@ -325,12 +251,12 @@ static void test_upgrade(void **state)
 		.dir = OBSBPF_DIR_CLIENT,
 	};
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&u, &k, &v), 0); /* the exchange itself is timed */
+	assert_int_equal(bpfut_hist(&fx, &k, &v), 0); /* the exchange itself is timed */
 	/* Even with a request waiting (sk_msg would not have queued it): tc leaves the stream alone. */
 	client_sent(OBSBPF_M_GET, 21, bpfut_now_ns(), OBSBPF_TO_NONE);
 	to_client((uint32_t)strlen(up), "HTTP/1.1 200 OK\r\n\r\n");
 	assert_int_equal(client_conn().head, 1);
-	assert_int_equal(bpfut_hist_series(&u), 1);
+	assert_int_equal(bpfut_hist_series(&fx), 1);
 }
 
 /* Exemplar mode (events_cfg.every 0): only traced exchanges get an event; all are counted. */
@@ -338,15 +264,15 @@ static void test_events_sampled(void **state)
 {
 	(void)state;
 	NEED_ROOT();
-	assert_int_equal(bpfut_set_events(&u, 0, 1000000000ull), 0);
+	assert_int_equal(bpfut_set_events(&fx, 0, 1000000000ull), 0);
 	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 	client_sent(OBSBPF_M_GET, 1, bpfut_now_ns(), OBSBPF_TO_NONE);
 	to_client(0, ok);
-	assert_int_equal(bpfut_events(&u), 0);
+	assert_int_equal(bpfut_events(&fx), 0);
 	client_sent(OBSBPF_M_GET, 1, bpfut_now_ns(), OBSBPF_TO_NEW);
 	to_client((uint32_t)strlen(ok), ok);
-	assert_int_equal(bpfut_events(&u), 1);
-	assert_int_equal(u.ev[0].trace.origin, OBSBPF_TO_NEW);
+	assert_int_equal(bpfut_events(&fx), 1);
+	assert_int_equal(fx.ev[0].trace.origin, OBSBPF_TO_NEW);
 	struct obsbpf_hist_key k = {
 		.pod_id = BPFUT_POD_ID,
 		.route_id = 1,
@@ -355,7 +281,7 @@ static void test_events_sampled(void **state)
 		.dir = OBSBPF_DIR_CLIENT,
 	};
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&u, &k, &v), 0);
+	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
 	assert_int_equal(v.count, 2);
 }
 
@@ -377,7 +303,7 @@ static void test_head_split(void **state)
 	assert_int_equal(c.proto, OBSBPF_PROTO_HTTP1);
 	assert_int_equal(c.q[0].method, OBSBPF_M_GET);
 	assert_route(c.q[0].route_id, "/split");
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OTHER), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_OTHER), 0);
 
 	to_server((uint32_t)(strlen(a) + strlen(b)), "PUT /next HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
 	c = server_conn();
@@ -419,10 +345,10 @@ static void test_pipeline_depth(void **state)
 		strcat(seg, r);
 	to_server(0, seg);
 	assert_int_equal(server_conn().tail, OBSBPF_PENDING);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_PENDING_FULL), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_PENDING_FULL), 0);
 	to_server((uint32_t)strlen(seg), r);
 	assert_int_equal(server_conn().tail, OBSBPF_PENDING);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_PENDING_FULL), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_PENDING_FULL), 1);
 }
 
 /* Body bytes that look like a request are body: Content-Length says where the next one starts. */
@@ -468,11 +394,11 @@ static void test_retransmit_request(void **state)
 	to_server(0, req);
 	to_server(0, req);
 	assert_int_equal(server_conn().tail, 1);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_RETRANSMIT), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_RETRANSMIT), 0);
 	to_server((uint32_t)strlen(req), cut);
 	to_server((uint32_t)strlen(req), cut);
 	assert_int_equal(server_conn().tail, 2);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_RETRANSMIT), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_RETRANSMIT), 1);
 }
 
 /* A response seen twice answers one request, not two. */
@@ -486,10 +412,10 @@ static void test_retransmit_response(void **state)
 	to_client(0, ok);
 	to_client(0, ok);
 	assert_int_equal(client_conn().head, 1);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_RETRANSMIT), 1);
-	assert_int_equal(bpfut_hist_series(&u), 1);
-	assert_int_equal(bpfut_events(&u), 1);
-	assert_int_equal(u.ev[0].route_id, 5);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_RETRANSMIT), 1);
+	assert_int_equal(bpfut_hist_series(&fx), 1);
+	assert_int_equal(bpfut_events(&fx), 1);
+	assert_int_equal(fx.ev[0].route_id, 5);
 }
 
 #define TP_TRACE "0af7651916cd43dd8448eb211c80319c"
@@ -505,7 +431,7 @@ static void test_traceparent_continued(void **state)
 {
 	(void)state;
 	NEED_ROOT();
-	assert_int_equal(bpfut_set_trace(&u, OBSBPF_PROP_W3C, UINT64_MAX), 0);
+	assert_int_equal(bpfut_set_trace(&fx, OBSBPF_PROP_W3C, UINT64_MAX), 0);
 	to_server(0, "GET /t HTTP/1.1\r\nHost: t\r\ntraceparent: 00-" TP_TRACE "-" TP_SPAN "-01\r\n\r\n");
 	struct obsbpf_conn c = server_conn();
 	assert_int_equal(c.tail, 1);
@@ -519,8 +445,8 @@ static void test_traceparent_continued(void **state)
 	assert_int_equal(t->flags, OBSBPF_TRACE_SAMPLED);
 	assert_memory_not_equal(t->span_id, zero, 8); /* a span of its own */
 	assert_memory_not_equal(t->span_id, parent, 8);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_CONTINUED), 1);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_INVALID), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_CONTINUED), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_INVALID), 0);
 }
 
 /* An invalid header is treated as absent: a new trace, counted. */
@@ -528,7 +454,7 @@ static void test_traceparent_invalid(void **state)
 {
 	(void)state;
 	NEED_ROOT();
-	assert_int_equal(bpfut_set_trace(&u, OBSBPF_PROP_W3C, 0), 0);
+	assert_int_equal(bpfut_set_trace(&fx, OBSBPF_PROP_W3C, 0), 0);
 	to_server(0, "GET /t HTTP/1.1\r\ntraceparent: 00-" TP_TRACE "-" TP_SPAN "-zz\r\n\r\n");
 	const struct obsbpf_trace t = server_conn().q[0].trace;
 	uint8_t zero[16] = { 0 };
@@ -536,8 +462,8 @@ static void test_traceparent_invalid(void **state)
 	assert_memory_not_equal(t.trace_id, zero, 16);
 	assert_memory_equal(t.parent_id, zero, 8); /* a root span */
 	assert_int_equal(t.flags, 0);		   /* sample threshold 0: not sampled */
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_INVALID), 1);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_CONTINUED), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_INVALID), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_CONTINUED), 0);
 }
 
 /* A stream whose first bytes are no request is not HTTP: nothing in it is parsed again. */
@@ -548,7 +474,7 @@ static void test_garbage_first_bytes(void **state)
 	to_server(0, "HELO mail.example\r\n");
 	struct obsbpf_conn c = server_conn();
 	assert_int_equal(c.proto, OBSBPF_PROTO_OTHER);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OTHER), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_OTHER), 1);
 	to_server(19, "GET / HTTP/1.1\r\n\r\n");
 	assert_int_equal(server_conn().tail, 0);
 }
@@ -559,13 +485,13 @@ static void test_binary_ignored(void **state)
 	(void)state;
 	NEED_ROOT();
 	const char hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"; /* a TLS ClientHello's start */
-	assert_int_equal(bpfut_ingress(&u, &pr.caddr, &pr.saddr, pr.c2s_seq, hello, sizeof(hello) - 1), 0);
+	assert_int_equal(bpfut_ingress(&fx, &pr.caddr, &pr.saddr, pr.c2s_seq, hello, sizeof(hello) - 1), 0);
 	struct obsbpf_conn c = server_conn();
 	assert_int_equal(c.proto, OBSBPF_PROTO_UNKNOWN);
 	assert_int_equal(c.tail, 0);
 	assert_int_equal(c.rx_seq_valid, 0);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_TLS), 0);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OTHER), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_TLS), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_OTHER), 0);
 }
 
 /* Later in a stream, a segment may start with any byte (a body, a split head): only the first
@@ -577,7 +503,7 @@ static void test_garbage_later(void **state)
 	to_server(100, "GARBAGE that is not a method\r\n");
 	struct obsbpf_conn c = server_conn();
 	assert_int_equal(c.proto, OBSBPF_PROTO_UNKNOWN);
-	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_CONN_OTHER), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_OTHER), 0);
 	to_server(200, "GET /x HTTP/1.1\r\n\r\n");
 	c = server_conn();
 	assert_int_equal(c.proto, OBSBPF_PROTO_HTTP1);
@@ -589,11 +515,11 @@ static void test_ipv6(void **state)
 {
 	(void)state;
 	NEED_ROOT();
-	assert_int_equal(bpfut_pair_open(&u, &pr6, AF_INET6), 0);
+	assert_int_equal(bpfut_pair_open(&fx, &pr6, AF_INET6), 0);
 	const char *req = "PATCH /v6/1 HTTP/1.1\r\nHost: t\r\n\r\n";
-	assert_int_equal(bpfut_ingress6(&u, &pr6.caddr6, &pr6.saddr6, pr6.c2s_seq, req, strlen(req)), 0);
+	assert_int_equal(bpfut_ingress6(&fx, &pr6.caddr6, &pr6.saddr6, pr6.c2s_seq, req, strlen(req)), 0);
 	struct obsbpf_conn c;
-	assert_int_equal(bpfut_conn_get(&u, pr6.server, &c), 0);
+	assert_int_equal(bpfut_conn_get(&fx, pr6.server, &c), 0);
 	assert_int_equal(c.addrs.family, AF_INET6);
 	assert_int_equal(c.tail, 1);
 	assert_int_equal(c.q[0].method, OBSBPF_M_PATCH);
@@ -601,18 +527,18 @@ static void test_ipv6(void **state)
 
 	/* The client end: a request as sk_msg leaves it, then its response. */
 	struct obsbpf_conn cc;
-	assert_int_equal(bpfut_conn_get(&u, pr6.client, &cc), 0);
+	assert_int_equal(bpfut_conn_get(&fx, pr6.client, &cc), 0);
 	cc.q[0] =
 		(struct obsbpf_pending){ .start_ns = bpfut_now_ns(), .method = OBSBPF_M_GET, .route_id = 66 };
 	cc.tail = 1;
-	assert_int_equal(bpfut_conn_set(&u, pr6.client, &cc), 0);
+	assert_int_equal(bpfut_conn_set(&fx, pr6.client, &cc), 0);
 	const char *resp = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
-	assert_int_equal(bpfut_ingress6(&u, &pr6.saddr6, &pr6.caddr6, pr6.s2c_seq, resp, strlen(resp)), 0);
-	assert_int_equal(bpfut_events(&u), 1);
-	assert_int_equal(u.ev[0].status, 503);
-	assert_int_equal(u.ev[0].addrs.family, AF_INET6);
-	assert_memory_equal(u.ev[0].addrs.local, &in6addr_loopback, 16);
-	assert_int_equal(u.ev[0].addrs.local_port, ntohs(pr6.caddr6.sin6_port));
+	assert_int_equal(bpfut_ingress6(&fx, &pr6.saddr6, &pr6.caddr6, pr6.s2c_seq, resp, strlen(resp)), 0);
+	assert_int_equal(bpfut_events(&fx), 1);
+	assert_int_equal(fx.ev[0].status, 503);
+	assert_int_equal(fx.ev[0].addrs.family, AF_INET6);
+	assert_memory_equal(fx.ev[0].addrs.local, &in6addr_loopback, 16);
+	assert_int_equal(fx.ev[0].addrs.local_port, ntohs(pr6.caddr6.sin6_port));
 }
 
 /* UDP, IP fragments and segments without payload are passed without a look. */
@@ -623,11 +549,11 @@ static void test_not_parsed(void **state)
 	const char *req = "GET /no HTTP/1.1\r\n\r\n";
 	uint8_t f[256];
 	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_UDP, &pr.caddr, &pr.saddr, 0, 0, req, strlen(req));
-	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_ingress, f, n), 0);
+	assert_int_equal(bpfut_run(fx.skel->progs.obsbpf_tc_ingress, f, n), 0);
 	n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, &pr.caddr, &pr.saddr, pr.c2s_seq, 1, req, strlen(req));
-	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_ingress, f, n), 0);
+	assert_int_equal(bpfut_run(fx.skel->progs.obsbpf_tc_ingress, f, n), 0);
 	n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, &pr.caddr, &pr.saddr, pr.c2s_seq, 0, "", 0);
-	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_ingress, f, n), 0);
+	assert_int_equal(bpfut_run(fx.skel->progs.obsbpf_tc_ingress, f, n), 0);
 	struct obsbpf_conn c = server_conn();
 	assert_int_equal(c.tail, 0);
 	assert_int_equal(c.rx_seq_valid, 0);
@@ -647,43 +573,41 @@ static void test_egress_dummy_socket(void **state)
 	uint8_t f[256];
 	size_t n = bpfut_frame(f, sizeof(f), IPPROTO_TCP, &pr.saddr, &pr.caddr, pr.s2c_seq, 0, resp,
 			       strlen(resp));
-	assert_int_equal(bpfut_run(u.skel->progs.obsbpf_tc_egress, f, n), 0);
+	assert_int_equal(bpfut_run(fx.skel->progs.obsbpf_tc_egress, f, n), 0);
 	struct obsbpf_conn c = server_conn();
 	assert_int_equal(c.head, 0);
 	assert_int_equal(c.tail, 1);
 	assert_int_equal(c.tx_seq_valid, 0);
-	assert_int_equal(bpfut_hist_series(&u), 0);
-	assert_int_equal(bpfut_events(&u), 0);
+	assert_int_equal(bpfut_hist_series(&fx), 0);
+	assert_int_equal(bpfut_events(&fx), 0);
 }
 
 int main(void)
 {
-	if (geteuid() != 0)
-		fprintf(stderr, "bpf-unit: not root: every case skips\n");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sockops_conn_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_head, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_response_status_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_response_unmatched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_response_interim_then_final, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_responses_pipelined, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events_sampled, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_head_split, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pipeline_depth, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_body_not_request, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chunked_body, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retransmit_request, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retransmit_response, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_traceparent_continued, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_traceparent_invalid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_first_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_binary_ignored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_later, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_parsed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_egress_dummy_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sockops_conn_state, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_request_head, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_response_status_line, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_response_unmatched, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_response_interim_then_final, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_responses_pipelined, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_events_sampled, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_head_split, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_pipeline_depth, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_body_not_request, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_chunked_body, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit_request, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit_response, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_traceparent_continued, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_traceparent_invalid, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_first_bytes, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_binary_ignored, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_later, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_not_parsed, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_egress_dummy_socket, case_setup, case_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
