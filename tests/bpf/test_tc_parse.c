@@ -14,8 +14,9 @@
  *   responses are not timed here (the integration tests time them). Its packet parsing and
  *   lookup run; test_egress_dummy_socket pins down that nothing is recorded.
  * - sk_msg (client requests, header injection): the kernel has no BPF_PROG_RUN for
- *   BPF_PROG_TYPE_SK_MSG. Client requests are put into the pending FIFO from user space, as
- *   sk_msg would leave them, to test the response side.
+ *   BPF_PROG_TYPE_SK_MSG (test_msg_parse.c runs it on real sends instead). Client requests are
+ *   put into the pending FIFO from user space, as sk_msg would leave them, to test the response
+ *   side.
  * Needs root (BPF, cgroup, TCP_REPAIR); every case skips otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
