@@ -94,3 +94,15 @@ void assert_route(uint32_t id, const char *raw)
 	assert_int_equal(bpfut_route(&fx, id, got, sizeof(got)), 0);
 	assert_string_equal(got, raw);
 }
+
+void to_server(uint32_t off, const char *payload)
+{
+	assert_int_equal(bpfut_ingress(&fx, &pr.caddr, &pr.saddr, pr.c2s_seq + off, payload, strlen(payload)),
+			 0);
+}
+
+void to_client(uint32_t off, const char *payload)
+{
+	assert_int_equal(bpfut_ingress(&fx, &pr.saddr, &pr.caddr, pr.s2c_seq + off, payload, strlen(payload)),
+			 0);
+}

@@ -30,6 +30,10 @@ int case_teardown(void **state);
 			skip(); \
 	} while (0)
 
+/* tc ingress (BPF_PROG_RUN) on a segment of pr's payload at offset off of its stream: from the
+ * client to the server end (a request), or back (a response). Asserts verdict 0 (TC_ACT_OK). */
+void to_server(uint32_t off, const char *payload);
+void to_client(uint32_t off, const char *payload);
 /* The conn_state of the socket fd (asserted to be there). */
 struct obsbpf_conn conn_of(int fd);
 /* The route id the kernel must give the request line req: the host twin of its hash. */
