@@ -139,10 +139,11 @@ unit: $(UNIT_BINS) $(UNIT_ASAN)
 	@tests/run-unit.sh $(UNIT_BINS) $(UNIT_ASAN)
 
 # BPF unit tests (tests/bpf): the real object's tc programs under BPF_PROG_RUN with crafted
-# frames, on loopback connections made in a scratch cgroup. Root only: skipped otherwise.
+# frames, and sk_msg on crafted sends, on loopback connections made in a scratch cgroup. Root
+# only: skipped otherwise.
 BPF_UNIT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPF_UNIT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/bpf-unit/%,$(BPF_UNIT_SRCS))
-$(BUILD)/bpf-unit/%: $(OBJ)/tests/bpf/%.o $(OBJ)/tests/bpf/fixture.o $(LIB)
+$(BUILD)/bpf-unit/%: $(OBJ)/tests/bpf/%.o $(OBJ)/tests/bpf/fixture.o $(OBJ)/tests/bpf/cases.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka -lpthread
 

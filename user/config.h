@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Everything the command line can set. Filled from the option table in cli/options.c. */
+/* Everything the command line can set. Filled from the option table in cli/options_table.c. */
 #ifndef OBSBPF_CONFIG_H
 #define OBSBPF_CONFIG_H
 

@@ -117,7 +117,7 @@ static int run_probe(const struct obsbpf_config *c)
 	return probe_run(stdout, c->verbose) ? 0 : 1;
 }
 
-/* Every subcommand: its name, its set in the options table (cli/options.c), the text above its
+/* Every subcommand: its name, its set in the options table (cli/options_table.c), the text above its
  * generated option list, and what runs it. */
 static const struct command {
 	const char *name;

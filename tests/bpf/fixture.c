@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "fixture.h"
 
+#include "bpf/trace_cfg.h"
 #include "bpf/variant.h"
 #include "pod/pod.h"
 
@@ -103,6 +104,17 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* sk_msg hangs on the sockhash, as in user/bpf/datapath.c: detached in bpfut_close, and gone with
+ * the map anyway when the process dies. */
+static int attach_msg(struct bpfut *u)
+{
+	if (bpf_prog_attach(bpf_program__fd(u->skel->progs.obsbpf_msg), bpf_map__fd(u->skel->maps.pod_socks),
+			    BPF_SK_MSG_VERDICT, 0) < 0)
+		return -errno;
+	u->msg_attached = true;
+	return 0;
+}
+
 int bpfut_open(struct bpfut *u)
 {
 	memset(u, 0, sizeof(*u));
@@ -116,6 +128,8 @@ int bpfut_open(struct bpfut *u)
 	struct kernel_variant kv;
 	variant_apply(u->skel, &kv);
 	int err = obsbpf_bpf__load(u->skel);
+	if (!err)
+		err = attach_msg(u);
 	if (!err)
 		err = make_cgroup(u);
 	if (!err) {
@@ -144,6 +158,10 @@ void bpfut_close(struct bpfut *u)
 			fprintf(stderr, "bpf-unit: rmdir %s: %s\n", u->cg_path, strerror(errno));
 		u->cg_path[0] = '\0';
 	}
+	if (u->msg_attached)
+		bpf_prog_detach2(bpf_program__fd(u->skel->progs.obsbpf_msg),
+				 bpf_map__fd(u->skel->maps.pod_socks), BPF_SK_MSG_VERDICT);
+	u->msg_attached = false;
 	obsbpf_bpf__destroy(u->skel);
 	u->skel = NULL;
 }
@@ -171,6 +189,8 @@ int bpfut_reset(struct bpfut *u)
 	int err = clear_hash(bpf_map__fd(s->maps.http_hist), sizeof(struct obsbpf_hist_key));
 	if (!err)
 		err = clear_hash(bpf_map__fd(s->maps.routes), sizeof(uint32_t));
+	if (!err)
+		err = clear_hash(bpf_map__fd(s->maps.inject_to), sizeof(struct obsbpf_cidr_key));
 	if (!err)
 		err = bpfut_set_trace(u, 0, 0);
 	if (!err)
@@ -441,6 +461,15 @@ int bpfut_set_events(struct bpfut *u, uint32_t every, uint64_t gap_ns)
 	uint32_t zero = 0;
 	return bpf_map_update_elem(bpf_map__fd(u->skel->maps.events_cfg), &zero, &c, BPF_ANY) < 0 ? -errno
 												  : 0;
+}
+
+int bpfut_allow_inject(struct bpfut *u, const char *cidr)
+{
+	struct obsbpf_cidr_key k;
+	uint8_t one = 1;
+	if (trace_cidr_parse(cidr, &k) < 0)
+		return -EINVAL;
+	return bpf_map_update_elem(bpf_map__fd(u->skel->maps.inject_to), &k, &one, BPF_ANY) < 0 ? -errno : 0;
 }
 
 uint64_t bpfut_now_ns(void)

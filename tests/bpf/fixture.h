@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* What the BPF unit tests share: the real object loaded as the agent loads it, a scratch cgroup
- * with the real sockops on it, loopback connections made inside it, crafted frames run through
- * a program with BPF_PROG_RUN, and readers for the maps and the ring buffer. */
+ * with the real sockops on it and sk_msg on the sockhash, loopback connections made inside it,
+ * crafted frames run through a program with BPF_PROG_RUN, and readers for the maps and the ring
+ * buffer. */
 #ifndef OBSBPF_TESTS_BPF_FIXTURE_H
 #define OBSBPF_TESTS_BPF_FIXTURE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +27,7 @@ struct bpfut {
 	char cg_home[PATH_MAX]; /* the cgroup the test process came from */
 	int cg_fd;
 	struct bpf_link *sockops;
+	bool msg_attached; /* obsbpf_msg on pod_socks, as the agent attaches it */
 	struct ring_buffer *rb;
 	int ncpus;
 	struct obsbpf_http_event ev[BPFUT_MAX_EVENTS];
@@ -42,17 +45,18 @@ struct bpfut_pair {
 	uint32_t c2s_seq, s2c_seq;
 };
 
-/* Loads the object (variant_apply, as the agent), makes the scratch cgroup, registers it as pod
- * BPFUT_POD_ID and attaches sockops to it. 0, or -errno with everything made undone. */
+/* Loads the object (variant_apply, as the agent), attaches sk_msg to the sockhash, makes the
+ * scratch cgroup, registers it as pod BPFUT_POD_ID and attaches sockops to it. 0, or -errno with
+ * everything made undone. */
 int bpfut_open(struct bpfut *u);
 /* Undoes bpfut_open; safe on a partly opened or zeroed fixture. */
 void bpfut_close(struct bpfut *u);
-/* Empties what one test leaves for the next: stats, histograms, routes, events, trace config.
- * Events are on for every exchange (events_cfg.every). */
+/* Empties what one test leaves for the next: stats, histograms, routes, events, trace config,
+ * the inject_to allow-list. Events are on for every exchange (events_cfg.every). */
 int bpfut_reset(struct bpfut *u);
 
 /* Connects a pair (127.0.0.1 or ::1) inside the scratch cgroup, so sockops gives both ends
- * their conn_state. */
+ * their conn_state and puts the client end into pod_socks: sk_msg runs on its sends. */
 int bpfut_pair_open(struct bpfut *u, struct bpfut_pair *p, int family);
 void bpfut_pair_close(struct bpfut_pair *p);
 
@@ -87,6 +91,9 @@ int bpfut_events(struct bpfut *u);
 /* Writes the trace_cfg / events_cfg maps. */
 int bpfut_set_trace(struct bpfut *u, uint32_t propagation, uint64_t sample_threshold);
 int bpfut_set_events(struct bpfut *u, uint32_t every, uint64_t gap_ns);
+/* Adds cidr ("127.0.0.0/8", as --inject-to takes it) to inject_to. sockops reads the list when a
+ * connection is established: set it before bpfut_pair_open. */
+int bpfut_allow_inject(struct bpfut *u, const char *cidr);
 uint64_t bpfut_now_ns(void);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The --config file reader (cli/options.c) on a file of the input's bytes, for the command the
+/* The --config file reader (cli/options_config.c) on a file of the input's bytes, for the command the
  * first byte picks; then the values the agent parses further once read (the trace settings,
  * the Forward and listen addresses, the OTLP endpoint), as it does at start. */
 #include <errno.h>
