@@ -2,6 +2,7 @@
 /* `obsbpf attach` and `obsbpf daemon`: the agent's start-up and shutdown sequence, its pods,
  * and its own endpoints (HTTP /metrics, /status; the control socket). */
 #include "agent.h"
+#include "agent_h2.h"
 #include "agent_status.h"
 #include "util/log.h"
 
@@ -71,6 +72,7 @@ void agent_pod_remove(struct agent *a, uint32_t pod_id)
 		if (ap->id != pod_id)
 			continue;
 		datapath_detach_pod(a->dp, pod_id);
+		agent_h2_forget_pod(a, pod_id);
 		log_info("agent", "detached from pod %s/%s\n", ap->info.namespace_, ap->info.name);
 		pod_release(&ap->info);
 		free(ap);
@@ -114,15 +116,17 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 	if (nh >= 0)
 		exemplars_retain(a->exemplars, h, nh);
 	if (rp && nh >= 0 && nr >= 0)
-		red_render_pods(out, fmt, rp, a->npods, h, nh, r, nr, a->exemplars);
+		red_render_families(out, fmt, rp, a->npods, h, nh, r, nr, a->exemplars, agent_h2_hist(a));
 	datapath_read_stats(a->dp, c.stats);
 	c.events_read = datapath_events_read(a->dp);
 	c.routes_used = nr > 0 ? (unsigned)nr : 0;
 	c.routes_max = datapath_max_routes(a->dp);
 	c.exemplar_series = exemplars_series(a->exemplars);
 	c.exemplars_dropped = exemplars_dropped(a->exemplars);
+	agent_h2_counters(a, &c);
 	struct pod_labels one = agent_labels(a);
 	agent_counters_render(out, fmt, &one, &c);
+	agent_h2_render_counters(a, out, fmt, &one);
 	free(rp);
 	free(h);
 	free(r);
@@ -264,6 +268,8 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		log_error("agent", "ring buffer: %s", strerror(errno));
 		return -1;
 	}
+	if (agent_h2_start(a, &tc->k) < 0)
+		return -1;
 	if (start_http(a) < 0)
 		return -1;
 	if (a->spans->t)
@@ -288,6 +294,7 @@ static void agent_stop(struct agent *a)
 		agent_pod_remove(a, a->pods[a->npods - 1]->id);
 	free(a->pods);
 	datapath_close(a->dp);
+	agent_h2_stop(a);
 	exemplars_free(a->exemplars);
 	loop_free(a->loop);
 	pod_release(&a->pod);

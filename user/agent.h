@@ -19,6 +19,7 @@ struct ctl_server;
 struct exemplars;
 struct tracer_feed;
 struct podwatch;
+struct agent_h2;
 
 /* One attached pod. info.netns_fd is the agent's own (closed on removal). */
 struct agent_pod {
@@ -37,6 +38,7 @@ struct agent {
 	struct datapath *dp;
 	struct exemplars *exemplars; /* trace ids for /metrics in OpenMetrics, fed by ring buffer events */
 	struct tracer_feed *spans;   /* span export (spans->t NULL: no --otlp-endpoint), same events */
+	struct agent_h2 *h2;	     /* HTTP/2 and gRPC: decoded from the kernel's frames (agent_h2.c) */
 	struct ctl_server *ctl;
 	struct podwatch *watch;
 	struct agent_pod **pods;

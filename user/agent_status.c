@@ -214,38 +214,62 @@ static void addr_str(char *out, size_t n, const struct obsbpf_addrs *ad, bool re
 }
 
 /* One completed request as a JSON line for `obsbpf observe`. */
-void agent_event_json(struct agent *a, const struct obsbpf_http_event *e, const struct agent_pod *ap,
-		      struct strbuf *b)
+void agent_observed_json(struct agent *a, const struct observed *o, const struct agent_pod *ap,
+			 struct strbuf *b)
 {
-	char peer[64], local[64], when[40], route[OBSBPF_ROUTE_LEN + 8] = "_OTHER", raw[OBSBPF_ROUTE_LEN];
+	char peer[64] = "-", local[64] = "-", when[40];
 	/* Event times are CLOCK_MONOTONIC: shift them onto the wall clock. */
-	uint64_t wall = (uint64_t)((int64_t)e->end_ns + clock_offset_at(&a->clock, e->end_ns));
+	uint64_t wall = (uint64_t)((int64_t)o->end_ns + clock_offset_at(&a->clock, o->end_ns));
 	time_t secs = (time_t)(wall / 1000000000ull);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
 	size_t w = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + w, sizeof(when) - w, ".%03uZ", (unsigned)(wall % 1000000000ull / 1000000));
-	addr_str(peer, sizeof(peer), &e->addrs, true);
-	addr_str(local, sizeof(local), &e->addrs, false);
-	if (e->route_id != OBSBPF_ROUTE_OVERFLOW && datapath_route(a->dp, e->route_id, raw, sizeof(raw)) == 0)
-		route_template(raw, route, sizeof(route));
+	if (o->addrs) {
+		addr_str(peer, sizeof(peer), o->addrs, true);
+		addr_str(local, sizeof(local), o->addrs, false);
+	}
 	sb_puts(b, "{");
 	json_kv_str(b, "time", when, false);
 	json_kv_str(b, "pod", ap ? ap->info.name : "", true);
 	json_kv_str(b, "namespace", ap ? ap->info.namespace_ : "", true);
-	json_kv_str(b, "dir", e->dir == OBSBPF_DIR_SERVER ? "server" : "client", true);
+	json_kv_str(b, "dir", o->dir == OBSBPF_DIR_SERVER ? "server" : "client", true);
 	json_kv_str(b, "local", local, true);
 	json_kv_str(b, "peer", peer, true);
-	json_kv_str(b, "method", red_method_name(e->method), true);
-	json_kv_str(b, "route", route, true);
-	sb_printf(b, ",\"status\":%u,\"latency_ns\":%llu,\"trace_id\":", e->status,
-		  (unsigned long long)(e->end_ns - e->start_ns));
-	if (e->trace.origin == OBSBPF_TO_NONE) {
+	json_kv_str(b, "protocol", o->protocol, true);
+	json_kv_str(b, "method", o->method, true);
+	json_kv_str(b, "route", o->route, true);
+	sb_printf(b, ",\"status\":%u,", o->status);
+	if (o->grpc_status >= 0)
+		sb_printf(b, "\"grpc_status\":%d,", o->grpc_status);
+	sb_printf(b, "\"latency_ns\":%llu,\"trace_id\":", (unsigned long long)(o->end_ns - o->start_ns));
+	if (!o->trace || o->trace->origin == OBSBPF_TO_NONE) {
 		sb_puts(b, "null");
 	} else {
 		sb_putc(b, '"');
-		sb_hex(b, e->trace.trace_id, sizeof(e->trace.trace_id));
+		sb_hex(b, o->trace->trace_id, sizeof(o->trace->trace_id));
 		sb_putc(b, '"');
 	}
 	sb_puts(b, "}");
+}
+
+void agent_event_json(struct agent *a, const struct obsbpf_http_event *e, const struct agent_pod *ap,
+		      struct strbuf *b)
+{
+	char route[OBSBPF_ROUTE_LEN + 8] = "_OTHER", raw[OBSBPF_ROUTE_LEN];
+	if (e->route_id != OBSBPF_ROUTE_OVERFLOW && datapath_route(a->dp, e->route_id, raw, sizeof(raw)) == 0)
+		route_template(raw, route, sizeof(route));
+	struct observed o = {
+		.start_ns = e->start_ns,
+		.end_ns = e->end_ns,
+		.dir = e->dir,
+		.addrs = &e->addrs,
+		.protocol = "http/1.1",
+		.method = red_method_name(e->method),
+		.route = route,
+		.status = e->status,
+		.grpc_status = -1,
+		.trace = &e->trace,
+	};
+	agent_observed_json(a, &o, ap, b);
 }

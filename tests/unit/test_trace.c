@@ -24,6 +24,7 @@
 #include "appmetrics/fetch.h"
 #include "trace/internal.h"
 #include "h2/grpc_status.h"
+#include "h2/h2.h"
 
 static struct obsbpf_http_event server_event(void)
 {
@@ -237,6 +238,74 @@ static void test_encode_roundtrip(void **state)
 	otlp__export_trace_service_request__free_unpacked(r, NULL);
 }
 
+/* HTTP/2 exchanges as spans: an HTTP/2 request (protocol version 2, its route) and gRPC calls
+ * (rpc.* attributes, named service/method, status by the gRPC rules per side). */
+static void test_exchange_spans(void **state)
+{
+	(void)state;
+	struct h2_exchange x = { .start_ns = 1000,
+				 .end_ns = 5000,
+				 .dir = OBSBPF_DIR_SERVER,
+				 .status = 200,
+				 .grpc_status = -1,
+				 .method = "PATCH",
+				 .path = "/items/7" };
+	x.addrs.family = AF_INET;
+	x.addrs.local_port = 8080;
+	struct obsbpf_trace tr = { .trace_id = { 1 }, .span_id = { 2 }, .flags = 1, .origin = OBSBPF_TO_NEW };
+	struct span sp[3];
+	span_from_exchange(&sp[0], &x, &tr, "/items/:id", 100);
+	assert_int_equal(sp[0].method, OBSBPF_M_PATCH);
+	assert_int_equal(sp[0].start_unix_ns, 1100);
+	x.grpc = true;
+	snprintf(x.path, sizeof(x.path), "/shop.v1.Cart/Add");
+	x.grpc_status = 14;
+	span_from_exchange(&sp[1], &x, &tr, NULL, 0);
+	x.dir = OBSBPF_DIR_CLIENT;
+	x.grpc_status = 5;
+	span_from_exchange(&sp[2], &x, &tr, NULL, 0);
+	char name[200];
+	span_name(&sp[1], name, sizeof(name));
+	assert_string_equal(name, "shop.v1.Cart/Add");
+	assert_true(span_is_error(&sp[1])); /* UNAVAILABLE: a server error */
+	assert_true(span_is_error(&sp[2])); /* NOT_FOUND: a client error only */
+	sp[2].dir = OBSBPF_DIR_SERVER;
+	assert_false(span_is_error(&sp[2]));
+	sp[2].dir = OBSBPF_DIR_CLIENT;
+	char svc[32], m[16];
+	assert_true(span_rpc_split("/a.B/C", svc, sizeof(svc), m, sizeof(m)));
+	assert_string_equal(svc, "a.B");
+	assert_string_equal(m, "C");
+	assert_false(span_rpc_split("/nomethod", svc, sizeof(svc), m, sizeof(m)));
+	assert_false(span_rpc_split("/a/b/c", svc, sizeof(svc), m, sizeof(m)));
+	assert_false(span_rpc_split("//x", svc, sizeof(svc), m, sizeof(m)));
+
+	const struct span *v[3] = { &sp[0], &sp[1], &sp[2] };
+	struct span_resource res = { "cart", "cart-1", "shop", "n" };
+	struct otlp_scratch sc = { 0 };
+	const uint8_t *buf;
+	size_t len;
+	assert_int_equal(otlp_encode(&sc, v, 3, &res, 1, &buf, &len), 0);
+	Otlp__ExportTraceServiceRequest *r = otlp__export_trace_service_request__unpack(NULL, len, buf);
+	otlp_scratch_free(&sc);
+	assert_non_null(r);
+	Otlp__Span **s = r->resource_spans[0]->scope_spans[0]->spans;
+	assert_string_equal(s[0]->name, "PATCH /items/:id");
+	assert_string_equal(attr_str(s[0], "network.protocol.version"), "2");
+	assert_string_equal(attr_str(s[0], "http.route"), "/items/:id");
+	assert_int_equal(attr_int(s[0], "thread.id"), -1); /* unknown for HTTP/2: not sent */
+	assert_string_equal(s[1]->name, "shop.v1.Cart/Add");
+	assert_string_equal(attr_str(s[1], "rpc.system"), "grpc");
+	assert_string_equal(attr_str(s[1], "rpc.service"), "shop.v1.Cart");
+	assert_string_equal(attr_str(s[1], "rpc.method"), "Add");
+	assert_int_equal(attr_int(s[1], "rpc.grpc.status_code"), 14);
+	assert_null(attr_str(s[1], "http.request.method"));
+	assert_int_equal(s[1]->status->code, OTLP__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
+	assert_int_equal(s[2]->kind, OTLP__SPAN__SPAN_KIND__SPAN_KIND_CLIENT);
+	assert_int_equal(attr_int(s[2], "rpc.grpc.status_code"), 5);
+	otlp__export_trace_service_request__free_unpacked(r, NULL);
+}
+
 static void test_decode_response(void **state)
 {
 	(void)state;
@@ -444,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_span_from_event),
 		cmocka_unit_test(test_span_error_status),
 		cmocka_unit_test(test_encode_roundtrip),
+		cmocka_unit_test(test_exchange_spans),
 		cmocka_unit_test(test_decode_response),
 		cmocka_unit_test(test_retry_policy),
 		cmocka_unit_test(test_retry_delay),

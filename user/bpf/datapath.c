@@ -94,6 +94,31 @@ static int on_ringbuf_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int on_h2_event(void *ctx, void *data, size_t size)
+{
+	struct datapath *dp = ctx;
+	dp->h2_events_read++;
+	if (dp->h2_fn)
+		dp->h2_fn(dp->h2_arg, data, size);
+	return 0;
+}
+
+int datapath_watch_h2(struct datapath *dp, dp_h2_fn fn, void *arg)
+{
+	if (!dp->rb)
+		return -EINVAL;
+	dp->h2_fn = fn;
+	dp->h2_arg = arg;
+	/* The same ring buffer manager: one epoll fd, one drain timer, for both rings. */
+	int err = ring_buffer__add(dp->rb, bpf_map__fd(dp->skel->maps.h2_events), on_h2_event, dp);
+	return err < 0 ? err : 0;
+}
+
+uint64_t datapath_h2_events_read(const struct datapath *dp)
+{
+	return dp->h2_events_read;
+}
+
 static void on_ringbuf_ready(void *arg, uint32_t events)
 {
 	struct datapath *dp = arg;

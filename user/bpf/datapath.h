@@ -64,6 +64,8 @@ struct dp_route {
 };
 
 typedef void (*dp_event_fn)(void *arg, const struct obsbpf_http_event *e);
+/* An event of ring buffer h2_events (struct obsbpf_h2_event, len bytes). */
+typedef void (*dp_h2_fn)(void *arg, const void *data, size_t len);
 
 /* Loads the programs (routes map sized max_routes) and attaches sk_msg to the sockhash. Prints
  * one line and returns NULL on error. */
@@ -93,6 +95,9 @@ int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc);
 int datapath_set_events(struct datapath *dp, bool every);
 /* Ring buffer into the loop; fn sees every event (may be NULL). */
 int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, void *arg);
+/* HTTP/2 frames' events into fn too, from the same loop (after datapath_watch_events). */
+int datapath_watch_h2(struct datapath *dp, dp_h2_fn fn, void *arg);
+uint64_t datapath_h2_events_read(const struct datapath *dp);
 /* Detaches every pod, frees everything. */
 void datapath_close(struct datapath *dp);
 

@@ -39,6 +39,9 @@ struct datapath {
 	struct loop_watch *rb_timer;
 	dp_event_fn event_fn;
 	void *event_arg;
+	dp_h2_fn h2_fn;
+	void *h2_arg;
+	uint64_t h2_events_read;
 	uint64_t events_read;
 	unsigned max_routes;
 	int ncpus;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Human renderings of the control socket's JSON answers. */
 #include "ctl.h"
+#include "h2/grpc_status.h"
 
 #include "util/strbuf.h"
 
@@ -142,10 +143,16 @@ int ctl_render_event(struct strbuf *b, const char *line)
 	const char *clock = strchr(t, 'T');
 	bool server = !strcmp(jstr(o, "dir", ""), "server");
 	double ms = (double)jint(o, "latency_ns", 0) / 1e6;
-	sb_printf(b, "%.12s  %s/%s  %s %s  %s %s  %lld  %.3fms  %s", clock ? clock + 1 : t,
+	/* A gRPC call shows its gRPC status (what failed), not the HTTP 200 it rode on. */
+	char status[32];
+	json_object *g;
+	if (json_object_object_get_ex(o, "grpc_status", &g) && json_object_is_type(g, json_type_int))
+		snprintf(status, sizeof(status), "%s", grpc_code_name(json_object_get_int(g)));
+	else
+		snprintf(status, sizeof(status), "%lld", (long long)jint(o, "status", 0));
+	sb_printf(b, "%.12s  %s/%s  %s %s  %s %s  %s  %.3fms  %s", clock ? clock + 1 : t,
 		  jstr(o, "namespace", "-"), jstr(o, "pod", "-"), server ? "<-" : "->", jstr(o, "peer", "-"),
-		  jstr(o, "method", "-"), jstr(o, "route", "-"), (long long)jint(o, "status", 0), ms,
-		  jstr(o, "trace_id", "-"));
+		  jstr(o, "method", "-"), jstr(o, "route", "-"), status, ms, jstr(o, "trace_id", "-"));
 	json_object_put(o);
 	return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "util/strbuf.h"
 #include "exemplars.h"
+#include "hist_store.h"
 #include "route.h"
 
 #include <stdio.h>
@@ -43,7 +44,7 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* pod NULL: a node-wide series (daemon mode's agent counters), labelled by node only. */
-static void pod_label_set(struct strbuf *out, const struct pod_labels *l)
+void red_pod_label_set(struct strbuf *out, const struct pod_labels *l)
 {
 	if (l->pod) {
 		sb_puts(out, "k8s_pod_name=\"");
@@ -58,7 +59,7 @@ static void pod_label_set(struct strbuf *out, const struct pod_labels *l)
 }
 
 /* The labels of an entry's pod; NULL for a pod no longer (or not yet) known: not rendered. */
-static const struct pod_labels *labels_for(const struct red_pod *pods, int npods, uint32_t pod_id)
+const struct pod_labels *red_labels_for(const struct red_pod *pods, int npods, uint32_t pod_id)
 {
 	for (int i = 0; i < npods; i++)
 		if (pods[i].id == pod_id || pods[i].id == RED_ANY_POD)
@@ -73,12 +74,12 @@ static void series_labels(struct strbuf *out, const struct obsbpf_hist_key *k, c
 		  red_method_name(k->method), k->status);
 	sb_label_value(out, route);
 	sb_puts(out, "\",");
-	pod_label_set(out, l);
+	red_pod_label_set(out, l);
 }
 
 /* OpenMetrics exemplar: " # {trace_id=...,span_id=...} value timestamp". The label set is
  * 8 + 32 + 7 + 16 = 63 characters, within the format's limit of 128. */
-static void put_exemplar(struct strbuf *out, const struct exemplar *e)
+void red_put_exemplar(struct strbuf *out, const struct exemplar *e)
 {
 	sb_puts(out, " # {trace_id=\"");
 	sb_hex(out, e->trace_id, sizeof(e->trace_id));
@@ -90,12 +91,13 @@ static void put_exemplar(struct strbuf *out, const struct exemplar *e)
 
 static void render_family(struct strbuf *out, enum exposition_format fmt, const char *name, const char *help,
 			  uint8_t dir, const struct red_pod *pods, int npods, const struct dp_hist_entry *h,
-			  int nh, const struct dp_route *routes, int nroutes, const struct exemplars *ex)
+			  int nh, const struct dp_route *routes, int nroutes, const struct exemplars *ex,
+			  const struct hist_store *us)
 {
 	http_expo_family(out, fmt, name, "histogram", help);
 	for (int i = 0; i < nh; i++) {
 		const struct obsbpf_hist_key *k = &h[i].key;
-		const struct pod_labels *l = labels_for(pods, npods, k->pod_id);
+		const struct pod_labels *l = red_labels_for(pods, npods, k->pod_id);
 		if (k->dir != dir || !l)
 			continue;
 		char route[OBSBPF_ROUTE_LEN + 8] = "_OTHER";
@@ -126,7 +128,7 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 			else
 				sb_printf(out, ",le=\"+Inf\"} %llu", (unsigned long long)total);
 			if (xs && xs[b].set)
-				put_exemplar(out, &xs[b]);
+				red_put_exemplar(out, &xs[b]);
 			sb_putc(out, '\n');
 		}
 		sb_printf(out, "%s_sum{", name);
@@ -135,6 +137,9 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 		series_labels(out, k, route, l);
 		sb_printf(out, "} %llu\n", (unsigned long long)total);
 	}
+	/* HTTP/2 series, aggregated in user space, join the family. */
+	hist_store_render(us, out, fmt, dir == OBSBPF_DIR_SERVER ? HF_HTTP_SERVER : HF_HTTP_CLIENT, pods,
+			  npods);
 }
 
 void red_render(struct strbuf *out, enum exposition_format fmt, const struct pod_labels *l,
@@ -149,6 +154,13 @@ void red_render_pods(struct strbuf *out, enum exposition_format fmt, const struc
 		     const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
 		     const struct exemplars *ex)
 {
+	red_render_families(out, fmt, pods, npods, h, nh, routes, nroutes, ex, NULL);
+}
+
+void red_render_families(struct strbuf *out, enum exposition_format fmt, const struct red_pod *pods,
+			 int npods, const struct dp_hist_entry *h, int nh, const struct dp_route *routes,
+			 int nroutes, const struct exemplars *ex, const struct hist_store *us)
+{
 	/* Sorted copies: stable output, and routes binary-searchable. The caller's arrays are ours
 	 * to reorder (they are fresh snapshots). */
 	if (nroutes > 0)
@@ -158,11 +170,21 @@ void red_render_pods(struct strbuf *out, enum exposition_format fmt, const struc
 	render_family(
 		out, fmt, "http_server_request_duration_seconds",
 		"Duration of HTTP server requests, measured in the kernel from request arrival to response.",
-		OBSBPF_DIR_SERVER, pods, npods, h, nh, routes, nroutes, ex);
+		OBSBPF_DIR_SERVER, pods, npods, h, nh, routes, nroutes, ex, us);
 	render_family(
 		out, fmt, "http_client_request_duration_seconds",
 		"Duration of HTTP client requests, measured in the kernel from request sent to response arrival.",
-		OBSBPF_DIR_CLIENT, pods, npods, h, nh, routes, nroutes, ex);
+		OBSBPF_DIR_CLIENT, pods, npods, h, nh, routes, nroutes, ex, us);
+	if (!us)
+		return;
+	http_expo_family(out, fmt, "rpc_server_duration_seconds", "histogram",
+			 "Duration of gRPC calls the pod served, timed in the kernel from the request's "
+			 "HEADERS arriving to the response's end leaving.");
+	hist_store_render(us, out, fmt, HF_RPC_SERVER, pods, npods);
+	http_expo_family(out, fmt, "rpc_client_duration_seconds", "histogram",
+			 "Duration of gRPC calls the pod made, timed in the kernel from the request's "
+			 "HEADERS leaving to the response's end arriving.");
+	hist_store_render(us, out, fmt, HF_RPC_CLIENT, pods, npods);
 }
 
 static void counter(struct strbuf *out, enum exposition_format fmt, const char *name, const char *help)
@@ -174,7 +196,7 @@ static void sample(struct strbuf *out, const char *name, const char *extra, cons
 		   uint64_t v)
 {
 	sb_printf(out, "%s{%s%s", name, extra ? extra : "", extra ? "," : "");
-	pod_label_set(out, l);
+	red_pod_label_set(out, l);
 	sb_printf(out, "} %llu\n", (unsigned long long)v);
 }
 
@@ -222,6 +244,29 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"other\"", l, s[OBSBPF_ST_CONN_OTHER]);
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"upgraded\"", l,
 	       s[OBSBPF_ST_CONN_UPGRADED]);
+	/* HTTP/2 connections whose frames stopped being followed (kernel) or decoded (user space). */
+	const struct {
+		const char *reason;
+		uint64_t v;
+	} h2[] = {
+		{ "gap", s[OBSBPF_ST_H2_LOST_GAP] },
+		{ "malformed", s[OBSBPF_ST_H2_LOST_MALFORMED] },
+		{ "events_lost", s[OBSBPF_ST_H2_LOST_EVENTS] },
+		{ "frame_budget", s[OBSBPF_ST_H2_LOST_BUDGET] },
+		{ "hpack", c->h2_hpack },
+		{ "header_block_too_large", c->h2_block },
+		{ "frame_order", c->h2_order },
+		{ "connection_limit", c->h2_limit },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(h2); i++) {
+		char extra[80];
+		snprintf(extra, sizeof(extra), "protocol=\"h2\",reason=\"%s\"", h2[i].reason);
+		sample(out, "obsbpf_connections_unparsed_total", extra, l, h2[i].v);
+	}
+	counter(out, fmt, "obsbpf_h2_connections_total",
+		"Connections found to carry HTTP/2 with prior knowledge (the client's preface, or the server's "
+		"SETTINGS first): their frames are followed in both directions.");
+	sample(out, "obsbpf_h2_connections_total", NULL, l, s[OBSBPF_ST_CONN_H2]);
 	counter(out, fmt, "obsbpf_connections_untracked_total",
 		"Client connections the kernel side could not follow (the sockhash held --max-connections): passed through untouched, neither measured nor traced.");
 	sample(out, "obsbpf_connections_untracked_total", NULL, l, s[OBSBPF_ST_CONN_UNTRACKED]);

@@ -12,6 +12,8 @@
 
 struct strbuf;
 struct exemplars;
+struct exemplar;
+struct hist_store;
 
 struct pod_labels {
 	const char *pod;
@@ -42,6 +44,18 @@ void red_render_pods(struct strbuf *out, enum exposition_format fmt, const struc
 		     const struct dp_hist_entry *h, int nh, const struct dp_route *routes, int nroutes,
 		     const struct exemplars *ex);
 
+/* As red_render_pods, with the HTTP/2 series of us joining the HTTP families, and the gRPC
+ * families (rpc_*_duration_seconds) after them. */
+void red_render_families(struct strbuf *out, enum exposition_format fmt, const struct red_pod *pods,
+			 int npods, const struct dp_hist_entry *h, int nh, const struct dp_route *routes,
+			 int nroutes, const struct exemplars *ex, const struct hist_store *us);
+
+/* Pieces the user-space histograms (hist_store.c) render with: the pod's label pairs, the pod
+ * of an id (NULL: not rendered), an OpenMetrics exemplar. */
+void red_pod_label_set(struct strbuf *out, const struct pod_labels *l);
+const struct pod_labels *red_labels_for(const struct red_pod *pods, int npods, uint32_t pod_id);
+void red_put_exemplar(struct strbuf *out, const struct exemplar *e);
+
 struct agent_counters {
 	uint64_t stats[OBSBPF_ST_MAX];
 	uint64_t events_read;
@@ -49,6 +63,8 @@ struct agent_counters {
 	unsigned routes_max;
 	unsigned exemplar_series;   /* series holding exemplars */
 	uint64_t exemplars_dropped; /* sampled events with no slot: the store was full */
+	/* HTTP/2 connections user space gave up (the kernel's own reasons are in stats) */
+	uint64_t h2_hpack, h2_block, h2_order, h2_limit;
 };
 
 /* obsbpf_* families: connections, unparsed traffic, events, route table. l->pod NULL: the

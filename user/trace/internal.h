@@ -14,6 +14,9 @@
 
 struct loop;
 
+#define SPAN_RPC_SERVICE_LEN 96
+#define SPAN_RPC_METHOD_LEN  64
+
 /* One span as queued: everything the encoder needs, no pointers (the queue owns copies). */
 struct span {
 	uint8_t trace_id[16];
@@ -28,15 +31,30 @@ struct span {
 	uint64_t start_unix_ns, end_unix_ns;
 	struct obsbpf_addrs addrs;
 	char route[OBSBPF_ROUTE_LEN + 8]; /* "" when unknown */
+	uint8_t proto;			  /* network.protocol.version: 0 HTTP/1.x (reported 1.1), 2 HTTP/2 */
+	bool rpc;			  /* a gRPC call: rpc.* attributes, named service/method */
+	int16_t grpc_status;		  /* rpc: the call's gRPC status code */
+	char rpc_service[SPAN_RPC_SERVICE_LEN];
+	char rpc_method[SPAN_RPC_METHOD_LEN];
 };
 
 /* Fills s from e (route may be NULL); false when e carries no span (no trace context). */
 bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const char *route,
 		     int64_t mono_to_unix_ns, uint16_t res);
-/* "GET /users/:id", "GET" when the route is unknown, "HTTP" for a non-standard method. */
+/* Fills s from an HTTP/2 exchange and its span context (route: NULL for gRPC calls). */
+struct h2_exchange;
+void span_from_exchange(struct span *s, const struct h2_exchange *x, const struct obsbpf_trace *tr,
+			const char *route, int64_t mono_to_unix_ns);
+/* "GET /users/:id", "GET" when the route is unknown, "HTTP" for a non-standard method; a gRPC
+ * call's "package.Service/Method". */
 void span_name(const struct span *s, char *out, size_t n);
-/* ERROR: 5xx on server spans, 4xx and 5xx on client spans (OTel HTTP semantic conventions). */
+/* ERROR: 5xx on server spans, 4xx and 5xx on client spans (OTel HTTP semantic conventions);
+ * for gRPC, any non-OK status on a client span, and UNKNOWN, DEADLINE_EXCEEDED,
+ * UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS on a server span (OTel gRPC conventions). */
 bool span_is_error(const struct span *s);
+/* Splits a gRPC :path "/package.Service/Method" into service and method; false when path has
+ * not that form. */
+bool span_rpc_split(const char *path, char *service, size_t ns, char *method, size_t nm);
 
 /* Bounded FIFO of spans (a ring). */
 struct span_queue {

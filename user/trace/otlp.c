@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define SPAN_ATTRS 11
+#define SPAN_ATTRS 14
 
 /* Everything one span's message points at: filled, packed, then reused for the next span. */
 struct span_msg {
@@ -23,7 +23,7 @@ struct span_msg {
 	Otlp__KeyValue kv[SPAN_ATTRS];
 	Otlp__AnyValue av[SPAN_ATTRS];
 	Otlp__KeyValue *kvp[SPAN_ATTRS];
-	char name[OBSBPF_ROUTE_LEN + 32];
+	char name[SPAN_RPC_SERVICE_LEN + SPAN_RPC_METHOD_LEN + 2];
 	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
 	const char *method;
 };
@@ -128,12 +128,20 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 
 	addr_str(ac, &s->addrs, s->addrs.local, m->local);
 	addr_str(ac, &s->addrs, s->addrs.remote, m->remote);
-	m->method = red_method_name(s->method);
-	kv_str(&m->kv[n], &m->av[n], "http.request.method", m->method), n++;
-	if (s->route[0])
-		kv_str(&m->kv[n], &m->av[n], "http.route", s->route), n++;
-	if (s->status)
-		kv_int(&m->kv[n], &m->av[n], "http.response.status_code", s->status), n++;
+	if (s->rpc) {
+		/* OTel RPC conventions (v1.37.0, as for the rpc_* metrics) with gRPC's status. */
+		kv_str(&m->kv[n], &m->av[n], "rpc.system", "grpc"), n++;
+		kv_str(&m->kv[n], &m->av[n], "rpc.service", s->rpc_service), n++;
+		kv_str(&m->kv[n], &m->av[n], "rpc.method", s->rpc_method), n++;
+		kv_int(&m->kv[n], &m->av[n], "rpc.grpc.status_code", s->grpc_status), n++;
+	} else {
+		m->method = red_method_name(s->method);
+		kv_str(&m->kv[n], &m->av[n], "http.request.method", m->method), n++;
+		if (s->route[0])
+			kv_str(&m->kv[n], &m->av[n], "http.route", s->route), n++;
+		if (s->status)
+			kv_int(&m->kv[n], &m->av[n], "http.response.status_code", s->status), n++;
+	}
 	kv_str(&m->kv[n], &m->av[n], "server.address", server ? m->local : m->remote), n++;
 	kv_int(&m->kv[n], &m->av[n], "server.port", server ? s->addrs.local_port : s->addrs.remote_port), n++;
 	if (server)
@@ -141,8 +149,9 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 	kv_str(&m->kv[n], &m->av[n], "network.peer.address", m->remote), n++;
 	kv_int(&m->kv[n], &m->av[n], "network.peer.port", s->addrs.remote_port), n++;
 	/* The kernel parses HTTP/1.x without keeping the minor version. */
-	kv_str(&m->kv[n], &m->av[n], "network.protocol.version", "1.1"), n++;
-	kv_int(&m->kv[n], &m->av[n], "thread.id", s->tid), n++;
+	kv_str(&m->kv[n], &m->av[n], "network.protocol.version", s->proto == 2 ? "2" : "1.1"), n++;
+	if (s->tid) /* unknown for HTTP/2 (frames leave in TCP's time, not a thread's) */
+		kv_int(&m->kv[n], &m->av[n], "thread.id", s->tid), n++;
 	for (size_t i = 0; i < n; i++)
 		m->kvp[i] = &m->kv[i];
 	p->n_attributes = n;

@@ -2,6 +2,7 @@
 /* Kernel event -> span record, and the bounded queue spans wait in until exported. */
 #include "internal.h"
 
+#include "h2/h2.h"
 #include "metrics/red.h"
 
 #include <errno.h>
@@ -34,13 +35,54 @@ bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const ch
 	return true;
 }
 
+/* The enum obsbpf_method of an HTTP/2 :method. */
+static uint8_t method_of(const char *m)
+{
+	for (unsigned i = 1; i < OBSBPF_M_MAX; i++)
+		if (!strcmp(m, red_method_name(i)))
+			return (uint8_t)i;
+	return OBSBPF_M_OTHER;
+}
+
+void span_from_exchange(struct span *s, const struct h2_exchange *x, const struct obsbpf_trace *tr,
+			const char *route, int64_t mono_to_unix_ns)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->trace_id, tr->trace_id, sizeof(s->trace_id));
+	memcpy(s->span_id, tr->span_id, sizeof(s->span_id));
+	memcpy(s->parent_id, tr->parent_id, sizeof(s->parent_id));
+	s->flags = tr->flags;
+	s->dir = x->dir;
+	s->method = method_of(x->method);
+	s->status = x->status;
+	s->start_unix_ns = (uint64_t)((int64_t)x->start_ns + mono_to_unix_ns);
+	s->end_unix_ns = (uint64_t)((int64_t)x->end_ns + mono_to_unix_ns);
+	s->addrs = x->addrs;
+	s->proto = 2;
+	if (x->grpc) {
+		s->rpc = true;
+		s->grpc_status = (int16_t)h2_grpc_status(x);
+		if (!span_rpc_split(x->path, s->rpc_service, sizeof(s->rpc_service), s->rpc_method,
+				    sizeof(s->rpc_method))) {
+			snprintf(s->rpc_service, sizeof(s->rpc_service), "_OTHER");
+			snprintf(s->rpc_method, sizeof(s->rpc_method), "_OTHER");
+		}
+	} else if (route && x->dir == OBSBPF_DIR_SERVER) {
+		snprintf(s->route, sizeof(s->route), "%s", route);
+	}
+}
+
 void span_name(const struct span *s, char *out, size_t n)
 {
+	if (!n)
+		return;
+	if (s->rpc) {
+		snprintf(out, n, "%s/%s", s->rpc_service, s->rpc_method);
+		return;
+	}
 	/* Semantic conventions: "{method} {route}", the method alone without a route, and "HTTP"
 	 * in place of a method outside the known set. */
 	const char *m = s->method == OBSBPF_M_OTHER ? "HTTP" : red_method_name(s->method);
-	if (!n)
-		return;
 	/* What snprintf("%s %s") would write, without its formatting (once per exported span). */
 	size_t k = strlen(m) < n - 1 ? strlen(m) : n - 1;
 	memcpy(out, m, k);
@@ -56,7 +98,31 @@ void span_name(const struct span *s, char *out, size_t n)
 
 bool span_is_error(const struct span *s)
 {
+	if (s->rpc) {
+		if (s->dir != OBSBPF_DIR_SERVER)
+			return s->grpc_status != 0;
+		switch (s->grpc_status) {
+		case 2:	 /* UNKNOWN */
+		case 4:	 /* DEADLINE_EXCEEDED */
+		case 12: /* UNIMPLEMENTED */
+		case 13: /* INTERNAL */
+		case 14: /* UNAVAILABLE */
+		case 15: /* DATA_LOSS */
+			return true;
+		}
+		return false;
+	}
 	return s->status >= (s->dir == OBSBPF_DIR_SERVER ? 500 : 400);
+}
+
+bool span_rpc_split(const char *path, char *service, size_t ns, char *method, size_t nm)
+{
+	const char *slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
+	if (!slash || slash == path + 1 || !slash[1] || strchr(slash + 1, '/'))
+		return false;
+	snprintf(service, ns, "%.*s", (int)(slash - path - 1), path + 1);
+	snprintf(method, nm, "%s", slash + 1);
+	return true;
 }
 
 int squeue_init(struct span_queue *q, size_t cap)

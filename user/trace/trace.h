@@ -32,6 +32,11 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
  * trace context are ignored, unsampled ones counted. Never blocks. */
 void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struct span_resource *r,
 		const char *route);
+/* One HTTP/2 exchange (user/h2) with the span context tr made for it (origin NONE: no span);
+ * route: the templated :path for HTTP/2, NULL for gRPC calls (named by service and method). */
+struct h2_exchange;
+void tracer_add_exchange(struct tracer *t, const struct h2_exchange *x, const struct obsbpf_trace *tr,
+			 const char *route, const struct span_resource *r);
 /* obsbpf_trace_* families. */
 enum exposition_format;
 void tracer_render_metrics(struct tracer *t, struct strbuf *out, enum exposition_format fmt,

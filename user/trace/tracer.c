@@ -7,6 +7,7 @@
 #include "util/log.h"
 #include "util/backoff.h"
 
+#include "h2/h2.h"
 #include "loop/loop.h"
 #include "http/server.h"
 #include "metrics/red.h"
@@ -193,6 +194,23 @@ static int resource_index(struct tracer *t, const struct span_resource *r)
 	return (int)(t->last_res = t->nres++);
 }
 
+/* Queues s (res set here) for export. */
+static void enqueue(struct tracer *t, struct span *s, const struct span_resource *r)
+{
+	int ri = resource_index(t, r);
+	if (ri < 0) {
+		t->no_resource++;
+		return;
+	}
+	s->res = (uint16_t)ri;
+	if (!squeue_push(&t->q, s)) {
+		t->drop_queue_full++;
+		return;
+	}
+	if (t->q.len >= t->batch)
+		export_now(t);
+}
+
 void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struct span_resource *r,
 		const char *route)
 {
@@ -202,19 +220,23 @@ void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struc
 		t->not_sampled++;
 		return;
 	}
-	int ri = resource_index(t, r);
-	if (ri < 0) {
-		t->no_resource++;
+	struct span s;
+	span_from_event(&s, e, route, clock_offset_at(&t->clock, e->end_ns), 0);
+	enqueue(t, &s, r);
+}
+
+void tracer_add_exchange(struct tracer *t, const struct h2_exchange *x, const struct obsbpf_trace *tr,
+			 const char *route, const struct span_resource *r)
+{
+	if (!t || tr->origin == OBSBPF_TO_NONE)
+		return;
+	if (!(tr->flags & OBSBPF_TRACE_SAMPLED)) {
+		t->not_sampled++;
 		return;
 	}
 	struct span s;
-	span_from_event(&s, e, route, clock_offset_at(&t->clock, e->end_ns), (uint16_t)ri);
-	if (!squeue_push(&t->q, &s)) {
-		t->drop_queue_full++;
-		return;
-	}
-	if (t->q.len >= t->batch)
-		export_now(t);
+	span_from_exchange(&s, x, tr, route, clock_offset_at(&t->clock, x->end_ns));
+	enqueue(t, &s, r);
 }
 
 int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer **out)
