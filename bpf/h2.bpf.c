@@ -6,6 +6,7 @@
  * sync is no longer followed, and counted; its bytes are never touched either way. */
 #include "h2.bpf.h"
 #include "tc_buf.bpf.h"
+#include "trace.bpf.h"
 
 /* Frames whose whole payload user space needs: header blocks (HPACK state depends on every
  * one) and settings (the header table size). */
@@ -81,6 +82,11 @@ static __always_inline int emit(struct __sk_buff *skb, const struct obsbpf_conn 
 	e->type = d->type;
 	e->flags = d->flags;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	/* buf->t: the request's span context, set for a request's first HEADERS only. */
+	if (kind == OBSBPF_H2_EV_FRAME)
+		e->trace = buf->t;
+	else
+		__builtin_memset(&e->trace, 0, sizeof(e->trace));
 	__u64 flags = bpf_ringbuf_query(&h2_events, BPF_RB_AVAIL_DATA) >= RINGBUF_WAKEUP_BYTES
 		? BPF_RB_FORCE_WAKEUP
 		: BPF_RB_NO_WAKEUP;
@@ -148,6 +154,11 @@ __noinline int obsbpf_h2_start(struct obsbpf_conn *c)
 	c->h2[1].sync = 1;
 	c->h2[0].pos = c->h2[0].frame_end = sv;
 	c->h2[0].sync = 1;
+	/* sk_msg's walk of what the client sends, for trace fields (client connections only). */
+	__builtin_memset(&c->h2tx, 0, sizeof(c->h2tx));
+	c->h2tx.pos = c->h2tx.frame_end = cl + OBSBPF_H2_PREFACE_LEN;
+	c->h2tx.sync = c->dir == OBSBPF_DIR_CLIENT;
+	__builtin_memset(&c->h2_served, 0, sizeof(c->h2_served));
 	__u32 zero = 0;
 	__s64 *live = bpf_map_lookup_elem(&h2_live, &zero);
 	if (live)
@@ -156,6 +167,118 @@ __noinline int obsbpf_h2_start(struct obsbpf_conn *c)
 	/* Its addresses, for spans: the frames' events do not repeat them. */
 	if (conn_event(c, OBSBPF_H2_EV_OPEN, 0, &c->addrs) < 0)
 		h2_lost(c, OBSBPF_H2_LOST_EVENTS);
+	return 0;
+}
+
+__noinline int obsbpf_hpack_int_bpf(struct obsbpf_hpack_buf *hb, __u32 bits)
+{
+	if (!hb)
+		return -1;
+	return obsbpf_hpack_int(hb->b, hb->s.n, &hb->s.i, bits);
+}
+
+__noinline int obsbpf_hpack_value_bpf(struct obsbpf_hpack_buf *hb, __u32 i, __u32 len, __u32 huff)
+{
+	if (!hb)
+		return 0;
+	return obsbpf_hpack_value(hb->b, &hb->s, i, len, huff);
+}
+
+static int hpack_step(__u32 i, void *ctx)
+{
+	struct obsbpf_hpack_buf *hb = *(struct obsbpf_hpack_buf **)ctx;
+	obsbpf_hpack_step(hb->b, &hb->s);
+	return hb->s.done ? 1 : 0;
+}
+
+__noinline int obsbpf_hpack_scan(struct obsbpf_hpack_buf *hb)
+{
+	if (!hb)
+		return 0;
+	/* bpf_loop takes a stack context: the buffer's address, there. */
+	struct obsbpf_hpack_buf *p = hb;
+	bpf_loop(OBSBPF_HPACK_FIELDS, hpack_step, &p, 0);
+	return hb->s.found;
+}
+
+/* A request's first HEADERS (the client's current frame, its payload at buf->off): its span context into
+ * buf->t. A client's request: what sk_msg gave it as it left. A request the pod serves: the
+ * traceparent its block carries, continued, or a new trace; the thread that reads it serves it
+ * (the thread hook reads c->h2_served). A global subprogram: verified once. */
+__noinline int obsbpf_h2_request(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf)
+{
+	if (!c || !buf)
+		return 0;
+	__u32 flen = c->h2[1].frame_len, flags = c->h2[1].flags, stream = c->h2[1].stream;
+	struct obsbpf_trace_cfg *cfg = trace_config();
+	if (!cfg || !cfg->propagation)
+		return 0;
+	struct obsbpf_trace *t = &buf->t;
+	if (c->dir == OBSBPF_DIR_CLIENT) {
+		struct obsbpf_h2_stream_key k = { .conn = c->cookie, .stream = stream };
+		struct obsbpf_trace *s = bpf_map_lookup_elem(&h2_tx_trace, &k);
+		if (s) {
+			*t = *s;
+			bpf_map_delete_elem(&h2_tx_trace, &k);
+		}
+		return 0;
+	}
+	int found = 0;
+	__u32 off = buf->off, len = buf->len;
+	/* The block whole in this segment (the common case: a request's headers are small). */
+	if ((flags & OBSBPF_H2_F_END_HEADERS) && flen && off + flen <= len) {
+		__u32 skip = 0, pad = 0;
+		__u8 p = 0;
+		if (flags & OBSBPF_H2_F_PADDED) {
+			if (bpf_skb_load_bytes(skb, buf->k.payload_off + off, &p, 1) < 0)
+				return 0;
+			pad = p;
+			skip = 1;
+		}
+		if (flags & OBSBPF_H2_F_PRIORITY)
+			skip += 5;
+		if (skip + pad < flen) {
+			struct obsbpf_hpack_buf *hb = &buf->hp;
+			__u64 n = flen - skip - pad;
+			BOUND(n, OBSBPF_HPACK_SCAN_BUF);
+			NONZERO(n, OBSBPF_HPACK_SCAN_BUF);
+			if (bpf_skb_load_bytes(skb, buf->k.payload_off + off + skip, hb->b, n) == 0) {
+				__builtin_memset(&hb->s, 0, sizeof(hb->s));
+				hb->s.n = (__u32)n;
+				found = obsbpf_hpack_scan(hb);
+			}
+		}
+	}
+	if (found) {
+		__builtin_memcpy(t->trace_id, buf->hp.s.t.trace_id, 16);
+		__builtin_memcpy(t->parent_id, buf->hp.s.t.parent_id, 8);
+		t->flags = buf->hp.s.t.flags;
+		t->origin = OBSBPF_TO_HEADER;
+		new_span_id(t);
+		stat_inc(OBSBPF_ST_TRACE_CONTINUED);
+	} else {
+		new_trace(t, cfg);
+	}
+	c->h2_served = *t;
+	return 0;
+}
+
+/* The server's SETTINGS on a client connection, whole in this segment: SETTINGS_MAX_FRAME_SIZE
+ * bounds how far sk_msg may grow a request's HEADERS frame. */
+__noinline int obsbpf_h2_settings(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf,
+				  __u32 flen)
+{
+	if (!c || !buf || buf->off + flen > buf->len)
+		return 0;
+	for (__u32 i = 0; i < 8; i++) {
+		__u8 e[6];
+		if ((i + 1) * 6 > flen ||
+		    bpf_skb_load_bytes(skb, buf->k.payload_off + buf->off + i * 6, e, sizeof(e)) < 0)
+			break;
+		if (e[0] == 0 && e[1] == 5) /* SETTINGS_MAX_FRAME_SIZE (RFC 9113 6.5.2) */
+			c->h2tx.peer_max_frame =
+				(__u32)e[2] << 24 | (__u32)e[3] << 16 | (__u32)e[4] << 8 | e[5];
+	}
 	return 0;
 }
 
@@ -177,6 +300,14 @@ static __always_inline int frame_header(struct __sk_buff *skb, struct obsbpf_con
 	d->frame_end = d->pos + flen;
 	if (!announced(type, flags))
 		return 0;
+	__builtin_memset(&buf->t, 0, sizeof(buf->t));
+	/* Client stream ids only grow (RFC 9113 5.1.1): a higher one is a new request. */
+	if (type == OBSBPF_H2_HEADERS && from_client && (stream & 1) && stream > d->last_stream) {
+		d->last_stream = stream;
+		obsbpf_h2_request(skb, c, buf);
+	}
+	if (type == OBSBPF_H2_SETTINGS && !from_client && c->dir == OBSBPF_DIR_CLIENT)
+		obsbpf_h2_settings(skb, c, buf, flen);
 	__u32 off = buf->off, len = buf->len;
 	__u32 n = type == OBSBPF_H2_DATA ? 0 : len - off;
 	if (n > flen)

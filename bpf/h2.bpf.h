@@ -4,6 +4,7 @@
 #define OBSBPF_H2_BPF_H
 
 #include "conn.bpf.h"
+#include <obsbpf/h2.h>
 
 struct tc_buf; /* bpf/tc_buf.bpf.h */
 
@@ -18,6 +19,14 @@ extern int obsbpf_h2_segment(struct __sk_buff *skb, struct obsbpf_conn *c, struc
 
 /* An HTTP/2 connection closed: one fewer open (h2_live), and user space is told. */
 extern int obsbpf_h2_closed(struct obsbpf_conn *c);
+
+/* sk_msg: a send on an HTTP/2 client connection (bpf/h2_tx.bpf.c): its frames followed, trace
+ * fields appended to its requests' header blocks. */
+extern int obsbpf_h2_tx(struct sk_msg_md *msg, struct obsbpf_conn *c);
+
+/* Scans hb's block (hb->s.n bytes) for a traceparent: 1 when found (hb->s.t). */
+struct obsbpf_hpack_buf;
+extern int obsbpf_hpack_scan(struct obsbpf_hpack_buf *hb);
 
 /* Whether HTTP/2 connections are open (map h2_live). */
 static __always_inline int h2_any_live(void)

@@ -6,7 +6,17 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <obsbpf/types.h>
+#include <obsbpf/h2.h>
+/* A block's integers and values are read in global subprograms (bpf/h2.bpf.c): verified once,
+ * not in every path of the walk over the block's fields. The block is the buffer's first
+ * member (struct obsbpf_hpack_buf). */
+struct obsbpf_hpack_buf;
+extern int obsbpf_hpack_int_bpf(struct obsbpf_hpack_buf *hb, __u32 bits);
+extern int obsbpf_hpack_value_bpf(struct obsbpf_hpack_buf *hb, __u32 i, __u32 len, __u32 huff);
+#define OBSBPF_HPACK_INT(b, s, bits) obsbpf_hpack_int_bpf((struct obsbpf_hpack_buf *)(b), bits)
+#define OBSBPF_HPACK_VALUE(b, s, i, len, huff) \
+	obsbpf_hpack_value_bpf((struct obsbpf_hpack_buf *)(b), i, len, huff)
+#include <obsbpf/hpack.h>
 
 /* Per-socket state of the pod's TCP connections. */
 struct {
@@ -93,5 +103,23 @@ struct {
 	__type(key, __u32);
 	__type(value, __s64);
 } h2_live SEC(".maps") __weak;
+
+/* sk_msg's copy of a request's header block, for the traceparent scan: only for HTTP/2 client
+ * connections while tracing, made on their first request. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct obsbpf_hpack_buf);
+} h2_txbuf SEC(".maps") __weak;
+
+/* The span context sk_msg gave each HTTP/2 request it saw leave, until tc egress reports it with
+ * the request's HEADERS (LRU: an entry tc never takes, the connection gone, ages out). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct obsbpf_h2_stream_key);
+	__type(value, struct obsbpf_trace);
+} h2_tx_trace SEC(".maps") __weak;
 
 #endif

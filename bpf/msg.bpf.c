@@ -206,9 +206,12 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 		}
 		/* Where a request must start, anything else is not HTTP/1.x: the connection is
 		 * classified (first send) or counted malformed, and left alone from here on. */
-		if (c->proto == OBSBPF_PROTO_UNKNOWN && h2_is_preface(line->b, n))
-			obsbpf_h2_start(c); /* tc follows its frames, in both directions */
-		else if (c->proto == OBSBPF_PROTO_UNKNOWN)
+		if (c->proto == OBSBPF_PROTO_UNKNOWN && h2_is_preface(line->b, n)) {
+			/* tc follows its frames in both directions; here, the requests sent, from the
+			 * ones in this send on. */
+			obsbpf_h2_start(c);
+			obsbpf_h2_tx(msg, c);
+		} else if (c->proto == OBSBPF_PROTO_UNKNOWN)
 			classify_other(c, line->b, n);
 		else
 			stat_inc(OBSBPF_ST_MALFORMED);
@@ -280,8 +283,12 @@ int obsbpf_msg(struct sk_msg_md *msg)
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	/* Only client sockets are in pod_socks (server sockets' responses are tc egress's). */
 	if (!c || c->dir != OBSBPF_DIR_CLIENT || c->proto == OBSBPF_PROTO_TLS ||
-	    c->proto == OBSBPF_PROTO_OTHER || c->proto == OBSBPF_PROTO_HTTP2)
+	    c->proto == OBSBPF_PROTO_OTHER)
 		return SK_PASS;
+	if (c->proto == OBSBPF_PROTO_HTTP2) {
+		obsbpf_h2_tx(msg, c);
+		return SK_PASS;
+	}
 
 	void *data = (void *)(long)msg->data;
 	void *end = (void *)(long)msg->data_end;

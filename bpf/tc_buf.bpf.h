@@ -61,11 +61,12 @@ struct tc_buf {
 	struct obsbpf_trace t;
 	struct obsbpf_pending p; /* the request a response answers */
 	struct pkt k;
-	__u32 len;    /* payload bytes of the segment */
-	__u32 off;    /* where the current message starts in the payload */
-	__u32 n;      /* bytes of it in b */
-	__u32 egress; /* responses leaving server sockets, not messages arriving */
-	__u32 start;  /* the head walk: where the current line starts */
+	struct obsbpf_hpack_buf hp; /* HTTP/2: a request's header block, scanned for a traceparent */
+	__u32 len;		    /* payload bytes of the segment */
+	__u32 off;		    /* where the current message starts in the payload */
+	__u32 n;		    /* bytes of it in b */
+	__u32 egress;		    /* responses leaving server sockets, not messages arriving */
+	__u32 start;		    /* the head walk: where the current line starts */
 	__u32 pad;
 };
 

@@ -29,6 +29,13 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	if (!c || c->dir != OBSBPF_DIR_SERVER)
 		return 0;
+	/* HTTP/2: streams interleave, so the newest request tc saw is the one taken as read (a
+	 * thread-per-connection server reads one at a time). */
+	if (c->proto == OBSBPF_PROTO_HTTP2) {
+		if (c->h2_served.origin != OBSBPF_TO_NONE && ret > 0)
+			serve_trace(&c->h2_served);
+		return 0;
+	}
 	__u32 tail = c->tail;
 	if (tail == c->head || ret == 0) {
 		/* The end of the connection, or bytes that are not a new request while none waits:

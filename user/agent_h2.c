@@ -39,6 +39,7 @@ struct agent_h2 {
 	uint64_t sample_threshold;    /* a new trace is sampled when a random u32 is below it */
 	uint64_t rnd;		      /* xorshift64 state, for trace and span ids */
 	uint64_t reset_unanswered[2]; /* plain HTTP/2 streams reset before a response: [dir] */
+	uint64_t unseen_by_kernel;    /* requests whose traceparent the kernel's scan missed */
 };
 
 static uint64_t next_rnd(struct agent_h2 *h)
@@ -58,13 +59,28 @@ static void rnd_bytes(struct agent_h2 *h, uint8_t *p, size_t n)
 	}
 }
 
-/* The span's context: continued from the request's traceparent (the sender's span is the
- * parent), or a new trace sampled by --sample-ratio. As the kernel does for HTTP/1. */
+/* The span's context: the kernel's, which it propagated (inserted into the request it saw
+ * leave, or bound to the thread that read the request it saw arrive). Where the kernel made a
+ * new trace for a request whose traceparent only HPACK decoding shows (a field the peer's
+ * encoder took whole from its table), the span continues that one and keeps the kernel's span
+ * id: the upstream link is kept, the in-process one is lost, and counted. Without the kernel's
+ * (tracing off there, or a block it could not read), as the kernel does: continued or new. */
 static void span_context(struct agent_h2 *h, const struct h2_exchange *x, struct obsbpf_trace *t)
 {
 	memset(t, 0, sizeof(*t));
 	if (!h->propagation)
 		return;
+	if (x->kernel.origin != OBSBPF_TO_NONE) {
+		*t = x->kernel;
+		if (x->kernel.origin == OBSBPF_TO_NEW && x->has_traceparent) {
+			memcpy(t->trace_id, x->parent.trace_id, sizeof(t->trace_id));
+			memcpy(t->parent_id, x->parent.parent_id, sizeof(t->parent_id));
+			t->flags = x->parent.flags;
+			t->origin = OBSBPF_TO_HEADER;
+			h->unseen_by_kernel++;
+		}
+		return;
+	}
 	if (x->has_traceparent) {
 		memcpy(t->trace_id, x->parent.trace_id, sizeof(t->trace_id));
 		memcpy(t->parent_id, x->parent.parent_id, sizeof(t->parent_id));

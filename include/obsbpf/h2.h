@@ -6,9 +6,7 @@
 #ifndef OBSBPF_H2_H
 #define OBSBPF_H2_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h>
-#endif
+#include "types.h"
 
 #define OBSBPF_H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define OBSBPF_H2_PREFACE_LEN 24
@@ -36,24 +34,6 @@ enum obsbpf_h2_type {
 #define OBSBPF_H2_F_END_HEADERS 0x4
 #define OBSBPF_H2_F_PADDED	0x8
 #define OBSBPF_H2_F_PRIORITY	0x20
-
-/* One direction of an HTTP/2 connection (in struct obsbpf_conn: [1] the client's frames, [0]
- * the server's). pos is the TCP sequence number of the first byte not yet followed; frame_end
- * where the current frame's payload ends (pos == frame_end: at a frame header, of which
- * hdr_have bytes arrived at the end of the last segment). n numbers the direction's events. */
-struct obsbpf_h2_side {
-	__u32 pos;
-	__u32 frame_end;
-	__u32 stream;
-	__u32 frame_len;
-	__u32 n;
-	__u8 type;
-	__u8 flags;
-	__u8 sync; /* 1: followed */
-	__u8 hdr_have;
-	__u8 hdr[OBSBPF_H2_FRAME_HDR];
-	__u8 pad[7];
-};
 
 enum obsbpf_h2_kind {
 	OBSBPF_H2_EV_FRAME = 0, /* a frame's header, with its payload's first chunk (if forwarded) */
@@ -93,7 +73,18 @@ struct obsbpf_h2_event {
 	__u8 type; /* frame type; for EV_LOST the reason */
 	__u8 flags;
 	__u8 pad[7];
+	/* A request's HEADERS (FRAME, the block's first frame): the span context the kernel gave
+	 * it (origin OBSBPF_TO_NONE: none, tracing is off or it was not a request). */
+	struct obsbpf_trace trace;
 	__u8 data[OBSBPF_H2_CHUNK];
+};
+
+/* Map h2_tx_trace: the span context sk_msg gave a request it saw leave (and perhaps inserted
+ * into), for tc egress to put in that HEADERS' event. */
+struct obsbpf_h2_stream_key {
+	__u64 conn; /* the socket's cookie */
+	__u32 stream;
+	__u32 pad;
 };
 
 #endif

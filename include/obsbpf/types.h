@@ -7,7 +7,6 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
-#include "h2.h"
 
 #define OBSBPF_MAX_PODS	      1024
 #define OBSBPF_ROUTE_LEN      64	  /* templated path kept per route */
@@ -158,6 +157,41 @@ struct obsbpf_route_cache {
 	__u32 valid;
 };
 
+/* One direction of an HTTP/2 connection (in struct obsbpf_conn: [1] the client's frames, [0]
+ * the server's). pos is the TCP sequence number of the first byte not yet followed; frame_end
+ * where the current frame's payload ends (pos == frame_end: at a frame header, of which
+ * hdr_have bytes arrived at the end of the last segment). n numbers the direction's events. */
+struct obsbpf_h2_side {
+	__u32 pos;
+	__u32 frame_end;
+	__u32 stream;
+	__u32 frame_len;
+	__u32 n;
+	__u8 type;
+	__u8 flags;
+	__u8 sync; /* 1: followed */
+	__u8 hdr_have;
+	__u8 hdr[9 /* a frame header */];
+	__u8 pad[3];
+	__u32 last_stream; /* the client's: the highest stream id its HEADERS opened */
+};
+
+/* sk_msg's view of a client connection's HTTP/2 frames as the app sends them (write_seq space,
+ * which is TCP's, injected bytes included): where to append trace fields to a request's header
+ * block. peer_max_frame is the server's SETTINGS_MAX_FRAME_SIZE (tc ingress reads it). */
+struct obsbpf_h2_tx {
+	__u32 pos;	 /* write_seq of the first byte not yet walked */
+	__u32 frame_end; /* write_seq where the current frame ends */
+	__u32 last_stream;
+	__u32 peer_max_frame; /* 0: not seen yet, the protocol's 16384 */
+	__u32 off;	      /* where the walk is in the current send */
+	__u8 hdr_have;
+	__u8 hdr[9];
+	__u8 sync;   /* 1: followed; 0: lost (nothing inserted from then on) */
+	__u8 app_tp; /* the app sends its own traceparent here: never insert one */
+	__u8 pad[4];
+};
+
 /* Map conn_state (sk_storage): one per socket of an attached pod, created by sockops. */
 struct obsbpf_conn {
 	__u32 pod_id;
@@ -191,7 +225,9 @@ struct obsbpf_conn {
 	__u64 cookie;	    /* the socket's cookie: names the connection in h2_events */
 	__u32 tx_first_seq; /* TCP seq of the first payload byte the pod sends */
 	__u32 pad3;
-	struct obsbpf_h2_side h2[2]; /* HTTP/2: [1] the client's frames, [0] the server's */
+	struct obsbpf_h2_side h2[2];   /* HTTP/2: [1] the client's frames, [0] the server's */
+	struct obsbpf_h2_tx h2tx;      /* HTTP/2, client: sk_msg's walk of the frames sent */
+	struct obsbpf_trace h2_served; /* HTTP/2, server: the newest request's span (thread hook) */
 };
 
 /* Map stats (per-CPU array): counters the agent exposes as obsbpf_* metrics. */
@@ -225,6 +261,10 @@ enum obsbpf_stat {
 	OBSBPF_ST_H2_LOST_MALFORMED,
 	OBSBPF_ST_H2_LOST_EVENTS,
 	OBSBPF_ST_H2_LOST_BUDGET,
+	OBSBPF_ST_TRACE_FRAME_SIZE, /* HTTP/2 requests whose HEADERS frame the fields would grow past
+				     * the server's SETTINGS_MAX_FRAME_SIZE: no header */
+	OBSBPF_ST_H2_TX_DESYNC,	    /* HTTP/2 client connections whose sends sk_msg stopped following
+				     * (a send where it did not expect one): no header inserted since */
 	OBSBPF_ST_MAX,
 };
 

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include <nghttp2/nghttp2.h>
+#include <obsbpf/h2.h>
 #include "obsbpf.skel.h"
 
 #define MAX_EV 320
@@ -414,6 +416,70 @@ static void test_many_frames(void **state)
 	assert_int_equal(conn_of(pr.server).h2[1].pos, pr.c2s_seq + n);
 }
 
+/* Request HEADERS at a server end, tracing on: the kernel gives each request its server span's
+ * context, continued from a traceparent its block carries (as obsbpf writes it: raw; as an
+ * HPACK encoder does: Huffman-coded, the name from the dynamic table), or new; the thread that
+ * reads it is to serve it (c->h2_served). Trailers on an open stream get none. */
+static void test_request_trace(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_set_trace(&u, OBSBPF_PROP_W3C, 0xffffffffull + 1), 0);
+	uint8_t b[1024];
+	size_t n = opening(b);
+	/* stream 1: the field as obsbpf inserts it, behind an indexed :method */
+	uint8_t raw[2 + 2 + 11 + 1 + 55];
+	size_t r = 0;
+	raw[r++] = 0x82;
+	raw[r++] = 0x84;
+	raw[r++] = 0x00;
+	raw[r++] = 11;
+	memcpy(raw + r, "traceparent", 11), r += 11;
+	raw[r++] = 55;
+	memcpy(raw + r, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 55), r += 55;
+	frame(b, &n, OBSBPF_H2_HEADERS, OBSBPF_H2_F_END_HEADERS | OBSBPF_H2_F_END_STREAM, 1, raw,
+	      (uint32_t)r);
+	/* stream 3: an encoder's block (nghttp2: Huffman, indexing), padded */
+	nghttp2_hd_deflater *d;
+	assert_int_equal(nghttp2_hd_deflate_new(&d, 4096), 0);
+	const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+	nghttp2_nv nv[] = { { (uint8_t *)":method", (uint8_t *)"GET", 7, 3, 0 },
+			    { (uint8_t *)":path", (uint8_t *)"/x", 5, 2, 0 },
+			    { (uint8_t *)"traceparent", (uint8_t *)tp, 11, 55, 0 } };
+	uint8_t blk[256];
+	blk[0] = 3; /* pad length */
+	ssize_t bn = nghttp2_hd_deflate_hd(d, blk + 1, sizeof(blk) - 4, nv, 3);
+	assert_true(bn > 0);
+	memset(blk + 1 + bn, 0, 3);
+	frame(b, &n, OBSBPF_H2_HEADERS, OBSBPF_H2_F_END_HEADERS | OBSBPF_H2_F_PADDED, 3, blk,
+	      (uint32_t)(bn + 4));
+	/* stream 3's trailers: not a new request */
+	frame(b, &n, OBSBPF_H2_HEADERS, OBSBPF_H2_F_END_HEADERS | OBSBPF_H2_F_END_STREAM, 3, "\x82", 1);
+	/* stream 5: no traceparent */
+	frame(b, &n, OBSBPF_H2_HEADERS, OBSBPF_H2_F_END_HEADERS | OBSBPF_H2_F_END_STREAM, 5, "\x82\x84", 2);
+	nghttp2_hd_deflate_del(d);
+	to_server(0, b, n);
+	assert_int_equal(events(), 5);
+	const struct obsbpf_trace *t = &ev[1].trace;
+	assert_int_equal(t->origin, OBSBPF_TO_HEADER);
+	assert_int_equal(t->trace_id[0], 0x4b);
+	assert_int_equal(t->parent_id[7], 0xb7);
+	assert_int_equal(t->flags, 1);
+	t = &ev[2].trace;
+	assert_int_equal(t->origin, OBSBPF_TO_HEADER);
+	assert_int_equal(t->trace_id[0], 0x0a);
+	assert_int_equal(t->parent_id[0], 0xb7);
+	assert_int_equal(t->flags, 0);
+	assert_int_equal(ev[3].trace.origin, OBSBPF_TO_NONE); /* trailers */
+	t = &ev[4].trace;
+	assert_int_equal(t->origin, OBSBPF_TO_NEW);
+	assert_int_equal(t->flags, 1); /* sampled: the threshold takes every one */
+	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_CONTINUED), 2);
+	struct obsbpf_conn c = conn_of(pr.server);
+	assert_memory_equal(&c.h2_served, t, sizeof(*t));     /* the newest request */
+	assert_int_equal(ev[0].trace.origin, OBSBPF_TO_NONE); /* SETTINGS */
+}
+
 /* Not a preface: a stream that starts "PRI * HTTP/2.0" but breaks off, or a preface that is
  * not the stream's first bytes, is not HTTP/2. */
 static void test_not_preface(void **state)
@@ -439,6 +505,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_preface, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_trace, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

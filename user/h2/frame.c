@@ -43,7 +43,8 @@ static void block_done(struct h2_tracker *t, struct h2_conn *c, uint32_t fc)
 	/* A PUSH_PROMISE's block only keeps HPACK in step: the pushed stream is not a request of
 	 * the client's, and is not measured. */
 	if (d->block_type == OBSBPF_H2_HEADERS)
-		h2_stream_headers(t, c, fc, d->block_stream, d->block_end_stream, d->block_ts, &f);
+		h2_stream_headers(t, c, fc, d->block_stream, d->block_end_stream, d->block_ts, &f,
+				  &d->block_trace);
 }
 
 /* A header-block frame's payload, whole: its fragment joins the block. */
@@ -75,6 +76,7 @@ static void block_frame(struct h2_tracker *t, struct h2_conn *c, uint32_t fc)
 		d->block_stream = d->stream;
 		d->block_end_stream = d->type == OBSBPF_H2_HEADERS && (d->flags & OBSBPF_H2_F_END_STREAM);
 		d->block_ts = d->frame_ts;
+		d->block_trace = d->frame_trace;
 		d->block.len = 0;
 	}
 	if (off + pad > n) {
@@ -142,6 +144,7 @@ void h2_frame_event(struct h2_tracker *t, struct h2_conn *c, const struct obsbpf
 	d->stream = e->stream;
 	d->frame_len = e->frame_len;
 	d->frame_ts = e->ts_ns;
+	d->frame_trace = e->trace;
 	d->seq0 = e->seq;
 	switch (e->type) {
 	case OBSBPF_H2_DATA:

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <obsbpf/types.h>
+#include <obsbpf/h2.h>
 
 #define H2_METHOD_LEN	 16
 #define H2_PATH_LEN	 256 /* longer paths are cut (the route and rpc method come from it) */
@@ -41,6 +41,8 @@ struct h2_exchange {
 	char grpc_message[H2_MESSAGE_LEN];
 	bool has_traceparent;	    /* the request carried a valid traceparent: in parent */
 	struct obsbpf_trace parent; /* its trace id, span id (as parent_id) and flags */
+	struct obsbpf_trace kernel; /* the span context the kernel gave the request (origin NONE:
+				     * tracing off, or the kernel did not see it as a request) */
 	struct obsbpf_addrs addrs;
 };
 

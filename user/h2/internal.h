@@ -43,6 +43,7 @@ struct h2_dir {
 	uint8_t type, flags;
 	uint32_t stream, frame_len, seq0; /* seq0: TCP seq of the payload's first byte */
 	uint64_t frame_ts;
+	struct obsbpf_trace frame_trace; /* the kernel's span context, on a request's HEADERS */
 	struct h2_bytes payload;
 	/* the header block */
 	bool in_block;
@@ -50,6 +51,7 @@ struct h2_dir {
 	bool block_end_stream;
 	uint32_t block_stream;
 	uint64_t block_ts;
+	struct obsbpf_trace block_trace; /* the kernel's, from the block's first frame */
 	struct h2_bytes block;
 };
 
@@ -58,6 +60,7 @@ struct h2_stream {
 	uint64_t start_ns;
 	bool req_done;
 	struct h2_fields req;
+	struct obsbpf_trace kernel;
 	uint16_t status;
 	int16_t grpc_status;
 	char grpc_message[H2_MESSAGE_LEN];
@@ -100,7 +103,7 @@ void h2_hpack_table_size(struct h2_dir *d, uint32_t size, uint32_t limit);
 
 /* stream.c: what a complete header block, an END_STREAM DATA frame or a RST_STREAM means. */
 void h2_stream_headers(struct h2_tracker *t, struct h2_conn *c, uint32_t fc, uint32_t stream, bool end_stream,
-		       uint64_t ts, const struct h2_fields *f);
+		       uint64_t ts, const struct h2_fields *f, const struct obsbpf_trace *kernel);
 void h2_stream_data_end(struct h2_tracker *t, struct h2_conn *c, uint32_t fc, uint32_t stream, uint64_t ts);
 void h2_stream_reset(struct h2_tracker *t, struct h2_conn *c, uint32_t stream, uint32_t code, uint64_t ts);
 /* Forgets the streams of a connection that goes, counting those left open. */

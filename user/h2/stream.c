@@ -57,6 +57,7 @@ static void finish(struct h2_tracker *t, struct h2_conn *c, struct h2_stream *s,
 		.rst_code = code,
 		.has_traceparent = s->req.has_traceparent,
 		.parent = s->req.parent,
+		.kernel = s->kernel,
 		.addrs = c->addrs,
 	};
 	memcpy(x.method, s->req.method, sizeof(x.method));
@@ -70,7 +71,7 @@ static void finish(struct h2_tracker *t, struct h2_conn *c, struct h2_stream *s,
 }
 
 void h2_stream_headers(struct h2_tracker *t, struct h2_conn *c, uint32_t fc, uint32_t stream, bool end_stream,
-		       uint64_t ts, const struct h2_fields *f)
+		       uint64_t ts, const struct h2_fields *f, const struct obsbpf_trace *kernel)
 {
 	struct h2_stream *s = find(c, stream);
 	if (fc) {
@@ -90,6 +91,7 @@ void h2_stream_headers(struct h2_tracker *t, struct h2_conn *c, uint32_t fc, uin
 		s->id = stream;
 		s->start_ns = ts;
 		s->req = *f;
+		s->kernel = *kernel;
 		s->req_done = end_stream;
 		s->grpc_status = -1;
 		return;
