@@ -158,7 +158,7 @@ __noinline int obsbpf_h2_start(struct obsbpf_conn *c)
 	__builtin_memset(&c->h2tx, 0, sizeof(c->h2tx));
 	c->h2tx.pos = c->h2tx.frame_end = cl + OBSBPF_H2_PREFACE_LEN;
 	c->h2tx.sync = c->dir == OBSBPF_DIR_CLIENT;
-	__builtin_memset(&c->h2_served, 0, sizeof(c->h2_served));
+	__builtin_memset(&c->h2_trace, 0, sizeof(c->h2_trace));
 	__u32 zero = 0;
 	__s64 *live = bpf_map_lookup_elem(&h2_live, &zero);
 	if (live)
@@ -188,7 +188,7 @@ static int hpack_step(__u32 i, void *ctx)
 {
 	struct obsbpf_hpack_buf *hb = *(struct obsbpf_hpack_buf **)ctx;
 	obsbpf_hpack_step(hb->b, &hb->s);
-	return hb->s.done ? 1 : 0;
+	return CB_RET(hb->s.done);
 }
 
 __noinline int obsbpf_hpack_scan(struct obsbpf_hpack_buf *hb)
@@ -204,7 +204,7 @@ __noinline int obsbpf_hpack_scan(struct obsbpf_hpack_buf *hb)
 /* A request's first HEADERS (the client's current frame, its payload at buf->off): its span context into
  * buf->t. A client's request: what sk_msg gave it as it left. A request the pod serves: the
  * traceparent its block carries, continued, or a new trace; the thread that reads it serves it
- * (the thread hook reads c->h2_served). A global subprogram: verified once. */
+ * (the thread hook reads c->h2_trace). A global subprogram: verified once. */
 __noinline int obsbpf_h2_request(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf)
 {
 	if (!c || !buf)
@@ -259,7 +259,7 @@ __noinline int obsbpf_h2_request(struct __sk_buff *skb, struct obsbpf_conn *c, s
 	} else {
 		new_trace(t, cfg);
 	}
-	c->h2_served = *t;
+	c->h2_trace = *t;
 	return 0;
 }
 
@@ -396,7 +396,7 @@ struct h2_walk {
 static int h2_walk_step(__u32 i, void *ctx)
 {
 	struct h2_walk *w = ctx;
-	return obsbpf_h2_step(w->skb, w->c, w->buf, w->from_client) ? 1 : 0; /* bpf_loop: 0 or 1 */
+	return CB_RET(obsbpf_h2_step(w->skb, w->c, w->buf, w->from_client));
 }
 
 __noinline int obsbpf_h2_segment(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf,

@@ -13,6 +13,9 @@
 #include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
 
+/* An empty context, in .rodata: what a new h2_tx_trace entry starts as. */
+const struct obsbpf_trace obsbpf_zero_trace __weak = {};
+
 #define H2_MAX_FRAME_DEFAULT 16384 /* SETTINGS_MAX_FRAME_SIZE's initial value */
 #define H2_TX_STEPS	     8192  /* frame headers and payloads walked per send */
 #define H2_NO_START	     0xffffffffu
@@ -118,8 +121,8 @@ undo:
  * traceparent of the app's. Returns 1 when it has one (the context in the buffer's scan), 0
  * when the whole block was read without one, -1 when it could not be read whole. *pad: the
  * padding after the block. */
-static __always_inline int scan_block(struct sk_msg_md *msg, __u32 off, __u32 flen, __u32 flags, __u32 *pad,
-				      struct obsbpf_hpack_buf **out)
+static __always_inline int scan_block(struct sk_msg_md *msg, struct obsbpf_hpack_buf *hb, __u32 off,
+				      __u32 flen, __u32 flags, __u32 *pad)
 {
 	if (bpf_msg_pull_data(msg, off, off + flen, 0))
 		return -1;
@@ -140,18 +143,12 @@ static __always_inline int scan_block(struct sk_msg_md *msg, __u32 off, __u32 fl
 	__u64 n = flen - skip - *pad;
 	if (n > OBSBPF_HPACK_SCAN_BUF)
 		return -1; /* beyond what is scanned: a traceparent could hide there */
-	struct bpf_sock *sk = msg->sk;
-	struct obsbpf_hpack_buf *hb =
-		sk ? bpf_sk_storage_get(&h2_txbuf, sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : NULL;
-	if (!hb)
-		return -1;
 	BOUND(n, OBSBPF_HPACK_SCAN_BUF);
 	NONZERO(n, OBSBPF_HPACK_SCAN_BUF);
 	if (bpf_probe_read_kernel(hb->b, n, data + (skip & 7)) < 0)
 		return -1;
 	__builtin_memset(&hb->s, 0, sizeof(hb->s));
 	hb->s.n = (__u32)n;
-	*out = hb;
 	if (obsbpf_hpack_scan(hb))
 		return 1;
 	return hb->s.whole ? 0 : -1;
@@ -168,34 +165,39 @@ __noinline int obsbpf_h2_tx_request(struct sk_msg_md *msg, struct obsbpf_conn *c
 		return 0;
 	struct obsbpf_h2_tx *x = &c->h2tx;
 	__u32 flen = x->frame_end - x->pos, flags = x->hdr[4];
-	struct obsbpf_trace t = {};
-	struct obsbpf_hpack_buf *hb = NULL;
+	struct obsbpf_trace *t = &c->h2_trace;
+	__builtin_memset(t, 0, sizeof(*t));
+	struct bpf_sock *sk = msg->sk;
+	struct obsbpf_hpack_buf *hb =
+		sk ? bpf_sk_storage_get(&h2_txbuf, sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : NULL;
+	if (!hb)
+		return 0;
 	__u32 pad = 0;
 	/* The frame whole in this send, the block ending in it: the case that can be written. */
 	__u32 off = x->off;
 	int whole = hdr != H2_NO_START && (flags & OBSBPF_H2_F_END_HEADERS) && off + flen <= msg->size;
-	int seen = whole ? scan_block(msg, off, flen, flags, &pad, &hb) : -1;
-	if (seen == 1 && hb) {
+	int seen = whole ? scan_block(msg, hb, off, flen, flags, &pad) : -1;
+	if (seen == 1) {
 		/* The app propagates on this connection: continued here, never inserted into. */
-		__builtin_memcpy(t.trace_id, hb->s.t.trace_id, 16);
-		__builtin_memcpy(t.parent_id, hb->s.t.parent_id, 8);
-		t.flags = hb->s.t.flags;
-		t.origin = OBSBPF_TO_HEADER;
-		new_span_id(&t);
+		__builtin_memcpy(t->trace_id, hb->s.t.trace_id, 16);
+		__builtin_memcpy(t->parent_id, hb->s.t.parent_id, 8);
+		t->flags = hb->s.t.flags;
+		t->origin = OBSBPF_TO_HEADER;
+		new_span_id(t);
 		x->app_tp = 1;
 		stat_inc(OBSBPF_ST_TRACE_CONTINUED);
 		goto report;
 	}
 	struct obsbpf_trace *served = served_trace();
 	if (served && served->origin != OBSBPF_TO_NONE) {
-		__builtin_memcpy(t.trace_id, served->trace_id, 16);
-		__builtin_memcpy(t.parent_id, served->span_id, 8);
-		t.flags = served->flags;
-		t.origin = OBSBPF_TO_THREAD;
-		new_span_id(&t);
+		__builtin_memcpy(t->trace_id, served->trace_id, 16);
+		__builtin_memcpy(t->parent_id, served->span_id, 8);
+		t->flags = served->flags;
+		t->origin = OBSBPF_TO_THREAD;
+		new_span_id(t);
 		stat_inc(OBSBPF_ST_TRACE_THREAD);
 	} else {
-		new_trace(&t, cfg);
+		new_trace(t, cfg);
 		stat_inc(OBSBPF_ST_TRACE_UNCORRELATED);
 	}
 	if (x->app_tp)
@@ -209,22 +211,30 @@ __noinline int obsbpf_h2_tx_request(struct sk_msg_md *msg, struct obsbpf_conn *c
 		goto report;
 	}
 	__u32 max = x->peer_max_frame ? x->peer_max_frame : H2_MAX_FRAME_DEFAULT;
-	__u32 len = fields_len(cfg->propagation, &t);
+	__u32 len = fields_len(cfg->propagation, t);
 	if (flen + len > max) {
 		stat_inc(OBSBPF_ST_TRACE_FRAME_SIZE);
 		goto report;
 	}
-	int added = obsbpf_h2_inject(msg, hdr, off + flen - pad, cfg->propagation, &t);
+	int added = obsbpf_h2_inject(msg, hdr, off + flen - pad, cfg->propagation, t);
 	if (added < 0) {
 		stat_inc(OBSBPF_ST_TRACE_INJECT_FAILED);
 		goto report;
 	}
 	x->frame_end += (__u32)added;
-	t.injected = 1;
+	t->injected = 1;
 	stat_inc(OBSBPF_ST_TRACE_INJECTED);
 report:;
-	struct obsbpf_h2_stream_key k = { .conn = c->cookie, .stream = stream };
-	bpf_map_update_elem(&h2_tx_trace, &k, &t, BPF_ANY);
+	/* In two steps: a helper takes no value from socket storage seen through a global
+	 * subprogram's argument on 6.1, and a copy on the stack would pass 6.1's 512 bytes. */
+	struct obsbpf_h2_stream_key *k = (struct obsbpf_h2_stream_key *)hb->key;
+	k->conn = c->cookie;
+	k->stream = stream;
+	k->pad = 0;
+	bpf_map_update_elem(&h2_tx_trace, k, &obsbpf_zero_trace, BPF_ANY);
+	struct obsbpf_trace *v = bpf_map_lookup_elem(&h2_tx_trace, k);
+	if (v)
+		*v = *t;
 	return 0;
 }
 
@@ -297,7 +307,7 @@ lost:
 static int tx_step(__u32 i, void *ctx)
 {
 	struct h2_tx_walk *w = ctx;
-	return obsbpf_h2_tx_step(w->msg, w->c) ? 1 : 0;
+	return CB_RET(obsbpf_h2_tx_step(w->msg, w->c));
 }
 
 __noinline int obsbpf_h2_tx(struct sk_msg_md *msg, struct obsbpf_conn *c)

@@ -32,8 +32,8 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	/* HTTP/2: streams interleave, so the newest request tc saw is the one taken as read (a
 	 * thread-per-connection server reads one at a time). */
 	if (c->proto == OBSBPF_PROTO_HTTP2) {
-		if (c->h2_served.origin != OBSBPF_TO_NONE && ret > 0)
-			serve_trace(&c->h2_served);
+		if (c->h2_trace.origin != OBSBPF_TO_NONE && ret > 0)
+			serve_trace(&c->h2_trace);
 		return 0;
 	}
 	__u32 tail = c->tail;

@@ -15,4 +15,14 @@
 /* Hides v's value from the compiler: it keeps the computation where it is written. */
 #define OPAQUE(v) asm volatile("" : "+r"(v))
 
+/* A bpf_loop callback's return value, 0 or 1 in a form the verifier sees as such: clang 19
+ * turns `x ? 1 : 0` into arithmetic whose range the verifier does not bound ("At callback
+ * return the register R0 has unknown scalar value"). */
+#define CB_RET(x)                                          \
+	({                                                 \
+		__u64 __r = (x) != 0;                      \
+		asm volatile("%[r] &= 1" : [r] "+r"(__r)); \
+		(int)__r;                                  \
+	})
+
 #endif

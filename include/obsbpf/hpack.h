@@ -60,6 +60,7 @@ struct obsbpf_hpack_buf {
 	__u8 b[OBSBPF_HPACK_SCAN_BUF];
 	__u8 slack[OBSBPF_HPACK_SLACK];
 	struct obsbpf_hpack_scan s;
+	__u64 key[2]; /* sk_msg: a map key kept off the stack (6.1 allows 512 bytes for all frames) */
 };
 
 /* An HPACK integer with a bits-bit prefix at *pi (RFC 7541 5.1), advancing *pi. At most four

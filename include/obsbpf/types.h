@@ -225,9 +225,12 @@ struct obsbpf_conn {
 	__u64 cookie;	    /* the socket's cookie: names the connection in h2_events */
 	__u32 tx_first_seq; /* TCP seq of the first payload byte the pod sends */
 	__u32 pad3;
-	struct obsbpf_h2_side h2[2];   /* HTTP/2: [1] the client's frames, [0] the server's */
-	struct obsbpf_h2_tx h2tx;      /* HTTP/2, client: sk_msg's walk of the frames sent */
-	struct obsbpf_trace h2_served; /* HTTP/2, server: the newest request's span (thread hook) */
+	struct obsbpf_h2_side h2[2]; /* HTTP/2: [1] the client's frames, [0] the server's */
+	struct obsbpf_h2_tx h2tx;    /* HTTP/2, client: sk_msg's walk of the frames sent */
+	/* HTTP/2: a span context at hand. Server: the newest request's (the thread hook binds the
+	 * reading thread to it). Client: the request sk_msg is sending (off the call stack, which
+	 * 6.1's verifier allows 512 bytes over sk_msg's eight frames). */
+	struct obsbpf_trace h2_trace;
 };
 
 /* Map stats (per-CPU array): counters the agent exposes as obsbpf_* metrics. */
