@@ -72,7 +72,8 @@ static void span_context(struct agent_h2 *h, const struct h2_exchange *x, struct
 		return;
 	if (x->kernel.origin != OBSBPF_TO_NONE) {
 		*t = x->kernel;
-		if (x->kernel.origin == OBSBPF_TO_NEW && x->has_traceparent) {
+		/* (A client's request carries the traceparent the kernel wrote: its own.) */
+		if (x->dir == OBSBPF_DIR_SERVER && x->kernel.origin == OBSBPF_TO_NEW && x->has_traceparent) {
 			memcpy(t->trace_id, x->parent.trace_id, sizeof(t->trace_id));
 			memcpy(t->parent_id, x->parent.parent_id, sizeof(t->parent_id));
 			t->flags = x->parent.flags;

@@ -46,6 +46,7 @@ for i, c in enumerate(calls):
     assert sid in cs, ("no client span for", tp)
     cspan = cs[sid]
     assert cspan["trace_id"] == tid and cspan["resource"]["service.name"] == "cart-client"
+    assert not cspan["parent_span_id"], ("a new trace's client span is a root", cspan)
     srv = [s for s in ss if s["parent_span_id"] == sid]
     assert len(srv) == 1 and srv[0]["trace_id"] == tid, ("server span of", tp)
     assert srv[0]["resource"]["service.name"] == "cart-server"
