@@ -206,6 +206,7 @@ int agent_h2_start(struct agent *a, const struct obsbpf_trace_cfg *tc)
 	if (getrandom(&h->rnd, sizeof(h->rnd), 0) != sizeof(h->rnd) || !h->rnd)
 		h->rnd = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull | 1;
 	struct h2_limits lim = H2_DEFAULT_LIMITS;
+	lim.max_conns = a->cfg->max_h2_conns;
 	h->t = h2_tracker_new(&lim, on_exchange, h);
 	h->hist = hist_store_new(H2_MAX_SERIES);
 	h->cap = value_cap_new(a->cfg->max_routes);

@@ -35,6 +35,7 @@ struct obsbpf_config {
 	/* data plane */
 	unsigned max_routes;
 	unsigned max_conns;
+	unsigned max_h2_conns; /* per pod */
 	const char *tc_hook;
 	const char *pin_dir;
 	/* trace propagation in the kernel */

@@ -389,6 +389,20 @@ static void test_drops(void **state)
 	assert_int_equal(h2_tracker_stats(t)->opened, 4);
 }
 
+/* Found by fuzz_h2: a HEADERS frame with an empty payload (an empty block, no buffer behind it)
+ * decodes as a block with no fields. */
+static void test_empty_block(void **state)
+{
+	struct fake f;
+	fake_init(&f, *state, 95, OBSBPF_DIR_SERVER);
+	frame(&f, 1, OBSBPF_H2_HEADERS, OBSBPF_H2_F_END_HEADERS | OBSBPF_H2_F_END_STREAM, 1, NULL, 0);
+	headers(&f, 0, OBSBPF_H2_F_END_STREAM, 1, resp_200, 2);
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].method, "");
+	assert_int_equal(got[0].status, 200);
+	fake_free(&f);
+}
+
 /* Limits: connections beyond max_conns are not decoded (counted), streams beyond max_streams
  * are not measured (counted), a block beyond max_block gives the connection up. */
 static void test_limits(void **state)
@@ -434,6 +448,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_continuation_padding_settings_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traceparent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_block, setup, teardown),
 		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

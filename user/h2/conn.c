@@ -85,23 +85,48 @@ static void conn_free(struct h2_tracker *t, struct h2_conn *c)
 	free(c);
 }
 
+/* The live count of a pod (created at 0). NULL on out of memory. */
+static uint32_t *pod_live(struct h2_tracker *t, uint32_t pod_id)
+{
+	for (size_t i = 0; i < t->npods; i++)
+		if (t->pods[i].pod_id == pod_id)
+			return &t->pods[i].live;
+	if (!array_grow((void **)&t->pods, &t->cap_pods, t->npods + 1, sizeof(*t->pods)))
+		return NULL;
+	t->pods[t->npods].pod_id = pod_id;
+	t->pods[t->npods].live = 0;
+	return &t->pods[t->npods++].live;
+}
+
+/* c stops counting as live. */
+static void unlive(struct h2_tracker *t, struct h2_conn *c)
+{
+	uint32_t *n = pod_live(t, c->pod_id);
+	if (n && *n)
+		(*n)--;
+	t->live--;
+}
+
 void h2_conn_drop(struct h2_tracker *t, struct h2_conn *c, enum h2_drop why)
 {
 	if (c->dead)
 		return;
 	c->dead = true;
-	t->live--;
+	unlive(t, c);
 	t->st.dropped[why]++;
 	h2_streams_clear(t, c);
 	dir_free(&c->d[0]);
 	dir_free(&c->d[1]);
 }
 
-/* A connection the table does not hold yet. Beyond max_conns it is made dead at once (counted
- * once); dead entries too are bounded, at twice max_conns, past which nothing is added. */
+/* A connection the table does not hold yet. Beyond max_conns of its pod it is made dead at once
+ * (counted once); entries of all pods are bounded, at twice max_conns for each pod seen, past
+ * which nothing is added. */
 static struct h2_conn *add(struct h2_tracker *t, const struct obsbpf_h2_event *e)
 {
-	if (t->nconns >= 2 * (size_t)t->lim.max_conns || !index_reserve(&t->ix, t->nconns, pos_hash, t) ||
+	uint32_t *pl = pod_live(t, e->pod_id);
+	if (!pl || t->nconns >= 2 * (size_t)t->lim.max_conns * t->npods ||
+	    !index_reserve(&t->ix, t->nconns, pos_hash, t) ||
 	    !array_grow((void **)&t->conns, &t->cap_conns, t->nconns + 1, sizeof(*t->conns)))
 		return NULL;
 	struct h2_conn *c = calloc(1, sizeof(*c));
@@ -119,7 +144,8 @@ static struct h2_conn *add(struct h2_tracker *t, const struct obsbpf_h2_event *e
 	*slot = (uint32_t)++t->nconns;
 	t->st.opened++;
 	t->live++;
-	if (t->live > t->lim.max_conns)
+	(*pl)++;
+	if (*pl > t->lim.max_conns)
 		h2_conn_drop(t, c, H2_DROP_LIMIT);
 	return c;
 }
@@ -130,7 +156,7 @@ static void remove_conn(struct h2_tracker *t, struct h2_conn *c)
 		if (t->conns[i] != c)
 			continue;
 		if (!c->dead)
-			t->live--;
+			unlive(t, c);
 		conn_free(t, c);
 		t->conns[i] = t->conns[--t->nconns];
 		index_fill(&t->ix, t->nconns, pos_hash, t);
@@ -200,6 +226,7 @@ void h2_tracker_free(struct h2_tracker *t)
 	for (size_t i = 0; i < t->nconns; i++)
 		conn_free(t, t->conns[i]);
 	free(t->conns);
+	free(t->pods);
 	index_free(&t->ix);
 	free(t);
 }
@@ -213,7 +240,7 @@ void h2_tracker_forget_pod(struct h2_tracker *t, uint32_t pod_id)
 			continue;
 		}
 		if (!c->dead)
-			t->live--;
+			unlive(t, c);
 		conn_free(t, c);
 		t->conns[i] = t->conns[--t->nconns];
 	}

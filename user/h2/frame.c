@@ -83,7 +83,8 @@ static void block_frame(struct h2_tracker *t, struct h2_conn *c, uint32_t fc)
 		h2_conn_drop(t, c, H2_DROP_MALFORMED);
 		return;
 	}
-	int rc = h2_bytes_add(&d->block, p + off, n - off - pad, t->lim.max_block);
+	/* An empty fragment (a HEADERS frame of length 0) adds nothing: p may be NULL then. */
+	int rc = n - off - pad ? h2_bytes_add(&d->block, p + off, n - off - pad, t->lim.max_block) : 0;
 	if (rc < 0) {
 		h2_conn_drop(t, c, H2_DROP_BLOCK);
 		return;

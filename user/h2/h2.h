@@ -49,7 +49,7 @@ struct h2_exchange {
 typedef void (*h2_exchange_fn)(void *arg, const struct h2_exchange *x);
 
 struct h2_limits {
-	unsigned max_conns;   /* connections decoded at once; more are left alone, counted */
+	unsigned max_conns;   /* connections decoded at once per pod; more are left alone, counted */
 	unsigned max_streams; /* open streams per connection; more are not measured, counted */
 	unsigned max_block;   /* bytes of one header block (HEADERS + CONTINUATION) */
 	unsigned max_table;   /* HPACK dynamic table per direction, whatever SETTINGS allow */

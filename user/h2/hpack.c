@@ -83,7 +83,8 @@ int h2_hpack_decode(struct h2_dir *d, const uint8_t *b, size_t len, struct h2_fi
 			return -1;
 		nghttp2_hd_inflate_change_table_size(d->inf, d->table_max);
 	}
-	const uint8_t *in = b;
+	static const uint8_t empty[1];
+	const uint8_t *in = len ? b : empty; /* an empty block: no buffer behind it */
 	size_t left = len;
 	for (;;) {
 		nghttp2_nv nv;

@@ -85,6 +85,12 @@ struct h2_tracker {
 	struct h2_conn **conns;
 	size_t nconns, cap_conns;
 	size_t live; /* conns not dead */
+	/* conns not dead, per pod (few pods: a small array) */
+	struct {
+		uint32_t pod_id;
+		uint32_t live;
+	} * pods;
+	size_t npods, cap_pods;
 	struct index ix;
 	struct h2_stats st;
 };
