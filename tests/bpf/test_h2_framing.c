@@ -419,7 +419,7 @@ static void test_many_frames(void **state)
 /* Request HEADERS at a server end, tracing on: the kernel gives each request its server span's
  * context, continued from a traceparent its block carries (as obsbpf writes it: raw; as an
  * HPACK encoder does: Huffman-coded, the name from the dynamic table), or new; the thread that
- * reads it is to serve it (c->h2_served). Trailers on an open stream get none. */
+ * reads it is to serve it (c->h2_trace). Trailers on an open stream get none. */
 static void test_request_trace(void **state)
 {
 	(void)state;
@@ -476,7 +476,7 @@ static void test_request_trace(void **state)
 	assert_int_equal(t->flags, 1); /* sampled: the threshold takes every one */
 	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_CONTINUED), 2);
 	struct obsbpf_conn c = conn_of(pr.server);
-	assert_memory_equal(&c.h2_served, t, sizeof(*t));     /* the newest request */
+	assert_memory_equal(&c.h2_trace, t, sizeof(*t));     /* the newest request */
 	assert_int_equal(ev[0].trace.origin, OBSBPF_TO_NONE); /* SETTINGS */
 }
 
