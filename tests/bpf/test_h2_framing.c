@@ -476,7 +476,7 @@ static void test_request_trace(void **state)
 	assert_int_equal(t->flags, 1); /* sampled: the threshold takes every one */
 	assert_int_equal(bpfut_stat(&u, OBSBPF_ST_TRACE_CONTINUED), 2);
 	struct obsbpf_conn c = conn_of(pr.server);
-	assert_memory_equal(&c.h2_trace, t, sizeof(*t));     /* the newest request */
+	assert_memory_equal(&c.h2_trace, t, sizeof(*t));      /* the newest request */
 	assert_int_equal(ev[0].trace.origin, OBSBPF_TO_NONE); /* SETTINGS */
 }
 

@@ -292,11 +292,13 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	};
 	stat_samples(out, "obsbpf_trace_context_total", "outcome", tr, ARRAY_LEN(tr), l, s);
 	counter(out, fmt, "obsbpf_trace_inject_skipped_total",
-		"Requests that got no injected trace header, by reason: destination outside --inject-to, head not whole in one send, or the kernel refused the insertion (the request passed unchanged).");
+		"Requests that got no injected trace header, by reason: destination outside --inject-to, head (HTTP/2: HEADERS frame or block) not whole in one send, the kernel refused the insertion (the request passed unchanged), the HTTP/2 frame would pass the server's maximum frame size, or sk_msg stopped following the connection's HTTP/2 frames.");
 	static const struct stat_label sk[] = {
 		{ "not_allowed", OBSBPF_ST_TRACE_NOT_ALLOWED },
 		{ "head_split", OBSBPF_ST_TRACE_HEAD_SPLIT },
 		{ "insert_failed", OBSBPF_ST_TRACE_INJECT_FAILED },
+		{ "frame_size", OBSBPF_ST_TRACE_FRAME_SIZE },
+		{ "h2_desync", OBSBPF_ST_H2_TX_DESYNC },
 	};
 	stat_samples(out, "obsbpf_trace_inject_skipped_total", "reason", sk, ARRAY_LEN(sk), l, s);
 	counter(out, fmt, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");
