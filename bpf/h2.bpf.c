@@ -282,7 +282,31 @@ __noinline int obsbpf_h2_settings(struct __sk_buff *skb, struct obsbpf_conn *c, 
 	return 0;
 }
 
-/* The frame header in d->hdr is whole: take it. Returns 1 to stop. */
+/* The current frame's first event: its header, with the payload's first chunk when it is one
+ * user space takes (a header block, settings, a reset's code). A global subprogram: a request's
+ * HEADERS is emitted from obsbpf_h2_segment, after its span context was made. Returns 1 to stop
+ * (the connection is lost). */
+__noinline int obsbpf_h2_first_chunk(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf,
+				     __u32 from_client)
+{
+	if (!c || !buf)
+		return 1;
+	struct obsbpf_h2_side *d = &c->h2[from_client & 1];
+	__u32 off = buf->off, len = buf->len, flen = d->frame_len;
+	__u32 n = d->type == OBSBPF_H2_DATA || off >= len ? 0 : len - off;
+	if (n > flen)
+		n = flen;
+	if (n > OBSBPF_H2_CHUNK)
+		n = OBSBPF_H2_CHUNK;
+	if (emit(skb, c, d, buf, OBSBPF_H2_EV_FRAME, from_client, off, n) < 0)
+		return h2_lost(c, OBSBPF_H2_LOST_EVENTS);
+	d->pos += n;
+	buf->off = off + n;
+	return 0;
+}
+
+/* The frame header in d->hdr is whole: take it. Returns 1 to stop: the connection was lost, or
+ * a request's HEADERS waits for its span context (buf->req_pending). */
 static __always_inline int frame_header(struct __sk_buff *skb, struct obsbpf_conn *c,
 					struct obsbpf_h2_side *d, struct tc_buf *buf, __u32 from_client)
 {
@@ -301,24 +325,19 @@ static __always_inline int frame_header(struct __sk_buff *skb, struct obsbpf_con
 	if (!announced(type, flags))
 		return 0;
 	__builtin_memset(&buf->t, 0, sizeof(buf->t));
-	/* Client stream ids only grow (RFC 9113 5.1.1): a higher one is a new request. */
+	/* Client stream ids only grow (RFC 9113 5.1.1): a higher one is a new request. Its context
+	 * is made outside this call chain (6.1 allows 512 bytes of stack over all of a chain's
+	 * frames, and the scan is deep). */
 	if (type == OBSBPF_H2_HEADERS && from_client && (stream & 1) && stream > d->last_stream) {
 		d->last_stream = stream;
-		obsbpf_h2_request(skb, c, buf);
+		if (!buf->req_none) {
+			buf->req_pending = 1;
+			return 1;
+		}
 	}
 	if (type == OBSBPF_H2_SETTINGS && !from_client && c->dir == OBSBPF_DIR_CLIENT)
 		obsbpf_h2_settings(skb, c, buf, flen);
-	__u32 off = buf->off, len = buf->len;
-	__u32 n = type == OBSBPF_H2_DATA ? 0 : len - off;
-	if (n > flen)
-		n = flen;
-	if (n > OBSBPF_H2_CHUNK)
-		n = OBSBPF_H2_CHUNK;
-	if (emit(skb, c, d, buf, OBSBPF_H2_EV_FRAME, from_client, off, n) < 0)
-		return h2_lost(c, OBSBPF_H2_LOST_EVENTS);
-	d->pos += n;
-	buf->off = off + n;
-	return 0;
+	return obsbpf_h2_first_chunk(skb, c, buf, from_client);
 }
 
 /* One step through the segment from buf->off: a piece of payload, or a frame header. A global
@@ -384,6 +403,8 @@ __noinline int obsbpf_h2_step(struct __sk_buff *skb, struct obsbpf_conn *c, stru
 	return frame_header(skb, c, d, buf, from_client);
 }
 
+#define H2_SEG_REQUESTS 64 /* requests whose span context one segment's walk makes */
+
 /* bpf_loop's context: the walk of one segment. */
 struct h2_walk {
 	struct __sk_buff *skb;
@@ -422,9 +443,21 @@ __noinline int obsbpf_h2_segment(struct __sk_buff *skb, struct obsbpf_conn *c, s
 		return 0; /* a retransmit of what was followed */
 	buf->off = (__u32)behind;
 	/* A loop of steps, each a global subprogram: verified once, however many frames the
-	 * segment holds (a 64 KiB segment of small DATA frames has thousands). */
+	 * segment holds (a 64 KiB segment of small DATA frames has thousands). It stops at each
+	 * request's HEADERS, whose span context is made here, and goes on; past H2_SEG_REQUESTS
+	 * requests in one segment, the rest get none (user space makes one). */
 	struct h2_walk w = { .skb = skb, .c = c, .buf = buf, .from_client = from_client };
-	bpf_loop(OBSBPF_H2_STEPS, h2_walk_step, &w, 0);
+	buf->req_none = 0;
+	for (int r = 0; r <= H2_SEG_REQUESTS; r++) {
+		buf->req_pending = 0;
+		buf->req_none = r == H2_SEG_REQUESTS;
+		bpf_loop(OBSBPF_H2_STEPS, h2_walk_step, &w, 0);
+		if (!buf->req_pending || !d->sync)
+			break;
+		obsbpf_h2_request(skb, c, buf);
+		if (obsbpf_h2_first_chunk(skb, c, buf, from_client))
+			return 0;
+	}
 	if (buf->off < len && d->sync)
 		return h2_lost(c, OBSBPF_H2_LOST_BUDGET);
 	return 0;

@@ -271,18 +271,6 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 	c->at_boundary = 1;
 }
 
-/* A global subprogram: HTTP/1's locals live in its frame, not in the program's, which the HTTP/2
- * walk's deeper call chain also starts from (6.1's verifier allows 512 bytes of stack over all
- * the frames of a chain). */
-__noinline int obsbpf_on_request(struct sk_msg_md *msg, struct obsbpf_conn *c, struct obsbpf_line *line,
-				 __u32 n, __u32 seq)
-{
-	if (!msg || !c || !line)
-		return 0;
-	on_request(msg, c, line, n, seq);
-	return 0;
-}
-
 SEC("sk_msg")
 int obsbpf_msg(struct sk_msg_md *msg)
 {
@@ -319,7 +307,7 @@ int obsbpf_msg(struct sk_msg_md *msg)
 	/* write_seq: the stream offset of this send's first byte (it is not queued yet). */
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	__u32 seq = tp ? BPF_CORE_READ(tp, write_seq) : 0;
-	obsbpf_on_request(msg, c, line, (__u32)n, seq);
+	on_request(msg, c, line, (__u32)n, seq);
 	/* The stream's first send showed HTTP/2: the requests in it, from this send on. */
 	if (c->proto == OBSBPF_PROTO_HTTP2)
 		obsbpf_h2_tx(msg, c);

@@ -68,6 +68,8 @@ struct tc_buf {
 	__u32 egress;		    /* responses leaving server sockets, not messages arriving */
 	__u32 start;		    /* the head walk: where the current line starts */
 	__u32 pad;
+	__u32 req_pending; /* HTTP/2: the walk stopped at a request's HEADERS */
+	__u32 req_none;	   /* HTTP/2: the segment's requests get no span context from here on */
 };
 
 struct {

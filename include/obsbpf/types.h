@@ -187,9 +187,12 @@ struct obsbpf_h2_tx {
 	__u32 off;	      /* where the walk is in the current send */
 	__u8 hdr_have;
 	__u8 hdr[9];
-	__u8 sync;   /* 1: followed; 0: lost (nothing inserted from then on) */
-	__u8 app_tp; /* the app sends its own traceparent here: never insert one */
-	__u8 pad[4];
+	__u8 sync;	  /* 1: followed; 0: lost (nothing inserted from then on) */
+	__u8 app_tp;	  /* the app sends its own traceparent here: never insert one */
+	__u8 req_pending; /* the walk stopped at a request's HEADERS (at req_hdr in the send) */
+	__u8 req_none;	  /* this send's requests get no header from here on */
+	__u8 pad[2];
+	__u32 req_hdr;
 };
 
 /* Map conn_state (sk_storage): one per socket of an attached pod, created by sockops. */
