@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What a Fluent Forward server sends back, read as logs/forward.c (do_read, handle_replies,
  * handle_msg) reads it: the input's bytes arrive in reads of the size the first byte picks into
- * the connection's 64 KiB reply buffer; forward_reply_scan measures each reply from its msgpack
- * headers, and only a complete one that fits reaches msgpack_unpack_next; each object is
- * handled as the connection's state wants it: HELO, then PONG (shared-key handshake, when bit 0
- * of the first byte asks for one), then acks of the chunk in flight. A reply the scan refuses
- * ("unreadable response", "response too large") ends the connection, as in the agent. */
+ * the connection's 64 KiB reply buffer; forward_reply_scan_more measures each reply from its
+ * msgpack headers, resuming where the last read left it, and only a complete one that fits
+ * reaches msgpack_unpack_next; each object is handled as the connection's state wants it: HELO,
+ * then PONG (shared-key handshake, when bit 0 of the first byte asks for one), then acks of the
+ * chunk in flight. A reply the scan refuses ("unreadable response", "response too large") ends
+ * the connection, as in the agent. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -77,11 +78,20 @@ static uint8_t rbuf[REPLY_CAP];
 
 /* forward.c handle_replies: the complete replies at the start of rbuf; false when the
  * connection failed. */
-static bool handle_replies(struct conn *c, size_t *rlen)
+static bool handle_replies(struct conn *c, struct forward_scan *scan, size_t *rlen)
 {
-	size_t off = 0, n = 0;
+	size_t off = 0, n = 0, fresh_n = 0;
 	int r = 0;
-	while (c->st != DOWN && (r = forward_reply_scan(rbuf + off, *rlen - off, REPLY_CAP, &n)) == 1) {
+	while (c->st != DOWN) {
+		r = forward_reply_scan_more(scan, rbuf + off, *rlen - off, REPLY_CAP, &n);
+		/* resumed, the scan answers as one from the reply's start would (compared on the
+		 * answers that end a reply: once per reply, so the target stays linear) */
+		if (r != 0) {
+			FUZZ_CHECK(forward_reply_scan(rbuf + off, *rlen - off, REPLY_CAP, &fresh_n) == r);
+			FUZZ_CHECK(r != 1 || fresh_n == n);
+		}
+		if (r != 1)
+			break;
 		FUZZ_CHECK(n > 0 && n <= *rlen - off);
 		msgpack_unpacked u;
 		msgpack_unpacked_init(&u);
@@ -120,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct conn c = { .st = data[0] & 1 ? HELO : ACK };
 	size_t step = (data[0] >> 1) + 1; /* bytes per read(): 1..128 */
 	size_t rlen = 0;
+	struct forward_scan scan = { 0 };
 	for (size_t off = 1; off < size && c.st != DOWN;) {
 		size_t n = size - off < step ? size - off : step;
 		if (n > REPLY_CAP - rlen)
@@ -127,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(rbuf + rlen, data + off, n);
 		rlen += n;
 		off += n;
-		if (!handle_replies(&c, &rlen))
+		if (!handle_replies(&c, &scan, &rlen))
 			break;
 	}
 	return 0;
