@@ -1,12 +1,14 @@
 # libFuzzer targets for the parsers of untrusted input (tests/fuzz/fuzz_<name>.c), included from
-# the main Makefile. `make fuzz` runs each for FUZZ_SECONDS, `make fuzz-smoke` for
-# FUZZ_SMOKE_SECONDS, one at a time, on a copy of tests/fuzz/corpus/<name>/ in build/fuzz/corpus
-# (the tree is never written to); crashes land in build/fuzz/artifacts/<name>/.
+# the main Makefile. `make fuzz` runs each for FUZZ_SECONDS (or until FUZZ_RUNS executions, when
+# given and reached first: `make fuzz FUZZ_SECONDS=3600 FUZZ_RUNS=10000000`), `make fuzz-smoke`
+# for FUZZ_SMOKE_SECONDS, one at a time, on a copy of tests/fuzz/corpus/<name>/ in
+# build/fuzz/corpus (the tree is never written to); crashes land in build/fuzz/artifacts/<name>/.
 # clang 14 is the one whose compiler-rt (libclang-rt-14-dev, install-deps.sh) has libFuzzer.
 
 FUZZ_CC            ?= clang-14
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_RUNS          ?= -1
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -I$(BUILD) \
 	-I$(BUILD)/gen -Iuser -Itests/fuzz
@@ -41,7 +43,9 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $(USER_S
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_LIB) -o $@ $(LDLIBS) -lpthread
 
 fuzz: $(FUZZ_BINS)
-	@FUZZ_MAX_LEN="$(FUZZ_MAX_LEN)" tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	@FUZZ_MAX_LEN="$(FUZZ_MAX_LEN)" FUZZ_RUNS="$(FUZZ_RUNS)" \
+		tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-smoke: $(FUZZ_BINS)
-	@FUZZ_MAX_LEN="$(FUZZ_MAX_LEN)" tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+	@FUZZ_MAX_LEN="$(FUZZ_MAX_LEN)" FUZZ_RUNS=-1 \
+		tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs libFuzzer targets one after the other (the machine's cores are shared):
 #   run.sh DIR SECONDS NAME...   runs DIR/fuzz_NAME for SECONDS each
-# on DIR/corpus/NAME (seeded from tests/fuzz/corpus/NAME, kept between runs), with -max_len
-# from $FUZZ_MAX_LEN ("name:len ..."), and prints per target the executions, coverage (cov:/ft:
-# of libFuzzer's final stats) and crashes (inputs saved in DIR/artifacts/NAME). Ends with the
-# line CI reads, "fuzz: N passed, N failed"; exits non-zero when any target failed.
+# (or until $FUZZ_RUNS executions, when set and reached first) on DIR/corpus/NAME (seeded from
+# tests/fuzz/corpus/NAME, kept between runs), with -max_len from $FUZZ_MAX_LEN ("name:len ..."),
+# and prints per target the executions, coverage (cov:/ft: of libFuzzer's final stats), crashes
+# (inputs saved in DIR/artifacts/NAME) and the seconds it ran. Ends with the line CI reads,
+# "fuzz: N passed, N failed"; exits non-zero when any target failed.
 set -u
 dir=$1 secs=$2
 shift 2
@@ -31,13 +32,17 @@ for name in "$@"; do
 	mark=$dir/logs/$name.start
 	touch "$mark"
 	before=$(find "$art" -type f | wc -l)
-	"$bin" -max_total_time="$secs" -max_len="$(max_len "$name")" -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" "$corpus" >"$log" 2>&1
+	t0=$(date +%s)
+	"$bin" -max_total_time="$secs" -runs="${FUZZ_RUNS:--1}" -max_len="$(max_len "$name")" \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art/" \
+		"${dict[@]}" "$corpus" >"$log" 2>&1
 	rc=$?
+	took=$(($(date +%s) - t0))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
 	crashes=$(($(find "$art" -type f | wc -l) - before))
-	printf '%-12s %10s execs  %-20s crashes: %d\n' "$name" "${execs:-?}" "${cov:-cov: ?}" "$crashes"
+	printf '%-12s %10s execs  %-20s crashes: %d  %5ss\n' "$name" "${execs:-?}" "${cov:-cov: ?}" \
+		"$crashes" "$took"
 	if [ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ]; then
 		passed=$((passed + 1))
 		continue

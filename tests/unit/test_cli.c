@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Command-line table, the --config file, listen addresses, /proc/PID/cgroup parsing. */
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +233,57 @@ static void test_config_errors(void **state)
 	options_free(&c);
 }
 
+/* The file is read into a buffer that grows with it: a small config keeps a small one (its text
+ * lives as long as the agent), a file of exactly 1 MiB is read whole, one byte more is refused,
+ * and so is a NUL anywhere, even past the first read. */
+static void test_config_size(void **state)
+{
+	(void)state;
+	const char *path = write_conf("max-routes = 12\n");
+	struct obsbpf_config c = { 0 };
+	char *argv[] = { "attach", "--config", (char *)path, NULL };
+	assert_int_equal(options_parse(&c, CMD_ATTACH, "attach", 3, argv), 0);
+	assert_int_equal(c.max_routes, 12);
+	assert_true(malloc_usable_size(c.config_text) < 64 * 1024);
+	options_free(&c);
+	unlink(conf_path);
+
+	const size_t mib = 1 << 20;
+	char *text = malloc(mib + 2);
+	assert_non_null(text);
+	for (size_t i = 0; i < mib; i += 64)
+		memcpy(text + i, "# .............................................................\n", 64);
+	memcpy(text + mib - 64, "max-routes = 33 # the last line, ending at exactly 1 MiB ......\n", 64);
+	text[mib] = '\0';
+	path = write_conf(text);
+	assert_int_equal(options_parse(&c, CMD_ATTACH, "attach", 3, argv), 0);
+	assert_int_equal(c.max_routes, 33);
+	options_free(&c);
+	unlink(conf_path);
+
+	strcpy(text + mib, "\n");
+	path = write_conf(text);
+	assert_int_equal(parse_capture(&c, CMD_ATTACH, "attach", 3, argv), -1);
+	char want[256];
+	snprintf(want, sizeof(want), "obsbpf attach: --config %s: larger than 1 MiB\n", path);
+	assert_string_equal(err_text, want);
+	options_free(&c);
+	unlink(conf_path);
+
+	path = write_conf("max-routes = 12\n");
+	int fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, 5000), 5000);
+	assert_int_equal(write(fd, "\0\n", 2), 2);
+	close(fd);
+	assert_int_equal(parse_capture(&c, CMD_ATTACH, "attach", 3, argv), -1);
+	snprintf(want, sizeof(want), "obsbpf attach: --config %s: not a text file\n", path);
+	assert_string_equal(err_text, want);
+	options_free(&c);
+	unlink(conf_path);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_env_and_commands),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

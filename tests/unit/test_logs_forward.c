@@ -313,6 +313,51 @@ static void test_reply_scan(void **st)
 	assert_int_equal(n, 1);
 }
 
+/* A reply read a byte at a time is walked once: each call resumes where the last stopped (a
+ * header not whole yet, a payload not all there) with the same answers as a scan from the start.
+ * Rescanning from the start on every read cost 4.9 s of the agent's loop for one 64 KiB reply
+ * arriving in 1-byte reads. */
+static void test_reply_scan_resumed(void **state)
+{
+	(void)state;
+	static uint8_t buf[65536];
+	const size_t len = sizeof(buf) - 8; /* array16 of fixints, then a second reply: {"ack": "c"} */
+	buf[0] = 0xdc;
+	buf[1] = (uint8_t)((len - 3) >> 8);
+	buf[2] = (uint8_t)(len - 3);
+	const uint8_t ack[] = { 0x81, 0xa3, 'a', 'c', 'k', 0xa1, 'c' };
+	memcpy(buf + len, ack, sizeof(ack));
+	struct forward_scan s = { 0 };
+	size_t n = 0, walked = 0;
+	for (size_t have = 1; have < len; have++) {
+		assert_int_equal(forward_reply_scan_more(&s, buf, have, 65536, &n), 0);
+		assert_true(s.pos + 18 > have); /* no whole header left unwalked (18: fixext16's) */
+		assert_true(s.pos >= walked);	/* and none walked twice */
+		walked = s.pos;
+		if (have % 4096 == 0) /* what a scan from the start says too */
+			assert_int_equal(forward_reply_scan(buf, have, 65536, &n), 0);
+	}
+	assert_int_equal(forward_reply_scan_more(&s, buf, len, 65536, &n), 1);
+	assert_int_equal(n, len);
+	assert_int_equal(s.pos, 0); /* ready for the next reply */
+	for (size_t have = 1; have < 7; have++)
+		assert_int_equal(forward_reply_scan_more(&s, buf + len, have, 65536, &n), 0);
+	assert_int_equal(forward_reply_scan_more(&s, buf + len, 7, 65536, &n), 1);
+	assert_int_equal(n, 7);
+
+	/* a str32 header in pieces, then what it claims: too big once the length is whole */
+	const uint8_t str32[] = { 0x92, 0x01, 0xdb, 0x00, 0x01, 0x00, 0x00 };
+	s = (struct forward_scan){ 0 };
+	for (size_t have = 1; have < sizeof(str32); have++)
+		assert_int_equal(forward_reply_scan_more(&s, str32, have, 65536, &n), 0);
+	assert_int_equal(forward_reply_scan_more(&s, str32, sizeof(str32), 65536, &n), -E2BIG);
+	/* a byte msgpack never uses, after a resumed start */
+	const uint8_t bad[] = { 0x93, 0x01, 0xc1 };
+	s = (struct forward_scan){ 0 };
+	assert_int_equal(forward_reply_scan_more(&s, bad, 2, 65536, &n), 0);
+	assert_int_equal(forward_reply_scan_more(&s, bad, 3, 65536, &n), -EPROTO);
+}
+
 /* A forward connection to a listener of ours: the chunk is sent, the test plays the server. */
 struct fwd_rig {
 	int ls, c;
@@ -451,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_fuzz_pong_empty_reason),
 		cmocka_unit_test(test_fuzz_unreadable_reply_fails),
 		cmocka_unit_test(test_reply_scan),
+		cmocka_unit_test(test_reply_scan_resumed),
 		cmocka_unit_test(test_oversized_reply_fails),
 		cmocka_unit_test(test_send_stall_times_out),
 	};

@@ -105,10 +105,30 @@ static int config_read(const char *path, char **text)
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	char *buf = malloc(CONFIG_MAX_BYTES + 1);
+	/* The buffer grows as the file is read: a config is a few hundred bytes, and its text is
+	 * kept for the life of the process (the values point into it). */
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	int err = buf ? 0 : -ENOMEM;
 	errno = 0;
-	size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES + 1, f) : 0;
-	int err = !buf ? -ENOMEM : ferror(f) ? -(errno ? errno : EIO) : n > CONFIG_MAX_BYTES ? -EFBIG : 0;
+	while (!err) {
+		n += fread(buf + n, 1, cap - n, f);
+		if (ferror(f)) {
+			err = -(errno ? errno : EIO);
+		} else if (n < cap) {
+			break; /* end of file */
+		} else if (cap == CONFIG_MAX_BYTES) {
+			err = fgetc(f) != EOF ? -EFBIG : ferror(f) ? -(errno ? errno : EIO) : 0;
+			break;
+		} else {
+			cap = cap * 2 < CONFIG_MAX_BYTES ? cap * 2 : CONFIG_MAX_BYTES;
+			char *grown = realloc(buf, cap + 1);
+			if (grown)
+				buf = grown;
+			else
+				err = -ENOMEM;
+		}
+	}
 	fclose(f);
 	if (err) {
 		free(buf);

@@ -58,6 +58,7 @@ struct forward {
 	struct chunk *cur;
 	uint8_t rbuf[MAX_REPLY_BYTES]; /* replies read and not handled yet */
 	size_t rlen;
+	struct forward_scan scan; /* how far the reply at rbuf[0] has been walked */
 	unsigned attempt;
 	char salt[33], nonce[256];
 	size_t nonce_len;
@@ -233,8 +234,10 @@ static bool handle_replies(struct forward *f)
 {
 	size_t off = 0, n;
 	int r = 0;
-	while (f->state != F_DOWN &&
-	       (r = forward_reply_scan(f->rbuf + off, f->rlen - off, MAX_REPLY_BYTES, &n)) == 1) {
+	while (f->state != F_DOWN) {
+		r = forward_reply_scan_more(&f->scan, f->rbuf + off, f->rlen - off, MAX_REPLY_BYTES, &n);
+		if (r != 1)
+			break;
 		msgpack_unpacked u;
 		msgpack_unpacked_init(&u);
 		/* a whole object of at most 64 KiB: msgpack allocates no more than it describes */
@@ -334,6 +337,7 @@ static void connect_now(struct forward *f)
 		return;
 	}
 	f->rlen = 0;
+	f->scan = (struct forward_scan){ 0 };
 	unsigned char rnd[16];
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		memset(rnd, 0x5a, sizeof(rnd));

@@ -57,6 +57,15 @@ void forward_frame(const char *tag, const struct chunk *c, bool packed, msgpack_
  * allocated for what a peer announces): 1 with *obj_len set when it is complete, 0 when more
  * bytes are needed, -E2BIG when it cannot fit in cap bytes, -EPROTO for a byte msgpack never uses. */
 int forward_reply_scan(const uint8_t *buf, size_t len, size_t cap, size_t *obj_len);
+/* The same, resumed: a reply read in many pieces is walked once, not again from its start on
+ * every read. s starts zeroed and belongs to the object at buf; it is zeroed again when the
+ * answer is 1, and is of no further use after a negative one. */
+struct forward_scan {
+	uint64_t pos;	  /* bytes of the object walked */
+	uint64_t pending; /* objects still to walk; 0 with pos 0: not started */
+};
+int forward_reply_scan_more(struct forward_scan *s, const uint8_t *buf, size_t len, size_t cap,
+			    size_t *obj_len);
 /* True when o is {"ack": id}. */
 bool forward_is_ack(const msgpack_object *o, const char *id);
 /* HELO: copies the nonce and auth salt; returns 0 or -EPROTO. */

@@ -204,28 +204,39 @@ static int head_size(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *payl
 	return 0;
 }
 
-int forward_reply_scan(const uint8_t *buf, size_t len, size_t cap, size_t *obj_len)
+int forward_reply_scan_more(struct forward_scan *s, const uint8_t *buf, size_t len, size_t cap,
+			    size_t *obj_len)
 {
-	uint64_t pending = 1, pos = 0;
-	while (pending) {
-		if (pos >= len)
+	/* pos and pending are where the last call stopped: a header not whole yet, or a payload
+	 * that ran past len; the bytes before pos are not walked again */
+	if (!s->pending && !s->pos)
+		s->pending = 1;
+	while (s->pending) {
+		if (s->pos >= len)
 			return 0;
 		size_t hdr;
 		uint64_t payload, objs;
-		if (head_size(buf + pos, len - pos, &hdr, &payload, &objs) < 0)
+		if (head_size(buf + s->pos, len - s->pos, &hdr, &payload, &objs) < 0)
 			return -EPROTO;
-		if (pos + hdr > len)
-			return pos + hdr > cap ? -E2BIG : 0;
-		pending--;
-		pos += hdr;
+		if (s->pos + hdr > len)
+			return s->pos + hdr > cap ? -E2BIG : 0;
+		uint64_t pos = s->pos + hdr;
 		/* every object announced takes at least one byte: judge the sizes before waiting */
-		if (payload > cap - pos || objs > cap - pos - payload || pending + objs > cap - pos - payload)
+		if (payload > cap - pos || objs > cap - pos - payload ||
+		    s->pending - 1 + objs > cap - pos - payload)
 			return -E2BIG;
-		pos += payload;
-		pending += objs;
+		s->pos = pos + payload;
+		s->pending = s->pending - 1 + objs;
 	}
-	if (pos > len)
+	if (s->pos > len)
 		return 0;
-	*obj_len = (size_t)pos;
+	*obj_len = (size_t)s->pos;
+	*s = (struct forward_scan){ 0 };
 	return 1;
+}
+
+int forward_reply_scan(const uint8_t *buf, size_t len, size_t cap, size_t *obj_len)
+{
+	struct forward_scan s = { 0 };
+	return forward_reply_scan_more(&s, buf, len, cap, obj_len);
 }
