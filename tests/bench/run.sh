@@ -88,6 +88,11 @@ awk '
 bash "$ROOT/tests/bench/trace.sh"
 trace_rc=$? # non-zero when its runs did not do what they claim (e.g. no header injected)
 
+# HTTP/2 and gRPC: bare vs metrics vs injection vs a header-adding proxy (nghttpx)
+bash "$ROOT/tests/bench/h2.sh"
+h2_rc=$?
+[ "$trace_rc" -eq 0 ] && trace_rc=$h2_rc
+
 # start to ready of the agent
 bash "$ROOT/tests/bench/startup.sh" || exit 1
 
