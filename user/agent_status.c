@@ -208,9 +208,11 @@ static void addr_str(char *out, size_t n, const struct obsbpf_addrs *ad, bool re
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	const uint8_t *a = remote ? ad->remote : ad->local;
-	inet_ntop(ad->family == AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip));
-	snprintf(out, n, ad->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
-		 remote ? ad->remote_port : ad->local_port);
+	/* An IPv4 peer of a dual-stack socket is IPv4-mapped: shown as IPv4, as spans show it. */
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	bool v6 = ad->family == AF_INET6 && memcmp(a, mapped, sizeof(mapped));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 || ad->family != AF_INET6 ? a : a + 12, ip, sizeof(ip));
+	snprintf(out, n, v6 ? "[%s]:%u" : "%s:%u", ip, remote ? ad->remote_port : ad->local_port);
 }
 
 /* One completed request as a JSON line for `obsbpf observe`. */

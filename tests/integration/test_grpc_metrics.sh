@@ -14,6 +14,13 @@ agent_also 19302 --pod "$(pod_name cli)" --namespace shop --node node-1 --app-me
 CLI_METRICS() { curl -fsS http://127.0.0.1:19302/metrics; }
 IP=$(pod_ip srv)
 
+# obsbpf observe on the server's agent, in both forms, during the calls.
+"$OBSBPF" observe --control-socket "$CTL" > "$T/observe.txt" 2>&1 &
+BG_PIDS+=($!)
+"$OBSBPF" observe --control-socket "$CTL" --json > "$T/observe.json" 2>&1 &
+BG_PIDS+=($!)
+observers() { "$OBSBPF" status --control-socket "$CTL" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["counters"]["observers"])'; }
+wait_until 5 'test "$(observers)" = 2'
 PLAN="Add:20,Fail:3:14,Fail:2:5,Fail:1:3,Watch:4:6,Chat:3:4"
 pod_exec cli "$PY" "$ROOT/tests/integration/apps/grpc_app.py" call "$IP:50051" "$PLAN" > "$T/client.json" || fail "client"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["calls"]
@@ -43,6 +50,18 @@ for side in server client; do
 	expect_eq "$side: not counted as HTTP" "$(count http_${side}_request_duration_seconds $src 'network_protocol_version="2"')" 0
 done
 expect_eq "nothing dropped" "$(metric_value obsbpf_connections_unparsed_total 'protocol="h2"')" 0
+for i in $(seq 50); do [ "$(grep -c '^{' "$T/observe.json")" -ge 33 ] && break; sleep 0.1; done
+line=$(grep "shop.Cart/Fail" "$T/observe.txt" | grep UNAVAILABLE | head -1)
+[[ "$line" =~ $(pod_name srv)\ +\<-\ +$(pod_ip cli):[0-9]+\ +grpc\ /shop.Cart/Fail\ +UNAVAILABLE\ +[0-9.]+ms ]] \
+	&& ok "observe line: $line" || fail "observe line: '$line'"
+"$PY" - "$T/observe.json" <<'PY' && ok "observe --json: 33 gRPC calls with their status" || fail "observe --json: $(head -3 "$T/observe.json")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+assert len(ev) == 33, len(ev)
+assert all(e["protocol"] == "grpc" and e["dir"] == "server" and e["status"] == 200 for e in ev), ev[0]
+codes = sorted(e["grpc_status"] for e in ev)
+assert codes == [0] * 27 + [3] + [5] * 2 + [14] * 3, codes
+PY
 expect_eq "server saw every call" "$(grep -c . "$T/calls.log")" 33
 
 metrics > "$T/metrics.txt"
