@@ -20,6 +20,7 @@ const struct obsbpf_trace obsbpf_zero_trace __weak = {};
 #define H2_TX_STEPS	     8192  /* frame headers and payloads walked per send */
 #define H2_NO_START	     0xffffffffu
 #define H2_TX_REQUESTS	     64	    /* requests given a header per send */
+#define H2_COALESCE_MAX	     16384 /* a send copied into one piece after insertions, up to */
 #define H2_OFF_MASK	     0x3fff /* a HEADERS frame grown within 16 KiB */
 
 /* The walk of one send (bpf_loop's context, on the stack); where it is in the send is kept in
@@ -223,6 +224,7 @@ __noinline int obsbpf_h2_tx_request(struct sk_msg_md *msg, struct obsbpf_conn *c
 		goto report;
 	}
 	x->frame_end += (__u32)added;
+	x->pushed = 1;
 	t->injected = 1;
 	stat_inc(OBSBPF_ST_TRACE_INJECTED);
 report:;
@@ -349,6 +351,11 @@ __noinline int obsbpf_h2_tx(struct sk_msg_md *msg, struct obsbpf_conn *c)
 			break;
 		obsbpf_h2_tx_request(msg, c, x->req_hdr, x->last_stream);
 	}
+	/* Each insertion leaves the send in more scatterlist pieces, which a TCP_NODELAY sender
+	 * sends as more segments: one piece again, where the send is small enough to copy. */
+	if (x->pushed && msg->size <= H2_COALESCE_MAX)
+		bpf_msg_pull_data(msg, 0, msg->size, 0);
+	x->pushed = 0;
 	if (x->off < msg->size && x->sync) {
 		x->sync = 0;
 		stat_inc(OBSBPF_ST_H2_TX_DESYNC);

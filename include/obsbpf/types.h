@@ -191,7 +191,8 @@ struct obsbpf_h2_tx {
 	__u8 app_tp;	  /* the app sends its own traceparent here: never insert one */
 	__u8 req_pending; /* the walk stopped at a request's HEADERS (at req_hdr in the send) */
 	__u8 req_none;	  /* this send's requests get no header from here on */
-	__u8 pad[2];
+	__u8 pushed;	  /* fields were inserted into this send */
+	__u8 pad;
 	__u32 req_hdr;
 };
 
