@@ -31,7 +31,9 @@ drive_late() {
 	local proto=$1 down=$2 n=$3 tried; shift 3
 	otlp_recv_load "$OUT" || { fail "$proto: receiver did not load"; return 1; }
 	tried=$(cat "$T/driver.log" 2>/dev/null | grep -c 'spans kept, retrying')
-	drive "$proto" "$n" 20 -- "$@" &
+	# A simple command, not drive: $! is then the driver's own pid, which cleanup can kill.
+	"$DRIVER" "$n" 20 -- "$@" --otlp-endpoint "$(otlp_endpoint "$proto")" --otlp-protocol "$proto" \
+		>"$T/m.txt" 2>>"$T/driver.log" &
 	local drv=$!
 	BG_PIDS+=("$drv")
 	wait_until 20 "[ \$(cat '$T/driver.log' | grep -c 'spans kept, retrying') -gt $tried ]" ||
