@@ -130,6 +130,15 @@ int main(int argc, char **argv)
 	sb_reset(&m);
 	tracer_render_metrics(t, &m, EXPO_PROMETHEUS, &pl);
 	fputs(m.buf ? m.buf : "", stdout);
+	/* What the final flush (tracer_stop) delivers is in none of the counters printed: say when
+	 * it has spans left to send. */
+	unsigned long long done = 0;
+	if (m.buf)
+		done = value_of(m.buf, "obsbpf_trace_spans_exported_total") +
+			value_of(m.buf, "obsbpf_trace_spans_dropped_total");
+	if (done < spans)
+		fprintf(stderr, "otlp_driver: after %u s, %llu of %u spans exported or dropped\n", secs, done,
+			spans);
 	fflush(stdout);
 	sb_free(&m);
 	tracer_stop(t);

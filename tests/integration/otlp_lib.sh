@@ -8,12 +8,34 @@ NODE=${NODE:-node}
 # otlp_recv_start OUT [ARGS...]: starts the receiver on both protocols (on the same ports as
 # before when OTLP_*_PORT are set), recording spans in OUT and requests in OUT.req.
 otlp_recv_start() {
+	otlp_recv_spawn "$@" && otlp_recv_ports
+}
+
+# otlp_recv_load OUT [ARGS...]: the same receiver, loaded but not listening yet (its ports
+# refuse); otlp_recv_listen opens them, within milliseconds. For a collector that comes up at
+# a moment the test chooses: node's own start takes many seconds under qemu without KVM.
+otlp_recv_load() {
+	local out=$1; shift
+	rm -f "$T/otlp.loaded"
+	otlp_recv_spawn "$out" --hold "$T/otlp.loaded" "$@" || return 1
+	port_file_wait "otlp receiver" "$OTLP_RECV_PID" "$T/otlp.loaded" "$T/otlp_recv.log" 60
+}
+
+otlp_recv_listen() {
+	kill -USR2 "$OTLP_RECV_PID" && otlp_recv_ports
+}
+
+# otlp_recv_spawn OUT [ARGS...]: starts node; otlp_recv_ports: waits until it listens.
+otlp_recv_spawn() {
 	local out=$1; shift
 	rm -f "$T/otlp.port"
 	"$NODE" "$ROOT/tests/integration/node/otlp_recv.js" --out "$out" --port-file "$T/otlp.port" \
 		--http "${OTLP_HTTP_PORT:-0}" --grpc "${OTLP_GRPC_PORT:-0}" "$@" 2>>"$T/otlp_recv.log" &
 	OTLP_RECV_PID=$!
 	BG_PIDS+=("$OTLP_RECV_PID")
+}
+
+otlp_recv_ports() {
 	# Up to 60 s: under qemu without KVM (tests/kernels) node takes many seconds to load.
 	port_file_wait "otlp receiver" "$OTLP_RECV_PID" "$T/otlp.port" "$T/otlp_recv.log" 60 || return 1
 	OTLP_HTTP_PORT=$(sed -n 's/.*http=\([0-9]*\).*/\1/p' "$T/otlp.port")

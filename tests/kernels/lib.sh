@@ -20,7 +20,8 @@ kernel_accel() {
 		return
 	fi
 	# PVM (kvm_pvm: KVM without hardware virtualization, for nested clouds) runs only kernels
-	# built as PVM guests; Debian's hang in their decompressor (measured: 6.1 and 6.12).
+	# built as PVM guests; in their decompressor Debian's 6.1 hangs and 6.12 stops with a KVM
+	# emulation failure (measured).
 	if [ -d /sys/module/kvm_pvm ]; then
 		echo "kernels: /dev/kvm is PVM (kvm_pvm), which boots only PVM guest kernels: TCG" >&2
 	elif [ -c /dev/kvm ] && { : <>/dev/kvm; } 2>/dev/null; then

@@ -36,11 +36,14 @@ main() {
 	# sockmap FIONREAD hazard; capabilities, the kernel side's limits, kill -9 with the pinned
 	# sockhash) and leaves out what is user space over the same hooks (log forwarding,
 	# exporters, app metrics, the deploy lint): ~16 min per kernel (measured), ~35 for the
-	# matrix. A new test runs here only once listed.
+	# matrix. One exception: test_trace_export (user space only, 190-200 s here): its collector
+	# outage cases depend on timing that only a slow machine puts to the test (they failed only
+	# under TCG).
+	# A new test runs here only once listed.
 	TCG_TESTS="test_cli_errors test_server_metrics test_client_metrics test_detach test_tc_fallback
 		test_passthrough test_trace_propagation test_trace_stress test_trace_e2e test_daemon
 		test_logs_attach test_proxy_fionread test_passthrough_http1 test_http1_edges
-		test_least_privilege test_hostile_kernel test_fault_kill"
+		test_least_privilege test_hostile_kernel test_fault_kill test_trace_export"
 	# TCG limits: 2.5-3x the time each took under TCG on 6.12 (120 s at least); the others get
 	# TEST_TIMEOUT.
 	TCG_TIMEOUTS="test_cli_errors=120 test_server_metrics=420 test_client_metrics=120
@@ -48,7 +51,7 @@ main() {
 		test_trace_stress=120 test_trace_e2e=240 test_daemon=240 test_logs_attach=120
 		test_proxy_fionread=120 test_passthrough_http1=150 test_http1_edges=300
 		test_appmetrics=240 test_deploy_lint=300 test_exemplars=150 test_logs_forward=300
-		test_logs_outage=180 test_logs_rotation=120 test_trace_agent=300 test_trace_export=330
+		test_logs_outage=180 test_logs_rotation=120 test_trace_agent=300 test_trace_export=480
 		test_least_privilege=480 test_hostile_kernel=420 test_fault_kill=720"
 	if [ "$accel" = tcg ]; then
 		tests=${TESTS:-$TCG_TESTS}
@@ -61,7 +64,8 @@ main() {
 		cap=${KERNEL_TIMEOUT:-1620}
 	else
 		tests=${TESTS:-$(for f in "$ROOT"/tests/integration/test_*.sh; do basename "$f" .sh; done)}
-		# Above tests/integration/run.sh's own 300 s, so that a hang there is its FAIL, not a TIME here.
+		# 320: tests/integration/run.sh stops a test at 300 s (suite.sh gives it 20 s less than its
+		# own limit), as it does outside the matrix.
 		export TEST_TIMEOUT=${TEST_TIMEOUT:-320} TEST_TIMEOUTS=${TEST_TIMEOUTS:-}
 		cap=${KERNEL_TIMEOUT:-}
 	fi

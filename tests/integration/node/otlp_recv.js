@@ -6,13 +6,16 @@
 // JSON line in OUT.req (with the client's address:port, to tell connections apart). Once listening, writes "http=PORT grpc=PORT" to PORT_FILE.
 //
 // Usage: node otlp_recv.js --out OUT --port-file F [--host H] [--http PORT] [--grpc PORT]
-//        [--fail N] [--fail-status 503] [--retry-after S] [--reject N]
+//        [--fail N] [--fail-status 503] [--retry-after S] [--reject N] [--hold FILE]
 //   --fail N        answer the first N requests with --fail-status (HTTP) / UNAVAILABLE (gRPC)
 //   --fail-status   the HTTP status of those answers (gRPC: 503 -> UNAVAILABLE, else INVALID_ARGUMENT)
 //   --retry-after S send Retry-After: S with them (HTTP)
 //   --reject N      the first successful answer is a partial success rejecting N spans
 //   --exhausted N   (gRPC) answer the first N requests RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
 //   --retry-delay-ms M  ... whose retry_delay is M ms (default 1000)
+//   --hold FILE     load, write FILE, and listen only when SIGUSR2 arrives: a test can then
+//                   bring a collector up at a chosen moment, which node's own start (many
+//                   seconds under qemu without KVM) would not let it choose
 "use strict";
 const fs = require("fs");
 const http = require("http");
@@ -40,6 +43,7 @@ for (let i = 0; i < argv.length; i += 2) {
   else if (k === "--reject") opt.reject = Number(v);
   else if (k === "--exhausted") opt.exhausted = Number(v);
   else if (k === "--retry-delay-ms") opt.retryDelayMs = Number(v);
+  else if (k === "--hold") opt.hold = v;
   else { console.error("otlp_recv: unknown option " + k); process.exit(2); }
 }
 if (!opt.out || !opt.portFile || (opt.http === undefined && opt.grpc === undefined)) {
@@ -131,6 +135,7 @@ function retryInfoStatus(ms) {
 
 const ports = {};
 let pending = 0;
+const binds = []; // each server's listen, run at once or on SIGUSR2 (--hold)
 function listening() {
   if (--pending) return;
   const line = Object.entries(ports).map(([k, v]) => `${k}=${v}`).join(" ");
@@ -161,7 +166,7 @@ if (opt.http !== undefined) {
         .end(Buffer.from(Resp.encode(response(a.rejected)).finish()));
     });
   });
-  srv.listen(opt.http, opt.host, () => { ports.http = srv.address().port; listening(); });
+  binds.push(() => srv.listen(opt.http, opt.host, () => { ports.http = srv.address().port; listening(); }));
 }
 
 if (opt.grpc !== undefined) {
@@ -194,9 +199,21 @@ if (opt.grpc !== undefined) {
     },
   });
   const addr = opt.host.includes(":") ? `[${opt.host}]:${opt.grpc}` : `${opt.host}:${opt.grpc}`;
-  server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) => {
+  binds.push(() => server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) => {
     if (err) { console.error("otlp_recv: grpc: " + err.message); process.exit(1); }
     ports.grpc = port;
     listening();
-  });
+  }));
+}
+
+const bindAll = () => binds.forEach((b) => b());
+if (opt.hold) {
+  // A signal handler alone does not keep node running: a timer does until the servers listen.
+  const idle = setInterval(() => {}, 1 << 30);
+  // The handler first: SIGUSR2 would otherwise end the process.
+  process.once("SIGUSR2", () => { clearInterval(idle); bindAll(); });
+  fs.writeFileSync(opt.hold + ".tmp", "loaded\n");
+  fs.renameSync(opt.hold + ".tmp", opt.hold);
+} else {
+  bindAll();
 }
