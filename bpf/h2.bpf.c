@@ -55,7 +55,9 @@ static __always_inline int malformed(__u8 type, __u32 flen, __u32 stream)
 static __always_inline int emit(struct __sk_buff *skb, const struct obsbpf_conn *c, struct obsbpf_h2_side *d,
 				const struct tc_buf *buf, __u32 kind, __u32 from_client, __u32 off, __u64 n)
 {
-	struct obsbpf_h2_event *e = bpf_ringbuf_reserve(&h2_events, sizeof(*e), 0);
+	/* Without payload bytes, the record ends where they would start. */
+	struct obsbpf_h2_event *e = n ? bpf_ringbuf_reserve(&h2_events, sizeof(*e), 0)
+				      : bpf_ringbuf_reserve(&h2_events, OBSBPF_H2_EVENT_HDR, 0);
 	if (!e)
 		return -1;
 	e->len = 0;
@@ -99,10 +101,11 @@ static __always_inline int emit(struct __sk_buff *skb, const struct obsbpf_conn 
 static __always_inline int conn_event(const struct obsbpf_conn *c, __u32 kind, __u32 type,
 				      const struct obsbpf_addrs *a)
 {
-	struct obsbpf_h2_event *e = bpf_ringbuf_reserve(&h2_events, sizeof(*e), 0);
+	struct obsbpf_h2_event *e = a ? bpf_ringbuf_reserve(&h2_events, sizeof(*e), 0)
+				      : bpf_ringbuf_reserve(&h2_events, OBSBPF_H2_EVENT_HDR, 0);
 	if (!e)
 		return -1;
-	__builtin_memset(e, 0, sizeof(*e) - OBSBPF_H2_CHUNK);
+	__builtin_memset(e, 0, OBSBPF_H2_EVENT_HDR);
 	if (a) {
 		__builtin_memcpy(e->data, a, sizeof(*a));
 		e->len = sizeof(*a);

@@ -79,6 +79,10 @@ struct obsbpf_h2_event {
 	__u8 data[OBSBPF_H2_CHUNK];
 };
 
+/* An event without payload bytes is this long (the ring buffer record is cut after trace): most
+ * are (DATA ends, resets, settings acks are not sent), and the ring holds twice as many. */
+#define OBSBPF_H2_EVENT_HDR __builtin_offsetof(struct obsbpf_h2_event, data)
+
 /* Map h2_tx_trace: the span context sk_msg gave a request it saw leave (and perhaps inserted
  * into), for tc egress to put in that HEADERS' event. */
 struct obsbpf_h2_stream_key {

@@ -39,13 +39,19 @@ static int nopen;
 static int on_h2(void *ctx, void *data, size_t len)
 {
 	(void)ctx;
-	if (len < sizeof(ev[0]))
+	/* An event without payload bytes is cut where they would start. */
+	if (len < OBSBPF_H2_EVENT_HDR || len > sizeof(ev[0]))
 		return 0;
-	if (((const struct obsbpf_h2_event *)data)->kind == OBSBPF_H2_EV_OPEN) {
-		memcpy(&open_ev, data, sizeof(open_ev));
+	struct obsbpf_h2_event e = { 0 };
+	memcpy(&e, data, len);
+	assert_true(len >= OBSBPF_H2_EVENT_HDR + e.len);
+	if (e.len == 0 && e.kind != OBSBPF_H2_EV_OPEN)
+		assert_int_equal(len, OBSBPF_H2_EVENT_HDR);
+	if (e.kind == OBSBPF_H2_EV_OPEN) {
+		open_ev = e;
 		nopen++;
 	} else if (nev < MAX_EV) {
-		memcpy(&ev[nev++], data, sizeof(ev[0]));
+		ev[nev++] = e;
 	}
 	return 0;
 }

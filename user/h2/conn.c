@@ -167,7 +167,8 @@ static void remove_conn(struct h2_tracker *t, struct h2_conn *c)
 void h2_tracker_event(struct h2_tracker *t, const void *data, size_t len)
 {
 	const struct obsbpf_h2_event *e = data;
-	if (len < sizeof(*e))
+	/* Events without payload bytes end where the bytes would start. */
+	if (len < OBSBPF_H2_EVENT_HDR || e->len > OBSBPF_H2_CHUNK || len < OBSBPF_H2_EVENT_HDR + e->len)
 		return;
 	struct h2_conn *c = find(t, e->conn);
 	switch (e->kind) {
