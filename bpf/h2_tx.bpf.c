@@ -353,10 +353,14 @@ __noinline int obsbpf_h2_tx(struct sk_msg_md *msg, struct obsbpf_conn *c)
 	}
 	/* Each insertion leaves the send in more scatterlist pieces, which a TCP_NODELAY sender
 	 * sends as more segments: one piece again, where the send is small enough to copy. */
-	if (x->pushed && msg->size <= H2_COALESCE_MAX)
-		bpf_msg_pull_data(msg, 0, msg->size, 0);
+	/* One read of the size, kept in a register: clang 19 otherwise merges the two reads into
+	 * one load through ctx + a chosen offset, which the verifier refuses (modified ctx ptr). */
+	__u32 size = msg->size;
+	asm volatile("" : "+r"(size));
+	if (x->pushed && size <= H2_COALESCE_MAX)
+		bpf_msg_pull_data(msg, 0, size, 0);
 	x->pushed = 0;
-	if (x->off < msg->size && x->sync) {
+	if (x->off < size && x->sync) {
 		x->sync = 0;
 		stat_inc(OBSBPF_ST_H2_TX_DESYNC);
 	}
