@@ -38,6 +38,8 @@ void variant_probe(struct kernel_variant *kv)
 		cached.msg_task_storage = loads("feat_msg_task_storage");
 		cached.tc_pid_tgid = loads("feat_tc_pid_tgid");
 		cached.fionread_hazard = hazard_fionread();
+		/* With the receive path the pod's sockets will have: the verdict's, where it is. */
+		cached.eagain_hazard = hazard_recv_eagain(cached.fionread_hazard != 0);
 		libbpf_set_print(old);
 		done = true;
 	}
@@ -84,4 +86,9 @@ void variant_print(FILE *out, const struct kernel_variant *kv)
 			? " -> avoided: an sk_skb verdict on the sockhash keeps FIONREAD right"
 			: kv->fionread_hazard < 0 ? " -> could not be tested: avoided as if present"
 						  : "");
+	fprintf(out, "%-4s %-44s%s\n", kv->eagain_hazard ? "HAZ" : "no",
+		"sockmap blocking recv EAGAIN (tcp_bpf)",
+		kv->eagain_hazard > 0 ? " -> blocking reads on the pod's client connections can fail"
+			: kv->eagain_hazard < 0 ? " -> could not be tested"
+						: "");
 }
