@@ -123,6 +123,7 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 	c.routes_max = datapath_max_routes(a->dp);
 	c.exemplar_series = exemplars_series(a->exemplars);
 	c.exemplars_dropped = exemplars_dropped(a->exemplars);
+	c.release_waiting = datapath_release_waiting(a->dp);
 	agent_h2_counters(a, &c);
 	struct pod_labels one = agent_labels(a);
 	agent_counters_render(out, fmt, &one, &c);

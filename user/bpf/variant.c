@@ -56,6 +56,10 @@ void variant_apply(struct obsbpf_bpf *s, struct kernel_variant *kv)
 	s->rodata->obsbpf_cfg_tc_tid = kv->tc_pid_tgid;
 	/* Where the test could not run, the verdict too: its cost beats a stalled proxy. */
 	bpf_program__set_autoload(s->progs.obsbpf_skb_pass, kv->fionread_hazard != 0);
+	/* With that verdict the psock holds what the socket received: a connection leaves the
+	 * sockhash only at a moment when nothing is lost, found by the release iterator
+	 * (bpf/release.bpf.c). Without, the agent takes it out by cookie. */
+	bpf_program__set_autoload(s->progs.obsbpf_release, kv->fionread_hazard != 0);
 }
 
 const char *variant_skip_reason(const struct kernel_variant *kv, const char *prog)
@@ -67,6 +71,8 @@ const char *variant_skip_reason(const struct kernel_variant *kv, const char *pro
 				   : "this kernel refuses fexit on tcp_recvmsg";
 	if (!strcmp(prog, "obsbpf_skb_pass"))
 		return "not needed: no sockmap FIONREAD regression on this kernel";
+	if (!strcmp(prog, "obsbpf_release"))
+		return "not needed: without the sk_skb verdict connections leave the sockhash by cookie";
 	return "not used on this kernel";
 }
 
