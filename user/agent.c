@@ -11,6 +11,7 @@
 #include "bpf/probe.h"
 #include "ctl/ctl.h"
 #include "bpf/trace_cfg.h"
+#include "bpf/variant.h"
 #include "http/server.h"
 #include "logs/logs.h"
 #include "loop/loop.h"
@@ -278,6 +279,12 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 	if (!(a->ctl = ctl_server_start(a->loop, a->cfg->control_socket, agent_status_json, a)))
 		return -1;
 	ctl_server_on_observers(a->ctl, events_wanted);
+	/* Once started: an error above stays the only line. */
+	if (datapath_variant(a->dp)->eagain_hazard)
+		log_warn("agent",
+			 "blocking reads on the pod's client connections may fail with EAGAIN after a "
+			 "send larger than the socket buffer; Linux tcp_bpf_recvmsg bug; obsbpf releases "
+			 "the connections it does not need to follow\n");
 	return events_wanted_set(a, 0);
 }
 

@@ -94,7 +94,8 @@ void variant_print(FILE *out, const struct kernel_variant *kv)
 						  : "");
 	fprintf(out, "%-4s %-44s%s\n", kv->eagain_hazard ? "HAZ" : "no",
 		"sockmap blocking recv EAGAIN (tcp_bpf)",
-		kv->eagain_hazard > 0 ? " -> blocking reads on the pod's client connections can fail"
-			: kv->eagain_hazard < 0 ? " -> could not be tested"
+		kv->eagain_hazard > 0
+			? " -> in part: connections sk_msg no longer needs leave the sockhash; HTTP/1 clients' stay"
+			: kv->eagain_hazard < 0 ? " -> could not be tested: avoided in part as if present"
 						: "");
 }
