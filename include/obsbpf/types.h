@@ -306,6 +306,8 @@ enum obsbpf_stat {
 	OBSBPF_ST_RELEASED_OTHER,
 	OBSBPF_ST_RELEASED_UPGRADED,
 	OBSBPF_ST_RELEASED_H2,
+	OBSBPF_ST_RECV_EAGAIN, /* blocking reads without a timeout on client connections in pod_socks
+				* that returned EAGAIN (tcp_bpf's bug; seen by the recv hook) */
 	OBSBPF_ST_MAX,
 };
 

@@ -287,6 +287,10 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 		"fallback's verdict, until nothing queued or waiting on them would be lost.");
 	sample(out, "obsbpf_connections_release_waiting", NULL, l,
 	       (uint64_t)(c->release_waiting > 0 ? c->release_waiting : 0));
+	counter(out, fmt, "obsbpf_recv_eagain_total",
+		"Blocking reads without a timeout on client connections in the sockhash that failed with EAGAIN: "
+		"the kernel's tcp_bpf_recvmsg bug, seen by the thread hook (tp_btf/sock_recv_length, while tracing).");
+	sample(out, "obsbpf_recv_eagain_total", NULL, l, s[OBSBPF_ST_RECV_EAGAIN]);
 	counter(out, fmt, "obsbpf_http_messages_unparsed_total",
 		"HTTP messages passed through without a measurement, by reason.");
 	static const struct stat_label why[] = {
