@@ -26,22 +26,33 @@ struct sk_psock_work_state___skb {
 	struct sk_buff *skb;
 } __attribute__((preserve_access_index));
 
-/* Entries on a wait queue, up to WAITERS_MAX + 1. */
-static __always_inline int waiters(struct list_head *head)
+/* sk_wait_event's waits (a reader in tcp_msg_wait_data, a writer in sk_stream_wait_memory) wake
+ * through it; epoll and poll entries do not (ep_poll_callback, pollwake). Resolved by libbpf
+ * from /proc/kallsyms; 0 where it cannot read the address: then every entry counts. */
+extern const void woken_wake_function __ksym __weak;
+
+/* Entries on a wait queue, up to WAITERS_MAX + 1; tasks only: the entries that wake through
+ * woken_wake_function, when it is known. */
+static __always_inline int waiters(struct list_head *head, int tasks_only)
 {
 	struct list_head *e = BPF_CORE_READ(head, next);
-	int n = 0;
-	for (int i = 0; i <= WAITERS_MAX && e && e != head; i++) {
-		n++;
+	int n = 0, i;
+	for (i = 0; i < 2 * WAITERS_MAX && e && e != head; i++) {
+		struct wait_queue_entry *w =
+			(void *)e - bpf_core_field_offset(struct wait_queue_entry, entry);
+		if (!tasks_only || !&woken_wake_function ||
+		    (void *)BPF_CORE_READ(w, func) == &woken_wake_function)
+			n++;
 		e = BPF_CORE_READ(e, next);
 	}
-	return n;
+	return e == head && n <= WAITERS_MAX ? n : WAITERS_MAX + 1;
 }
 
 /* Whether sk can leave its sockmap now without losing a byte or failing a read: its psock holds
- * nothing received, nothing is on its way into it, and every task asleep on the socket is a
- * writer waiting for send buffer (sk_stream_wait_memory counts them in sk_write_pending); a
- * writer's send goes on through the psock it holds. Epoll and poll entries count as readers. */
+ * nothing received, nothing is on its way into it, nobody waits for its lock, and every task
+ * asleep on it is a writer waiting for send buffer (sk_stream_wait_memory counts them in
+ * sk_write_pending): a writer's send goes on through the psock it holds. An epoll or poll entry
+ * is no task inside recvmsg: after the release the data wakes it as before. */
 static __always_inline int psock_quiet(struct sock *sk)
 {
 	unsigned long ud = (unsigned long)BPF_CORE_READ(sk, sk_user_data);
@@ -61,10 +72,10 @@ static __always_inline int psock_quiet(struct sock *sk)
 			return 0;
 	}
 	/* A task waiting for the lock may be a reader already inside tcp_bpf_recvmsg_parser. */
-	if (waiters(&sk->sk_lock.wq.head))
+	if (waiters(&sk->sk_lock.wq.head, 0))
 		return 0;
 	struct socket_wq *wq = BPF_CORE_READ(sk, sk_wq);
-	int n = wq ? waiters(&wq->wait.head) : 0;
+	int n = wq ? waiters(&wq->wait.head, 1) : 0;
 	return n <= WAITERS_MAX && n == BPF_CORE_READ(sk, sk_write_pending);
 }
 
