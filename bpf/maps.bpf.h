@@ -88,6 +88,13 @@ struct {
 	__uint(max_entries, 1 << 20);
 } http_events SEC(".maps") __weak;
 
+/* Client connections asking to leave pod_socks (struct obsbpf_release_event): at most one per
+ * connection, read at once; the agent runs the release iterator in the pod's netns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+} release_events SEC(".maps") __weak;
+
 /* HTTP/2 frames for user space to decode (struct obsbpf_h2_event): every header block chunk,
  * stream ends, settings. Larger than http_events: a connection's blocks must all arrive. */
 struct {

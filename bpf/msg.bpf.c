@@ -147,6 +147,51 @@ __noinline int obsbpf_msg_method(struct obsbpf_line *line, __u32 n, __u32 *targe
 	return m;
 }
 
+/* sk_msg has nothing left to do on this connection: it asks, once, to leave pod_socks. A socket in
+ * a sockmap receives through tcp_bpf, whose blocking reads can fail with EAGAIN (docs/kernel.md);
+ * out of it the socket is plain TCP again. The agent takes it out with the release iterator
+ * (bpf/release.bpf.c) in the pod's netns. With no room in the ring buffer it asks again at the
+ * next send. Global: verified once. */
+__noinline int obsbpf_msg_release(struct obsbpf_conn *c)
+{
+	if (!c || c->released != OBSBPF_RELEASE_NO)
+		return 0;
+	__u8 why = c->release;
+	if (why == OBSBPF_REL_NONE)
+		why = c->proto == OBSBPF_PROTO_TLS	 ? OBSBPF_REL_TLS
+			: c->proto == OBSBPF_PROTO_HTTP2 ? OBSBPF_REL_H2
+							 : OBSBPF_REL_OTHER;
+	struct obsbpf_release_event *e = bpf_ringbuf_reserve(&release_events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->cookie = c->cookie;
+	e->pod_id = c->pod_id;
+	e->reason = why;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	c->release = why;
+	c->released = OBSBPF_RELEASE_ASKED;
+	return 0;
+}
+
+/* HTTP/2: sk_msg's only work is the trace fields, so it is done when there is nothing to insert
+ * (tracing off), the app sends its own traceparent (never inserted into; user space decodes it
+ * from the HEADERS tc reports), or it lost the frames (nothing is inserted after that). */
+static __always_inline int h2_tx_done(struct obsbpf_conn *c)
+{
+	struct obsbpf_trace_cfg *cfg = trace_config();
+	return !cfg || !cfg->propagation || !c->h2tx.sync || c->h2tx.app_tp;
+}
+
+/* Whether sk_msg still has work on the connection: timing and tracing HTTP/1 requests, or
+ * inserting trace fields into HTTP/2 ones. */
+static __always_inline int msg_needed(struct obsbpf_conn *c)
+{
+	if (c->release != OBSBPF_REL_NONE || c->proto == OBSBPF_PROTO_TLS || c->proto == OBSBPF_PROTO_OTHER)
+		return 0;
+	return c->proto != OBSBPF_PROTO_HTTP2 || !h2_tx_done(c);
+}
+
 /* Holds a request sk_msg cannot follow to its end in the FIFO, unrecorded, so that its answer
  * is matched to it and nothing is parsed until then. Returns 0, or -1 when the FIFO is full:
  * then the connection is left alone for good. */
@@ -160,6 +205,14 @@ static __always_inline int wait_for_answer(struct obsbpf_conn *c, __u64 now, con
 	pending_push(c, now, OBSBPF_M_UNSEEN, OBSBPF_ROUTE_OVERFLOW, t);
 	c->msg_wait = 1;
 	return 0;
+}
+
+/* Where a request must start, something else: nothing on the connection is parsed again (neither
+ * at_boundary nor msg_wait is set from here on), so sk_msg has no more use for it. */
+static __always_inline void malformed(struct obsbpf_conn *c)
+{
+	stat_inc(OBSBPF_ST_MALFORMED);
+	c->release = OBSBPF_REL_OTHER;
 }
 
 /* A send on a client connection. Only a send that provably starts a request is parsed: the
@@ -211,7 +264,7 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 		else if (c->proto == OBSBPF_PROTO_UNKNOWN)
 			classify_other(c, line->b, n);
 		else
-			stat_inc(OBSBPF_ST_MALFORMED);
+			malformed(c);
 		return;
 	}
 	struct obsbpf_trace_cfg *cfg = trace_config();
@@ -230,7 +283,7 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 		if (c->proto == OBSBPF_PROTO_UNKNOWN)
 			classify_other(c, line->b, n);
 		else
-			stat_inc(OBSBPF_ST_MALFORMED);
+			malformed(c);
 		return;
 	}
 	c->proto = OBSBPF_PROTO_HTTP1;
@@ -279,12 +332,15 @@ int obsbpf_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	/* Only client sockets are in pod_socks (server sockets' responses are tc egress's). */
-	if (!c || c->dir != OBSBPF_DIR_CLIENT || c->proto == OBSBPF_PROTO_TLS ||
-	    c->proto == OBSBPF_PROTO_OTHER)
+	if (!c || c->dir != OBSBPF_DIR_CLIENT)
 		return SK_PASS;
+	if (!msg_needed(c)) {
+		obsbpf_msg_release(c);
+		return SK_PASS;
+	}
 	if (c->proto == OBSBPF_PROTO_HTTP2) {
 		obsbpf_h2_tx(msg, c);
-		return SK_PASS;
+		goto done;
 	}
 
 	void *data = (void *)(long)msg->data;
@@ -309,8 +365,12 @@ int obsbpf_msg(struct sk_msg_md *msg)
 	__u32 seq = tp ? BPF_CORE_READ(tp, write_seq) : 0;
 	on_request(msg, c, line, (__u32)n, seq);
 	/* The stream's first send showed HTTP/2: the requests in it, from this send on. */
-	if (c->proto == OBSBPF_PROTO_HTTP2)
+	if (c->proto == OBSBPF_PROTO_HTTP2 && !h2_tx_done(c))
 		obsbpf_h2_tx(msg, c);
+done:
+	/* This send may have shown that the connection needs sk_msg no more. */
+	if (!msg_needed(c))
+		obsbpf_msg_release(c);
 	return SK_PASS;
 }
 

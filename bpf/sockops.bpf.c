@@ -118,6 +118,8 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 	c->msg_wait = 0;
 	c->in_chunked = 0;
 	c->may_inject = dir == OBSBPF_DIR_CLIENT && peer_may_inject(&addrs);
+	c->release = OBSBPF_REL_NONE;
+	c->released = OBSBPF_RELEASE_NO;
 	/* Only client sockets go into the sockhash, for sk_msg to time and trace their requests;
 	 * a server socket's responses are seen by tc egress, without sk_msg's send path. */
 	if (dir == OBSBPF_DIR_CLIENT) {
@@ -126,6 +128,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, __u8 dir)
 			/* The sockhash is full (--max-connections): sk_msg will not see this
 			 * connection's requests, so tc leaves its responses alone too. */
 			c->proto = OBSBPF_PROTO_OTHER;
+			c->released = OBSBPF_RELEASE_DONE; /* nothing to release */
 			stat_inc(OBSBPF_ST_CONN_UNTRACKED);
 		}
 	}

@@ -113,6 +113,7 @@ __noinline int obsbpf_tc_response(struct __sk_buff *skb, struct obsbpf_conn *c, 
 		 * connection no longer carries HTTP/1: nothing in it is parsed again, either way. */
 		if (status == 101 || (p->method == OBSBPF_M_CONNECT && status < 300)) {
 			c->proto = OBSBPF_PROTO_OTHER;
+			c->release = OBSBPF_REL_UPGRADED; /* sk_msg asks at the client's next send */
 			stat_inc(OBSBPF_ST_CONN_UPGRADED);
 			return 1;
 		}

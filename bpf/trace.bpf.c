@@ -3,6 +3,7 @@
  * tp_btf/sock_recv_length fires when a thread returns from recvmsg: if it just read a request
  * that tc timed on a server connection, the thread is now serving that request's server span,
  * and sk_msg continues its trace in the requests the thread sends next. */
+#include "conn.bpf.h"
 #include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
@@ -19,13 +20,35 @@ __noinline int obsbpf_trace_line(struct trace_line *l, __u32 linelen, __u32 prop
 	return 0;
 }
 
-/* A thread returned from reading ret bytes from sk. */
-static __always_inline int on_recv(struct sock *sk, int ret)
+#define EAGAIN		     11
+#define MSG_DONTWAIT	     0x40
+#define MAX_SCHEDULE_TIMEOUT 0x7fffffffffffffffl /* SO_RCVTIMEO unset: wait for ever */
+
+/* A read that failed with EAGAIN. On a blocking socket without a receive timeout TCP never
+ * returns it, tcp_bpf does when woken without data (docs/kernel.md): counted for the pod's
+ * client connections still in pod_socks. Only the error path pays for this. */
+static __always_inline void count_eagain(struct sock *sk, int flags)
+{
+	if ((flags & MSG_DONTWAIT) || BPF_CORE_READ(sk, sk_rcvtimeo) != MAX_SCHEDULE_TIMEOUT)
+		return;
+	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
+	if (c && c->dir == OBSBPF_DIR_CLIENT && c->released != OBSBPF_RELEASE_DONE)
+		stat_inc(OBSBPF_ST_RECV_EAGAIN);
+}
+
+/* A thread returned from reading ret bytes from sk (flags: recvmsg's, MSG_DONTWAIT for a
+ * non-blocking socket). */
+static __always_inline int on_recv(struct sock *sk, int ret, int flags)
 {
 	/* This runs on every recvmsg of the node: a socket with no BPF storage at all (not a pod
 	 * socket) is turned away with one load instead of a storage lookup. */
-	if (ret < 0 || !sk || !BPF_CORE_READ(sk, sk_bpf_storage))
+	if (!sk || !BPF_CORE_READ(sk, sk_bpf_storage))
 		return 0;
+	if (ret < 0) {
+		if (ret == -EAGAIN)
+			count_eagain(sk, flags);
+		return 0;
+	}
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	if (!c || c->dir != OBSBPF_DIR_SERVER)
 		return 0;
@@ -58,7 +81,7 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(obsbpf_recv, struct sock *sk, int ret, int flags)
 {
-	return on_recv(sk, ret);
+	return on_recv(sk, ret, flags);
 }
 
 /* Before 6.3: the same at the return of tcp_recvmsg, where the kernel has fentry/fexit (Debian's
@@ -67,7 +90,7 @@ SEC("fexit/tcp_recvmsg")
 int BPF_PROG(obsbpf_recv_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len,
 	     int ret)
 {
-	return on_recv(sk, ret);
+	return on_recv(sk, ret, flags);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -11,6 +11,7 @@
 #include "bpf/probe.h"
 #include "ctl/ctl.h"
 #include "bpf/trace_cfg.h"
+#include "bpf/variant.h"
 #include "http/server.h"
 #include "logs/logs.h"
 #include "loop/loop.h"
@@ -123,6 +124,7 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 	c.routes_max = datapath_max_routes(a->dp);
 	c.exemplar_series = exemplars_series(a->exemplars);
 	c.exemplars_dropped = exemplars_dropped(a->exemplars);
+	c.release_waiting = datapath_release_waiting(a->dp);
 	agent_h2_counters(a, &c);
 	struct pod_labels one = agent_labels(a);
 	agent_counters_render(out, fmt, &one, &c);
@@ -277,6 +279,12 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 	if (!(a->ctl = ctl_server_start(a->loop, a->cfg->control_socket, agent_status_json, a)))
 		return -1;
 	ctl_server_on_observers(a->ctl, events_wanted);
+	/* Once started: an error above stays the only line. */
+	if (datapath_variant(a->dp)->eagain_hazard)
+		log_warn("agent",
+			 "blocking reads on the pod's client connections may fail with EAGAIN after a "
+			 "send larger than the socket buffer; Linux tcp_bpf_recvmsg bug; obsbpf releases "
+			 "the connections it does not need to follow\n");
 	return events_wanted_set(a, 0);
 }
 

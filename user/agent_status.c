@@ -172,6 +172,12 @@ static void status_kernel(struct agent *a, struct strbuf *b)
 			b,
 			"{\"name\":\"sockmap_fionread\",\"detected\":%s,\"avoided_by\":\"sk_skb verdict on the sockhash\"}",
 			kv->fionread_hazard > 0 ? "true" : "null");
+	if (kv->eagain_hazard)
+		sb_printf(b,
+			  "%s{\"name\":\"sockmap_recv_eagain\",\"detected\":%s,\"avoided_by\":\"connections "
+			  "sk_msg no longer needs are released from the sockhash (in part: HTTP/1 client "
+			  "connections stay)\"}",
+			  kv->fionread_hazard ? "," : "", kv->eagain_hazard > 0 ? "true" : "null");
 	int maps;
 	long socks = datapath_pins_left(a->dp, &maps);
 	sb_printf(b, "],\"earlier_sockhashes\":{\"pinned\":%d,\"sockets\":%ld}}", maps,

@@ -54,6 +54,34 @@ enum obsbpf_proto {
 	OBSBPF_PROTO_HTTP2, /* prior knowledge: the client's preface, followed frame by frame */
 };
 
+/* Why a client connection leaves pod_socks: sk_msg has nothing left to do on it, and a socket in
+ * a sockmap receives through tcp_bpf, whose blocking reads can fail with EAGAIN (docs/kernel.md).
+ * sk_msg asks (an event in release_events), the release iterator takes it out. */
+enum obsbpf_release {
+	OBSBPF_REL_NONE = 0,
+	OBSBPF_REL_TLS,	     /* classified TLS */
+	OBSBPF_REL_OTHER,    /* not HTTP, or no longer followed (too many requests unanswered) */
+	OBSBPF_REL_UPGRADED, /* left HTTP/1: 101, or a 2xx to CONNECT */
+	OBSBPF_REL_H2,	     /* HTTP/2 with nothing to insert: tracing off, the app sends its own
+			      * traceparent, or sk_msg lost the frames */
+	OBSBPF_REL_MAX,
+};
+
+/* conn.released: where the connection stands. */
+enum obsbpf_released {
+	OBSBPF_RELEASE_NO = 0,
+	OBSBPF_RELEASE_ASKED, /* the event went out; the iterator takes it out when it safely can */
+	OBSBPF_RELEASE_DONE,  /* out of pod_socks (or never in it: the sockhash was full) */
+};
+
+/* Ring buffer release_events: one per connection that asks to leave pod_socks. */
+struct obsbpf_release_event {
+	__u64 cookie;
+	__u32 pod_id;
+	__u8 reason; /* enum obsbpf_release */
+	__u8 pad[3];
+};
+
 /* Map http_hist: key -> per-CPU obsbpf_hist_val. */
 struct obsbpf_hist_key {
 	__u32 pod_id;
@@ -213,7 +241,8 @@ struct obsbpf_conn {
 	__u8 msg_wait;	    /* sk_msg, client: where the last request ends is not known (chunked
 			     * body, head not parsed whole, CONNECT, Upgrade): nothing is parsed
 			     * until every request sent is answered */
-	__u8 pad2;
+	__u8 release;	    /* enum obsbpf_release: why it asks to leave pod_socks (tc sets
+			     * UPGRADED, sk_msg the rest when it asks) */
 	__u32 rx_next_seq;  /* tc, server: TCP seq where the next request starts (after the body) */
 	__u32 msg_next_seq; /* sk_msg, client: write_seq where the next request must start, when
 			     * at_boundary: apply_bytes alone can drift (partial sends) */
@@ -228,7 +257,8 @@ struct obsbpf_conn {
 	__u8 msg_line[128];
 	__u64 cookie;	    /* the socket's cookie: names the connection in h2_events */
 	__u32 tx_first_seq; /* TCP seq of the first payload byte the pod sends */
-	__u32 pad3;
+	__u8 released;	    /* enum obsbpf_released */
+	__u8 pad3[3];
 	struct obsbpf_h2_side h2[2]; /* HTTP/2: [1] the client's frames, [0] the server's */
 	struct obsbpf_h2_tx h2tx;    /* HTTP/2, client: sk_msg's walk of the frames sent */
 	/* HTTP/2: a span context at hand. Server: the newest request's (the thread hook binds the
@@ -272,6 +302,12 @@ enum obsbpf_stat {
 				     * the server's SETTINGS_MAX_FRAME_SIZE: no header */
 	OBSBPF_ST_H2_TX_DESYNC,	    /* HTTP/2 client connections whose sends sk_msg stopped following
 				     * (a send where it did not expect one): no header inserted since */
+	OBSBPF_ST_RELEASED_TLS,	    /* client connections taken out of pod_socks: enum obsbpf_release */
+	OBSBPF_ST_RELEASED_OTHER,
+	OBSBPF_ST_RELEASED_UPGRADED,
+	OBSBPF_ST_RELEASED_H2,
+	OBSBPF_ST_RECV_EAGAIN, /* blocking reads without a timeout on client connections in pod_socks
+				* that returned EAGAIN (tcp_bpf's bug; seen by the recv hook) */
 	OBSBPF_ST_MAX,
 };
 

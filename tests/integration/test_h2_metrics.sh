@@ -2,7 +2,8 @@
 # HTTP/2 with prior knowledge (h2c), the pod as a server and as a client: nghttpd serving,
 # curl --http2-prior-knowledge, nghttp and h2load asking (many streams at once on one
 # connection). Exact counts per method, status and templated route under
-# network_protocol_version="2", next to the HTTP/1 series, from real HTTP/2 software.
+# network_protocol_version="2", next to the HTTP/1 series, from real HTTP/2 software. Without
+# tracing, the client's connections leave the sockhash and are still measured.
 source "$(dirname "$0")/lib.sh"
 
 pod_create web
@@ -50,6 +51,21 @@ expect_eq "client: 404s" "$(CLI_METRICS | awk -v s="$C" '$1 ~ "^"s"{" && /code="
 expect_eq "server: h2 connections (5+3+2+1 curl, nghttp, 4 h2load)" "$(metric_value obsbpf_h2_connections_total)" 16
 expect_eq "nothing dropped" "$(metric_value obsbpf_connections_unparsed_total 'protocol="h2"')" 0
 expect_eq "no stream unmeasured" "$(metric_value obsbpf_h2_streams_unmeasured_total)" 0
+
+# Without tracing sk_msg has nothing to insert: the client's HTTP/2 connections leave the
+# sockhash (tcp_bpf's blocking reads can fail with EAGAIN there) and tc still times them.
+agent_also_stop 19301
+agent_also 19301 --pod "$(pod_name cli)" --namespace shop --node node-1 --app-metrics off --propagation none || exit 1
+# A synchronous h2c client on a blocking socket (40 requests, 50 ms apart: where the release
+# waits for a quiet moment, with the FIONREAD fallback's verdict, it has them).
+h2c=$(pod_exec cli "$PY" "$ROOT/tests/integration/apps/h2c_client.py" "$IP" 8080 /users/1 --count 40 --pause 0.05)
+expect_eq "blocking h2c client without tracing: answered, none failed with EAGAIN" \
+	"$(echo "$h2c" | json 'print(d["answered"], d["eagain"])')" "40 0"
+sleep 0.5
+expect_eq "its connection left the sockhash" \
+	"$(CLI_METRICS | awk '$1 ~ /^obsbpf_connections_released_total\{reason="h2"/ { n += $NF } END { print n + 0 }')" 1
+expect_eq "and every request on it measured" \
+	"$(CLI_METRICS | awk -v s="$C" '$1 ~ "^"s"{" && /network_protocol_version="2"/ { n += $NF } END { print n + 0 }')" 40
 
 metrics > "$T/metrics.txt"
 promtool check metrics < "$T/metrics.txt" > "$T/promtool.txt" 2>&1 && ok "promtool check metrics" \

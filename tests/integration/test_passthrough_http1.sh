@@ -41,7 +41,7 @@ cmp -s "$T/w.frames-sent" "$T/ws.in" && ok "WebSocket after 101: $(stat -c %s "$
 
 # 3. Redis inline commands: "GET key" has no HTTP version: not a request, nothing inserted.
 run "$PEER" 7001 "$T/r.sent" "$T/r.recv" "send:$(hex 'GET key:1\r\n\r\n')" "expect:$(hex 'key:1')" \
-	"send:$(hex 'SET key:1 v\r\nGET key:1\r\n')" "expect:$(hex 'v\r\nGET key:1\r\n')" || fail "Redis client"
+	"send:$(hex 'SET key:1 v\r\nGET key:1\r\n')" "expect:$(hex 'v\r\nGET key:1\r\n')" "sleep:0.3" || fail "Redis client"
 cmp -s "$T/r.sent" "$T/r.recv" && ok "Redis inline GET: echoed as sent, no header" || fail "Redis inline GET: bytes differ"
 
 # 4. A 20 KiB head (beyond the scan budget), its body sent 300 ms later holding a request.
@@ -84,6 +84,10 @@ expect_eq "the fragment's request not measured" "$(metric_value $C 'http_route="
 expect_eq "tunnel and WebSocket counted as upgraded connections" \
 	"$(metric_value obsbpf_connections_unparsed_total 'protocol="upgraded"')" 2
 expect_eq "Redis counted as a non-HTTP connection" "$(metric_value obsbpf_connections_unparsed_total 'protocol="other"')" 1
+# sk_msg has no use for them any more: out of the sockhash, away from tcp_bpf's EAGAIN bug.
+expect_eq "tunnel and WebSocket left the sockhash as upgraded" \
+	"$(metric_value obsbpf_connections_released_total 'reason="upgraded"')" 2
+expect_eq "Redis as another protocol" "$(metric_value obsbpf_connections_released_total 'reason="other"')" 1
 agent_stop
 expect_eq "agent exits 0 on SIGTERM" $? 0
 finish

@@ -33,8 +33,8 @@ main() {
 	# on 6.12, two kernels 45 min, and a failing test can cost its timeout. The subset keeps what
 	# differs from kernel to kernel (every hook and its fallback: tcx or tc filters, links or
 	# detach; injection, load errors, the daemon's attach/detach, the pod's mount namespace, the
-	# sockmap FIONREAD hazard; capabilities, the kernel side's limits, kill -9 with the pinned
-	# sockhash) and leaves out what is user space over the same hooks (log forwarding,
+	# sockmap FIONREAD and EAGAIN hazards; capabilities, the kernel side's limits, kill -9 with
+	# the pinned sockhash) and leaves out what is user space over the same hooks (log forwarding,
 	# exporters, app metrics, the deploy lint): ~16 min per kernel (measured), ~35 for the
 	# matrix. One exception: test_trace_export (user space only, 190-200 s here): its collector
 	# outage cases depend on timing that only a slow machine puts to the test (they failed only
@@ -43,7 +43,7 @@ main() {
 	TCG_TESTS="test_cli_errors test_server_metrics test_client_metrics test_detach test_tc_fallback
 		test_passthrough test_trace_propagation test_trace_stress test_trace_e2e test_daemon
 		test_logs_attach test_proxy_fionread test_passthrough_http1 test_http1_edges
-		test_least_privilege test_hostile_kernel test_fault_kill test_trace_export"
+		test_least_privilege test_hostile_kernel test_fault_kill test_trace_export test_hazard_eagain"
 	# TCG limits: 2.5-3x the time each took under TCG on 6.12 (120 s at least); the others get
 	# TEST_TIMEOUT.
 	TCG_TIMEOUTS="test_cli_errors=120 test_server_metrics=420 test_client_metrics=120
@@ -52,7 +52,7 @@ main() {
 		test_proxy_fionread=120 test_passthrough_http1=150 test_http1_edges=300
 		test_appmetrics=240 test_deploy_lint=300 test_exemplars=150 test_logs_forward=300
 		test_logs_outage=180 test_logs_rotation=120 test_trace_agent=300 test_trace_export=480
-		test_least_privilege=480 test_hostile_kernel=420 test_fault_kill=720"
+		test_least_privilege=480 test_hostile_kernel=420 test_fault_kill=720 test_hazard_eagain=180"
 	if [ "$accel" = tcg ]; then
 		tests=${TESTS:-$TCG_TESTS}
 		export TEST_TIMEOUT=${TEST_TIMEOUT:-240} TEST_TIMEOUTS=${TEST_TIMEOUTS:-$TCG_TIMEOUTS}

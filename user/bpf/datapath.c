@@ -80,6 +80,7 @@ struct datapath *datapath_open(unsigned max_routes, unsigned max_conns)
 		datapath_close(dp);
 		return NULL;
 	}
+	dp_release_open(dp); /* a failure is a warning: connections stay in the sockhash */
 	return dp;
 }
 
@@ -119,17 +120,21 @@ uint64_t datapath_h2_events_read(const struct datapath *dp)
 	return dp->h2_events_read;
 }
 
+/* Release events wake the agent at once: the pass follows the drain. The timer runs the passes
+ * again for connections that had to wait. */
 static void on_ringbuf_ready(void *arg, uint32_t events)
 {
 	struct datapath *dp = arg;
 	(void)events;
 	ring_buffer__consume(dp->rb);
+	dp_release_run(dp);
 }
 
 static void on_ringbuf_tick(void *arg)
 {
 	struct datapath *dp = arg;
 	ring_buffer__consume(dp->rb);
+	dp_release_run(dp);
 }
 
 int datapath_pin_socks(struct datapath *dp, const char *dir)
@@ -164,6 +169,9 @@ int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, v
 	dp->rb = ring_buffer__new(bpf_map__fd(dp->skel->maps.http_events), on_ringbuf_event, dp, NULL);
 	if (!dp->rb)
 		return -errno;
+	int err = ring_buffer__add(dp->rb, bpf_map__fd(dp->skel->maps.release_events), dp_release_event, dp);
+	if (err < 0)
+		return err;
 	/* The kernel side wakes us only when the ring is filling up (see record_exchange), so
 	 * events are also drained on a timer: at most RINGBUF_DRAIN_MS late. */
 	dp->rb_watch = loop_add_fd(l, ring_buffer__epoll_fd(dp->rb), EPOLLIN, on_ringbuf_ready, dp);
@@ -185,6 +193,7 @@ void datapath_close(struct datapath *dp)
 		datapath_detach_pod(dp, dp->pods[dp->npods - 1]->pod_id);
 	free(dp->pods);
 	bpf_link__destroy(dp->recv_link);
+	dp_release_close(dp);
 	loop_remove(dp->reap_timer);
 	long left = 0;
 	if (dp->pin_path[0]) {

@@ -108,6 +108,10 @@ int datapath_pin_socks(struct datapath *dp, const char *dir);
 /* Sockets still in sockhashes that earlier agents left pinned, and how many such sockhashes. */
 long datapath_pins_left(const struct datapath *dp, int *maps);
 
+/* Client connections that asked to leave the sockhash and are still in it, waiting for a moment
+ * when leaving loses nothing (bpf/release.bpf.c), as the last release pass of each pod found. */
+long datapath_release_waiting(const struct datapath *dp);
+
 /* Registers (own = true) or forgets the local port of one of the agent's sockets in the pod's
  * netns, so that the app's side of that connection is not measured. Returns 0 or -errno. */
 int datapath_own_socket(struct datapath *dp, int fd, bool own);

@@ -26,6 +26,11 @@ struct dp_pod {
 	struct dp_iface ifaces[DP_MAX_IFACES];
 	int nifaces;
 	const char *name; /* for messages, valid during attach only */
+	/* release.c, with the verdict: connections asked to leave the sockhash, a pass is due; the
+	 * connections the last pass had to leave in it; when it ran; the delay before the next. */
+	bool release_due;
+	long release_waiting;
+	int64_t release_last_ms, release_delay_ms;
 };
 
 struct datapath {
@@ -54,6 +59,8 @@ struct datapath {
 	long pins_left;		    /* sockets in earlier agents' sockhashes still pinned */
 	int pins_kept;		    /* and how many such sockhashes */
 	struct loop_watch *reap_timer;
+	struct bpf_link *release_link;			    /* the release iterator (release.c) */
+	uint64_t released[OBSBPF_REL_MAX - OBSBPF_REL_TLS]; /* taken out by cookie (no verdict) */
 };
 
 /* pods.c */
@@ -67,6 +74,12 @@ struct tc_ctx {
 };
 int dp_tc_attach_all(void *tc_ctx);
 int dp_tc_detach_filters(void *dp_pod);
+
+/* release.c: the release iterator, its events (a ring buffer callback), the passes due. */
+int dp_release_open(struct datapath *dp);
+void dp_release_close(struct datapath *dp);
+int dp_release_event(void *ctx, void *data, size_t size);
+void dp_release_run(struct datapath *dp);
 
 /* map_read.c */
 void dp_forget_pod_series(struct datapath *dp, uint32_t pod_id);

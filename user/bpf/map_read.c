@@ -46,6 +46,9 @@ int datapath_read_stats(struct datapath *dp, uint64_t stats[OBSBPF_ST_MAX])
 			for (int c = 0; c < dp->ncpus; c++)
 				stats[k] += percpu[c];
 	}
+	/* Connections taken out of the sockhash by cookie count with the iterator's (release.c). */
+	for (int r = 0; r < OBSBPF_REL_MAX - OBSBPF_REL_TLS; r++)
+		stats[OBSBPF_ST_RELEASED_TLS + r] += dp->released[r];
 	free(percpu);
 	return 0;
 }

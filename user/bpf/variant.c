@@ -38,6 +38,8 @@ void variant_probe(struct kernel_variant *kv)
 		cached.msg_task_storage = loads("feat_msg_task_storage");
 		cached.tc_pid_tgid = loads("feat_tc_pid_tgid");
 		cached.fionread_hazard = hazard_fionread();
+		/* With the receive path the pod's sockets will have: the verdict's, where it is. */
+		cached.eagain_hazard = hazard_recv_eagain(cached.fionread_hazard != 0);
 		libbpf_set_print(old);
 		done = true;
 	}
@@ -54,6 +56,10 @@ void variant_apply(struct obsbpf_bpf *s, struct kernel_variant *kv)
 	s->rodata->obsbpf_cfg_tc_tid = kv->tc_pid_tgid;
 	/* Where the test could not run, the verdict too: its cost beats a stalled proxy. */
 	bpf_program__set_autoload(s->progs.obsbpf_skb_pass, kv->fionread_hazard != 0);
+	/* With that verdict the psock holds what the socket received: a connection leaves the
+	 * sockhash only at a moment when nothing is lost, found by the release iterator
+	 * (bpf/release.bpf.c). Without, the agent takes it out by cookie. */
+	bpf_program__set_autoload(s->progs.obsbpf_release, kv->fionread_hazard != 0);
 }
 
 const char *variant_skip_reason(const struct kernel_variant *kv, const char *prog)
@@ -65,6 +71,8 @@ const char *variant_skip_reason(const struct kernel_variant *kv, const char *pro
 				   : "this kernel refuses fexit on tcp_recvmsg";
 	if (!strcmp(prog, "obsbpf_skb_pass"))
 		return "not needed: no sockmap FIONREAD regression on this kernel";
+	if (!strcmp(prog, "obsbpf_release"))
+		return "not needed: without the sk_skb verdict connections leave the sockhash by cookie";
 	return "not used on this kernel";
 }
 
@@ -84,4 +92,10 @@ void variant_print(FILE *out, const struct kernel_variant *kv)
 			? " -> avoided: an sk_skb verdict on the sockhash keeps FIONREAD right"
 			: kv->fionread_hazard < 0 ? " -> could not be tested: avoided as if present"
 						  : "");
+	fprintf(out, "%-4s %-44s%s\n", kv->eagain_hazard ? "HAZ" : "no",
+		"sockmap blocking recv EAGAIN (tcp_bpf)",
+		kv->eagain_hazard > 0
+			? " -> in part: connections sk_msg no longer needs leave the sockhash; HTTP/1 clients' stay"
+			: kv->eagain_hazard < 0 ? " -> could not be tested: avoided in part as if present"
+						: "");
 }

@@ -17,6 +17,8 @@ struct kernel_variant {
 	bool tc_pid_tgid;      /* tc may call bpf_get_current_pid_tgid (not on 6.1) */
 	int fionread_hazard;   /* the sockmap FIONREAD regression (1), not (0), untested (< 0):
 				* avoided with an sk_skb verdict on the sockhash */
+	int eagain_hazard;     /* blocking reads on sockets in the sockhash fail with EAGAIN when woken
+				* without data (1), not (0), untested (< 0) */
 };
 
 /* Probes this kernel (once; later calls return the cached answer). */

@@ -270,6 +270,27 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	counter(out, fmt, "obsbpf_connections_untracked_total",
 		"Client connections the kernel side could not follow (the sockhash held --max-connections): passed through untouched, neither measured nor traced.");
 	sample(out, "obsbpf_connections_untracked_total", NULL, l, s[OBSBPF_ST_CONN_UNTRACKED]);
+	counter(out, fmt, "obsbpf_connections_released_total",
+		"Client connections taken out of the sockhash because sk_msg had no more use for them, by reason: "
+		"TLS, another protocol, upgraded (101, CONNECT), HTTP/2 with no trace field to insert. Out of it, "
+		"a socket's blocking reads no longer meet the kernel's tcp_bpf EAGAIN bug.");
+	static const struct stat_label rel[] = {
+		{ "tls", OBSBPF_ST_RELEASED_TLS },
+		{ "other", OBSBPF_ST_RELEASED_OTHER },
+		{ "upgraded", OBSBPF_ST_RELEASED_UPGRADED },
+		{ "h2", OBSBPF_ST_RELEASED_H2 },
+	};
+	stat_samples(out, "obsbpf_connections_released_total", "reason", rel, ARRAY_LEN(rel), l, s);
+	http_expo_family(
+		out, fmt, "obsbpf_connections_release_waiting", "gauge",
+		"Client connections asking to leave the sockhash that are still in it: with the FIONREAD "
+		"fallback's verdict, until nothing queued or waiting on them would be lost.");
+	sample(out, "obsbpf_connections_release_waiting", NULL, l,
+	       (uint64_t)(c->release_waiting > 0 ? c->release_waiting : 0));
+	counter(out, fmt, "obsbpf_recv_eagain_total",
+		"Blocking reads without a timeout on client connections in the sockhash that failed with EAGAIN: "
+		"the kernel's tcp_bpf_recvmsg bug, seen by the thread hook (tp_btf/sock_recv_length, while tracing).");
+	sample(out, "obsbpf_recv_eagain_total", NULL, l, s[OBSBPF_ST_RECV_EAGAIN]);
 	counter(out, fmt, "obsbpf_http_messages_unparsed_total",
 		"HTTP messages passed through without a measurement, by reason.");
 	static const struct stat_label why[] = {

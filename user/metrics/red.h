@@ -65,6 +65,7 @@ struct agent_counters {
 	uint64_t exemplars_dropped; /* sampled events with no slot: the store was full */
 	/* HTTP/2 connections user space gave up (the kernel's own reasons are in stats) */
 	uint64_t h2_hpack, h2_block, h2_order, h2_limit;
+	long release_waiting; /* client connections asking to leave the sockhash, still in it */
 };
 
 /* obsbpf_* families: connections, unparsed traffic, events, route table. l->pod NULL: the
