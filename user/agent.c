@@ -321,6 +321,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 	if (agent_preflight(&a, &tc_hook, &tc) < 0 ||
 	    pod_resolve(&a.pod, cfg->pod, cfg->namespace_, cfg->node, cfg->cgroup, cfg->netns) < 0)
 		return 1;
+	kubepods_path_uid(a.pod.cgroup_path, a.pod.uid, sizeof(a.pod.uid)); /* "" outside kubepods */
 	if (agent_start(&a, tc_hook, &tc) < 0 || agent_pod_add(&a, &a.pod) < 0)
 		goto out;
 	if (!(app = appmetrics_start(&a)))
@@ -355,11 +356,12 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	int rc = 1;
 
 	/* a.pod only carries the node name in this mode (the node-wide series' label). */
-	pod_info_init(&a.pod, cfg->namespace_, cfg->node);
+	pod_info_init(&a.pod, NULL, cfg->node);
+	a.pod.namespace_[0] = '\0';
 	enum dp_tc_hook tc_hook;
 	struct trace_cfg tc;
 	if (agent_preflight(&a, &tc_hook, &tc) < 0 ||
-	    pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
+	    pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list, cfg->namespace_) < 0)
 		return 1;
 	if (!cg2) {
 		log_error("agent", "daemon: no cgroup v2 mount on this node\n");
@@ -370,8 +372,9 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	struct podwatch_opts o = {
 		.cgroup_root = cg2,
 		.select = &sel,
-		.namespace_ = cfg->namespace_,
 		.node = a.pod.node,
+		.identify = pod_meta_from_logs,
+		.identify_ctx = (void *)cfg->pod_logs,
 		.rescan_ms = RESCAN_MS,
 		.add = watch_add,
 		.gone = watch_gone,

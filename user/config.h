@@ -25,6 +25,7 @@ struct obsbpf_config {
 	/* daemon mode: which pods (user/pod/kubepods.h) */
 	struct str_list pod_patterns;
 	const char *pod_list;
+	const char *pod_logs; /* the kubelet's pod log directories: identity, and logs */
 	/* control socket (user/ctl): the agent listens, status/observe connect */
 	const char *control_socket;
 	bool json;
