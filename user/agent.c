@@ -300,6 +300,19 @@ static void agent_stop(struct agent *a)
 	pod_release(&a->pod);
 }
 
+/* Injected trace headers whose spans go nowhere make every trace downstream point at parents
+ * that do not exist: said once, at start. */
+static void warn_unexported(const struct agent *a, const struct trace_cfg *tc)
+{
+	const char *p = a->cfg->propagation;
+	if (tc->k.propagation && !(a->spans && a->spans->t))
+		log_warn("agent",
+			 "%s: --propagation %s without span export: requests get trace headers whose spans "
+			 "are never exported, so traces downstream point at parents that do not exist (set "
+			 "--otlp-endpoint, or --propagation none)\n",
+			 a->mode, p);
+}
+
 static int agent_run(struct agent *a)
 {
 	if (loop_run(a->loop) < 0) {
@@ -328,6 +341,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 		goto out;
 	if (logs_start(&a, &logs) < 0)
 		goto out;
+	warn_unexported(&a, &tc);
 	log_info("agent", "serving http://%s/metrics; control socket %s\n", cfg->listen, cfg->control_socket);
 	rc = agent_run(&a);
 	log_info("agent", "detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
@@ -384,6 +398,7 @@ int agent_daemon(const struct obsbpf_config *cfg)
 		log_error("agent", "daemon: watch %s/kubepods: %s\n", cg2, strerror(errno));
 		goto out;
 	}
+	warn_unexported(&a, &tc);
 	log_info("agent",
 		 "daemon watching %s/kubepods{,.slice} (%d pods attached); serving http://%s/metrics; "
 		 "control socket %s\n",
