@@ -158,7 +158,7 @@ static void test_config_file(void **state)
 	assert_string_equal(c.forward_shared_key, "s3cr#t"); /* '#' inside a value is no comment */
 	assert_string_equal(c.app_health, " http://x/h ");
 	assert_int_equal(c.http_idle_timeout, 30); /* untouched: the default */
-	assert_string_equal(c.namespace_, "default");
+	assert_null(c.namespace_); /* no default in the table: attach and logs use "default", daemon none */
 
 	/* The command line wins, a list given there replaces the file's, and `verbose = no` turns
 	 * off a flag. */
