@@ -325,8 +325,6 @@ static int agent_run(struct agent *a)
 int agent_attach(const struct obsbpf_config *cfg)
 {
 	struct agent a = { .cfg = cfg, .mode = "attach", .pod.netns_fd = -1 };
-	struct appmetrics *app = NULL;
-	struct logs *logs = NULL;
 	int rc = 1;
 
 	enum dp_tc_hook tc_hook;
@@ -337,17 +335,17 @@ int agent_attach(const struct obsbpf_config *cfg)
 	kubepods_path_uid(a.pod.cgroup_path, a.pod.uid, sizeof(a.pod.uid)); /* "" outside kubepods */
 	if (agent_start(&a, tc_hook, &tc) < 0 || agent_pod_add(&a, &a.pod) < 0)
 		goto out;
-	if (!(app = appmetrics_start(&a)))
+	if (!(a.app = appmetrics_start(&a)))
 		goto out;
-	if (logs_start(&a, &logs) < 0)
+	if (logs_start(&a, &a.logs) < 0)
 		goto out;
 	warn_unexported(&a, &tc);
 	log_info("agent", "serving http://%s/metrics; control socket %s\n", cfg->listen, cfg->control_socket);
 	rc = agent_run(&a);
 	log_info("agent", "detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
 out:
-	logs_stop(logs);
-	appmetrics_stop(app);
+	logs_stop(a.logs);
+	appmetrics_stop(a.app);
 	agent_stop(&a);
 	return rc;
 }
@@ -381,7 +379,8 @@ int agent_daemon(const struct obsbpf_config *cfg)
 		log_error("agent", "daemon: no cgroup v2 mount on this node\n");
 		return 1;
 	}
-	if (agent_start(&a, tc_hook, &tc) < 0)
+	a.select = &sel;
+	if (agent_start(&a, tc_hook, &tc) < 0 || logs_start(&a, &a.logs) < 0)
 		goto out;
 	struct podwatch_opts o = {
 		.cgroup_root = cg2,
@@ -406,6 +405,7 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	rc = agent_run(&a);
 	log_info("agent", "detaching from %d pods\n", a.npods);
 out:
+	logs_stop(a.logs);
 	agent_stop(&a);
 	return rc;
 }

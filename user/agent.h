@@ -20,6 +20,9 @@ struct exemplars;
 struct tracer_feed;
 struct podwatch;
 struct agent_h2;
+struct pod_select;
+struct appmetrics;
+struct logs;
 
 /* One attached pod. info.netns_fd is the agent's own (closed on removal). */
 struct agent_pod {
@@ -41,6 +44,9 @@ struct agent {
 	struct agent_h2 *h2;	     /* HTTP/2 and gRPC: decoded from the kernel's frames (agent_h2.c) */
 	struct ctl_server *ctl;
 	struct podwatch *watch;
+	const struct pod_select *select; /* daemon: which pods (--namespace, --pod-pattern, ...) */
+	struct appmetrics *app;		 /* the app metrics adapter (NULL: not started) */
+	struct logs *logs;		 /* log forwarding (NULL: off) */
 	struct agent_pod **pods;
 	int npods;
 	size_t cap_pods;
