@@ -62,6 +62,8 @@ int64_t agent_pod_add(struct agent *a, const struct pod_info *p)
 	log_info("agent", "attached to pod %s/%s (cgroup %s%s)\n", p->namespace_, p->name, p->cgroup_path,
 		 datapath_pod_tcx(a->dp, ap->id) ? ""
 						 : "; tc filters, not tcx links: a killed agent leaves them");
+	if (a->app && (err = appmetrics_pod_add(a->app, ap)) < 0)
+		log_error("agent", "pod %s/%s: app metrics: %s\n", p->namespace_, p->name, strerror(-err));
 	return ap->id;
 }
 
@@ -71,6 +73,7 @@ void agent_pod_remove(struct agent *a, uint32_t pod_id)
 		struct agent_pod *ap = a->pods[i];
 		if (ap->id != pod_id)
 			continue;
+		appmetrics_pod_remove(a->app, pod_id);
 		datapath_detach_pod(a->dp, pod_id);
 		agent_h2_forget_pod(a, pod_id);
 		log_info("agent", "detached from pod %s/%s\n", ap->info.namespace_, ap->info.name);
@@ -258,6 +261,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		log_error("agent", "exemplars: out of memory\n");
 		return -1;
 	}
+	a->propagating = tc->k.propagation != 0;
 	a->dp = datapath_open(a->cfg->max_routes, a->cfg->max_conns);
 	if (!a->dp || datapath_set_tracing(a->dp, tc) < 0)
 		return -1;
@@ -346,6 +350,7 @@ int agent_attach(const struct obsbpf_config *cfg)
 out:
 	logs_stop(a.logs);
 	appmetrics_stop(a.app);
+	a.app = NULL;
 	agent_stop(&a);
 	return rc;
 }
@@ -380,7 +385,8 @@ int agent_daemon(const struct obsbpf_config *cfg)
 		return 1;
 	}
 	a.select = &sel;
-	if (agent_start(&a, tc_hook, &tc) < 0 || logs_start(&a, &a.logs) < 0)
+	if (agent_start(&a, tc_hook, &tc) < 0 || !(a.app = appmetrics_start(&a)) ||
+	    logs_start(&a, &a.logs) < 0)
 		goto out;
 	struct podwatch_opts o = {
 		.cgroup_root = cg2,
@@ -405,7 +411,11 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	rc = agent_run(&a);
 	log_info("agent", "detaching from %d pods\n", a.npods);
 out:
+	podwatch_stop(a.watch); /* no pod comes or goes while the components stop */
+	a.watch = NULL;
 	logs_stop(a.logs);
+	appmetrics_stop(a.app);
+	a.app = NULL;
 	agent_stop(&a);
 	return rc;
 }

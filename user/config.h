@@ -64,6 +64,7 @@ struct obsbpf_config {
 	unsigned forward_backoff_max_ms;
 	/* app metrics adapter, health proxy, Pushgateway (appmetrics/) */
 	const char *app_metrics;
+	struct str_list app_metrics_rules; /* daemon: per-pod settings (appmetrics/rules.h) */
 	unsigned app_metrics_interval;
 	unsigned app_metrics_timeout_ms;
 	unsigned app_metrics_max_series;
