@@ -329,7 +329,12 @@ static void test_render_status(void **state)
 			f,
 			"{\"mode\":\"daemon\",\"pid\":42,\"node\":\"n1\",\"started\":\"2026-11-24T09:00:00Z\","
 			"\"pods\":[{\"pod_id\":0,\"name\":\"web-1\",\"namespace\":\"shop\",\"cgroup\":\"/cg/pod1\",\"netns\":\"/proc/9/ns/net\","
-			"\"tc\":\"tcx\",\"since\":\"2026-11-24T09:00:01Z\",\"interfaces\":[\"lo\",\"eth0\"]}],"
+			"\"tc\":\"tcx\",\"since\":\"2026-11-24T09:00:01Z\",\"interfaces\":[\"lo\",\"eth0\"],"
+			"\"metrics\":true,\"traces\":{\"propagation\":\"w3c\",\"spans\":false},\"logs\":{\"files\":1},"
+			"\"app_metrics\":{\"url\":\"http://localhost:8080/metrics\"},\"app_health\":null,"
+			"\"errors\":[\"app metrics http://localhost:8080/metrics: Connection refused\"]}],"
+			"\"other_pods\":[{\"uid\":\"u2\",\"namespace\":null,\"name\":\"kube-proxy-x\",\"state\":\"waiting\","
+			"\"error\":\"no process in its own network and UTS namespaces\",\"logs\":{\"files\":2}}],"
 			"\"programs\":[{\"id\":7,\"name\":\"obsbpf_sockops\",\"attached\":[\"cgroup /cg/pod1\"]}],"
 			"\"maps\":[{\"name\":\"routes\",\"used\":64,\"max\":256,\"unit\":\"entries\"},"
 			"{\"name\":\"conn_state\",\"used\":null,\"max\":0,\"unit\":\"entries\"}],"
@@ -338,7 +343,12 @@ static void test_render_status(void **state)
 	fclose(f);
 	assert_non_null(strstr(text, "obsbpf daemon (pid 42) on node n1"));
 	assert_non_null(strstr(text, "PODS (1)"));
-	assert_non_null(strstr(text, "shop         web-1"));
+	assert_non_null(strstr(text, "shop         web-1                          metrics,traces,logs,app "));
+	assert_non_null(strstr(
+		text, "\n      error: app metrics http://localhost:8080/metrics: Connection refused\n"));
+	assert_non_null(strstr(text, "OTHER PODS (1)"));
+	assert_non_null(
+		strstr(text, "-            kube-proxy-x                   waiting       on    no process"));
 	assert_non_null(strstr(text, "lo,eth0"));
 	assert_non_null(strstr(text, "7        obsbpf_sockops         cgroup /cg/pod1"));
 	assert_non_null(strstr(text, "routes                   64          256  25.0%"));
