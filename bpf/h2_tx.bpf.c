@@ -20,7 +20,7 @@ const struct obsbpf_trace obsbpf_zero_trace __weak = {};
 #define H2_TX_STEPS	     8192  /* frame headers and payloads walked per send */
 #define H2_NO_START	     0xffffffffu
 #define H2_TX_REQUESTS	     64	    /* requests given a header per send */
-#define H2_COALESCE_MAX	     16384 /* a send copied into one piece after insertions, up to */
+#define H2_COALESCE_MAX	     16384  /* a send copied into one piece after insertions, up to */
 #define H2_OFF_MASK	     0x3fff /* a HEADERS frame grown within 16 KiB */
 
 /* The walk of one send (bpf_loop's context, on the stack); where it is in the send is kept in
