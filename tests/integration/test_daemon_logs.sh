@@ -51,6 +51,8 @@ recv_start "$OUT" || exit 1
 DAEMON_ARGS=(--pod-pattern "*-$RUN" --pod-logs "$POD_LOGS" --node "$NODE_NAME_" --app-metrics off
 	--forward "127.0.0.1:$RECV_PORT" --logs-state "$T/state" --logs-flush-ms 50 --logs-chunk-kb 64)
 agent_launch daemon /readyz "${DAEMON_ARGS[@]}" || exit 1
+# Propagation is on (the default) and no spans are exported: said once, at start.
+expect_eq "propagation without span export: one warning" "$(grep -c 'without span export' "$T/agent.log")" 1
 
 # report N: per container, "KEY missing duplicated" for lines 1..N (web's first instance: 1..150).
 report() {
