@@ -63,6 +63,8 @@ int64_t agent_pod_add(struct agent *a, const struct pod_info *p)
 	log_info("agent", "attached to pod %s/%s (cgroup %s%s)\n", p->namespace_, p->name, p->cgroup_path,
 		 datapath_pod_tcx(a->dp, ap->id) ? ""
 						 : "; tc filters, not tcx links: a killed agent leaves them");
+	if (a->app && (err = appmetrics_pod_add(a->app, ap)) < 0)
+		log_error("agent", "pod %s/%s: app metrics: %s\n", p->namespace_, p->name, strerror(-err));
 	return ap->id;
 }
 
@@ -72,6 +74,7 @@ void agent_pod_remove(struct agent *a, uint32_t pod_id)
 		struct agent_pod *ap = a->pods[i];
 		if (ap->id != pod_id)
 			continue;
+		appmetrics_pod_remove(a->app, pod_id);
 		datapath_detach_pod(a->dp, pod_id);
 		agent_h2_forget_pod(a, pod_id);
 		log_info("agent", "detached from pod %s/%s\n", ap->info.namespace_, ap->info.name);
@@ -260,6 +263,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		log_error("agent", "exemplars: out of memory\n");
 		return -1;
 	}
+	a->propagating = tc->k.propagation != 0;
 	a->dp = datapath_open(a->cfg->max_routes, a->cfg->max_conns);
 	if (!a->dp || datapath_set_tracing(a->dp, tc) < 0)
 		return -1;
@@ -308,6 +312,19 @@ static void agent_stop(struct agent *a)
 	pod_release(&a->pod);
 }
 
+/* Injected trace headers whose spans go nowhere make every trace downstream point at parents
+ * that do not exist: said once, at start. */
+static void warn_unexported(const struct agent *a, const struct trace_cfg *tc)
+{
+	const char *p = a->cfg->propagation;
+	if (tc->k.propagation && !(a->spans && a->spans->t))
+		log_warn("agent",
+			 "%s: --propagation %s without span export: requests get trace headers whose spans "
+			 "are never exported, so traces downstream point at parents that do not exist (set "
+			 "--otlp-endpoint, or --propagation none)\n",
+			 a->mode, p);
+}
+
 static int agent_run(struct agent *a)
 {
 	if (loop_run(a->loop) < 0) {
@@ -320,8 +337,6 @@ static int agent_run(struct agent *a)
 int agent_attach(const struct obsbpf_config *cfg)
 {
 	struct agent a = { .cfg = cfg, .mode = "attach", .pod.netns_fd = -1 };
-	struct appmetrics *app = NULL;
-	struct logs *logs = NULL;
 	int rc = 1;
 
 	enum dp_tc_hook tc_hook;
@@ -329,18 +344,21 @@ int agent_attach(const struct obsbpf_config *cfg)
 	if (agent_preflight(&a, &tc_hook, &tc) < 0 ||
 	    pod_resolve(&a.pod, cfg->pod, cfg->namespace_, cfg->node, cfg->cgroup, cfg->netns) < 0)
 		return 1;
+	kubepods_path_uid(a.pod.cgroup_path, a.pod.uid, sizeof(a.pod.uid)); /* "" outside kubepods */
 	if (agent_start(&a, tc_hook, &tc) < 0 || agent_pod_add(&a, &a.pod) < 0)
 		goto out;
-	if (!(app = appmetrics_start(&a)))
+	if (!(a.app = appmetrics_start(&a)))
 		goto out;
-	if (logs_start(&a, &logs) < 0)
+	if (logs_start(&a, &a.logs) < 0)
 		goto out;
+	warn_unexported(&a, &tc);
 	log_info("agent", "serving http://%s/metrics; control socket %s\n", cfg->listen, cfg->control_socket);
 	rc = agent_run(&a);
 	log_info("agent", "detaching from pod %s/%s\n", a.pod.namespace_, a.pod.name);
 out:
-	logs_stop(logs);
-	appmetrics_stop(app);
+	logs_stop(a.logs);
+	appmetrics_stop(a.app);
+	a.app = NULL;
 	agent_stop(&a);
 	return rc;
 }
@@ -363,23 +381,27 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	int rc = 1;
 
 	/* a.pod only carries the node name in this mode (the node-wide series' label). */
-	pod_info_init(&a.pod, cfg->namespace_, cfg->node);
+	pod_info_init(&a.pod, NULL, cfg->node);
+	a.pod.namespace_[0] = '\0';
 	enum dp_tc_hook tc_hook;
 	struct trace_cfg tc;
 	if (agent_preflight(&a, &tc_hook, &tc) < 0 ||
-	    pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list) < 0)
+	    pod_select_init(&sel, &cfg->pod_patterns, cfg->pod_list, cfg->namespace_) < 0)
 		return 1;
 	if (!cg2) {
 		log_error("agent", "daemon: no cgroup v2 mount on this node\n");
 		return 1;
 	}
-	if (agent_start(&a, tc_hook, &tc) < 0)
+	a.select = &sel;
+	if (agent_start(&a, tc_hook, &tc) < 0 || !(a.app = appmetrics_start(&a)) ||
+	    logs_start(&a, &a.logs) < 0)
 		goto out;
 	struct podwatch_opts o = {
 		.cgroup_root = cg2,
 		.select = &sel,
-		.namespace_ = cfg->namespace_,
 		.node = a.pod.node,
+		.identify = pod_meta_from_logs,
+		.identify_ctx = (void *)cfg->pod_logs,
 		.rescan_ms = RESCAN_MS,
 		.add = watch_add,
 		.gone = watch_gone,
@@ -389,6 +411,7 @@ int agent_daemon(const struct obsbpf_config *cfg)
 		log_error("agent", "daemon: watch %s/kubepods: %s\n", cg2, strerror(errno));
 		goto out;
 	}
+	warn_unexported(&a, &tc);
 	log_info("agent",
 		 "daemon watching %s/kubepods{,.slice} (%d pods attached); serving http://%s/metrics; "
 		 "control socket %s\n",
@@ -396,6 +419,11 @@ int agent_daemon(const struct obsbpf_config *cfg)
 	rc = agent_run(&a);
 	log_info("agent", "detaching from %d pods\n", a.npods);
 out:
+	podwatch_stop(a.watch); /* no pod comes or goes while the components stop */
+	a.watch = NULL;
+	logs_stop(a.logs);
+	appmetrics_stop(a.app);
+	a.app = NULL;
 	agent_stop(&a);
 	return rc;
 }

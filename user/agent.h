@@ -5,6 +5,7 @@
 #ifndef OBSBPF_AGENT_H
 #define OBSBPF_AGENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -20,6 +21,9 @@ struct exemplars;
 struct tracer_feed;
 struct podwatch;
 struct agent_h2;
+struct pod_select;
+struct appmetrics;
+struct logs;
 
 /* One attached pod. info.netns_fd is the agent's own (closed on removal). */
 struct agent_pod {
@@ -41,6 +45,10 @@ struct agent {
 	struct agent_h2 *h2;	     /* HTTP/2 and gRPC: decoded from the kernel's frames (agent_h2.c) */
 	struct ctl_server *ctl;
 	struct podwatch *watch;
+	bool propagating;		 /* --propagation is not none */
+	const struct pod_select *select; /* daemon: which pods (--namespace, --pod-pattern, ...) */
+	struct appmetrics *app;		 /* the app metrics adapter (NULL: not started) */
+	struct logs *logs;		 /* log forwarding (NULL: off) */
 	struct agent_pod **pods;
 	int npods;
 	size_t cap_pods;

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "agent_status.h"
 
+#include "appmetrics/appmetrics.h"
+#include "logs/logs.h"
+#include "pod/identity.h"
+#include "pod/watch.h"
+#include "trace/trace.h"
+
 #include "bpf/datapath.h"
 #include "bpf/variant.h"
 #include "ctl/ctl.h"
@@ -30,6 +36,117 @@ static void json_kv_str(struct strbuf *b, const char *k, const char *v, bool com
 	sb_putc(b, '"');
 }
 
+/* "key":"value", or "key":null for NULL or "". */
+static void json_kv_opt(struct strbuf *b, const char *k, const char *v)
+{
+	if (v && *v)
+		json_kv_str(b, k, v, true);
+	else
+		sb_printf(b, ",\"%s\":null", k);
+}
+
+static void json_str_item(struct strbuf *b, const char *v, bool comma)
+{
+	sb_puts(b, comma ? ",\"" : "\"");
+	sb_json_str(b, v);
+	sb_putc(b, '"');
+}
+
+/* The pod's containers, named from the node's container log links where it shows them. */
+static void status_containers(struct agent *a, struct strbuf *b, const struct agent_pod *ap)
+{
+	struct pod_container c[16];
+	int n = pod_containers(ap->info.cgroup_path, a->cfg->cri_logs, c, 16);
+	sb_puts(b, ",\"containers\":[");
+	for (int i = 0; i < n; i++) {
+		sb_printf(b, "%s{\"id\":\"", i ? "," : "");
+		sb_json_str(b, c[i].id);
+		sb_putc(b, '"');
+		json_kv_opt(b, "name", c[i].name);
+		sb_putc(b, '}');
+	}
+	sb_putc(b, ']');
+}
+
+/* The pod's logs (NULL: forwarding off); a problem is appended to errs. */
+static void status_logs(struct agent *a, struct strbuf *b, const char *uid, bool followed_only,
+			struct strbuf *errs)
+{
+	struct logs_pod_status ls;
+	if (!logs_pod_status(a->logs, uid, &ls) || (followed_only && !ls.files)) {
+		sb_puts(b, ",\"logs\":null");
+		return;
+	}
+	sb_printf(b,
+		  ",\"logs\":{\"files\":%d,\"lines\":%llu,\"unparsed_lines\":%llu,\"truncated_lines\":%llu}",
+		  ls.files, ls.lines, ls.unparsed, ls.truncated);
+	char e[160];
+	if (ls.unparsed) {
+		snprintf(e, sizeof(e), "logs: %llu lines in no container log format (forwarded as they are)",
+			 ls.unparsed);
+		json_str_item(errs, e, errs->len > 0);
+	}
+	if (ls.truncated) {
+		snprintf(e, sizeof(e), "logs: %llu lines longer than --logs-max-line (forwarded truncated)",
+			 ls.truncated);
+		json_str_item(errs, e, errs->len > 0);
+	}
+}
+
+static void status_app(struct agent *a, struct strbuf *b, uint32_t pod_id, struct strbuf *errs)
+{
+	struct appmetrics_pod_status s;
+	bool on = appmetrics_pod_status(a->app, pod_id, &s);
+	char e[600];
+	if (!on || !s.url) {
+		sb_puts(b, ",\"app_metrics\":null");
+	} else {
+		sb_puts(b, ",\"app_metrics\":{\"url\":\"");
+		sb_json_str(b, s.url);
+		sb_printf(b, "\",\"interval\":%u,\"up\":%s,\"scrapes\":%llu,\"series\":%u", s.interval,
+			  s.up ? "true" : "false", s.scrapes, s.series);
+		json_kv_opt(b, "error", s.error);
+		sb_putc(b, '}');
+		if (s.error) {
+			snprintf(e, sizeof(e), "app metrics %s: %s", s.url, s.error);
+			json_str_item(errs, e, errs->len > 0);
+		}
+	}
+	if (!on || !s.health_url) {
+		sb_puts(b, ",\"app_health\":null");
+		return;
+	}
+	sb_puts(b, ",\"app_health\":{\"url\":\"");
+	sb_json_str(b, s.health_url);
+	sb_printf(b, "\",\"probed\":%s,\"healthy\":%s", s.probed ? "true" : "false",
+		  s.healthy ? "true" : "false");
+	json_kv_opt(b, "error", s.health_error);
+	sb_putc(b, '}');
+	if (s.health_error) {
+		snprintf(e, sizeof(e), "app health: %s", s.health_error);
+		json_str_item(errs, e, errs->len > 0);
+	}
+}
+
+/* What is on for the pod, and what is wrong with it. */
+static void status_signals(struct agent *a, struct strbuf *b, const struct agent_pod *ap)
+{
+	struct strbuf errs;
+	sb_init(&errs);
+	sb_puts(b, ",\"metrics\":true,\"traces\":{\"propagation\":");
+	if (a->propagating)
+		json_str_item(b, a->cfg->propagation, false);
+	else
+		sb_puts(b, "null");
+	sb_printf(b, ",\"spans\":%s}", a->spans && a->spans->t ? "true" : "false");
+	status_logs(a, b, ap->info.uid, false, &errs);
+	status_app(a, b, ap->id, &errs);
+	if (!datapath_pod_attached(a->dp, ap->id))
+		json_str_item(&errs, "BPF programs not attached", errs.len > 0);
+	sb_printf(b, ",\"errors\":[%s]", errs.buf ? errs.buf : "");
+	sb_free(&errs);
+}
+
 static void status_pods(struct agent *a, struct strbuf *b)
 {
 	sb_puts(b, ",\"pods\":[");
@@ -42,18 +159,57 @@ static void status_pods(struct agent *a, struct strbuf *b)
 		sb_printf(b, "%s{\"pod_id\":%u", i ? "," : "", ap->id);
 		json_kv_str(b, "name", ap->info.name, true);
 		json_kv_str(b, "namespace", ap->info.namespace_, true);
+		json_kv_opt(b, "uid", ap->info.uid);
 		json_kv_str(b, "cgroup", ap->info.cgroup_path, true);
 		json_kv_str(b, "netns", ap->info.netns_path, true);
 		json_kv_str(b, "tc", datapath_pod_tcx(a->dp, ap->id) ? "tcx" : "tc", true);
 		json_kv_str(b, "since", since, true);
 		sb_puts(b, ",\"interfaces\":[");
-		for (int j = 0; j < n; j++) {
-			sb_printf(b, "%s\"", j ? "," : "");
-			sb_json_str(b, ifs[j].name);
-			sb_putc(b, '"');
-		}
-		sb_puts(b, "]}");
+		for (int j = 0; j < n; j++)
+			json_str_item(b, ifs[j].name, j > 0);
+		sb_putc(b, ']');
+		status_containers(a, b, ap);
+		status_signals(a, b, ap);
+		sb_putc(b, '}');
 	}
+	sb_putc(b, ']');
+}
+
+struct other_pods {
+	struct agent *a;
+	struct strbuf *b;
+	int n;
+};
+
+static void other_pod(void *arg, const struct podwatch_pod *p)
+{
+	struct other_pods *o = arg;
+	struct strbuf *b = o->b;
+	if (p->state == PODWATCH_ATTACHED)
+		return;
+	sb_printf(b, "%s{\"uid\":\"", o->n++ ? "," : "");
+	sb_json_str(b, p->uid);
+	sb_putc(b, '"');
+	json_kv_opt(b, "namespace", p->namespace_);
+	json_kv_opt(b, "name", p->name);
+	json_kv_str(b, "cgroup", p->cgroup, true);
+	json_kv_str(b, "state", podwatch_state_name(p->state), true);
+	json_kv_opt(b, "error", p->error);
+	struct strbuf errs;
+	sb_init(&errs);
+	status_logs(o->a, b, p->uid, true, &errs); /* a hostNetwork pod's logs are forwarded too */
+	sb_free(&errs);
+	sb_putc(b, '}');
+}
+
+/* daemon: the pods of the node that are not attached, and why. */
+static void status_other_pods(struct agent *a, struct strbuf *b)
+{
+	if (!a->watch)
+		return;
+	struct other_pods o = { a, b, 0 };
+	sb_puts(b, ",\"other_pods\":[");
+	podwatch_foreach(a->watch, other_pod, &o);
 	sb_putc(b, ']');
 }
 
@@ -196,6 +352,7 @@ void agent_status_json(void *arg, struct strbuf *b)
 	sb_printf(b, ",\"attached\":%s", datapath_attached(a->dp) ? "true" : "false");
 	status_kernel(a, b);
 	status_pods(a, b);
+	status_other_pods(a, b);
 	status_programs(a, b);
 	status_maps(a, b);
 	status_counters(a, b);

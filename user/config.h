@@ -25,6 +25,7 @@ struct obsbpf_config {
 	/* daemon mode: which pods (user/pod/kubepods.h) */
 	struct str_list pod_patterns;
 	const char *pod_list;
+	const char *pod_logs; /* the kubelet's pod log directories: identity, and logs */
 	/* control socket (user/ctl): the agent listens, status/observe connect */
 	const char *control_socket;
 	bool json;
@@ -63,6 +64,7 @@ struct obsbpf_config {
 	unsigned forward_backoff_max_ms;
 	/* app metrics adapter, health proxy, Pushgateway (appmetrics/) */
 	const char *app_metrics;
+	struct str_list app_metrics_rules; /* daemon: per-pod settings (appmetrics/rules.h) */
 	unsigned app_metrics_interval;
 	unsigned app_metrics_timeout_ms;
 	unsigned app_metrics_max_series;

@@ -55,13 +55,16 @@ static const char logs_usage[] =
 	"options:\n";
 
 static const char daemon_usage[] =
-	"usage: obsbpf daemon [--pod-pattern [NS/]GLOB]... [--pod-list FILE] [OPTIONS]\n"
+	"usage: obsbpf daemon [--namespace NS] [--pod-pattern [NS/]GLOB]... [--pod-list FILE] [OPTIONS]\n"
 	"\n"
 	"One agent per node: watches the pod cgroups under the cgroup v2 mount (kubepods/...,\n"
-	"kubepods.slice/...), and attaches to each selected pod as soon as it has a process (its\n"
-	"name is the UTS hostname of its processes), detaching when the pod goes away. One BPF\n"
-	"object serves every pod; /metrics labels each series with its pod. Runs in the\n"
-	"foreground; SIGINT or SIGTERM detaches everything. A restart picks the pods up again.\n"
+	"kubepods.slice/...), and attaches to each selected pod as soon as it has a process,\n"
+	"detaching when the pod goes away. A pod's namespace and name come from the node (the uid\n"
+	"in its cgroup, the kubelet's /var/log/pods/<namespace>_<pod>_<uid>). One BPF object serves\n"
+	"every pod; /metrics labels each series with its pod. Per pod, as attach does: spans\n"
+	"(--otlp-endpoint), its containers' logs (--forward), its app's metrics and health\n"
+	"(--app-metrics, --app-metrics-rule, --app-health). Runs in the foreground; SIGINT or\n"
+	"SIGTERM detaches everything. A restart picks the pods up again.\n"
 	"\n"
 	"options:\n";
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A container's log line through what logs.c does with it: the CRI envelope (first byte bit 0),
- * log_parse (JSON, logfmt, plain) and the Forward record; the record must be one complete
- * msgpack object, and its --logs-out stdout rendering one JSON object json-c reads back. */
+/* A container's log line through what logs.c does with it: the CRI or docker json-file envelope
+ * (first byte bit 0), log_parse (JSON, logfmt, plain) and the Forward record (bit 2: daemon
+ * mode's k8s_* keys and restart count); the record must be one complete msgpack object, and its
+ * --logs-out stdout rendering one JSON object json-c reads back. Bit 3: the bytes as a path under
+ * /var/log/pods too (what daemon mode reads a pod's identity from). */
 #include <ctype.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 
 #include "fuzz.h"
 #include "logs/parse.h"
+#include "logs/podlog.h"
 #include "logs/record.h"
 #include "util/strbuf.h"
 
@@ -31,7 +34,7 @@ static bool hex_id(const char *s, size_t n)
 	return true;
 }
 
-static void check_record(const char *line, size_t len, const struct log_parsed *r, bool truncated)
+static void check_record(const char *line, size_t len, const struct log_parsed *r, bool truncated, bool k8s)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -43,7 +46,11 @@ static void check_record(const char *line, size_t len, const struct log_parsed *
 			      .container = "app",
 			      .file = "/var/log/pods/x/app/0.log",
 			      .stream = "stdout",
-			      .truncated = truncated };
+			      .truncated = truncated,
+			      .uid = k8s ? "0f3c9a1e-7b2d" : NULL,
+			      .has_restart = k8s,
+			      .restart = 3,
+			      .k8s_keys = k8s };
 	log_record_pack(&pk, 1700000000123456789ull, line, len, r, &m);
 
 	msgpack_unpacked u;
@@ -81,6 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(buf);
 	memcpy(buf, data + 1, len);
 	const char *line = buf;
+	struct strbuf docker;
+	sb_init(&docker);
 	if (mode & 1) {
 		struct cri_line c;
 		if (cri_parse(buf, len, &c) == 0) {
@@ -88,7 +97,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(c.stream_len == 6);
 			line = c.msg;
 			len = c.msg_len;
+		} else if (docker_json_parse(&P, buf, len, &c, &docker) == 0) {
+			FUZZ_CHECK(c.stream_len == 6 &&
+				   (!memcmp(c.stream, "stdout", 6) || !memcmp(c.stream, "stderr", 6)));
+			FUZZ_CHECK(c.msg_len == docker.len);
+			line = c.msg;
+			len = c.msg_len;
 		}
+	}
+	if (mode & 8) {
+		char *path = strndup(buf, len);
+		struct pod_log_file pl;
+		FUZZ_CHECK(path);
+		if (pod_log_path_parse(path, &pl) == 0)
+			FUZZ_CHECK(pl.pod.namespace_[0] && pl.pod.name[0] && pl.pod.uid[0] &&
+				   pl.container[0] && !strchr(pl.pod.namespace_, '_') &&
+				   !strchr(pl.container, '/'));
+		free(path);
 	}
 	struct log_parsed r;
 	log_parse(&P, line, len, &r);
@@ -96,7 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(!r.trace_id[0] || hex_id(r.trace_id, 32) || hex_id(r.trace_id, 16));
 	FUZZ_CHECK(!r.span_id[0] || hex_id(r.span_id, 16));
 	FUZZ_CHECK(r.npairs >= 0 && r.npairs <= LOGFMT_MAX_PAIRS);
-	check_record(line, len, &r, mode & 2);
+	check_record(line, len, &r, mode & 2, mode & 4);
+	sb_free(&docker);
 	free(buf);
 	return 0;
 }

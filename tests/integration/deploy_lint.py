@@ -181,7 +181,8 @@ def check_daemonset(objs, example_text):
     want = {
         "/sys/fs/bpf": ("/sys/fs/bpf", None),
         "/sys/fs/cgroup": ("/sys/fs/cgroup", None),
-        "/var/log": ("/var/log", True),
+        "/var/log/pods": ("/var/log/pods", True),
+        "/var/log/containers": ("/var/log/containers", True),
         "/var/lib/kubelet/pods": ("/var/lib/kubelet/pods", True),
         "/run/obsbpf": ("/run/obsbpf", None),
         "/sys/kernel/btf": ("/sys/kernel/btf", True),
@@ -292,6 +293,14 @@ def check_config_example(obsbpf, cmds):
         r = subprocess.run([obsbpf, cmds[0], "--config", bad.name, "--help"], capture_output=True, text=True, timeout=20)
         want = "%s:%d: unknown option 'max-route'" % (bad.name, text.count("\n") + 1)
         check(r.returncode != 0 and want in r.stderr, "a misspelt key fails with FILE:LINE", r.stderr.strip())
+    # A key the command does not implement is an error naming it, never skipped: the example is
+    # the daemon's, and attach refuses the daemon's own keys in it.
+    r = subprocess.run([obsbpf, "attach", "--config", example, "--help"], capture_output=True, text=True, timeout=20)
+    m = re.search(r"^(pod-logs)\s*=", text, re.M)
+    want = "%s:%d: 'pod-logs' is not an option of attach (daemon takes it)" % (
+        example, text[:m.start()].count("\n") + 1) if m else "pod-logs"
+    check(m and r.returncode != 0 and want in r.stderr,
+          "a key of another command fails with FILE:LINE and who takes it", r.stderr.strip())
     m = re.search(r"^listen\s*=\s*\S*:(\d+)\s*$", text, re.M)
     check(m and int(m.group(1)) == PORT, "config example listens on %d, the probes' port" % PORT)
 
@@ -588,7 +597,7 @@ def main():
     check_sidecar(objs)
     check_command_lines(objs, a.obsbpf)
     r = subprocess.run([a.obsbpf, "daemon", "--help"], capture_output=True, text=True, timeout=20)
-    check_config_example(a.obsbpf, ["daemon", "attach", "logs"] if r.returncode == 0 else ["attach", "logs"])
+    check_config_example(a.obsbpf, ["daemon"])
     check_dockerfile(a.image_binary)
     check_prometheus(docs, objs, ds)
     check_dashboard(a.metrics)

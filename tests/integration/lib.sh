@@ -62,8 +62,10 @@ bridge_up() {
 
 # pod_create NAME: the pod's netns, veth, cgroup and pause process. The cgroup is kubelet's
 # cgroupfs layout; POD_CGROUP=PATH pod_create NAME puts it elsewhere (e.g. the systemd layout).
+# The pod's name (its UTS hostname) is NAME-<run>, or POD_HOSTNAME (two pods of one name in two
+# namespaces: two NAMEs, one POD_HOSTNAME).
 pod_create() {
-	local name=$1 idx=$(( ${#PODS[@]} + 1 )) host=$1$POD_SUFFIX
+	local name=$1 idx=$(( ${#PODS[@]} + 1 )) host=${POD_HOSTNAME:-$1$POD_SUFFIX}
 	local ns=obt$RUN-$name cg=${POD_CGROUP:-$CG2/kubepods/besteffort/pod$RUN-$name} host_if=obh$RUN-$idx
 	bridge_up || return 1
 	ip netns add "$ns" || return 1
@@ -92,6 +94,24 @@ pod_create() {
 	done
 	echo "pod_create $name: pause process did not start" >&2
 	return 1
+}
+
+# A node's /var/log/pods for `obsbpf daemon --pod-logs "$POD_LOGS"`: the kubelet names each pod's
+# directory <namespace>_<pod>_<uid>, which is how the daemon learns a pod's namespace.
+POD_LOGS=$T/var-log-pods
+# pod_uid NAME: the uid in the pod's cgroup name (pod<uid>, or ...-pod<uid>.slice with '_' for '-').
+pod_uid() {
+	local b; b=$(basename "${POD_CG[$1]}")
+	case $b in
+	*.slice) b=${b##*-pod}; b=${b%.slice}; echo "${b//_/-}" ;;
+	*) echo "${b#pod}" ;;
+	esac
+}
+# pod_logdir NAME NS: makes (and prints) the pod's log directory, as the kubelet would for a pod
+# of namespace NS.
+pod_logdir() {
+	local d="$POD_LOGS/$2_$(pod_name "$1")_$(pod_uid "$1")"
+	mkdir -p "$d" && echo "$d"
 }
 
 pod_ip() { echo "${POD_IP[$1]}"; }

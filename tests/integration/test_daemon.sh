@@ -6,8 +6,10 @@
 # again while a keep-alive connection opened before the kill keeps working.
 source "$(dirname "$0")/lib.sh"
 
-# Only this run's pods: other test runs on this machine have pods under kubepods/ too.
-DAEMON_ARGS=(--pod-pattern "*-$RUN")
+# Only this run's pods: other test runs on this machine have pods under kubepods/ too. The pods'
+# namespaces come from the kubelet's log directories ($POD_LOGS): web and cli are in shop, api in
+# billing; sd and late have none, so their namespace is not known.
+DAEMON_ARGS=(--pod-pattern "*-$RUN" --pod-logs "$POD_LOGS")
 status() { agent_status "$@"; }
 status_pods() { status --json | "$PY" -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["pods"])))'; }
 has_pod() { status_pods | tr ' ' '\n' | grep -qx "$1"; }
@@ -41,6 +43,7 @@ mkdir "$CTR" || exit 1
   exec nsenter -t "${POD_PAUSE[sd]}" -u -n -- "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 ) >/dev/null 2>&1 &
 BG_PIDS+=($!)
 wait_port sd 8080 || exit 1
+pod_logdir web shop >/dev/null && pod_logdir cli shop >/dev/null && pod_logdir api billing >/dev/null || exit 1
 
 agent_launch daemon /readyz "${DAEMON_ARGS[@]}" || exit 1
 wait_for 5 has_pod "$(pod_name cli)" && ok "daemon attached to the pods that were there" \
@@ -61,6 +64,15 @@ pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip sd):8080/sd" || fail "curl 
 wait_until 5 'test "$(server_count sd)" -ge 1'
 expect_eq "systemd-layout pod's container served under k8s_pod_name=sd" "$(server_count sd)" 1
 expect_eq "cli's sent requests under k8s_pod_name=cli" "$(client_count cli)" 6
+# Namespaces are the node's: the log directories', none for a pod the node does not name.
+expect_eq "web's namespace from its log directory" \
+	"$(metric_value http_server_request_duration_seconds_count "k8s_pod_name=\"$(pod_name web)\"" 'k8s_namespace_name="shop"')" 3
+expect_eq "api's namespace from its log directory" \
+	"$(metric_value http_server_request_duration_seconds_count "k8s_pod_name=\"$(pod_name api)\"" 'k8s_namespace_name="billing"')" 2
+expect_eq "no namespace where the node names none" \
+	"$(metric_value http_server_request_duration_seconds_count "k8s_pod_name=\"$(pod_name sd)\"" 'k8s_namespace_name=""')" 1
+expect_eq "nothing under the old default namespace" \
+	"$(metric_value http_server_request_duration_seconds_count 'k8s_namespace_name="default"')" 0
 expect_eq "cli served nothing" "$(server_count cli)" 0
 expect_eq "web sent nothing" "$(client_count web)" 0
 
@@ -91,7 +103,7 @@ wait_for 5 grep -q "/observed" "$T/observe.txt"
 for i in $(seq 50); do [ "$(grep -c '^{' "$T/observe.json")" -ge 4 ] && break; sleep 0.1; done
 kill $OBS $OBSJ 2>/dev/null
 line=$(grep "/observed" "$T/observe.txt" | head -1)
-[[ "$line" =~ default/$(pod_name web)\ +\<-\ +$(pod_ip cli):[0-9]+\ +GET\ /observed/:id\ +200\ +[0-9.]+ms\ +[0-9a-f]{32}$ ]] \
+[[ "$line" =~ shop/$(pod_name web)\ +\<-\ +$(pod_ip cli):[0-9]+\ +GET\ /observed/:id\ +200\ +[0-9.]+ms\ +[0-9a-f]{32}$ ]] \
 	&& ok "observe line: $line" || fail "observe line: '$line' ($(cat "$T/observe.txt"))"
 grep -q "/other" "$T/observe.txt" && fail "observe --pod web showed api's request" || ok "observe --pod filters"
 "$PY" - "$T/observe.json" "$(pod_name cli)" <<'PY' && ok "observe --json: both sides of both requests, one trace id per request" || fail "observe --json: $(cat "$T/observe.json")"

@@ -12,25 +12,28 @@ pod_create api
 pod_run web "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 pod_run api "$PY" "$ROOT/tests/integration/apps/httpd.py" --port 8080 >/dev/null
 wait_port web 8080 && wait_port api 8080 || exit 1
-# The agent runs with the config example, as the DaemonSet does; --listen on the command line
-# wins over the file's 0.0.0.0:9102 (else the agent would not answer on $AGENT_ADDR).
+# The agent runs with the config example, as the DaemonSet does (`obsbpf daemon`); --listen on
+# the command line wins over the file's 0.0.0.0:9102 (else the agent would not answer on
+# $AGENT_ADDR), --pod-pattern keeps it to this run's pods.
 lint_args=()
-if agent_start --config "$ROOT/deploy/obsbpf.conf.example" --pod "$(pod_name web)" --namespace shop; then
-	ok "agent started with --config deploy/obsbpf.conf.example, --listen overriding the file"
+if agent_launch daemon /readyz --config "$ROOT/deploy/obsbpf.conf.example" --pod-pattern "*-$RUN"; then
+	ok "daemon started with --config deploy/obsbpf.conf.example, --listen overriding the file"
 	WEB=$(pod_ip web) API=$(pod_ip api)
+	wait_until 10 'agent_status --json | grep -q "\"$(pod_name api)\""' || fail "pods not attached"
 	for i in $(seq 5); do curl -fsS -o /dev/null "http://$WEB:8080/users/$i"; done
 	curl -sS -o /dev/null "http://$WEB:8080/status/503"
 	for i in $(seq 3); do pod_exec web curl -fsS -o /dev/null "http://$API:8080/orders/$i"; done
-	client_seen() { [ "$(metric_value http_client_request_duration_seconds_count)" -ge 3 ]; }
+	W="k8s_pod_name=\"$(pod_name web)\""
+	client_seen() { [ "$(metric_value http_client_request_duration_seconds_count "$W")" -ge 3 ]; }
 	wait_for 5 client_seen
 	metrics > "$T/metrics.txt"
-	expect_eq "server requests counted" "$(metric_value http_server_request_duration_seconds_count)" 6
-	expect_eq "client requests counted" "$(metric_value http_client_request_duration_seconds_count)" 3
+	expect_eq "server requests counted" "$(metric_value http_server_request_duration_seconds_count "$W")" 6
+	expect_eq "client requests counted" "$(metric_value http_client_request_duration_seconds_count "$W")" 3
 	lint_args=(--metrics "$T/metrics.txt")
 else
 	# The static checks still run (and say what they find); the dashboard's names are then
 	# checked against docs/metrics.md only, which deploy_lint.py counts as a failure.
-	fail "agent did not start with --config deploy/obsbpf.conf.example"
+	fail "daemon did not start with --config deploy/obsbpf.conf.example"
 fi
 
 "$PY" "$ROOT/tests/integration/deploy_lint.py" --obsbpf "$OBSBPF" "${lint_args[@]}" > "$T/lint.txt" 2>&1

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "appmetrics/expo.h"
+#include "appmetrics/rules.h"
 #include "util/strbuf.h"
 
 static const char *const pod_names[] = { "k8s_pod_name", "k8s_namespace_name" };
@@ -529,6 +530,161 @@ static void test_fuzz_counter_name_clash(void **state)
 	sb_free(&out);
 }
 
+static struct expo_doc *parse_doc(const char *text)
+{
+	struct expo_doc *d;
+	struct strbuf err;
+	sb_init(&err);
+	struct expo_parse_opts o = { 0 };
+	assert_int_equal(expo_parse(&d, text, strlen(text), &o, &err), 0);
+	sb_free(&err);
+	return d;
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Daemon mode: two pods (two postgres-0 of two namespaces) with the same families are one
+ * exposition: one HELP and TYPE per family, each pod's samples under its labels; a family whose
+ * type differs from the first pod's is left out for the second and counted. */
+static void test_render_merged(void **state)
+{
+	(void)state;
+	struct expo_doc *a = parse_doc("# HELP pg_up Up.\n# TYPE pg_up gauge\npg_up 1\n"
+				       "# TYPE pg_tx_total counter\npg_tx_total{db=\"x\"} 5\n"
+				       "# TYPE only_a gauge\nonly_a 3\n");
+	struct expo_doc *b =
+		parse_doc("# TYPE pg_tx_total counter\npg_tx_total{db=\"y\"} 7\n"
+			  "# TYPE pg_up counter\npg_up 1\n"
+			  "# HELP only_b B.\n# TYPE only_b histogram\nonly_b_bucket{le=\"+Inf\"} 1\n"
+			  "only_b_sum 2\nonly_b_count 1\n");
+	static const char *const names[] = { "k8s_pod_name", "k8s_namespace_name" };
+	static const char *const va[] = { "postgres-0", "shop" }, *const vb[] = { "postgres-0", "billing" };
+	const struct expo_label_set sets[] = { { names, va, 2 }, { names, vb, 2 }, { names, vb, 2 } };
+	const struct expo_doc *docs[] = { a, b, NULL }; /* a pod with no good scrape: nothing */
+	unsigned conflicts[3] = { 9, 9, 9 };
+	struct strbuf out;
+	sb_init(&out);
+	assert_int_equal(expo_render_merged(docs, sets, 3, EXPO_PROMETHEUS, false, conflicts, &out), 0);
+	assert_string_equal(
+		out.buf,
+		"# HELP pg_up Up.\n# TYPE pg_up gauge\n"
+		"pg_up{k8s_pod_name=\"postgres-0\",k8s_namespace_name=\"shop\"} 1\n"
+		"# TYPE pg_tx_total counter\n"
+		"pg_tx_total{k8s_pod_name=\"postgres-0\",k8s_namespace_name=\"shop\",db=\"x\"} 5\n"
+		"pg_tx_total{k8s_pod_name=\"postgres-0\",k8s_namespace_name=\"billing\",db=\"y\"} 7\n"
+		"# TYPE only_a gauge\n"
+		"only_a{k8s_pod_name=\"postgres-0\",k8s_namespace_name=\"shop\"} 3\n"
+		"# HELP only_b B.\n# TYPE only_b histogram\n"
+		"only_b_bucket{k8s_pod_name=\"postgres-0\",k8s_namespace_name=\"billing\",le=\"+Inf\"} 1\n"
+		"only_b_sum{k8s_pod_name=\"postgres-0\",k8s_namespace_name=\"billing\"} 2\n"
+		"only_b_count{k8s_pod_name=\"postgres-0\",k8s_namespace_name=\"billing\"} 1\n");
+	assert_int_equal(conflicts[0], 0);
+	assert_int_equal(conflicts[1], 1); /* b's pg_up is a counter where a's is a gauge */
+	assert_int_equal(conflicts[2], 0);
+
+	/* OpenMetrics: one family block each, counters named without _total, one # EOF is the
+	 * server's to add (not here). */
+	sb_reset(&out);
+	assert_int_equal(expo_render_merged(docs, sets, 3, EXPO_OPENMETRICS, false, NULL, &out), 0);
+	assert_int_equal(count(out.buf, "# TYPE pg_tx counter\n"), 1);
+	assert_int_equal(count(out.buf, "pg_tx_total{"), 2);
+	assert_int_equal(count(out.buf, "# TYPE "), 4);
+	assert_int_equal(count(out.buf, "# EOF"), 0);
+
+	/* one document: what expo_render writes */
+	struct strbuf one;
+	sb_init(&one);
+	sb_reset(&out);
+	expo_render(a, &sets[0], EXPO_PROMETHEUS, false, &one);
+	assert_int_equal(expo_render_merged(docs, sets, 1, EXPO_PROMETHEUS, false, NULL, &out), 0);
+	assert_string_equal(out.buf, one.buf);
+	sb_free(&one);
+	sb_free(&out);
+	expo_doc_free(a);
+	expo_doc_free(b);
+}
+
+static void test_rules(void **state)
+{
+	(void)state;
+	struct am_rule r[4];
+	char err[200];
+	assert_int_equal(am_rule_parse("shop/web-* metrics=9090 interval=30", &r[0], err, sizeof(err)), 0);
+	assert_string_equal(r[0].ns, "shop");
+	assert_string_equal(r[0].glob, "web-*");
+	assert_string_equal(r[0].metrics, "http://localhost:9090/metrics");
+	assert_int_equal(r[0].interval, 30);
+	assert_string_equal(r[0].health, "");
+	assert_int_equal(am_rule_parse("  db-*   metrics=off  health=8081/ready ", &r[1], err, sizeof(err)),
+			 0);
+	assert_string_equal(r[1].ns, "");
+	assert_string_equal(r[1].metrics, "off");
+	assert_string_equal(r[1].health, "http://localhost:8081/ready");
+	assert_int_equal(
+		am_rule_parse("*/envoy-* metrics=http://127.0.0.1:15090/stats/prometheus health=9901", &r[2],
+			      err, sizeof(err)),
+		0);
+	assert_string_equal(r[2].metrics, "http://127.0.0.1:15090/stats/prometheus");
+	assert_string_equal(r[2].health, "http://localhost:9901/healthz");
+
+	const char *bad[][2] = {
+		{ "web-*", "at least one" },
+		{ "web-* metric=9090", "expected metrics=, interval= or health=" },
+		{ "web-* metrics=", "expected metrics=" },
+		{ "web-* metrics=0", "expected PORT" },
+		{ "web-* metrics=65536", "expected PORT" },
+		{ "web-* metrics=80x", "expected PORT" },
+		{ "web-* metrics=ftp://x/", "expected PORT" },
+		{ "web-* interval=0", "1 to 86400" },
+		{ "web-* interval=1s", "1 to 86400" },
+		{ "web-* interval=", "expected metrics=" },
+		{ "/web-* metrics=1", "[NAMESPACE/]GLOB" },
+		{ "shop/ metrics=1", "[NAMESPACE/]GLOB" },
+		{ "metrics=1", "[NAMESPACE/]GLOB" },
+		{ "", "at least one" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct am_rule x;
+		err[0] = '\0';
+		assert_int_equal(am_rule_parse(bad[i][0], &x, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i][1]))
+			fail_msg("rule '%s': error '%s' lacks '%s'", bad[i][0], err, bad[i][1]);
+	}
+
+	/* first match decides; what it does not say comes from the options */
+	struct am_defaults d = { "http://localhost:8080/metrics", 15, "http://localhost:8080/healthz" };
+	struct am_pod_cfg c;
+	am_pod_cfg(r, 3, &d, "shop", "web-1", &c);
+	assert_int_equal(c.rule, 0);
+	assert_string_equal(c.metrics, "http://localhost:9090/metrics");
+	assert_int_equal(c.interval, 30);
+	assert_string_equal(c.health, "http://localhost:8080/healthz");
+	am_pod_cfg(r, 3, &d, "billing", "web-1", &c); /* rule 0 is shop's only */
+	assert_int_equal(c.rule, -1);
+	assert_string_equal(c.metrics, "http://localhost:8080/metrics");
+	assert_int_equal(c.interval, 15);
+	am_pod_cfg(r, 3, &d, NULL, "web-1", &c); /* namespace not known: no NS/ rule */
+	assert_int_equal(c.rule, -1);
+	am_pod_cfg(r, 3, &d, "x", "db-0", &c);
+	assert_int_equal(c.rule, 1);
+	assert_string_equal(c.metrics, ""); /* off */
+	assert_string_equal(c.health, "http://localhost:8081/ready");
+	am_pod_cfg(r, 3, &d, "mesh", "envoy-1", &c);
+	assert_int_equal(c.rule, 2);
+	struct am_defaults off = { "off", 15, NULL };
+	am_pod_cfg(r, 3, &off, "x", "other", &c);
+	assert_string_equal(c.metrics, "");
+	assert_string_equal(c.health, "");
+	am_pod_cfg(NULL, 0, &off, "x", "other", &c);
+	assert_int_equal(c.rule, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +701,8 @@ int main(void)
 		cmocka_unit_test(test_openmetrics_untyped_fallback),
 		cmocka_unit_test(test_fuzz_timestamp_extremes),
 		cmocka_unit_test(test_fuzz_counter_name_clash),
+		cmocka_unit_test(test_render_merged),
+		cmocka_unit_test(test_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

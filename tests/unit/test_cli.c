@@ -158,7 +158,7 @@ static void test_config_file(void **state)
 	assert_string_equal(c.forward_shared_key, "s3cr#t"); /* '#' inside a value is no comment */
 	assert_string_equal(c.app_health, " http://x/h ");
 	assert_int_equal(c.http_idle_timeout, 30); /* untouched: the default */
-	assert_string_equal(c.namespace_, "default");
+	assert_null(c.namespace_); /* no default in the table: attach and logs use "default", daemon none */
 
 	/* The command line wins, a list given there replaces the file's, and `verbose = no` turns
 	 * off a flag. */
@@ -178,19 +178,70 @@ static void test_config_file(void **state)
 static void test_config_env_and_commands(void **state)
 {
 	(void)state;
-	/* One file for every command: `logs` skips attach-only options, still reads its own. */
-	const char *path = write_conf("max-routes = 12\nlogs-tag = app.web\n");
+	const char *path = write_conf("logs-tag = app.web\n");
 	setenv("OBSBPF_CONFIG", path, 1);
 	struct obsbpf_config c = { 0 };
 	char *argv[] = { "logs", NULL };
 	assert_int_equal(options_parse(&c, CMD_LOGS, "logs", 1, argv), 0);
 	assert_string_equal(c.logs_tag, "app.web");
-	assert_int_equal(c.max_routes, 256);
 	/* --config "" means no file, whatever the environment says. */
 	char *argv2[] = { "logs", "--config", "", NULL };
 	assert_int_equal(options_parse(&c, CMD_LOGS, "logs", 3, argv2), 0);
 	assert_string_equal(c.logs_tag, "obsbpf.logs");
 	unsetenv("OBSBPF_CONFIG");
+	options_free(&c);
+	unlink(conf_path);
+
+	/* A setting the command does not implement is an error naming it and who takes it, never
+	 * skipped: in the file and on the command line. */
+	path = write_conf("logs-tag = app.web\nmax-routes = 12\n");
+	char *argv3[] = { "logs", "--config", (char *)path, NULL };
+	assert_int_equal(parse_capture(&c, CMD_LOGS, "logs", 3, argv3), -1);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "obsbpf logs: %s:2: 'max-routes' is not an option of logs (attach, daemon take it)\n", path);
+	assert_string_equal(err_text, want);
+	options_free(&c);
+	unlink(conf_path);
+	path = write_conf("# the DaemonSet's ConfigMap\nlogs = /var/log/app/*.log\n");
+	char *argv4[] = { "daemon", "--config", (char *)path, NULL };
+	assert_int_equal(parse_capture(&c, CMD_DAEMON, "daemon", 3, argv4), -1);
+	snprintf(want, sizeof(want),
+		 "obsbpf daemon: %s:2: 'logs' is not an option of daemon (attach, logs take it)\n", path);
+	assert_string_equal(err_text, want);
+	options_free(&c);
+	unlink(conf_path);
+	char *argv5[] = { "daemon", "--pod", "web", NULL };
+	assert_int_equal(parse_capture(&c, CMD_DAEMON, "daemon", 3, argv5), -1);
+	assert_string_equal(
+		err_text,
+		"obsbpf daemon: '--pod' is not an option of daemon (attach, logs, observe take it)\n");
+	char *argv6[] = { "daemon", "--service-name=x", NULL };
+	assert_int_equal(parse_capture(&c, CMD_DAEMON, "daemon", 2, argv6), -1);
+	assert_string_equal(
+		err_text, "obsbpf daemon: '--service-name=x' is not an option of daemon (attach takes it)\n");
+	char *argv7[] = { "status", "-p", "web", NULL };
+	assert_int_equal(parse_capture(&c, CMD_STATUS, "status", 3, argv7), -1);
+	assert_string_equal(
+		err_text, "obsbpf status: '-p' is not an option of status (attach, logs, observe take it)\n");
+
+	/* What the daemon takes per node: span export, log forwarding, app metrics, limits. */
+	path = write_conf(
+		"otlp-endpoint = http://collector:4318\nforward = fluent-bit:24224\n"
+		"app-metrics-rule = shop/web-* metrics=9090/stats interval=30\n"
+		"app-metrics-rule = kube-system/* metrics=off\napp-health = http://localhost:8080/healthz\n"
+		"pushgateway = http://pgw:9091\nlabel = team=a\nmax-h2-connections = 9\n"
+		"cri-logs = /var/log/containers\npod-logs = /var/log/pods\nnamespace = shop\n");
+	char *argv8[] = { "daemon", "--config", (char *)path, NULL };
+	assert_int_equal(options_parse(&c, CMD_DAEMON, "daemon", 3, argv8), 0);
+	assert_string_equal(c.otlp_endpoint, "http://collector:4318");
+	assert_string_equal(c.forward, "fluent-bit:24224");
+	assert_int_equal(c.app_metrics_rules.n, 2);
+	assert_string_equal(c.app_metrics_rules.v[0], "shop/web-* metrics=9090/stats interval=30");
+	assert_string_equal(c.pushgateway, "http://pgw:9091");
+	assert_int_equal(c.max_h2_conns, 9);
+	assert_string_equal(c.pod_logs, "/var/log/pods");
+	assert_string_equal(c.namespace_, "shop");
 	options_free(&c);
 	unlink(conf_path);
 }

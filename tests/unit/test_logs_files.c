@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "logs/checkpoint.h"
+#include "logs/podlog.h"
 #include "logs/spool.h"
 #include "logs/tail.h"
 #include "logs_chunk.h"
@@ -183,12 +185,110 @@ static void test_tail_lines_truncation_resume(void **st)
 	unlink(path);
 }
 
+/* Daemon mode's files: the kubelet's layout, rotated its way (the current log renamed to
+ * <n>.log.<time>, still written through the runtime's fd until it reopens, later gzipped and the
+ * original removed), through a restart: every line once. */
+static void *pod_file(void *arg, const char *path)
+{
+	struct pod_log_file pl;
+	(void)arg;
+	return pod_log_path_parse(path, &pl) ? NULL : strdup(path);
+}
+
+static void pod_file_free(void *arg, void *meta)
+{
+	(void)arg;
+	free(meta);
+}
+
+static bool count_line(void *arg, struct tail_file *f, const char *line, size_t len, bool truncated)
+{
+	unsigned *seen = arg;
+	(void)truncated;
+	assert_non_null(f->meta);
+	int i = atoi(line);
+	assert_true(len > 0 && i > 0 && i < 64);
+	seen[i]++;
+	return true;
+}
+
+static void put_lines(FILE *f, int from, int to)
+{
+	for (int i = from; i <= to; i++)
+		fprintf(f, "%d\n", i);
+	fflush(f);
+}
+
+static void test_tail_kubelet_rotation(void **st)
+{
+	(void)st;
+	char pods[128], cdir[160], cur[200], rot1[220], rot2[220], gz[230], g1[200], g2[200];
+	snprintf(pods, sizeof(pods), "%s/pods", dir);
+	snprintf(cdir, sizeof(cdir), "%s/shop_web-1_uid-1", pods);
+	assert_int_equal(mkdir(pods, 0700), 0);
+	assert_int_equal(mkdir(cdir, 0700), 0);
+	strcat(cdir, "/app");
+	assert_int_equal(mkdir(cdir, 0700), 0);
+	snprintf(cur, sizeof(cur), "%s/0.log", cdir);
+	snprintf(rot1, sizeof(rot1), "%s/0.log.20240501-100000", cdir);
+	snprintf(rot2, sizeof(rot2), "%s/0.log.20240501-100100", cdir);
+	snprintf(gz, sizeof(gz), "%s.gz", rot1);
+	pod_log_globs(pods, g1, g2, sizeof(g1));
+	unsigned seen[64] = { 0 };
+	struct tail_opts o = {
+		.globs = { g1, g2 }, .max_line = 64, .meta = pod_file, .meta_free = pod_file_free
+	};
+	FILE *w = fopen(cur, "a");
+	put_lines(w, 1, 5);
+	struct tail *t = tail_new(NULL, &o, count_line, NULL, seen);
+	assert_non_null(t);
+	tail_poll(t);
+	/* rotation: renamed, written on through the old fd, then the runtime reopens 0.log */
+	assert_int_equal(rename(cur, rot1), 0);
+	put_lines(w, 6, 8);
+	fclose(w);
+	w = fopen(cur, "a");
+	put_lines(w, 9, 12);
+	tail_poll(t);
+	assert_int_equal(tail_stats(t)->files_open, 2); /* the rotated file is followed under its name */
+	/* the kubelet compresses the older rotation and removes it: never read as a new file */
+	FILE *z = fopen(gz, "w");
+	fputs("\x1f\x8b not lines", z);
+	fclose(z);
+	assert_int_equal(unlink(rot1), 0);
+	tail_poll(t);
+	struct file_pos *pos;
+	int n = tail_positions(t, &pos);
+	tail_free(t);
+	for (int i = 1; i <= 12; i++)
+		assert_int_equal(seen[i], 1);
+
+	/* down: more lines, and a rotation, while no agent runs; the restart resumes the renamed
+	 * file at its checkpoint (same inode) and reads the new one from its start */
+	put_lines(w, 13, 15);
+	fclose(w);
+	assert_int_equal(rename(cur, rot2), 0);
+	w = fopen(cur, "a");
+	put_lines(w, 16, 18);
+	fclose(w);
+	struct checkpoint cp = { .pos = pos, .n = n };
+	o.start = &cp;
+	t = tail_new(NULL, &o, count_line, NULL, seen);
+	tail_poll(t);
+	tail_free(t);
+	file_pos_free(pos, n);
+	for (int i = 1; i <= 18; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(seen[0], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checkpoint_roundtrip),
 		cmocka_unit_test(test_queue_memory_spool_drop),
 		cmocka_unit_test(test_tail_lines_truncation_resume),
+		cmocka_unit_test(test_tail_kubelet_rotation),
 	};
 	return cmocka_run_group_tests(tests, mkdir_tmp, rm_tmp);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 
 #include "logs/parse.h"
+#include "logs/podlog.h"
 #include "logs/record.h"
 #include "util/strbuf.h"
 
@@ -221,6 +222,140 @@ static void test_record_encoding(void **st)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_docker_json(void **st)
+{
+	(void)st;
+	struct cri_line c;
+	struct strbuf msg;
+	sb_init(&msg);
+	const char *l =
+		"{\"log\":\"hello \\\"x\\\"\\n\",\"stream\":\"stderr\",\"time\":\"2016-10-06T00:17:09.669794202Z\"}";
+	assert_int_equal(docker_json_parse(&P, l, strlen(l), &c, &msg), 0);
+	assert_false(c.partial);
+	assert_int_equal(c.time_ns, 1475713029669794202ull);
+	assert_int_equal(c.stream_len, 6);
+	assert_memory_equal(c.stream, "stderr", 6);
+	assert_int_equal(c.msg_len, 9);
+	assert_memory_equal(c.msg, "hello \"x\"", 9);
+	/* docker splits a long line: a piece without "\n" continues in the next entry */
+	l = "{\"log\":\"part\",\"stream\":\"stdout\",\"time\":\"2016-10-06T00:17:09Z\"}";
+	assert_int_equal(docker_json_parse(&P, l, strlen(l), &c, &msg), 0);
+	assert_true(c.partial);
+	assert_int_equal(c.msg_len, 4);
+	l = "{\"log\":\"\\n\",\"stream\":\"stdout\",\"time\":\"2016-10-06T00:17:09Z\"}";
+	assert_int_equal(docker_json_parse(&P, l, strlen(l), &c, &msg), 0);
+	assert_false(c.partial);
+	assert_int_equal(c.msg_len, 0);
+	const char *bad[] = {
+		"{\"log\":\"x\\n\",\"stream\":\"stdin\",\"time\":\"2016-10-06T00:17:09Z\"}",
+		"{\"log\":\"x\\n\",\"stream\":\"stdout\",\"time\":\"yesterday\"}",
+		"{\"log\":\"x\\n\",\"stream\":\"stdout\"}",
+		"{\"log\":1,\"stream\":\"stdout\",\"time\":\"2016-10-06T00:17:09Z\"}",
+		"{\"log\":\"x\\n\",\"stream\":\"stdout\",\"time\":\"2016-10-06T00:17:09Z\"} trailing",
+		"{\"msg\":\"an app's own JSON line\"}",
+		"[1,2]",
+		"{\"log\":",
+		"2016-10-06T00:17:09Z stdout F cri",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(docker_json_parse(&P, bad[i], strlen(bad[i]), &c, &msg), -EINVAL);
+	sb_free(&msg);
+}
+
+static void test_pod_log_path(void **st)
+{
+	(void)st;
+	struct pod_log_file f;
+	assert_int_equal(pod_log_path_parse("/var/log/pods/shop_web-1_0f3c-9a1e/app/0.log", &f), 0);
+	assert_string_equal(f.pod.namespace_, "shop");
+	assert_string_equal(f.pod.name, "web-1");
+	assert_string_equal(f.pod.uid, "0f3c-9a1e");
+	assert_string_equal(f.container, "app");
+	assert_int_equal(f.restart, 0);
+	assert_false(f.rotated);
+	assert_int_equal(pod_log_path_parse("/p/kube-system_coredns-x_u/coredns/12.log.20240501-100000", &f),
+			 0);
+	assert_int_equal(f.restart, 12);
+	assert_true(f.rotated);
+	assert_string_equal(f.container, "coredns");
+	assert_int_equal(pod_log_path_parse("ns_pod_uid/c/3.log", &f), 0); /* relative */
+	assert_int_equal(f.restart, 3);
+	const char *bad[] = {
+		"/p/shop_web-1_u/app/0.log.20240501-100000.gz", /* compressed: the kubelet's */
+		"/p/shop_web-1_u/app/0.log.20240501-100000.tmp",
+		"/p/shop_web-1_u/app/0.log.",
+		"/p/shop_web-1_u/app/0.logx",
+		"/p/shop_web-1_u/app/x.log",
+		"/p/shop_web-1_u/app/-1.log",
+		"/p/shop_web_1_u/app/0.txt",
+		"/p/shopweb1u/app/0.log", /* no namespace_pod_uid directory */
+		"/p/shop_web-1_u//0.log",
+		"0.log",
+		"app/0.log",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(pod_log_path_parse(bad[i], &f), -EINVAL);
+	char a[64], b[64];
+	pod_log_globs("/var/log/pods", a, b, sizeof(a));
+	assert_string_equal(a, "/var/log/pods/*_*_*/*/*.log");
+	assert_string_equal(b, "/var/log/pods/*_*_*/*/*.log.*");
+}
+
+/* Daemon mode's records name their pod as the metrics do, with the restart count a number. */
+static void test_record_k8s_keys(void **st)
+{
+	(void)st;
+	const char *line = "{\"msg\":\"hi\",\"k8s_pod_name\":\"spoof\",\"k8s_container_restart_count\":9}";
+	struct log_parsed r;
+	parse(line, &r);
+	struct log_meta m = { .pod = "pg-0",
+			      .namespace_ = "billing",
+			      .uid = "0f3c-9a1e",
+			      .node = "n1",
+			      .container = "db",
+			      .has_restart = true,
+			      .restart = 2,
+			      .stream = "stdout",
+			      .file = "/var/log/pods/billing_pg-0_0f3c-9a1e/db/2.log",
+			      .k8s_keys = true };
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	log_record_pack(&pk, 1700000000000000000ull, line, strlen(line), &r, &m);
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	size_t off = 0;
+	assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+	const msgpack_object *rec = &u.data.via.array.ptr[1];
+	assert_str(map_get(rec, "k8s_pod_name"), "pg-0");
+	assert_str(map_get(rec, "k8s_namespace_name"), "billing");
+	assert_str(map_get(rec, "k8s_pod_uid"), "0f3c-9a1e");
+	assert_str(map_get(rec, "k8s_node_name"), "n1");
+	assert_str(map_get(rec, "k8s_container_name"), "db");
+	assert_str(map_get(rec, "stream"), "stdout");
+	assert_str(map_get(rec, "msg"), "hi");
+	const msgpack_object *rc = map_get(rec, "k8s_container_restart_count");
+	assert_non_null(rc);
+	assert_int_equal(rc->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	assert_int_equal(rc->via.u64, 2);
+	assert_null(map_get(rec, "pod"));
+	assert_null(map_get(rec, "namespace"));
+	/* every key once: the line's own k8s_* fields are not repeated */
+	unsigned seen = 0;
+	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+		const msgpack_object *k = &rec->via.map.ptr[i].key;
+		seen += k->via.str.size == strlen("k8s_pod_name") &&
+			!memcmp(k->via.str.ptr, "k8s_pod_name", 12);
+		seen += k->via.str.size == strlen("k8s_container_restart_count") &&
+			!memcmp(k->via.str.ptr, "k8s_container_restart_count", 27);
+	}
+	assert_int_equal(seen, 2);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_logfmt_record_unescapes(void **st)
 {
 	(void)st;
@@ -359,6 +494,9 @@ int main(void)
 		cmocka_unit_test(test_logfmt_record_unescapes),
 		cmocka_unit_test(test_fuzz_nonfinite_numbers_json),
 		cmocka_unit_test(test_invalid_utf8_repaired),
+		cmocka_unit_test(test_docker_json),
+		cmocka_unit_test(test_pod_log_path),
+		cmocka_unit_test(test_record_k8s_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -67,6 +67,14 @@ struct expo_label_set {
 void expo_render(const struct expo_doc *d, const struct expo_label_set *add, enum exposition_format f,
 		 bool no_timestamps, struct strbuf *out);
 
+/* The documents of several targets (each with its own added labels, docs[k] NULL: none) as one
+ * exposition: a family that several of them have is one block (one HELP and TYPE, as the formats
+ * require), their samples one document after the other. A family whose type differs from the
+ * first document's of that name is left out for that document; conflicts[k] (when not NULL)
+ * gets the samples left out of docs[k]. Returns 0 or -ENOMEM (out then holds what fitted). */
+int expo_render_merged(const struct expo_doc *const *docs, const struct expo_label_set *sets, size_t n,
+		       enum exposition_format f, bool no_timestamps, unsigned *conflicts, struct strbuf *out);
+
 /* Valid Prometheus metric / label names. */
 bool expo_valid_metric_name(const char *s);
 bool expo_valid_label_name(const char *s);

@@ -173,6 +173,12 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 	SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	SET(CURLOPT_OPENSOCKETDATA, x);
 	SET(CURLOPT_CLOSESOCKETFUNCTION, close_socket); /* its data, the fetcher, is set in fetch_start */
+	/* libcurl's connection cache matches by host and port: a connection made inside one pod's
+	 * network namespace must never carry a request meant for another pod's localhost. */
+	if (r->pod) {
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+		SET(CURLOPT_FORBID_REUSE, 1L);
+	}
 	if (r->method)
 		SET(CURLOPT_CUSTOMREQUEST, r->method);
 	if (r->body) {
@@ -342,6 +348,23 @@ void fetcher_free(struct fetcher *f)
 	loop_remove(f->timer);
 	free(f);
 	curl_global_cleanup();
+}
+
+void fetch_cancel(struct fetcher *f, void *arg)
+{
+	for (struct xfer *x = f ? f->xfers : NULL, *next; x; x = next) {
+		next = x->next;
+		if (x->arg != arg)
+			continue;
+		if (x->prev)
+			x->prev->next = x->next;
+		else
+			f->xfers = x->next;
+		if (x->next)
+			x->next->prev = x->prev;
+		curl_multi_remove_handle(f->multi, x->easy); /* calls socket_cb REMOVE */
+		xfer_free(x);
+	}
 }
 
 int fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_done_fn done, void *arg)

@@ -48,6 +48,8 @@ typedef int (*fetch_socket_hook)(void *arg, int fd, bool own);
 void fetcher_set_socket_hook(struct fetcher *f, fetch_socket_hook hook, void *arg);
 /* Cancels every request in flight (their callbacks are not called). */
 void fetcher_free(struct fetcher *f);
+/* Cancels the requests in flight started with this arg (their callbacks are not called). */
+void fetch_cancel(struct fetcher *f, void *arg);
 /* Starts a request; done is called later from the loop. Returns 0 or -errno. */
 int fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_done_fn done, void *arg);
 /* The same, blocking (used once at shutdown); returns the HTTP status or -errno. */

@@ -139,7 +139,9 @@ int push_start(struct appmetrics *m)
 	sb_puts(&u, c->pushgateway);
 	while (u.len && u.buf[u.len - 1] == '/')
 		u.buf[--u.len] = '\0';
-	push_group_path(&u, c->pushgateway_job, m->a->pod.name);
+	/* attach: the pod's group; daemon: the node's, holding every pod's series (PUT replaces the
+	 * group, so a pod gone from /metrics is gone from the Pushgateway at the next push) */
+	push_group_path(&u, c->pushgateway_job, m->daemon ? m->a->pod.node : m->a->pod.name);
 	if (u.oom) {
 		sb_free(&u);
 		return -1;
@@ -175,12 +177,20 @@ void push_stop(struct appmetrics *m)
 	m->push_url = NULL;
 }
 
+static void push_sample(struct appmetrics *m, struct strbuf *out, const char *extra, double v)
+{
+	if (!m->daemon && m->nt)
+		am_sample(m->t[0], out, "obsbpf_pushgateway_pushes_total", extra, v);
+	else
+		am_node_sample(m, out, "obsbpf_pushgateway_pushes_total", extra, v);
+}
+
 void push_collect(struct appmetrics *m, struct strbuf *out, enum exposition_format f)
 {
 	if (!m->push_url)
 		return;
 	am_family(out, f, "obsbpf_pushgateway_pushes_total", "counter",
 		  "Pushes of /metrics to the Pushgateway, by result.");
-	am_sample(m, out, "obsbpf_pushgateway_pushes_total", "result=\"ok\"", (double)m->pushes_ok);
-	am_sample(m, out, "obsbpf_pushgateway_pushes_total", "result=\"error\"", (double)m->pushes_failed);
+	push_sample(m, out, "result=\"ok\"", (double)m->pushes_ok);
+	push_sample(m, out, "result=\"error\"", (double)m->pushes_failed);
 }

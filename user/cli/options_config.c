@@ -68,10 +68,15 @@ static int config_line(struct obsbpf_config *cfg, unsigned cmd, const char *cmdn
 		fprintf(stderr, "obsbpf %s: %s: '%s' cannot be set in a config file\n", cmdname, where, name);
 		return -1;
 	}
-	/* One file serves every command (daemon, attach, logs): options of other commands are
-	 * skipped, not errors. Unknown names still are, so a typo never goes unnoticed. */
-	if (!(o->cmds & cmd))
-		return 0;
+	/* A setting the command does not implement is an error, never skipped: a DaemonSet's
+	 * ConfigMap that asks for something the daemon does not do must not look as if it did. */
+	if (!(o->cmds & cmd)) {
+		char takes[96];
+		opt_cmd_names(o->cmds, takes, sizeof(takes));
+		fprintf(stderr, "obsbpf %s: %s: '%s' is not an option of %s (%s take%s it)\n", cmdname, where,
+			name, cmdname, takes, strchr(takes, ',') ? "" : "s");
+		return -1;
+	}
 	if (o->type == OPT_FLAG) {
 		bool on = true;
 		if (value && parse_flag(value, &on) < 0) {

@@ -15,6 +15,9 @@
 int opt_set_value(struct obsbpf_config *cfg, const struct opt_def *o, const char *v, const char *cmdname,
 		  const char *where);
 
+/* options_help.c: the names of the subcommands in cmds ("attach, daemon"), into buf. */
+void opt_cmd_names(unsigned cmds, char *buf, size_t n);
+
 /* options_config.c: reads the --config file at path into cfg (its text kept in cfg->config_text)
  * for the subcommand cmd. 0, or -1 after printing FILE:LINE and the problem. */
 int options_config_load(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, const char *path);

@@ -53,6 +53,22 @@ void options_free(struct obsbpf_config *cfg)
 	cfg->config_text = NULL;
 }
 
+/* The option of another command that a refused argument names ("--pod", "--pod=x", "-p"). */
+static const struct opt_def *other_command(const char *arg, int short_name)
+{
+	if (!strncmp(arg, "--", 2)) {
+		size_t n = strcspn(arg + 2, "=");
+		for (const struct opt_def *o = obsbpf_options; o->name; o++)
+			if (strlen(o->name) == n && !strncmp(o->name, arg + 2, n))
+				return o;
+		return NULL;
+	}
+	for (const struct opt_def *o = obsbpf_options; short_name && o->name; o++)
+		if (o->short_name == short_name)
+			return o;
+	return NULL;
+}
+
 int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, int argc, char **argv)
 {
 	struct option longs[128];
@@ -94,8 +110,16 @@ int options_parse(struct obsbpf_config *cfg, unsigned cmd, const char *cmdname, 
 			break;
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
-			fprintf(stderr, "obsbpf %s: %s '%s' (see 'obsbpf %s --help')\n", cmdname,
-				c == ':' ? "missing value for" : "unknown option", bad, cmdname);
+			const struct opt_def *other = c == '?' ? other_command(bad, optopt) : NULL;
+			char takes[96];
+			if (other) {
+				opt_cmd_names(other->cmds, takes, sizeof(takes));
+				fprintf(stderr, "obsbpf %s: '%s' is not an option of %s (%s take%s it)\n",
+					cmdname, bad, cmdname, takes, strchr(takes, ',') ? "" : "s");
+			} else {
+				fprintf(stderr, "obsbpf %s: %s '%s' (see 'obsbpf %s --help')\n", cmdname,
+					c == ':' ? "missing value for" : "unknown option", bad, cmdname);
+			}
 			goto out;
 		}
 		const struct opt_def *o = NULL;

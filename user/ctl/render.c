@@ -44,21 +44,65 @@ static void join_strings(char *out, size_t n, json_object *arr, const char *sep)
 		snprintf(out, n, "-");
 }
 
+static json_object *jobj(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
+/* What is on for the pod: "metrics,traces,spans,logs,app,health". */
+static void pod_on(char *out, size_t n, json_object *p)
+{
+	json_object *tr = jobj(p, "traces"), *sp = NULL;
+	bool spans = tr && json_object_object_get_ex(tr, "spans", &sp) && json_object_get_boolean(sp);
+	snprintf(out, n, "metrics%s%s%s%s%s",
+		 tr && strcmp(jstr(tr, "propagation", "-"), "-") ? ",traces" : "", spans ? ",spans" : "",
+		 jobj(p, "logs") ? ",logs" : "", jobj(p, "app_metrics") ? ",app" : "",
+		 jobj(p, "app_health") ? ",health" : "");
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
 static void render_pods(FILE *out, json_object *pods)
 {
 	size_t n = pods ? json_object_array_length(pods) : 0;
 	fprintf(out, "PODS (%zu)\n", n);
 	if (!n)
 		return;
-	fprintf(out, "  %-12s %-30s %-4s %-10s %-20s %-22s %s\n", "NAMESPACE", "NAME", "TC", "INTERFACES",
-		"SINCE", "NETNS", "CGROUP");
+	fprintf(out, "  %-12s %-30s %-34s %-4s %-10s %-20s %-22s %s\n", "NAMESPACE", "NAME", "ON", "TC",
+		"INTERFACES", "SINCE", "NETNS", "CGROUP");
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(pods, i), *errs = jarr(p, "errors");
+		char ifs[256], on[64];
+		join_strings(ifs, sizeof(ifs), jarr(p, "interfaces"), ",");
+		pod_on(on, sizeof(on), p);
+		fprintf(out, "  %-12s %-30s %-34s %-4s %-10s %-20s %-22s %s\n",
+			or_dash(jstr(p, "namespace", "-")), jstr(p, "name", "-"), on, jstr(p, "tc", "-"), ifs,
+			jstr(p, "since", "-"), jstr(p, "netns", "-"), jstr(p, "cgroup", "-"));
+		for (size_t j = 0; errs && j < json_object_array_length(errs); j++)
+			fprintf(out, "      error: %s\n",
+				json_object_get_string(json_object_array_get_idx(errs, j)));
+	}
+}
+
+/* daemon: the node's pods that are not attached, and why. */
+static void render_other_pods(FILE *out, json_object *pods)
+{
+	size_t n = pods ? json_object_array_length(pods) : 0;
+	if (!pods)
+		return;
+	fprintf(out, "OTHER PODS (%zu)\n", n);
+	if (!n)
+		return;
+	fprintf(out, "  %-12s %-30s %-13s %-5s %s\n", "NAMESPACE", "NAME", "STATE", "LOGS", "WHY");
 	for (size_t i = 0; i < n; i++) {
 		json_object *p = json_object_array_get_idx(pods, i);
-		char ifs[256];
-		join_strings(ifs, sizeof(ifs), jarr(p, "interfaces"), ",");
-		fprintf(out, "  %-12s %-30s %-4s %-10s %-20s %-22s %s\n", jstr(p, "namespace", "-"),
-			jstr(p, "name", "-"), jstr(p, "tc", "-"), ifs, jstr(p, "since", "-"),
-			jstr(p, "netns", "-"), jstr(p, "cgroup", "-"));
+		fprintf(out, "  %-12s %-30s %-13s %-5s %s\n", or_dash(jstr(p, "namespace", "-")),
+			or_dash(jstr(p, "name", "-")), jstr(p, "state", "-"), jobj(p, "logs") ? "on" : "-",
+			jstr(p, "error", "-"));
 	}
 }
 
@@ -119,6 +163,7 @@ int ctl_render_status(FILE *out, const char *json)
 	json_object_object_get_ex(o, "kernel", &k);
 	render_kernel(out, k);
 	render_pods(out, jarr(o, "pods"));
+	render_other_pods(out, jarr(o, "other_pods"));
 	render_programs(out, jarr(o, "programs"));
 	render_maps(out, jarr(o, "maps"));
 	json_object *c;

@@ -64,6 +64,9 @@ static int configure(struct logs *l, const struct obsbpf_config *cfg)
 	l->chunk_bytes = (size_t)(cfg->logs_chunk_kb ? cfg->logs_chunk_kb : 1024) * 1024;
 	if (cfg->logs_state) {
 		snprintf(l->state_path, sizeof(l->state_path), "%s", cfg->logs_state);
+	} else if (l->node) {
+		mkdir("/var/lib/obsbpf", 0755);
+		snprintf(l->state_path, sizeof(l->state_path), "/var/lib/obsbpf/logs-daemon.state");
 	} else {
 		mkdir("/var/lib/obsbpf", 0755);
 		snprintf(l->state_path, sizeof(l->state_path), "/var/lib/obsbpf/logs-%s_%s.state",
@@ -116,16 +119,26 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 				.max_files = cfg->logs_max_files,
 				.start = &l->start };
 	int g = 0;
-	if (l->pod.pid > 0) {
+	if (l->node) {
+		/* the node's container logs: current and rotated (not compressed) files, each
+		 * named by its path; the runtime's format, CRI or docker's json-file */
+		pod_log_globs(cfg->pod_logs, l->pod_globs[0], l->pod_globs[1], sizeof(l->pod_globs[0]));
+		for (; g < 2; g++) {
+			to.cri[g] = true;
+			to.globs[g] = l->pod_globs[g];
+		}
+		to.meta = logs_pod_file_new;
+		to.meta_free = logs_pod_file_free;
+	} else if (l->pod.pid > 0) {
 		/* the app's files as the pod sees them: through its mount namespace */
 		snprintf(l->root, sizeof(l->root), "/proc/%d/root", (int)l->pod.pid);
 		to.root = l->root;
 	}
-	if (cfg->logs && *cfg->logs) {
+	if (!l->node && cfg->logs && *cfg->logs) {
 		to.rooted[g] = true;
 		to.globs[g++] = cfg->logs;
 	}
-	if (cfg->cri_logs && *cfg->cri_logs && l->pod.name[0]) {
+	if (!l->node && cfg->cri_logs && *cfg->cri_logs && l->pod.name[0]) {
 		/* CRI logs belong to the node, not to the pod: no root prefix */
 		snprintf(l->cri_glob, sizeof(l->cri_glob), "%s/%s_%s_*.log", cfg->cri_logs, l->pod.name,
 			 l->pod.namespace_[0] ? l->pod.namespace_ : "default");
@@ -139,11 +152,14 @@ static int start_parts(struct logs *l, const struct obsbpf_config *cfg, struct h
 					cfg->logs_flush_ms ? cfg->logs_flush_ms : 200, on_flush_timer, l);
 	if (!l->flush_timer)
 		return -errno;
-	sb_puts(&l->labels, "k8s_pod_name=\"");
-	sb_label_value(&l->labels, l->pod.name);
-	sb_puts(&l->labels, "\",k8s_namespace_name=\"");
-	sb_label_value(&l->labels, l->pod.namespace_);
-	sb_puts(&l->labels, "\",k8s_node_name=\"");
+	if (!l->node) { /* daemon: the forwarder is the node's, its counters too */
+		sb_puts(&l->labels, "k8s_pod_name=\"");
+		sb_label_value(&l->labels, l->pod.name);
+		sb_puts(&l->labels, "\",k8s_namespace_name=\"");
+		sb_label_value(&l->labels, l->pod.namespace_);
+		sb_puts(&l->labels, "\",");
+	}
+	sb_puts(&l->labels, "k8s_node_name=\"");
 	sb_label_value(&l->labels, l->pod.node);
 	sb_putc(&l->labels, '"');
 	if (http)
@@ -165,7 +181,15 @@ int logs_start(struct agent *a, struct logs **out)
 	}
 	l->loop = a->loop;
 	l->pod = a->pod;
+	l->node = a->mode && !strcmp(a->mode, "daemon");
+	l->select = a->select;
+	if (l->node && (!cfg->pod_logs || !*cfg->pod_logs)) {
+		log_error("logs", "daemon: log forwarding needs --pod-logs (the kubelet's pod logs)\n");
+		free(l);
+		return -1;
+	}
 	sb_init(&l->labels);
+	sb_init(&l->docker_msg);
 	msgpack_sbuffer_init(&l->cur);
 	msgpack_packer_init(&l->pk, &l->cur, msgpack_sbuffer_write);
 	int err = configure(l, cfg);
@@ -196,6 +220,8 @@ void logs_stop(struct logs *l)
 	log_parser_free(&l->parser);
 	msgpack_sbuffer_destroy(&l->cur);
 	sb_free(&l->labels);
+	sb_free(&l->docker_msg);
+	logs_pods_free(l);
 	if (l->z_ready)
 		deflateEnd(&l->z);
 	free(l);

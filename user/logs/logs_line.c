@@ -25,9 +25,15 @@ bool logs_on_line(void *arg, struct tail_file *f, const char *line, size_t len, 
 	char sbuf[8];
 	if (l->cur.size >= l->chunk_bytes)
 		logs_flush_chunk(l); /* before this line: the chunk's offsets cover exactly its lines */
+	struct logs_file_meta *pm = f->meta;
+	if (pm) {
+		pm->pod->lines++;
+		pm->pod->truncated += truncated;
+	}
 	if (f->cri) {
 		struct cri_line cl;
-		if (cri_parse(line, len, &cl) == 0) {
+		if (cri_parse(line, len, &cl) == 0 ||
+		    docker_json_parse(&l->parser, line, len, &cl, &l->docker_msg) == 0) {
 			if (!f->cri_partial.len)
 				f->cri_time_ns = cl.time_ns;
 			if (cl.partial || f->cri_partial.len) {
@@ -54,8 +60,11 @@ bool logs_on_line(void *arg, struct tail_file *f, const char *line, size_t len, 
 			stream = sbuf;
 			t = f->cri_time_ns;
 		} else {
-			/* not CRI: forwarded as it is; pending "P" pieces keep waiting for their "F" */
+			/* not CRI (nor docker's): forwarded as it is; pending "P" pieces keep waiting
+			 * for their "F" */
 			l->cri_errors++;
+			if (pm)
+				pm->pod->unparsed++;
 			t = realtime_ns();
 			f = NULL;
 		}
@@ -72,6 +81,15 @@ bool logs_on_line(void *arg, struct tail_file *f, const char *line, size_t len, 
 			      .file = file->name,
 			      .stream = stream,
 			      .truncated = truncated };
+	if (pm) { /* daemon: the pod and container the kubelet's path names */
+		m.pod = pm->pl.pod.name;
+		m.namespace_ = pm->pl.pod.namespace_;
+		m.uid = pm->pl.pod.uid;
+		m.container = pm->pl.container;
+		m.has_restart = true;
+		m.restart = pm->pl.restart;
+		m.k8s_keys = true;
+	}
 	l->invalid_utf8 += log_record_pack(&l->pk, t, line, len, &r, &m) > 0;
 	l->cur_records++;
 	l->records++;

@@ -2,6 +2,7 @@
 /* Finding the format, level and trace context of a log line. Never allocates per line except
  * through json-c for JSON lines; the tokener is reused between lines. */
 #include "parse.h"
+#include "util/strbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -418,4 +419,40 @@ int cri_parse(const char *line, size_t len, struct cri_line *out)
 	out->msg = sp3 ? sp3 + 1 : end;
 	out->msg_len = (size_t)(end - out->msg);
 	return 0;
+}
+
+int docker_json_parse(struct log_parser *p, const char *line, size_t len, struct cri_line *out,
+		      struct strbuf *msg)
+{
+	if (!len || line[0] != '{')
+		return -EINVAL;
+	json_tokener_reset(p->tok);
+	struct json_object *o = json_tokener_parse_ex(p->tok, line, (int)len), *log, *st, *tm;
+	int err = -EINVAL;
+	if (!o || json_tokener_get_error(p->tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(p->tok) != len || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "log", &log) || !json_object_is_type(log, json_type_string) ||
+	    !json_object_object_get_ex(o, "stream", &st) || !json_object_is_type(st, json_type_string) ||
+	    !json_object_object_get_ex(o, "time", &tm) || !json_object_is_type(tm, json_type_string))
+		goto out;
+	const char *stream = json_object_get_string(st), *t = json_object_get_string(tm);
+	if (strcmp(stream, "stdout") && strcmp(stream, "stderr"))
+		goto out;
+	if (rfc3339_parse_ns(t, (size_t)json_object_get_string_len(tm), &out->time_ns))
+		goto out;
+	const char *text = json_object_get_string(log);
+	size_t n = (size_t)json_object_get_string_len(log);
+	out->stream = stream[3] == 'o' ? "stdout" : "stderr";
+	out->stream_len = 6;
+	out->partial = !n || text[n - 1] != '\n';
+	sb_reset(msg);
+	sb_append(msg, text, out->partial ? n : n - 1);
+	if (msg->oom)
+		goto out;
+	out->msg = msg->buf ? msg->buf : "";
+	out->msg_len = msg->len;
+	err = 0;
+out:
+	json_object_put(o);
+	return err;
 }

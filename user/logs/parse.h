@@ -73,6 +73,14 @@ struct cri_line {
 /* Returns 0, or -EINVAL when the line is not in CRI format. */
 int cri_parse(const char *line, size_t len, struct cri_line *out);
 
+/* A docker json-file log line: {"log":"text\n","stream":"stdout","time":"<RFC 3339>"} (the kubelet's
+ * files are links to these on docker nodes). The text, unescaped, is put in msg (out->msg points
+ * there) without its "\n"; out->partial when it had none (docker splits lines longer than
+ * 16 KiB so). Returns 0, or -EINVAL when the line is no such object. */
+struct strbuf;
+int docker_json_parse(struct log_parser *p, const char *line, size_t len, struct cri_line *out,
+		      struct strbuf *msg);
+
 /* RFC 3339 with optional fraction and Z or +hh:mm; returns 0 and sets *ns. */
 int rfc3339_parse_ns(const char *s, size_t n, uint64_t *ns);
 

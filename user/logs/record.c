@@ -137,7 +137,7 @@ static void pack_json(struct packer *w, struct json_object *v)
 
 /* The keys the agent writes into this record, so that a same-named field is not repeated. */
 struct own_keys {
-	const char *k[12];
+	const char *k[16];
 	int n;
 };
 
@@ -179,7 +179,7 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 		[LOG_PLAIN] = "plain", [LOG_JSON] = "json", [LOG_LOGFMT] = "logfmt"
 	};
 	struct own_keys own = { .n = 0 };
-	const char *vals[12];
+	const char *vals[16];
 #define OWN(key, val)                          \
 	do {                                   \
 		if ((val) && *(val)) {         \
@@ -187,17 +187,26 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 			vals[own.n++] = (val); \
 		}                              \
 	} while (0)
+	/* Daemon mode names where a line came from as the metrics do (OpenTelemetry's k8s.*
+	 * attributes, '.' spelt '_'); attach keeps the short names it always had. */
+	bool k8s = m->k8s_keys;
 	OWN("file", m->file);
-	OWN("pod", m->pod);
-	OWN("namespace", m->namespace_);
-	OWN("node", m->node);
-	OWN("container", m->container);
+	OWN(k8s ? "k8s_pod_name" : "pod", m->pod);
+	OWN(k8s ? "k8s_namespace_name" : "namespace", m->namespace_);
+	OWN(k8s ? "k8s_pod_uid" : "pod_uid", m->uid);
+	OWN(k8s ? "k8s_node_name" : "node", m->node);
+	OWN(k8s ? "k8s_container_name" : "container", m->container);
 	OWN("stream", m->stream);
 	OWN("format", fmt_names[r->format]);
 	OWN("level", r->level);
 	OWN("trace_id", r->trace_id);
 	OWN("span_id", r->span_id);
 #undef OWN
+	const char *restart_key = k8s ? "k8s_container_restart_count" : "container_restart_count";
+	bool restart = m->has_restart;
+	int nstr = own.n;
+	if (restart) /* in own.k (not repeated from the line), packed as a number after the strings */
+		own.k[own.n++] = restart_key;
 	size_t extra = 0;
 	if (r->format == LOG_JSON) {
 		json_object_object_foreach(r->json, key, val)
@@ -221,9 +230,13 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 		pack_cstr(&w, "truncated");
 		msgpack_pack_true(pk);
 	}
-	for (int i = 0; i < own.n; i++) {
+	for (int i = 0; i < nstr; i++) {
 		pack_cstr(&w, own.k[i]);
 		pack_cstr(&w, vals[i]);
+	}
+	if (restart) {
+		pack_cstr(&w, restart_key);
+		msgpack_pack_uint32(pk, m->restart);
 	}
 	if (r->format == LOG_JSON) {
 		json_object_object_foreach(r->json, key, val)

@@ -18,18 +18,25 @@ struct strbuf;
 struct log_meta {
 	const char *pod;
 	const char *namespace_;
+	const char *uid;
 	const char *node;
 	const char *container;
+	bool has_restart; /* restart holds the container's restart count (else left out) */
+	unsigned restart;
 	const char *file;
 	const char *stream; /* CRI: stdout/stderr */
 	bool truncated;	    /* the line was longer than --logs-max-line: adds "truncated": true */
+	bool k8s_keys;	    /* k8s_pod_name, k8s_namespace_name, k8s_pod_uid, k8s_node_name,
+			     * k8s_container_name, k8s_container_restart_count (daemon mode) instead
+			     * of pod, namespace, pod_uid, node, container, container_restart_count */
 };
 
 /* Forward spec "EventTime": ext type 0, 4-byte big-endian seconds, 4-byte nanoseconds. */
 void pack_event_time(msgpack_packer *pk, uint64_t time_ns);
 
-/* Appends [EventTime, {log, file, pod, namespace, node, container, stream, format, level,
- * trace_id, span_id, ...fields of a JSON or logfmt line}] to pk. A field of the line whose key
+/* Appends [EventTime, {log, file, pod, namespace, pod_uid, node, container, stream, format,
+ * level, trace_id, span_id, container_restart_count, ...fields of a JSON or logfmt line}] to pk
+ * (the k8s_* names with m->k8s_keys). A field of the line whose key
  * is one the agent writes is left out of the map (it is still in "log", the original line).
  * Strings are packed as UTF-8, bytes that are not replaced by U+FFFD; returns how many strings
  * needed that (0: the record is the line as it was). A truncated line loses the incomplete

@@ -31,6 +31,7 @@ struct tail_file {
 	bool rotated;  /* its path now names another file (or none): drain, then close */
 	uint64_t rotated_ns;
 	unsigned gen;		   /* the last scan that found it under a matching name */
+	void *meta;		   /* what tail_opts.meta said for the file, or NULL */
 	struct strbuf cri_partial; /* CRI "P" pieces waiting for their "F" */
 	bool cri_truncated;	   /* ... more of them than --logs-max-line: the rest dropped */
 	uint64_t cri_time_ns;
@@ -43,6 +44,12 @@ typedef bool (*tail_line_fn)(void *arg, struct tail_file *f, const char *line, s
 /* Asked before each read: false pauses reading (the output is backed up); tail_kick resumes. */
 typedef bool (*tail_accept_fn)(void *arg);
 
+/* Asked for each file a scan finds that is not followed yet: what the line callback will find
+ * in f->meta (freed with meta_free when the file is closed), or NULL to leave the file alone
+ * (it is asked again at the next scan). */
+typedef void *(*tail_meta_fn)(void *arg, const char *path);
+typedef void (*tail_meta_free_fn)(void *arg, void *meta);
+
 struct tail_opts {
 	const char *globs[4]; /* NULL-terminated */
 	bool cri[4];	      /* globs[i] names CRI-format files */
@@ -51,6 +58,8 @@ struct tail_opts {
 	size_t max_line;
 	unsigned max_files;		/* files followed at once (0: no limit); more matches wait */
 	const struct checkpoint *start; /* where to resume known files */
+	tail_meta_fn meta;		/* NULL: every match is followed, with no meta */
+	tail_meta_free_fn meta_free;
 };
 
 struct tail_stats {

@@ -77,6 +77,8 @@ void tail_file_close(struct tail *t, struct tail_file *f)
 			inotify_rm_watch(t->ifd, f->wd);
 	}
 	close(f->fd);
+	if (f->meta)
+		t->o.meta_free(t->arg, f->meta);
 	sb_free(&f->cri_partial);
 	free(f->buf);
 	free(f->path);

@@ -68,11 +68,20 @@ static void scan(struct tail *t)
 			if (stat(g.gl_pathv[k], &st) || !S_ISREG(st.st_mode))
 				continue;
 			struct tail_file *f = find_file(t, st.st_dev, st.st_ino);
-			if (!f && t->o.max_files && (unsigned)t->st.files_open >= t->o.max_files) {
+			void *meta = NULL;
+			if (!f && t->o.meta && !(meta = t->o.meta(t->arg, g.gl_pathv[k]))) {
+				continue; /* not one to follow */
+			} else if (!f && t->o.max_files && (unsigned)t->st.files_open >= t->o.max_files) {
 				/* each open file may hold max_line bytes: memory is bounded by the count */
 				waiting++;
+				if (meta)
+					t->o.meta_free(t->arg, meta);
 			} else if (!f) {
 				f = tail_file_open(t, g.gl_pathv[k], t->o.cri[i], &st);
+				if (f)
+					f->meta = meta;
+				else if (meta)
+					t->o.meta_free(t->arg, meta);
 			} else {
 				/* the same inode under a name the glob still matches: keep following it */
 				f->rotated = false;

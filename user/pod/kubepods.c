@@ -42,6 +42,24 @@ int kubepods_pod_uid(const char *d, char *uid, size_t n)
 	return err;
 }
 
+int kubepods_path_uid(const char *path, char *uid, size_t n)
+{
+	char seg[256];
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (len && len < sizeof(seg)) {
+			memcpy(seg, p, len);
+			seg[len] = '\0';
+			if (kubepods_pod_uid(seg, uid, n) == 0)
+				return 0;
+		}
+		p += len;
+	}
+	return -ENOENT;
+}
+
 int kubepods_container_id(const char *d, char *id, size_t n)
 {
 	static const char *const prefixes[] = { "cri-containerd-", "crio-", "docker-" };
@@ -173,10 +191,17 @@ int pod_select_parse(struct pod_select *s, const char *text, int *bad_line)
 	return 0;
 }
 
-int pod_select_init(struct pod_select *s, const struct str_list *patterns, const char *list_file)
+int pod_select_init(struct pod_select *s, const struct str_list *patterns, const char *list_file,
+		    const char *namespace_)
 {
 	memset(s, 0, sizeof(*s));
 	s->any = true;
+	if (namespace_ && (!*namespace_ || strlen(namespace_) >= sizeof(s->only_ns))) {
+		log_error("pod", "--namespace '%s': expected a namespace\n", namespace_);
+		return -EINVAL;
+	}
+	if (namespace_)
+		snprintf(s->only_ns, sizeof(s->only_ns), "%s", namespace_);
 	for (unsigned i = 0; patterns && i < patterns->n; i++)
 		if (add_entry(s, patterns->v[i], strlen(patterns->v[i])) < 0) {
 			log_error("pod", "--pod-pattern '%s': expected GLOB or NAMESPACE/GLOB\n",
@@ -210,15 +235,16 @@ int pod_select_init(struct pod_select *s, const struct str_list *patterns, const
 	return err;
 }
 
-bool pod_select_match(const struct pod_select *s, const char *name, const char **ns)
+bool pod_select_match(const struct pod_select *s, const char *ns, const char *name)
 {
+	bool known = ns && *ns;
+	if (s->only_ns[0] && (!known || fnmatch(s->only_ns, ns, 0)))
+		return false;
 	if (s->any)
 		return true;
 	for (int i = 0; i < s->n; i++)
-		if (fnmatch(s->glob[i], name, 0) == 0) {
-			if (ns && s->ns[i][0])
-				*ns = s->ns[i];
+		if (fnmatch(s->glob[i], name, 0) == 0 &&
+		    (!s->ns[i][0] || (known && !fnmatch(s->ns[i], ns, 0))))
 			return true;
-		}
 	return false;
 }

@@ -8,8 +8,9 @@
 
 struct pod_info {
 	char name[254];
-	char namespace_[64];
+	char namespace_[64]; /* "" when not known (daemon: no pod log directory names the pod) */
 	char node[254];
+	char uid[64];		    /* "" when not known */
 	char cgroup_path[PATH_MAX]; /* absolute path under the cgroup v2 mount */
 	unsigned long long cgroup_id;
 	char netns_path[PATH_MAX];

@@ -18,20 +18,18 @@
 #define ADD_TRIES 3  /* attach failures before a pod is left alone */
 #define SOON_MS	  50 /* an inotify event triggers a scan this much later (coalesces bursts) */
 
-enum pw_state {
-	PW_PENDING,
-	PW_ATTACHED,
-	PW_IGNORED,
-	PW_FAILED
-};
-
 struct pw_entry {
 	char path[4096];
 	unsigned long long cgid;
-	enum pw_state st;
+	enum podwatch_state st;
 	uint32_t pod_id;
 	int fails;
 	bool seen;
+	char uid[64];
+	bool identified; /* meta holds what identify said */
+	struct pod_meta meta;
+	char name[254]; /* meta's, else the UTS hostname once a process showed it */
+	char error[200];
 };
 
 struct podwatch {
@@ -59,39 +57,72 @@ static bool populated(const char *dir)
 
 static void entry_gone(struct podwatch *w, struct pw_entry *e, const char *why)
 {
-	if (e->st == PW_ATTACHED) {
+	if (e->st == PODWATCH_ATTACHED) {
 		log_info("pod", "pod cgroup %s %s: detaching\n", e->path, why);
 		w->o.gone(w->o.arg, e->pod_id);
 	}
-	e->st = PW_PENDING;
+	e->st = PODWATCH_WAITING;
 	e->fails = 0;
 }
 
-static void try_attach(struct podwatch *w, struct pw_entry *e)
+/* The pod's namespace and name from the node (the kubelet makes its log directory before its
+ * first container, so this normally succeeds at once; asked again while it does not). */
+static void identify(struct podwatch *w, struct pw_entry *e, const char *uid)
+{
+	if (e->identified || !w->o.identify)
+		return;
+	e->identified = w->o.identify(w->o.identify_ctx, uid, &e->meta) == 0;
+	if (e->identified)
+		snprintf(e->name, sizeof(e->name), "%s", e->meta.name);
+}
+
+static bool selected(struct podwatch *w, struct pw_entry *e)
+{
+	if (pod_select_match(w->o.select, e->identified ? e->meta.namespace_ : NULL, e->name))
+		return true;
+	e->st = PODWATCH_NOT_SELECTED;
+	return false;
+}
+
+static void try_attach(struct podwatch *w, struct pw_entry *e, const char *uid)
 {
 	struct pod_info pod;
-	const char *ns = w->o.namespace_;
-	if (pod_from_cgroup(&pod, e->path, NULL, w->o.node) < 0)
+	identify(w, e, uid);
+	/* A pod the node names is judged before any of its processes is looked at. */
+	if (e->identified && !selected(w, e))
+		return;
+	if (pod_from_cgroup(&pod, e->path, NULL, w->o.node) < 0) {
+		snprintf(e->error, sizeof(e->error),
+			 "no process in its own network and UTS namespaces (yet; hostNetwork pods stay so)");
 		return; /* no usable process yet: the next scan retries */
-	if (!pod_select_match(w->o.select, pod.name, &ns)) {
-		e->st = PW_IGNORED;
+	}
+	if (!e->identified)
+		snprintf(e->name, sizeof(e->name), "%s", pod.name);
+	if (!e->identified && !selected(w, e)) {
 		pod_release(&pod);
 		return;
 	}
-	snprintf(pod.namespace_, sizeof(pod.namespace_), "%s", ns ? ns : "default");
+	snprintf(pod.name, sizeof(pod.name), "%s", e->name);
+	snprintf(pod.namespace_, sizeof(pod.namespace_), "%s", e->identified ? e->meta.namespace_ : "");
+	snprintf(pod.uid, sizeof(pod.uid), "%s", uid);
+	e->error[0] = '\0';
 	int64_t id = w->o.add(w->o.arg, &pod);
 	pod_release(&pod);
 	if (id >= 0) {
-		e->st = PW_ATTACHED;
+		e->st = PODWATCH_ATTACHED;
 		e->pod_id = (uint32_t)id;
-	} else if (++e->fails >= ADD_TRIES) {
+		return;
+	}
+	snprintf(e->error, sizeof(e->error), "attach: %s", strerror((int)-id));
+	if (++e->fails >= ADD_TRIES) {
 		log_error("pod", "pod %s (cgroup %s): %d attach attempts failed; leaving it alone\n",
 			  pod.name, e->path, e->fails);
-		e->st = PW_FAILED;
+		e->st = PODWATCH_FAILED;
 	}
 }
 
-static struct pw_entry *entry_for(struct podwatch *w, const char *path, unsigned long long cgid)
+static struct pw_entry *entry_for(struct podwatch *w, const char *path, const char *uid,
+				  unsigned long long cgid)
 {
 	for (int i = 0; i < w->n; i++)
 		if (!strcmp(w->v[i]->path, path) && w->v[i]->cgid == cgid)
@@ -102,6 +133,7 @@ static struct pw_entry *entry_for(struct podwatch *w, const char *path, unsigned
 	if (!e)
 		return NULL;
 	snprintf(e->path, sizeof(e->path), "%s", path);
+	snprintf(e->uid, sizeof(e->uid), "%.63s", uid);
 	e->cgid = cgid;
 	w->v[w->n++] = e;
 	return e;
@@ -124,7 +156,7 @@ static void scan(struct podwatch *w)
 		struct stat st;
 		if (stat(pods[i].path, &st) < 0)
 			continue;
-		struct pw_entry *e = entry_for(w, pods[i].path, (unsigned long long)st.st_ino);
+		struct pw_entry *e = entry_for(w, pods[i].path, pods[i].uid, (unsigned long long)st.st_ino);
 		if (!e)
 			continue;
 		e->seen = true;
@@ -141,10 +173,10 @@ static void scan(struct podwatch *w)
 			free(e);
 			continue;
 		}
-		if (e->st == PW_ATTACHED && !populated(e->path))
+		if (e->st == PODWATCH_ATTACHED && !populated(e->path))
 			entry_gone(w, e, "has no process left");
-		if (e->st == PW_PENDING && populated(e->path))
-			try_attach(w, e);
+		if (e->st == PODWATCH_WAITING && populated(e->path))
+			try_attach(w, e, e->uid);
 		i++;
 	}
 	free(pods);
@@ -184,6 +216,32 @@ struct podwatch *podwatch_start(struct loop *l, const struct podwatch_opts *o)
 	}
 	scan(w);
 	return w;
+}
+
+const char *podwatch_state_name(enum podwatch_state s)
+{
+	static const char *const names[] = { [PODWATCH_WAITING] = "waiting",
+					     [PODWATCH_ATTACHED] = "attached",
+					     [PODWATCH_NOT_SELECTED] = "not_selected",
+					     [PODWATCH_FAILED] = "failed" };
+	return s <= PODWATCH_FAILED ? names[s] : "?";
+}
+
+void podwatch_foreach(const struct podwatch *w, podwatch_each_fn fn, void *arg)
+{
+	for (int i = 0; w && i < w->n; i++) {
+		const struct pw_entry *e = w->v[i];
+		struct podwatch_pod p = {
+			.cgroup = e->path,
+			.uid = e->uid,
+			.namespace_ = e->identified ? e->meta.namespace_ : "",
+			.name = e->name,
+			.state = e->st,
+			.error = e->st == PODWATCH_ATTACHED || e->st == PODWATCH_NOT_SELECTED ? "" : e->error,
+			.pod_id = e->pod_id,
+		};
+		fn(arg, &p);
+	}
 }
 
 void podwatch_stop(struct podwatch *w)

@@ -2,7 +2,7 @@
 """Test app with its own Prometheus endpoint and health URL, both steered by files so that a
 test can break and repair them while the app runs:
 
-  GET /metrics  -> the file DIR/metrics (status from DIR/metrics.status, default 200;
+  GET /metrics  -> the file DIR/metrics (the path: --metrics-path) (status from DIR/metrics.status, default 200;
                    Content-Type from DIR/metrics.type, default Prometheus text 0.0.4)
   GET /healthz  -> status from DIR/health (default 200), body from DIR/health.body
 """
@@ -32,7 +32,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         d = self.server.dir
-        if self.path == "/metrics":
+        if self.path == self.server.metrics_path:
             code = int(read(os.path.join(d, "metrics.status"), b"200").strip())
             ctype = read(os.path.join(d, "metrics.type"), b"text/plain; version=0.0.4").decode().strip()
             self.reply(code, read(os.path.join(d, "metrics"), b""), ctype)
@@ -52,9 +52,11 @@ def main():
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--bind", default="0.0.0.0")
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--metrics-path", default="/metrics")
     a = ap.parse_args()
     s = Server((a.bind, a.port), Handler)
     s.dir = a.dir
+    s.metrics_path = a.metrics_path
     s.serve_forever()
 
 
