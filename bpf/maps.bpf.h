@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <obsbpf/h2.h>
+#include <obsbpf/tls.h>
 /* A block's integers and values are read in global subprograms (bpf/h2.bpf.c): verified once,
  * not in every path of the walk over the block's fields. The block is the buffer's first
  * member (struct obsbpf_hpack_buf). */
@@ -128,5 +129,44 @@ struct {
 	__type(key, struct obsbpf_h2_stream_key);
 	__type(value, struct obsbpf_trace);
 } h2_tx_trace SEC(".maps") __weak;
+
+/* TLS (bpf/tls.bpf.c): what a thread inside an SSL call passed in, by thread (LRU: a call
+ * whose return probe never ran, a thread that died in it, ages out). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct obsbpf_tls_args);
+} tls_args SEC(".maps") __weak;
+
+/* The socket each SSL * was seen moving bytes on (tied by the socket hooks). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct obsbpf_tls_key);
+	__type(value, struct obsbpf_tls_sock);
+} tls_sock SEC(".maps") __weak;
+
+/* Processes that move TLS bytes, and whether through a probed library (OBSBPF_TLS_PID_*). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} tls_pids SEC(".maps") __weak;
+
+/* SSL *s that carry HTTP/2 (their preface was seen): handed on at the larger cap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct obsbpf_tls_key);
+	__type(value, __u8);
+} tls_h2 SEC(".maps") __weak;
+
+/* One event per SSL call that moved bytes (struct obsbpf_tls_event). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} tls_events SEC(".maps") __weak;
 
 #endif

@@ -7,6 +7,7 @@
 #include "conn.bpf.h"
 #include "h2.bpf.h"
 #include "head_scan.bpf.h"
+#include "tls.bpf.h"
 #include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
 
@@ -334,6 +335,8 @@ int obsbpf_msg(struct sk_msg_md *msg)
 	/* Only client sockets are in pod_socks (server sockets' responses are tc egress's). */
 	if (!c || c->dir != OBSBPF_DIR_CLIENT)
 		return SK_PASS;
+	if (c->proto == OBSBPF_PROTO_TLS)
+		obsbpf_tls_tie(c); /* sent inside SSL_write: its SSL * is this connection */
 	if (!msg_needed(c)) {
 		obsbpf_msg_release(c);
 		return SK_PASS;

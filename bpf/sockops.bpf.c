@@ -4,6 +4,7 @@
  * are counted. */
 #include "conn.bpf.h"
 #include "h2.bpf.h"
+#include "tls.bpf.h"
 #include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -148,6 +149,8 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 	stat_inc(c->dir == OBSBPF_DIR_SERVER ? OBSBPF_ST_CONN_CLOSE_SERVER : OBSBPF_ST_CONN_CLOSE_CLIENT);
 	if (c->proto == OBSBPF_PROTO_HTTP2)
 		obsbpf_h2_closed(c); /* user space frees its state */
+	else if (c->proto == OBSBPF_PROTO_TLS)
+		obsbpf_tls_closed(c);
 }
 
 SEC("sockops")

@@ -3,7 +3,7 @@
  * tp_btf/sock_recv_length fires when a thread returns from recvmsg: if it just read a request
  * that tc timed on a server connection, the thread is now serving that request's server span,
  * and sk_msg continues its trace in the requests the thread sends next. */
-#include "conn.bpf.h"
+#include "tls.bpf.h"
 #include "trace.bpf.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
@@ -50,7 +50,13 @@ static __always_inline int on_recv(struct sock *sk, int ret, int flags)
 		return 0;
 	}
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
-	if (!c || c->dir != OBSBPF_DIR_SERVER)
+	if (!c)
+		return 0;
+	if (c->proto == OBSBPF_PROTO_TLS) {
+		obsbpf_tls_tie(c); /* read inside SSL_read: its SSL * is this connection */
+		return 0;
+	}
+	if (c->dir != OBSBPF_DIR_SERVER)
 		return 0;
 	/* HTTP/2: streams interleave, so the newest request tc saw is the one taken as read (a
 	 * thread-per-connection server reads one at a time). */

@@ -243,6 +243,7 @@ struct obsbpf_conn {
 			     * until every request sent is answered */
 	__u8 release;	    /* enum obsbpf_release: why it asks to leave pod_socks (tc sets
 			     * UPGRADED, sk_msg the rest when it asks) */
+	__u8 tls_seen;	    /* TLS: an SSL call was seen moving this connection's bytes (uprobes) */
 	__u32 rx_next_seq;  /* tc, server: TCP seq where the next request starts (after the body) */
 	__u32 msg_next_seq; /* sk_msg, client: write_seq where the next request must start, when
 			     * at_boundary: apply_bytes alone can drift (partial sends) */
@@ -306,8 +307,12 @@ enum obsbpf_stat {
 	OBSBPF_ST_RELEASED_OTHER,
 	OBSBPF_ST_RELEASED_UPGRADED,
 	OBSBPF_ST_RELEASED_H2,
-	OBSBPF_ST_RECV_EAGAIN, /* blocking reads without a timeout on client connections in pod_socks
+	OBSBPF_ST_RECV_EAGAIN,	      /* blocking reads without a timeout on client connections in pod_socks
 				* that returned EAGAIN (tcp_bpf's bug; seen by the recv hook) */
+	OBSBPF_ST_CONN_TLS_VISIBLE,   /* TLS connections whose plaintext the library probes see */
+	OBSBPF_ST_TLS_EVENTS_DROPPED, /* SSL calls not handed on: the tls_events ring was full */
+	OBSBPF_ST_TLS_NOT_INJECTED,   /* requests sent over TLS: given a span, no header (the
+				       * plaintext is never written) */
 	OBSBPF_ST_MAX,
 };
 
