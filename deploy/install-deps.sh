@@ -6,13 +6,14 @@ set -euo pipefail
 # gcc: the user-space compiler (CC=cc); a bare image such as deploy/Dockerfile's has none.
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev libjson-c-dev libmsgpack-dev nettle-dev
-	libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev)
+	libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev libhttp-parser-dev)
 # python3-yaml, binutils (readelf): the deploy/ lint test; python3-prometheus-client: its
 # OpenMetrics parser checks /metrics (test_exemplars).
 test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway
 	python3-msgpack python3-yaml binutils libcap2-bin clang-format-14 python3-prometheus-client libclang-rt-14-dev
 	clang-16 clang-19 # the verifier budget is checked with each of Debian's clangs
-	nghttp2-server nghttp2-client nghttp2-proxy python3-grpcio python3-h2) # HTTP/2: nghttpd, nghttp, h2load, nghttpx; gRPC
+	nghttp2-server nghttp2-client nghttp2-proxy python3-grpcio python3-h2 # HTTP/2: nghttpd, nghttp, h2load, nghttpx; gRPC
+	wget openssl) # TLS: a client on GnuTLS (not probed: reported not visible), certificates
 
 # The kernel tests (tests/kernels/): qemu boots Debian's kernels (apt-get download, dpkg-deb -x,
 # depmod) from a busybox-static initramfs (cpio; xz unpacks the modules busybox's insmod loads).

@@ -25,7 +25,7 @@ FUZZ_LIB   := $(BUILD)/fuzz/libobsbpf-fuzz.a
 # -max_len per target: a bound near what the parser sees in one call (a 128-byte head buffer, a
 # scrape or log line of a few KiB); longer inputs only slow the search down.
 FUZZ_MAX_LEN := http_parse:160 trace_parse:160 expo:4096 logs:2048 config:4096 forward:1024 \
-	otlp_http:2048 grpc:4096 ctl_server:1024 ctl_client:4096 accept:512 h2:4096
+	otlp_http:2048 grpc:4096 ctl_server:1024 ctl_client:4096 accept:512 h2:4096 tls:4096
 
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build: $(FUZZ_BINS)

@@ -189,6 +189,8 @@ void h2_tracker_event(struct h2_tracker *t, const void *data, size_t len)
 			memcpy(&c->addrs, e->data, sizeof(c->addrs));
 			c->has_addrs = true;
 		}
+		if (c)
+			c->tls = e->flags & OBSBPF_H2_OPEN_TLS;
 		return;
 	case OBSBPF_H2_EV_FRAME:
 	case OBSBPF_H2_EV_MORE:

@@ -21,7 +21,8 @@
 #define H2_MESSAGE_LEN	 128
 
 /* One request stream that ended: its response ended the stream (END_STREAM), or the stream was
- * reset. Strings are NUL-terminated, "" when absent. */
+ * reset. Strings are NUL-terminated, "" when absent. The TLS decoder (user/tls) hands its
+ * HTTP/1.x exchanges on in the same form (version 1). */
 struct h2_exchange {
 	uint64_t start_ns; /* CLOCK_MONOTONIC: the request's first HEADERS */
 	uint64_t end_ns;   /* the response's END_STREAM, or the RST_STREAM */
@@ -32,6 +33,9 @@ struct h2_exchange {
 	bool grpc;	     /* content-type application/grpc* */
 	bool reset;	     /* ended by RST_STREAM (rst_code) */
 	bool has_addrs;	     /* addrs known (the connection's OPEN event arrived) */
+	bool tls;	     /* seen through the TLS library (url.scheme https) */
+	uint8_t version;     /* HTTP major version: 2, or 1 for HTTP/1.x over TLS */
+	uint8_t minor;	     /* HTTP/1.minor */
 	uint16_t status;     /* :status, 0 when no response headers arrived */
 	int16_t grpc_status; /* grpc-status of the trailers, or derived (see h2_grpc_status); -1: none */
 	uint32_t rst_code;

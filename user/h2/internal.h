@@ -71,6 +71,7 @@ struct h2_conn {
 	uint32_t pod_id;
 	uint8_t dir;
 	bool dead; /* no longer decoded (a reason was counted): its events are ignored until CLOSE */
+	bool tls;  /* fed by the TLS decoder (its OPEN event's flags) */
 	bool has_addrs;
 	struct obsbpf_addrs addrs;
 	struct h2_dir d[2]; /* [1]: the client's frames, [0]: the server's */
