@@ -3,6 +3,7 @@
  * and its own endpoints (HTTP /metrics, /status; the control socket). */
 #include "agent.h"
 #include "agent_h2.h"
+#include "agent_tls.h"
 #include "agent_status.h"
 #include "util/log.h"
 
@@ -76,6 +77,7 @@ void agent_pod_remove(struct agent *a, uint32_t pod_id)
 			continue;
 		appmetrics_pod_remove(a->app, pod_id);
 		datapath_detach_pod(a->dp, pod_id);
+		agent_tls_forget_pod(a, pod_id);
 		agent_h2_forget_pod(a, pod_id);
 		log_info("agent", "detached from pod %s/%s\n", ap->info.namespace_, ap->info.name);
 		pod_release(&ap->info);
@@ -132,6 +134,7 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 	struct pod_labels one = agent_labels(a);
 	agent_counters_render(out, fmt, &one, &c);
 	agent_h2_render_counters(a, out, fmt, &one);
+	agent_tls_render_counters(a, out, fmt, &one);
 	free(rp);
 	free(h);
 	free(r);
@@ -274,7 +277,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		log_error("agent", "ring buffer: %s", strerror(errno));
 		return -1;
 	}
-	if (agent_h2_start(a, &tc->k) < 0)
+	if (agent_h2_start(a, &tc->k) < 0 || agent_tls_start(a) < 0)
 		return -1;
 	if (start_http(a) < 0)
 		return -1;
@@ -306,6 +309,7 @@ static void agent_stop(struct agent *a)
 		agent_pod_remove(a, a->pods[a->npods - 1]->id);
 	free(a->pods);
 	datapath_close(a->dp);
+	agent_tls_stop(a);
 	agent_h2_stop(a);
 	exemplars_free(a->exemplars);
 	loop_free(a->loop);

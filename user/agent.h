@@ -43,6 +43,7 @@ struct agent {
 	struct exemplars *exemplars; /* trace ids for /metrics in OpenMetrics, fed by ring buffer events */
 	struct tracer_feed *spans;   /* span export (spans->t NULL: no --otlp-endpoint), same events */
 	struct agent_h2 *h2;	     /* HTTP/2 and gRPC: decoded from the kernel's frames (agent_h2.c) */
+	struct agent_tls *tls;	     /* TLS: OpenSSL uprobes and their decoder (agent_tls.c) */
 	struct ctl_server *ctl;
 	struct podwatch *watch;
 	bool propagating;		 /* --propagation is not none */

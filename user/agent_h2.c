@@ -113,7 +113,7 @@ static const char *method_label(const char *m)
 	return "_OTHER";
 }
 
-static void on_exchange(void *arg, const struct h2_exchange *x)
+void agent_h2_exchange(void *arg, const struct h2_exchange *x)
 {
 	struct agent_h2 *h = arg;
 	struct agent *a = h->a;
@@ -151,7 +151,12 @@ static void on_exchange(void *arg, const struct h2_exchange *x)
 		sb_printf(&l, "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"",
 			  method_label(x->method), x->status);
 		sb_label_value(&l, route);
-		sb_puts(&l, "\",network_protocol_version=\"2\"");
+		if (x->version == 1)
+			sb_printf(&l, "\",network_protocol_version=\"1.%u\"", x->minor);
+		else
+			sb_puts(&l, "\",network_protocol_version=\"2\"");
+		if (x->tls)
+			sb_puts(&l, ",url_scheme=\"https\"");
 		f = x->dir == OBSBPF_DIR_SERVER ? HF_HTTP_SERVER : HF_HTTP_CLIENT;
 	}
 	/* A plain HTTP/2 request reset before any response has no status to count under. */
@@ -173,7 +178,10 @@ static void on_exchange(void *arg, const struct h2_exchange *x)
 		.end_ns = x->end_ns,
 		.dir = x->dir,
 		.addrs = x->has_addrs ? &x->addrs : NULL,
-		.protocol = x->grpc ? "grpc" : "h2",
+		.protocol = x->grpc	  ? (x->tls ? "grpc+tls" : "grpc")
+			: x->version == 1 ? "https"
+			: x->tls	  ? "h2+tls"
+					  : "h2",
 		.method = x->grpc ? "grpc" : method_label(x->method),
 		.route = x->grpc ? x->path : route,
 		.status = x->status,
@@ -207,7 +215,7 @@ int agent_h2_start(struct agent *a, const struct obsbpf_trace_cfg *tc)
 		h->rnd = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull | 1;
 	struct h2_limits lim = H2_DEFAULT_LIMITS;
 	lim.max_conns = a->cfg->max_h2_conns;
-	h->t = h2_tracker_new(&lim, on_exchange, h);
+	h->t = h2_tracker_new(&lim, agent_h2_exchange, h);
 	h->hist = hist_store_new(H2_MAX_SERIES);
 	h->cap = value_cap_new(a->cfg->max_routes);
 	if (!h->t || !h->hist || !h->cap)
@@ -255,6 +263,11 @@ void agent_h2_counters(const struct agent *a, struct agent_counters *c)
 	c->h2_block = st->dropped[H2_DROP_BLOCK];
 	c->h2_order = st->dropped[H2_DROP_SEQUENCE];
 	c->h2_limit = st->dropped[H2_DROP_LIMIT];
+}
+
+struct h2_tracker *agent_h2_tracker(struct agent *a)
+{
+	return a->h2 ? a->h2->t : NULL;
 }
 
 const struct hist_store *agent_h2_hist(const struct agent *a)

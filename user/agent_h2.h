@@ -11,6 +11,8 @@
 
 struct strbuf;
 struct hist_store;
+struct h2_exchange;
+struct h2_tracker;
 
 /* Starts decoding the kernel's h2_events (after datapath_watch_events). tc: span contexts are
  * made only when propagating. Returns 0, or -1 after one logged line. */
@@ -18,6 +20,10 @@ int agent_h2_start(struct agent *a, const struct obsbpf_trace_cfg *tc);
 /* After datapath_close: nothing calls into it any more. */
 void agent_h2_stop(struct agent *a);
 void agent_h2_forget_pod(struct agent *a, uint32_t pod_id);
+/* An exchange ends (arg: a->h2): histograms, span, observe line. The TLS decoder's too. */
+void agent_h2_exchange(void *arg, const struct h2_exchange *x);
+/* The decoder, which the TLS decoder feeds HTTP/2 inside TLS to. */
+struct h2_tracker *agent_h2_tracker(struct agent *a);
 /* The HTTP/2 and gRPC series, for /metrics (NULL before start). */
 const struct hist_store *agent_h2_hist(const struct agent *a);
 /* The decoder's own counters (agent_counters carries its drop reasons). */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "agent_status.h"
+#include "agent_tls.h"
 
 #include "appmetrics/appmetrics.h"
 #include "logs/logs.h"
@@ -356,6 +357,7 @@ void agent_status_json(void *arg, struct strbuf *b)
 	status_programs(a, b);
 	status_maps(a, b);
 	status_counters(a, b);
+	agent_tls_status_json(a, b);
 	sb_putc(b, '}');
 }
 

@@ -37,6 +37,8 @@ struct obsbpf_config {
 	unsigned max_routes;
 	unsigned max_conns;
 	unsigned max_h2_conns; /* per pod */
+	const char *tls;       /* "openssl" or "off" (user/agent_tls.c) */
+	unsigned max_tls_conns;
 	const char *tc_hook;
 	const char *pin_dir;
 	/* trace propagation in the kernel */

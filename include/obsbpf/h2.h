@@ -40,8 +40,11 @@ enum obsbpf_h2_kind {
 	OBSBPF_H2_EV_MORE,	/* a further chunk of the current frame's payload */
 	OBSBPF_H2_EV_LOST,	/* the kernel stopped following the connection (type: the reason) */
 	OBSBPF_H2_EV_CLOSE,	/* the connection closed */
-	OBSBPF_H2_EV_OPEN,	/* the connection was found to carry HTTP/2: data is its addresses */
+	OBSBPF_H2_EV_OPEN,	/* the connection was found to carry HTTP/2: data is its addresses
+				 * (flags: OBSBPF_H2_OPEN_TLS when fed by the TLS decoder) */
 };
+
+#define OBSBPF_H2_OPEN_TLS 0x1
 
 /* Why the kernel stopped following an HTTP/2 connection (obsbpf_connections_unparsed_total). */
 enum obsbpf_h2_lost {

@@ -193,6 +193,7 @@ void datapath_close(struct datapath *dp)
 		datapath_detach_pod(dp, dp->pods[dp->npods - 1]->pod_id);
 	free(dp->pods);
 	bpf_link__destroy(dp->recv_link);
+	dp_tls_detach(dp);
 	dp_release_close(dp);
 	loop_remove(dp->reap_timer);
 	long left = 0;
@@ -239,13 +240,25 @@ int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
 		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.inject_to), &tc->cidrs[i], &one, BPF_ANY) <
 		    0)
 			goto map_err;
-	if (!tc->k.propagation || dp->recv_link)
+	if (!tc->k.propagation)
+		return 0;
+	return dp_attach_recv(dp,
+			      "requests the pod sends start new traces instead of continuing the "
+			      "request it serves");
+map_err:
+	log_error("bpf", "trace configuration map: %s\n", strerror(errno));
+	return -errno;
+}
+
+int dp_attach_recv(struct datapath *dp, const char *why)
+{
+	if (dp->recv_link)
 		return 0;
 	if (!dp->recv) {
-		log_error("bpf",
-			  "neither tp_btf/sock_recv_length (6.3+) nor fexit on tcp_recvmsg on "
-			  "this kernel: requests the pod sends start new traces instead of continuing "
-			  "the request it serves\n");
+		log_error(
+			"bpf",
+			"neither tp_btf/sock_recv_length (6.3+) nor fexit on tcp_recvmsg on this kernel: %s\n",
+			why);
 		return 0;
 	}
 	dp->recv_link = bpf_program__attach(dp->recv);
@@ -255,9 +268,6 @@ int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc)
 		return err;
 	}
 	return 0;
-map_err:
-	log_error("bpf", "trace configuration map: %s\n", strerror(errno));
-	return -errno;
 }
 
 int datapath_own_socket(struct datapath *dp, int fd, bool own)

@@ -98,6 +98,26 @@ int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, v
 /* HTTP/2 frames' events into fn too, from the same loop (after datapath_watch_events). */
 int datapath_watch_h2(struct datapath *dp, dp_h2_fn fn, void *arg);
 uint64_t datapath_h2_events_read(const struct datapath *dp);
+
+/* TLS (tls_attach.c). Starts draining ring buffer tls_events into fn (after
+ * datapath_watch_events) and attaches the thread hook that ties SSL *s to sockets. */
+int datapath_tls_start(struct datapath *dp, dp_h2_fn fn, void *arg);
+/* Probes the libssl files process pid maps (each file once). 1: it maps one, 0: none, -errno
+ * (the process went, or no probe could be attached: logged). */
+int datapath_tls_scan_pid(struct datapath *dp, int pid);
+/* Probes the libssl files in the library directories of pid's root (a container's image): its
+ * processes are seen from their first call, however short they live. Returns how many. */
+int datapath_tls_scan_root(struct datapath *dp, int pid);
+size_t datapath_tls_libs(const struct datapath *dp);
+uint64_t datapath_tls_events_read(const struct datapath *dp);
+/* The kernel's state for an SSL * the decoder forgot (if still on socket cookie; 0: any). */
+void datapath_tls_forget(struct datapath *dp, uint32_t tgid, uint64_t ssl, uint64_t cookie);
+/* Drops the kernel's TLS state of exited threads and processes. */
+void datapath_tls_sweep(struct datapath *dp);
+/* Processes seen moving TLS bytes, with their OBSBPF_TLS_PID_* flags; returns how many. */
+int datapath_tls_pids(struct datapath *dp, uint32_t *tgid, uint32_t *flags, int max);
+/* This process sees the kernel's pids (the initial pid namespace, hostPID). */
+bool datapath_host_pids(void);
 /* Detaches every pod, frees everything. */
 void datapath_close(struct datapath *dp);
 

@@ -33,6 +33,14 @@ struct dp_pod {
 	int64_t release_last_ms, release_delay_ms;
 };
 
+/* A TLS library the uprobes are attached to (tls_attach.c), once per file. */
+#define DP_TLS_PROBES 8
+struct dp_tls_lib {
+	unsigned long dev, ino;
+	char path[256]; /* as the first process seen with it maps it */
+	struct bpf_link *links[DP_TLS_PROBES];
+};
+
 struct datapath {
 	struct obsbpf_bpf *skel;
 	bool msg_attached;
@@ -61,7 +69,17 @@ struct datapath {
 	struct loop_watch *reap_timer;
 	struct bpf_link *release_link;			    /* the release iterator (release.c) */
 	uint64_t released[OBSBPF_REL_MAX - OBSBPF_REL_TLS]; /* taken out by cookie (no verdict) */
+	dp_h2_fn tls_fn;				    /* ring buffer tls_events (tls_attach.c) */
+	void *tls_arg;
+	uint64_t tls_events_read;
+	struct dp_tls_lib *tls_libs;
+	size_t ntls_libs, cap_tls_libs;
 };
+
+/* datapath.c: the thread hook (tp_btf/sock_recv_length or fexit/tcp_recvmsg), once. */
+int dp_attach_recv(struct datapath *dp, const char *why);
+/* tls_attach.c */
+void dp_tls_detach(struct datapath *dp);
 
 /* pods.c */
 struct dp_pod *dp_find_pod(const struct datapath *dp, uint32_t pod_id, int *idx);

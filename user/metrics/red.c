@@ -239,8 +239,12 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	sample(out, "obsbpf_tcp_connections_closed_total", "direction=\"outbound\"", l,
 	       s[OBSBPF_ST_CONN_CLOSE_CLIENT]);
 	counter(out, fmt, "obsbpf_connections_unparsed_total",
-		"Connections passed through untouched because they do not carry HTTP/1.x.");
-	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"tls\"", l, s[OBSBPF_ST_CONN_TLS]);
+		"Connections passed through untouched because they do not carry HTTP/1.x: TLS counts those whose plaintext the OpenSSL probes did not see.");
+	uint64_t tls_seen = s[OBSBPF_ST_CONN_TLS_VISIBLE] < s[OBSBPF_ST_CONN_TLS]
+		? s[OBSBPF_ST_CONN_TLS_VISIBLE]
+		: s[OBSBPF_ST_CONN_TLS];
+	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"tls\"", l,
+	       s[OBSBPF_ST_CONN_TLS] - tls_seen);
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"other\"", l, s[OBSBPF_ST_CONN_OTHER]);
 	sample(out, "obsbpf_connections_unparsed_total", "protocol=\"upgraded\"", l,
 	       s[OBSBPF_ST_CONN_UPGRADED]);
@@ -313,13 +317,14 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	};
 	stat_samples(out, "obsbpf_trace_context_total", "outcome", tr, ARRAY_LEN(tr), l, s);
 	counter(out, fmt, "obsbpf_trace_inject_skipped_total",
-		"Requests that got no injected trace header, by reason: destination outside --inject-to, head (HTTP/2: HEADERS frame or block) not whole in one send, the kernel refused the insertion (the request passed unchanged), the HTTP/2 frame would pass the server's maximum frame size, or sk_msg stopped following the connection's HTTP/2 frames.");
+		"Requests that got no injected trace header, by reason: destination outside --inject-to, head (HTTP/2: HEADERS frame or block) not whole in one send, the kernel refused the insertion (the request passed unchanged), the HTTP/2 frame would pass the server's maximum frame size, sk_msg stopped following the connection's HTTP/2 frames, or the request was sent inside TLS (seen at the library, never written).");
 	static const struct stat_label sk[] = {
 		{ "not_allowed", OBSBPF_ST_TRACE_NOT_ALLOWED },
 		{ "head_split", OBSBPF_ST_TRACE_HEAD_SPLIT },
 		{ "insert_failed", OBSBPF_ST_TRACE_INJECT_FAILED },
 		{ "frame_size", OBSBPF_ST_TRACE_FRAME_SIZE },
 		{ "h2_desync", OBSBPF_ST_H2_TX_DESYNC },
+		{ "tls", OBSBPF_ST_TLS_NOT_INJECTED },
 	};
 	stat_samples(out, "obsbpf_trace_inject_skipped_total", "reason", sk, ARRAY_LEN(sk), l, s);
 	counter(out, fmt, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");

@@ -31,9 +31,12 @@ struct span {
 	uint64_t start_unix_ns, end_unix_ns;
 	struct obsbpf_addrs addrs;
 	char route[OBSBPF_ROUTE_LEN + 8]; /* "" when unknown */
-	uint8_t proto;			  /* network.protocol.version: 0 HTTP/1.x (reported 1.1), 2 HTTP/2 */
-	bool rpc;			  /* a gRPC call: rpc.* attributes, named service/method */
-	int16_t grpc_status;		  /* rpc: the call's gRPC status code */
+	uint8_t proto; /* network.protocol.version: 0 HTTP/1.x (reported 1.1), 1 HTTP/1.minor,
+					   * 2 HTTP/2 */
+	uint8_t minor;
+	bool tls;	     /* url.scheme https: seen through the TLS library */
+	bool rpc;	     /* a gRPC call: rpc.* attributes, named service/method */
+	int16_t grpc_status; /* rpc: the call's gRPC status code */
 	char rpc_service[SPAN_RPC_SERVICE_LEN];
 	char rpc_method[SPAN_RPC_METHOD_LEN];
 };

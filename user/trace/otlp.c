@@ -148,8 +148,15 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 		kv_str(&m->kv[n], &m->av[n], "client.address", m->remote), n++;
 	kv_str(&m->kv[n], &m->av[n], "network.peer.address", m->remote), n++;
 	kv_int(&m->kv[n], &m->av[n], "network.peer.port", s->addrs.remote_port), n++;
-	/* The kernel parses HTTP/1.x without keeping the minor version. */
-	kv_str(&m->kv[n], &m->av[n], "network.protocol.version", s->proto == 2 ? "2" : "1.1"), n++;
+	/* The kernel parses HTTP/1.x without keeping the minor version (TLS's parser keeps it). */
+	static const char *const v1[] = { "1.0", "1.1" };
+	kv_str(&m->kv[n], &m->av[n], "network.protocol.version",
+	       s->proto == 2			       ? "2"
+		       : s->proto == 1 && s->minor < 2 ? v1[s->minor]
+						       : "1.1"),
+		n++;
+	if (!s->rpc)
+		kv_str(&m->kv[n], &m->av[n], "url.scheme", s->tls ? "https" : "http"), n++;
 	if (s->tid) /* unknown for HTTP/2 (frames leave in TCP's time, not a thread's) */
 		kv_int(&m->kv[n], &m->av[n], "thread.id", s->tid), n++;
 	for (size_t i = 0; i < n; i++)

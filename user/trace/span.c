@@ -58,7 +58,9 @@ void span_from_exchange(struct span *s, const struct h2_exchange *x, const struc
 	s->start_unix_ns = (uint64_t)((int64_t)x->start_ns + mono_to_unix_ns);
 	s->end_unix_ns = (uint64_t)((int64_t)x->end_ns + mono_to_unix_ns);
 	s->addrs = x->addrs;
-	s->proto = 2;
+	s->proto = x->version == 1 ? 1 : 2;
+	s->minor = x->minor;
+	s->tls = x->tls;
 	if (x->grpc) {
 		s->rpc = true;
 		s->grpc_status = (int16_t)h2_grpc_status(x);

@@ -160,3 +160,10 @@ void sb_json_str(struct strbuf *sb, const char *s)
 {
 	sb_json_escape(sb, s, strlen(s));
 }
+
+void sb_json_kv(struct strbuf *sb, const char *k, const char *v, bool comma)
+{
+	sb_printf(sb, "%s\"%s\":\"", comma ? "," : "", k);
+	sb_json_str(sb, v);
+	sb_putc(sb, '"');
+}

@@ -31,5 +31,7 @@ void sb_label_value(struct strbuf *sb, const char *s);
  * (\n, \t, \r, else \u00XX); other bytes as they are. sb_json_escape takes n bytes, NULs too. */
 void sb_json_str(struct strbuf *sb, const char *s);
 void sb_json_escape(struct strbuf *sb, const char *s, size_t n);
+/* ,"k":"v" (without the comma when comma is false), v escaped. */
+void sb_json_kv(struct strbuf *sb, const char *k, const char *v, bool comma);
 
 #endif
