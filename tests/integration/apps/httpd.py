@@ -7,9 +7,12 @@ headers in one write and the body in another, like most python apps.
   GET  /metrics     -> the app's own Prometheus metrics (requests it handled)
   GET  /hints       -> 103 Early Hints and then 200, in one write (one segment, two messages)
   GET  anything     -> 200 "hello <path>"
+
+--cert PEM serves HTTPS (python's ssl module, OpenSSL underneath).
 """
 import argparse
 import http.server
+import ssl
 import threading
 from testserver import Server
 
@@ -79,11 +82,17 @@ def main():
     ap.add_argument("--bind", default="0.0.0.0")
     ap.add_argument("--http10", action="store_true",
                     help="answer HTTP/1.0, no keep-alive, body delimited by the close")
+    ap.add_argument("--cert", help="serve HTTPS with this certificate (PEM, key included)")
     a = ap.parse_args()
     if a.http10:
         Handler.protocol_version = "HTTP/1.0"
         Handler.close_delimited = True
-    Server((a.bind, a.port), Handler).serve_forever()
+    srv = Server((a.bind, a.port), Handler)
+    if a.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@ with no tracing SDK.
   GET /headers         -> the request's headers as JSON (name -> list of values)
   GET /relay?to=URL    -> calls URL with urllib from the handler thread, answers
                           {"received": <its own request's headers>, "downstream": <URL's JSON>}
+
+--cert PEM serves HTTPS (python's ssl module, OpenSSL underneath).
 """
 import argparse
 import http.server
 import json
+import ssl
 import urllib.parse
 import urllib.request
 from testserver import Server
@@ -49,8 +52,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--cert", help="serve HTTPS with this certificate (PEM, key included)")
     a = ap.parse_args()
-    Server(("0.0.0.0", a.port), Handler).serve_forever()
+    srv = Server(("0.0.0.0", a.port), Handler)
+    if a.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
 
 
 if __name__ == "__main__":
