@@ -120,7 +120,7 @@ PYEOF
 expect_eq "HTTPS request's trace continued into the plaintext request its thread sent" "$r" ok
 
 # a client whose TLS is not OpenSSL (wget: GnuTLS), slowed so that it lives a few scans
-head -c 60000 /dev/urandom > "$T/slow.bin"
+head -c 120000 /dev/urandom > "$T/slow.bin"
 pod_run web sh -c "cd '$T' && exec openssl s_server -quiet -accept 8447 -cert '$T/web.pem' -naccept 1 -WWW" >/dev/null 2>&1
 wait_port web 8447
 pod_exec cli wget -q --limit-rate=10k --ca-certificate="$T/web.crt" -O "$T/slow.out" "https://$WEB:8447/slow.bin" &
