@@ -251,6 +251,13 @@ int agent_tls_start(struct agent *a)
 	if (!s->t)
 		goto oom;
 	int err = datapath_tls_start(a->dp, on_tls_event, s);
+	if (err == -EOPNOTSUPP) {
+		log_warn("tls",
+			 "this kernel has no uprobes (CONFIG_UPROBE_EVENTS): TLS passes unparsed, "
+			 "counted in obsbpf_connections_unparsed_total{protocol=\"tls\"}\n");
+		agent_tls_stop(a);
+		return 0;
+	}
 	if (err < 0) {
 		log_error("agent", "TLS ring buffer: %s\n", strerror(-err));
 		return -1;
