@@ -103,4 +103,7 @@ bash "$ROOT/tests/bench/startup.sh" || exit 1
 
 # log forwarding throughput and RSS (no BPF involved)
 bash "$ROOT/tests/bench/logs.sh" || exit 1
+
+# the DaemonSet: a node's container logs at once, and the agent's memory per attached pod
+bash "$ROOT/tests/bench/daemon.sh" || exit 1
 exit $trace_rc
