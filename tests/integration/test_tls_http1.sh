@@ -130,7 +130,9 @@ wait_until 15 "[ \$(CLI_METRICS | awk '/^obsbpf_tls_processes_not_visible/ { pri
 	&& ok "GnuTLS client counted as not visible" || fail "GnuTLS client not reported"
 grep -q "(wget) moves TLS bytes without calling a probed OpenSSL" "$T/agent-19302.log" \
 	&& ok "named in the log" || fail "not in the log: $(grep -h tls "$T/agent-19302.log" | tail -3)"
-expect_eq "named in /status" "$("$OBSBPF" status --control-socket "$T/agent-19302.sock" --json | json 'print([p["comm"] for p in d["tls"]["not_visible"]])')" "['wget']"
+not_visible() { "$OBSBPF" status --control-socket "$T/agent-19302.sock" --json 2>>"$T/status.err" | json 'print([p["comm"] for p in d["tls"]["not_visible"]])'; }
+wait_until 10 '[ "$(not_visible)" = "['"'"'wget'"'"']" ]'
+expect_eq "named in /status" "$(not_visible)" "['wget']"
 wait "$WGET"
 cmp -s "$T/slow.out" "$T/slow.bin" && ok "wget's download intact" || fail "wget's download altered"
 
