@@ -227,7 +227,8 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
 		return -1;
 	}
 	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, tc, why_cfg,
-			    sizeof(why_cfg)) < 0) {
+			    sizeof(why_cfg)) < 0 ||
+	    trace_cfg_propagate(cfg->propagate, tc, why_cfg, sizeof(why_cfg)) < 0) {
 		log_error("agent", "%s: %s\n", a->mode, why_cfg);
 		return -1;
 	}

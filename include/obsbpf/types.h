@@ -130,10 +130,16 @@ struct obsbpf_trace {
 #define OBSBPF_PROP_XTRACE 0x2 /* x-trace-id / x-span-id / x-parent-span */
 #define OBSBPF_PROP_B3	   0x4 /* b3 single header */
 
+/* --propagate: which contexts get headers inserted into outgoing requests. */
+enum obsbpf_propagate {
+	OBSBPF_PROPAGATE_ALWAYS = 0, /* every context (W3C: an unsampled one is propagated too) */
+	OBSBPF_PROPAGATE_SAMPLED,    /* only sampled ones: an unsampled request is not grown */
+};
+
 /* Map trace_cfg (array, one entry): how the kernel propagates and samples. */
 struct obsbpf_trace_cfg {
-	__u32 propagation; /* OBSBPF_PROP_* mask; 0: tracing off */
-	__u32 pad;
+	__u32 propagation;	/* OBSBPF_PROP_* mask; 0: tracing off */
+	__u32 propagate;	/* enum obsbpf_propagate (--propagate) */
 	__u64 sample_threshold; /* a new trace is sampled when bpf_get_prandom_u32() < this */
 };
 
@@ -313,6 +319,8 @@ enum obsbpf_stat {
 	OBSBPF_ST_TLS_EVENTS_DROPPED, /* SSL calls not handed on: the tls_events ring was full */
 	OBSBPF_ST_TLS_NOT_INJECTED,   /* requests sent over TLS: given a span, no header (the
 				       * plaintext is never written) */
+	OBSBPF_ST_TRACE_NOT_SAMPLED,  /* --propagate sampled: requests of unsampled traces, which
+				       * would have needed an insertion: no header */
 	OBSBPF_ST_MAX,
 };
 
