@@ -104,6 +104,10 @@ static void collect_spans(void *arg, struct strbuf *out, enum exposition_format 
 {
 	struct agent *a = arg;
 	struct pod_labels l = agent_labels(a);
+	/* Unsampled exchanges the kernel counted instead of sending (OBSBPF_EVENTS_SAMPLED). */
+	uint64_t s[OBSBPF_ST_MAX] = { 0 };
+	if (datapath_read_stats(a->dp, s) == 0)
+		tracer_set_kernel_not_sampled(a->spans->t, s[OBSBPF_ST_EVENTS_UNSAMPLED]);
 	tracer_render_metrics(a->spans->t, out, fmt, &l);
 }
 
@@ -239,7 +243,10 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
  * kernel sends only samples for exemplars. */
 static int events_wanted_set(struct agent *a, int observers)
 {
-	return datapath_set_events(a->dp, (a->spans && a->spans->t) || observers > 0);
+	enum obsbpf_events_mode m = observers > 0 ? OBSBPF_EVENTS_EVERY
+		: a->spans && a->spans->t	  ? OBSBPF_EVENTS_SAMPLED
+						  : OBSBPF_EVENTS_SAMPLES;
+	return datapath_set_events(a->dp, m);
 }
 
 static void events_wanted(void *arg, int observers)

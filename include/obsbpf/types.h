@@ -143,12 +143,20 @@ struct obsbpf_trace_cfg {
 	__u64 sample_threshold; /* a new trace is sampled when bpf_get_prandom_u32() < this */
 };
 
-/* Map events_cfg (array, one entry): which exchanges get a ring buffer event. Every one while
- * spans are exported or someone observes; otherwise only traced ones (their trace id is an
- * exemplar), at most one per sample_gap_ns for each histogram series on each CPU: exemplars are
- * samples, and the rest would be read and dropped. */
+/* Map events_cfg (array, one entry): which exchanges get a ring buffer event (every). */
+enum obsbpf_events_mode {
+	/* Nobody wants each one: only traced exchanges (their trace id is an exemplar), at most
+	 * one per sample_gap_ns for each histogram series on each CPU: exemplars are samples, and
+	 * the rest would be read and dropped. */
+	OBSBPF_EVENTS_SAMPLES = 0,
+	OBSBPF_EVENTS_EVERY, /* someone observes: every exchange */
+	/* Spans are exported: every exchange of a sampled trace (a span, maybe an exemplar); an
+	 * unsampled one would only be counted by the agent, so it is counted here
+	 * (OBSBPF_ST_EVENTS_UNSAMPLED) and costs neither the ring nor the agent. */
+	OBSBPF_EVENTS_SAMPLED,
+};
 struct obsbpf_events_cfg {
-	__u32 every;
+	__u32 every; /* enum obsbpf_events_mode */
 	__u32 pad;
 	__u64 sample_gap_ns;
 };
@@ -321,6 +329,8 @@ enum obsbpf_stat {
 				       * plaintext is never written) */
 	OBSBPF_ST_TRACE_NOT_SAMPLED,  /* --propagate sampled: requests of unsampled traces, which
 				       * would have needed an insertion: no header */
+	OBSBPF_ST_EVENTS_UNSAMPLED,   /* exchanges of unsampled traces given no event
+				       * (OBSBPF_EVENTS_SAMPLED): the agent counts them as not sampled */
 	OBSBPF_ST_MAX,
 };
 
