@@ -123,6 +123,8 @@ expect_eq "cli: skipped insertions counted not_sampled" \
 wait_until 5 '[ "$(metric_value obsbpf_trace_spans_not_sampled_total)" -ge $((N - carried)) ]'
 expect_eq "cli: unsampled requests counted, not exported" \
 	"$(metric_value obsbpf_trace_spans_not_sampled_total)" $((N - carried))
+# The kernel sends events for the sampled exchanges only (spans are exported, nobody observes).
+expect_eq "cli: ring buffer events for the sampled requests only" "$(metric_value obsbpf_events_read_total)" "$carried"
 wait_until 5 '[ "$(at 127.0.0.1:$P_SRV metric_value obsbpf_trace_spans_not_sampled_total)" -ge $((N - carried)) ]'
 expect_eq "srv: the requests that came without header are unsampled roots there" \
 	"$(at 127.0.0.1:$P_SRV metric_value obsbpf_trace_spans_not_sampled_total)" $((N - carried))
