@@ -239,8 +239,9 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
 	return 0;
 }
 
-/* Every exchange needs its event while spans are exported or someone observes; otherwise the
- * kernel sends only samples for exemplars. */
+/* Every exchange needs its event while someone observes, every sampled one while spans are
+ * exported (the kernel counts the others); otherwise the kernel sends only samples for
+ * exemplars. */
 static int events_wanted_set(struct agent *a, int observers)
 {
 	enum obsbpf_events_mode m = observers > 0 ? OBSBPF_EVENTS_EVERY
