@@ -208,6 +208,8 @@ __noinline int obsbpf_h2_tx_request(struct sk_msg_md *msg, struct obsbpf_conn *c
 		stat_inc(OBSBPF_ST_TRACE_NOT_ALLOWED);
 		goto report;
 	}
+	if (!insert_wanted(cfg, t))
+		goto report;
 	if (seen != 0) {
 		stat_inc(OBSBPF_ST_TRACE_HEAD_SPLIT);
 		goto report;

@@ -121,6 +121,8 @@ static __always_inline __u32 trace_request(struct sk_msg_md *msg, struct obsbpf_
 		stat_inc(OBSBPF_ST_TRACE_NOT_ALLOWED);
 		return 0;
 	}
+	if (!insert_wanted(cfg, t))
+		return 0;
 	if (c->adopted) {
 		/* Found established at attach: not yet known to be at a request's start. */
 		stat_inc(OBSBPF_ST_TRACE_ADOPTED);

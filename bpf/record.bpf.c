@@ -14,10 +14,16 @@ static __noinline int event_wanted(const struct obsbpf_pending *p, __u64 now, st
 {
 	__u32 zero = 0;
 	struct obsbpf_events_cfg *cfg = bpf_map_lookup_elem(&events_cfg, &zero);
-	if (!cfg || cfg->every)
+	if (!cfg || cfg->every == OBSBPF_EVENTS_EVERY)
 		return 1;
 	if (!p || !v || p->trace.origin == OBSBPF_TO_NONE)
 		return 0;
+	if (cfg->every == OBSBPF_EVENTS_SAMPLED) {
+		if (p->trace.flags & OBSBPF_TRACE_SAMPLED)
+			return 1;
+		stat_inc(OBSBPF_ST_EVENTS_UNSAMPLED);
+		return 0;
+	}
 	/* v is this CPU's value of the series. sk_msg may be preempted between the read and the
 	 * write: at worst one more event. */
 	if (v->last_event_ns && now - v->last_event_ns < cfg->sample_gap_ns)

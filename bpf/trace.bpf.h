@@ -4,6 +4,7 @@
 #ifndef OBSBPF_TRACE_BPF_H
 #define OBSBPF_TRACE_BPF_H
 
+#include "conn.bpf.h"
 #include "maps.bpf.h"
 #include "text.bpf.h"
 #include <obsbpf/trace_parse.h>
@@ -124,6 +125,20 @@ static __always_inline void new_trace(struct obsbpf_trace *t, const struct obsbp
 	t->flags = (__u64)bpf_get_prandom_u32() < cfg->sample_threshold ? OBSBPF_TRACE_SAMPLED : 0;
 	t->origin = OBSBPF_TO_NEW;
 	new_span_id(t);
+}
+
+/* --propagate sampled: whether a request in trace t may be grown by a header. The insertion
+ * (push + pull) is most of what tracing costs a client (docs/design.md), so a trace that
+ * nobody exports gets none: its request costs the parse. Every insertion grows the message
+ * (there is no same-length field to rewrite in place), so an unsampled context continued
+ * from an incoming header or the serving thread is not written either; the app's own header
+ * passes as it always does. Returns 1 to insert, 0 (counted) to leave the request as it is. */
+static __always_inline int insert_wanted(const struct obsbpf_trace_cfg *cfg, const struct obsbpf_trace *t)
+{
+	if (cfg->propagate != OBSBPF_PROPAGATE_SAMPLED || (t->flags & OBSBPF_TRACE_SAMPLED))
+		return 1;
+	stat_inc(OBSBPF_ST_TRACE_NOT_SAMPLED);
+	return 0;
 }
 
 /* Continues the context a message carried: same trace, the sender's span as parent. */

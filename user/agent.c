@@ -104,6 +104,10 @@ static void collect_spans(void *arg, struct strbuf *out, enum exposition_format 
 {
 	struct agent *a = arg;
 	struct pod_labels l = agent_labels(a);
+	/* Unsampled exchanges the kernel counted instead of sending (OBSBPF_EVENTS_SAMPLED). */
+	uint64_t s[OBSBPF_ST_MAX] = { 0 };
+	if (datapath_read_stats(a->dp, s) == 0)
+		tracer_set_kernel_not_sampled(a->spans->t, s[OBSBPF_ST_EVENTS_UNSAMPLED]);
 	tracer_render_metrics(a->spans->t, out, fmt, &l);
 }
 
@@ -227,18 +231,23 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
 		return -1;
 	}
 	if (trace_cfg_parse(cfg->propagation, cfg->sample_ratio, cfg->inject_to, tc, why_cfg,
-			    sizeof(why_cfg)) < 0) {
+			    sizeof(why_cfg)) < 0 ||
+	    trace_cfg_propagate(cfg->propagate, tc, why_cfg, sizeof(why_cfg)) < 0) {
 		log_error("agent", "%s: %s\n", a->mode, why_cfg);
 		return -1;
 	}
 	return 0;
 }
 
-/* Every exchange needs its event while spans are exported or someone observes; otherwise the
- * kernel sends only samples for exemplars. */
+/* Every exchange needs its event while someone observes, every sampled one while spans are
+ * exported (the kernel counts the others); otherwise the kernel sends only samples for
+ * exemplars. */
 static int events_wanted_set(struct agent *a, int observers)
 {
-	return datapath_set_events(a->dp, (a->spans && a->spans->t) || observers > 0);
+	enum obsbpf_events_mode m = observers > 0 ? OBSBPF_EVENTS_EVERY
+		: a->spans && a->spans->t	  ? OBSBPF_EVENTS_SAMPLED
+						  : OBSBPF_EVENTS_SAMPLES;
+	return datapath_set_events(a->dp, m);
 }
 
 static void events_wanted(void *arg, int observers)

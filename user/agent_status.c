@@ -139,6 +139,7 @@ static void status_signals(struct agent *a, struct strbuf *b, const struct agent
 		json_str_item(b, a->cfg->propagation, false);
 	else
 		sb_puts(b, "null");
+	sb_printf(b, ",\"propagate\":\"%s\"", a->cfg->propagate ? a->cfg->propagate : "always");
 	sb_printf(b, ",\"spans\":%s}", a->spans && a->spans->t ? "true" : "false");
 	status_logs(a, b, ap->info.uid, false, &errs);
 	status_app(a, b, ap->id, &errs);

@@ -44,6 +44,7 @@ struct obsbpf_config {
 	/* trace propagation in the kernel */
 	const char *propagation;
 	const char *sample_ratio;
+	const char *propagate; /* always|sampled */
 	const char *inject_to;
 	/* logs (user/logs) */
 	const char *logs;

@@ -130,19 +130,33 @@ struct obsbpf_trace {
 #define OBSBPF_PROP_XTRACE 0x2 /* x-trace-id / x-span-id / x-parent-span */
 #define OBSBPF_PROP_B3	   0x4 /* b3 single header */
 
+/* --propagate: which contexts get headers inserted into outgoing requests. */
+enum obsbpf_propagate {
+	OBSBPF_PROPAGATE_ALWAYS = 0, /* every context (W3C: an unsampled one is propagated too) */
+	OBSBPF_PROPAGATE_SAMPLED,    /* only sampled ones: an unsampled request is not grown */
+};
+
 /* Map trace_cfg (array, one entry): how the kernel propagates and samples. */
 struct obsbpf_trace_cfg {
-	__u32 propagation; /* OBSBPF_PROP_* mask; 0: tracing off */
-	__u32 pad;
+	__u32 propagation;	/* OBSBPF_PROP_* mask; 0: tracing off */
+	__u32 propagate;	/* enum obsbpf_propagate (--propagate) */
 	__u64 sample_threshold; /* a new trace is sampled when bpf_get_prandom_u32() < this */
 };
 
-/* Map events_cfg (array, one entry): which exchanges get a ring buffer event. Every one while
- * spans are exported or someone observes; otherwise only traced ones (their trace id is an
- * exemplar), at most one per sample_gap_ns for each histogram series on each CPU: exemplars are
- * samples, and the rest would be read and dropped. */
+/* Map events_cfg (array, one entry): which exchanges get a ring buffer event (every). */
+enum obsbpf_events_mode {
+	/* Nobody wants each one: only traced exchanges (their trace id is an exemplar), at most
+	 * one per sample_gap_ns for each histogram series on each CPU: exemplars are samples, and
+	 * the rest would be read and dropped. */
+	OBSBPF_EVENTS_SAMPLES = 0,
+	OBSBPF_EVENTS_EVERY, /* someone observes: every exchange */
+	/* Spans are exported: every exchange of a sampled trace (a span, maybe an exemplar); an
+	 * unsampled one would only be counted by the agent, so it is counted here
+	 * (OBSBPF_ST_EVENTS_UNSAMPLED) and costs neither the ring nor the agent. */
+	OBSBPF_EVENTS_SAMPLED,
+};
 struct obsbpf_events_cfg {
-	__u32 every;
+	__u32 every; /* enum obsbpf_events_mode */
 	__u32 pad;
 	__u64 sample_gap_ns;
 };
@@ -320,6 +334,10 @@ enum obsbpf_stat {
 	OBSBPF_ST_ADOPT_BUSY,	 /* such client connections with bytes in flight: left alone */
 	OBSBPF_ST_TRACE_ADOPTED, /* requests on an adopted connection before its first answer: no
 				       * header (the send may be a body, not a request) */
+	OBSBPF_ST_TRACE_NOT_SAMPLED,  /* --propagate sampled: requests of unsampled traces, which
+				       * would have needed an insertion: no header */
+	OBSBPF_ST_EVENTS_UNSAMPLED,   /* exchanges of unsampled traces given no event
+				       * (OBSBPF_EVENTS_SAMPLED): the agent counts them as not sampled */
 	OBSBPF_ST_MAX,
 };
 

@@ -6,6 +6,10 @@
 #   attached  the same, obsbpf attached to the client pod: sk_msg injects traceparent into
 #             wrk's requests (--sample-ratio 1) and the agent exports every span over OTLP/HTTP
 #             to a collector pod whose nginx answers 200 and discards (nginx-collector.conf);
+#   sampled   as attached, with --sample-ratio 0.1 --propagate sampled: only the ~10% of
+#             requests whose trace is sampled get a header (and a span); the rest are parsed,
+#             timed and counted, and pass as sent (issue 20; skipped when the agent has no
+#             --propagate);
 #   proxy     wrk -> nginx sidecar in the client pod (proxy_set_header traceparent, keep-alive
 #             upstream) -> the same server;
 #   skmsg     no obsbpf: the client pod's sockets in a sockhash whose sk_msg program passes
@@ -19,7 +23,8 @@
 # the collector: the figure that depends least on pinning and on other jobs),
 # how much of the machine other jobs used meanwhile, and medians over all runs and over the
 # quiet ones. Checks that each config sent what it should: the server's access log records
-# every request's traceparent (none bare, one on every request otherwise), and a last short
+# every request's traceparent (none bare, one on every request otherwise; sampled: between 2%
+# and 30% of them, one each), and a last short
 # attached run exports to a sink that decodes its spans (otlp_sink.py: one span per request).
 # Exits 1 when a check fails:
 # a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
@@ -65,6 +70,7 @@ wait_for 5 test -s "$T/sink.port" || { echo "otlp sink did not start:" >&2; cat 
 SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
 
 TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24")
+SAMPLED_ARGS=(--propagation w3c --sample-ratio 0.1 --propagate sampled --inject-to "$SUBNET.0/24")
 CONFIGS=(bare attached proxy)
 FLOOR=$ROOT/build/bench/skmsg_floor
 [ "${BENCH_FLOOR:-1}" = 1 ] && [ -x "$FLOOR" ] && CONFIGS+=(skmsg insert)
@@ -78,6 +84,7 @@ elif ! grep -q -- '--otlp-endpoint' "$T/attach-help.txt"; then
 	echo "trace bench: $OBSBPF cannot export spans (no --otlp-endpoint): attached = injection only"
 	EXPORT=
 fi
+grep -q -- '--propagate ' "$T/attach-help.txt" && CONFIGS+=(sampled)
 
 # cpu_parts: CPU time used so far, in µs, by the server pod, the client pod (wrk, the proxy),
 # the agent and the collector (its pod and the verify run's sink).
@@ -113,10 +120,11 @@ log_check() {
 }
 
 
-# agent_spans: spans the agent exported plus those it dropped, so far.
+# agent_spans: requests the agent has dealt with so far: spans exported or dropped, and
+# unsampled exchanges (counted, never exported).
 agent_spans() {
 	curl -fsS -m 2 "http://$AGENT_ADDR/metrics" | awk '
-		$1 ~ /^obsbpf_trace_spans_(exported|dropped)_total/ { n += $NF } END { print n + 0 }'
+		$1 ~ /^obsbpf_trace_spans_(exported|dropped|not_sampled)_total/ { n += $NF } END { print n + 0 }'
 }
 
 # run CONFIG [SECONDS OTLP_URL]: one wrk run; appends "config rps p50_us p99_us cpu_us_per_req
@@ -129,6 +137,8 @@ run() {
 	[ -n "$EXPORT" ] && export=(--otlp-endpoint "${3:-$COLLECTOR_URL}")
 	if [ "$cfg" = attached ]; then
 		agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
+	elif [ "$cfg" = sampled ]; then
+		agent_start --pod "$(pod_name client)" "${SAMPLED_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
 	fi
 	local floor_pid=
 	if [ "$cfg" = skmsg ] || [ "$cfg" = insert ]; then
@@ -148,7 +158,7 @@ run() {
 	[ -n "$floor_pid" ] && { kill -TERM "$floor_pid"; wait "$floor_pid"; }
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
 	[ "${reqs:-0}" -gt 0 ] || { echo "trace bench: wrk against $url failed:" >&2; cat "$T/wrk.out" >&2; exit 1; }
-	if [ "$cfg" = attached ] && [ -n "$EXPORT" ]; then
+	if { [ "$cfg" = attached ] || [ "$cfg" = sampled ]; } && [ -n "$EXPORT" ]; then
 		# the spans still queued are exported within the agent's batch delay: their export
 		# is part of what these requests cost
 		local n=0 i
@@ -171,13 +181,16 @@ run() {
 	set -- $figures
 	printf '  %-9s %7.0f req/s  p50 %5.0f us  p99 %6.0f us  cpu %4.1f us/req (server %4.1f client %4.1f agent %3.1f; collector %3.1f)  rest of machine %2d%%\n' \
 		"$label" "$rps" "$p50" "$p99" "$1" "$3" "$4" "$5" "$6" "$2"
-	if [ "$cfg" = attached ]; then
-		wait_for 5 sh -c "curl -fsS -m 2 'http://$AGENT_ADDR/metrics' > '$T/agent-metrics.txt'"
+	if [ "$cfg" = attached ] || [ "$cfg" = sampled ]; then
+		local mfile=$T/agent-metrics.txt sfile=$T/spans
+		[ "$cfg" = sampled ] && mfile=$T/agent-metrics-sampled.txt sfile=$T/spans-sampled
+		wait_for 5 sh -c "curl -fsS -m 2 'http://$AGENT_ADDR/metrics' > '$mfile'"
 		agent_stop
-		# what the agent says it exported and dropped
+		# what the agent says it exported, dropped and did not sample
 		awk '	$1 ~ /^obsbpf_trace_spans_exported_total/ { e += $NF }
 			$1 ~ /^obsbpf_trace_spans_dropped_total/ { d += $NF }
-			END { printf "%d %d\n", e, d }' "$T/agent-metrics.txt" >> "$T/spans"
+			$1 ~ /^obsbpf_trace_spans_not_sampled_total/ { u += $NF }
+			END { printf "%d %d %d\n", e, d, u }' "$mfile" >> "$sfile"
 	fi
 	log_check "$label" "$reqs" $((s1 - s0))
 }
@@ -208,6 +221,9 @@ awk '{ n[$1] += $2; tp[$1] += $3; w[$1] += $4; sg[$1] += $5 }
 vspans=${vspans:--1}
 if [ -n "$EXPORT" ]; then
 	awk '{ e += $1; d += $2 } END { printf "  check     the agent exported %d spans and dropped %d (scraped before it stopped)\n", e, d }' "$T/spans"
+	[ -f "$T/spans-sampled" ] && awk '{ e += $1; d += $2; u += $3 } END {
+		printf "  check     sampled: the agent exported %d spans, dropped %d, counted %d unsampled (%.1f%% sampled)\n",
+			e, d, u, e + u ? 100 * e / (e + u) : 0 }' "$T/spans-sampled"
 	sleep 1.2 # the collector's access log: flush=1s
 	awk '{ n++; b += $2; if ($1 != 200) bad++ } END { printf "  check     the collector answered %d exports (%d bytes), %d of them not with 200\n", n, b, bad }' \
 		"$T/collector-access.log"
@@ -221,7 +237,10 @@ awk -v spans="$vspans" '
 	{ n[$1] += $2; tp[$1] += $3 }
 	END {
 		for (k in n) if ((k == "bare" || k == "skmsg") && tp[k]) bad = bad sprintf(" %d %s requests carried a traceparent;", tp[k], k)
-		for (k in n) if (k != "bare" && k != "skmsg" && tp[k] < n[k]) bad = bad sprintf(" %s: %d requests without a traceparent;", k, n[k] - tp[k])
+		for (k in n) if (k != "bare" && k != "skmsg" && k != "sampled" && tp[k] < n[k]) bad = bad sprintf(" %s: %d requests without a traceparent;", k, n[k] - tp[k])
+		# --sample-ratio 0.1: about a tenth carry one (binomial over ~100k requests: 2-30% is sure)
+		if ("sampled" in n && (tp["sampled"] < n["sampled"] * 0.02 || tp["sampled"] > n["sampled"] * 0.3))
+			bad = bad sprintf(" sampled: %d of %d requests with a traceparent;", tp["sampled"], n["sampled"])
 		# every request the server logged in the verify run is a span (a few more, still in
 		# flight when wrk stopped, may have been logged without being counted by wrk)
 		if (spans >= 0 && spans < n["verify"] * 0.99) bad = bad sprintf(" the sink decoded %d spans for %d requests;", spans, n["verify"])
@@ -241,13 +260,13 @@ summary() {
 		lo[k, col] = v[1]; hi[k, col] = v[m]
 		return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
 	}
-	{ all[$1] = 1 }
+	{ all[$1] = 1; seq[$1]++; sr[$1, seq[$1]] = $2; q[$1, seq[$1]] = $6 }
 	$6 <= max { n[$1]++; for (c = 2; c <= 10; c++) val[$1, c, n[$1]] = $c }
 	END {
 		for (k in all) if (!(k in n)) exit 1
 		print title
-		split("bare attached proxy skmsg insert", order, " ")
-		for (i = 1; i <= 5; i++) {
+		split("bare attached sampled proxy skmsg insert", order, " ")
+		for (i = 1; i <= 6; i++) {
 			k = order[i]
 			if (!(k in n)) continue
 			rps[k] = median(k, 2); p50[k] = median(k, 3); p99[k] = median(k, 4); cpu[k] = median(k, 5)
@@ -263,6 +282,17 @@ summary() {
 				rps["attached"] / rps["bare"], p99["attached"] / p99["bare"], cpu["attached"] / cpu["bare"]
 			printf "ratio     attached/proxy req/s = %.3f (target >= 1.70), p99 x%.2f, cpu/req x%.2f\n",
 				rps["attached"] / rps["proxy"], p99["attached"] / p99["proxy"], cpu["attached"] / cpu["proxy"]
+		}
+		if ("sampled" in n) {
+			printf "ratio     sampled/bare   req/s = %.3f (target >= 0.97), p99 x%.2f, cpu/req x%.2f (--sample-ratio 0.1 --propagate sampled)\n",
+				rps["sampled"] / rps["bare"], p99["sampled"] / p99["bare"], cpu["sampled"] / cpu["bare"]
+			# the same round by round: each round runs bare and sampled once, close in time
+			m = 0
+			for (i = 1; i <= seq["sampled"] && i <= seq["bare"]; i++)
+				if (q["sampled", i] <= max && q["bare", i] <= max) r[++m] = sr["sampled", i] / sr["bare", i]
+			for (i = 2; i <= m; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+			if (m) printf "ratio     sampled/bare   req/s per round: min %.3f, median %.3f, max %.3f (%d rounds)\n",
+				r[1], m % 2 ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2, r[m], m
 		}
 		printf "ratio     proxy/bare     req/s = %.3f, p99 x%.2f, cpu/req x%.2f\n",
 			rps["proxy"] / rps["bare"], p99["proxy"] / p99["bare"], cpu["proxy"] / cpu["bare"]

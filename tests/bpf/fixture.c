@@ -450,7 +450,14 @@ int bpfut_events(struct bpfut *u)
 
 int bpfut_set_trace(struct bpfut *u, uint32_t propagation, uint64_t sample_threshold)
 {
-	struct obsbpf_trace_cfg c = { .propagation = propagation, .sample_threshold = sample_threshold };
+	return bpfut_set_trace_mode(u, propagation, sample_threshold, OBSBPF_PROPAGATE_ALWAYS);
+}
+
+int bpfut_set_trace_mode(struct bpfut *u, uint32_t propagation, uint64_t sample_threshold, uint32_t propagate)
+{
+	struct obsbpf_trace_cfg c = { .propagation = propagation,
+				      .propagate = propagate,
+				      .sample_threshold = sample_threshold };
 	uint32_t zero = 0;
 	return bpf_map_update_elem(bpf_map__fd(u->skel->maps.trace_cfg), &zero, &c, BPF_ANY) < 0 ? -errno : 0;
 }

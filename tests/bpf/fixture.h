@@ -90,6 +90,9 @@ int bpfut_route(struct bpfut *u, uint32_t id, char *out, size_t n);
 int bpfut_events(struct bpfut *u);
 /* Writes the trace_cfg / events_cfg maps. */
 int bpfut_set_trace(struct bpfut *u, uint32_t propagation, uint64_t sample_threshold);
+/* The same with --propagate (enum obsbpf_propagate). */
+int bpfut_set_trace_mode(struct bpfut *u, uint32_t propagation, uint64_t sample_threshold,
+			 uint32_t propagate);
 int bpfut_set_events(struct bpfut *u, uint32_t every, uint64_t gap_ns);
 /* Adds cidr ("127.0.0.0/8", as --inject-to takes it) to inject_to. sockops reads the list when a
  * connection is established: set it before bpfut_pair_open. */

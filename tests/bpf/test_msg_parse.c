@@ -319,6 +319,67 @@ static void test_inject_not_allowed(void **state)
 	server_got(req);
 }
 
+/* --propagate sampled, a new root that sampling does not keep: no header, the request passes as
+ * sent (only the parse is paid); it is still timed, with its context, and counted. */
+static void test_sampled_mode_unsampled_root(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_set_trace_mode(&fx, OBSBPF_PROP_W3C, 0, OBSBPF_PROPAGATE_SAMPLED), 0);
+	const char *req = "GET /t HTTP/1.1\r\nHost: t\r\n\r\n";
+	client_sends(req);
+	client_sends(req);
+	struct obsbpf_conn c = client_conn();
+	assert_int_equal(c.tail, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(c.q[i].trace.origin, OBSBPF_TO_NEW);
+		assert_int_equal(c.q[i].trace.flags, 0);
+		assert_int_equal(c.q[i].trace.injected, 0);
+	}
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_NOT_SAMPLED), 2);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_INJECTED), 0);
+	char both[128];
+	snprintf(both, sizeof(both), "%s%s", req, req);
+	server_got(both);
+}
+
+/* --propagate sampled, a sampled root: inserted as with always. */
+static void test_sampled_mode_sampled_root(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_set_trace_mode(&fx, OBSBPF_PROP_W3C, UINT64_MAX, OBSBPF_PROPAGATE_SAMPLED), 0);
+	client_sends("GET /t HTTP/1.1\r\nHost: t\r\n\r\n");
+	struct obsbpf_conn c = client_conn();
+	assert_int_equal(c.tail, 1);
+	const struct obsbpf_trace *t = &c.q[0].trace;
+	assert_int_equal(t->flags, OBSBPF_TRACE_SAMPLED);
+	assert_int_equal(t->injected, 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_NOT_SAMPLED), 0);
+	char tp[128], want[256];
+	traceparent_of(t, tp, sizeof(tp));
+	snprintf(want, sizeof(want), "GET /t HTTP/1.1\r\n%sHost: t\r\n\r\n", tp);
+	server_got(want);
+}
+
+/* --propagate sampled: an app's own unsampled traceparent is continued and passes as sent (no
+ * insertion was needed, none is counted as skipped). */
+static void test_sampled_mode_app_unsampled(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_set_trace_mode(&fx, OBSBPF_PROP_W3C, UINT64_MAX, OBSBPF_PROPAGATE_SAMPLED), 0);
+	const char *req = "GET /t HTTP/1.1\r\nHost: t\r\ntraceparent: 00-" TP_TRACE "-" TP_SPAN "-00\r\n\r\n";
+	client_sends(req);
+	struct obsbpf_conn c = client_conn();
+	assert_int_equal(c.tail, 1);
+	assert_int_equal(c.q[0].trace.origin, OBSBPF_TO_HEADER);
+	assert_int_equal(c.q[0].trace.flags, 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_CONTINUED), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_TRACE_NOT_SAMPLED), 0);
+	server_got(req);
+}
+
 /* A first write that is no request makes the connection "other": it is left alone from then on,
  * even when a later write looks like a request and injection is on. */
 static void test_garbage_first(void **state)
@@ -425,6 +486,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_traceparent_continued, setup_inject_lo, case_teardown),
 		cmocka_unit_test_setup_teardown(test_trace_injected, setup_inject_lo, case_teardown),
 		cmocka_unit_test_setup_teardown(test_inject_not_allowed, setup_inject_elsewhere,
+						case_teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_mode_unsampled_root, setup_inject_lo,
+						case_teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_mode_sampled_root, setup_inject_lo,
+						case_teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_mode_app_unsampled, setup_inject_lo,
 						case_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_first, setup_inject_lo, case_teardown),
 		cmocka_unit_test_setup_teardown(test_tls_first, case_setup, case_teardown),

@@ -225,6 +225,44 @@ static void test_events_sampled(void **state)
 	assert_int_equal(v.count, 2);
 }
 
+/* Spans mode (OBSBPF_EVENTS_SAMPLED): an event for each exchange of a sampled trace; an unsampled
+ * one is counted in the kernel instead, one without context neither; all are in the histogram. */
+static void test_events_sampled_traces(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(bpfut_set_events(&fx, OBSBPF_EVENTS_SAMPLED, 1000000000ull), 0);
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	uint32_t seq = 0;
+	client_sent(OBSBPF_M_GET, 1, bpfut_now_ns(), OBSBPF_TO_NEW); /* flags 0: not sampled */
+	to_client(seq, ok);
+	seq += (uint32_t)strlen(ok);
+	assert_int_equal(bpfut_events(&fx), 0);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_EVENTS_UNSAMPLED), 1);
+	client_sent(OBSBPF_M_GET, 1, bpfut_now_ns(), OBSBPF_TO_NEW);
+	struct obsbpf_conn c = client_conn();
+	c.q[(c.tail - 1) & (OBSBPF_PENDING - 1)].trace.flags = OBSBPF_TRACE_SAMPLED;
+	assert_int_equal(bpfut_conn_set(&fx, pr.client, &c), 0);
+	to_client(seq, ok);
+	seq += (uint32_t)strlen(ok);
+	assert_int_equal(bpfut_events(&fx), 1);
+	assert_int_equal(fx.ev[0].trace.flags, OBSBPF_TRACE_SAMPLED);
+	client_sent(OBSBPF_M_GET, 1, bpfut_now_ns(), OBSBPF_TO_NONE);
+	to_client(seq, ok);
+	assert_int_equal(bpfut_events(&fx), 1);
+	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_EVENTS_UNSAMPLED), 1);
+	struct obsbpf_hist_key k = {
+		.pod_id = BPFUT_POD_ID,
+		.route_id = 1,
+		.status = 200,
+		.method = OBSBPF_M_GET,
+		.dir = OBSBPF_DIR_CLIENT,
+	};
+	struct obsbpf_hist_val v;
+	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
+	assert_int_equal(v.count, 3);
+}
+
 /* A response seen twice answers one request, not two. */
 static void test_retransmit_response(void **state)
 {
@@ -273,6 +311,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_responses_pipelined, case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade, case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_events_sampled, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_events_sampled_traces, case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_retransmit_response, case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_egress_dummy_socket, case_setup, case_teardown),
 	};

@@ -171,6 +171,15 @@ static void test_cfg(void **state)
 	assert_int_equal(trace_cfg_parse(NULL, NULL, "10.0.0.0/33", &c, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--inject-to 10.0.0.0/33: expected an address or ADDRESS/BITS");
 	assert_int_equal(trace_cfg_parse(NULL, NULL, "example.com", &c, err, sizeof(err)), -EINVAL);
+
+	assert_int_equal(trace_cfg_propagate(NULL, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.k.propagate, OBSBPF_PROPAGATE_ALWAYS);
+	assert_int_equal(trace_cfg_propagate("sampled", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.k.propagate, OBSBPF_PROPAGATE_SAMPLED);
+	assert_int_equal(trace_cfg_propagate("always", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.k.propagate, OBSBPF_PROPAGATE_ALWAYS);
+	assert_int_equal(trace_cfg_propagate("never", &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--propagate never: expected always or sampled");
 }
 
 int main(void)

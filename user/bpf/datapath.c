@@ -220,10 +220,10 @@ void datapath_close(struct datapath *dp)
 	free(dp);
 }
 
-int datapath_set_events(struct datapath *dp, bool every)
+int datapath_set_events(struct datapath *dp, enum obsbpf_events_mode mode)
 {
 	__u32 zero = 0;
-	struct obsbpf_events_cfg cfg = { .every = every, .sample_gap_ns = DP_EXEMPLAR_GAP_NS };
+	struct obsbpf_events_cfg cfg = { .every = mode, .sample_gap_ns = DP_EXEMPLAR_GAP_NS };
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.events_cfg), &zero, &cfg, BPF_ANY) < 0) {
 		int err = -errno;
 		log_error("bpf", "write map events_cfg: %s\n", strerror(-err));

@@ -89,10 +89,11 @@ int datapath_detach_pod(struct datapath *dp, uint32_t pod_id);
 /* Writes the trace configuration and allow-list into the maps and, when tracing, attaches the
  * in-process propagation hook. Prints one line and returns -errno on error. */
 int datapath_set_tracing(struct datapath *dp, const struct trace_cfg *tc);
-/* every: an event for every exchange (spans exported, or someone observes); otherwise only for
- * traced ones, sampled for exemplars (DP_EXEMPLAR_GAP_NS apart on each CPU at most). */
+/* Which exchanges get an event (enum obsbpf_events_mode): every one (someone observes), every
+ * sampled one (spans exported), or traced ones sampled for exemplars (DP_EXEMPLAR_GAP_NS apart
+ * on each CPU at most). */
 #define DP_EXEMPLAR_GAP_NS 1000000ull
-int datapath_set_events(struct datapath *dp, bool every);
+int datapath_set_events(struct datapath *dp, enum obsbpf_events_mode mode);
 /* Ring buffer into the loop; fn sees every event (may be NULL). */
 int datapath_watch_events(struct datapath *dp, struct loop *l, dp_event_fn fn, void *arg);
 /* HTTP/2 frames' events into fn too, from the same loop (after datapath_watch_events). */

@@ -71,6 +71,20 @@ bad:
 	return -EINVAL;
 }
 
+int trace_cfg_propagate(const char *propagate, struct trace_cfg *out, char *err, size_t errlen)
+{
+	if (!propagate || !strcmp(propagate, "always")) {
+		out->k.propagate = OBSBPF_PROPAGATE_ALWAYS;
+		return 0;
+	}
+	if (!strcmp(propagate, "sampled")) {
+		out->k.propagate = OBSBPF_PROPAGATE_SAMPLED;
+		return 0;
+	}
+	snprintf(err, errlen, "--propagate %s: expected always or sampled", propagate);
+	return -EINVAL;
+}
+
 int trace_cfg_parse(const char *propagation, const char *sample_ratio, const char *inject_to,
 		    struct trace_cfg *out, char *err, size_t errlen)
 {

@@ -326,7 +326,7 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	};
 	stat_samples(out, "obsbpf_trace_context_total", "outcome", tr, ARRAY_LEN(tr), l, s);
 	counter(out, fmt, "obsbpf_trace_inject_skipped_total",
-		"Requests that got no injected trace header, by reason: destination outside --inject-to, head (HTTP/2: HEADERS frame or block) not whole in one send, the kernel refused the insertion (the request passed unchanged), the HTTP/2 frame would pass the server's maximum frame size, sk_msg stopped following the connection's HTTP/2 frames, or the request was sent inside TLS (seen at the library, never written), or on a connection found established at attach before its first answer.");
+		"Requests that got no injected trace header, by reason: destination outside --inject-to, head (HTTP/2: HEADERS frame or block) not whole in one send, the kernel refused the insertion (the request passed unchanged), the HTTP/2 frame would pass the server's maximum frame size, sk_msg stopped following the connection's HTTP/2 frames, the request was sent inside TLS (seen at the library, never written) or on a connection found established at attach before its first answer, or --propagate sampled and its trace is not sampled.");
 	static const struct stat_label sk[] = {
 		{ "not_allowed", OBSBPF_ST_TRACE_NOT_ALLOWED },
 		{ "head_split", OBSBPF_ST_TRACE_HEAD_SPLIT },
@@ -335,6 +335,7 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 		{ "h2_desync", OBSBPF_ST_H2_TX_DESYNC },
 		{ "tls", OBSBPF_ST_TLS_NOT_INJECTED },
 		{ "adopted", OBSBPF_ST_TRACE_ADOPTED },
+		{ "not_sampled", OBSBPF_ST_TRACE_NOT_SAMPLED },
 	};
 	stat_samples(out, "obsbpf_trace_inject_skipped_total", "reason", sk, ARRAY_LEN(sk), l, s);
 	counter(out, fmt, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");

@@ -37,6 +37,9 @@ void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struc
 struct h2_exchange;
 void tracer_add_exchange(struct tracer *t, const struct h2_exchange *x, const struct obsbpf_trace *tr,
 			 const char *route, const struct span_resource *r);
+/* Exchanges of unsampled traces that the kernel counted and sent no event for (a running
+ * total): part of obsbpf_trace_spans_not_sampled_total. */
+void tracer_set_kernel_not_sampled(struct tracer *t, uint64_t n);
 /* obsbpf_trace_* families. */
 enum exposition_format;
 void tracer_render_metrics(struct tracer *t, struct strbuf *out, enum exposition_format fmt,

@@ -44,6 +44,7 @@ struct tracer {
 	bool failing;	  /* logged that the collector fails (once per outage); log its recovery */
 	/* counters */
 	uint64_t exported, not_sampled, drop_queue_full, drop_rejected, drop_failed;
+	uint64_t kernel_not_sampled; /* counted by the kernel, which sent no event */
 	uint64_t req_ok, req_partial, req_retry, req_failed, retries, no_resource;
 };
 
@@ -225,6 +226,12 @@ void tracer_add(struct tracer *t, const struct obsbpf_http_event *e, const struc
 	enqueue(t, &s, r);
 }
 
+void tracer_set_kernel_not_sampled(struct tracer *t, uint64_t n)
+{
+	if (t)
+		t->kernel_not_sampled = n;
+}
+
 void tracer_add_exchange(struct tracer *t, const struct h2_exchange *x, const struct obsbpf_trace *tr,
 			 const char *route, const struct span_resource *r)
 {
@@ -345,7 +352,8 @@ void tracer_render_metrics(struct tracer *t, struct strbuf *out, enum exposition
 	http_expo_family(
 		out, fmt, "obsbpf_trace_spans_not_sampled_total", "counter",
 		"Requests with trace context whose trace is not sampled: no span exported, by design.");
-	red_sample(out, "obsbpf_trace_spans_not_sampled_total", NULL, l, t->not_sampled);
+	red_sample(out, "obsbpf_trace_spans_not_sampled_total", NULL, l,
+		   t->not_sampled + t->kernel_not_sampled);
 	http_expo_family(
 		out, fmt, "obsbpf_trace_export_requests_total", "counter",
 		"OTLP export requests by result: ok, partial (some spans rejected), retry (will be sent "
