@@ -331,12 +331,12 @@ enum obsbpf_stat {
 				       * plaintext is never written) */
 	OBSBPF_ST_ADOPTED_SERVER,     /* connections established before attach, followed from attach on */
 	OBSBPF_ST_ADOPTED_CLIENT,
-	OBSBPF_ST_ADOPT_BUSY,	 /* such client connections with bytes in flight: left alone */
-	OBSBPF_ST_TRACE_ADOPTED, /* requests on an adopted connection before its first answer: no
+	OBSBPF_ST_ADOPT_BUSY,	     /* such client connections with bytes in flight: left alone */
+	OBSBPF_ST_TRACE_ADOPTED,     /* requests on an adopted connection before its first answer: no
 				       * header (the send may be a body, not a request) */
-	OBSBPF_ST_TRACE_NOT_SAMPLED,  /* --propagate sampled: requests of unsampled traces, which
+	OBSBPF_ST_TRACE_NOT_SAMPLED, /* --propagate sampled: requests of unsampled traces, which
 				       * would have needed an insertion: no header */
-	OBSBPF_ST_EVENTS_UNSAMPLED,   /* exchanges of unsampled traces given no event
+	OBSBPF_ST_EVENTS_UNSAMPLED,  /* exchanges of unsampled traces given no event
 				       * (OBSBPF_EVENTS_SAMPLED): the agent counts them as not sampled */
 	OBSBPF_ST_MAX,
 };
