@@ -82,6 +82,7 @@ struct obsbpf_config {
 	unsigned pushgateway_interval;
 	bool pushgateway_delete;
 	unsigned pushgateway_timeout_ms;
+	const char *histogram_buckets; /* otel|fine (metrics/buckets.h) */
 	/* spans (trace/) */
 	const char *service_name;
 	const char *otlp_endpoint;
