@@ -229,6 +229,11 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
 		return -1;
 	}
 	hist_buckets_set(hb);
+	if (strcmp(cfg->url_query, "strip") && strcmp(cfg->url_query, "keep")) {
+		log_error("agent", "%s: --url-query %s: expected strip or keep", a->mode, cfg->url_query);
+		return -1;
+	}
+	tracer_set_url_query_keep(!strcmp(cfg->url_query, "keep"));
 	const char *why = probe_required();
 	if (why) {
 		log_error("agent", "%s: %s\n", a->mode, why);
