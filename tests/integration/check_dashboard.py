@@ -109,6 +109,8 @@ def main():
                     fail("%s: %s (no failures) should show 0, shows %s" % (what, zero_pod, z or "nothing"))
                     continue
             ok("%s: %d series" % (what, len(res)))
+            if "histogram_quantile" in expr and not t.get("exemplar"):
+                fail("%s: a latency query without exemplars" % what)
             if t.get("exemplar"):
                 r = get(prom, "/api/v1/query_exemplars",
                         {"query": expr, "start": int(now - 600), "end": int(now + 60)})

@@ -7,7 +7,7 @@
 # template variables' label_values must list the pods (check_dashboard.py).
 source "$(dirname "$0")/lib.sh"
 
-DASH=$ROOT/deploy/grafana/obsbpf-red.json
+DASH=${DASH:-$ROOT/deploy/grafana/obsbpf-red.json}
 QUIET_PORT=19330
 pod_create web
 pod_create quiet
@@ -51,7 +51,7 @@ check() {
 		--ratio-zero "$(pod_name quiet)" > "$T/check.txt"; then
 		ok "every panel has data ($(grep -c '  ok:' "$T/check.txt") queries and checks: $*)"
 	else
-		grep FAIL "$T/check.txt" | head -20 | while read -r l; do fail "${l#FAIL: }"; done
+		while read -r l; do fail "${l#*FAIL: }"; done < <(grep FAIL "$T/check.txt" | head -20)
 	fi
 }
 check node=.* namespace=.* pod=.* __rate_interval=30s
