@@ -145,7 +145,8 @@ say "3. Logs: the apps' lines, forwarded over Fluent Forward, with their trace i
 quiet_py "${SHOW[@]}" logs "$T/logs.jsonl" 5
 
 say "4. obsbpf observe: requests as they complete"
-( trap '' INT; timeout 2 "$OBSBPF" observe --control-socket "$T/web.sock" 2>&1 | head -n 8 ) | sed 's/^/  /'
+# eight lines (or what ten seconds bring): observe ends at its next line once head is done
+( trap '' INT; timeout 10 "$OBSBPF" observe --control-socket "$T/web.sock" 2>&1 | head -n 8 ) | sed 's/^/  /'
 
 echo
 if [ -n "${DEMO_SECONDS:-}" ]; then

@@ -77,9 +77,9 @@ def graph_url(base, pod):
     sel = 'k8s_pod_name="%s"' % pod
     q = {
         "g0.expr": "sum(rate(http_server_request_duration_seconds_count{%s}[30s]))" % sel,
-        "g0.tab": "0", "g0.range_input": "15m",
+        "g0.tab": "0", "g0.range_input": "5m",
         "g1.expr": "histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket{%s}[30s])))" % sel,
-        "g1.tab": "0", "g1.range_input": "15m",
+        "g1.tab": "0", "g1.range_input": "5m",
     }
     return base.rstrip("/") + "/graph?" + urllib.parse.urlencode(q)
 

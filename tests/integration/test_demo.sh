@@ -2,7 +2,8 @@
 # `make demo` (tests/demo.sh) shows the four signals: it runs here on ports of its own until its
 # report is out, then the test checks the report (a graph URL whose queries return samples from
 # the demo's Prometheus, a span tree of a whole checkout, forwarded log lines with trace ids,
-# `obsbpf observe` lines) and stops it with SIGINT, as Ctrl-C would: it must exit 0, print no
+# `obsbpf observe` lines; the graph page rendered by headless Chromium drew its series) and
+# stops it with SIGINT, as Ctrl-C would: it must exit 0, print no
 # traceback, and leave no pod behind.
 source "$(dirname "$0")/lib.sh"
 
@@ -40,6 +41,21 @@ got=$(samples)
 read -r rate_n p99_n <<<"$got"
 expect_ge "the graph's request rate has samples" "${rate_n:-0}" 1
 expect_ge "the graph's p99 has samples" "${p99_n:-0}" 1
+# The page itself, in headless Chromium (Debian's): it renders both graphs, and its own queries
+# of Prometheus' API found the series ("Total time series: 1" under each graph, from the
+# query_range answer it drew). The screenshot is kept in build/demo-graph.png.
+if command -v chromium >/dev/null; then
+	chrome() { (cd "$T" && HOME=$T timeout 60 chromium --headless=new --no-sandbox --disable-gpu \
+		--hide-scrollbars --window-size=1280,1400 --virtual-time-budget=8000 "$@" "$url" 2>>"$T/chromium.log"); }
+	chrome --dump-dom > "$T/graph.html"
+	expect_eq "Chromium: both graphs drew a series" \
+		"$(grep -o 'Total time series: [0-9]*' "$T/graph.html" | awk '$4 >= 1' | wc -l)" 2
+	chrome --screenshot="$T/graph.png" >/dev/null
+	expect_ge "Chromium: a screenshot of the graph page (bytes)" "$(stat -c %s "$T/graph.png" 2>/dev/null || echo 0)" 20000
+	cp "$T/graph.png" "$ROOT/build/demo-graph.png" 2>/dev/null
+else
+	fail "chromium is not installed (deploy/install-deps.sh installs it)"
+fi
 expect_ge "a span tree: web's checkout, its calls, api's spans" \
 	"$(grep -cE '^ *(├─|└─|│  └─|   └─) (CLIENT|SERVER)' "$DEMO_OUT")" 4
 grep -qE 'trace [0-9a-f]{32} \(5 spans\)' "$DEMO_OUT" && ok "a whole trace: 5 spans" || fail "no 5-span trace"
