@@ -213,8 +213,19 @@ $(BUILD)/bench/skmsg_floor.skel.h: $(BUILD)/bench/skmsg_floor.bpf.o
 $(BUILD)/bench/skmsg_floor: tests/bench/skmsg_floor.c $(BUILD)/bench/skmsg_floor.skel.h
 	$(CC) $(CFLAGS) -I$(BUILD)/bench $< -o $@ -lbpf -lelf -lz
 
+# The uprobes by themselves, without obsbpf: the floor under reading TLS at the library (tls.sh).
+$(BUILD)/bench/uprobe_floor.bpf.o: tests/bench/uprobe_floor.bpf.c vmlinux/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/uprobe_floor.skel.h: $(BUILD)/bench/uprobe_floor.bpf.o
+	$(BPFTOOL) gen skeleton $< name uprobe_floor_bpf > $@
+
+$(BUILD)/bench/uprobe_floor: tests/bench/uprobe_floor.c $(BUILD)/bench/uprobe_floor.skel.h
+	$(CC) $(CFLAGS) -I$(BUILD)/bench $< -o $@ -lbpf -lelf -lz
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/bench/skmsg_floor
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/bench/skmsg_floor $(BUILD)/bench/uprobe_floor
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@tests/bench/run.sh
 

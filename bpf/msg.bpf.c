@@ -121,6 +121,11 @@ static __always_inline __u32 trace_request(struct sk_msg_md *msg, struct obsbpf_
 		stat_inc(OBSBPF_ST_TRACE_NOT_ALLOWED);
 		return 0;
 	}
+	if (c->adopted) {
+		/* Found established at attach: not yet known to be at a request's start. */
+		stat_inc(OBSBPF_ST_TRACE_ADOPTED);
+		return 0;
+	}
 	if (scanned < 0) {
 		stat_inc(OBSBPF_ST_TRACE_HEAD_SPLIT);
 		return 0;

@@ -108,6 +108,9 @@ __noinline int obsbpf_tc_response(struct __sk_buff *skb, struct obsbpf_conn *c, 
 			stat_inc(OBSBPF_ST_RESP_UNMATCHED);
 			return 1;
 		}
+		/* A request parsed on a connection adopted at attach was answered: its sends are
+		 * followed from a request's start now, headers may be inserted. */
+		c->adopted = 0;
 		if (p->method != OBSBPF_M_UNSEEN)
 			obsbpf_record(c, p, bpf_ktime_get_ns(), (__u32)status, &buf->k.a);
 		/* After 101 Switching Protocols (WebSocket, h2c) or a 2xx to CONNECT (a tunnel) the

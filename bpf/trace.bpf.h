@@ -61,7 +61,10 @@ static __always_inline void serve_trace(const struct obsbpf_trace *t)
 {
 	if (obsbpf_cfg_thread_hash) {
 		__u32 tid = (__u32)bpf_get_current_pid_tgid();
-		bpf_map_update_elem(&thread_trace_by_tid, &tid, t, BPF_ANY);
+		/* A copy on the stack: before 6.3 a map value cannot come from a global function's
+		 * pointer argument (obsbpf_tls_request's). */
+		struct obsbpf_trace v = *t;
+		bpf_map_update_elem(&thread_trace_by_tid, &tid, &v, BPF_ANY);
 		return;
 	}
 	struct obsbpf_trace *s = bpf_task_storage_get(&thread_trace, bpf_get_current_task_btf(), 0,

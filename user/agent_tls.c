@@ -41,6 +41,7 @@ struct tls_proc {
 	bool libssl;	  /* maps a probed libssl */
 	uint8_t io_scans; /* scans it moved TLS bytes without an SSL call of a probed library */
 	bool blind;	  /* named as "TLS not visible" */
+	char comm[16];	  /* its name when it was named (it may have exited since) */
 };
 
 struct tls_root {
@@ -191,12 +192,11 @@ static void find_blind(struct agent_tls *s)
 			continue;
 		p->blind = true;
 		const struct agent_pod *ap = agent_pod(s->a, p->pod_id);
-		char comm[32];
-		proc_comm(p->tgid, comm, sizeof(comm));
+		proc_comm(p->tgid, p->comm, sizeof(p->comm));
 		log_warn("tls",
 			 "pod %s/%s: process %u (%s) moves TLS bytes without calling a probed OpenSSL "
 			 "(statically linked, Go crypto/tls, BoringSSL?): its TLS is not visible\n",
-			 ap ? ap->info.namespace_ : "?", ap ? ap->info.name : "?", p->tgid, comm);
+			 ap ? ap->info.namespace_ : "?", ap ? ap->info.name : "?", p->tgid, p->comm);
 	}
 }
 
@@ -251,6 +251,13 @@ int agent_tls_start(struct agent *a)
 	if (!s->t)
 		goto oom;
 	int err = datapath_tls_start(a->dp, on_tls_event, s);
+	if (err == -EOPNOTSUPP) {
+		log_warn("tls",
+			 "this kernel has no uprobes (CONFIG_UPROBE_EVENTS): TLS passes unparsed, "
+			 "counted in obsbpf_connections_unparsed_total{protocol=\"tls\"}\n");
+		agent_tls_stop(a);
+		return 0;
+	}
 	if (err < 0) {
 		log_error("agent", "TLS ring buffer: %s\n", strerror(-err));
 		return -1;
@@ -345,10 +352,8 @@ void agent_tls_status_json(const struct agent *a, struct strbuf *b)
 		if (!p->blind)
 			continue;
 		const struct agent_pod *ap = agent_pod((struct agent *)a, p->pod_id);
-		char comm[32];
-		proc_comm(p->tgid, comm, sizeof(comm));
 		sb_printf(b, "%s{\"pid\":%u", first ? "" : ",", p->tgid);
-		sb_json_kv(b, "comm", comm, true);
+		sb_json_kv(b, "comm", p->comm, true);
 		sb_json_kv(b, "pod", ap ? ap->info.name : "", true);
 		sb_json_kv(b, "namespace", ap ? ap->info.namespace_ : "", true);
 		sb_json_kv(b, "reason", "TLS not visible", true);

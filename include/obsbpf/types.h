@@ -252,6 +252,8 @@ struct obsbpf_conn {
 	__u8 release;	    /* enum obsbpf_release: why it asks to leave pod_socks (tc sets
 			     * UPGRADED, sk_msg the rest when it asks) */
 	__u8 tls_seen;	    /* TLS: an SSL call was seen moving this connection's bytes (uprobes) */
+	__u8 adopted;	    /* client, found established at attach (bpf/adopt.bpf.c): no header is
+			     * inserted until a request sk_msg parsed has been answered */
 	__u32 rx_next_seq;  /* tc, server: TCP seq where the next request starts (after the body) */
 	__u32 msg_next_seq; /* sk_msg, client: write_seq where the next request must start, when
 			     * at_boundary: apply_bytes alone can drift (partial sends) */
@@ -321,6 +323,11 @@ enum obsbpf_stat {
 	OBSBPF_ST_TLS_EVENTS_DROPPED, /* SSL calls not handed on: the tls_events ring was full */
 	OBSBPF_ST_TLS_NOT_INJECTED,   /* requests sent over TLS: given a span, no header (the
 				       * plaintext is never written) */
+	OBSBPF_ST_ADOPTED_SERVER,     /* connections established before attach, followed from attach on */
+	OBSBPF_ST_ADOPTED_CLIENT,
+	OBSBPF_ST_ADOPT_BUSY,	 /* such client connections with bytes in flight: left alone */
+	OBSBPF_ST_TRACE_ADOPTED, /* requests on an adopted connection before its first answer: no
+				       * header (the send may be a body, not a request) */
 	OBSBPF_ST_MAX,
 };
 

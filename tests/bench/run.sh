@@ -93,9 +93,17 @@ bash "$ROOT/tests/bench/h2.sh"
 h2_rc=$?
 [ "$trace_rc" -eq 0 ] && trace_rc=$h2_rc
 
+# HTTPS and HTTP/2 over TLS: bare vs the OpenSSL uprobes reading the plaintext
+bash "$ROOT/tests/bench/tls.sh"
+tls_rc=$?
+[ "$trace_rc" -eq 0 ] && trace_rc=$tls_rc
+
 # start to ready of the agent
 bash "$ROOT/tests/bench/startup.sh" || exit 1
 
 # log forwarding throughput and RSS (no BPF involved)
 bash "$ROOT/tests/bench/logs.sh" || exit 1
+
+# the DaemonSet: a node's container logs at once, and the agent's memory per attached pod
+bash "$ROOT/tests/bench/daemon.sh" || exit 1
 exit $trace_rc

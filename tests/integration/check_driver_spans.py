@@ -56,6 +56,7 @@ for i, s in sorted(seen.items()):
         "network.peer.address": "10.9.8.7",
         "network.peer.port": 8080 if i % 2 else 40000 + i,
         "network.protocol.version": "1.1",
+        "url.scheme": "http",
         "thread.id": 1000 + i,
     }
     # OpenTelemetry HTTP semantic conventions 1.26: the scheme, the path (server) or the URL

@@ -183,7 +183,7 @@ wait_for 5 sh -c "! bpftool prog show id $msg_id" && ok "killed daemon's sk_msg 
 	|| fail "sk_msg program $msg_id of the killed daemon still loaded"
 pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip web):8080/again" || fail "curl web"
 wait_until 5 'test "$(server_count web)" -ge 1'
-expect_eq "restarted daemon counts web's new request" "$(server_count web)" 1
+expect_eq "restarted daemon counts web's requests: on the connection from before (adopted) and the new one" "$(server_count web)" 2
 agent_stop; expect_eq "daemon exit status on SIGTERM" "$?" 0
 [ -e "$CTL" ] && fail "control socket left behind" || ok "control socket removed on exit"
 has_tcx || expect_eq "no tc filter left after the daemon's exit" "$(tcx) $(tcx_egress)" "0 0"

@@ -94,5 +94,8 @@ for s in cl:
     assert int(s["trace_id"], 16) in range(0xabc0, 0xabc5) and int(s["parent_span_id"], 16) in range(0x1230, 0x1235), s
 EOF
 expect_eq "no header added to a call that had one" "$(metric_value obsbpf_trace_context_total 'outcome="injected"')" 12
-expect_ge "the app's context continued" "$(metric_value obsbpf_trace_context_total 'outcome="continued_header"')" 5
+# The kernel continues the first call's header; with the app propagating itself sk_msg has
+# nothing to insert and stops walking the connection's sends (it asks to leave the sockhash), so
+# the later calls' contexts are continued by the spans alone (checked above).
+expect_ge "the app's context continued in the kernel" "$(metric_value obsbpf_trace_context_total 'outcome="continued_header"')" 1
 finish

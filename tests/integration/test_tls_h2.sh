@@ -90,6 +90,16 @@ PYEOF
 )
 expect_eq "h2+TLS server span: continued, url.scheme https, version 2" "$r" ok
 
+# kill -9: the uprobes go with the agent's file descriptors (bpf links); the other agent's stay
+uprobes() { bpftool perf -j | "$PY" -c 'import json, sys; print(sum(1 for e in json.load(sys.stdin) if e.get("fd_type") in ("uprobe", "uretprobe") and e["pid"] == int(sys.argv[1])))' "$1"; }
+CLI_PID=${EXTRA_AGENTS[19303]}
+expect_ge "client agent's uprobes attached" "$(uprobes "$CLI_PID")" 5
+kill -9 "$CLI_PID"
+wait "$CLI_PID" 2>/dev/null
+unset "EXTRA_AGENTS[19303]"
+expect_eq "kill -9: no uprobe left of that agent" "$(uprobes "$CLI_PID")" 0
+expect_ge "the server agent's uprobes still there" "$(uprobes "$AGENT_PID")" 5
+
 metrics > "$T/metrics.txt"
 promtool check metrics < "$T/metrics.txt" > "$T/promtool.txt" 2>&1 && ok "promtool check metrics" \
 	|| fail "promtool: $(cat "$T/promtool.txt")"

@@ -120,7 +120,7 @@ PYEOF
 expect_eq "HTTPS request's trace continued into the plaintext request its thread sent" "$r" ok
 
 # a client whose TLS is not OpenSSL (wget: GnuTLS), slowed so that it lives a few scans
-head -c 60000 /dev/urandom > "$T/slow.bin"
+head -c 120000 /dev/urandom > "$T/slow.bin"
 pod_run web sh -c "cd '$T' && exec openssl s_server -quiet -accept 8447 -cert '$T/web.pem' -naccept 1 -WWW" >/dev/null 2>&1
 wait_port web 8447
 pod_exec cli wget -q --limit-rate=10k --ca-certificate="$T/web.crt" -O "$T/slow.out" "https://$WEB:8447/slow.bin" &
@@ -130,7 +130,9 @@ wait_until 15 "[ \$(CLI_METRICS | awk '/^obsbpf_tls_processes_not_visible/ { pri
 	&& ok "GnuTLS client counted as not visible" || fail "GnuTLS client not reported"
 grep -q "(wget) moves TLS bytes without calling a probed OpenSSL" "$T/agent-19302.log" \
 	&& ok "named in the log" || fail "not in the log: $(grep -h tls "$T/agent-19302.log" | tail -3)"
-expect_eq "named in /status" "$("$OBSBPF" status --control-socket "$T/agent-19302.sock" --json | json 'print([p["comm"] for p in d["tls"]["not_visible"]])')" "['wget']"
+not_visible() { "$OBSBPF" status --control-socket "$T/agent-19302.sock" --json 2>>"$T/status.err" | json 'print([p["comm"] for p in d["tls"]["not_visible"]])'; }
+wait_until 10 '[ "$(not_visible)" = "['"'"'wget'"'"']" ]'
+expect_eq "named in /status" "$(not_visible)" "['wget']"
 wait "$WGET"
 cmp -s "$T/slow.out" "$T/slow.bin" && ok "wget's download intact" || fail "wget's download altered"
 

@@ -43,7 +43,9 @@ main() {
 	TCG_TESTS="test_cli_errors test_server_metrics test_client_metrics test_detach test_tc_fallback
 		test_passthrough test_trace_propagation test_trace_stress test_trace_e2e test_daemon
 		test_logs_attach test_proxy_fionread test_passthrough_http1 test_http1_edges
-		test_least_privilege test_hostile_kernel test_fault_kill test_trace_export test_hazard_eagain"
+		test_least_privilege test_hostile_kernel test_fault_kill test_trace_export test_hazard_eagain
+		test_h2_metrics test_grpc_metrics test_grpc_trace test_tls_http1 test_tls_h2 test_tls_passthrough
+		test_adopt"
 	# TCG limits: 2.5-3x the time each took under TCG on 6.12 (120 s at least); the others get
 	# TEST_TIMEOUT.
 	TCG_TIMEOUTS="test_cli_errors=120 test_server_metrics=420 test_client_metrics=120
@@ -52,7 +54,9 @@ main() {
 		test_proxy_fionread=120 test_passthrough_http1=150 test_http1_edges=300
 		test_appmetrics=240 test_deploy_lint=300 test_exemplars=150 test_logs_forward=300
 		test_logs_outage=180 test_logs_rotation=120 test_trace_agent=300 test_trace_export=480
-		test_least_privilege=480 test_hostile_kernel=420 test_fault_kill=720 test_hazard_eagain=180"
+		test_least_privilege=480 test_hostile_kernel=420 test_fault_kill=720 test_hazard_eagain=180
+		test_h2_metrics=480 test_grpc_metrics=480 test_grpc_trace=480 test_tls_http1=420 test_tls_h2=480
+		test_tls_passthrough=240 test_adopt=240"
 	if [ "$accel" = tcg ]; then
 		tests=${TESTS:-$TCG_TESTS}
 		export TEST_TIMEOUT=${TEST_TIMEOUT:-240} TEST_TIMEOUTS=${TEST_TIMEOUTS:-$TCG_TIMEOUTS}

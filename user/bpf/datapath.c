@@ -81,6 +81,7 @@ struct datapath *datapath_open(unsigned max_routes, unsigned max_conns)
 		return NULL;
 	}
 	dp_release_open(dp); /* a failure is a warning: connections stay in the sockhash */
+	dp_adopt_open(dp);   /* and here: connections opened before attach are not followed */
 	return dp;
 }
 
@@ -195,6 +196,7 @@ void datapath_close(struct datapath *dp)
 	bpf_link__destroy(dp->recv_link);
 	dp_tls_detach(dp);
 	dp_release_close(dp);
+	dp_adopt_close(dp);
 	loop_remove(dp->reap_timer);
 	long left = 0;
 	if (dp->pin_path[0]) {

@@ -68,6 +68,7 @@ struct datapath {
 	int pins_kept;		    /* and how many such sockhashes */
 	struct loop_watch *reap_timer;
 	struct bpf_link *release_link;			    /* the release iterator (release.c) */
+	struct bpf_link *adopt_link;			    /* the adopt iterator (adopt.c) */
 	uint64_t released[OBSBPF_REL_MAX - OBSBPF_REL_TLS]; /* taken out by cookie (no verdict) */
 	dp_h2_fn tls_fn;				    /* ring buffer tls_events (tls_attach.c) */
 	void *tls_arg;
@@ -95,6 +96,10 @@ int dp_tc_detach_filters(void *dp_pod);
 
 /* release.c: the release iterator, its events (a ring buffer callback), the passes due. */
 int dp_release_open(struct datapath *dp);
+/* adopt.c: connections established before attach */
+int dp_adopt_open(struct datapath *dp);
+void dp_adopt_close(struct datapath *dp);
+void dp_adopt_pod(struct datapath *dp, struct dp_pod *p, const char *name);
 void dp_release_close(struct datapath *dp);
 int dp_release_event(void *ctx, void *data, size_t size);
 void dp_release_run(struct datapath *dp);

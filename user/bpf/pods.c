@@ -91,6 +91,8 @@ int datapath_attach_pod(struct datapath *dp, const struct pod_info *pod, uint32_
 	p->cgroup_fd = p->netns_fd = -1;
 	p->name = pod->name;
 	int err = attach_pod_parts(dp, p, pod);
+	if (!err)
+		dp_adopt_pod(dp, p, pod->name);
 	p->name = NULL;
 	if (err) {
 		release_pod(dp, p);

@@ -42,6 +42,8 @@ int datapath_tls_start(struct datapath *dp, dp_h2_fn fn, void *arg)
 {
 	if (!dp->rb)
 		return -EINVAL;
+	if (!dp->kv.uprobes)
+		return -EOPNOTSUPP;
 	dp->tls_fn = fn;
 	dp->tls_arg = arg;
 	int err = ring_buffer__add(dp->rb, bpf_map__fd(dp->skel->maps.tls_events), on_tls_event, dp);

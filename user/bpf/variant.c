@@ -6,6 +6,7 @@
 
 #include <bpf/libbpf.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <obsbpf/types.h>
 
@@ -27,6 +28,12 @@ static bool loads(const char *name)
 	return ok;
 }
 
+/* The perf event source libbpf attaches uprobes through (CONFIG_UPROBE_EVENTS). */
+static bool has_uprobes(void)
+{
+	return access("/sys/bus/event_source/devices/uprobe/type", R_OK) == 0;
+}
+
 void variant_probe(struct kernel_variant *kv)
 {
 	static struct kernel_variant cached;
@@ -37,6 +44,7 @@ void variant_probe(struct kernel_variant *kv)
 		cached.recv_fexit = !cached.recv_tp && loads("feat_fexit_recvmsg");
 		cached.msg_task_storage = loads("feat_msg_task_storage");
 		cached.tc_pid_tgid = loads("feat_tc_pid_tgid");
+		cached.uprobes = has_uprobes();
 		cached.fionread_hazard = hazard_fionread();
 		/* With the receive path the pod's sockets will have: the verdict's, where it is. */
 		cached.eagain_hazard = hazard_recv_eagain(cached.fionread_hazard != 0);
@@ -87,6 +95,8 @@ void variant_print(FILE *out, const struct kernel_variant *kv)
 		kv->msg_task_storage ? "" : " -> thread bindings in a hash keyed by thread id");
 	fprintf(out, "%-4s %-44s%s\n", kv->tc_pid_tgid ? "yes" : "no", "bpf_get_current_pid_tgid in tc",
 		kv->tc_pid_tgid ? "" : " -> server spans carry no thread.id");
+	fprintf(out, "%-4s %-44s%s\n", kv->uprobes ? "yes" : "no", "uprobes (TLS read at OpenSSL)",
+		kv->uprobes ? "" : " -> TLS passes unparsed, counted");
 	fprintf(out, "%-4s %-44s%s\n", kv->fionread_hazard ? "HAZ" : "no", "sockmap FIONREAD regression",
 		kv->fionread_hazard > 0
 			? " -> avoided: an sk_skb verdict on the sockhash keeps FIONREAD right"

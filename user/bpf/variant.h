@@ -19,6 +19,7 @@ struct kernel_variant {
 				* avoided with an sk_skb verdict on the sockhash */
 	int eagain_hazard;     /* blocking reads on sockets in the sockhash fail with EAGAIN when woken
 				* without data (1), not (0), untested (< 0) */
+	bool uprobes;	       /* perf uprobes (CONFIG_UPROBE_EVENTS): TLS read at OpenSSL */
 };
 
 /* Probes this kernel (once; later calls return the cached answer). */

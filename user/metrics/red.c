@@ -295,6 +295,15 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 		"Connections found to carry HTTP/2 with prior knowledge (the client's preface, or the server's "
 		"SETTINGS first): their frames are followed in both directions.");
 	sample(out, "obsbpf_h2_connections_total", NULL, l, s[OBSBPF_ST_CONN_H2]);
+	counter(out, fmt, "obsbpf_connections_adopted_total",
+		"TCP connections established before attach, found at attach and followed from then on; "
+		"outbound ones with bytes in flight then are left alone (busy).");
+	static const struct stat_label ad[] = {
+		{ "inbound", OBSBPF_ST_ADOPTED_SERVER },
+		{ "outbound", OBSBPF_ST_ADOPTED_CLIENT },
+		{ "outbound_busy", OBSBPF_ST_ADOPT_BUSY },
+	};
+	stat_samples(out, "obsbpf_connections_adopted_total", "direction", ad, ARRAY_LEN(ad), l, s);
 	counter(out, fmt, "obsbpf_connections_untracked_total",
 		"Client connections the kernel side could not follow (the sockhash held --max-connections): passed through untouched, neither measured nor traced.");
 	sample(out, "obsbpf_connections_untracked_total", NULL, l, s[OBSBPF_ST_CONN_UNTRACKED]);
@@ -341,7 +350,7 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	};
 	stat_samples(out, "obsbpf_trace_context_total", "outcome", tr, ARRAY_LEN(tr), l, s);
 	counter(out, fmt, "obsbpf_trace_inject_skipped_total",
-		"Requests that got no injected trace header, by reason: destination outside --inject-to, head (HTTP/2: HEADERS frame or block) not whole in one send, the kernel refused the insertion (the request passed unchanged), the HTTP/2 frame would pass the server's maximum frame size, sk_msg stopped following the connection's HTTP/2 frames, or the request was sent inside TLS (seen at the library, never written).");
+		"Requests that got no injected trace header, by reason: destination outside --inject-to, head (HTTP/2: HEADERS frame or block) not whole in one send, the kernel refused the insertion (the request passed unchanged), the HTTP/2 frame would pass the server's maximum frame size, sk_msg stopped following the connection's HTTP/2 frames, or the request was sent inside TLS (seen at the library, never written), or on a connection found established at attach before its first answer.");
 	static const struct stat_label sk[] = {
 		{ "not_allowed", OBSBPF_ST_TRACE_NOT_ALLOWED },
 		{ "head_split", OBSBPF_ST_TRACE_HEAD_SPLIT },
@@ -349,6 +358,7 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 		{ "frame_size", OBSBPF_ST_TRACE_FRAME_SIZE },
 		{ "h2_desync", OBSBPF_ST_H2_TX_DESYNC },
 		{ "tls", OBSBPF_ST_TLS_NOT_INJECTED },
+		{ "adopted", OBSBPF_ST_TRACE_ADOPTED },
 	};
 	stat_samples(out, "obsbpf_trace_inject_skipped_total", "reason", sk, ARRAY_LEN(sk), l, s);
 	counter(out, fmt, "obsbpf_events_read_total", "Request events read from the kernel ring buffer.");
