@@ -18,7 +18,7 @@ static __always_inline void stat_inc(__u32 which)
 /* The FIFO is single-producer (the hook that sees requests) and single-consumer (the hook
  * that sees responses), so head and tail each have one writer. */
 static __always_inline void pending_push(struct obsbpf_conn *c, __u64 now, __u8 method, __u32 route,
-					 const struct obsbpf_trace *t)
+					 const struct obsbpf_trace *t, __u8 http10)
 {
 	__u32 tail = c->tail;
 	if (tail - c->head >= OBSBPF_PENDING) {
@@ -28,6 +28,7 @@ static __always_inline void pending_push(struct obsbpf_conn *c, __u64 now, __u8 
 	struct obsbpf_pending *p = &c->q[tail & (OBSBPF_PENDING - 1)];
 	p->start_ns = now;
 	p->method = method;
+	p->http10 = http10;
 	p->route_id = route;
 	p->tid = 0;
 	p->trace = *t;

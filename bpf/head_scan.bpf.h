@@ -19,7 +19,7 @@
 struct head_info {
 	__u32 head_len;	      /* bytes up to and including the empty line */
 	__u32 first_nl;	      /* offset of the start line's '\n' */
-	__u32 version_ok;     /* the request line ends in HTTP/1.0 or HTTP/1.1 */
+	__u32 version_ok;     /* the request line ends in HTTP/1.0 (1) or HTTP/1.1 (2), else 0 */
 	__u32 upgrade;	      /* an Upgrade header (WebSocket, h2c): wait for the answer */
 	__s64 content_length; /* BODY_UNKNOWN or BODY_CHUNKED when not given by Content-Length */
 };

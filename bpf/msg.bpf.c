@@ -210,7 +210,7 @@ static __always_inline int wait_for_answer(struct obsbpf_conn *c, __u64 now, con
 		stat_inc(OBSBPF_ST_PENDING_FULL);
 		return -1;
 	}
-	pending_push(c, now, OBSBPF_M_UNSEEN, OBSBPF_ROUTE_OVERFLOW, t);
+	pending_push(c, now, OBSBPF_M_UNSEEN, OBSBPF_ROUTE_OVERFLOW, t, 0);
 	c->msg_wait = 1;
 	return 0;
 }
@@ -300,7 +300,7 @@ static __always_inline void on_request(struct sk_msg_md *msg, struct obsbpf_conn
 	if (props && cfg)
 		added = trace_request(msg, c, cfg, scanned, hi, &h.f, &t);
 	__u32 tail = c->tail;
-	pending_push(c, now, (__u8)m, route, &t);
+	pending_push(c, now, (__u8)m, route, &t, hi->version_ok == 1);
 	/* The span's thread: the sender's, here, not whichever task tc sees the answer in. */
 	if (c->tail != tail)
 		c->q[tail & (OBSBPF_PENDING - 1)].tid = (__u32)bpf_get_current_pid_tgid();

@@ -45,7 +45,14 @@ __noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __
 		.status = (__u16)status,
 		.method = p->method,
 		.dir = c->dir,
+		.http10 = p->http10,
 	};
+	/* Client series carry the server's address and port (server.address, server.port). */
+	if (c->dir == OBSBPF_DIR_CLIENT) {
+		key.family = (__u8)a->family;
+		key.peer_port = a->remote_port;
+		__builtin_memcpy(key.peer, a->remote, sizeof(key.peer));
+	}
 	__u64 dur = end_ns > p->start_ns ? end_ns - p->start_ns : 0;
 	__u32 b = hist_bucket(dur);
 
@@ -82,7 +89,8 @@ __noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __
 	e->tid = c->dir == OBSBPF_DIR_CLIENT ? p->tid
 		: obsbpf_cfg_tc_tid	     ? (__u32)bpf_get_current_pid_tgid()
 					     : 0;
-	e->pad = 0;
+	e->http10 = p->http10;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
 	/* A wakeup per event costs microseconds in this program and a context switch in the
 	 * agent; the agent drains on a short timer and is woken only when the ring fills up. */
 	__u64 flags = bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= RINGBUF_WAKEUP_BYTES

@@ -56,7 +56,8 @@ __noinline int obsbpf_tc_request(struct obsbpf_conn *c, struct tc_buf *buf, __u3
 	__builtin_memset(t, 0, sizeof(*t));
 	if (props && cfg)
 		trace_incoming(cfg, &buf->fd.f, t);
-	pending_push(c, now, (__u8)m, obsbpf_route_intern(&buf->line, ln, target, &c->route), t);
+	pending_push(c, now, (__u8)m, obsbpf_route_intern(&buf->line, ln, target, &c->route), t,
+		     tc_head_http10(buf));
 	/* RFC 9112 6.3: no Content-Length and not chunked: no body. Where the body ends, the next
 	 * request starts: segments before it are body, whatever their first bytes look like. */
 	__s64 body = buf->fd.h.body == BODY_UNKNOWN ? 0 : buf->fd.h.body;

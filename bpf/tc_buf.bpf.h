@@ -24,7 +24,7 @@
  * and the body length (BODY_UNKNOWN / BODY_CHUNKED when not given by Content-Length). */
 struct tc_head {
 	__u32 head_end;
-	__u32 pad;
+	__u32 first_nl; /* where the start line ends (its '\n'); 0: not within the bytes loaded */
 	__s64 body;
 };
 

@@ -54,8 +54,10 @@ static __always_inline int tc_line_end(struct tc_buf *buf, __u32 i)
 {
 	__u32 start = buf->start;
 	buf->start = i + 1;
-	if (start == 0) /* the start line */
+	if (start == 0) { /* the start line */
+		buf->fd.h.first_nl = i;
 		return 0;
+	}
 	if (i - start <= 1) { /* "\r\n" or "\n": the end of the head */
 		buf->fd.h.head_end = i + 1;
 		return 1;
@@ -86,6 +88,20 @@ static int tc_scan_word(__u32 w, void *unused)
 			return 1;
 	}
 	return 0;
+}
+
+/* Whether the start line the walk found ends in "HTTP/1.0" (network.protocol.version). Out of
+ * the walk's callback, where each branch would be verified again for every state. */
+static __always_inline __u8 tc_head_http10(struct tc_buf *buf)
+{
+	/* Hidden from clang, which would drop the masks the verifier needs. */
+	__u32 j = buf->fd.h.first_nl;
+	__asm__ __volatile__("" : "+r"(j));
+	if (j < 4 || j >= TC_HEAD_MAX)
+		return 0;
+	__u32 d = buf->b[(j - 1) & (TC_HEAD_MAX - 1)] == '\r' ? j - 2 : j - 1;
+	__asm__ __volatile__("" : "+r"(d));
+	return buf->b[d & (TC_HEAD_MAX - 1)] == '0' && buf->b[(d - 1) & (TC_HEAD_MAX - 1)] == '.';
 }
 
 /* Walks the message head in the first buf->n bytes of buf->b: its end, its body length and,

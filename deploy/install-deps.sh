@@ -13,7 +13,8 @@ test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 promet
 	python3-msgpack python3-yaml binutils libcap2-bin clang-format-14 python3-prometheus-client libclang-rt-14-dev
 	clang-16 clang-19 # the verifier budget is checked with each of Debian's clangs
 	nghttp2-server nghttp2-client nghttp2-proxy python3-grpcio python3-h2 # HTTP/2: nghttpd, nghttp, h2load, nghttpx; gRPC
-	wget openssl) # TLS: a client on GnuTLS (not probed: reported not visible), certificates
+	wget openssl # TLS: a client on GnuTLS (not probed: reported not visible), certificates
+	chromium) # test_demo: the demo's Prometheus graph page, rendered headless
 
 # The kernel tests (tests/kernels/): qemu boots Debian's kernels (apt-get download, dpkg-deb -x,
 # depmod) from a busybox-static initramfs (cpio; xz unpacks the modules busybox's insmod loads).

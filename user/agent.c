@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "logs/logs.h"
 #include "loop/loop.h"
+#include "metrics/buckets.h"
 #include "metrics/exemplars.h"
 #include "metrics/red.h"
 #include "pod/kubepods.h"
@@ -225,6 +226,18 @@ static int agent_preflight(struct agent *a, enum dp_tc_hook *tc_hook, struct tra
 		log_error("agent", "%s: --tc-hook %s: expected auto, tcx or filter", a->mode, cfg->tc_hook);
 		return -1;
 	}
+	enum hist_buckets hb;
+	if (hist_buckets_parse(cfg->histogram_buckets, &hb) < 0) {
+		log_error("agent", "%s: --histogram-buckets %s: expected otel or fine", a->mode,
+			  cfg->histogram_buckets);
+		return -1;
+	}
+	hist_buckets_set(hb);
+	if (strcmp(cfg->url_query, "strip") && strcmp(cfg->url_query, "keep")) {
+		log_error("agent", "%s: --url-query %s: expected strip or keep", a->mode, cfg->url_query);
+		return -1;
+	}
+	tracer_set_url_query_keep(!strcmp(cfg->url_query, "keep"));
 	const char *why = probe_required();
 	if (why) {
 		log_error("agent", "%s: %s\n", a->mode, why);

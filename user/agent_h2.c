@@ -17,6 +17,7 @@
 #include "util/strbuf.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,15 +149,19 @@ void agent_h2_exchange(void *arg, const struct h2_exchange *x)
 		char tmpl[H2_PATH_LEN + 8];
 		route_template(x->path, tmpl, sizeof(tmpl));
 		snprintf(route, sizeof(route), "%s", value_cap_get(h->cap, x->pod_id, CAP_ROUTE, tmpl));
-		sb_printf(&l, "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"",
-			  method_label(x->method), x->status);
-		sb_label_value(&l, route);
-		if (x->version == 1)
-			sb_printf(&l, "\",network_protocol_version=\"1.%u\"", x->minor);
-		else
-			sb_puts(&l, "\",network_protocol_version=\"2\"");
-		if (x->tls)
-			sb_puts(&l, ",url_scheme=\"https\"");
+		char ver[8], addr[INET6_ADDRSTRLEN] = "";
+		snprintf(ver, sizeof(ver), x->version == 1 ? "1.%u" : "2", x->minor);
+		if (x->has_addrs)
+			red_addr_str(x->addrs.family, x->addrs.remote, addr, sizeof(addr));
+		struct red_http rh = { .dir = x->dir,
+				       .method = method_label(x->method),
+				       .status = x->status,
+				       .route = route,
+				       .version = ver,
+				       .server_address = x->has_addrs ? addr : NULL,
+				       .server_port = x->addrs.remote_port,
+				       .tls = x->tls };
+		red_http_labels(&l, &rh);
 		f = x->dir == OBSBPF_DIR_SERVER ? HF_HTTP_SERVER : HF_HTTP_CLIENT;
 	}
 	/* A plain HTTP/2 request reset before any response has no status to count under. */

@@ -83,6 +83,9 @@ struct obsbpf_config {
 	unsigned pushgateway_interval;
 	bool pushgateway_delete;
 	unsigned pushgateway_timeout_ms;
+	const char *histogram_buckets; /* otel|fine (metrics/buckets.h) */
+	const char *url_query;	       /* strip|keep (trace/span.c) */
+	const char *log_fields;	       /* obsbpf|otel|fluentbit (logs/record.h) */
 	/* spans (trace/) */
 	const char *service_name;
 	const char *otlp_endpoint;

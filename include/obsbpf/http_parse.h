@@ -133,7 +133,7 @@ static __always_inline int obsbpf_method_prefix(const __u8 *b, __u32 len)
 	return (int)any;
 }
 
-/* Whether a request line ends in " HTTP/1.0" or " HTTP/1.1" (RFC 9112 3: the version is not
+/* Whether a request line ends in " HTTP/1.0" (1) or " HTTP/1.1" (2), else 0 (RFC 9112 3: the version is not
  * optional; "GET key\r\n" is Redis, not HTTP). t: the 10 bytes before the line's '\n'. */
 static __always_inline int obsbpf_request_version_ok(const __u8 *t)
 {
@@ -145,7 +145,7 @@ static __always_inline int obsbpf_request_version_ok(const __u8 *t)
 	for (__u32 i = 0; i < 8; i++)
 		if (t[i + o] != (__u8)want[i])
 			return 0;
-	return t[8 + o] == '0' || t[8 + o] == '1';
+	return t[8 + o] == '0' ? 1 : t[8 + o] == '1' ? 2 : 0;
 }
 
 /* Returns the status code of "HTTP/1.x NNN ...", or -1. */

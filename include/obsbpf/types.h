@@ -13,13 +13,16 @@
 #define OBSBPF_ROUTE_OVERFLOW 0xffffffffu /* route id once the route table is full */
 #define OBSBPF_PENDING	      4		  /* requests in flight per connection (pipelining depth) */
 
-/* Histogram upper bounds in nanoseconds; the last bucket is +Inf. Finer than OpenTelemetry's
- * default at the low end because in-cluster requests are mostly sub-millisecond. */
+/* Histogram upper bounds in nanoseconds; the last bucket is +Inf. The union of the two sets the
+ * agent renders (--histogram-buckets): OpenTelemetry's advised boundaries for
+ * http.*.request.duration (0.005 ... 10 s, the default) and the fine low ones (0.0001 ... 10 s)
+ * for sub-millisecond in-cluster requests. Every bound rendered is one the kernel counts at, so
+ * either set is exact. */
 #define OBSBPF_HIST_BOUNDS                                                                             \
 	100000ull, 250000ull, 500000ull, 1000000ull, 2500000ull, 5000000ull, 10000000ull, 25000000ull, \
-		50000000ull, 100000000ull, 250000000ull, 500000000ull, 1000000000ull, 2500000000ull,   \
-		5000000000ull, 10000000000ull
-#define OBSBPF_HIST_NBOUNDS 16
+		50000000ull, 75000000ull, 100000000ull, 250000000ull, 500000000ull, 750000000ull,      \
+		1000000000ull, 2500000000ull, 5000000000ull, 7500000000ull, 10000000000ull
+#define OBSBPF_HIST_NBOUNDS 19
 #define OBSBPF_HIST_BUCKETS (OBSBPF_HIST_NBOUNDS + 1)
 
 enum obsbpf_dir {
@@ -89,6 +92,10 @@ struct obsbpf_hist_key {
 	__u16 status;
 	__u8 method;
 	__u8 dir;
+	__u8 http10;	 /* the request line said HTTP/1.0 (else HTTP/1.1) */
+	__u8 family;	 /* client series: the server's address family; 0 on server series */
+	__u16 peer_port; /* client series: the server's port (server.port) */
+	__u8 peer[16];	 /* client series: the server's address (server.address), as in obsbpf_addrs */
 };
 
 struct obsbpf_hist_val {
@@ -173,7 +180,8 @@ struct obsbpf_pending {
 	__u64 start_ns;
 	__u32 route_id;
 	__u8 method;
-	__u8 pad[3];
+	__u8 http10; /* the request line said HTTP/1.0 */
+	__u8 pad[2];
 	__u32 tid; /* client requests: the thread that sent it (sk_msg runs in it); 0: unknown */
 	__u32 pad2;
 	struct obsbpf_trace trace;
@@ -353,7 +361,8 @@ struct obsbpf_http_event {
 	struct obsbpf_addrs addrs;
 	struct obsbpf_trace trace; /* origin OBSBPF_TO_NONE: no span */
 	__u32 tid;		   /* thread that sent the request (client) or the response (server) */
-	__u32 pad;
+	__u8 http10;		   /* the request line said HTTP/1.0 */
+	__u8 pad[3];
 };
 
 #endif

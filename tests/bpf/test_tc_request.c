@@ -111,8 +111,7 @@ static void test_pipelined(void **state)
 {
 	(void)state;
 	NEED_ROOT();
-	const char *r1 = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n",
-		   *r2 = "DELETE /b/9 HTTP/1.1\r\nHost: t\r\n\r\n",
+	const char *r1 = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n", *r2 = "DELETE /b/9 HTTP/1.0\nHost: t\n\n",
 		   *r3 = "POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
 	char seg[256];
 	snprintf(seg, sizeof(seg), "%s%s%s", r1, r2, r3);
@@ -126,6 +125,10 @@ static void test_pipelined(void **state)
 	assert_int_equal(c.q[1].route_id, route_of(r2));
 	assert_int_equal(c.q[2].route_id, route_of(r3));
 	assert_route(c.q[1].route_id, "/b/9");
+	/* network.protocol.version: HTTP/1.0 kept as such (a bare LF ends its line) */
+	assert_int_equal(c.q[0].http10, 0);
+	assert_int_equal(c.q[1].http10, 1);
+	assert_int_equal(c.q[2].http10, 0);
 	/* The last request's body is counted: the next one starts after it. */
 	assert_int_equal(c.rx_next_seq, pr.c2s_seq + (uint32_t)strlen(seg));
 }

@@ -64,6 +64,14 @@ static void client_sent(uint8_t method, uint32_t route, uint64_t start_ns, uint8
 	assert_int_equal(bpfut_conn_set(&fx, pr.client, &c), 0);
 }
 
+/* Client series carry the server's address and port (server.address, server.port). */
+static void client_peer(struct obsbpf_hist_key *k)
+{
+	k->family = AF_INET;
+	k->peer_port = ntohs(pr.saddr.sin_port);
+	memcpy(k->peer, &pr.saddr.sin_addr, 4);
+}
+
 static unsigned bucket_of(uint64_t ns)
 {
 	static const uint64_t bounds[] = { OBSBPF_HIST_BOUNDS };
@@ -91,6 +99,7 @@ static void test_response_status_line(void **state)
 		.method = OBSBPF_M_GET,
 		.dir = OBSBPF_DIR_CLIENT,
 	};
+	client_peer(&k);
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
 	assert_int_equal(bpfut_hist_series(&fx), 1);
@@ -138,6 +147,7 @@ static void test_response_interim_then_final(void **state)
 		.method = OBSBPF_M_POST,
 		.dir = OBSBPF_DIR_CLIENT,
 	};
+	client_peer(&k);
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
 	assert_int_equal(v.count, 1);
@@ -160,6 +170,7 @@ static void test_responses_pipelined(void **state)
 		  "HTTP/1.1 204 No Content\r\n\r\n");
 	assert_int_equal(client_conn().head, 3);
 	struct obsbpf_hist_key k = { .pod_id = BPFUT_POD_ID, .dir = OBSBPF_DIR_CLIENT };
+	client_peer(&k);
 	struct obsbpf_hist_val v;
 	k.route_id = 10, k.status = 200, k.method = OBSBPF_M_GET;
 	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
@@ -190,6 +201,7 @@ static void test_upgrade(void **state)
 		.method = OBSBPF_M_GET,
 		.dir = OBSBPF_DIR_CLIENT,
 	};
+	client_peer(&k);
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&fx, &k, &v), 0); /* the exchange itself is timed */
 	/* Even with a request waiting (sk_msg would not have queued it): tc leaves the stream alone. */
@@ -220,6 +232,7 @@ static void test_events_sampled(void **state)
 		.method = OBSBPF_M_GET,
 		.dir = OBSBPF_DIR_CLIENT,
 	};
+	client_peer(&k);
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
 	assert_int_equal(v.count, 2);

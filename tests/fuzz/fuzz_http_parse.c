@@ -93,7 +93,7 @@ static void check_version(const uint8_t *data, size_t size)
 	int got = obsbpf_request_version_ok(t);
 	/* " HTTP/1.x\r" (CRLF), or " HTTP/1.x" in the last 9 bytes (bare LF) */
 	const __u8 *v = t[9] == '\r' ? t : t + 1;
-	int want = !memcmp(v, " HTTP/1.", 8) && (v[8] == '0' || v[8] == '1');
+	int want = !memcmp(v, " HTTP/1.", 8) && (v[8] == '0' || v[8] == '1') ? v[8] - '0' + 1 : 0;
 	FUZZ_CHECK(got == want);
 	free(t);
 }

@@ -59,9 +59,18 @@ for i, s in sorted(seen.items()):
         "url.scheme": "http",
         "thread.id": 1000 + i,
     }
+    # OpenTelemetry HTTP semantic conventions 1.26: the scheme, the path (server) or the URL
+    # (client; the driver gives client events no route: the path is "/"), error.type on a
+    # server's 5xx and a client's 4xx and 5xx.
+    want_attrs["url.scheme"] = "http"
+    if status >= (400 if i % 2 else 500):
+        want_attrs["error.type"] = str(status)
     if not i % 2:
         want_attrs["http.route"] = "/users/:id"
         want_attrs["client.address"] = "10.9.8.7"
+        want_attrs["url.path"] = "/users/:id"
+    else:
+        want_attrs["url.full"] = "http://10.9.8.7:8080/"
     for k, v in want.items():
         if s[k] != v:
             problems.append("span %d: %s = %r, want %r" % (i, k, s[k], v))
@@ -75,7 +84,8 @@ for i, s in sorted(seen.items()):
         problems.append("span %d: times %d..%d not a recent sub-second interval" % (i, start, end))
     r = s["resource"]
     want_res = {"service.name": service, "k8s.pod.name": "driver-pod", "k8s.namespace.name": "drv-ns",
-                "k8s.node.name": "drv-node", "telemetry.sdk.name": "obsbpf"}
+                "k8s.node.name": "drv-node", "telemetry.sdk.name": "obsbpf", "telemetry.sdk.language": "c",
+                "telemetry.sdk.version": "0.0.0-dev"}
     if r != want_res:
         problems.append("span %d: resource %r" % (i, r))
     if s["scope"] != "obsbpf":

@@ -23,6 +23,8 @@ pod_exec cli "$PY" -c "
 import urllib.request
 for i in range(4):
     urllib.request.urlopen('http://$SRV:8080/py/%d' % i).read()"
+pod_exec cli curl -sS -o /dev/null "http://$SRV:8080/status/404"
+pod_exec cli curl -fsS --http1.0 -o /dev/null "http://$SRV:8080/old/1"
 # pod-local: the pod calls itself over lo
 for i in $(seq 5); do pod_exec cli curl -fsS -o /dev/null "http://127.0.0.1:9090/self"; done
 sleep 0.5
@@ -33,6 +35,13 @@ expect_eq "one-shot client requests" "$(metric_value $C 'http_route="/orders/:id
 expect_eq "keep-alive client requests, hex ids templated" "$(metric_value $C 'http_route="/items/:id"')" 10
 expect_eq "client 503" "$(metric_value $C 'code="503"')" 1
 expect_eq "urllib requests" "$(metric_value $C 'http_route="/py/:id"')" 4
+# OpenTelemetry semantic conventions: server.address/port, error.type on a client's 4xx and 5xx
+expect_eq "server address and port" "$(metric_value $C "server_address=\"$SRV\"" 'server_port="8080"' 'url_scheme="http"')" 27
+expect_eq "error_type on 503" "$(metric_value $C 'code="503"' 'error_type="503"')" 1
+expect_eq "error_type on 404" "$(metric_value $C 'code="404"' 'error_type="404"')" 1
+expect_eq "error_type only on errors" "$(metric_value $C 'error_type=')" 2
+expect_eq "HTTP/1.0 request reported as 1.0" "$(metric_value $C 'http_route="/old/:id"' 'network_protocol_version="1.0"')" 1
+expect_eq "pod-local: server 127.0.0.1:9090" "$(metric_value $C 'http_route="/self"' 'server_address="127.0.0.1"' 'server_port="9090"')" 5
 expect_eq "pod-local, client side" "$(metric_value $C 'http_route="/self"')" 5
 expect_eq "pod-local, server side" "$(metric_value $S 'http_route="/self"')" 5
 expect_eq "no other server requests" "$(metric_value $S)" 5

@@ -101,7 +101,8 @@ c = collections.Counter()
 for l in open(sys.argv[1]):
     s = json.loads(l)
     r = s["resource"]
-    if s["kind"] == 2 and r.get("k8s.pod.name") == sys.argv[2] and r.get("service.name") == sys.argv[2]:
+    # service.name: the workload, the StatefulSet's pod name without its ordinal
+    if s["kind"] == 2 and r.get("k8s.pod.name") == sys.argv[2] and r.get("service.name") == sys.argv[2].rsplit("-", 1)[0]:
         c[r.get("k8s.namespace.name")] += 1
 print(c["alpha"], c["beta"])
 PY

@@ -23,12 +23,14 @@ if agent_launch daemon /readyz --config "$ROOT/deploy/obsbpf.conf.example" --pod
 	for i in $(seq 5); do curl -fsS -o /dev/null "http://$WEB:8080/users/$i"; done
 	curl -sS -o /dev/null "http://$WEB:8080/status/503"
 	for i in $(seq 3); do pod_exec web curl -fsS -o /dev/null "http://$API:8080/orders/$i"; done
+	# a failed client request: the dashboard's client error share queries error_type
+	pod_exec web curl -sS -o /dev/null "http://$API:8080/status/404"
 	W="k8s_pod_name=\"$(pod_name web)\""
-	client_seen() { [ "$(metric_value http_client_request_duration_seconds_count "$W")" -ge 3 ]; }
+	client_seen() { [ "$(metric_value http_client_request_duration_seconds_count "$W")" -ge 4 ]; }
 	wait_for 5 client_seen
 	metrics > "$T/metrics.txt"
 	expect_eq "server requests counted" "$(metric_value http_server_request_duration_seconds_count "$W")" 6
-	expect_eq "client requests counted" "$(metric_value http_client_request_duration_seconds_count "$W")" 3
+	expect_eq "client requests counted" "$(metric_value http_client_request_duration_seconds_count "$W")" 4
 	lint_args=(--metrics "$T/metrics.txt")
 else
 	# The static checks still run (and say what they find); the dashboard's names are then

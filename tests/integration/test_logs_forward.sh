@@ -117,6 +117,44 @@ grep -q "handshake refused: shared key mismatch" "$T/agent.log" && ok "wrong sha
 	fail "wrong shared key not reported: $(tail -3 "$T/agent.log")"
 agent_stop
 
+# --log-fields: OpenTelemetry's k8s.* names (our receiver), the kubernetes map of Fluent Bit's
+# kubernetes filter (the fluent org's FluentServer)
+fields_variant() { # NAME RECEIVER(py|node) FIELDS
+	RECV_PORT=
+	if [ "$2" = node ]; then recv_start_node "$T/$1.jsonl"; else recv_start "$T/$1.jsonl"; fi ||
+		{ fail "$1: receiver"; return; }
+	logs_start --logs "$T/app/*.log" --cri-logs "$T/containers" --pod web --namespace shop --node node-1 \
+		--logs-state "$T/$1.state" --logs-flush-ms 50 --forward "127.0.0.1:$RECV_PORT" --log-fields "$3" ||
+		{ fail "$1: agent start"; recv_kill; return; }
+	wait_lines "$T/$1.jsonl" 8 10
+	if "$PY" - "$T/$1.jsonl" "$3" <<'PYEOF'; then ok "$1: where each line came from, as $3 names it"; else fail "$1: fields"; fi
+import json, sys
+recs = [json.loads(l)["record"] for l in open(sys.argv[1])]
+cri = [r for r in recs if r.get("stream")]
+app = [r for r in recs if not r.get("stream")]
+ok = len(recs) == 8 and cri and app
+for r in recs:
+    ok = ok and not ({"pod", "namespace", "node"} & r.keys())
+    if sys.argv[2] == "otel":
+        ok = ok and r.get("k8s.pod.name") == "web" and r.get("k8s.namespace.name") == "shop" \
+            and r.get("k8s.node.name") == "node-1" and "kubernetes" not in r
+    else:
+        k = r.get("kubernetes", {})
+        ok = ok and k.get("pod_name") == "web" and k.get("namespace_name") == "shop" and k.get("host") == "node-1" \
+            and not any(x.startswith("k8s") for x in r)
+for r in cri:
+    ok = ok and (r.get("k8s.container.name") if sys.argv[2] == "otel" else r["kubernetes"].get("container_name")) == "app"
+ok = ok and any(r.get("trace_id") == "4bf92f3577b34da6a3ce929d0e0e4736" for r in recs)
+if not ok:
+    print(json.dumps(recs[:2]))
+sys.exit(0 if ok else 1)
+PYEOF
+	agent_stop || fail "$1: agent exit status"
+	recv_kill
+}
+fields_variant fields-otel py otel
+fields_variant fields-fluentbit node fluentbit
+
 # bad settings: one line naming the problem, non-zero exit, before anything runs
 bad() { # WANT_SUBSTRING ARGS...
 	local want=$1; shift
@@ -133,4 +171,5 @@ bad "--logs-out file: expected forward or stdout" --forward 127.0.0.1:1 --logs-o
 bad "--forward-compress zstd: expected none or gzip" --forward 127.0.0.1:1 --forward-compress zstd
 bad "state file /nonexistent/x: No such file or directory" --forward 127.0.0.1:1 --logs-state /nonexistent/x
 bad "nothing to do" --logs "$T/app/*.log"
+bad "--log-fields k8s: expected obsbpf, otel or fluentbit" --forward 127.0.0.1:1 --log-fields k8s
 finish

@@ -43,6 +43,11 @@ expect_eq "keep-alive: /k/:id" "$(metric_value $S 'http_route="/k/:id"')" 1
 expect_eq "POST /echo count" "$(metric_value $S 'method="POST"' 'http_route="/echo"')" 2
 expect_eq "HEAD count" "$(metric_value $S 'method="HEAD"')" 1
 expect_eq "HTTP/1.0 count" "$(metric_value $S 'http_route="/old/:id"' 'code="200"')" 4
+# OpenTelemetry semantic conventions: the request's own version, the scheme, error.type on 5xx only
+expect_eq "HTTP/1.0 reported as 1.0" "$(metric_value $S 'http_route="/old/:id"' 'network_protocol_version="1.0"' 'url_scheme="http"')" 4
+expect_eq "HTTP/1.1 reported as 1.1" "$(metric_value $S 'http_route="/"' 'network_protocol_version="1.1"' 'url_scheme="http"')" 15
+expect_eq "no error_type on a server's 404" "$(metric_value $S 'error_type=')" 0
+expect_eq "no server_address on server series" "$(metric_value $S 'server_address=')" 0
 expect_eq "103 then 200: the 200 counted" "$(metric_value $S 'http_route="/hints"' 'code="200"')" 2
 expect_eq "103 then 200: no 103 counted" "$(metric_value $S 'code="103"')" 0
 want=$(grep -c . "$T/nginx-access.log")

@@ -31,11 +31,9 @@ static struct obsbpf_http_event ev(uint32_t route, uint16_t status, uint64_t dur
 
 static struct obsbpf_hist_key key_of(const struct obsbpf_http_event *e)
 {
-	return (struct obsbpf_hist_key){ .pod_id = e->pod_id,
-					 .route_id = e->route_id,
-					 .status = e->status,
-					 .method = e->method,
-					 .dir = e->dir };
+	struct obsbpf_hist_key k;
+	exemplars_key_of(e, &k);
+	return k;
 }
 
 static void test_slot_per_bucket(void **state)
@@ -178,7 +176,7 @@ static void test_render_openmetrics(void **state)
 	assert_non_null(strstr(sb.buf,
 			       ",le=\"0.005\"} 42 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\","
 			       "span_id=\"00f067aa0ba902b7\"} 0.003100000 1700000000.123\n"));
-	assert_non_null(strstr(sb.buf, ",le=\"0.0025\"} 0\n")); /* no exemplar where none landed */
+	assert_non_null(strstr(sb.buf, ",le=\"0.01\"} 42\n")); /* no exemplar where none landed */
 	/* only one exemplar in the whole text */
 	assert_null(strstr(strstr(sb.buf, " # {") + 1, " # {"));
 	/* The same snapshot in 0.0.4 text: no exemplar syntax, no UNIT. */
@@ -188,6 +186,44 @@ static void test_render_openmetrics(void **state)
 	assert_null(strstr(sb.buf, "# UNIT"));
 	assert_non_null(strstr(sb.buf, ",le=\"0.005\"} 42\n"));
 	sb_free(&sb);
+	exemplars_free(x);
+}
+
+/* A rendered bucket covering several kernel buckets carries the latest of their exemplars;
+ * a client series is keyed by its server address too. */
+static void test_render_covering_bucket(void **state)
+{
+	(void)state;
+	struct exemplars *x = exemplars_new(8);
+	struct obsbpf_http_event a = ev(7, 200, 90000, 0xaa);	 /* kernel bucket 0 (<= 100 us) */
+	struct obsbpf_http_event b = ev(7, 200, 900000, 0xbb);	 /* kernel bucket 3 (<= 1 ms) */
+	struct obsbpf_http_event c = ev(7, 200, 60000000, 0xcc); /* kernel bucket 9 (<= 75 ms) */
+	exemplars_record_at(x, &b, 1700000000002);
+	exemplars_record_at(x, &a, 1700000000001);
+	exemplars_record_at(x, &c, 1700000000003);
+	struct dp_hist_entry h[1] = { { .key = key_of(&a) } };
+	h[0].val.count = 3;
+	h[0].val.buckets[0] = h[0].val.buckets[3] = h[0].val.buckets[9] = 1;
+	struct strbuf sb;
+	sb_init(&sb);
+	red_render(&sb, EXPO_OPENMETRICS, &L, h, 1, NULL, 0, x);
+	assert_non_null(strstr(sb.buf, ",le=\"0.005\"} 2 # {trace_id=\"bbbbbbbb"));
+	assert_non_null(strstr(sb.buf, ",le=\"0.075\"} 3 # {trace_id=\"cccccccc"));
+	assert_non_null(strstr(sb.buf, ",le=\"0.05\"} 2\n"));
+	sb_free(&sb);
+
+	struct obsbpf_http_event cl = ev(7, 200, 900000, 0xdd);
+	cl.dir = OBSBPF_DIR_CLIENT;
+	cl.addrs.family = 2;
+	cl.addrs.remote_port = 80;
+	cl.addrs.remote[0] = 10;
+	exemplars_record_at(x, &cl, 1700000000004);
+	struct obsbpf_hist_key k = key_of(&cl);
+	assert_int_equal(k.peer_port, 80);
+	assert_int_equal(k.peer[0], 10);
+	assert_non_null(exemplars_get(x, &k));
+	k.peer_port = 81;
+	assert_null(exemplars_get(x, &k));
 	exemplars_free(x);
 }
 
@@ -217,9 +253,10 @@ static void test_counters_openmetrics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_slot_per_bucket),	    cmocka_unit_test(test_unsampled_ignored),
-		cmocka_unit_test(test_bounded_and_evicted), cmocka_unit_test(test_wall_clock),
-		cmocka_unit_test(test_render_openmetrics),  cmocka_unit_test(test_counters_openmetrics),
+		cmocka_unit_test(test_slot_per_bucket),	     cmocka_unit_test(test_unsampled_ignored),
+		cmocka_unit_test(test_bounded_and_evicted),  cmocka_unit_test(test_wall_clock),
+		cmocka_unit_test(test_render_openmetrics),   cmocka_unit_test(test_render_covering_bucket),
+		cmocka_unit_test(test_counters_openmetrics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bpf/datapath.h"
+#include "metrics/buckets.h"
 #include "metrics/hist_store.h"
 #include "metrics/value_cap.h"
 #include "util/strbuf.h"
@@ -39,7 +40,9 @@ static void test_buckets_and_render(void **state)
 	assert_int_equal(hist_store_series(s), 2);
 	struct strbuf b;
 	sb_init(&b);
+	hist_buckets_set(HB_FINE); /* the fine bounds; the default is OpenTelemetry's */
 	hist_store_render(s, &b, EXPO_PROMETHEUS, HF_HTTP_SERVER, pods, 2);
+	hist_buckets_set(HB_OTEL);
 	const char *want_le1 =
 		"http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
 		"http_response_status_code=\"200\",http_route=\"/a\",network_protocol_version=\"2\","
@@ -106,7 +109,8 @@ static void test_families(void **state)
 	const char *fam = strstr(b.buf, "# TYPE http_server_request_duration_seconds histogram");
 	const char *k = strstr(b.buf,
 			       "http_server_request_duration_seconds_count{http_request_method=\"GET\","
-			       "http_response_status_code=\"200\",http_route=\"_OTHER\",k8s");
+			       "http_response_status_code=\"200\",http_route=\"_OTHER\","
+			       "network_protocol_version=\"1.1\",url_scheme=\"http\",k8s");
 	const char *u = strstr(b.buf, "network_protocol_version=\"2\",k8s_pod_name=\"web-1\"");
 	const char *client = strstr(b.buf, "# TYPE http_client_request_duration_seconds histogram");
 	const char *rpc = strstr(b.buf, "# TYPE rpc_server_duration_seconds histogram");

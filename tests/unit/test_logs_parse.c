@@ -356,6 +356,75 @@ static void test_record_k8s_keys(void **st)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* --log-fields otel: OpenTelemetry's k8s.* names; fluentbit: the kubernetes map Fluent Bit's
+ * kubernetes filter makes, with the line's own "kubernetes" field not repeated. */
+static void test_record_log_fields(void **st)
+{
+	(void)st;
+	const char *line =
+		"{\"msg\":\"hi\",\"kubernetes\":\"spoof\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}";
+	struct log_parsed r;
+	parse(line, &r);
+	struct log_meta m = { .pod = "pg-0",
+			      .namespace_ = "billing",
+			      .uid = "0f3c-9a1e",
+			      .node = "n1",
+			      .container = "db",
+			      .has_restart = true,
+			      .restart = 2,
+			      .k8s_keys = true,
+			      .fields = LF_OTEL };
+	for (int pass = 0; pass < 2; pass++) {
+		msgpack_sbuffer sb;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		log_record_pack(&pk, 1700000000000000000ull, line, strlen(line), &r, &m);
+		msgpack_unpacked u;
+		msgpack_unpacked_init(&u);
+		size_t off = 0;
+		assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+		const msgpack_object *rec = &u.data.via.array.ptr[1];
+		assert_str(map_get(rec, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+		assert_str(map_get(rec, "msg"), "hi");
+		assert_null(map_get(rec, "k8s_pod_name"));
+		if (pass == 0) {
+			assert_str(map_get(rec, "k8s.pod.name"), "pg-0");
+			assert_str(map_get(rec, "k8s.namespace.name"), "billing");
+			assert_str(map_get(rec, "k8s.pod.uid"), "0f3c-9a1e");
+			assert_str(map_get(rec, "k8s.node.name"), "n1");
+			assert_str(map_get(rec, "k8s.container.name"), "db");
+			assert_int_equal(map_get(rec, "k8s.container.restart_count")->via.u64, 2);
+			assert_str(map_get(rec, "kubernetes"), "spoof"); /* not ours in this mode */
+		} else {
+			const msgpack_object *k = map_get(rec, "kubernetes");
+			assert_non_null(k);
+			assert_int_equal(k->type, MSGPACK_OBJECT_MAP);
+			assert_int_equal(k->via.map.size, 5);
+			assert_str(map_get(k, "pod_name"), "pg-0");
+			assert_str(map_get(k, "namespace_name"), "billing");
+			assert_str(map_get(k, "pod_id"), "0f3c-9a1e");
+			assert_str(map_get(k, "host"), "n1");
+			assert_str(map_get(k, "container_name"), "db");
+			assert_int_equal(map_get(rec, "container_restart_count")->via.u64, 2);
+			unsigned seen = 0; /* the line's "kubernetes" is not repeated */
+			for (uint32_t i = 0; i < rec->via.map.size; i++) {
+				const msgpack_object *key = &rec->via.map.ptr[i].key;
+				seen += key->via.str.size == 10 &&
+					!memcmp(key->via.str.ptr, "kubernetes", 10);
+			}
+			assert_int_equal(seen, 1);
+		}
+		msgpack_unpacked_destroy(&u);
+		msgpack_sbuffer_destroy(&sb);
+		m.fields = LF_FLUENTBIT;
+	}
+	enum log_fields f;
+	assert_int_equal(log_fields_parse("fluentbit", &f), 0);
+	assert_int_equal(f, LF_FLUENTBIT);
+	assert_int_equal(log_fields_parse("k8s", &f), -1);
+}
+
 static void test_logfmt_record_unescapes(void **st)
 {
 	(void)st;
@@ -497,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_docker_json),
 		cmocka_unit_test(test_pod_log_path),
 		cmocka_unit_test(test_record_k8s_keys),
+		cmocka_unit_test(test_record_log_fields),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

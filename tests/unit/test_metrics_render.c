@@ -8,11 +8,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "metrics/buckets.h"
 #include "metrics/red.h"
 #include "util/strbuf.h"
 
 static const struct pod_labels L = { "web-1", "shop", "node-a" };
 #define PL "k8s_pod_name=\"web-1\",k8s_namespace_name=\"shop\",k8s_node_name=\"node-a\""
+/* The semantic conventions' labels of an HTTP/1.1 cleartext server series. */
+#define SV "network_protocol_version=\"1.1\",url_scheme=\"http\"," PL
 
 static void render(struct strbuf *sb)
 {
@@ -23,10 +26,13 @@ static void render(struct strbuf *sb)
 					     .route_id = OBSBPF_ROUTE_OVERFLOW,
 					     .status = 503,
 					     .method = OBSBPF_M_POST,
-					     .dir = OBSBPF_DIR_CLIENT };
+					     .dir = OBSBPF_DIR_CLIENT,
+					     .family = 2 /* AF_INET */,
+					     .peer_port = 8080,
+					     .peer = { 10, 1, 2, 3 } };
 	h[0].val.count = 1;
 	h[0].val.sum_ns = 2000000000ull;
-	h[0].val.buckets[13] = 1; /* (1 s, 2.5 s] */
+	h[0].val.buckets[15] = 1; /* (1 s, 2.5 s] */
 	h[1].key = (struct obsbpf_hist_key){
 		.route_id = 7, .status = 200, .method = OBSBPF_M_GET, .dir = OBSBPF_DIR_SERVER
 	};
@@ -34,6 +40,7 @@ static void render(struct strbuf *sb)
 	h[1].val.sum_ns = 1500000;
 	h[1].val.buckets[0] = 1; /* <= 100 us */
 	h[1].val.buckets[3] = 2; /* (500 us, 1 ms] */
+	h[1].key.http10 = 1;
 	sb_init(sb);
 	red_render(sb, EXPO_PROMETHEUS, &L, h, 2, r, 1, NULL);
 }
@@ -42,27 +49,47 @@ static void test_server_histogram(void **state)
 {
 	(void)state;
 	struct strbuf sb;
+	hist_buckets_set(HB_FINE);
 	render(&sb);
+	hist_buckets_set(HB_OTEL);
 	const char *s = sb.buf;
+#define SV10 "network_protocol_version=\"1.0\",url_scheme=\"http\"," PL
 	assert_non_null(strstr(s, "# TYPE http_server_request_duration_seconds histogram\n"));
 	assert_non_null(strstr(s,
 			       "http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
-			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL
+			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," SV10
 			       ",le=\"0.0001\"} 1\n"));
 	/* cumulative */
-	assert_non_null(strstr(s, PL ",le=\"0.0005\"} 1\n"));
-	assert_non_null(strstr(s, PL ",le=\"0.001\"} 3\n"));
+	assert_non_null(strstr(s, SV10 ",le=\"0.0005\"} 1\n"));
+	assert_non_null(strstr(s, SV10 ",le=\"0.001\"} 3\n"));
+	/* fine: no 0.075 (a bound of the advised set only) */
+	assert_null(strstr(s, "le=\"0.075\""));
 	assert_non_null(strstr(s,
 			       "http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
-			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL
+			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," SV10
 			       ",le=\"+Inf\"} 3\n"));
 	assert_non_null(strstr(s,
 			       "http_server_request_duration_seconds_sum{http_request_method=\"GET\","
-			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL
+			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," SV10
 			       "} 0.001500000\n"));
 	assert_non_null(strstr(s,
 			       "http_server_request_duration_seconds_count{http_request_method=\"GET\","
-			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," PL "} 3\n"));
+			       "http_response_status_code=\"200\",http_route=\"/users/:id\"," SV10 "} 3\n"));
+	sb_free(&sb);
+
+	/* The default: OpenTelemetry's advised bounds, 0.005 to 10 s, 14 of them and +Inf. */
+	render(&sb);
+	s = strstr(sb.buf, "http_server_request_duration_seconds_bucket");
+	assert_non_null(s);
+	static const char *const otel[] = { "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25",
+					    "0.5",   "0.75", "1",     "2.5",  "5",     "7.5", "10" };
+	for (size_t i = 0; i < sizeof(otel) / sizeof(otel[0]); i++) {
+		char want[256];
+		snprintf(want, sizeof(want), SV10 ",le=\"%s\"} 3\n", otel[i]);
+		assert_non_null(strstr(s, want));
+	}
+	assert_null(strstr(sb.buf, "le=\"0.001\""));
+	assert_null(strstr(sb.buf, "le=\"0.0001\""));
 	sb_free(&sb);
 }
 
@@ -76,12 +103,15 @@ static void test_client_overflow_route(void **state)
 	assert_true(client > strstr(sb.buf, "http_server_request_duration_seconds_count"));
 	assert_non_null(strstr(client,
 			       "http_client_request_duration_seconds_bucket{http_request_method=\"POST\","
-			       "http_response_status_code=\"503\",http_route=\"_OTHER\"," PL
-			       ",le=\"1\"} 0\n"));
+			       "http_response_status_code=\"503\",http_route=\"_OTHER\",error_type=\"503\","
+			       "network_protocol_version=\"1.1\",server_address=\"10.1.2.3\","
+			       "server_port=\"8080\",url_scheme=\"http\"," PL ",le=\"1\"} 0\n"));
 	assert_non_null(strstr(client, PL ",le=\"2.5\"} 1\n"));
 	assert_non_null(strstr(client,
 			       "_sum{http_request_method=\"POST\",http_response_status_code=\"503\","
-			       "http_route=\"_OTHER\"," PL "} 2.000000000\n"));
+			       "http_route=\"_OTHER\",error_type=\"503\",network_protocol_version=\"1.1\","
+			       "server_address=\"10.1.2.3\",server_port=\"8080\",url_scheme=\"http\"," PL
+			       "} 2.000000000\n"));
 	/* no client series inside the server family */
 	const char *first_post = strstr(sb.buf, "\"POST\"");
 	assert_true(first_post > client);
@@ -136,11 +166,11 @@ static void test_torn_snapshot(void **state)
 	struct strbuf sb;
 	sb_init(&sb);
 	red_render(&sb, EXPO_OPENMETRICS, &L, h, 1, NULL, 0, NULL);
-	assert_non_null(strstr(sb.buf, PL ",le=\"0.0005\"} 3\n"));
-	assert_non_null(strstr(sb.buf, PL ",le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(sb.buf, SV ",le=\"0.005\"} 3\n"));
+	assert_non_null(strstr(sb.buf, SV ",le=\"+Inf\"} 3\n"));
 	assert_non_null(strstr(sb.buf,
 			       "_count{http_request_method=\"GET\",http_response_status_code=\"200\","
-			       "http_route=\"_OTHER\"," PL "} 3\n"));
+			       "http_route=\"_OTHER\"," SV "} 3\n"));
 	sb_free(&sb);
 }
 
@@ -174,11 +204,11 @@ static void test_several_pods(void **state)
 	struct strbuf sb;
 	sb_init(&sb);
 	red_render_pods(&sb, EXPO_PROMETHEUS, pods, 2, h, 3, NULL, 0, NULL);
-	assert_non_null(
-		strstr(sb.buf,
-		       "http_server_request_duration_seconds_count{http_request_method=\"GET\","
-		       "http_response_status_code=\"200\",http_route=\"_OTHER\",k8s_pod_name=\"web-1\","
-		       "k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 10\n"));
+	assert_non_null(strstr(sb.buf,
+			       "http_server_request_duration_seconds_count{http_request_method=\"GET\","
+			       "http_response_status_code=\"200\",http_route=\"_OTHER\","
+			       "network_protocol_version=\"1.1\",url_scheme=\"http\",k8s_pod_name=\"web-1\","
+			       "k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 10\n"));
 	assert_non_null(strstr(
 		sb.buf, "k8s_pod_name=\"api-1\",k8s_namespace_name=\"shop\",k8s_node_name=\"n\"} 30\n"));
 	assert_null(strstr(sb.buf, "} 20\n")); /* pod 2 is gone */

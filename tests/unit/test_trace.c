@@ -162,14 +162,16 @@ static void test_encode_roundtrip(void **state)
 	inet_pton(AF_INET6, "fd00::2", e.addrs.local);
 	memset(e.trace.parent_id, 0x77, 8);
 	e.trace.span_id[7] = 0x99;
+	e.http10 = 1;
 	span_from_event(&sp[1], &e, NULL, 0, 1); /* client span, child, pod b */
+	e.http10 = 0;
 	e.status = 200;
 	e.trace.span_id[7] = 0x9a;
 	span_from_event(&sp[2], &e, NULL, 0, 0); /* pod a again */
 	const struct span *v[3] = { &sp[0], &sp[1], &sp[2] };
 	struct span_resource res[2] = {
 		{ "checkout", "web-1", "shop", "node-a" },
-		{ NULL, "api-7", "shop", "node-b" }, /* no service name: the pod name */
+		{ NULL, "api-7", "shop", "node-b" }, /* no service name: the pod's workload */
 	};
 	struct otlp_scratch sc = { 0 };
 	const uint8_t *buf;
@@ -189,7 +191,12 @@ static void test_encode_roundtrip(void **state)
 	assert_string_equal(attr(rk, ra->resource->n_attributes, "telemetry.sdk.name")->string_value,
 			    "obsbpf");
 	rk = (const Otlp__KeyValue *const *)rb->resource->attributes;
-	assert_string_equal(attr(rk, rb->resource->n_attributes, "service.name")->string_value, "api-7");
+	assert_string_equal(attr(rk, ra->resource->n_attributes, "telemetry.sdk.language")->string_value,
+			    "c");
+	assert_non_null(attr(rk, ra->resource->n_attributes, "telemetry.sdk.version"));
+	rk = (const Otlp__KeyValue *const *)rb->resource->attributes;
+	/* a StatefulSet's pod api-7: the workload api */
+	assert_string_equal(attr(rk, rb->resource->n_attributes, "service.name")->string_value, "api");
 	assert_int_equal(ra->n_scope_spans, 1);
 	assert_string_equal(ra->scope_spans[0]->scope->name, "obsbpf");
 	assert_int_equal(ra->scope_spans[0]->n_spans, 2);
@@ -216,6 +223,10 @@ static void test_encode_roundtrip(void **state)
 	assert_int_equal(attr_int(s, "network.peer.port"), 51000);
 	assert_string_equal(attr_str(s, "network.protocol.version"), "1.1");
 	assert_int_equal(attr_int(s, "thread.id"), 4242);
+	assert_string_equal(attr_str(s, "url.scheme"), "http");
+	assert_string_equal(attr_str(s, "url.path"), "/users/:id");
+	assert_null(attr_str(s, "url.full")); /* client spans only */
+	assert_null(attr_str(s, "error.type"));
 
 	s = rb->scope_spans[0]->spans[0];
 	assert_int_equal(s->kind, OTLP__SPAN__SPAN_KIND__SPAN_KIND_CLIENT);
@@ -228,6 +239,10 @@ static void test_encode_roundtrip(void **state)
 	assert_int_equal(attr_int(s, "server.port"), 9000);
 	assert_non_null(s->status);
 	assert_int_equal(s->status->code, OTLP__STATUS__STATUS_CODE__STATUS_CODE_ERROR); /* client 404 */
+	assert_string_equal(attr_str(s, "error.type"), "404");
+	assert_string_equal(attr_str(s, "url.full"), "http://10.0.0.7:9000/"); /* route unknown */
+	assert_null(attr_str(s, "url.path"));
+	assert_string_equal(attr_str(s, "network.protocol.version"), "1.0"); /* an HTTP/1.0 request */
 
 	s = ra->scope_spans[0]->spans[1];
 	assert_int_equal(s->span_id.data[7], 0x9a);
@@ -249,7 +264,7 @@ static void test_exchange_spans(void **state)
 				 .status = 200,
 				 .grpc_status = -1,
 				 .method = "PATCH",
-				 .path = "/items/7" };
+				 .path = "/items/7?token=s3cret" };
 	x.addrs.family = AF_INET;
 	x.addrs.local_port = 8080;
 	struct obsbpf_trace tr = { .trace_id = { 1 }, .span_id = { 2 }, .flags = 1, .origin = OBSBPF_TO_NEW };
@@ -294,6 +309,9 @@ static void test_exchange_spans(void **state)
 	assert_string_equal(attr_str(s[0], "network.protocol.version"), "2");
 	assert_string_equal(attr_str(s[0], "http.route"), "/items/:id");
 	assert_int_equal(attr_int(s[0], "thread.id"), -1); /* unknown for HTTP/2: not sent */
+	assert_string_equal(attr_str(s[0], "url.path"), "/items/7");
+	assert_null(attr_str(s[0], "url.query")); /* stripped by default */
+	assert_string_equal(attr_str(s[1], "error.type"), "14");
 	assert_string_equal(s[1]->name, "shop.v1.Cart/Add");
 	assert_string_equal(attr_str(s[1], "rpc.system"), "grpc");
 	assert_string_equal(attr_str(s[1], "rpc.service"), "shop.v1.Cart");
@@ -303,6 +321,56 @@ static void test_exchange_spans(void **state)
 	assert_int_equal(s[1]->status->code, OTLP__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
 	assert_int_equal(s[2]->kind, OTLP__SPAN__SPAN_KIND__SPAN_KIND_CLIENT);
 	assert_int_equal(attr_int(s[2], "rpc.grpc.status_code"), 5);
+	otlp__export_trace_service_request__free_unpacked(r, NULL);
+}
+
+/* --url-query keep: url.query on server spans, the query in a client's url.full; the client's
+ * :authority (or Host) names the server in url.full, else its address (IPv6 in brackets). */
+static void test_url_attributes(void **state)
+{
+	(void)state;
+	struct h2_exchange x = { .dir = OBSBPF_DIR_SERVER,
+				 .status = 200,
+				 .grpc_status = -1,
+				 .method = "GET",
+				 .path = "/search?q=1",
+				 .version = 1,
+				 .minor = 1,
+				 .tls = true };
+	struct obsbpf_trace tr = { .trace_id = { 1 }, .span_id = { 2 }, .flags = 1, .origin = OBSBPF_TO_NEW };
+	struct span sp[3];
+	span_from_exchange(&sp[0], &x, &tr, "/search", 0);
+	x.dir = OBSBPF_DIR_CLIENT;
+	snprintf(x.authority, sizeof(x.authority), "api.shop:8443");
+	span_from_exchange(&sp[1], &x, &tr, NULL, 0);
+	x.authority[0] = '\0';
+	x.tls = false;
+	x.addrs.family = AF_INET6;
+	x.addrs.remote_port = 80;
+	inet_pton(AF_INET6, "fd00::7", x.addrs.remote);
+	span_from_exchange(&sp[2], &x, &tr, NULL, 0);
+	const struct span *v[3] = { &sp[0], &sp[1], &sp[2] };
+	struct span_resource res = { NULL, "web-7d4b9c8f6d-x2x9q", "shop", "n" };
+	struct otlp_scratch sc = { 0 };
+	const uint8_t *buf;
+	size_t len;
+	span_set_url_query_keep(true);
+	assert_int_equal(otlp_encode(&sc, v, 3, &res, 1, &buf, &len), 0);
+	span_set_url_query_keep(false);
+	Otlp__ExportTraceServiceRequest *r = otlp__export_trace_service_request__unpack(NULL, len, buf);
+	otlp_scratch_free(&sc);
+	assert_non_null(r);
+	const Otlp__KeyValue *const *rk =
+		(const Otlp__KeyValue *const *)r->resource_spans[0]->resource->attributes;
+	assert_string_equal(
+		attr(rk, r->resource_spans[0]->resource->n_attributes, "service.name")->string_value,
+		"web"); /* a Deployment's pod */
+	Otlp__Span **s = r->resource_spans[0]->scope_spans[0]->spans;
+	assert_string_equal(attr_str(s[0], "url.path"), "/search");
+	assert_string_equal(attr_str(s[0], "url.query"), "q=1");
+	assert_string_equal(attr_str(s[0], "url.scheme"), "https");
+	assert_string_equal(attr_str(s[1], "url.full"), "https://api.shop:8443/search?q=1");
+	assert_string_equal(attr_str(s[2], "url.full"), "http://[fd00::7]:80/search?q=1");
 	otlp__export_trace_service_request__free_unpacked(r, NULL);
 }
 
@@ -514,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_span_error_status),
 		cmocka_unit_test(test_encode_roundtrip),
 		cmocka_unit_test(test_exchange_spans),
+		cmocka_unit_test(test_url_attributes),
 		cmocka_unit_test(test_decode_response),
 		cmocka_unit_test(test_retry_policy),
 		cmocka_unit_test(test_retry_delay),

@@ -13,6 +13,8 @@
 #define HTTP_CMDS  (CMD_ATTACH | CMD_LOGS | CMD_DAEMON)
 #define CTL_CMDS   (CMD_ATTACH | CMD_DAEMON | CMD_STATUS | CMD_OBSERVE)
 
+/* Left as it is: clang-format lays this table out anew, wholesale, when an entry is added. */
+// clang-format off
 const struct
 	opt_def
 		obsbpf_options
@@ -59,6 +61,10 @@ const struct
 				  AGENT_CMDS },
 				{ "max-routes", 0, OPT_UINT, OFF(max_routes), "256", "N",
 				  "distinct http_route values kept (and, per pod, HTTP/2 routes and gRPC methods); later ones are counted under \"_OTHER\"",
+				  AGENT_CMDS },
+				{ "histogram-buckets", 0, OPT_STRING, OFF(histogram_buckets), "otel",
+				  "otel|fine",
+				  "bounds of the request duration histograms: otel, OpenTelemetry's advised 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10 s; fine, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 s for sub-millisecond in-cluster requests (the kernel counts at both, so either is exact)",
 				  AGENT_CMDS },
 				{ "max-h2-connections", 0, OPT_UINT, OFF(max_h2_conns), "1024", "N",
 				  "HTTP/2 connections decoded at once per pod (each holds two HPACK tables); past it new ones pass untouched and unmeasured, counted in obsbpf_connections_unparsed_total{protocol=\"h2\",reason=\"connection_limit\"}",
@@ -119,6 +125,10 @@ const struct
 				  FWD_CMDS },
 				{ "logs-tag", 0, OPT_STRING, OFF(logs_tag), "obsbpf.logs", "TAG",
 				  "Fluent tag of the forwarded records", FWD_CMDS },
+				{ "log-fields", 0, OPT_STRING, OFF(log_fields), "obsbpf",
+				  "obsbpf|otel|fluentbit",
+				  "how forwarded records name where a line came from: obsbpf, pod, namespace, pod_uid, node, container (daemon: k8s_pod_name, k8s_namespace_name, ...); otel, OpenTelemetry's k8s.pod.name, k8s.namespace.name, k8s.pod.uid, k8s.node.name, k8s.container.name, k8s.container.restart_count; fluentbit, a kubernetes map {pod_name, namespace_name, pod_id, host, container_name} as Fluent Bit's kubernetes filter makes it",
+				  FWD_CMDS },
 				{ "logs-state", 0, OPT_STRING, OFF(logs_state), NULL, "FILE",
 				  "checkpoint of delivered offsets (default /var/lib/obsbpf/logs-<namespace>_<pod>.state; daemon: /var/lib/obsbpf/logs-daemon.state)",
 				  FWD_CMDS },
@@ -192,8 +202,11 @@ const struct
 				  "delete the pod's (daemon: the node's) group from the Pushgateway on a clean shutdown",
 				  AGENT_CMDS },
 				{ "service-name", 0, OPT_STRING, OFF(service_name), NULL, "NAME",
-				  "service.name of the pod's spans (default: the pod name; daemon: always each pod's name)",
+				  "service.name of the pod's spans (default: the pod's workload, its name without the suffix a Deployment (web-7d4b9c8f6d-x2x9q: web), DaemonSet or Job (-x2x9q) or StatefulSet (db-0: db) gives it; daemon: always each pod's workload)",
 				  POD_CMDS },
+				{ "url-query", 0, OPT_STRING, OFF(url_query), "strip", "strip|keep",
+				  "whether spans keep the request's query in url.query (server) and url.full (client); queries often carry tokens. Only HTTP/2 and TLS requests have it: the kernel drops HTTP/1 queries",
+				  AGENT_CMDS },
 				{ "otlp-endpoint", 0, OPT_STRING, OFF(otlp_endpoint), NULL, "URL",
 				  "OpenTelemetry collector to export spans to (http://HOST:4318, /v1/traces appended; for grpc http://HOST:4317); default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans",
 				  AGENT_CMDS },
@@ -228,3 +241,4 @@ const struct
 				{ "help", 'h', OPT_FLAG, OFF(help), NULL, NULL, "show this help", ~0u },
 				{ 0 },
 			};
+// clang-format on

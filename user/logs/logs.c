@@ -56,6 +56,10 @@ static int configure(struct logs *l, const struct obsbpf_config *cfg)
 		log_error("logs", "--forward-compress %s: expected none or gzip\n", cfg->forward_compress);
 		return -EINVAL;
 	}
+	if (log_fields_parse(cfg->log_fields ? cfg->log_fields : "obsbpf", &l->fields) < 0) {
+		log_error("logs", "--log-fields %s: expected obsbpf, otel or fluentbit\n", cfg->log_fields);
+		return -EINVAL;
+	}
 	if (cfg->logs_max_line < 16 || cfg->logs_max_line > (64u << 20)) {
 		log_error("logs", "--logs-max-line %u: expected 16 to 67108864\n", cfg->logs_max_line);
 		return -EINVAL;

@@ -17,6 +17,7 @@
 #include "http/server.h"
 #include "parse.h"
 #include "pod/pod.h"
+#include "record.h"
 #include "podlog.h"
 #include "spool.h"
 #include "util/strbuf.h"
@@ -55,6 +56,7 @@ struct logs {
 	uint64_t seq;
 	struct loop_watch *flush_timer;
 	bool to_stdout, gzip;
+	enum log_fields fields; /* --log-fields */
 	size_t chunk_bytes, max_line;
 	char state_path[PATH_MAX];
 	char root[64];

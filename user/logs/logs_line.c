@@ -80,7 +80,8 @@ bool logs_on_line(void *arg, struct tail_file *f, const char *line, size_t len, 
 			      .container = file->container,
 			      .file = file->name,
 			      .stream = stream,
-			      .truncated = truncated };
+			      .truncated = truncated,
+			      .fields = l->fields };
 	if (pm) { /* daemon: the pod and container the kubelet's path names */
 		m.pod = pm->pl.pod.name;
 		m.namespace_ = pm->pl.pod.namespace_;

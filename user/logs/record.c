@@ -169,6 +169,19 @@ static void pack_logfmt_value(struct packer *w, const struct logfmt_pair *p)
 	free(tmp);
 }
 
+int log_fields_parse(const char *s, enum log_fields *out)
+{
+	static const char *const names[] = {
+		[LF_OBSBPF] = "obsbpf", [LF_OTEL] = "otel", [LF_FLUENTBIT] = "fluentbit"
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum log_fields)i;
+			return 0;
+		}
+	return -1;
+}
+
 unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line, size_t len,
 			 const struct log_parsed *r, const struct log_meta *m)
 {
@@ -188,21 +201,50 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 		}                              \
 	} while (0)
 	/* Daemon mode names where a line came from as the metrics do (OpenTelemetry's k8s.*
-	 * attributes, '.' spelt '_'); attach keeps the short names it always had. */
-	bool k8s = m->k8s_keys;
+	 * attributes, '.' spelt '_'); attach keeps the short names it always had; --log-fields
+	 * otel the attributes' own names, fluentbit the map Fluent Bit's kubernetes filter adds. */
+	enum {
+		N_POD,
+		N_NS,
+		N_UID,
+		N_NODE,
+		N_CONTAINER,
+		N_RESTART,
+		N_MAX
+	};
+	static const char *const names[4][N_MAX] = {
+		{ "pod", "namespace", "pod_uid", "node", "container", "container_restart_count" },
+		{ "k8s_pod_name", "k8s_namespace_name", "k8s_pod_uid", "k8s_node_name", "k8s_container_name",
+		  "k8s_container_restart_count" },
+		{ "k8s.pod.name", "k8s.namespace.name", "k8s.pod.uid", "k8s.node.name", "k8s.container.name",
+		  "k8s.container.restart_count" },
+		{ "pod_name", "namespace_name", "pod_id", "host", "container_name",
+		  "container_restart_count" },
+	};
+	bool fb = m->fields == LF_FLUENTBIT;
+	const char *const *nm = names[fb ? 3 : m->fields == LF_OTEL ? 2 : m->k8s_keys ? 1 : 0];
+	/* fluentbit: those go into the "kubernetes" map (own.k holds its key once, vals NULL) */
+	const char *kv[N_CONTAINER + 1] = { m->pod, m->namespace_, m->uid, m->node, m->container };
+	int nkube = 0;
 	OWN("file", m->file);
-	OWN(k8s ? "k8s_pod_name" : "pod", m->pod);
-	OWN(k8s ? "k8s_namespace_name" : "namespace", m->namespace_);
-	OWN(k8s ? "k8s_pod_uid" : "pod_uid", m->uid);
-	OWN(k8s ? "k8s_node_name" : "node", m->node);
-	OWN(k8s ? "k8s_container_name" : "container", m->container);
+	if (fb) {
+		for (int i = 0; i <= N_CONTAINER; i++)
+			nkube += kv[i] && *kv[i];
+		if (nkube) {
+			own.k[own.n] = "kubernetes";
+			vals[own.n++] = NULL;
+		}
+	} else {
+		for (int i = 0; i <= N_CONTAINER; i++)
+			OWN(nm[i], kv[i]);
+	}
 	OWN("stream", m->stream);
 	OWN("format", fmt_names[r->format]);
 	OWN("level", r->level);
 	OWN("trace_id", r->trace_id);
 	OWN("span_id", r->span_id);
 #undef OWN
-	const char *restart_key = k8s ? "k8s_container_restart_count" : "container_restart_count";
+	const char *restart_key = nm[N_RESTART];
 	bool restart = m->has_restart;
 	int nstr = own.n;
 	if (restart) /* in own.k (not repeated from the line), packed as a number after the strings */
@@ -232,7 +274,16 @@ unsigned log_record_pack(msgpack_packer *pk, uint64_t time_ns, const char *line,
 	}
 	for (int i = 0; i < nstr; i++) {
 		pack_cstr(&w, own.k[i]);
-		pack_cstr(&w, vals[i]);
+		if (vals[i]) {
+			pack_cstr(&w, vals[i]);
+			continue;
+		}
+		msgpack_pack_map(pk, (size_t)nkube);
+		for (int j = 0; j <= N_CONTAINER; j++)
+			if (kv[j] && *kv[j]) {
+				pack_cstr(&w, nm[j]);
+				pack_cstr(&w, kv[j]);
+			}
 	}
 	if (restart) {
 		pack_cstr(&w, restart_key);

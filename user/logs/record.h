@@ -14,6 +14,16 @@
 
 struct strbuf;
 
+/* --log-fields: how a record names where its line came from. */
+enum log_fields {
+	LF_OBSBPF = 0, /* pod, namespace, ... (attach); k8s_pod_name, ... (daemon) */
+	LF_OTEL,       /* OpenTelemetry's resource attributes: k8s.pod.name, k8s.namespace.name, ... */
+	LF_FLUENTBIT,  /* "kubernetes": {pod_name, namespace_name, pod_id, host, container_name}, as
+			* Fluent Bit's kubernetes filter writes it */
+};
+/* "obsbpf", "otel", "fluentbit" -> 0 and *out; -1 otherwise. */
+int log_fields_parse(const char *s, enum log_fields *out);
+
 /* Where a line came from: the enrichment fields. NULL or "" fields are left out. */
 struct log_meta {
 	const char *pod;
@@ -24,11 +34,12 @@ struct log_meta {
 	bool has_restart; /* restart holds the container's restart count (else left out) */
 	unsigned restart;
 	const char *file;
-	const char *stream; /* CRI: stdout/stderr */
-	bool truncated;	    /* the line was longer than --logs-max-line: adds "truncated": true */
-	bool k8s_keys;	    /* k8s_pod_name, k8s_namespace_name, k8s_pod_uid, k8s_node_name,
+	const char *stream;	/* CRI: stdout/stderr */
+	bool truncated;		/* the line was longer than --logs-max-line: adds "truncated": true */
+	bool k8s_keys;		/* k8s_pod_name, k8s_namespace_name, k8s_pod_uid, k8s_node_name,
 			     * k8s_container_name, k8s_container_restart_count (daemon mode) instead
 			     * of pod, namespace, pod_uid, node, container, container_restart_count */
+	enum log_fields fields; /* --log-fields: LF_OBSBPF, the names above */
 };
 
 /* Forward spec "EventTime": ext type 0, 4-byte big-endian seconds, 4-byte nanoseconds. */

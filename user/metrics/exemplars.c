@@ -5,6 +5,7 @@
 #include "exemplars.h"
 
 #include "bpf/datapath.h"
+#include "buckets.h"
 #include "util/clock.h"
 #include "util/index.h"
 
@@ -25,11 +26,10 @@ struct exemplars {
 	struct clock_offset clock; /* monotonic event times -> wall clock */
 };
 
-static const uint64_t bounds_ns[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
-
 static uint32_t key_hash(const struct obsbpf_hist_key *k)
 {
-	return fnv1a32(FNV1A32_INIT, k, sizeof(*k)); /* the key has no padding (4 + 4 + 2 + 1 + 1) */
+	return fnv1a32(FNV1A32_INIT, k,
+		       sizeof(*k)); /* the key has no padding (4 + 4 + 2 + 1 + 1 + 1 + 1 + 2 + 16) */
 }
 
 static uint64_t series_hash(const void *ctx, uint32_t pos)
@@ -98,14 +98,6 @@ static struct ex_series *series_get(struct exemplars *x, const struct obsbpf_his
 	return e;
 }
 
-static unsigned bucket_of(uint64_t ns)
-{
-	unsigned b = 0;
-	while (b < OBSBPF_HIST_NBOUNDS && ns > bounds_ns[b]) /* le: the bound is inclusive */
-		b++;
-	return b;
-}
-
 /* Only a sampled trace has spans for an exemplar to link to. */
 static bool sampled(const struct obsbpf_trace *t)
 {
@@ -114,16 +106,29 @@ static bool sampled(const struct obsbpf_trace *t)
 		memcmp(t->trace_id, zero, sizeof(t->trace_id));
 }
 
+void exemplars_key_of(const struct obsbpf_http_event *e, struct obsbpf_hist_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->pod_id = e->pod_id;
+	k->route_id = e->route_id;
+	k->status = e->status;
+	k->method = e->method;
+	k->dir = e->dir;
+	k->http10 = e->http10;
+	if (e->dir == OBSBPF_DIR_CLIENT) { /* as bpf/record.bpf.c keys client series */
+		k->family = (uint8_t)e->addrs.family;
+		k->peer_port = e->addrs.remote_port;
+		memcpy(k->peer, e->addrs.remote, sizeof(k->peer));
+	}
+}
+
 void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e, int64_t unix_ms)
 {
 	const struct obsbpf_trace *t = &e->trace;
 	if (!x || !sampled(t))
 		return;
-	struct obsbpf_hist_key k = { .pod_id = e->pod_id,
-				     .route_id = e->route_id,
-				     .status = e->status,
-				     .method = e->method,
-				     .dir = e->dir };
+	struct obsbpf_hist_key k;
+	exemplars_key_of(e, &k);
 	struct ex_series *s = series_get(x, &k);
 	if (!s) {
 		x->dropped++;
@@ -132,7 +137,7 @@ void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e,
 	/* The kernel's histogram uses the same duration and bounds, so the exemplar lands in the
 	 * bucket that counted the request. */
 	uint64_t dur = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
-	struct exemplar *ex = &s->slot[bucket_of(dur)];
+	struct exemplar *ex = &s->slot[hist_kernel_bucket(dur)];
 	memcpy(ex->trace_id, t->trace_id, sizeof(ex->trace_id));
 	memcpy(ex->span_id, t->span_id, sizeof(ex->span_id));
 	ex->value_ns = dur;

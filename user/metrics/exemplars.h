@@ -33,6 +33,9 @@ void exemplars_record(struct exemplars *x, const struct obsbpf_http_event *e);
 /* As above with the event's end given as wall-clock milliseconds (for tests). */
 void exemplars_record_at(struct exemplars *x, const struct obsbpf_http_event *e, int64_t unix_ms);
 
+/* The histogram series an event was counted in, as the kernel keys it (bpf/record.bpf.c). */
+void exemplars_key_of(const struct obsbpf_http_event *e, struct obsbpf_hist_key *k);
+
 /* The OBSBPF_HIST_BUCKETS slots of a series, or NULL when it has none. */
 const struct exemplar *exemplars_get(const struct exemplars *x, const struct obsbpf_hist_key *k);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "hist_store.h"
+#include "buckets.h"
 
 #include "util/array.h"
 #include "util/index.h"
@@ -31,8 +32,6 @@ struct key {
 	uint8_t family;
 	const char *labels;
 };
-
-static const uint64_t bounds_ns[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
 
 static uint64_t key_hash(uint32_t pod_id, uint8_t family, const char *labels)
 {
@@ -109,9 +108,7 @@ int hist_store_record(struct hist_store *s, uint32_t pod_id, enum hist_family f,
 		s->dropped++;
 		return -errno;
 	}
-	unsigned b = 0;
-	while (b < OBSBPF_HIST_NBOUNDS && ns > bounds_ns[b])
-		b++;
+	unsigned b = hist_kernel_bucket(ns);
 	x->count++;
 	x->sum_ns += ns;
 	x->buckets[b]++;
@@ -165,31 +162,22 @@ void hist_store_render(const struct hist_store *s, struct strbuf *out, enum expo
 			v[n++] = &s->v[i];
 	qsort(v, n, sizeof(*v), cmp_series);
 	const char *name = family_names[f];
+	struct strbuf lb;
+	sb_init(&lb);
 	for (size_t i = 0; i < n; i++) {
 		const struct series *x = v[i];
 		const struct pod_labels *l = red_labels_for(pods, npods, x->pod_id);
 		if (!l)
 			continue;
-		uint64_t cum = 0;
-		for (int b = 0; b < OBSBPF_HIST_BUCKETS; b++) {
-			cum += x->buckets[b];
-			sb_printf(out, "%s_bucket{", name);
-			labels(out, x, l);
-			if (b < OBSBPF_HIST_NBOUNDS)
-				sb_printf(out, ",le=\"%g\"} %llu", (double)bounds_ns[b] / 1e9,
-					  (unsigned long long)cum);
-			else
-				sb_printf(out, ",le=\"+Inf\"} %llu", (unsigned long long)x->count);
-			if (fmt == EXPO_OPENMETRICS && x->ex[b].set)
-				red_put_exemplar(out, &x->ex[b]);
-			sb_putc(out, '\n');
+		sb_reset(&lb);
+		labels(&lb, x, l);
+		if (lb.oom) {
+			out->oom = true;
+			break;
 		}
-		sb_printf(out, "%s_sum{", name);
-		labels(out, x, l);
-		sb_printf(out, "} %.9f\n%s_count{", (double)x->sum_ns / 1e9, name);
-		labels(out, x, l);
-		sb_printf(out, "} %llu\n", (unsigned long long)x->count);
+		hist_write_series(out, fmt, name, lb.buf, x->buckets, x->count, x->sum_ns, x->ex);
 	}
+	sb_free(&lb);
 	free(v);
 }
 

@@ -2,12 +2,16 @@
 #include "red.h"
 
 #include "util/strbuf.h"
+#include "buckets.h"
 #include "exemplars.h"
 #include "hist_store.h"
 #include "route.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char *const method_names[OBSBPF_M_MAX] = {
@@ -16,8 +20,6 @@ static const char *const method_names[OBSBPF_M_MAX] = {
 	[OBSBPF_M_CONNECT] = "CONNECT", [OBSBPF_M_OPTIONS] = "OPTIONS", [OBSBPF_M_TRACE] = "TRACE",
 	[OBSBPF_M_PATCH] = "PATCH",
 };
-
-static const uint64_t bounds_ns[OBSBPF_HIST_NBOUNDS] = { OBSBPF_HIST_BOUNDS };
 
 const char *red_method_name(unsigned method)
 {
@@ -40,7 +42,9 @@ static int cmp_entry(const void *a, const void *b)
 		return x->route_id < y->route_id ? -1 : 1;
 	if (x->method != y->method)
 		return x->method - y->method;
-	return x->status - y->status;
+	if (x->status != y->status)
+		return x->status - y->status;
+	return memcmp(&x->http10, &y->http10, sizeof(*x) - offsetof(struct obsbpf_hist_key, http10));
 }
 
 /* pod NULL: a node-wide series (daemon mode's agent counters), labelled by node only. */
@@ -67,13 +71,48 @@ const struct pod_labels *red_labels_for(const struct red_pod *pods, int npods, u
 	return NULL;
 }
 
+void red_addr_str(uint16_t family, const uint8_t *ip, char *out, size_t n)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (family == AF_INET6 && memcmp(ip, mapped, sizeof(mapped)))
+		inet_ntop(AF_INET6, ip, out, (socklen_t)n);
+	else /* IPv4, or IPv4-mapped on a dual-stack socket: shown as IPv4 */
+		inet_ntop(AF_INET, family == AF_INET6 ? ip + 12 : ip, out, (socklen_t)n);
+}
+
+void red_http_labels(struct strbuf *out, const struct red_http *h)
+{
+	sb_printf(out, "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"", h->method,
+		  h->status);
+	sb_label_value(out, h->route);
+	sb_putc(out, '"');
+	/* error.type: the status code, for a server's 5xx and a client's 4xx and 5xx. */
+	if (h->status >= (h->dir == OBSBPF_DIR_SERVER ? 500 : 400))
+		sb_printf(out, ",error_type=\"%u\"", h->status);
+	sb_printf(out, ",network_protocol_version=\"%s\"", h->version);
+	if (h->dir == OBSBPF_DIR_CLIENT && h->server_address) {
+		sb_puts(out, ",server_address=\"");
+		sb_label_value(out, h->server_address);
+		sb_printf(out, "\",server_port=\"%u\"", h->server_port);
+	}
+	sb_printf(out, ",url_scheme=\"%s\"", h->tls ? "https" : "http");
+}
+
 static void series_labels(struct strbuf *out, const struct obsbpf_hist_key *k, const char *route,
 			  const struct pod_labels *l)
 {
-	sb_printf(out, "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"",
-		  red_method_name(k->method), k->status);
-	sb_label_value(out, route);
-	sb_puts(out, "\",");
+	char addr[INET6_ADDRSTRLEN] = "";
+	if (k->dir == OBSBPF_DIR_CLIENT)
+		red_addr_str(k->family, k->peer, addr, sizeof(addr));
+	struct red_http h = { .dir = k->dir,
+			      .method = red_method_name(k->method),
+			      .status = k->status,
+			      .route = route,
+			      .version = k->http10 ? "1.0" : "1.1",
+			      .server_address = k->dir == OBSBPF_DIR_CLIENT ? addr : NULL,
+			      .server_port = k->peer_port };
+	red_http_labels(out, &h);
+	sb_putc(out, ',');
 	red_pod_label_set(out, l);
 }
 
@@ -95,6 +134,8 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 			  const struct hist_store *us)
 {
 	http_expo_family(out, fmt, name, "histogram", help);
+	struct strbuf lb;
+	sb_init(&lb);
 	for (int i = 0; i < nh; i++) {
 		const struct obsbpf_hist_key *k = &h[i].key;
 		const struct pod_labels *l = red_labels_for(pods, npods, k->pod_id);
@@ -107,36 +148,19 @@ static void render_family(struct strbuf *out, enum exposition_format fmt, const 
 			: bsearch(&probe, routes, (size_t)nroutes, sizeof(*routes), cmp_route);
 		if (r)
 			route_template(r->path, route, sizeof(route));
-		/* Exemplars exist only in OpenMetrics; 0.0.4 has no syntax for them. */
 		const struct exemplar *xs = fmt == EXPO_OPENMETRICS ? exemplars_get(ex, k) : NULL;
-		/* The kernel bumps count before the bucket, and a snapshot may catch a CPU in between:
-		 * +Inf and _count take the larger total, so buckets never exceed them (OpenMetrics
-		 * parsers reject that). */
-		uint64_t cum = 0, total = h[i].val.count;
-		for (int b = 0; b < OBSBPF_HIST_BUCKETS; b++)
-			cum += h[i].val.buckets[b];
-		if (cum > total)
-			total = cum;
-		cum = 0;
-		for (int b = 0; b < OBSBPF_HIST_BUCKETS; b++) {
-			cum += h[i].val.buckets[b];
-			sb_printf(out, "%s_bucket{", name);
-			series_labels(out, k, route, l);
-			if (b < OBSBPF_HIST_NBOUNDS)
-				sb_printf(out, ",le=\"%g\"} %llu", (double)bounds_ns[b] / 1e9,
-					  (unsigned long long)cum);
-			else
-				sb_printf(out, ",le=\"+Inf\"} %llu", (unsigned long long)total);
-			if (xs && xs[b].set)
-				red_put_exemplar(out, &xs[b]);
-			sb_putc(out, '\n');
+		sb_reset(&lb);
+		series_labels(&lb, k, route, l);
+		if (lb.oom) {
+			out->oom = true;
+			break;
 		}
-		sb_printf(out, "%s_sum{", name);
-		series_labels(out, k, route, l);
-		sb_printf(out, "} %.9f\n%s_count{", (double)h[i].val.sum_ns / 1e9, name);
-		series_labels(out, k, route, l);
-		sb_printf(out, "} %llu\n", (unsigned long long)total);
+		uint64_t b[OBSBPF_HIST_BUCKETS];
+		for (int j = 0; j < OBSBPF_HIST_BUCKETS; j++)
+			b[j] = h[i].val.buckets[j];
+		hist_write_series(out, fmt, name, lb.buf, b, h[i].val.count, h[i].val.sum_ns, xs);
 	}
+	sb_free(&lb);
 	/* HTTP/2 series, aggregated in user space, join the family. */
 	hist_store_render(us, out, fmt, dir == OBSBPF_DIR_SERVER ? HF_HTTP_SERVER : HF_HTTP_CLIENT, pods,
 			  npods);

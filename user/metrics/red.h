@@ -5,6 +5,8 @@
 #ifndef OBSBPF_RED_H
 #define OBSBPF_RED_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bpf/datapath.h"
@@ -49,6 +51,24 @@ void red_render_pods(struct strbuf *out, enum exposition_format fmt, const struc
 void red_render_families(struct strbuf *out, enum exposition_format fmt, const struct red_pod *pods,
 			 int npods, const struct dp_hist_entry *h, int nh, const struct dp_route *routes,
 			 int nroutes, const struct exemplars *ex, const struct hist_store *us);
+
+/* The HTTP duration families' own labels (OTel HTTP semantic conventions 1.26), one order for
+ * the kernel's series and the user-space ones: http_request_method, http_response_status_code,
+ * http_route, error_type (a server's 5xx, a client's 4xx and 5xx), network_protocol_version,
+ * server_address and server_port (client series), url_scheme. No trailing comma. */
+struct red_http {
+	uint8_t dir;
+	const char *method;
+	unsigned status;
+	const char *route;
+	const char *version;	    /* "1.0", "1.1", "2" */
+	const char *server_address; /* client series; NULL: left out */
+	unsigned server_port;
+	bool tls;
+};
+void red_http_labels(struct strbuf *out, const struct red_http *h);
+/* An address of struct obsbpf_addrs as text; IPv4-mapped IPv6 as IPv4. */
+void red_addr_str(uint16_t family, const uint8_t *ip, char *out, size_t n);
 
 /* Pieces the user-space histograms (hist_store.c) render with: the pod's label pairs, the pod
  * of an id (NULL: not rendered), an OpenMetrics exemplar. */

@@ -47,7 +47,8 @@ void tracer_feed_event(void *arg, const struct obsbpf_http_event *e)
 	struct tracer_feed *f = arg;
 	if (!f->t || e->trace.origin == OBSBPF_TO_NONE)
 		return;
-	/* Unsampled events only count, and client spans carry no route: no lookup for them. */
-	bool need = (e->trace.flags & OBSBPF_TRACE_SAMPLED) && e->dir == OBSBPF_DIR_SERVER;
+	/* Unsampled events only count: no lookup for them. Client spans carry no http.route, but
+	 * their url.full has the path. */
+	bool need = e->trace.flags & OBSBPF_TRACE_SAMPLED;
 	tracer_add(f->t, e, &f->res, need ? route_of(f, e->route_id) : NULL);
 }

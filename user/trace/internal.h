@@ -16,6 +16,13 @@ struct loop;
 
 #define SPAN_RPC_SERVICE_LEN 96
 #define SPAN_RPC_METHOD_LEN  64
+#define SPAN_PATH_LEN	     256
+#define SPAN_AUTHORITY_LEN   128
+
+/* --url-query: whether url.query / url.full keep the request's query (default: stripped, as
+ * queries carry tokens). Process-wide, set once from the options. */
+void span_set_url_query_keep(bool keep);
+bool span_url_query_keep(void);
 
 /* One span as queued: everything the encoder needs, no pointers (the queue owns copies). */
 struct span {
@@ -30,9 +37,12 @@ struct span {
 	uint32_t tid;
 	uint64_t start_unix_ns, end_unix_ns;
 	struct obsbpf_addrs addrs;
-	char route[OBSBPF_ROUTE_LEN + 8]; /* "" when unknown */
-	uint8_t proto; /* network.protocol.version: 0 HTTP/1.x (reported 1.1), 1 HTTP/1.minor,
-					   * 2 HTTP/2 */
+	char route[OBSBPF_ROUTE_LEN + 8]; /* http.route (server spans); "" when unknown */
+	/* url.path, url.full: the request's path (HTTP/2, TLS: as sent, with its query; HTTP/1 in
+	 * the kernel: the route as templated, no query); "" when unknown */
+	char path[SPAN_PATH_LEN];
+	char authority[SPAN_AUTHORITY_LEN]; /* client: HTTP/2 :authority or Host; "" unknown */
+	uint8_t proto;			    /* network.protocol.version: 1 HTTP/1.minor, 2 HTTP/2 */
 	uint8_t minor;
 	bool tls;	     /* url.scheme https: seen through the TLS library */
 	bool rpc;	     /* a gRPC call: rpc.* attributes, named service/method */

@@ -3,7 +3,9 @@
  * from proto/otlp_trace.proto; and the response's partial success back. */
 #include "internal.h"
 
+#include "h2/h2.h"
 #include "metrics/red.h"
+#include "pod/workload.h"
 #include "util/array.h"
 #include "otlp_trace.pb-c.h"
 
@@ -14,7 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define SPAN_ATTRS 14
+#define SPAN_ATTRS 18
 
 /* Everything one span's message points at: filled, packed, then reused for the next span. */
 struct span_msg {
@@ -26,9 +28,17 @@ struct span_msg {
 	char name[SPAN_RPC_SERVICE_LEN + SPAN_RPC_METHOD_LEN + 2];
 	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
 	const char *method;
+	char error_type[8];
+	char url[H2_AUTHORITY_LEN + SPAN_PATH_LEN + INET6_ADDRSTRLEN + 32];
+	const char *query;
 };
 
-#define RES_ATTRS 5
+#define RES_ATTRS 7
+
+/* telemetry.sdk.version: the build's version when the build names one. */
+#ifndef OBSBPF_VERSION
+#define OBSBPF_VERSION "0.0.0-dev"
+#endif
 struct res_msg {
 	Otlp__ResourceSpansPacked rs;
 	Otlp__Resource resource;
@@ -37,6 +47,7 @@ struct res_msg {
 	Otlp__KeyValue kv[RES_ATTRS];
 	Otlp__AnyValue av[RES_ATTRS];
 	Otlp__KeyValue *kvp[RES_ATTRS];
+	char service[256];
 };
 
 static void kv_str(Otlp__KeyValue *kv, Otlp__AnyValue *av, const char *k, const char *v)
@@ -104,6 +115,35 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* url.path and url.query (server spans), url.full (client spans): the path as the request had
+ * it (HTTP/2, TLS) or as the kernel keeps it (HTTP/1: templated, no query); the query only when
+ * --url-query keep. Returns the attributes added. */
+static size_t url_attrs(struct span_msg *m, const struct span *s, size_t n)
+{
+	const char *path = s->path[0] ? s->path : "/";
+	size_t plen = strcspn(path, "?");
+	m->query = path[plen] == '?' && span_url_query_keep() ? path + plen + 1 : NULL;
+	size_t k = 0;
+	if (s->dir == OBSBPF_DIR_SERVER) {
+		snprintf(m->url, sizeof(m->url), "%.*s", (int)plen, path);
+		kv_str(&m->kv[n + k], &m->av[n + k], "url.path", m->url), k++;
+		if (m->query)
+			kv_str(&m->kv[n + k], &m->av[n + k], "url.query", m->query), k++;
+		return k;
+	}
+	const char *scheme = s->tls ? "https" : "http";
+	if (s->authority[0]) /* HTTP/2 :authority, HTTP/1 Host over TLS */
+		snprintf(m->url, sizeof(m->url), "%s://%s%.*s%s%s", scheme, s->authority, (int)plen, path,
+			 m->query ? "?" : "", m->query ? m->query : "");
+	else
+		snprintf(m->url, sizeof(m->url), "%s://%s%s%s:%u%.*s%s%s", scheme,
+			 strchr(m->remote, ':') ? "[" : "", m->remote, strchr(m->remote, ':') ? "]" : "",
+			 s->addrs.remote_port, (int)plen, path, m->query ? "?" : "",
+			 m->query ? m->query : "");
+	kv_str(&m->kv[n + k], &m->av[n + k], "url.full", m->url), k++;
+	return k;
+}
+
 /* Attributes: OTel HTTP semantic conventions (http.*, server.*, client.*, network.*). On a
  * server span the pod is the server (local address), on a client span the peer is. */
 static void fill_span(struct span_msg *m, const struct span *s, struct addr_cache *ac)
@@ -141,6 +181,13 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 			kv_str(&m->kv[n], &m->av[n], "http.route", s->route), n++;
 		if (s->status)
 			kv_int(&m->kv[n], &m->av[n], "http.response.status_code", s->status), n++;
+		n += url_attrs(m, s, n);
+	}
+	/* error.type: the status code of a failed request (gRPC: the status code), as a string. */
+	if (span_is_error(s)) {
+		snprintf(m->error_type, sizeof(m->error_type), "%d",
+			 s->rpc ? s->grpc_status : (int)s->status);
+		kv_str(&m->kv[n], &m->av[n], "error.type", m->error_type), n++;
 	}
 	kv_str(&m->kv[n], &m->av[n], "server.address", server ? m->local : m->remote), n++;
 	kv_int(&m->kv[n], &m->av[n], "server.port", server ? s->addrs.local_port : s->addrs.remote_port), n++;
@@ -148,12 +195,11 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 		kv_str(&m->kv[n], &m->av[n], "client.address", m->remote), n++;
 	kv_str(&m->kv[n], &m->av[n], "network.peer.address", m->remote), n++;
 	kv_int(&m->kv[n], &m->av[n], "network.peer.port", s->addrs.remote_port), n++;
-	/* The kernel parses HTTP/1.x without keeping the minor version (TLS's parser keeps it). */
 	static const char *const v1[] = { "1.0", "1.1" };
 	kv_str(&m->kv[n], &m->av[n], "network.protocol.version",
-	       s->proto == 2			       ? "2"
-		       : s->proto == 1 && s->minor < 2 ? v1[s->minor]
-						       : "1.1"),
+	       s->proto == 2	      ? "2"
+		       : s->minor < 2 ? v1[s->minor]
+				      : "1.1"),
 		n++;
 	if (!s->rpc)
 		kv_str(&m->kv[n], &m->av[n], "url.scheme", s->tls ? "https" : "http"), n++;
@@ -174,11 +220,19 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp__InstrumentationScope *scope)
 {
 	size_t n = 0;
-	kv_str(&m->kv[n], &m->av[n], "service.name", r->service ? r->service : r->pod), n++;
+	if (r->service)
+		snprintf(m->service, sizeof(m->service), "%s", r->service);
+	else
+		pod_workload_name(r->pod ? r->pod : "", m->service, sizeof(m->service));
+	kv_str(&m->kv[n], &m->av[n], "service.name", m->service), n++;
 	kv_str(&m->kv[n], &m->av[n], "k8s.pod.name", r->pod), n++;
 	kv_str(&m->kv[n], &m->av[n], "k8s.namespace.name", r->namespace_), n++;
 	kv_str(&m->kv[n], &m->av[n], "k8s.node.name", r->node), n++;
+	/* The SDK is obsbpf itself, written in C (not in the conventions' list of languages, which
+	 * allows others). */
 	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.name", "obsbpf"), n++;
+	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.language", "c"), n++;
+	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.version", OBSBPF_VERSION), n++;
 	for (size_t i = 0; i < n; i++)
 		m->kvp[i] = &m->kv[i];
 	m->resource = (Otlp__Resource)OTLP__RESOURCE__INIT;
@@ -221,6 +275,7 @@ int otlp_encode(struct otlp_scratch *sc, const struct span *const *spans, size_t
 	if (!sm || !ac || !packed || !at_off || !rm || !rsp || !first || !count)
 		goto out;
 	scope.name = "obsbpf";
+	scope.version = OBSBPF_VERSION;
 	/* Spans are grouped by resource: count, then place each resource's spans contiguously. */
 	for (size_t i = 0; i < n; i++)
 		if (spans[i]->res < nres)

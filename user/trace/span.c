@@ -10,6 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool url_query_keep;
+
+void span_set_url_query_keep(bool keep)
+{
+	url_query_keep = keep;
+}
+
+bool span_url_query_keep(void)
+{
+	return url_query_keep;
+}
+
 bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const char *route,
 		     int64_t mono_to_unix_ns, uint16_t res)
 {
@@ -29,9 +41,14 @@ bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const ch
 	s->end_unix_ns =
 		(uint64_t)((int64_t)(e->end_ns > e->start_ns ? e->end_ns : e->start_ns) + mono_to_unix_ns);
 	s->addrs = e->addrs;
-	/* http.route is the server's matched route (semantic conventions): a client span has none. */
+	s->proto = 1;
+	s->minor = e->http10 ? 0 : 1;
+	/* http.route is the server's matched route (semantic conventions): a client span has none.
+	 * The kernel keeps one path per route: url.path and url.full have the route's. */
 	if (route && e->dir == OBSBPF_DIR_SERVER)
 		snprintf(s->route, sizeof(s->route), "%s", route);
+	if (route && route[0] == '/')
+		snprintf(s->path, sizeof(s->path), "%s", route);
 	return true;
 }
 
@@ -61,6 +78,9 @@ void span_from_exchange(struct span *s, const struct h2_exchange *x, const struc
 	s->proto = x->version == 1 ? 1 : 2;
 	s->minor = x->minor;
 	s->tls = x->tls;
+	snprintf(s->path, sizeof(s->path), "%s", x->path);
+	if (x->dir == OBSBPF_DIR_CLIENT)
+		snprintf(s->authority, sizeof(s->authority), "%s", x->authority);
 	if (x->grpc) {
 		s->rpc = true;
 		s->grpc_status = (int16_t)h2_grpc_status(x);

@@ -18,11 +18,14 @@ struct pod_labels;
 
 /* The OTel resource of a span: which service in which pod produced it. */
 struct span_resource {
-	const char *service; /* service.name */
+	const char *service; /* service.name; NULL: the pod's workload (pod/workload.h) */
 	const char *pod;     /* k8s.pod.name */
 	const char *namespace_;
 	const char *node;
 };
+
+/* --url-query keep: spans keep the request's query (url.query, url.full); else stripped. */
+void tracer_set_url_query_keep(bool keep);
 
 /* Starts the exporter into *out: 0 with *out set; 0 with *out NULL when tracing is off (no
  * endpoint configured); -1 after logging one line when the options are wrong or memory ran

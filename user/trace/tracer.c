@@ -4,6 +4,8 @@
  * of the queue until the collector took it, so a collector outage costs retries, not spans,
  * until the queue is full. */
 #include "internal.h"
+
+#include "pod/workload.h"
 #include "util/log.h"
 #include "util/backoff.h"
 
@@ -36,6 +38,7 @@ struct tracer {
 	unsigned backoff_max_ms;   /* --otlp-backoff-max-ms */
 	struct clock_offset clock; /* monotonic event times -> wall clock */
 	struct span_resource res[MAX_RESOURCES];
+	bool res_given[MAX_RESOURCES]; /* service.name given (--service-name), not the workload's */
 	size_t nres, last_res;
 	struct loop_watch *flush_timer, *retry_timer;
 	bool busy, retry_pending;
@@ -160,29 +163,38 @@ static void on_flush(void *arg)
 	export_now(arg);
 }
 
+void tracer_set_url_query_keep(bool keep)
+{
+	span_set_url_query_keep(keep);
+}
+
 static bool same(const char *a, const char *b)
 {
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
-/* service.name defaults to the pod name: the table stores it resolved, so compare it so. */
-static bool same_resource(const struct span_resource *c, const struct span_resource *r)
+/* service.name defaults to the pod's workload (pod/workload.h): the table stores it resolved;
+ * a resource is the same when its pod and override are. */
+static bool same_resource(const struct span_resource *c, bool c_given, const struct span_resource *r)
 {
-	return same(c->service, r->service ? r->service : r->pod) && same(c->pod, r->pod) &&
-		same(c->namespace_, r->namespace_) && same(c->node, r->node);
+	return same(c->pod, r->pod) && same(c->namespace_, r->namespace_) && same(c->node, r->node) &&
+		(r->service ? c_given && same(c->service, r->service) : !c_given);
 }
 
 static int resource_index(struct tracer *t, const struct span_resource *r)
 {
-	if (t->last_res < t->nres && same_resource(&t->res[t->last_res], r))
+	if (t->last_res < t->nres && same_resource(&t->res[t->last_res], t->res_given[t->last_res], r))
 		return (int)t->last_res;
 	for (size_t i = 0; i < t->nres; i++)
-		if (same_resource(&t->res[i], r))
+		if (same_resource(&t->res[i], t->res_given[i], r))
 			return (int)(t->last_res = i);
 	if (t->nres == MAX_RESOURCES)
 		return -1;
 	struct span_resource *n = &t->res[t->nres];
-	n->service = strdup(r->service ? r->service : (r->pod ? r->pod : ""));
+	char wl[256];
+	pod_workload_name(r->pod ? r->pod : "", wl, sizeof(wl));
+	n->service = strdup(r->service ? r->service : wl);
+	t->res_given[t->nres] = r->service != NULL;
 	n->pod = strdup(r->pod ? r->pod : "");
 	n->namespace_ = strdup(r->namespace_ ? r->namespace_ : "");
 	n->node = strdup(r->node ? r->node : "");
