@@ -33,6 +33,7 @@ struct obsbpf_config {
 	const char *listen;
 	unsigned http_idle_timeout;
 	unsigned http_max_conns;
+	bool status_remote; /* /status to non-loopback clients too */
 	/* data plane */
 	unsigned max_routes;
 	unsigned max_conns;

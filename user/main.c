@@ -10,6 +10,7 @@
 #include "ctl/ctl.h"
 #include "logs/logs.h"
 #include "util/log.h"
+#include "util/version.h"
 
 static const char usage[] =
 	"usage: obsbpf COMMAND [OPTIONS]\n"
@@ -25,6 +26,8 @@ static const char usage[] =
 	"  logs      forward a pod's log files (Fluent Forward) without attaching BPF programs\n"
 	"  probe     say which kernel hooks this machine offers and what obsbpf can do with them\n"
 	"  help      show this help ('obsbpf COMMAND --help' for a command's options)\n"
+	"  version   print the release, the commit it was built from and the running kernel\n"
+	"            (also --version)\n"
 	"\n"
 	"example:\n"
 	"  obsbpf attach --pod web-7d4b9 --namespace shop\n"
@@ -162,6 +165,12 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		char kernel[128];
+		obsbpf_kernel_release(kernel, sizeof(kernel));
+		printf("obsbpf %s (commit %s; kernel %s)\n", obsbpf_version(), obsbpf_commit(), kernel);
 		return 0;
 	}
 	if (!strcmp(cmd, "options-markdown")) { /* used by `make docs` */

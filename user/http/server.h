@@ -44,6 +44,9 @@ struct http_server_opts {
 	unsigned max_connections;
 	unsigned max_per_ip;
 	bool verbose; /* libmicrohttpd's own log messages */
+	/* Handlers (/status) answer other hosts too; false: loopback clients only (403 otherwise),
+	 * so that an agent on the host network does not tell the node's network about its pods. */
+	bool handlers_remote;
 };
 
 /* Returns NULL and prints a one-line reason to stderr on failure. */
