@@ -87,6 +87,11 @@ struct obsbpf_config {
 	const char *service_name;
 	const char *otlp_endpoint;
 	const char *otlp_protocol;
+	struct str_list otlp_headers; /* NAME=VALUE */
+	const char *otlp_compression;
+	const char *otlp_ca_file;
+	const char *otlp_client_cert;
+	const char *otlp_client_key;
 	unsigned otlp_batch;
 	unsigned otlp_flush_ms;
 	unsigned otlp_queue;

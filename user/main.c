@@ -2,6 +2,7 @@
 /* obsbpf: parses the command line and hands over to the subcommand. */
 #include <bpf/libbpf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
@@ -9,6 +10,7 @@
 #include "cli/options.h"
 #include "ctl/ctl.h"
 #include "logs/logs.h"
+#include "trace/trace.h"
 #include "util/log.h"
 #include "util/version.h"
 
@@ -123,6 +125,11 @@ static int run_probe(const struct obsbpf_config *c)
 	return probe_run(stdout, c->verbose) ? 0 : 1;
 }
 
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
 /* Every subcommand: its name, its set in the options table (cli/options_table.c), the text above its
  * generated option list, and what runs it. */
 static const struct command {
@@ -190,6 +197,10 @@ int main(int argc, char **argv)
 		}
 		if (setup_log(&cfg, cmd) < 0)
 			return 2;
+		/* --service-name wins over the OpenTelemetry variables; the daemon names each pod's
+		 * spans after the pod, so one service for every pod of a node would be wrong there. */
+		if (c->set == CMD_ATTACH && !cfg.service_name)
+			cfg.service_name = otel_service_name_env(env_get);
 		return c->run(&cfg);
 	}
 	fprintf(stderr, "obsbpf: unknown command '%s' (see 'obsbpf --help')\n", cmd);

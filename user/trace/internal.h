@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include <obsbpf/types.h>
 
@@ -118,20 +119,56 @@ struct transport {
 	int (*send)(struct transport *t, const uint8_t *buf, size_t len, export_done_fn done, void *arg);
 	void (*free)(struct transport *t);
 };
+/* What every request carries beyond the spans: --otlp-header, --otlp-compression, --otlp-ca-file,
+ * --otlp-client-cert, --otlp-client-key, or the OTEL_EXPORTER_OTLP_[TRACES_]* variables. */
+#define OTLP_MAX_HEADERS 32
+struct otlp_header {
+	char name[64]; /* lower case */
+	char value[1024];
+};
+struct otlp_export_opts {
+	struct otlp_header headers[OTLP_MAX_HEADERS];
+	unsigned nheaders;
+	bool gzip; /* request bodies gzip-compressed (HTTP Content-Encoding, gRPC grpc-encoding) */
+	bool tls;  /* an https:// endpoint */
+	/* PEM files (NULL: the system's CA store; no client certificate); they point into the
+	 * configuration or the environment. */
+	const char *ca_file, *client_cert, *client_key;
+};
+/* Fills o from cfg, else env (getenv, or a test's); tls: the endpoint is https://. Returns 0,
+ * or -EINVAL after logging one line naming the flag or variable. */
+struct obsbpf_config;
+int otlp_export_opts_resolve(struct otlp_export_opts *o, const struct obsbpf_config *cfg, bool tls,
+			     const char *(*env)(const char *));
+
+/* A reused deflate state and output buffer for request bodies. */
+struct otlp_gzip {
+	z_stream z;
+	bool init;
+	uint8_t *buf;
+	size_t cap;
+};
+int otlp_gzip(struct otlp_gzip *g, const uint8_t *in, size_t len, const uint8_t **out, size_t *outlen);
+void otlp_gzip_free(struct otlp_gzip *g);
+
 /* OTLP/HTTP: POST application/x-protobuf to url. */
-struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeout_ms);
+struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeout_ms,
+				const struct otlp_export_opts *o);
 /* What the collector's HTTP answer means (outcome, Retry-After, partial success or its
  * reason): the transport's part that reads it, apart for tests and fuzzing. */
 struct fetch_result;
 void otlp_http_result(const struct fetch_result *r, struct export_result *out);
-/* OTLP/gRPC: h2c with prior knowledge to host:port (resolved now), one connection reused. */
-struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port, unsigned timeout_ms);
+/* OTLP/gRPC: to host:port (resolved now), h2c with prior knowledge, or HTTP/2 over TLS (ALPN h2)
+ * when o->tls; one connection reused. Returns NULL after logging one line. */
+struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port, unsigned timeout_ms,
+				const struct otlp_export_opts *o);
 
 #endif
 
 /* Where and how spans go, from --otlp-endpoint/--otlp-protocol or the OTEL_* variables. */
 struct otlp_target {
 	bool grpc;
+	bool tls;	/* https:// */
 	char url[512];	/* HTTP: the full URL spans are POSTed to */
 	char host[256]; /* gRPC */
 	char port[8];

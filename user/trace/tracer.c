@@ -50,7 +50,8 @@ struct tracer {
 static const char *target_str(const struct tracer *t, char *buf, size_t n)
 {
 	if (t->target.grpc)
-		snprintf(buf, n, "grpc %s:%s", t->target.host, t->target.port);
+		snprintf(buf, n, "grpc%s %s:%s", t->target.tls ? " (TLS)" : "", t->target.host,
+			 t->target.port);
 	else
 		snprintf(buf, n, "%s", t->target.url);
 	return buf;
@@ -239,6 +240,11 @@ void tracer_add_exchange(struct tracer *t, const struct h2_exchange *x, const st
 	enqueue(t, &s, r);
 }
 
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
 int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer **out)
 {
 	struct otlp_target tg;
@@ -256,9 +262,19 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 			  cfg->otlp_batch, cfg->otlp_queue, cfg->otlp_flush_ms, cfg->otlp_timeout_ms);
 		return -1;
 	}
+	struct otlp_export_opts *opts = malloc(sizeof(*opts)); /* 35 KB: not on the stack */
+	if (!opts) {
+		log_error("trace", "span exporter: out of memory\n");
+		return -1;
+	}
+	if (otlp_export_opts_resolve(opts, cfg, tg.tls, env_get) < 0) {
+		free(opts);
+		return -1;
+	}
 	struct tracer *t = calloc(1, sizeof(*t));
 	if (!t) {
-		log_error("trace", "span exporter: out of memory");
+		free(opts);
+		log_error("trace", "span exporter: out of memory\n");
 		return -1;
 	}
 	t->loop = l;
@@ -269,8 +285,14 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 		cfg->otlp_backoff_max_ms > RETRY_BASE_MS ? cfg->otlp_backoff_max_ms : RETRY_BASE_MS;
 	if (squeue_init(&t->q, cfg->otlp_queue) < 0)
 		goto fail;
-	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, cfg->otlp_timeout_ms)
-			: otlp_http_new(l, tg.url, cfg->otlp_timeout_ms);
+	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, cfg->otlp_timeout_ms, opts)
+			: otlp_http_new(l, tg.url, cfg->otlp_timeout_ms, opts);
+	free(opts);
+	opts = NULL;
+	if (!t->tp && errno == EINVAL) { /* the options: said already */
+		tracer_stop(t);
+		return -1;
+	}
 	if (!t->tp)
 		goto fail;
 	/* The retry timer is created disarmed-in-effect: far away, rearmed when needed. */
@@ -283,6 +305,7 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 	*out = t;
 	return 0;
 fail:
+	free(opts);
 	log_error("trace", "span exporter: %s\n", strerror(errno ? errno : ENOMEM));
 	tracer_stop(t);
 	return -1;
