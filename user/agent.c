@@ -195,7 +195,7 @@ static void on_event(void *arg, const struct obsbpf_http_event *e)
 }
 
 /* obsbpf_build_info: which build runs on which kernel, to join on (the standard *_build_info
- * idiom: one series, value 1). */
+ * idiom: one series, value 1); obsbpf_ready: /readyz as a gauge, for alerts. */
 static void collect_build_info(void *arg, struct strbuf *out, enum exposition_format fmt)
 {
 	struct agent *a = arg;
@@ -209,6 +209,10 @@ static void collect_build_info(void *arg, struct strbuf *out, enum exposition_fo
 		"The running agent's release, the commit it was built from and the kernel it runs on (always 1).");
 	struct pod_labels one = agent_labels(a);
 	red_sample(out, "obsbpf_build_info", labels, &one, 1);
+	http_expo_family(out, fmt, "obsbpf_ready", "gauge",
+			 "1 when /readyz answers 200 (programs attached, event loop turning, the app healthy "
+			 "when --app-health is set), else 0.");
+	red_sample(out, "obsbpf_ready", NULL, &one, http_server_ready(a->http));
 }
 
 static int start_http(struct agent *a)

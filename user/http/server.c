@@ -82,6 +82,17 @@ void http_server_render_metrics(struct http_server *s, struct strbuf *out, enum 
 		sb_puts(out, "# EOF\n");
 }
 
+bool http_server_ready(struct http_server *s)
+{
+	struct strbuf why;
+	bool all = true;
+	sb_init(&why);
+	for (int i = 0; all && i < s->nready; i++)
+		all = s->ready[i].fn(s->ready[i].arg, &why);
+	sb_free(&why);
+	return all;
+}
+
 static enum exposition_format wanted_format(struct MHD_Connection *c)
 {
 	return http_accept_format(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));

@@ -57,6 +57,9 @@ int http_server_add_collector(struct http_server *s, http_collect_fn fn, void *a
 int http_server_add_ready_check(struct http_server *s, const char *name, http_ready_fn fn, void *arg);
 int http_server_add_handler(struct http_server *s, const char *path, http_handler_fn fn, void *arg);
 
+/* Whether /readyz would answer 200 now (every readiness check passes). */
+bool http_server_ready(struct http_server *s);
+
 /* Renders what /metrics would return (used by tests and `make bench`). */
 void http_server_render_metrics(struct http_server *s, struct strbuf *out, enum exposition_format f);
 
