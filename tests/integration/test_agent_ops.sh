@@ -65,6 +65,8 @@ if [[ "$m" == *"$want"* && "$m" == *"kernel=\"$(uname -r)\""* && "$m" == *'commi
 else
 	fail "obsbpf_build_info: '$m'"
 fi
+expect_eq "obsbpf_ready of a ready agent" \
+	"$(curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^obsbpf_ready\{/ { print $NF }')" 1
 kill -TERM $WIDE; wait $WIDE
 start_wide --status-remote || exit 1
 expect_eq "--status-remote: /status from the pod network" "$(code /status)" 200
