@@ -66,6 +66,8 @@ for P in http grpc; do
 	expect_eq "$P: nothing dropped" "$(metric_value obsbpf_trace_spans_dropped_total)" 0
 	expect_eq "$P: service.name of every span" "$("$PY" -c 'import json,sys
 print(sorted({json.loads(l)["resource"]["service.name"] for l in open(sys.argv[1])}))' "$T/$P.jsonl")" "['$SERVICE']"
+	[ $P = grpc ] && expect_eq "$P: OTEL_RESOURCE_ATTRIBUTES on every resource" "$("$PY" -c 'import json,sys
+print(sorted({json.loads(l)["resource"].get("deployment.environment") for l in open(sys.argv[1])}))' "$T/$P.jsonl")" "['test']"
 	# The collector goes away: the agent keeps running and exits cleanly.
 	otlp_recv_kill
 	for i in $(seq 3); do pod_exec cli curl -fsS -o /dev/null "http://$(pod_ip srv):8080/y/$i"; done

@@ -194,6 +194,31 @@ static void test_service_name(void **state)
 	assert_null(otel_service_name_env(env));
 }
 
+static void test_resource_attrs(void **state)
+{
+	(void)state;
+	struct otlp_attr a[4];
+	size_t n;
+	const char *why = NULL;
+	assert_int_equal(otel_resource_attrs_parse(NULL, a, 4, &n, &why), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(otel_resource_attrs_parse(" k8s.cluster.name = prod%2Deu ,service.name=x,"
+						   "k8s.pod.name=y,telemetry.sdk.name=z,"
+						   "deployment.environment=a,,deployment.environment=b",
+						   a, 4, &n, &why),
+			 0);
+	/* the agent's own keys left out, a repeated key's last value kept */
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0].key, "k8s.cluster.name");
+	assert_string_equal(a[0].value, "prod-eu");
+	assert_string_equal(a[1].key, "deployment.environment");
+	assert_string_equal(a[1].value, "b");
+	assert_int_equal(otel_resource_attrs_parse("a=1,b", a, 4, &n, &why), -EINVAL);
+	assert_string_equal(why, "expected key=value");
+	assert_int_equal(otel_resource_attrs_parse("a=1,b=2,c=3,d=4,e=5", a, 4, &n, &why), -EINVAL);
+	assert_string_equal(why, "too many attributes");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +229,7 @@ int main(void)
 		cmocka_unit_test_setup(test_tls_files, setup),
 		cmocka_unit_test_setup(test_gzip_roundtrip, setup),
 		cmocka_unit_test_setup(test_service_name, setup),
+		cmocka_unit_test_setup(test_resource_attrs, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,6 +267,63 @@ int otlp_export_opts_resolve(struct otlp_export_opts *o, const struct obsbpf_con
 	return 0;
 }
 
+int otel_resource_attrs_parse(const char *v, struct otlp_attr *out, size_t max, size_t *n, const char **why)
+{
+	static const char *const own[] = { "service.name", "k8s.pod.name", "k8s.namespace.name",
+					   "k8s.node.name" };
+	*n = 0;
+	for (const char *p = v ? v : ""; *p;) {
+		const char *e = p + strcspn(p, ","), *b = p, *t = e;
+		trim(&b, &t);
+		p = *e ? e + 1 : e;
+		if (b == t)
+			continue;
+		const char *eq = memchr(b, '=', (size_t)(t - b));
+		if (!eq || eq == b) {
+			*why = "expected key=value";
+			return -EINVAL;
+		}
+		struct otlp_attr a = { 0 };
+		const char *kb = b, *ke = eq, *vb = eq + 1, *ve = t;
+		trim(&kb, &ke);
+		trim(&vb, &ve);
+		if ((size_t)(ke - kb) >= sizeof(a.key)) {
+			*why = "key too long";
+			return -EINVAL;
+		}
+		memcpy(a.key, kb, (size_t)(ke - kb));
+		size_t vl = 0;
+		for (const char *q = vb; q < ve; q++) {
+			if (vl + 1 >= sizeof(a.value)) {
+				*why = "value too long";
+				return -EINVAL;
+			}
+			if (*q == '%' && ve - q >= 3 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
+				a.value[vl++] = (char)(hexval(q[1]) << 4 | hexval(q[2]));
+				q += 2;
+			} else {
+				a.value[vl++] = *q;
+			}
+		}
+		bool skip = !strncmp(a.key, "telemetry.sdk.", 14);
+		for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+			skip |= !strcmp(a.key, own[i]);
+		for (size_t i = 0; !skip && i < *n; i++)
+			if (!strcmp(out[i].key, a.key)) { /* a later one replaces an earlier one */
+				out[i] = a;
+				skip = true;
+			}
+		if (skip)
+			continue;
+		if (*n == max) {
+			*why = "too many attributes";
+			return -EINVAL;
+		}
+		out[(*n)++] = a;
+	}
+	return 0;
+}
+
 const char *otel_service_name_env(const char *(*env)(const char *))
 {
 	static char name[256];

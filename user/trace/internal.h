@@ -72,11 +72,25 @@ bool squeue_push(struct span_queue *q, const struct span *s);
 const struct span *squeue_at(const struct span_queue *q, size_t i);
 void squeue_pop(struct span_queue *q, size_t n);
 
+/* A resource attribute from OTEL_RESOURCE_ATTRIBUTES (a string, as the variable holds). */
+#define OTLP_MAX_RES_ATTRS 16
+struct otlp_attr {
+	char key[128];
+	char value[256];
+};
+/* Parses "key=value,..." (values percent-decoded) into out[0..*n); keys the agent sets itself
+ * (service.name, k8s.pod.name, k8s.namespace.name, k8s.node.name, telemetry.sdk.*) are left
+ * out. Returns 0, or -EINVAL with *why set. */
+int otel_resource_attrs_parse(const char *v, struct otlp_attr *out, size_t max, size_t *n, const char **why);
+
 /* Buffers the encoder keeps from one request to the next: allocated per request, they went
- * back to the kernel and came again as page faults, a fifth of the encoder's time. */
+ * back to the kernel and came again as page faults, a fifth of the encoder's time. extra: the
+ * attributes every resource also gets (OTEL_RESOURCE_ATTRIBUTES), set by the tracer. */
 struct otlp_scratch {
 	uint8_t *spans, *req;
 	size_t spans_cap, req_cap;
+	const struct otlp_attr *extra;
+	size_t nextra;
 };
 void otlp_scratch_free(struct otlp_scratch *s);
 /* ExportTraceServiceRequest with one ResourceSpans per resource used by spans[0..n). *out

@@ -28,7 +28,7 @@ struct span_msg {
 	const char *method;
 };
 
-#define RES_ATTRS 5
+#define RES_ATTRS (5 + OTLP_MAX_RES_ATTRS)
 struct res_msg {
 	Otlp__ResourceSpansPacked rs;
 	Otlp__Resource resource;
@@ -171,7 +171,8 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 	}
 }
 
-static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp__InstrumentationScope *scope)
+static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp__InstrumentationScope *scope,
+			  const struct otlp_attr *extra, size_t nextra)
 {
 	size_t n = 0;
 	kv_str(&m->kv[n], &m->av[n], "service.name", r->service ? r->service : r->pod), n++;
@@ -179,6 +180,8 @@ static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp
 	kv_str(&m->kv[n], &m->av[n], "k8s.namespace.name", r->namespace_), n++;
 	kv_str(&m->kv[n], &m->av[n], "k8s.node.name", r->node), n++;
 	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.name", "obsbpf"), n++;
+	for (size_t i = 0; i < nextra && n < RES_ATTRS; i++)
+		kv_str(&m->kv[n], &m->av[n], extra[i].key, extra[i].value), n++;
 	for (size_t i = 0; i < n; i++)
 		m->kvp[i] = &m->kv[i];
 	m->resource = (Otlp__Resource)OTLP__RESOURCE__INIT;
@@ -251,7 +254,7 @@ int otlp_encode(struct otlp_scratch *sc, const struct span *const *spans, size_t
 	for (size_t r = 0; r < nres; r++) {
 		if (!count[r])
 			continue;
-		fill_resource(&rm[r], &res[r], &scope);
+		fill_resource(&rm[r], &res[r], &scope, sc->extra, sc->nextra);
 		rm[r].ss.n_spans = count[r];
 		rm[r].ss.spans = &packed[first[r]];
 		rsp[req.n_resource_spans++] = &rm[r].rs;

@@ -31,6 +31,7 @@ struct tracer {
 	struct otlp_target target;
 	struct span_queue q;
 	struct otlp_scratch enc;
+	struct otlp_attr res_attrs[OTLP_MAX_RES_ATTRS]; /* OTEL_RESOURCE_ATTRIBUTES */
 	size_t batch;
 	unsigned flush_ms;
 	unsigned backoff_max_ms;   /* --otlp-backoff-max-ms */
@@ -277,6 +278,17 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 		log_error("trace", "span exporter: out of memory\n");
 		return -1;
 	}
+	const char *why;
+	size_t nattrs;
+	if (otel_resource_attrs_parse(getenv("OTEL_RESOURCE_ATTRIBUTES"), t->res_attrs, OTLP_MAX_RES_ATTRS,
+				      &nattrs, &why) < 0) {
+		log_error("trace", "OTEL_RESOURCE_ATTRIBUTES: %s\n", why);
+		free(opts);
+		free(t);
+		return -1;
+	}
+	t->enc.extra = t->res_attrs;
+	t->enc.nextra = nattrs;
 	t->loop = l;
 	t->target = tg;
 	t->batch = cfg->otlp_batch;
