@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* OTLP/gRPC transport: one HTTP/2 connection (h2c, prior knowledge; or over TLS with OpenSSL,
  * ALPN h2, for an https:// endpoint) driven by nghttp2 in its memory-buffer mode on the agent's
- * loop: a non-blocking socket, our own reads and writes, nghttp2 only frames. The request is TraceService/Export with the message behind gRPC's
- * 5-byte prefix; the outcome comes from the grpc-status trailer. The connection is reused and
+ * loop: a non-blocking socket, our own reads and writes, nghttp2 only frames. The request is
+ * TraceService/Export with the message behind gRPC's 5-byte prefix (gzip-compressed with
+ * --otlp-compression gzip); the outcome comes from the grpc-status trailer. The connection is reused and
  * reopened on the next request after any failure. */
 #include "internal.h"
 #include "h2/grpc_status.h"
@@ -371,11 +372,10 @@ static int submit(struct grpc_tp *g)
 		NV("te", "trailers"),
 		NV("grpc-timeout", timeout),
 		NV("user-agent", obsbpf_user_agent()),
-		NV("grpc-accept-encoding", "identity,gzip"),
 		NV("grpc-encoding", "gzip"),
 	};
 #undef NV
-	size_t n = sizeof(fixed) / sizeof(fixed[0]) - (g->gzip ? 0 : 1);
+	size_t n = sizeof(fixed) / sizeof(fixed[0]) - (g->gzip ? 0 : 1); /* grpc-encoding: last */
 	memcpy(hdrs, fixed, n * sizeof(fixed[0]));
 	for (unsigned i = 0; i < g->nhdrs; i++)
 		hdrs[n++] = (nghttp2_nv){ (uint8_t *)g->hdrs[i].name, (uint8_t *)g->hdrs[i].value,
