@@ -133,6 +133,8 @@ OTEL_EXPORTER_OTLP_HEADERS='a=b,c' run_err "bad variable" "OTEL_EXPORTER_OTLP_HE
 run_err "bad value, not echoed" "--otlp-header 'x-key=': header value with a control character" \
 	--otlp-endpoint http://127.0.0.1:1 --otlp-header "x-key=sec$(printf '\001')ret"
 grep -q sec "$T/err" && fail "a refused header's value was logged" || ok "a refused header's value was not logged"
+OTEL_EXPORTER_OTLP_TIMEOUT=10s run_err "bad timeout variable" "OTEL_EXPORTER_OTLP_TIMEOUT 10s: expected a time in milliseconds" \
+	--otlp-endpoint http://127.0.0.1:1
 run_err "bad compression" "--otlp-compression br: expected gzip or none" \
 	--otlp-endpoint http://127.0.0.1:1 --otlp-compression br
 run_err "CA file for http://" "set an https:// endpoint for TLS" \

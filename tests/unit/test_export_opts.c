@@ -219,6 +219,25 @@ static void test_resource_attrs(void **state)
 	assert_string_equal(why, "too many attributes");
 }
 
+static void test_timeout(void **state)
+{
+	(void)state;
+	unsigned ms;
+	assert_int_equal(otlp_timeout_resolve(0, env, &ms), 0);
+	assert_int_equal(ms, 10000);
+	env_set("OTEL_EXPORTER_OTLP_TIMEOUT", "2500");
+	assert_int_equal(otlp_timeout_resolve(0, env, &ms), 0);
+	assert_int_equal(ms, 2500);
+	env_set("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700");
+	assert_int_equal(otlp_timeout_resolve(0, env, &ms), 0);
+	assert_int_equal(ms, 700);
+	assert_int_equal(otlp_timeout_resolve(300, env, &ms), 0); /* the flag wins */
+	assert_int_equal(ms, 300);
+	memset(env_v, 0, sizeof(env_v));
+	env_set("OTEL_EXPORTER_OTLP_TIMEOUT", "10s");
+	assert_int_equal(otlp_timeout_resolve(0, env, &ms), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +249,7 @@ int main(void)
 		cmocka_unit_test_setup(test_gzip_roundtrip, setup),
 		cmocka_unit_test_setup(test_service_name, setup),
 		cmocka_unit_test_setup(test_resource_attrs, setup),
+		cmocka_unit_test_setup(test_timeout, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

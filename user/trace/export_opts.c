@@ -204,6 +204,30 @@ static int readable(const char *what, const char *path)
 	return 0;
 }
 
+int otlp_timeout_resolve(unsigned flag_ms, const char *(*env)(const char *), unsigned *out)
+{
+	const char *what,
+		*v = pick(NULL, "--otlp-timeout-ms", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+			  "OTEL_EXPORTER_OTLP_TIMEOUT", env, &what);
+	char *end;
+	if (flag_ms) {
+		*out = flag_ms;
+		return 0;
+	}
+	if (!v) {
+		*out = OTLP_DEFAULT_TIMEOUT_MS;
+		return 0;
+	}
+	errno = 0;
+	unsigned long ms = strtoul(v, &end, 10);
+	if (errno || end == v || *end || !ms || ms > 3600000) {
+		log_error("trace", "%s %s: expected a time in milliseconds (1..3600000)\n", what, v);
+		return -EINVAL;
+	}
+	*out = (unsigned)ms;
+	return 0;
+}
+
 int otlp_export_opts_resolve(struct otlp_export_opts *o, const struct obsbpf_config *cfg, bool tls,
 			     const char *(*env)(const char *))
 {

@@ -155,6 +155,11 @@ struct obsbpf_config;
 int otlp_export_opts_resolve(struct otlp_export_opts *o, const struct obsbpf_config *cfg, bool tls,
 			     const char *(*env)(const char *));
 
+/* The export timeout: the flag (non-zero), else OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else
+ * OTEL_EXPORTER_OTLP_TIMEOUT (milliseconds), else 10 s. Returns 0, or -EINVAL after one line. */
+#define OTLP_DEFAULT_TIMEOUT_MS 10000
+int otlp_timeout_resolve(unsigned flag_ms, const char *(*env)(const char *), unsigned *out);
+
 /* A reused deflate state and output buffer for request bodies. */
 struct otlp_gzip {
 	z_stream z;

@@ -255,12 +255,15 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 		getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"));
 	if (rc <= 0)
 		return rc < 0 ? -1 : 0; /* wrong (logged), or off */
+	unsigned timeout_ms;
+	if (otlp_timeout_resolve(cfg->otlp_timeout_ms, env_get, &timeout_ms) < 0)
+		return -1;
 	if (!cfg->otlp_batch || !cfg->otlp_queue || cfg->otlp_batch > cfg->otlp_queue ||
-	    !cfg->otlp_flush_ms || !cfg->otlp_timeout_ms) {
+	    !cfg->otlp_flush_ms) {
 		log_error("trace",
 			  "--otlp-batch %u, --otlp-queue %u, --otlp-flush-ms %u, --otlp-timeout-ms %u: "
 			  "need 0 < batch <= queue and non-zero times\n",
-			  cfg->otlp_batch, cfg->otlp_queue, cfg->otlp_flush_ms, cfg->otlp_timeout_ms);
+			  cfg->otlp_batch, cfg->otlp_queue, cfg->otlp_flush_ms, timeout_ms);
 		return -1;
 	}
 	struct otlp_export_opts *opts = malloc(sizeof(*opts)); /* 35 KB: not on the stack */
@@ -297,8 +300,8 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 		cfg->otlp_backoff_max_ms > RETRY_BASE_MS ? cfg->otlp_backoff_max_ms : RETRY_BASE_MS;
 	if (squeue_init(&t->q, cfg->otlp_queue) < 0)
 		goto fail;
-	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, cfg->otlp_timeout_ms, opts)
-			: otlp_http_new(l, tg.url, cfg->otlp_timeout_ms, opts);
+	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, timeout_ms, opts)
+			: otlp_http_new(l, tg.url, timeout_ms, opts);
 	free(opts);
 	opts = NULL;
 	if (!t->tp && errno == EINVAL) { /* the options: said already */
