@@ -5,7 +5,7 @@
 # flag winning), the User-Agent, gzip request bodies (--otlp-compression; Content-Encoding,
 # grpc-encoding) that decode to the same spans, TLS verified with --otlp-ca-file or
 # OTEL_EXPORTER_OTLP_CERTIFICATE (certificates made here with the openssl CLI), an untrusted
-# server refused with the reason in the log, and mutual TLS with --otlp-client-cert/-key. The
+# server and a trusted certificate for another address refused with the reason in the log, and mutual TLS with --otlp-client-cert/-key. The
 # events come from tests/drivers/otlp_driver.c, which feeds the real tracer without a kernel.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/otlp_lib.sh"
@@ -44,6 +44,7 @@ assert len(got) == n, "%d of %d spans" % (len(got), n)' "$OUT" "$1" >"$T/check.o
 
 # The server's certificate (for 127.0.0.1) and a client certificate (its own CA).
 tls_cert collector 127.0.0.1 || exit 1
+tls_cert elsewhere 10.203.255.254 || exit 1
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=obsbpf-client" \
 	-keyout "$T/client.key" -out "$T/client.crt" 2>/dev/null || { fail "openssl: no client certificate"; exit 1; }
 VERSION=$("$OBSBPF" --version | awk '{print $2}')
@@ -91,6 +92,18 @@ for P in http grpc; do
 	expect_eq "$P TLS: untrusted collector: no request decoded" "$(otlp_spans "$OUT")" 0
 	grep -qi "certificate" "$T/driver.log" && ok "$P TLS: the log says why: $(grep -im1 certificate "$T/driver.log")" ||
 		fail "$P TLS: no certificate error in the log: $(head -3 "$T/driver.log")"
+	otlp_recv_kill
+	# a certificate the CA vouches for, but for another address: refused (the name or address
+	# is checked, not only the signature)
+	OTLP_HTTP_PORT= OTLP_GRPC_PORT=
+	rm -f "$OUT" "$OUT.req"
+	otlp_recv_start "$OUT" --tls-cert "$T/elsewhere.crt" --tls-key "$T/elsewhere.key" ||
+		{ fail "$P: TLS receiver did not start"; continue; }
+	drive "$P" https 10 3 --otlp-ca-file "$T/elsewhere.crt"
+	expect_eq "$P TLS: a certificate for another address: nothing exported" "$(exported)" 0
+	expect_eq "$P TLS: a certificate for another address: no request decoded" "$(otlp_spans "$OUT")" 0
+	grep -qi "mismatch\|match" "$T/driver.log" && ok "$P TLS: the log says why: $(grep -im1 "match" "$T/driver.log")" ||
+		fail "$P TLS: no name mismatch in the log: $(head -3 "$T/driver.log")"
 	# a plain http:// exporter against the TLS port fails too (no silent downgrade)
 	drive "$P" http 10 3
 	expect_eq "$P TLS: plain exporter against TLS: nothing exported" "$(exported)" 0
