@@ -45,6 +45,9 @@ assert len(got) == n, "%d of %d spans" % (len(got), n)' "$OUT" "$1" >"$T/check.o
 # The server's certificate (for 127.0.0.1) and a client certificate (its own CA).
 tls_cert collector 127.0.0.1 || exit 1
 tls_cert elsewhere 10.203.255.254 || exit 1
+# a certificate for a DNS name (gRPC sends it as SNI and checks it; libcurl does the same)
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
+	-keyout "$T/named.key" -out "$T/named.crt" 2>/dev/null || { fail "openssl: no named certificate"; exit 1; }
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=obsbpf-client" \
 	-keyout "$T/client.key" -out "$T/client.crt" 2>/dev/null || { fail "openssl: no client certificate"; exit 1; }
 VERSION=$("$OBSBPF" --version | awk '{print $2}')
@@ -92,6 +95,17 @@ for P in http grpc; do
 	expect_eq "$P TLS: untrusted collector: no request decoded" "$(otlp_spans "$OUT")" 0
 	grep -qi "certificate" "$T/driver.log" && ok "$P TLS: the log says why: $(grep -im1 certificate "$T/driver.log")" ||
 		fail "$P TLS: no certificate error in the log: $(head -3 "$T/driver.log")"
+	otlp_recv_kill
+	# a DNS name: the certificate is checked against it
+	OTLP_HTTP_PORT= OTLP_GRPC_PORT=
+	rm -f "$OUT" "$OUT.req"
+	otlp_recv_start "$OUT" --tls-cert "$T/named.crt" --tls-key "$T/named.key" ||
+		{ fail "$P: TLS receiver did not start"; continue; }
+	port=$OTLP_HTTP_PORT
+	[ "$P" = grpc ] && port=$OTLP_GRPC_PORT
+	"$DRIVER" 10 20 -- --otlp-endpoint "https://localhost:$port" --otlp-protocol "$P" --otlp-batch 10 \
+		--otlp-ca-file "$T/named.crt" >"$T/m.txt" 2>"$T/driver.log"
+	expect_eq "$P TLS: spans received at https://localhost (a DNS name in the certificate)" "$(otlp_spans "$OUT")" 10
 	otlp_recv_kill
 	# a certificate the CA vouches for, but for another address: refused (the name or address
 	# is checked, not only the signature)
