@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 # --version: release, commit, kernel.
 v=$("$OBSBPF" --version)
-if [[ "$v" =~ ^obsbpf\ [0-9]+\.[0-9]+\.[0-9]+\ \(commit\ [0-9a-f]+(-dirty)?\;\ kernel\ $(uname -r)\)$ ]]; then
+if [[ "$v" =~ ^obsbpf\ [0-9]+\.[0-9]+\.[0-9]+\ \(commit\ ([0-9a-f]+|unknown)(-dirty)?\;\ kernel\ $(uname -r)\)$ ]]; then
 	ok "--version: $v"
 else
 	fail "--version: '$v'"
