@@ -7,10 +7,14 @@ BPFTOOL  ?= bpftool
 BUILD    := build
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib libmicrohttpd libcurl json-c msgpack nettle libprotobuf-c libnghttp2
+PKGS     := libbpf libelf zlib libmicrohttpd libcurl json-c msgpack nettle libprotobuf-c libnghttp2 openssl
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) -I$(BUILD)/gen
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd -lcurl -ljson-c -lmsgpackc -lnettle -lprotobuf-c -lnghttp2) -lhttp_parser -lm
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -lmicrohttpd -lcurl -ljson-c -lmsgpackc -lnettle -lprotobuf-c -lnghttp2 -lssl -lcrypto) -lhttp_parser -lm
+# The release (obsbpf --version, the User-Agent, obsbpf_build_info) and the commit it was built
+# from ("unknown" outside a git checkout, "-dirty" with uncommitted changes).
+VERSION  ?= 0.1.0
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet HEAD -- 2>/dev/null && echo -dirty)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -33,7 +37,7 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR: # a failed step leaves no half-written output behind
-.PHONY: all deps format format-check test unit bpf-unit verifier-budget integration test-kernels kernel-smoke soak soak-smoke demo bench vmlinux docs clean
+.PHONY: FORCE all deps format format-check test unit bpf-unit verifier-budget integration test-kernels kernel-smoke soak soak-smoke demo bench vmlinux docs clean
 all: $(BUILD)/obsbpf
 
 deps:
@@ -62,6 +66,15 @@ $(BUILD)/features.skel.h: $(BUILD)/bpf/features.bpf.o
 SKELS := $(BUILD)/obsbpf.skel.h $(BUILD)/features.skel.h
 
 # --- user space ------------------------------------------------------------------------------
+# build/gen/version_gen.h is rewritten only when the version or commit changed, so that only
+# user/util/version.c is rebuilt then.
+$(BUILD)/gen/version_gen.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define OBSBPF_VERSION "%s"\n#define OBSBPF_COMMIT "%s"\n' '$(VERSION)' '$(COMMIT)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+GEN_HDRS  += $(BUILD)/gen/version_gen.h
+
 vpath %.proto $(sort $(dir $(PROTOS)))
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
 	@mkdir -p $(@D)

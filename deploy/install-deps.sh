@@ -6,7 +6,8 @@ set -euo pipefail
 # gcc: the user-space compiler (CC=cc); a bare image such as deploy/Dockerfile's has none.
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libcmocka-dev libcurl4-openssl-dev libjson-c-dev libmsgpack-dev nettle-dev
-	libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev libhttp-parser-dev)
+	libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev libhttp-parser-dev
+	libssl-dev) # OpenSSL: OTLP/gRPC over TLS
 # python3-yaml, binutils (readelf): the deploy/ lint test; python3-prometheus-client: its
 # OpenMetrics parser checks /metrics (test_exemplars).
 test_pkgs=(iproute2 procps psmisc curl nginx-light wrk prometheus python3 prometheus-pushgateway

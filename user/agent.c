@@ -23,6 +23,7 @@
 #include "pod/watch.h"
 #include "trace/trace.h"
 #include "util/array.h"
+#include "util/version.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
@@ -115,6 +116,8 @@ static void collect_spans(void *arg, struct strbuf *out, enum exposition_format 
 static void collect_datapath(void *arg, struct strbuf *out, enum exposition_format fmt)
 {
 	struct agent *a = arg;
+	if (!a->dp) /* a scrape while a failed start-up flushes spans */
+		return;
 	struct dp_hist_entry *h = NULL;
 	struct dp_route *r = NULL;
 	struct agent_counters c = { 0 };
@@ -148,7 +151,7 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 static bool ready_datapath(void *arg, struct strbuf *why)
 {
 	struct agent *a = arg;
-	if (!datapath_attached(a->dp)) {
+	if (!a->dp || !datapath_attached(a->dp)) {
 		sb_puts(why, "BPF programs are not attached");
 		return false;
 	}
@@ -196,6 +199,27 @@ static void on_event(void *arg, const struct obsbpf_http_event *e)
 	sb_free(&b);
 }
 
+/* obsbpf_build_info: which build runs on which kernel, to join on (the standard *_build_info
+ * idiom: one series, value 1); obsbpf_ready: /readyz as a gauge, for alerts. */
+static void collect_build_info(void *arg, struct strbuf *out, enum exposition_format fmt)
+{
+	struct agent *a = arg;
+	char kernel[128], labels[320];
+	obsbpf_kernel_release(kernel, sizeof(kernel));
+	/* the three come from the Makefile and uname: no quote or backslash to escape */
+	snprintf(labels, sizeof(labels), "version=\"%s\",commit=\"%s\",kernel=\"%s\"", obsbpf_version(),
+		 obsbpf_commit(), kernel);
+	http_expo_family(
+		out, fmt, "obsbpf_build_info", "gauge",
+		"The running agent's release, the commit it was built from and the kernel it runs on (always 1).");
+	struct pod_labels one = agent_labels(a);
+	red_sample(out, "obsbpf_build_info", labels, &one, 1);
+	http_expo_family(out, fmt, "obsbpf_ready", "gauge",
+			 "1 when /readyz answers 200 (programs attached, event loop turning, the app healthy "
+			 "when --app-health is set), else 0.");
+	red_sample(out, "obsbpf_ready", NULL, &one, http_server_ready(a->http));
+}
+
 static int start_http(struct agent *a)
 {
 	const struct obsbpf_config *cfg = a->cfg;
@@ -205,10 +229,12 @@ static int start_http(struct agent *a)
 		.max_connections = cfg->http_max_conns,
 		.max_per_ip = cfg->http_max_conns < 8 ? cfg->http_max_conns : 8,
 		.verbose = cfg->verbose,
+		.handlers_remote = cfg->status_remote,
 	};
 	a->http = http_server_start(&o, a->loop);
 	if (!a->http)
 		return -1;
+	http_server_add_collector(a->http, collect_build_info, a);
 	http_server_add_collector(a->http, collect_datapath, a);
 	http_server_add_ready_check(a->http, "datapath", ready_datapath, a);
 	http_server_add_ready_check(a->http, "event_loop", ready_loop, a);
@@ -288,6 +314,10 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		log_error("agent", "exemplars: out of memory\n");
 		return -1;
 	}
+	/* The port before the BPF load: a port another process holds fails in one line at once,
+	 * not after the load. Nothing is served until the loop runs. */
+	if (start_http(a) < 0)
+		return -1;
 	a->propagating = tc->k.propagation != 0;
 	a->dp = datapath_open(a->cfg->max_routes, a->cfg->max_conns);
 	if (!a->dp || datapath_set_tracing(a->dp, tc) < 0)
@@ -300,8 +330,6 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 		return -1;
 	}
 	if (agent_h2_start(a, &tc->k) < 0 || agent_tls_start(a) < 0)
-		return -1;
-	if (start_http(a) < 0)
 		return -1;
 	if (a->spans->t)
 		http_server_add_collector(a->http, collect_spans, a);

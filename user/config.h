@@ -33,6 +33,7 @@ struct obsbpf_config {
 	const char *listen;
 	unsigned http_idle_timeout;
 	unsigned http_max_conns;
+	bool status_remote; /* /status to non-loopback clients too */
 	/* data plane */
 	unsigned max_routes;
 	unsigned max_conns;
@@ -90,6 +91,11 @@ struct obsbpf_config {
 	const char *service_name;
 	const char *otlp_endpoint;
 	const char *otlp_protocol;
+	struct str_list otlp_headers; /* NAME=VALUE */
+	const char *otlp_compression;
+	const char *otlp_ca_file;
+	const char *otlp_client_cert;
+	const char *otlp_client_key;
 	unsigned otlp_batch;
 	unsigned otlp_flush_ms;
 	unsigned otlp_queue;

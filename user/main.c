@@ -2,6 +2,7 @@
 /* obsbpf: parses the command line and hands over to the subcommand. */
 #include <bpf/libbpf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
@@ -9,7 +10,9 @@
 #include "cli/options.h"
 #include "ctl/ctl.h"
 #include "logs/logs.h"
+#include "trace/trace.h"
 #include "util/log.h"
+#include "util/version.h"
 
 static const char usage[] =
 	"usage: obsbpf COMMAND [OPTIONS]\n"
@@ -25,6 +28,8 @@ static const char usage[] =
 	"  logs      forward a pod's log files (Fluent Forward) without attaching BPF programs\n"
 	"  probe     say which kernel hooks this machine offers and what obsbpf can do with them\n"
 	"  help      show this help ('obsbpf COMMAND --help' for a command's options)\n"
+	"  version   print the release, the commit it was built from and the running kernel\n"
+	"            (also --version)\n"
 	"\n"
 	"example:\n"
 	"  obsbpf attach --pod web-7d4b9 --namespace shop\n"
@@ -120,6 +125,11 @@ static int run_probe(const struct obsbpf_config *c)
 	return probe_run(stdout, c->verbose) ? 0 : 1;
 }
 
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
 /* Every subcommand: its name, its set in the options table (cli/options_table.c), the text above its
  * generated option list, and what runs it. */
 static const struct command {
@@ -164,6 +174,12 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		char kernel[128];
+		obsbpf_kernel_release(kernel, sizeof(kernel));
+		printf("obsbpf %s (commit %s; kernel %s)\n", obsbpf_version(), obsbpf_commit(), kernel);
+		return 0;
+	}
 	if (!strcmp(cmd, "options-markdown")) { /* used by `make docs` */
 		options_markdown(stdout);
 		return 0;
@@ -181,6 +197,10 @@ int main(int argc, char **argv)
 		}
 		if (setup_log(&cfg, cmd) < 0)
 			return 2;
+		/* --service-name wins over the OpenTelemetry variables; the daemon names each pod's
+		 * spans after the pod, so one service for every pod of a node would be wrong there. */
+		if (c->set == CMD_ATTACH && !cfg.service_name)
+			cfg.service_name = otel_service_name_env(env_get);
 		return c->run(&cfg);
 	}
 	fprintf(stderr, "obsbpf: unknown command '%s' (see 'obsbpf --help')\n", cmd);

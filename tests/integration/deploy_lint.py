@@ -87,7 +87,8 @@ def find(objs, kind, path_suffix=None):
 
 
 def container(spec, name):
-    for c in spec.get("containers", []):
+    """A container or init container (a native sidecar is one) of the pod spec, by name."""
+    for c in spec.get("containers", []) + spec.get("initContainers", []):
         if c.get("name") == name:
             return c
     return None
@@ -124,7 +125,7 @@ def env_field(c, name):
     return None
 
 
-def check_agent_container(where, spec, c, annotations):
+def check_agent_container(where, spec, c, annotations, probes):
     sc = c.get("securityContext", {})
     caps = sc.get("capabilities", {})
     check(not sc.get("privileged") and caps.get("drop") == ["ALL"] and caps.get("add"),
@@ -140,15 +141,26 @@ def check_agent_container(where, spec, c, annotations):
         check(any(path == w or path.startswith(w.rstrip("/") + "/") for w in writable),
               "%s: %s (%s) on a writable volume" % (where, path, what), "writable: %s" % writable)
     check(env_field(c, "NODE_NAME") == "spec.nodeName", where + ": NODE_NAME from spec.nodeName")
-    for kind, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+    for kind, path in probes.items():
         hg = c.get(kind, {}).get("httpGet", {})
+        if path is None:
+            check(kind not in c, "%s: no %s" % (where, kind), "got %s" % c.get(kind))
+            continue
         check(hg.get("path") == path and port_number(c, hg.get("port")) == PORT,
               "%s: %s GET %s on %d" % (where, kind, path, PORT), "got %s" % hg)
+    # The startup probe covers the BPF load and attach: the liveness probe needs no initial delay.
+    sp = c.get("startupProbe", {})
+    check(sp.get("periodSeconds", 10) * sp.get("failureThreshold", 3) >= 30 and
+          not c.get("livenessProbe", {}).get("initialDelaySeconds"),
+          where + ": the startup probe allows >= 30 s for the load, the liveness probe waits for it",
+          "startupProbe %s" % sp)
     check(any(p.get("containerPort") == PORT and p.get("name") == "metrics" for p in c.get("ports", [])),
           "%s: container port %d named metrics" % (where, PORT))
-    check(annotations.get("prometheus.io/scrape") == "true" and annotations.get("prometheus.io/port") == str(PORT)
-          and annotations.get("prometheus.io/path") == "/metrics",
-          where + ": prometheus.io annotations (scrape, port %d, /metrics)" % PORT, "got %s" % annotations)
+    # A stock annotation-based job (prometheus.io/scrape) would scrape the agent a second time,
+    # next to deploy/prometheus/'s job.
+    check(not any(k.startswith("prometheus.io/") for k in annotations),
+          where + ": no prometheus.io annotations (deploy/prometheus/ finds the agent by container and port)",
+          "got %s" % annotations)
     res = c.get("resources", {})
     check(all(res.get(k, {}).get(r) for k in ("requests", "limits") for r in ("cpu", "memory")),
           where + ": cpu and memory requests and limits")
@@ -176,7 +188,8 @@ def check_daemonset(objs, example_text):
     c = container(spec, "obsbpf")
     if not check(c is not None, "DaemonSet: an obsbpf container"):
         return None
-    check_agent_container("DaemonSet", spec, c, tpl["metadata"].get("annotations", {}))
+    check_agent_container("DaemonSet", spec, c, tpl["metadata"].get("annotations", {}),
+                          {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"})
     m = mounts_by_host_path(spec, c)
     want = {
         "/sys/fs/bpf": ("/sys/fs/bpf", None),
@@ -219,7 +232,13 @@ def check_sidecar(objs):
     apps = [x for x in spec.get("containers", []) if x.get("name") != "obsbpf"]
     if not check(c is not None and apps, "sidecar: an app container and an obsbpf container"):
         return
-    check_agent_container("sidecar", spec, c, pod["metadata"].get("annotations", {}))
+    # A native sidecar: an init container that keeps running, started before the app; no
+    # readiness probe (a sidecar's readiness is the pod's: a failing agent must not take the
+    # app out of its Service).
+    check(c in spec.get("initContainers", []) and c.get("restartPolicy") == "Always",
+          "sidecar: a native sidecar (init container, restartPolicy: Always)")
+    check_agent_container("sidecar", spec, c, pod["metadata"].get("annotations", {}),
+                          {"startupProbe": "/healthz", "readinessProbe": None, "livenessProbe": "/healthz"})
     for var, field in (("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace")):
         check(env_field(c, var) == field, "sidecar: %s from %s (downward API)" % (var, field))
     vols = {v["name"]: v for v in spec.get("volumes", [])}
@@ -258,7 +277,8 @@ def check_command_lines(objs, obsbpf):
     for path, d in objs:
         spec = d.get("spec", {})
         spec = spec.get("template", {}).get("spec", spec)
-        for c in spec.get("containers", []) if isinstance(spec, dict) else []:
+        cs = spec.get("containers", []) + spec.get("initContainers", []) if isinstance(spec, dict) else []
+        for c in cs:
             if "obsbpf" not in c.get("image", "") and c.get("name") != "obsbpf":
                 continue
             argv = agent_argv(c)
@@ -401,14 +421,20 @@ def check_prometheus(docs, objs, ds):
         tpl = ds["spec"]["template"]
         c = container(tpl["spec"], "obsbpf")
         port = [p for p in c["ports"] if p["containerPort"] == PORT][0]
-        meta = {"__meta_kubernetes_pod_annotation_prometheus_io_scrape": tpl["metadata"]["annotations"]["prometheus.io/scrape"],
-                "__meta_kubernetes_pod_container_name": c["name"],
+        meta = {"__meta_kubernetes_pod_container_name": c["name"],
                 "__meta_kubernetes_pod_container_port_name": port.get("name", ""),
                 "__meta_kubernetes_pod_container_port_number": str(port["containerPort"]),
                 "__meta_kubernetes_pod_label_app_kubernetes_io_name": tpl["metadata"]["labels"].get("app.kubernetes.io/name", "")}
         kept = all(re.fullmatch(r.get("regex", "(.*)"), r.get("separator", ";").join(meta.get(s, "") for s in r["source_labels"]))
                    for r in keeps)
         check(keeps and kept, "scrape job's keep rules select the DaemonSet's obsbpf container port")
+        # ...and not a stock annotation-scraped pod's port, nor the app's in a sidecar pod.
+        other = dict(meta, __meta_kubernetes_pod_container_name="app",
+                     __meta_kubernetes_pod_container_port_name="http")
+        check(not all(re.fullmatch(r.get("regex", "(.*)"), r.get("separator", ";").join(other.get(s, "") for s in r["source_labels"]))
+                      for r in keeps), "scrape job's keep rules leave other containers' ports alone")
+    check(not any("annotation_prometheus_io" in s_ for r in rl for s_ in r.get("source_labels", [])),
+          "scrape job does not depend on prometheus.io annotations")
     # Debian's Prometheus is built without Kubernetes discovery: check the rest with promtool.
     promtool = shutil.which("promtool")
     if check(promtool is not None, "promtool installed"):
@@ -421,6 +447,7 @@ def check_prometheus(docs, objs, ds):
             r = subprocess.run([promtool, "check", "config", f.name], capture_output=True, text=True)
         check(r.returncode == 0, "promtool check config: the scrape job (static targets in place of Kubernetes SD)",
               (r.stdout + r.stderr).strip().replace("\n", " "))
+        check_prometheus_files(promtool)
 
     svcs = [d for d in find(objs, "Service") if d["spec"].get("clusterIP") == "None"]
     sms = find(objs, "ServiceMonitor")
@@ -445,6 +472,40 @@ def check_prometheus(docs, objs, ds):
         c = container(tpl["spec"], "obsbpf")
         check(all(port_number(c, p.get("targetPort", p.get("port"))) == PORT for p in sports.values()),
               "the Service's targetPort is the agent's %d" % PORT)
+
+
+def check_prometheus_files(promtool):
+    """The static scrape config as shipped, the rules, and the rules' unit tests, with promtool."""
+    d = os.path.join(DEPLOY, "prometheus")
+    static = os.path.join(d, "scrape-config-static.yaml")
+    r = subprocess.run([promtool, "check", "config", static], capture_output=True, text=True)
+    check(r.returncode == 0, "promtool check config deploy/prometheus/scrape-config-static.yaml (with its rule file)",
+          (r.stdout + r.stderr).strip().replace("\n", " "))
+    with open(static) as f:
+        cfg = yaml.safe_load(f)
+    jobs = [j for j in cfg.get("scrape_configs", []) if j.get("job_name") == "obsbpf"]
+    check(len(jobs) == 1 and jobs[0].get("static_configs") and "obsbpf-rules.yaml" in cfg.get("rule_files", []),
+          "scrape-config-static.yaml: job obsbpf with static targets, loading obsbpf-rules.yaml")
+    rules = os.path.join(d, "obsbpf-rules.yaml")
+    r = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True)
+    check(r.returncode == 0, "promtool check rules deploy/prometheus/obsbpf-rules.yaml",
+          (r.stdout + r.stderr).strip().replace("\n", " "))
+    with open(rules) as f:
+        groups = yaml.safe_load(f)["groups"]
+    alerts = {x["alert"] for g in groups for x in g["rules"] if "alert" in x}
+    want = {"ObsbpfHighServerErrorRatio", "ObsbpfHighServerLatencyP99", "ObsbpfRingBufferDrops",
+            "ObsbpfUnparsedConnectionsRising", "ObsbpfAgentDown", "ObsbpfAgentNotReady"}
+    check(want <= alerts, "alerts: 5xx ratio, p99, ring buffer drops, unparsed connections, agent down/not ready",
+          "missing %s" % sorted(want - alerts))
+    # Every alert is exercised by the unit tests, which promtool runs.
+    with open(os.path.join(d, "obsbpf-rules.test.yaml")) as f:
+        tested = {t["alertname"] for case in yaml.safe_load(f)["tests"] for t in case.get("alert_rule_test", [])}
+    check(alerts <= tested, "every alert has a promtool unit test", "untested %s" % sorted(alerts - tested))
+    r = subprocess.run([promtool, "test", "rules", os.path.join(d, "obsbpf-rules.test.yaml")],
+                       capture_output=True, text=True, cwd=d)
+    check(r.returncode == 0, "promtool test rules deploy/prometheus/obsbpf-rules.test.yaml",
+          (r.stdout + r.stderr).strip().replace("\n", " ")[-400:])
+    return groups
 
 
 # --- Grafana -----------------------------------------------------------------------------------
@@ -581,6 +642,29 @@ def check_dashboard(metrics_file):
               (r.stdout + r.stderr).strip().replace("\n", " "))
 
 
+def check_rule_names(metrics_file):
+    """Every metric and label the rules query is one the agent exports (its real /metrics when
+    there is one, else docs/metrics.md); recorded names and Prometheus' own `up` aside."""
+    with open(os.path.join(DEPLOY, "prometheus", "obsbpf-rules.yaml")) as f:
+        rules = [r for g in yaml.safe_load(f)["groups"] for r in g["rules"]]
+    recorded = {r["record"] for r in rules if "record" in r}
+    real = exposition(metrics_file) if metrics_file else None
+    with open(os.path.join(ROOT, "docs", "metrics.md")) as f:
+        documented = f.read()
+    real_labels = set().union(*real.values()) if real else set()
+    for r in rules:
+        m, lab, _ = promql_names(r["expr"])
+        for name in sorted(m - recorded - {"up"}):
+            family = re.sub(r"_(bucket|count|sum)$", "", name)
+            if real is not None:
+                check(name in real, "rule %s: metric %s is in the agent's /metrics" % (r.get("alert", r.get("record")), name))
+            else:
+                check(family in documented, "rule %s: metric %s is documented" % (r.get("alert", r.get("record")), family))
+        for label in sorted(lab - {"le", "job", "instance"}):
+            if real is not None:
+                check(label in real_labels, "rule %s: label %s is in the agent's /metrics" % (r.get("alert", r.get("record")), label))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--obsbpf", required=True, help="the binary whose flags and config parsing are checked")
@@ -601,6 +685,7 @@ def main():
     check_dockerfile(a.image_binary)
     check_prometheus(docs, objs, ds)
     check_dashboard(a.metrics)
+    check_rule_names(a.metrics)
     return 1 if FAILS else 0
 
 

@@ -39,7 +39,7 @@ run_err "bad listen address" "--listen nowhere: expected ADDR:PORT" \
 "$PY" -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1", '"$AGENT_PORT"')); s.listen(); time.sleep(30)' &
 BG_PIDS+=($!)
 sleep 0.5
-run_err "listen port in use" "cannot bind" "$OBSBPF" attach --pod "$(pod_name badlisten)" --listen "$AGENT_ADDR"
+run_err "listen port in use" "cannot bind port $AGENT_PORT: Address already in use" "$OBSBPF" attach --pod "$(pod_name badlisten)" --listen "$AGENT_ADDR"
 # The kernel frees programs shortly after their last reference goes.
 left=1
 for i in $(seq 30); do bpftool prog show | grep -q obsbpf_ || { left=0; break; }; sleep 0.1; done

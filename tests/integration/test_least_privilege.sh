@@ -18,7 +18,7 @@ import sys, yaml
 for doc in yaml.safe_load_all(open(sys.argv[1])):
     spec = (doc or {}).get("spec", {})
     spec = spec.get("template", {}).get("spec", spec)
-    for c in spec.get("containers", []):
+    for c in spec.get("containers", []) + spec.get("initContainers", []):
         if c["name"] == "obsbpf":
             sc = c.get("securityContext", {})
             assert not sc.get("privileged"), "privileged"

@@ -568,8 +568,16 @@ static void test_target(void **state)
 	assert_int_equal(otlp_target_resolve(&t, "http://[::1]:9/", "grpc", NULL, NULL, NULL), 1);
 	assert_string_equal(t.host, "::1");
 	assert_string_equal(t.port, "9");
+	/* https://: TLS, for both protocols */
+	assert_int_equal(otlp_target_resolve(&t, "https://col:4317", "grpc", NULL, NULL, NULL), 1);
+	assert_true(t.grpc && t.tls);
+	assert_string_equal(t.host, "col");
+	assert_int_equal(otlp_target_resolve(&t, "https://col:4318", NULL, NULL, NULL, NULL), 1);
+	assert_true(!t.grpc && t.tls);
+	assert_string_equal(t.url, "https://col:4318/v1/traces");
+	assert_int_equal(otlp_target_resolve(&t, "http://col:4318", NULL, NULL, NULL, NULL), 1);
+	assert_false(t.tls);
 	/* errors: one line on stderr each */
-	assert_int_equal(otlp_target_resolve(&t, "https://col:4317", "grpc", NULL, NULL, NULL), -EINVAL);
 	assert_int_equal(otlp_target_resolve(&t, "http://col:43x", "grpc", NULL, NULL, NULL), -EINVAL);
 	assert_int_equal(otlp_target_resolve(&t, "col:4318", NULL, NULL, NULL, NULL), -EINVAL);
 	assert_int_equal(otlp_target_resolve(&t, "http://c", "thrift", NULL, NULL, NULL), -EINVAL);

@@ -5,6 +5,7 @@
 
 #include "loop/loop.h"
 #include "pod/pod.h"
+#include "util/version.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -149,6 +150,12 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 		x->hdrs = curl_slist_append(x->hdrs, h);
 	}
 	x->hdrs = curl_slist_append(x->hdrs, "Expect:"); /* no 100-continue round trip */
+	for (size_t i = 0; x->hdrs && i < r->nheaders; i++) {
+		struct curl_slist *l = curl_slist_append(x->hdrs, r->headers[i]);
+		if (!l)
+			return -ENOMEM; /* the list stays whole: xfer_free frees it */
+		x->hdrs = l;
+	}
 	if (!x->hdrs)
 		return -ENOMEM;
 	CURLcode rc = CURLE_OK;
@@ -159,7 +166,7 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_PROXY, ""); /* an http_proxy in the agent's environment must not apply */
-	SET(CURLOPT_USERAGENT, "obsbpf");
+	SET(CURLOPT_USERAGENT, obsbpf_user_agent());
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_HTTPHEADER, x->hdrs);
 	SET(CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
@@ -179,6 +186,12 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 		SET(CURLOPT_FRESH_CONNECT, 1L);
 		SET(CURLOPT_FORBID_REUSE, 1L);
 	}
+	if (r->ca_file)
+		SET(CURLOPT_CAINFO, r->ca_file);
+	if (r->client_cert)
+		SET(CURLOPT_SSLCERT, r->client_cert);
+	if (r->client_key)
+		SET(CURLOPT_SSLKEY, r->client_key);
 	if (r->method)
 		SET(CURLOPT_CUSTOMREQUEST, r->method);
 	if (r->body) {

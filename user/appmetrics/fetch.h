@@ -26,6 +26,11 @@ struct fetch_req {
 	size_t max_bytes;	    /* longer responses fail with "response too large"; 0: none */
 	bool discard_body;	    /* read and drop the body (a health probe wants the status) */
 	const struct pod_info *pod; /* connect from inside this pod's netns; NULL: the agent's */
+	const char *const *headers; /* more request header lines ("Name: value"), or NULL */
+	size_t nheaders;
+	/* TLS (https URLs): the CA bundle to verify the server with (NULL: the system's), and a
+	 * client certificate and its key (PEM files), or NULL. */
+	const char *ca_file, *client_cert, *client_key;
 };
 
 struct fetch_result {

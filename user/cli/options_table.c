@@ -52,6 +52,12 @@ const struct
 				  POD_CMDS },
 				{ "listen", 'l', OPT_STRING, OFF(listen), "0.0.0.0:9102", "ADDR:PORT",
 				  "where to serve /metrics, /healthz, /readyz and /status", HTTP_CMDS },
+				{ "status-remote", 0, OPT_FLAG, OFF(status_remote), NULL, NULL,
+				  "answer /status to other hosts too; default: loopback clients "
+				  "only, since on the host network (the DaemonSet) it would tell "
+				  "the node's network about every pod (kubectl port-forward and "
+				  "the node itself are loopback)",
+				  AGENT_CMDS },
 				{ "http-idle-timeout", 0, OPT_UINT, OFF(http_idle_timeout), "30", "SECONDS",
 				  "close an idle HTTP connection after this many seconds", HTTP_CMDS },
 				{ "http-max-connections", 0, OPT_UINT, OFF(http_max_conns), "64", "N",
@@ -208,11 +214,41 @@ const struct
 				  "whether spans keep the request's query in url.query (server) and url.full (client); queries often carry tokens. Only HTTP/2 and TLS requests have it: the kernel drops HTTP/1 queries",
 				  AGENT_CMDS },
 				{ "otlp-endpoint", 0, OPT_STRING, OFF(otlp_endpoint), NULL, "URL",
-				  "OpenTelemetry collector to export spans to (http://HOST:4318, /v1/traces appended; for grpc http://HOST:4317); default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans",
+				  "OpenTelemetry collector to export spans to (http://HOST:4318, /v1/traces appended; for grpc http://HOST:4317; https:// for TLS); default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans",
 				  AGENT_CMDS },
 				{ "otlp-protocol", 0, OPT_STRING, OFF(otlp_protocol), NULL,
 				  "http/protobuf|grpc",
 				  "OTLP transport (default: $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)",
+				  AGENT_CMDS },
+				{ "otlp-header", 0, OPT_LIST, OFF(otlp_headers), NULL, "NAME=VALUE",
+				  "a header sent with every export request (an API key, a tenant "
+				  "id), repeatable; merged by name over "
+				  "$OTEL_EXPORTER_OTLP_HEADERS and then "
+				  "$OTEL_EXPORTER_OTLP_TRACES_HEADERS (NAME=VALUE,... with "
+				  "percent-encoded values), the flag winning; values are never "
+				  "logged",
+				  AGENT_CMDS },
+				{ "otlp-compression", 0, OPT_STRING, OFF(otlp_compression), NULL, "gzip|none",
+				  "compress export requests (HTTP Content-Encoding: gzip; gRPC "
+				  "grpc-encoding: gzip) (default: "
+				  "$OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, else "
+				  "$OTEL_EXPORTER_OTLP_COMPRESSION, else none)",
+				  AGENT_CMDS },
+				{ "otlp-ca-file", 0, OPT_STRING, OFF(otlp_ca_file), NULL, "FILE",
+				  "PEM CA bundle that verifies an https:// collector, HTTP or gRPC"
+				  " (default: $OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE, else "
+				  "$OTEL_EXPORTER_OTLP_CERTIFICATE, else the system's CA store)",
+				  AGENT_CMDS },
+				{ "otlp-client-cert", 0, OPT_STRING, OFF(otlp_client_cert), NULL, "FILE",
+				  "PEM client certificate presented to an https:// collector "
+				  "(mutual TLS), with --otlp-client-key (default: "
+				  "$OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE, else "
+				  "$OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)",
+				  AGENT_CMDS },
+				{ "otlp-client-key", 0, OPT_STRING, OFF(otlp_client_key), NULL, "FILE",
+				  "PEM private key of --otlp-client-cert (default: "
+				  "$OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY, else "
+				  "$OTEL_EXPORTER_OTLP_CLIENT_KEY)",
 				  AGENT_CMDS },
 				{ "otlp-batch", 0, OPT_UINT, OFF(otlp_batch), "512", "N",
 				  "spans per export request; a full batch is sent at once", AGENT_CMDS },
@@ -221,8 +257,11 @@ const struct
 				{ "otlp-queue", 0, OPT_UINT, OFF(otlp_queue), "4096", "N",
 				  "spans kept while the collector is slow or down; beyond it new spans are dropped and counted",
 				  AGENT_CMDS },
-				{ "otlp-timeout-ms", 0, OPT_UINT, OFF(otlp_timeout_ms), "10000", "MS",
-				  "an export request taking longer fails and is retried", AGENT_CMDS },
+				{ "otlp-timeout-ms", 0, OPT_UINT, OFF(otlp_timeout_ms), NULL, "MS",
+				  "an export request taking longer fails and is retried (default: "
+				  "$OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else "
+				  "$OTEL_EXPORTER_OTLP_TIMEOUT, else 10000)",
+				  AGENT_CMDS },
 				{ "otlp-backoff-max-ms", 0, OPT_UINT, OFF(otlp_backoff_max_ms), "30000", "MS",
 				  "longest wait before retrying a failed export (the wait doubles from 200 ms up to this, with jitter)",
 				  AGENT_CMDS },

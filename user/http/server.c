@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_HOOKS 16
 
@@ -33,6 +34,7 @@ struct handler {
 struct http_server {
 	struct MHD_Daemon *mhd;
 	bool verbose;
+	bool handlers_remote; /* handlers answer non-loopback clients */
 	struct loop_watch *io, *tick;
 	struct {
 		http_collect_fn fn;
@@ -78,6 +80,17 @@ void http_server_render_metrics(struct http_server *s, struct strbuf *out, enum 
 		s->collectors[i].fn(s->collectors[i].arg, out, f);
 	if (f == EXPO_OPENMETRICS)
 		sb_puts(out, "# EOF\n");
+}
+
+bool http_server_ready(struct http_server *s)
+{
+	struct strbuf why;
+	bool all = true;
+	sb_init(&why);
+	for (int i = 0; all && i < s->nready; i++)
+		all = s->ready[i].fn(s->ready[i].arg, &why);
+	sb_free(&why);
+	return all;
 }
 
 static enum exposition_format wanted_format(struct MHD_Connection *c)
@@ -139,6 +152,22 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status, struct strb
 	return ret;
 }
 
+/* 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
+static bool peer_is_loopback(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload, size_t *upload_size,
 				  void **con_cls)
@@ -178,6 +207,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	for (int i = 0; i < s->nhandlers; i++) {
 		if (!strcmp(url, s->handlers[i].path)) {
 			const char *ct = "text/plain";
+			if (!s->handlers_remote && !peer_is_loopback(c)) {
+				sb_printf(&body, "%s answers loopback clients only (--status-remote)\n", url);
+				return respond(c, MHD_HTTP_FORBIDDEN, &body, "text/plain");
+			}
 			int st = s->handlers[i].fn(s->handlers[i].arg, &body, &ct);
 			return respond(c, st, &body, ct);
 		}
@@ -207,6 +240,21 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_vmsg(LOG_DEBUG, "http", fmt, ap);
 }
 
+/* A listening TCP socket on ss (non-blocking, SO_REUSEADDR), or -errno. */
+static int listen_socket(const struct sockaddr_storage *ss, unsigned len)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 struct http_server *http_server_start(const struct http_server_opts *o, struct loop *l)
 {
 	struct sockaddr_storage ss;
@@ -219,18 +267,27 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct l
 	if (!s)
 		return NULL;
 	s->verbose = o->verbose;
+	s->handlers_remote = o->handlers_remote;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	uint16_t port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-				  &s->verbose, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				  MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
-				  MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+	/* Bound here, not by libmicrohttpd: a port another process holds is then named with the
+	 * kernel's reason, at once, in one line. */
+	int fd = listen_socket(&ss, sslen);
+	if (fd < 0) {
+		log_error("http", "--listen %s: cannot bind port %u: %s\n", o->listen,
+			  ntohs(((struct sockaddr_in *)&ss)->sin_port), strerror(-fd));
+		free(s);
+		return NULL;
+	}
+	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+				  &s->verbose, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+				  o->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_END);
 	if (!s->mhd) {
-		log_error("http", "listen %s: cannot bind: address in use or not on this host\n", o->listen);
+		log_error("http", "--listen %s: the HTTP server did not start\n", o->listen);
+		close(fd);
 		free(s);
 		return NULL;
 	}

@@ -44,6 +44,9 @@ struct http_server_opts {
 	unsigned max_connections;
 	unsigned max_per_ip;
 	bool verbose; /* libmicrohttpd's own log messages */
+	/* Handlers (/status) answer other hosts too; false: loopback clients only (403 otherwise),
+	 * so that an agent on the host network does not tell the node's network about its pods. */
+	bool handlers_remote;
 };
 
 /* Returns NULL and prints a one-line reason to stderr on failure. */
@@ -53,6 +56,9 @@ void http_server_stop(struct http_server *s);
 int http_server_add_collector(struct http_server *s, http_collect_fn fn, void *arg);
 int http_server_add_ready_check(struct http_server *s, const char *name, http_ready_fn fn, void *arg);
 int http_server_add_handler(struct http_server *s, const char *path, http_handler_fn fn, void *arg);
+
+/* Whether /readyz would answer 200 now (every readiness check passes). */
+bool http_server_ready(struct http_server *s);
 
 /* Renders what /metrics would return (used by tests and `make bench`). */
 void http_server_render_metrics(struct http_server *s, struct strbuf *out, enum exposition_format f);

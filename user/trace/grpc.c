@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
-/* OTLP/gRPC transport: one HTTP/2 connection (h2c, prior knowledge) driven by nghttp2 in its
- * memory-buffer mode on the agent's loop: a non-blocking socket, our own reads and writes,
- * nghttp2 only frames. The request is TraceService/Export with the message behind gRPC's
- * 5-byte prefix; the outcome comes from the grpc-status trailer. The connection is reused and
+/* OTLP/gRPC transport: one HTTP/2 connection (h2c, prior knowledge; or over TLS with OpenSSL,
+ * ALPN h2, for an https:// endpoint) driven by nghttp2 in its memory-buffer mode on the agent's
+ * loop: a non-blocking socket, our own reads and writes, nghttp2 only frames. The request is
+ * TraceService/Export with the message behind gRPC's 5-byte prefix (gzip-compressed with
+ * --otlp-compression gzip); the outcome comes from the grpc-status trailer. The connection is reused and
  * reopened on the next request after any failure. */
 #include "internal.h"
 #include "h2/grpc_status.h"
 #include "util/log.h"
+#include "util/version.h"
 
 #include "loop/loop.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +36,15 @@ struct grpc_tp {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char authority[300];
+	char host[256]; /* the name (or address) the server's certificate must carry */
 	unsigned timeout_ms;
+	struct otlp_header *hdrs; /* --otlp-header and the OTEL_* headers */
+	unsigned nhdrs;
+	bool gzip;
+	struct otlp_gzip gz;
+	SSL_CTX *tls; /* NULL: h2c */
+	SSL *ssl;     /* the connection's, while connected over TLS */
+	bool handshaking;
 
 	int fd;
 	struct loop_watch *w;
@@ -63,6 +77,9 @@ static void conn_close(struct grpc_tp *g)
 	if (g->fd >= 0)
 		close(g->fd);
 	g->fd = -1;
+	SSL_free(g->ssl);
+	g->ssl = NULL;
+	g->handshaking = false;
 	nghttp2_session_del(g->sess);
 	g->sess = NULL;
 	free(g->out);
@@ -248,12 +265,64 @@ static ssize_t read_body(nghttp2_session *s, int32_t stream, uint8_t *buf, size_
 	return (ssize_t)n;
 }
 
+/* recv/send, through TLS when the connection has it: -1 with errno EAGAIN while TLS waits for
+ * the socket, 0 at the end of the stream. */
+static ssize_t io_recv(struct grpc_tp *g, void *buf, size_t n)
+{
+	if (!g->ssl)
+		return recv(g->fd, buf, n, 0);
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_read(g->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(g->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (errno)
+			return -1;
+		/* fall through */
+	default:
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+static ssize_t io_send(struct grpc_tp *g, const void *buf, size_t n)
+{
+	if (!g->ssl)
+		return send(g->fd, buf, n, MSG_NOSIGNAL);
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_write(g->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(g->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		if (errno)
+			return -1;
+		/* fall through */
+	default:
+		errno = EPROTO;
+		return -1;
+	}
+}
+
 /* Writes what nghttp2 has to send until the socket would block; keeps the rest. */
 static int flush(struct grpc_tp *g)
 {
 	for (;;) {
 		if (g->out_off < g->out_len) {
-			ssize_t n = send(g->fd, g->out + g->out_off, g->out_len - g->out_off, MSG_NOSIGNAL);
+			ssize_t n = io_send(g, g->out + g->out_off, g->out_len - g->out_off);
 			if (n < 0)
 				return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 			g->out_off += (size_t)n;
@@ -289,28 +358,36 @@ static int submit(struct grpc_tp *g)
 {
 	char timeout[32];
 	snprintf(timeout, sizeof(timeout), "%um", g->timeout_ms);
+	nghttp2_nv hdrs[12 + OTLP_MAX_HEADERS];
 #define NV(n, v)                                                                               \
 	{                                                                                      \
 		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE \
 	}
-	const nghttp2_nv hdrs[] = {
+	const nghttp2_nv fixed[] = {
 		NV(":method", "POST"),
-		NV(":scheme", "http"),
+		NV(":scheme", g->tls ? "https" : "http"),
 		NV(":path", EXPORT_PATH),
 		NV(":authority", g->authority),
 		NV("content-type", "application/grpc"),
 		NV("te", "trailers"),
 		NV("grpc-timeout", timeout),
-		NV("user-agent", "obsbpf"),
+		NV("user-agent", obsbpf_user_agent()),
+		NV("grpc-encoding", "gzip"),
 	};
 #undef NV
+	size_t n = sizeof(fixed) / sizeof(fixed[0]) - (g->gzip ? 0 : 1); /* grpc-encoding: last */
+	memcpy(hdrs, fixed, n * sizeof(fixed[0]));
+	for (unsigned i = 0; i < g->nhdrs; i++)
+		hdrs[n++] = (nghttp2_nv){ (uint8_t *)g->hdrs[i].name, (uint8_t *)g->hdrs[i].value,
+					  strlen(g->hdrs[i].name), strlen(g->hdrs[i].value),
+					  NGHTTP2_NV_FLAG_NONE };
 	nghttp2_data_provider prd = { .read_callback = read_body };
 	g->http_status = 0;
 	g->grpc_status = -1;
 	g->grpc_message[0] = '\0';
 	g->details[0] = '\0';
 	g->body_off = 0;
-	g->stream = nghttp2_submit_request(g->sess, NULL, hdrs, sizeof(hdrs) / sizeof(hdrs[0]), &prd, NULL);
+	g->stream = nghttp2_submit_request(g->sess, NULL, hdrs, n, &prd, NULL);
 	return g->stream < 0 ? -EPROTO : 0;
 }
 
@@ -331,6 +408,58 @@ static int session_open(struct grpc_tp *g)
 	return nghttp2_submit_settings(g->sess, NGHTTP2_FLAG_NONE, iv, 1) ? -EPROTO : 0;
 }
 
+/* The connection's TLS state, verifying the server's certificate against g->host: its DNS
+ * name (also sent as SNI), or its IP address. */
+static int tls_start(struct grpc_tp *g)
+{
+	unsigned char ip[16];
+	if (!(g->ssl = SSL_new(g->tls)) || SSL_set_fd(g->ssl, g->fd) != 1)
+		return -1;
+	if (inet_pton(AF_INET, g->host, ip) == 1 || inet_pton(AF_INET6, g->host, ip) == 1) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(g->ssl), g->host) != 1)
+			return -1;
+	} else if (SSL_set_tlsext_host_name(g->ssl, g->host) != 1 || SSL_set1_host(g->ssl, g->host) != 1) {
+		return -1;
+	}
+	SSL_set_connect_state(g->ssl);
+	g->handshaking = true;
+	return 0;
+}
+
+/* One handshake step: 1 done, 0 waiting for the socket, -1 failed (the request finished with
+ * the reason: the certificate check's, else OpenSSL's). */
+static int tls_step(struct grpc_tp *g)
+{
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_do_handshake(g->ssl);
+	if (r == 1) {
+		g->handshaking = false;
+		return 1;
+	}
+	int e = SSL_get_error(g->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		loop_mod_fd(g->w, EPOLLIN | (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0));
+		return 0;
+	}
+	char d[160], why[120];
+	long v = SSL_get_verify_result(g->ssl);
+	unsigned long err = ERR_get_error();
+	if (v != X509_V_OK)
+		snprintf(d, sizeof(d), "tls: certificate of %.60s: %.70s", g->host,
+			 X509_verify_cert_error_string(v));
+	else {
+		if (err)
+			ERR_error_string_n(err, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%s", errno ? strerror(errno) : "connection closed");
+		snprintf(d, sizeof(d), "tls handshake: %.130s", why);
+	}
+	finish(g, EXPORT_RETRY, d);
+	conn_close(g);
+	return -1;
+}
+
 static void on_io(void *arg, uint32_t events)
 {
 	struct grpc_tp *g = arg;
@@ -347,16 +476,34 @@ static void on_io(void *arg, uint32_t events)
 			return;
 		}
 		g->connecting = false;
-		if (session_open(g) < 0 || (g->done && submit(g) < 0)) {
+		if (g->tls && tls_start(g) < 0) {
+			conn_fail(g, "tls", ENOMEM);
+			deliver(g);
+			return;
+		}
+		if (!g->tls && (session_open(g) < 0 || (g->done && submit(g) < 0))) {
 			conn_fail(g, "http/2 session", EPROTO);
 			deliver(g);
 			return;
 		}
 	}
+	if (g->handshaking) {
+		int rc = tls_step(g);
+		if (rc <= 0) {
+			deliver(g);
+			return;
+		}
+		if (session_open(g) < 0 || (g->done && submit(g) < 0)) {
+			conn_fail(g, "http/2 session", EPROTO);
+			deliver(g);
+			return;
+		}
+		events |= EPOLLIN; /* the server's first bytes may already wait in TLS's buffer */
+	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		uint8_t buf[16384];
 		for (;;) {
-			ssize_t n = recv(g->fd, buf, sizeof(buf), 0);
+			ssize_t n = io_recv(g, buf, sizeof(buf));
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 				break;
 			if (n <= 0) {
@@ -422,9 +569,11 @@ static int grpc_send(struct transport *t, const uint8_t *buf, size_t len, export
 	struct grpc_tp *g = (struct grpc_tp *)t;
 	if (g->done)
 		return -EBUSY;
+	if (g->gzip && otlp_gzip(&g->gz, buf, len, &buf, &len) < 0)
+		return -ENOMEM;
 	if (!(g->body = malloc(len + 5)))
 		return -ENOMEM;
-	g->body[0] = 0; /* not compressed */
+	g->body[0] = g->gzip; /* compressed with the grpc-encoding the request names */
 	g->body[1] = (uint8_t)(len >> 24);
 	g->body[2] = (uint8_t)(len >> 16);
 	g->body[3] = (uint8_t)(len >> 8);
@@ -443,7 +592,7 @@ static int grpc_send(struct transport *t, const uint8_t *buf, size_t len, export
 			conn_fail(g, "connect", -rc);
 			rc = 0;
 		}
-	} else if (!g->connecting) {
+	} else if (!g->connecting && !g->handshaking) {
 		if (submit(g) < 0 || (rc = flush(g)) < 0)
 			conn_fail(g, "write", rc < 0 ? -rc : EPROTO);
 		else
@@ -465,10 +614,57 @@ static void grpc_free(struct transport *t)
 	loop_remove(g->timer);
 	free(g->body);
 	free(g->resp);
+	free(g->hdrs);
+	otlp_gzip_free(&g->gz);
+	SSL_CTX_free(g->tls);
 	free(g);
 }
 
-struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port, unsigned timeout_ms)
+/* The TLS settings every connection shares: TLS 1.2+, the server verified against the CA file
+ * (or the system's store), a client certificate when given, ALPN h2. Logs one line on error. */
+static SSL_CTX *tls_ctx_new(const struct otlp_export_opts *o)
+{
+	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+	const char *what = "TLS", *file = "";
+	if (!c)
+		goto fail;
+	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (o->ca_file) {
+		what = "--otlp-ca-file", file = o->ca_file;
+		if (SSL_CTX_load_verify_locations(c, o->ca_file, NULL) != 1)
+			goto fail;
+	} else if (SSL_CTX_set_default_verify_paths(c) != 1) {
+		what = "the system's CA store";
+		goto fail;
+	}
+	if (o->client_cert) {
+		what = "--otlp-client-cert", file = o->client_cert;
+		if (SSL_CTX_use_certificate_chain_file(c, o->client_cert) != 1)
+			goto fail;
+		what = "--otlp-client-key", file = o->client_key;
+		if (SSL_CTX_use_PrivateKey_file(c, o->client_key, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(c) != 1)
+			goto fail;
+	}
+	static const unsigned char alpn[] = { 2, 'h', '2' };
+	what = "TLS ALPN", file = "";
+	if (SSL_CTX_set_alpn_protos(c, alpn, sizeof(alpn)) != 0) /* 0 is success here */
+		goto fail;
+	return c;
+fail:;
+	char why[160] = "out of memory";
+	unsigned long err = ERR_get_error();
+	if (err)
+		ERR_error_string_n(err, why, sizeof(why));
+	log_error("trace", "%s %s: %s\n", what, file, why);
+	SSL_CTX_free(c);
+	return NULL;
+}
+
+struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port, unsigned timeout_ms,
+				const struct otlp_export_opts *o)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	/* Resolved once, at start-up: getaddrinfo blocks, and the loop must not. */
@@ -493,5 +689,20 @@ struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *po
 	g->timeout_ms = timeout_ms;
 	g->tp.send = grpc_send;
 	g->tp.free = grpc_free;
+	snprintf(g->host, sizeof(g->host), "%s", host);
+	g->gzip = o->gzip;
+	if (o->nheaders) {
+		if (!(g->hdrs = malloc(o->nheaders * sizeof(*g->hdrs)))) {
+			grpc_free(&g->tp);
+			return NULL;
+		}
+		memcpy(g->hdrs, o->headers, o->nheaders * sizeof(*g->hdrs));
+		g->nhdrs = o->nheaders;
+	}
+	if (o->tls && !(g->tls = tls_ctx_new(o))) {
+		grpc_free(&g->tp);
+		errno = EINVAL;
+		return NULL;
+	}
 	return &g->tp;
 }

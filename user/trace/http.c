@@ -15,6 +15,10 @@ struct http_tp {
 	struct fetcher *fx;
 	char *url;
 	unsigned timeout_ms;
+	struct otlp_export_opts opts;
+	char *lines[OTLP_MAX_HEADERS + 1]; /* "Name: value" of opts.headers (+ Content-Encoding) */
+	size_t nlines;
+	struct otlp_gzip gz;
 	export_done_fn done;
 	void *arg;
 };
@@ -69,6 +73,8 @@ static void http_done(void *arg, const struct fetch_result *r)
 static int http_send(struct transport *t, const uint8_t *buf, size_t len, export_done_fn done, void *arg)
 {
 	struct http_tp *h = (struct http_tp *)t;
+	if (h->opts.gzip && otlp_gzip(&h->gz, buf, len, &buf, &len) < 0)
+		return -ENOMEM;
 	struct fetch_req req = {
 		.method = "POST",
 		.url = h->url,
@@ -77,6 +83,11 @@ static int http_send(struct transport *t, const uint8_t *buf, size_t len, export
 		.body_len = len,
 		.timeout_ms = h->timeout_ms,
 		.max_bytes = 64 * 1024,
+		.headers = (const char *const *)h->lines,
+		.nheaders = h->nlines,
+		.ca_file = h->opts.ca_file,
+		.client_cert = h->opts.client_cert,
+		.client_key = h->opts.client_key,
 	};
 	h->done = done;
 	h->arg = arg;
@@ -91,10 +102,14 @@ static void http_free(struct transport *t)
 	struct http_tp *h = (struct http_tp *)t;
 	fetcher_free(h->fx);
 	free(h->url);
+	for (size_t i = 0; i < h->nlines; i++)
+		free(h->lines[i]);
+	otlp_gzip_free(&h->gz);
 	free(h);
 }
 
-struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeout_ms)
+struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeout_ms,
+				const struct otlp_export_opts *o)
 {
 	struct http_tp *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -102,10 +117,18 @@ struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeou
 	h->tp.send = http_send;
 	h->tp.free = http_free;
 	h->timeout_ms = timeout_ms;
-	if (!(h->url = strdup(url)) || !(h->fx = fetcher_new(l))) {
-		free(h->url);
-		free(h);
-		return NULL;
-	}
+	h->opts = *o;
+	for (unsigned i = 0; i < o->nheaders; i++)
+		if (asprintf(&h->lines[h->nlines++], "%s: %s", o->headers[i].name, o->headers[i].value) < 0) {
+			h->lines[--h->nlines] = NULL;
+			goto fail;
+		}
+	if (o->gzip && !(h->lines[h->nlines++] = strdup("Content-Encoding: gzip")))
+		goto fail;
+	if (!(h->url = strdup(url)) || !(h->fx = fetcher_new(l)))
+		goto fail;
 	return &h->tp;
+fail:
+	http_free(&h->tp);
+	return NULL;
 }

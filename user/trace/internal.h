@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include <obsbpf/types.h>
 
@@ -81,11 +82,25 @@ bool squeue_push(struct span_queue *q, const struct span *s);
 const struct span *squeue_at(const struct span_queue *q, size_t i);
 void squeue_pop(struct span_queue *q, size_t n);
 
+/* A resource attribute from OTEL_RESOURCE_ATTRIBUTES (a string, as the variable holds). */
+#define OTLP_MAX_RES_ATTRS 16
+struct otlp_attr {
+	char key[128];
+	char value[256];
+};
+/* Parses "key=value,..." (values percent-decoded) into out[0..*n); keys the agent sets itself
+ * (service.name, k8s.pod.name, k8s.namespace.name, k8s.node.name, telemetry.sdk.*) are left
+ * out. Returns 0, or -EINVAL with *why set. */
+int otel_resource_attrs_parse(const char *v, struct otlp_attr *out, size_t max, size_t *n, const char **why);
+
 /* Buffers the encoder keeps from one request to the next: allocated per request, they went
- * back to the kernel and came again as page faults, a fifth of the encoder's time. */
+ * back to the kernel and came again as page faults, a fifth of the encoder's time. extra: the
+ * attributes every resource also gets (OTEL_RESOURCE_ATTRIBUTES), set by the tracer. */
 struct otlp_scratch {
 	uint8_t *spans, *req;
 	size_t spans_cap, req_cap;
+	const struct otlp_attr *extra;
+	size_t nextra;
 };
 void otlp_scratch_free(struct otlp_scratch *s);
 /* ExportTraceServiceRequest with one ResourceSpans per resource used by spans[0..n). *out
@@ -128,20 +143,61 @@ struct transport {
 	int (*send)(struct transport *t, const uint8_t *buf, size_t len, export_done_fn done, void *arg);
 	void (*free)(struct transport *t);
 };
+/* What every request carries beyond the spans: --otlp-header, --otlp-compression, --otlp-ca-file,
+ * --otlp-client-cert, --otlp-client-key, or the OTEL_EXPORTER_OTLP_[TRACES_]* variables. */
+#define OTLP_MAX_HEADERS 32
+struct otlp_header {
+	char name[64]; /* lower case */
+	char value[1024];
+};
+struct otlp_export_opts {
+	struct otlp_header headers[OTLP_MAX_HEADERS];
+	unsigned nheaders;
+	bool gzip; /* request bodies gzip-compressed (HTTP Content-Encoding, gRPC grpc-encoding) */
+	bool tls;  /* an https:// endpoint */
+	/* PEM files (NULL: the system's CA store; no client certificate); they point into the
+	 * configuration or the environment. */
+	const char *ca_file, *client_cert, *client_key;
+};
+/* Fills o from cfg, else env (getenv, or a test's); tls: the endpoint is https://. Returns 0,
+ * or -EINVAL after logging one line naming the flag or variable. */
+struct obsbpf_config;
+int otlp_export_opts_resolve(struct otlp_export_opts *o, const struct obsbpf_config *cfg, bool tls,
+			     const char *(*env)(const char *));
+
+/* The export timeout: the flag (non-zero), else OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else
+ * OTEL_EXPORTER_OTLP_TIMEOUT (milliseconds), else 10 s. Returns 0, or -EINVAL after one line. */
+#define OTLP_DEFAULT_TIMEOUT_MS 10000
+int otlp_timeout_resolve(unsigned flag_ms, const char *(*env)(const char *), unsigned *out);
+
+/* A reused deflate state and output buffer for request bodies. */
+struct otlp_gzip {
+	z_stream z;
+	bool init;
+	uint8_t *buf;
+	size_t cap;
+};
+int otlp_gzip(struct otlp_gzip *g, const uint8_t *in, size_t len, const uint8_t **out, size_t *outlen);
+void otlp_gzip_free(struct otlp_gzip *g);
+
 /* OTLP/HTTP: POST application/x-protobuf to url. */
-struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeout_ms);
+struct transport *otlp_http_new(struct loop *l, const char *url, unsigned timeout_ms,
+				const struct otlp_export_opts *o);
 /* What the collector's HTTP answer means (outcome, Retry-After, partial success or its
  * reason): the transport's part that reads it, apart for tests and fuzzing. */
 struct fetch_result;
 void otlp_http_result(const struct fetch_result *r, struct export_result *out);
-/* OTLP/gRPC: h2c with prior knowledge to host:port (resolved now), one connection reused. */
-struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port, unsigned timeout_ms);
+/* OTLP/gRPC: to host:port (resolved now), h2c with prior knowledge, or HTTP/2 over TLS (ALPN h2)
+ * when o->tls; one connection reused. Returns NULL after logging one line. */
+struct transport *otlp_grpc_new(struct loop *l, const char *host, const char *port, unsigned timeout_ms,
+				const struct otlp_export_opts *o);
 
 #endif
 
 /* Where and how spans go, from --otlp-endpoint/--otlp-protocol or the OTEL_* variables. */
 struct otlp_target {
 	bool grpc;
+	bool tls;	/* https:// */
 	char url[512];	/* HTTP: the full URL spans are POSTed to */
 	char host[256]; /* gRPC */
 	char port[8];

@@ -7,6 +7,7 @@
 #include "metrics/red.h"
 #include "pod/workload.h"
 #include "util/array.h"
+#include "util/version.h"
 #include "otlp_trace.pb-c.h"
 
 #include <arpa/inet.h>
@@ -33,12 +34,8 @@ struct span_msg {
 	const char *query;
 };
 
-#define RES_ATTRS 7
+#define RES_ATTRS (7 + OTLP_MAX_RES_ATTRS)
 
-/* telemetry.sdk.version: the build's version when the build names one. */
-#ifndef OBSBPF_VERSION
-#define OBSBPF_VERSION "0.0.0-dev"
-#endif
 struct res_msg {
 	Otlp__ResourceSpansPacked rs;
 	Otlp__Resource resource;
@@ -217,7 +214,8 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 	}
 }
 
-static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp__InstrumentationScope *scope)
+static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp__InstrumentationScope *scope,
+			  const struct otlp_attr *extra, size_t nextra)
 {
 	size_t n = 0;
 	if (r->service)
@@ -232,7 +230,9 @@ static void fill_resource(struct res_msg *m, const struct span_resource *r, Otlp
 	 * allows others). */
 	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.name", "obsbpf"), n++;
 	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.language", "c"), n++;
-	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.version", OBSBPF_VERSION), n++;
+	kv_str(&m->kv[n], &m->av[n], "telemetry.sdk.version", obsbpf_version()), n++;
+	for (size_t i = 0; i < nextra && n < RES_ATTRS; i++)
+		kv_str(&m->kv[n], &m->av[n], extra[i].key, extra[i].value), n++;
 	for (size_t i = 0; i < n; i++)
 		m->kvp[i] = &m->kv[i];
 	m->resource = (Otlp__Resource)OTLP__RESOURCE__INIT;
@@ -275,7 +275,7 @@ int otlp_encode(struct otlp_scratch *sc, const struct span *const *spans, size_t
 	if (!sm || !ac || !packed || !at_off || !rm || !rsp || !first || !count)
 		goto out;
 	scope.name = "obsbpf";
-	scope.version = OBSBPF_VERSION;
+	scope.version = (char *)obsbpf_version();
 	/* Spans are grouped by resource: count, then place each resource's spans contiguously. */
 	for (size_t i = 0; i < n; i++)
 		if (spans[i]->res < nres)
@@ -306,7 +306,7 @@ int otlp_encode(struct otlp_scratch *sc, const struct span *const *spans, size_t
 	for (size_t r = 0; r < nres; r++) {
 		if (!count[r])
 			continue;
-		fill_resource(&rm[r], &res[r], &scope);
+		fill_resource(&rm[r], &res[r], &scope, sc->extra, sc->nextra);
 		rm[r].ss.n_spans = count[r];
 		rm[r].ss.spans = &packed[first[r]];
 		rsp[req.n_resource_spans++] = &rm[r].rs;

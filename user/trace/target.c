@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The exporter's destination, resolved like the OpenTelemetry SDKs do: a base endpoint gets
  * the signal path /v1/traces appended (OTEL_EXPORTER_OTLP_ENDPOINT); a per-signal endpoint
- * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is used as is; gRPC takes scheme://host:port only. */
+ * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is used as is; gRPC takes scheme://host:port only.
+ * https:// means TLS for both. */
 #include "internal.h"
 #include "util/log.h"
 #include "util/hostport.h"
@@ -20,14 +21,16 @@ static int bad(const char *what, const char *v, const char *why)
 static int split_authority(struct otlp_target *t, const char *what, const char *v, const char *default_port)
 {
 	const char *a = v, *end;
-	if (!strncmp(a, "https://", 8))
-		return bad(what, v, "TLS (https) is not supported for gRPC: use http://HOST:PORT");
-	if (!strncmp(a, "http://", 7))
+	if (!strncmp(a, "https://", 8)) {
+		t->tls = true;
+		a += 8;
+	} else if (!strncmp(a, "http://", 7)) {
 		a += 7;
+	}
 	end = a + strcspn(a, "/");
 	if (hostport_split(a, (size_t)(end - a), HP_PORT_OPTIONAL, t->host, sizeof(t->host), t->port,
 			   sizeof(t->port)) < 0)
-		return bad(what, v, "expected http://HOST:PORT");
+		return bad(what, v, "expected http://HOST:PORT or https://HOST:PORT");
 	if (!t->port[0])
 		snprintf(t->port, sizeof(t->port), "%s", default_port);
 	return 0;
@@ -63,6 +66,7 @@ int otlp_target_resolve(struct otlp_target *t, const char *endpoint, const char 
 		return split_authority(t, what, v, "4317") < 0 ? -EINVAL : 1;
 	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
 		return bad(what, v, "expected an http:// or https:// URL");
+	t->tls = !strncmp(v, "https://", 8);
 	size_t n = strlen(v);
 	if (!as_is)
 		while (n && v[n - 1] == '/')

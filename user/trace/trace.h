@@ -65,4 +65,8 @@ struct tracer_feed {
 };
 void tracer_feed_event(void *arg, const struct obsbpf_http_event *e);
 
+/* attach's default service.name from the environment: $OTEL_SERVICE_NAME, else service.name
+ * in $OTEL_RESOURCE_ATTRIBUTES (percent-decoded); NULL when neither says. env: getenv. */
+const char *otel_service_name_env(const char *(*env)(const char *));
+
 #endif

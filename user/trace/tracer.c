@@ -33,6 +33,7 @@ struct tracer {
 	struct otlp_target target;
 	struct span_queue q;
 	struct otlp_scratch enc;
+	struct otlp_attr res_attrs[OTLP_MAX_RES_ATTRS]; /* OTEL_RESOURCE_ATTRIBUTES */
 	size_t batch;
 	unsigned flush_ms;
 	unsigned backoff_max_ms;   /* --otlp-backoff-max-ms */
@@ -54,7 +55,8 @@ struct tracer {
 static const char *target_str(const struct tracer *t, char *buf, size_t n)
 {
 	if (t->target.grpc)
-		snprintf(buf, n, "grpc %s:%s", t->target.host, t->target.port);
+		snprintf(buf, n, "grpc%s %s:%s", t->target.tls ? " (TLS)" : "", t->target.host,
+			 t->target.port);
 	else
 		snprintf(buf, n, "%s", t->target.url);
 	return buf;
@@ -258,6 +260,11 @@ void tracer_add_exchange(struct tracer *t, const struct h2_exchange *x, const st
 	enqueue(t, &s, r);
 }
 
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
 int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer **out)
 {
 	struct otlp_target tg;
@@ -267,19 +274,43 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 		getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"));
 	if (rc <= 0)
 		return rc < 0 ? -1 : 0; /* wrong (logged), or off */
+	unsigned timeout_ms;
+	if (otlp_timeout_resolve(cfg->otlp_timeout_ms, env_get, &timeout_ms) < 0)
+		return -1;
 	if (!cfg->otlp_batch || !cfg->otlp_queue || cfg->otlp_batch > cfg->otlp_queue ||
-	    !cfg->otlp_flush_ms || !cfg->otlp_timeout_ms) {
+	    !cfg->otlp_flush_ms) {
 		log_error("trace",
 			  "--otlp-batch %u, --otlp-queue %u, --otlp-flush-ms %u, --otlp-timeout-ms %u: "
 			  "need 0 < batch <= queue and non-zero times\n",
-			  cfg->otlp_batch, cfg->otlp_queue, cfg->otlp_flush_ms, cfg->otlp_timeout_ms);
+			  cfg->otlp_batch, cfg->otlp_queue, cfg->otlp_flush_ms, timeout_ms);
+		return -1;
+	}
+	struct otlp_export_opts *opts = malloc(sizeof(*opts)); /* 35 KB: not on the stack */
+	if (!opts) {
+		log_error("trace", "span exporter: out of memory\n");
+		return -1;
+	}
+	if (otlp_export_opts_resolve(opts, cfg, tg.tls, env_get) < 0) {
+		free(opts);
 		return -1;
 	}
 	struct tracer *t = calloc(1, sizeof(*t));
 	if (!t) {
-		log_error("trace", "span exporter: out of memory");
+		free(opts);
+		log_error("trace", "span exporter: out of memory\n");
 		return -1;
 	}
+	const char *why;
+	size_t nattrs;
+	if (otel_resource_attrs_parse(getenv("OTEL_RESOURCE_ATTRIBUTES"), t->res_attrs, OTLP_MAX_RES_ATTRS,
+				      &nattrs, &why) < 0) {
+		log_error("trace", "OTEL_RESOURCE_ATTRIBUTES: %s\n", why);
+		free(opts);
+		free(t);
+		return -1;
+	}
+	t->enc.extra = t->res_attrs;
+	t->enc.nextra = nattrs;
 	t->loop = l;
 	t->target = tg;
 	t->batch = cfg->otlp_batch;
@@ -288,8 +319,14 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 		cfg->otlp_backoff_max_ms > RETRY_BASE_MS ? cfg->otlp_backoff_max_ms : RETRY_BASE_MS;
 	if (squeue_init(&t->q, cfg->otlp_queue) < 0)
 		goto fail;
-	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, cfg->otlp_timeout_ms)
-			: otlp_http_new(l, tg.url, cfg->otlp_timeout_ms);
+	t->tp = tg.grpc ? otlp_grpc_new(l, tg.host, tg.port, timeout_ms, opts)
+			: otlp_http_new(l, tg.url, timeout_ms, opts);
+	free(opts);
+	opts = NULL;
+	if (!t->tp && errno == EINVAL) { /* the options: said already */
+		tracer_stop(t);
+		return -1;
+	}
 	if (!t->tp)
 		goto fail;
 	/* The retry timer is created disarmed-in-effect: far away, rearmed when needed. */
@@ -302,6 +339,7 @@ int tracer_start(const struct obsbpf_config *cfg, struct loop *l, struct tracer 
 	*out = t;
 	return 0;
 fail:
+	free(opts);
 	log_error("trace", "span exporter: %s\n", strerror(errno ? errno : ENOMEM));
 	tracer_stop(t);
 	return -1;

@@ -16,9 +16,28 @@
 //   --hold FILE     load, write FILE, and listen only when SIGUSR2 arrives: a test can then
 //                   bring a collector up at a chosen moment, which node's own start (many
 //                   seconds under qemu without KVM) would not let it choose
+//   --tls-cert PEM --tls-key KEY  serve both protocols over TLS (HTTPS; gRPC with ALPN h2)
+//   --client-ca PEM require a client certificate signed by this CA (mutual TLS)
+// Each request's line in OUT.req also has its headers (HTTP) or metadata (gRPC) as "headers",
+// the body's Content-Encoding / grpc-encoding as "encoding" (a gzip body is inflated before
+// it is decoded), and over mutual TLS the client certificate's CN as "client_cn".
 "use strict";
 const fs = require("fs");
 const http = require("http");
+const https = require("https");
+const zlib = require("zlib");
+// grpc-js hands the handler its metadata without grpc-encoding: the HTTP/2 request headers are
+// kept here as each stream opens (the exporter sends one request at a time).
+const http2 = require("http2");
+let lastGrpcHeaders = {};
+for (const f of ["createServer", "createSecureServer"]) {
+  const orig = http2[f];
+  http2[f] = function (...args) {
+    const srv = orig.apply(this, args);
+    srv.prependListener("stream", (stream, headers) => { lastGrpcHeaders = headers; });
+    return srv;
+  };
+}
 const grpc = require("@grpc/grpc-js");
 const protobuf = require("protobufjs");
 const root = require("@opentelemetry/otlp-transformer/build/src/generated/root.js");
@@ -44,6 +63,9 @@ for (let i = 0; i < argv.length; i += 2) {
   else if (k === "--exhausted") opt.exhausted = Number(v);
   else if (k === "--retry-delay-ms") opt.retryDelayMs = Number(v);
   else if (k === "--hold") opt.hold = v;
+  else if (k === "--tls-cert") opt.tlsCert = fs.readFileSync(v);
+  else if (k === "--tls-key") opt.tlsKey = fs.readFileSync(v);
+  else if (k === "--client-ca") opt.clientCa = fs.readFileSync(v);
   else { console.error("otlp_recv: unknown option " + k); process.exit(2); }
 }
 if (!opt.out || !opt.portFile || (opt.http === undefined && opt.grpc === undefined)) {
@@ -73,13 +95,15 @@ function attrs(list) {
 let requests = 0, answered = 0, rejectLeft = opt.reject;
 
 // Decodes, records, and says how to answer: { fail: bool, rejected: N }.
-function take(proto, buf, peer) {
+function take(proto, buf, peer, meta) {
   const n = ++requests;
+  meta = meta || {};
   let msg;
   try {
+    if (meta.encoding === "gzip" && proto === "http") buf = zlib.gunzipSync(buf);
     msg = Req.decode(buf);
   } catch (e) {
-    fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, peer, error: String(e) }) + "\n");
+    fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, peer, error: String(e), ...meta }) + "\n");
     return { bad: true };
   }
   const fail = n <= opt.fail || (proto === "grpc" && n <= opt.exhausted);
@@ -106,7 +130,7 @@ function take(proto, buf, peer) {
     rejected = Math.min(rejectLeft, spans);
     rejectLeft = 0;
   }
-  fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, peer, spans, resources: (msg.resourceSpans || []).length, fail, rejected }) + "\n");
+  fs.appendFileSync(opt.out + ".req", JSON.stringify({ n, proto, peer, spans, resources: (msg.resourceSpans || []).length, fail, rejected, ...meta }) + "\n");
   // Spans of a failed request are not accepted: the exporter must send them again.
   if (!fail && lines.length) fs.appendFileSync(opt.out, lines.join("\n") + "\n");
   return { fail, rejected };
@@ -145,7 +169,9 @@ function listening() {
 
 if (opt.http !== undefined) {
   pending++;
-  const srv = http.createServer((req, res) => {
+  const tlsOpts = opt.tlsCert ? { cert: opt.tlsCert, key: opt.tlsKey, ca: opt.clientCa,
+    requestCert: !!opt.clientCa, rejectUnauthorized: !!opt.clientCa } : null;
+  const handler = (req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
@@ -154,7 +180,9 @@ if (opt.http !== undefined) {
         res.writeHead(404).end();
         return;
       }
-      const a = take("http", Buffer.concat(chunks), `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+      const meta = { headers: req.headers, encoding: req.headers["content-encoding"] || "identity" };
+      if (opt.clientCa) meta.client_cn = (req.socket.getPeerCertificate().subject || {}).CN || null;
+      const a = take("http", Buffer.concat(chunks), `${req.socket.remoteAddress}:${req.socket.remotePort}`, meta);
       if (a.bad) { res.writeHead(400).end("undecodable"); return; }
       if (a.fail) {
         const h = opt.retryAfter !== null ? { "Retry-After": opt.retryAfter } : {};
@@ -165,7 +193,8 @@ if (opt.http !== undefined) {
       res.writeHead(200, { "Content-Type": "application/x-protobuf" })
         .end(Buffer.from(Resp.encode(response(a.rejected)).finish()));
     });
-  });
+  };
+  const srv = tlsOpts ? https.createServer(tlsOpts, handler) : http.createServer(handler);
   binds.push(() => srv.listen(opt.http, opt.host, () => { ports.http = srv.address().port; listening(); }));
 }
 
@@ -183,7 +212,9 @@ if (opt.grpc !== undefined) {
     },
   }, {
     Export: (call, cb) => {
-      const a = take("grpc", call.request, call.getPeer());
+      const md = call.metadata.getMap();
+      const meta = { headers: md, encoding: lastGrpcHeaders["grpc-encoding"] || "identity" };
+      const a = take("grpc", call.request, call.getPeer(), meta);
       if (a.bad) return cb({ code: grpc.status.INVALID_ARGUMENT, details: "undecodable" });
       if (a.fail && opt.exhausted) {
         const md = new grpc.Metadata();
@@ -199,7 +230,11 @@ if (opt.grpc !== undefined) {
     },
   });
   const addr = opt.host.includes(":") ? `[${opt.host}]:${opt.grpc}` : `${opt.host}:${opt.grpc}`;
-  binds.push(() => server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) => {
+  const creds = opt.tlsCert
+    ? grpc.ServerCredentials.createSsl(opt.clientCa || null,
+        [{ private_key: opt.tlsKey, cert_chain: opt.tlsCert }], !!opt.clientCa)
+    : grpc.ServerCredentials.createInsecure();
+  binds.push(() => server.bindAsync(addr, creds, (err, port) => {
     if (err) { console.error("otlp_recv: grpc: " + err.message); process.exit(1); }
     ports.grpc = port;
     listening();
