@@ -4,6 +4,7 @@ tests/drivers/otlp_driver.c sent: span i for every i in [0, N), each exactly onc
 ids, parent, name, kind, status, attributes and resource the driver's events imply.
 Usage: check_driver_spans.py OUT N SERVICE_NAME. Prints one line per problem; exit 1 if any."""
 import json
+import re
 import sys
 import time
 
@@ -84,9 +85,11 @@ for i, s in sorted(seen.items()):
         problems.append("span %d: times %d..%d not a recent sub-second interval" % (i, start, end))
     r = s["resource"]
     want_res = {"service.name": service, "k8s.pod.name": "driver-pod", "k8s.namespace.name": "drv-ns",
-                "k8s.node.name": "drv-node", "telemetry.sdk.name": "obsbpf", "telemetry.sdk.language": "c",
-                "telemetry.sdk.version": "0.0.0-dev"}
-    if r != want_res:
+                "k8s.node.name": "drv-node", "telemetry.sdk.name": "obsbpf", "telemetry.sdk.language": "c"}
+    # the build's version (Makefile VERSION), as obsbpf --version prints it
+    version = r.get("telemetry.sdk.version", "")
+    r = {k: v for k, v in r.items() if k != "telemetry.sdk.version"}
+    if r != want_res or not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?", version):
         problems.append("span %d: resource %r" % (i, r))
     if s["scope"] != "obsbpf":
         problems.append("span %d: scope %r" % (i, s["scope"]))
