@@ -271,6 +271,7 @@ static void test_events_sampled_traces(void **state)
 		.method = OBSBPF_M_GET,
 		.dir = OBSBPF_DIR_CLIENT,
 	};
+	client_peer(&k);
 	struct obsbpf_hist_val v;
 	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
 	assert_int_equal(v.count, 3);
