@@ -60,6 +60,16 @@ struct {
 	__type(value, struct obsbpf_hist_val);
 } http_hist SEC(".maps") __weak;
 
+/* The service graph's server side: each server series again per client address (route, method
+ * and status left out; status 1 marks the failed ones). Sized by --max-graph-peers before load;
+ * a client address that finds it full is counted under the pod's address-less key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct obsbpf_hist_key);
+	__type(value, struct obsbpf_hist_val);
+} graph_hist SEC(".maps") __weak;
+
 /* route id -> first raw path seen for it; max_entries (--max-routes) bounds cardinality. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

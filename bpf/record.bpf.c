@@ -7,6 +7,49 @@
  * the response's sender in server spans. */
 const volatile __u32 obsbpf_cfg_tc_tid = 1;
 
+/* Set before load (--max-graph-peers not 0): server exchanges also count per client address in
+ * graph_hist, for the service graph. */
+const volatile __u8 obsbpf_cfg_graph = 0;
+
+/* Adds one exchange of duration dur to the series key of map (created at its first exchange).
+ * Returns this CPU's value, NULL when the map is full. */
+static __always_inline struct obsbpf_hist_val *hist_add(void *map, struct obsbpf_hist_key *key, __u64 dur)
+{
+	__u32 b = hist_bucket(dur);
+	struct obsbpf_hist_val *v = bpf_map_lookup_elem(map, key);
+	if (!v) {
+		bpf_map_update_elem(map, key, &obsbpf_zero_hist, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(map, key);
+		if (!v)
+			return NULL;
+	}
+	v->count++;
+	v->sum_ns += dur;
+	if (b < OBSBPF_HIST_BUCKETS)
+		v->buckets[b]++;
+	return v;
+}
+
+/* The service graph's server side: the exchange again under the client's address. Not
+ * inlined: one copy for every caller of obsbpf_record's paths. */
+static __noinline void graph_add(__u32 pod_id, __u32 status, const struct obsbpf_addrs *a, __u64 dur)
+{
+	struct obsbpf_hist_key key = {
+		.pod_id = pod_id,
+		.status = status >= 500,
+		.dir = OBSBPF_DIR_SERVER,
+		.family = (__u8)a->family,
+	};
+	__builtin_memcpy(key.peer, a->remote, sizeof(key.peer));
+	if (hist_add(&graph_hist, &key, dur))
+		return;
+	/* Full: the pod's address-less series keeps the count. */
+	key.family = 0;
+	__builtin_memset(key.peer, 0, sizeof(key.peer));
+	stat_inc(OBSBPF_ST_GRAPH_FULL);
+	hist_add(&graph_hist, &key, dur);
+}
+
 /* Whether this exchange gets an event (struct obsbpf_events_cfg). An event costs the ring
  * buffer's lock, 120 bytes written here and read by the agent: ~2% of a busy server's
  * throughput when nothing but exemplars would read it. Not inlined: tc is short of stack. */
@@ -54,19 +97,11 @@ __noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __
 		__builtin_memcpy(key.peer, a->remote, sizeof(key.peer));
 	}
 	__u64 dur = end_ns > p->start_ns ? end_ns - p->start_ns : 0;
-	__u32 b = hist_bucket(dur);
-
-	struct obsbpf_hist_val *v = bpf_map_lookup_elem(&http_hist, &key);
-	if (!v) {
-		bpf_map_update_elem(&http_hist, &key, &obsbpf_zero_hist, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&http_hist, &key);
-		if (!v)
-			return 0;
-	}
-	v->count++;
-	v->sum_ns += dur;
-	if (b < OBSBPF_HIST_BUCKETS)
-		v->buckets[b]++;
+	if (obsbpf_cfg_graph && c->dir == OBSBPF_DIR_SERVER)
+		graph_add(c->pod_id, status, a, dur);
+	struct obsbpf_hist_val *v = hist_add(&http_hist, &key, dur);
+	if (!v)
+		return 0;
 
 	if (!event_wanted(p, end_ns, v))
 		return 0;

@@ -2,6 +2,7 @@
 /* `obsbpf attach` and `obsbpf daemon`: the agent's start-up and shutdown sequence, its pods,
  * and its own endpoints (HTTP /metrics, /status; the control socket). */
 #include "agent.h"
+#include "agent_graph.h"
 #include "agent_h2.h"
 #include "agent_tls.h"
 #include "agent_status.h"
@@ -131,6 +132,8 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 		exemplars_retain(a->exemplars, h, nh);
 	if (rp && nh >= 0 && nr >= 0)
 		red_render_families(out, fmt, rp, a->npods, h, nh, r, nr, a->exemplars, agent_h2_hist(a));
+	if (nh >= 0)
+		agent_graph_render(a, out, fmt, h, nh);
 	datapath_read_stats(a->dp, c.stats);
 	c.events_read = datapath_events_read(a->dp);
 	c.routes_used = nr > 0 ? (unsigned)nr : 0;
@@ -319,7 +322,7 @@ static int agent_start(struct agent *a, enum dp_tc_hook tc_hook, const struct tr
 	if (start_http(a) < 0)
 		return -1;
 	a->propagating = tc->k.propagation != 0;
-	a->dp = datapath_open(a->cfg->max_routes, a->cfg->max_conns);
+	a->dp = datapath_open(a->cfg->max_routes, a->cfg->max_conns, a->cfg->max_graph_peers);
 	if (!a->dp || datapath_set_tracing(a->dp, tc) < 0)
 		return -1;
 	a->spans->dp = a->dp;

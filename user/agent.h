@@ -5,6 +5,7 @@
 #ifndef OBSBPF_AGENT_H
 #define OBSBPF_AGENT_H
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -30,6 +31,11 @@ struct agent_pod {
 	struct pod_info info;
 	uint32_t id; /* pod_id in the kernel maps and events */
 	time_t since;
+	/* The pod's IP addresses, which name it as another pod's peer in the service graph; read
+	 * at attach and again a minute later (the CNI may add them after the pod's first process). */
+	char addrs[8][INET6_ADDRSTRLEN];
+	int naddrs;
+	time_t addrs_read;
 };
 
 struct agent {

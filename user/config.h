@@ -37,8 +37,9 @@ struct obsbpf_config {
 	/* data plane */
 	unsigned max_routes;
 	unsigned max_conns;
-	unsigned max_h2_conns; /* per pod */
-	const char *tls;       /* "openssl" or "off" (user/agent_tls.c) */
+	unsigned max_graph_peers; /* service graph: graph_hist's size; 0: off */
+	unsigned max_h2_conns;	  /* per pod */
+	const char *tls;	  /* "openssl" or "off" (user/agent_tls.c) */
 	unsigned max_tls_conns;
 	const char *tc_hook;
 	const char *pin_dir;

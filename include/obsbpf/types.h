@@ -85,7 +85,9 @@ struct obsbpf_release_event {
 	__u8 pad[3];
 };
 
-/* Map http_hist: key -> per-CPU obsbpf_hist_val. */
+/* Map http_hist: key -> per-CPU obsbpf_hist_val. Map graph_hist (the service graph's server
+ * side) has the same types: dir server, the client's address in family/peer (peer_port 0),
+ * route_id and method 0, status 1 for a failed exchange (5xx or no response), else 0. */
 struct obsbpf_hist_key {
 	__u32 pod_id;
 	__u32 route_id;
@@ -346,6 +348,8 @@ enum obsbpf_stat {
 				       * would have needed an insertion: no header */
 	OBSBPF_ST_EVENTS_UNSAMPLED,  /* exchanges of unsampled traces given no event
 				       * (OBSBPF_EVENTS_SAMPLED): the agent counts them as not sampled */
+	OBSBPF_ST_GRAPH_FULL,	     /* served exchanges whose client address found graph_hist full:
+				       * counted under the pod's address-less service graph key */
 	OBSBPF_ST_MAX,
 };
 

@@ -48,7 +48,7 @@ static int attach_msg(struct datapath *dp)
 	return 0;
 }
 
-struct datapath *datapath_open(unsigned max_routes, unsigned max_conns)
+struct datapath *datapath_open(unsigned max_routes, unsigned max_conns, unsigned max_graph)
 {
 	struct datapath *dp = calloc(1, sizeof(*dp));
 	if (!dp)
@@ -63,6 +63,9 @@ struct datapath *datapath_open(unsigned max_routes, unsigned max_conns)
 	}
 	bpf_map__set_max_entries(dp->skel->maps.routes, dp->max_routes);
 	bpf_map__set_max_entries(dp->skel->maps.pod_socks, max_conns ? max_conns : 1);
+	/* 0: no service graph; the map cannot be empty, and is left unused. */
+	bpf_map__set_max_entries(dp->skel->maps.graph_hist, max_graph ? max_graph : 1);
+	dp->skel->rodata->obsbpf_cfg_graph = max_graph != 0;
 	variant_apply(dp->skel, &dp->kv);
 	const struct kernel_variant kv = dp->kv;
 	dp->recv = kv.recv_tp	? dp->skel->progs.obsbpf_recv

@@ -67,9 +67,10 @@ typedef void (*dp_event_fn)(void *arg, const struct obsbpf_http_event *e);
 /* An event of ring buffer h2_events (struct obsbpf_h2_event, len bytes). */
 typedef void (*dp_h2_fn)(void *arg, const void *data, size_t len);
 
-/* Loads the programs (routes map sized max_routes) and attaches sk_msg to the sockhash. Prints
+/* Loads the programs (routes map sized max_routes, the sockhash max_conns, the service graph's
+ * client addresses max_graph, 0: no service graph) and attaches sk_msg to the sockhash. Prints
  * one line and returns NULL on error. */
-struct datapath *datapath_open(unsigned max_routes, unsigned max_conns);
+struct datapath *datapath_open(unsigned max_routes, unsigned max_conns, unsigned max_graph);
 enum dp_tc_hook {
 	DP_TC_AUTO = 0, /* tcx where the kernel has it, else a classic filter */
 	DP_TC_TCX,	/* tcx or fail */
@@ -154,6 +155,8 @@ uint64_t datapath_events_read(const struct datapath *dp);
 
 /* Snapshot readers; each returns a count or -errno, *out malloc'd (free it). */
 int datapath_read_hist(struct datapath *dp, struct dp_hist_entry **out);
+/* The service graph's server side (graph_hist; key as documented in obsbpf/types.h). */
+int datapath_read_graph(struct datapath *dp, struct dp_hist_entry **out);
 int datapath_read_routes(struct datapath *dp, struct dp_route **out);
 int datapath_read_stats(struct datapath *dp, uint64_t stats[OBSBPF_ST_MAX]);
 unsigned datapath_max_routes(const struct datapath *dp);

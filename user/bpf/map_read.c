@@ -13,11 +13,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The pod's histogram series go with it (a later pod never inherits them). Keys are collected
+/* Deletes the series of pod_id from a map keyed by struct obsbpf_hist_key. Keys are collected
  * first: deleting the key a get_next_key walk stands on restarts the walk. */
-void dp_forget_pod_series(struct datapath *dp, uint32_t pod_id)
+static void forget_series(int fd, uint32_t pod_id)
 {
-	int fd = bpf_map__fd(dp->skel->maps.http_hist);
 	struct obsbpf_hist_key key, next, *del = NULL;
 	size_t n = 0, cap = 0;
 	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0;
@@ -32,6 +31,13 @@ void dp_forget_pod_series(struct datapath *dp, uint32_t pod_id)
 	for (size_t i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &del[i]);
 	free(del);
+}
+
+/* The pod's histogram and service graph series go with it (a later pod never inherits them). */
+void dp_forget_pod_series(struct datapath *dp, uint32_t pod_id)
+{
+	forget_series(bpf_map__fd(dp->skel->maps.http_hist), pod_id);
+	forget_series(bpf_map__fd(dp->skel->maps.graph_hist), pod_id);
 }
 
 int datapath_read_stats(struct datapath *dp, uint64_t stats[OBSBPF_ST_MAX])
@@ -53,9 +59,9 @@ int datapath_read_stats(struct datapath *dp, uint64_t stats[OBSBPF_ST_MAX])
 	return 0;
 }
 
-int datapath_read_hist(struct datapath *dp, struct dp_hist_entry **out)
+/* Every series of a per-CPU map of obsbpf_hist_key -> obsbpf_hist_val, summed over CPUs. */
+static int read_hist_map(struct datapath *dp, int fd, struct dp_hist_entry **out)
 {
-	int fd = bpf_map__fd(dp->skel->maps.http_hist);
 	size_t cap = 64, n = 0;
 	struct dp_hist_entry *v = malloc(cap * sizeof(*v));
 	struct obsbpf_hist_val *percpu = calloc((size_t)dp->ncpus, sizeof(*percpu));
@@ -97,6 +103,16 @@ out:
 	}
 	*out = v;
 	return (int)n;
+}
+
+int datapath_read_hist(struct datapath *dp, struct dp_hist_entry **out)
+{
+	return read_hist_map(dp, bpf_map__fd(dp->skel->maps.http_hist), out);
+}
+
+int datapath_read_graph(struct datapath *dp, struct dp_hist_entry **out)
+{
+	return read_hist_map(dp, bpf_map__fd(dp->skel->maps.graph_hist), out);
 }
 
 int datapath_read_routes(struct datapath *dp, struct dp_route **out)
@@ -169,8 +185,8 @@ static long ringbuf_used(const struct bpf_map *m)
 int datapath_map_usage(const struct datapath *dp, struct dp_map_usage *out, int max)
 {
 	const struct obsbpf_bpf *s = dp->skel;
-	const struct bpf_map *counted[] = { s->maps.pods, s->maps.pod_socks, s->maps.http_hist,
-					    s->maps.routes, s->maps.agent_ports };
+	const struct bpf_map *counted[] = { s->maps.pods,	s->maps.pod_socks, s->maps.http_hist,
+					    s->maps.graph_hist, s->maps.routes,	   s->maps.agent_ports };
 	int n = 0;
 	memset(out, 0, (size_t)max * sizeof(*out));
 	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]) && n < max; i++, n++) {

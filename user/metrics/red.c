@@ -367,6 +367,9 @@ void agent_counters_render(struct strbuf *out, enum exposition_format fmt, const
 	counter(out, fmt, "obsbpf_events_dropped_total",
 		"Request events lost because the ring buffer was full.");
 	sample(out, "obsbpf_events_dropped_total", NULL, l, s[OBSBPF_ST_EVENTS_DROPPED]);
+	counter(out, fmt, "obsbpf_service_graph_other_total",
+		"Served requests counted under client=\"other\" in the service graph: the table of client addresses (--max-graph-peers) was full.");
+	sample(out, "obsbpf_service_graph_other_total", NULL, l, s[OBSBPF_ST_GRAPH_FULL]);
 	http_expo_family(out, fmt, "obsbpf_routes", "gauge",
 			 "Distinct http_route values in the kernel's route table.");
 	sample(out, "obsbpf_routes", NULL, l, c->routes_used);

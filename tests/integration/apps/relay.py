@@ -4,7 +4,9 @@ with no tracing SDK.
 
   GET /headers         -> the request's headers as JSON (name -> list of values)
   GET /relay?to=URL    -> calls URL with urllib from the handler thread, answers
-                          {"received": <its own request's headers>, "downstream": <URL's JSON>}
+                          {"received": <its own request's headers>, "downstream": <URL's JSON>},
+                          or 502 when URL answered an error status
+  GET /status/NNN      -> status NNN, an empty JSON object
 
 --cert PEM serves HTTPS (python's ssl module, OpenSSL underneath).
 """
@@ -12,6 +14,7 @@ import argparse
 import http.server
 import json
 import ssl
+import urllib.error
 import urllib.parse
 import urllib.request
 from testserver import Server
@@ -27,9 +30,9 @@ def headers_of(msg):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def reply(self, obj):
+    def reply(self, obj, status=200):
         body = json.dumps(obj).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -39,9 +42,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urllib.parse.urlparse(self.path)
         if url.path == "/relay":
             to = urllib.parse.parse_qs(url.query)["to"][0]
-            with urllib.request.urlopen(to, timeout=5) as r:
-                down = json.loads(r.read())
+            try:
+                with urllib.request.urlopen(to, timeout=5) as r:
+                    down = json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                e.read()
+                self.reply({"downstream_status": e.code}, 502)
+                return
             self.reply({"received": headers_of(self.headers), "downstream": down})
+        elif url.path.startswith("/status/"):
+            self.reply({}, int(url.path[len("/status/"):]))
         else:
             self.reply({"received": headers_of(self.headers)})
 
