@@ -19,6 +19,7 @@
 #include "loop/loop.h"
 #include "metrics/buckets.h"
 #include "metrics/exemplars.h"
+#include "metrics/graph_store.h"
 #include "metrics/red.h"
 #include "pod/kubepods.h"
 #include "pod/watch.h"
@@ -135,6 +136,7 @@ static void collect_datapath(void *arg, struct strbuf *out, enum exposition_form
 	if (nh >= 0)
 		agent_graph_render(a, out, fmt, h, nh);
 	datapath_read_stats(a->dp, c.stats);
+	c.stats[OBSBPF_ST_GRAPH_FULL] += graph_store_other(agent_h2_graph(a));
 	c.events_read = datapath_events_read(a->dp);
 	c.routes_used = nr > 0 ? (unsigned)nr : 0;
 	c.routes_max = datapath_max_routes(a->dp);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_h2.h"
+#include "metrics/graph_store.h"
 #include "metrics/graph.h"
 #include "pod/addrs.h"
 
@@ -31,14 +33,21 @@ void agent_graph_render(struct agent *a, struct strbuf *out, enum exposition_for
 	if (!a->cfg->max_graph_peers)
 		return;
 	struct dp_hist_entry *g = NULL;
-	int ng = datapath_read_graph(a->dp, &g);
+	int ng = datapath_read_graph(a->dp, &g), nu = 0;
+	/* The exchanges user space decodes (HTTP/2, gRPC, TLS) join the kernel's. */
+	const struct dp_hist_entry *u = graph_store_entries(agent_h2_graph(a), &nu);
+	struct dp_hist_entry *all = ng >= 0 ? realloc(g, ((size_t)ng + (size_t)nu + 1) * sizeof(*g)) : NULL;
 	struct graph_pod *gp = calloc((size_t)a->npods + 1, sizeof(*gp));
 	time_t now = time(NULL);
-	if (ng < 0 || !gp) {
-		free(g);
+	if (!all || !gp) {
+		free(all ? all : g);
 		free(gp);
 		return;
 	}
+	g = all;
+	if (nu)
+		memcpy(g + ng, u, (size_t)nu * sizeof(*u));
+	ng += nu;
 	for (int i = 0; i < a->npods; i++) {
 		struct agent_pod *ap = a->pods[i];
 		refresh_addrs(ap, now);

@@ -9,6 +9,7 @@
 #include "bpf/datapath.h"
 #include "ctl/ctl.h"
 #include "h2/h2.h"
+#include "metrics/graph_store.h"
 #include "metrics/hist_store.h"
 #include "metrics/route.h"
 #include "metrics/value_cap.h"
@@ -35,6 +36,7 @@ struct agent_h2 {
 	struct agent *a;
 	struct h2_tracker *t;
 	struct hist_store *hist;
+	struct graph_store *graph; /* the service graph's views (NULL: --max-graph-peers 0) */
 	struct value_cap *cap;
 	uint32_t propagation;	      /* 0: tracing off, no span contexts */
 	uint64_t sample_threshold;    /* a new trace is sampled when a random u32 is below it */
@@ -170,6 +172,10 @@ void agent_h2_exchange(void *arg, const struct h2_exchange *x)
 	else if (!l.oom)
 		hist_store_record(h->hist, x->pod_id, f, l.buf, x->end_ns - x->start_ns, &t, unix_ms_now());
 	sb_free(&l);
+	if (h->graph) /* a reset before any response counts as failed */
+		graph_store_record(h->graph, x->pod_id, x->dir, x->has_addrs ? &x->addrs : NULL,
+				   (!x->grpc && !x->status) || red_failed(x->dir, x->grpc, grpc, x->status),
+				   x->end_ns - x->start_ns);
 
 	if (a->spans && a->spans->t) {
 		struct span_resource r = { a->cfg->service_name, ap->info.name, ap->info.namespace_,
@@ -223,6 +229,8 @@ int agent_h2_start(struct agent *a, const struct obsbpf_trace_cfg *tc)
 	h->t = h2_tracker_new(&lim, agent_h2_exchange, h);
 	h->hist = hist_store_new(H2_MAX_SERIES);
 	h->cap = value_cap_new(a->cfg->max_routes);
+	if (a->cfg->max_graph_peers && !(h->graph = graph_store_new(a->cfg->max_graph_peers)))
+		goto oom;
 	if (!h->t || !h->hist || !h->cap)
 		goto oom;
 	int err = datapath_watch_h2(a->dp, on_h2_event, h);
@@ -243,6 +251,7 @@ void agent_h2_stop(struct agent *a)
 		return;
 	h2_tracker_free(h->t);
 	hist_store_free(h->hist);
+	graph_store_free(h->graph);
 	value_cap_free(h->cap);
 	free(h);
 	a->h2 = NULL;
@@ -255,6 +264,8 @@ void agent_h2_forget_pod(struct agent *a, uint32_t pod_id)
 		return;
 	h2_tracker_forget_pod(h->t, pod_id);
 	hist_store_forget_pod(h->hist, pod_id);
+	if (h->graph)
+		graph_store_forget_pod(h->graph, pod_id);
 	value_cap_forget_pod(h->cap, pod_id);
 }
 
@@ -278,6 +289,11 @@ struct h2_tracker *agent_h2_tracker(struct agent *a)
 const struct hist_store *agent_h2_hist(const struct agent *a)
 {
 	return a->h2 ? a->h2->hist : NULL;
+}
+
+const struct graph_store *agent_h2_graph(const struct agent *a)
+{
+	return a->h2 ? a->h2->graph : NULL;
 }
 
 void agent_h2_render_counters(const struct agent *a, struct strbuf *out, enum exposition_format fmt,

@@ -11,6 +11,7 @@
 
 struct strbuf;
 struct hist_store;
+struct graph_store;
 struct h2_exchange;
 struct h2_tracker;
 
@@ -26,6 +27,8 @@ void agent_h2_exchange(void *arg, const struct h2_exchange *x);
 struct h2_tracker *agent_h2_tracker(struct agent *a);
 /* The HTTP/2 and gRPC series, for /metrics (NULL before start). */
 const struct hist_store *agent_h2_hist(const struct agent *a);
+/* Its exchanges' service graph views (NULL: none). */
+const struct graph_store *agent_h2_graph(const struct agent *a);
 /* The decoder's own counters (agent_counters carries its drop reasons). */
 void agent_h2_counters(const struct agent *a, struct agent_counters *c);
 /* obsbpf_h2_* families. */

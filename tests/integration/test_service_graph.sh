@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The service graph of `obsbpf daemon`: three pods on the node, a calls b, b calls c (relay.py
-# from its request's thread), and a calls d, a pod the daemon does not attach. Checks each
+# from its request's thread), a calls c over HTTP/2 (nghttpd), and a calls d, a pod the daemon
+# does not attach. Checks each
 # edge's traces_service_graph_* series exactly, with both views where both ends are attached
 # (request counts, failures, the server's and the client's histograms), the unattached peer
 # left as its address with connection_type="virtual_node", the exposition through promtool, and
@@ -12,6 +13,10 @@ for p in b c d; do
 	pod_run $p "$PY" "$ROOT/tests/integration/apps/relay.py" --port 8080 >/dev/null
 	wait_port $p 8080 || exit 1
 done
+# c also serves HTTP/2 with prior knowledge (nghttpd): exchanges user space decodes.
+mkdir -p "$T/www" && echo hello > "$T/www/index.html"
+pod_run c nghttpd --no-tls -d "$T/www" 8081 >/dev/null
+wait_port c 8081 || exit 1
 pod_create a || exit 1
 pod_logdir a shop >/dev/null && pod_logdir b shop >/dev/null && pod_logdir c stock >/dev/null || exit 1
 A=$(pod_name a) B=$(pod_name b) C=$(pod_name c)
@@ -30,12 +35,16 @@ for i in 1 2 3 4 5 6; do get "http://$(pod_ip b):8080/relay?to=http://$(pod_ip c
 for i in 1 2; do get "http://$(pod_ip b):8080/relay?to=http://$(pod_ip c):8080/status/500"; done >> "$T/codes"
 for i in 1 2 3; do get "http://$(pod_ip b):8080/headers"; done >> "$T/codes"
 for i in 1 2 3 4; do get "http://$(pod_ip d):8080/headers"; done >> "$T/codes"
-expect_eq "statuses a got" "$(sort "$T/codes" | uniq -c | awk '{ print $2 "x" $1 }' | xargs)" "200x13 502x2"
+# a -> c over HTTP/2: 3 found, 2 missing (404s).
+for p in index.html index.html index.html missing missing; do
+	pod_exec a curl -sS --http2-prior-knowledge -o /dev/null -w '%{http_code}\n' "http://$(pod_ip c):8081/$p"
+done >> "$T/codes"
+expect_eq "statuses a got" "$(sort "$T/codes" | uniq -c | awk '{ print $2 "x" $1 }' | xargs)" "200x16 404x2 502x2"
 
 edge() { echo "client=\"$1\",server=\"$2\",connection_type=\"$3\""; }
 AB=$(edge "$A" "$B" "") BC=$(edge "$B" "$C" "") AD=$(edge "$A" "$(pod_ip d)" virtual_node)
 total() { metric_value traces_service_graph_request_total "$1"; }
-wait_until 5 'test "$(total "$BC")" -ge 8'
+wait_until 5 'test "$(total "$BC")" -ge 8 && test "$(total "$(edge "$A" "$C" "")")" -ge 5'
 metrics > "$T/m.txt"
 expect_eq "a -> b requests" "$(total "$AB")" 11
 expect_eq "a -> b failed (b's 502s)" "$(metric_value traces_service_graph_request_failed_total "$AB")" 2
@@ -52,7 +61,13 @@ expect_eq "b -> c in the pods' namespaces" \
 expect_eq "a -> d (not attached): its address, a virtual node" "$(total "$AD")" 4
 expect_eq "a -> d has only the client's view" \
 	"$(metric_value traces_service_graph_request_server_seconds_count "$AD")" 0
-expect_eq "edges" "$(grep -c '^traces_service_graph_request_total{' "$T/m.txt")" 3
+# HTTP/2: both views from user space's decoder; the client counts the 404s as failed.
+AC=$(edge "$A" "$C" "")
+expect_eq "a -> c (HTTP/2) requests" "$(total "$AC")" 5
+expect_eq "a -> c (HTTP/2) failed" "$(metric_value traces_service_graph_request_failed_total "$AC")" 2
+expect_eq "a -> c (HTTP/2) server view" "$(metric_value traces_service_graph_request_server_seconds_count "$AC")" 5
+expect_eq "a -> c (HTTP/2) client view" "$(metric_value traces_service_graph_request_client_seconds_count "$AC")" 5
+expect_eq "edges" "$(grep -c '^traces_service_graph_request_total{' "$T/m.txt")" 4
 # The client view's +Inf bucket holds every request, and the histogram's sum is positive.
 expect_eq "a -> b client +Inf bucket" \
 	"$(metric_value traces_service_graph_request_client_seconds_bucket "$AB" 'le="+Inf"')" 11
@@ -74,7 +89,7 @@ prom_edges() {
 		'query=sum by (client, server) (traces_service_graph_request_total)' |
 		json 'print(" ".join(sorted("%s>%s=%s" % (r["metric"]["client"], r["metric"]["server"], r["value"][1]) for r in d["data"]["result"])))'
 }
-want="$A>$B=11 $A>$(pod_ip d)=4 $B>$C=8"
+want="$A>$B=11 $A>$C=5 $A>$(pod_ip d)=4 $B>$C=8"
 want=$(echo "$want" | tr ' ' '\n' | sort | xargs)
 wait_until 10 'test "$(prom_edges)" = "$want"'
 expect_eq "Prometheus's edges" "$(prom_edges)" "$want"

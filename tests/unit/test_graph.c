@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "metrics/graph.h"
+#include "metrics/graph_store.h"
 #include "util/strbuf.h"
 
 /* Pods a (10.0.0.1) calls b (10.0.0.2); b is also called by 10.9.9.9, which is no pod here. */
@@ -113,11 +114,51 @@ static void test_detached_and_empty(void **state)
 	sb_free(&sb);
 }
 
+/* graph_store: user space's views (HTTP/2, gRPC, TLS) of both sides, bounded. */
+static void test_store(void **state)
+{
+	(void)state;
+	struct graph_store *st = graph_store_new(3);
+	assert_non_null(st);
+	struct obsbpf_addrs to_b = { .family = AF_INET, .remote = { 10, 0, 0, 2 } };
+	struct obsbpf_addrs from_a = { .family = AF_INET, .remote = { 10, 0, 0, 1 } };
+	struct obsbpf_addrs far = { .family = AF_INET, .remote = { 10, 7, 7, 7 } };
+	for (int i = 0; i < 3; i++)
+		graph_store_record(st, 1, OBSBPF_DIR_CLIENT, &to_b, i == 0, 1000000);
+	graph_store_record(st, 2, OBSBPF_DIR_SERVER, &from_a, false, 2000000);
+	graph_store_record(st, 2, OBSBPF_DIR_SERVER, &from_a, false, 2000000);
+	graph_store_record(st, 2, OBSBPF_DIR_SERVER, &from_a, true, 2000000); /* full: "other" */
+	graph_store_record(st, 2, OBSBPF_DIR_SERVER, &far, false, 2000000);   /* full: "other" */
+	assert_int_equal(graph_store_other(st), 2);
+	int n;
+	const struct dp_hist_entry *e = graph_store_entries(st, &n);
+	assert_int_equal(n, 5); /* a: an ok and a failed key; b: an ok key, "other" ok and failed */
+	struct strbuf sb;
+	sb_init(&sb);
+	graph_render(&sb, EXPO_PROMETHEUS, "n1", pods, 2, NULL, 0, e, n);
+	assert_non_null(strstr(sb.buf, "traces_service_graph_request_total{" AB "} 3\n"));
+	assert_non_null(strstr(sb.buf, "traces_service_graph_request_failed_total{" AB "} 1\n"));
+	assert_non_null(strstr(sb.buf, "traces_service_graph_request_server_seconds_count{" AB "} 2\n"));
+	assert_non_null(strstr(sb.buf, "traces_service_graph_request_total{client=\"other\",server=\"b\","));
+	sb_free(&sb);
+	graph_store_forget_pod(st, 1);
+	e = graph_store_entries(st, &n);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(e[i].key.pod_id, 2);
+	/* Forgotten keys are found again after the index was refilled. */
+	graph_store_record(st, 2, OBSBPF_DIR_SERVER, &from_a, false, 1);
+	e = graph_store_entries(st, &n);
+	assert_int_equal(n, 3);
+	graph_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_both_views),
 		cmocka_unit_test(test_detached_and_empty),
+		cmocka_unit_test(test_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

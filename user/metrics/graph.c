@@ -204,8 +204,11 @@ void graph_render(struct strbuf *out, enum exposition_format fmt, const char *no
 		int p = pod_index(pods, npods, k->pod_id);
 		if (p < 0)
 			continue;
-		hs[n++] = (struct half){ .client = peer_end(pods, npods, k),
-					 .server = { .pod = p },
+		bool cl = k->dir == OBSBPF_DIR_CLIENT;
+		struct end pod = { .pod = p }, peer = peer_end(pods, npods, k);
+		hs[n++] = (struct half){ .client = cl ? pod : peer,
+					 .server = cl ? peer : pod,
+					 .client_view = cl,
 					 .failed = k->status != 0,
 					 .v = &g[i].val };
 	}

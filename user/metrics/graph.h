@@ -31,7 +31,8 @@ struct graph_pod {
 };
 
 /* Renders the four families from the kernel's client series (h, every dir; only the client ones
- * are read) and the server side's per-client-address series (g), labelled k8s_node_name=node too.
+ * are read) and the per-peer series of graph_hist and graph_store (g: key dir is the pod's side,
+ * status 1 marks the failed), labelled k8s_node_name=node too.
  * Edges of pods not in pods (one detached meanwhile) are left out. */
 void graph_render(struct strbuf *out, enum exposition_format fmt, const char *node,
 		  const struct graph_pod *pods, int npods, const struct dp_hist_entry *h, int nh,

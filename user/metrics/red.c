@@ -80,6 +80,25 @@ void red_addr_str(uint16_t family, const uint8_t *ip, char *out, size_t n)
 		inet_ntop(AF_INET, family == AF_INET6 ? ip + 12 : ip, out, (socklen_t)n);
 }
 
+bool red_failed(uint8_t dir, bool rpc, int grpc_status, unsigned status)
+{
+	if (rpc) {
+		if (dir != OBSBPF_DIR_SERVER)
+			return grpc_status != 0;
+		switch (grpc_status) {
+		case 2:	 /* UNKNOWN */
+		case 4:	 /* DEADLINE_EXCEEDED */
+		case 12: /* UNIMPLEMENTED */
+		case 13: /* INTERNAL */
+		case 14: /* UNAVAILABLE */
+		case 15: /* DATA_LOSS */
+			return true;
+		}
+		return false;
+	}
+	return status >= (dir == OBSBPF_DIR_SERVER ? 500u : 400u);
+}
+
 void red_http_labels(struct strbuf *out, const struct red_http *h)
 {
 	sb_printf(out, "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"", h->method,

@@ -67,6 +67,10 @@ struct red_http {
 	bool tls;
 };
 void red_http_labels(struct strbuf *out, const struct red_http *h);
+/* Whether an exchange failed as the semantic conventions count it on its side: HTTP, a 5xx
+ * served or a 4xx/5xx received; gRPC, a server's UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+ * INTERNAL, UNAVAILABLE or DATA_LOSS, a client's any status but OK. */
+bool red_failed(uint8_t dir, bool rpc, int grpc_status, unsigned status);
 /* An address of struct obsbpf_addrs as text; IPv4-mapped IPv6 as IPv4. */
 void red_addr_str(uint16_t family, const uint8_t *ip, char *out, size_t n);
 

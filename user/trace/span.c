@@ -120,21 +120,7 @@ void span_name(const struct span *s, char *out, size_t n)
 
 bool span_is_error(const struct span *s)
 {
-	if (s->rpc) {
-		if (s->dir != OBSBPF_DIR_SERVER)
-			return s->grpc_status != 0;
-		switch (s->grpc_status) {
-		case 2:	 /* UNKNOWN */
-		case 4:	 /* DEADLINE_EXCEEDED */
-		case 12: /* UNIMPLEMENTED */
-		case 13: /* INTERNAL */
-		case 14: /* UNAVAILABLE */
-		case 15: /* DATA_LOSS */
-			return true;
-		}
-		return false;
-	}
-	return s->status >= (s->dir == OBSBPF_DIR_SERVER ? 500 : 400);
+	return red_failed(s->dir, s->rpc, s->grpc_status, s->status);
 }
 
 bool span_rpc_split(const char *path, char *service, size_t ns, char *method, size_t nm)
