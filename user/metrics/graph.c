@@ -133,44 +133,50 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/* A counter family: each edge's requests, or its failed ones. Both views count every request
+ * of an edge both ends of which are here: either will do, and the larger of two counters that
+ * only grow only grows too. */
+static void counter_family(struct strbuf *out, enum exposition_format fmt, struct strbuf *lb,
+			   const char *node, const struct edge *es, size_t ne, const char *name,
+			   const char *help, bool failed)
+{
+	http_expo_family(out, fmt, name, "counter", help);
+	for (size_t i = 0; i < ne; i++) {
+		edge_labels(lb, es[i].first, node);
+		uint64_t v = failed ? max_u64(es[i].cl.failed, es[i].sv.failed)
+				    : max_u64(es[i].cl.count, es[i].sv.count);
+		sb_printf(out, "%s{%s} %llu\n", name, lb->buf, (unsigned long long)v);
+	}
+}
+
+/* A histogram family: the server's or the client's view, for the edges that have it. */
+static void hist_family(struct strbuf *out, enum exposition_format fmt, struct strbuf *lb, const char *node,
+			const struct edge *es, size_t ne, const char *name, const char *help, bool server)
+{
+	http_expo_family(out, fmt, name, "histogram", help);
+	for (size_t i = 0; i < ne; i++) {
+		const struct view *w = server ? &es[i].sv : &es[i].cl;
+		if (!w->count)
+			continue;
+		edge_labels(lb, es[i].first, node);
+		hist_write_series(out, fmt, name, lb->buf, w->buckets, w->count, w->sum_ns, NULL);
+	}
+}
+
 static void render_edges(struct strbuf *out, enum exposition_format fmt, const char *node,
 			 const struct edge *es, size_t ne)
 {
 	struct strbuf lb;
 	sb_init(&lb);
-	/* Both views count every request of an edge both ends of which are here: either will do,
-	 * and the larger of two counters that only grow only grows too. */
-	http_expo_family(out, fmt, "traces_service_graph_request_total", "counter",
-			 "Requests between two services (pods), from the client's and the server's view.");
-	for (size_t i = 0; i < ne; i++) {
-		edge_labels(&lb, es[i].first, node);
-		sb_printf(out, "traces_service_graph_request_total{%s} %llu\n", lb.buf,
-			  (unsigned long long)max_u64(es[i].cl.count, es[i].sv.count));
-	}
-	http_expo_family(out, fmt, "traces_service_graph_request_failed_total", "counter",
-			 "Of those, the failed: a 4xx or 5xx the client got, a 5xx the server sent, "
-			 "or no response.");
-	for (size_t i = 0; i < ne; i++) {
-		edge_labels(&lb, es[i].first, node);
-		sb_printf(out, "traces_service_graph_request_failed_total{%s} %llu\n", lb.buf,
-			  (unsigned long long)max_u64(es[i].cl.failed, es[i].sv.failed));
-	}
-	http_expo_family(out, fmt, "traces_service_graph_request_server_seconds", "histogram",
-			 "Duration of the edge's requests as the server saw them, timed in the kernel.");
-	for (size_t i = 0; i < ne; i++)
-		if (es[i].sv.count) {
-			edge_labels(&lb, es[i].first, node);
-			hist_write_series(out, fmt, "traces_service_graph_request_server_seconds", lb.buf,
-					  es[i].sv.buckets, es[i].sv.count, es[i].sv.sum_ns, NULL);
-		}
-	http_expo_family(out, fmt, "traces_service_graph_request_client_seconds", "histogram",
-			 "Duration of the edge's requests as the client saw them, timed in the kernel.");
-	for (size_t i = 0; i < ne; i++)
-		if (es[i].cl.count) {
-			edge_labels(&lb, es[i].first, node);
-			hist_write_series(out, fmt, "traces_service_graph_request_client_seconds", lb.buf,
-					  es[i].cl.buckets, es[i].cl.count, es[i].cl.sum_ns, NULL);
-		}
+	counter_family(out, fmt, &lb, node, es, ne, "traces_service_graph_request_total",
+		       "Requests between two services (pods), from the client's and the server's view.",
+		       false);
+	counter_family(out, fmt, &lb, node, es, ne, "traces_service_graph_request_failed_total",
+		       "Of those, the failed: a 4xx or 5xx the client got, a 5xx the server sent.", true);
+	hist_family(out, fmt, &lb, node, es, ne, "traces_service_graph_request_server_seconds",
+		    "Duration of the edge's requests as the server saw them, timed in the kernel.", true);
+	hist_family(out, fmt, &lb, node, es, ne, "traces_service_graph_request_client_seconds",
+		    "Duration of the edge's requests as the client saw them, timed in the kernel.", false);
 	if (lb.oom)
 		out->oom = true;
 	sb_free(&lb);
