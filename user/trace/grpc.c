@@ -265,15 +265,11 @@ static ssize_t read_body(nghttp2_session *s, int32_t stream, uint8_t *buf, size_
 	return (ssize_t)n;
 }
 
-/* recv/send, through TLS when the connection has it: -1 with errno EAGAIN while TLS waits for
- * the socket, 0 at the end of the stream. */
-static ssize_t io_recv(struct grpc_tp *g, void *buf, size_t n)
+/* What an SSL_read (reading) or SSL_write that returned r means, as recv/send say it: -1 with
+ * errno EAGAIN while TLS waits for the socket; a read's 0 at the end of the stream (a write
+ * never returns 0: its caller would loop). */
+static ssize_t ssl_result(struct grpc_tp *g, int r, bool reading)
 {
-	if (!g->ssl)
-		return recv(g->fd, buf, n, 0);
-	ERR_clear_error();
-	errno = 0;
-	int r = SSL_read(g->ssl, buf, (int)n);
 	if (r > 0)
 		return r;
 	switch (SSL_get_error(g->ssl, r)) {
@@ -282,15 +278,26 @@ static ssize_t io_recv(struct grpc_tp *g, void *buf, size_t n)
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_ZERO_RETURN:
-		return 0;
+		if (reading)
+			return 0;
+		break;
 	case SSL_ERROR_SYSCALL:
 		if (errno)
 			return -1;
-		/* fall through */
-	default:
-		errno = EPROTO;
-		return -1;
+		break;
 	}
+	errno = EPROTO;
+	return -1;
+}
+
+/* recv/send, through TLS when the connection has it. */
+static ssize_t io_recv(struct grpc_tp *g, void *buf, size_t n)
+{
+	if (!g->ssl)
+		return recv(g->fd, buf, n, 0);
+	ERR_clear_error();
+	errno = 0;
+	return ssl_result(g, SSL_read(g->ssl, buf, (int)n), true);
 }
 
 static ssize_t io_send(struct grpc_tp *g, const void *buf, size_t n)
@@ -299,22 +306,7 @@ static ssize_t io_send(struct grpc_tp *g, const void *buf, size_t n)
 		return send(g->fd, buf, n, MSG_NOSIGNAL);
 	ERR_clear_error();
 	errno = 0;
-	int r = SSL_write(g->ssl, buf, (int)n);
-	if (r > 0)
-		return r;
-	switch (SSL_get_error(g->ssl, r)) {
-	case SSL_ERROR_WANT_READ:
-	case SSL_ERROR_WANT_WRITE:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_SYSCALL:
-		if (errno)
-			return -1;
-		/* fall through */
-	default:
-		errno = EPROTO;
-		return -1;
-	}
+	return ssl_result(g, SSL_write(g->ssl, buf, (int)n), false);
 }
 
 /* Writes what nghttp2 has to send until the socket would block; keeps the rest. */
