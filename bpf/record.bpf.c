@@ -3,10 +3,6 @@
  * in-kernel histogram, then (when wanted) the event for spans, exemplars and `observe`. */
 #include "record.bpf.h"
 
-/* Set before load where tc may call bpf_get_current_pid_tgid (not on 6.1): the thread id of
- * the response's sender in server spans. */
-const volatile __u32 obsbpf_cfg_tc_tid = 1;
-
 /* Whether this exchange gets an event (struct obsbpf_events_cfg). An event costs the ring
  * buffer's lock, 120 bytes written here and read by the agent: ~2% of a busy server's
  * throughput when nothing but exemplars would read it. Not inlined: tc is short of stack. */
@@ -84,11 +80,9 @@ __noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __
 	e->dir = c->dir;
 	e->addrs = *a;
 	e->trace = p->trace;
-	/* Client spans: the thread that sent the request. Server spans: the task tc egress runs in,
-	 * the response's sender, where tc may ask (not on 6.1). */
-	e->tid = c->dir == OBSBPF_DIR_CLIENT ? p->tid
-		: obsbpf_cfg_tc_tid	     ? (__u32)bpf_get_current_pid_tgid()
-					     : 0;
+	/* The caller knows the thread (bpf_get_current_pid_tgid is not every caller's: sockops
+	 * records at a close, in whatever task or softirq that runs). */
+	e->tid = p->tid;
 	e->http10 = p->http10;
 	e->pad[0] = e->pad[1] = e->pad[2] = 0;
 	/* A wakeup per event costs microseconds in this program and a context switch in the
