@@ -99,17 +99,22 @@ static __always_inline __u32 no_response_reason(__u32 old, int err)
 	return OBSBPF_STATUS_TIMEOUT;
 }
 
+static __always_inline __u32 close_reason(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct tcp_sock *tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+	int err = tp ? BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_err) : 0;
+	return no_response_reason((__u32)skops->args[0], err);
+}
+
 /* The HTTP/1 requests still in the FIFO at the close never got a response: each is recorded,
  * timed to the close, with the reason as its status. Requests sk_msg did not parse whole
  * (OBSBPF_M_UNSEEN) were never going to be recorded. */
 static __always_inline void record_unanswered(struct bpf_sock_ops *skops, struct obsbpf_conn *c)
 {
-	if (c->proto != OBSBPF_PROTO_HTTP1 || c->head == c->tail)
+	if (c->head == c->tail)
 		return;
-	struct bpf_sock *sk = skops->sk;
-	struct tcp_sock *tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
-	int err = tp ? BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_err) : 0;
-	__u32 reason = no_response_reason((__u32)skops->args[0], err);
+	__u32 reason = close_reason(skops);
 	__u64 now = bpf_ktime_get_ns();
 	struct obsbpf_pending p;
 	for (int i = 0; i < OBSBPF_PENDING; i++) {
@@ -130,9 +135,10 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 	if (!c)
 		return;
 	stat_inc(c->dir == OBSBPF_DIR_SERVER ? OBSBPF_ST_CONN_CLOSE_SERVER : OBSBPF_ST_CONN_CLOSE_CLIENT);
-	record_unanswered(skops, c);
-	if (c->proto == OBSBPF_PROTO_HTTP2)
-		obsbpf_h2_closed(c); /* user space frees its state */
+	if (c->proto == OBSBPF_PROTO_HTTP1)
+		record_unanswered(skops, c);
+	else if (c->proto == OBSBPF_PROTO_HTTP2) /* user space ends its open streams, frees its state */
+		obsbpf_h2_closed(c, close_reason(skops));
 	else if (c->proto == OBSBPF_PROTO_TLS)
 		obsbpf_tls_closed(c);
 }

@@ -7,7 +7,8 @@
 #   the server resets (SO_LINGER 0)  client: connection_reset  server: timeout
 #   the server closes, no answer     client: connection_closed server: timeout
 # Answered requests are counted as before, and a keep-alive connection closed with nothing
-# pending adds nothing. Spans: ERROR, error.type, no http.response.status_code.
+# pending adds nothing; HTTP/2 requests left open by curl's timeout the same way as HTTP/1.
+# Spans: ERROR, error.type, no http.response.status_code.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/otlp_lib.sh"
 
@@ -52,12 +53,18 @@ rcs=
 for i in $(seq $N_CLOSE); do rcs+=" $(rc_of "http://$SRV:8080/close/$i")"; done
 expect_eq "curl got an empty reply (52) on every /close" "$rcs" "$(printf ' 52%.0s' $(seq $N_CLOSE))"
 
+# HTTP/2 with prior knowledge: a request the server never answers, curl gives up.
+N_H2=2
+rcs=
+for i in $(seq $N_H2); do rcs+=" $(rc_of --http2-prior-knowledge --max-time 1 "http://$SRV:8080/h2/$i")"; done
+expect_eq "curl timed out (28) on every HTTP/2 request" "$rcs" "$(printf ' 28%.0s' $(seq $N_H2))"
+
 C=http_client_request_duration_seconds_count
 S=http_server_request_duration_seconds_count
 # Every connection ended: a FIN_WAIT2 socket reaches CLOSE when its peer's FIN arrives.
 all_closed() {
-	[ "$(metric_value $C)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE)) ] &&
-		[ "$(AGENT_ADDR=$AGENT2 metric_value $S)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE)) ]
+	[ "$(metric_value $C)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2)) ] &&
+		[ "$(AGENT_ADDR=$AGENT2 metric_value $S)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2)) ]
 }
 wait_until 15 all_closed || fail "not every request counted in time"
 metrics > "$T/cli.txt"
@@ -74,12 +81,16 @@ done
 expect_eq "cli: /hang timeout" "$(file_metric "$T/cli.txt" $C 'http_route="/hang/:id"' 'error_type="timeout"')" $((N_HANG + KA_HANG))
 expect_eq "cli: /reset connection_reset" "$(file_metric "$T/cli.txt" $C 'http_route="/reset/:id"' 'error_type="connection_reset"')" $N_RESET
 expect_eq "cli: /close connection_closed" "$(file_metric "$T/cli.txt" $C 'http_route="/close/:id"' 'error_type="connection_closed"')" $N_CLOSE
-expect_eq "cli: client series of the server" "$(file_metric "$T/cli.txt" $C "server_address=\"$SRV\"" 'server_port="8080"' 'error_type=')" $((N_HANG + KA_HANG + N_RESET + N_CLOSE))
+expect_eq "cli: client series of the server" "$(file_metric "$T/cli.txt" $C "server_address=\"$SRV\"" 'server_port="8080"' 'error_type=')" $((N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
 expect_eq "srv: /hang connection_closed (the client went away)" "$(file_metric "$T/srv.txt" $S 'http_route="/hang/:id"' 'error_type="connection_closed"')" $((N_HANG + KA_HANG))
 expect_eq "srv: /reset timeout (the server ended it)" "$(file_metric "$T/srv.txt" $S 'http_route="/reset/:id"' 'error_type="timeout"')" $N_RESET
 expect_eq "srv: /close timeout (the server ended it)" "$(file_metric "$T/srv.txt" $S 'http_route="/close/:id"' 'error_type="timeout"')" $N_CLOSE
-expect_eq "cli: nothing else" "$(file_metric "$T/cli.txt" $C)" $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE))
-expect_eq "srv: nothing else" "$(file_metric "$T/srv.txt" $S)" $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE))
+expect_eq "cli: HTTP/2 timeout" "$(file_metric "$T/cli.txt" $C 'http_route="/h2/:id"' 'error_type="timeout"' 'network_protocol_version="2"')" $N_H2
+expect_eq "srv: HTTP/2 connection_closed" "$(file_metric "$T/srv.txt" $S 'http_route="/h2/:id"' 'error_type="connection_closed"' 'network_protocol_version="2"')" $N_H2
+expect_eq "cli: nothing else" "$(file_metric "$T/cli.txt" $C)" $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
+expect_eq "srv: nothing else" "$(file_metric "$T/srv.txt" $S)" $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
+expect_eq "HTTP/2 streams no longer counted unfinished" \
+	"$(file_metric "$T/cli.txt" obsbpf_h2_streams_unmeasured_total) $(file_metric "$T/srv.txt" obsbpf_h2_streams_unmeasured_total)" "0 0"
 # Timed to the close: curl gave up after 1 s, so each /hang lasted 1 s or a little more.
 sum=$(awk '/^http_client_request_duration_seconds_sum.*"\/hang\/:id"/ { print $NF }' "$T/cli.txt")
 "$PY" -c "import sys; s=float(sys.argv[1]); sys.exit(0 if $((N_HANG + KA_HANG)) * 0.9 <= s <= $((N_HANG + KA_HANG)) * 2.5 else 1)" "${sum:-0}" &&
@@ -89,7 +100,7 @@ promtool check metrics < "$T/cli.txt" > "$T/promtool.txt" 2>&1 && ok "promtool c
 
 # Spans, as the receiver decoded them: KIND ROUTE_PREFIX ERROR_TYPE COUNT.
 has_spans() { [ "$(grep -c '"error.type"' "$OUT" 2>/dev/null)" -ge "$1" ]; }
-wait_for 15 has_spans $((2 * (N_HANG + KA_HANG + N_RESET + N_CLOSE))) || fail "not every no-response span arrived"
+wait_for 15 has_spans $((2 * (N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))) || fail "not every no-response span arrived"
 spans() {
 	"$PY" - "$OUT" "$@" <<'P'
 import json, sys
@@ -114,6 +125,8 @@ expect_eq "client spans /close: connection_closed" "$(spans $CLI_KIND /close/ co
 expect_eq "server spans /hang: connection_closed" "$(spans $SRV_KIND /hang/ connection_closed)" "$((N_HANG + KA_HANG)) 0"
 expect_eq "server spans /reset: timeout" "$(spans $SRV_KIND /reset/ timeout)" "$N_RESET 0"
 expect_eq "server spans /close: timeout" "$(spans $SRV_KIND /close/ timeout)" "$N_CLOSE 0"
+expect_eq "client spans HTTP/2: timeout" "$(spans $CLI_KIND /h2/ timeout)" "$N_H2 0"
+expect_eq "server spans HTTP/2: connection_closed" "$(spans $SRV_KIND /h2/ connection_closed)" "$N_H2 0"
 expect_eq "answered spans have no error.type" "$("$PY" -c 'import json,sys
 print(sum(1 for l in open(sys.argv[1]) if "/ok/" in l and "error.type" in json.loads(l)["attributes"]))' "$OUT")" 0
 

@@ -7,6 +7,9 @@
   GET /close/N  -> no answer: closes at once (FIN), the request read whole first, so that the
                    close is an orderly one (unread data would make it a RST)
 
+An HTTP/2 client with prior knowledge (its preface first) gets the server's SETTINGS and no
+answer: the server waits for the client to close, then closes.
+
 A thread per connection. Request bodies are not expected."""
 import argparse
 import socket
@@ -23,6 +26,12 @@ def serve(conn):
                 if not chunk:
                     return
                 buf += chunk
+            if buf.startswith(b"PRI * HTTP/2.0\r\n"):
+                # An empty SETTINGS frame (RFC 9113 6.5): the server's side of the preface.
+                conn.sendall(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+                while conn.recv(65536):
+                    pass
+                return
             head, buf = buf.split(b"\r\n\r\n", 1)
             path = head.split(b"\r\n", 1)[0].split(b" ")[1].decode()
             if path.startswith("/hang/"):
