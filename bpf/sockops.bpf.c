@@ -99,6 +99,7 @@ static __always_inline __u32 no_response_reason(__u32 old, int err)
 	return OBSBPF_STATUS_TIMEOUT;
 }
 
+/* sk_err through the tcp_sock: struct bpf_sock_ops has no field for it. */
 static __always_inline __u32 close_reason(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
