@@ -132,7 +132,7 @@ static __noinline int h2_lost(struct obsbpf_conn *c, __u32 reason)
 	return 1;
 }
 
-__noinline int obsbpf_h2_closed(struct obsbpf_conn *c)
+__noinline int obsbpf_h2_closed(struct obsbpf_conn *c, __u32 reason)
 {
 	if (!c)
 		return 0;
@@ -141,7 +141,7 @@ __noinline int obsbpf_h2_closed(struct obsbpf_conn *c)
 	if (live)
 		__sync_fetch_and_add(live, -1);
 	/* Lost: user space frees the connection when it sweeps its table. */
-	conn_event(c, OBSBPF_H2_EV_CLOSE, 0, NULL);
+	conn_event(c, OBSBPF_H2_EV_CLOSE, OBSBPF_H2_CLOSE_TYPE(reason), NULL);
 	return 0;
 }
 

@@ -17,8 +17,9 @@ extern int obsbpf_h2_start(struct obsbpf_conn *c);
 extern int obsbpf_h2_segment(struct __sk_buff *skb, struct obsbpf_conn *c, struct tc_buf *buf,
 			     __u32 from_client);
 
-/* An HTTP/2 connection closed: one fewer open (h2_live), and user space is told. */
-extern int obsbpf_h2_closed(struct obsbpf_conn *c);
+/* An HTTP/2 connection closed: one fewer open (h2_live), and user space is told, with the
+ * status (enum obsbpf_no_response) its unanswered requests get. */
+extern int obsbpf_h2_closed(struct obsbpf_conn *c, __u32 reason);
 
 /* sk_msg: a send on an HTTP/2 client connection (bpf/h2_tx.bpf.c): its frames followed, trace
  * fields appended to its requests' header blocks. */

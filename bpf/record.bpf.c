@@ -3,10 +3,6 @@
  * in-kernel histogram, then (when wanted) the event for spans, exemplars and `observe`. */
 #include "record.bpf.h"
 
-/* Set before load where tc may call bpf_get_current_pid_tgid (not on 6.1): the thread id of
- * the response's sender in server spans. */
-const volatile __u32 obsbpf_cfg_tc_tid = 1;
-
 /* Set before load (--max-graph-peers not 0): server exchanges also count per client address in
  * graph_hist, for the service graph. */
 const volatile __u8 obsbpf_cfg_graph = 0;
@@ -119,11 +115,9 @@ __noinline int obsbpf_record(struct obsbpf_conn *c, struct obsbpf_pending *p, __
 	e->dir = c->dir;
 	e->addrs = *a;
 	e->trace = p->trace;
-	/* Client spans: the thread that sent the request. Server spans: the task tc egress runs in,
-	 * the response's sender, where tc may ask (not on 6.1). */
-	e->tid = c->dir == OBSBPF_DIR_CLIENT ? p->tid
-		: obsbpf_cfg_tc_tid	     ? (__u32)bpf_get_current_pid_tgid()
-					     : 0;
+	/* The caller knows the thread (bpf_get_current_pid_tgid is not every caller's: sockops
+	 * records at a close, in whatever task or softirq that runs). */
+	e->tid = p->tid;
 	e->http10 = p->http10;
 	e->pad[0] = e->pad[1] = e->pad[2] = 0;
 	/* A wakeup per event costs microseconds in this program and a context switch in the

@@ -10,6 +10,10 @@
 #include "tc_head.bpf.h"
 #include "tc_pkt.bpf.h"
 
+/* Set before load where tc may call bpf_get_current_pid_tgid (not on 6.1): the thread id of
+ * the response's sender in server spans. */
+const volatile __u32 obsbpf_cfg_tc_tid = 1;
+
 /* The server span's context for a request whose head was scanned: continued from its trace
  * header, or a new trace. */
 static __always_inline void trace_incoming(const struct obsbpf_trace_cfg *cfg, const struct trace_found *f,
@@ -111,6 +115,9 @@ __noinline int obsbpf_tc_response(struct __sk_buff *skb, struct obsbpf_conn *c, 
 		/* A request parsed on a connection adopted at attach was answered: its sends are
 		 * followed from a request's start now, headers may be inserted. */
 		c->adopted = 0;
+		/* Server spans: the task tc egress runs in is the response's sender. */
+		if (egress && obsbpf_cfg_tc_tid)
+			p->tid = (__u32)bpf_get_current_pid_tgid();
 		if (p->method != OBSBPF_M_UNSEEN)
 			obsbpf_record(c, p, bpf_ktime_get_ns(), (__u32)status, &buf->k.a);
 		/* After 101 Switching Protocols (WebSocket, h2c) or a 2xx to CONNECT (a tunnel) the

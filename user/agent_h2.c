@@ -306,10 +306,12 @@ void agent_h2_render_counters(const struct agent *a, struct strbuf *out, enum ex
 	http_expo_family(out, fmt, "obsbpf_h2_connections_decoded", "gauge",
 			 "HTTP/2 connections whose frames are being decoded.");
 	red_sample(out, "obsbpf_h2_connections_decoded", NULL, l, st->conns);
-	http_expo_family(out, fmt, "obsbpf_h2_streams_unmeasured_total", "counter",
-			 "HTTP/2 request streams not measured: beyond the streams followed per connection "
-			 "(untracked), open when their connection closed or was dropped (unfinished), or "
-			 "reset before any response status (reset).");
+	http_expo_family(
+		out, fmt, "obsbpf_h2_streams_unmeasured_total", "counter",
+		"HTTP/2 request streams not measured: beyond the streams followed per connection "
+		"(untracked), open when their connection was dropped, or closed with a gRPC call or a "
+		"response under way or over TLS (unfinished), or "
+		"reset before any response status (reset).");
 	red_sample(out, "obsbpf_h2_streams_unmeasured_total", "reason=\"untracked\"", l,
 		   st->streams_untracked);
 	red_sample(out, "obsbpf_h2_streams_unmeasured_total", "reason=\"unfinished\"", l,

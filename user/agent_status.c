@@ -407,7 +407,12 @@ void agent_observed_json(struct agent *a, const struct observed *o, const struct
 	json_kv_str(b, "protocol", o->protocol, true);
 	json_kv_str(b, "method", o->method, true);
 	json_kv_str(b, "route", o->route, true);
-	sb_printf(b, ",\"status\":%u,", o->status);
+	/* A request that got no response has no status: its error_type says why. */
+	const char *none = red_no_response_name(o->status);
+	if (none)
+		sb_printf(b, ",\"error_type\":\"%s\",", none);
+	else
+		sb_printf(b, ",\"status\":%u,", o->status);
 	if (o->grpc_status >= 0)
 		sb_printf(b, "\"grpc_status\":%d,", o->grpc_status);
 	sb_printf(b, "\"latency_ns\":%llu,\"trace_id\":", (unsigned long long)(o->end_ns - o->start_ns));

@@ -39,12 +39,17 @@ enum obsbpf_h2_kind {
 	OBSBPF_H2_EV_FRAME = 0, /* a frame's header, with its payload's first chunk (if forwarded) */
 	OBSBPF_H2_EV_MORE,	/* a further chunk of the current frame's payload */
 	OBSBPF_H2_EV_LOST,	/* the kernel stopped following the connection (type: the reason) */
-	OBSBPF_H2_EV_CLOSE,	/* the connection closed */
+	OBSBPF_H2_EV_CLOSE,	/* the connection closed (type: why, OBSBPF_H2_CLOSE_REASON) */
 	OBSBPF_H2_EV_OPEN,	/* the connection was found to carry HTTP/2: data is its addresses
 				 * (flags: OBSBPF_H2_OPEN_TLS when fed by the TLS decoder) */
 };
 
 #define OBSBPF_H2_OPEN_TLS 0x1
+
+/* EV_CLOSE's type: 0 when the closer does not know why (the TLS decoder), else the enum
+ * obsbpf_no_response its open requests get, as OBSBPF_H2_CLOSE_REASON(type). */
+#define OBSBPF_H2_CLOSE_TYPE(status) ((status)-OBSBPF_STATUS_NO_RESPONSE + 1)
+#define OBSBPF_H2_CLOSE_REASON(type) ((type) + OBSBPF_STATUS_NO_RESPONSE - 1)
 
 /* Why the kernel stopped following an HTTP/2 connection (obsbpf_connections_unparsed_total). */
 enum obsbpf_h2_lost {

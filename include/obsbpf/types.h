@@ -85,13 +85,25 @@ struct obsbpf_release_event {
 	__u8 pad[3];
 };
 
+/* The status of an exchange whose request got no response: its connection reached TCP_CLOSE
+ * with it unanswered (bpf/sockops.bpf.c). HTTP statuses have three digits, so these never
+ * collide with one; rendered with no http_response_status_code and as error_type. Named from the
+ * pod's side of the connection, whichever side of the request it is on. */
+enum obsbpf_no_response {
+	OBSBPF_STATUS_TIMEOUT = 1000, /* the pod ended the connection first ("timeout") */
+	OBSBPF_STATUS_CONN_RESET,     /* the peer reset it, or the kernel aborted it ("connection_reset") */
+	OBSBPF_STATUS_CONN_CLOSED,    /* the peer closed it first ("connection_closed") */
+	OBSBPF_STATUS_NO_RESPONSE_MAX,
+};
+#define OBSBPF_STATUS_NO_RESPONSE OBSBPF_STATUS_TIMEOUT /* the first of them */
+
 /* Map http_hist: key -> per-CPU obsbpf_hist_val. Map graph_hist (the service graph's server
  * side) has the same types: dir server, the client's address in family/peer (peer_port 0),
  * route_id and method 0, status 1 for a failed exchange (5xx or no response), else 0. */
 struct obsbpf_hist_key {
 	__u32 pod_id;
 	__u32 route_id;
-	__u16 status;
+	__u16 status; /* the response's, or enum obsbpf_no_response */
 	__u8 method;
 	__u8 dir;
 	__u8 http10;	 /* the request line said HTTP/1.0 (else HTTP/1.1) */
@@ -184,7 +196,8 @@ struct obsbpf_pending {
 	__u8 method;
 	__u8 http10; /* the request line said HTTP/1.0 */
 	__u8 pad[2];
-	__u32 tid; /* client requests: the thread that sent it (sk_msg runs in it); 0: unknown */
+	__u32 tid; /* the thread that sent the request (client: sk_msg runs in it) or, once popped
+		    * by tc egress, the response (server); 0: unknown */
 	__u32 pad2;
 	struct obsbpf_trace trace;
 };
@@ -359,7 +372,7 @@ struct obsbpf_http_event {
 	__u64 end_ns;
 	__u32 pod_id;
 	__u32 route_id;
-	__u16 status;
+	__u16 status; /* the response's, or enum obsbpf_no_response (end_ns: the close) */
 	__u8 method;
 	__u8 dir;
 	struct obsbpf_addrs addrs;

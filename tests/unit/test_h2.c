@@ -389,6 +389,48 @@ static void test_drops(void **state)
 	assert_int_equal(h2_tracker_stats(t)->opened, 4);
 }
 
+/* The connection closes with requests open: plain requests without response headers end there
+ * with the kernel's reason as their status; a gRPC call and a response under way stay
+ * unfinished; a close whose reason is not known (type 0, the TLS decoder's) ends nothing. */
+static void test_close_unanswered(void **state)
+{
+	struct h2_tracker *t = *state;
+	struct fake f;
+	fake_init(&f, t, 95, OBSBPF_DIR_CLIENT);
+	headers(&f, 1, OBSBPF_H2_F_END_STREAM, 1, req_get, 4);
+	uint64_t start = f.now - 1;
+	headers(&f, 1, OBSBPF_H2_F_END_STREAM, 3, req_get, 4);
+	static const char *const req_grpc[] = {
+		":method", "POST",	 ":scheme", "http",	    ":path",
+		"/a.B/C",  ":authority", "b",	    "content-type", "application/grpc"
+	};
+	headers(&f, 1, 0, 5, req_grpc, 5);
+	headers(&f, 0, 0, 3, resp_200, 2); /* stream 3: a response under way */
+	struct obsbpf_h2_event e = { .ts_ns = f.now + 5000,
+				     .kind = OBSBPF_H2_EV_CLOSE,
+				     .conn = 95,
+				     .pod_id = 3,
+				     .dir = OBSBPF_DIR_CLIENT,
+				     .type = OBSBPF_H2_CLOSE_TYPE(OBSBPF_STATUS_TIMEOUT) };
+	h2_tracker_event(t, &e, sizeof(e));
+	assert_int_equal(ngot, 1);
+	assert_int_equal(got[0].stream, 1);
+	assert_int_equal(got[0].status, OBSBPF_STATUS_TIMEOUT);
+	assert_int_equal(got[0].start_ns, start);
+	assert_int_equal(got[0].end_ns, f.now + 5000);
+	assert_false(got[0].reset);
+	assert_int_equal(h2_tracker_stats(t)->streams_unfinished, 2);
+	assert_int_equal(h2_tracker_stats(t)->conns, 0);
+	fake_free(&f);
+
+	fake_init(&f, t, 96, OBSBPF_DIR_SERVER);
+	headers(&f, 1, OBSBPF_H2_F_END_STREAM, 1, req_get, 4);
+	send_conn(&f, OBSBPF_H2_EV_CLOSE); /* type 0 */
+	assert_int_equal(ngot, 1);
+	assert_int_equal(h2_tracker_stats(t)->streams_unfinished, 3);
+	fake_free(&f);
+}
+
 /* Found by fuzz_h2: a HEADERS frame with an empty payload (an empty block, no buffer behind it)
  * decodes as a block with no fields. */
 static void test_empty_block(void **state)
@@ -448,6 +490,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_continuation_padding_settings_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traceparent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_unanswered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_block, setup, teardown),
 		cmocka_unit_test(test_limits),
 	};

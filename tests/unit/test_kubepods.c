@@ -314,6 +314,16 @@ static void test_render_event(void **state)
 		0);
 	assert_string_equal(b.buf, "09:41:08.000  d/cli  -> 10.0.0.2:8080  POST /  503  0.500ms  -");
 	sb_reset(&b);
+	/* no response: why, in place of the status */
+	assert_int_equal(
+		ctl_render_event(
+			&b,
+			"{\"time\":\"2026-11-24T09:41:09.000Z\",\"pod\":\"cli\",\"namespace\":\"d\","
+			"\"dir\":\"client\",\"peer\":\"10.0.0.2:8080\",\"method\":\"GET\",\"route\":\"/\","
+			"\"error_type\":\"timeout\",\"latency_ns\":1000000000,\"trace_id\":null}"),
+		0);
+	assert_string_equal(b.buf, "09:41:09.000  d/cli  -> 10.0.0.2:8080  GET /  timeout  1000.000ms  -");
+	sb_reset(&b);
 	assert_int_equal(ctl_render_event(&b, "not json"), -EINVAL);
 	sb_free(&b);
 }

@@ -118,6 +118,55 @@ static void test_client_overflow_route(void **state)
 	sb_free(&sb);
 }
 
+/* Requests that got no response: no http_response_status_code, error_type says why, on both
+ * sides; a status past the known reasons is still no response. */
+static void test_no_response(void **state)
+{
+	(void)state;
+	struct dp_hist_entry h[3] = { 0 };
+	h[0].key = (struct obsbpf_hist_key){ .route_id = OBSBPF_ROUTE_OVERFLOW,
+					     .status = OBSBPF_STATUS_TIMEOUT,
+					     .method = OBSBPF_M_GET,
+					     .dir = OBSBPF_DIR_CLIENT,
+					     .family = 2 /* AF_INET */,
+					     .peer_port = 8080,
+					     .peer = { 10, 1, 2, 3 } };
+	h[1].key = (struct obsbpf_hist_key){ .route_id = OBSBPF_ROUTE_OVERFLOW,
+					     .status = OBSBPF_STATUS_CONN_CLOSED,
+					     .method = OBSBPF_M_GET,
+					     .dir = OBSBPF_DIR_SERVER };
+	h[2].key = h[1].key;
+	h[2].key.status = OBSBPF_STATUS_CONN_RESET;
+	for (int i = 0; i < 3; i++) {
+		h[i].val.count = 1;
+		h[i].val.sum_ns = 1000000000ull;
+		h[i].val.buckets[14] = 1; /* (750 ms, 1 s] */
+	}
+	struct strbuf sb;
+	sb_init(&sb);
+	red_render(&sb, EXPO_PROMETHEUS, &L, h, 3, NULL, 0, NULL);
+	assert_null(strstr(sb.buf, "http_response_status_code"));
+	assert_non_null(strstr(sb.buf,
+			       "http_client_request_duration_seconds_count{http_request_method=\"GET\","
+			       "http_route=\"_OTHER\",error_type=\"timeout\","
+			       "network_protocol_version=\"1.1\",server_address=\"10.1.2.3\","
+			       "server_port=\"8080\",url_scheme=\"http\"," PL "} 1\n"));
+	assert_non_null(strstr(sb.buf,
+			       "http_server_request_duration_seconds_count{http_request_method=\"GET\","
+			       "http_route=\"_OTHER\",error_type=\"connection_closed\"," SV "} 1\n"));
+	assert_non_null(strstr(sb.buf,
+			       "http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
+			       "http_route=\"_OTHER\",error_type=\"connection_reset\"," SV ",le=\"1\"} 1\n"));
+	sb_free(&sb);
+
+	assert_string_equal(red_no_response_name(OBSBPF_STATUS_TIMEOUT), "timeout");
+	assert_string_equal(red_no_response_name(OBSBPF_STATUS_CONN_RESET), "connection_reset");
+	assert_string_equal(red_no_response_name(OBSBPF_STATUS_CONN_CLOSED), "connection_closed");
+	assert_string_equal(red_no_response_name(OBSBPF_STATUS_NO_RESPONSE_MAX), "_OTHER");
+	assert_null(red_no_response_name(599));
+	assert_null(red_no_response_name(0));
+}
+
 static void test_label_escaping(void **state)
 {
 	(void)state;
@@ -231,9 +280,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_histogram), cmocka_unit_test(test_client_overflow_route),
-		cmocka_unit_test(test_label_escaping),	 cmocka_unit_test(test_agent_counters),
-		cmocka_unit_test(test_torn_snapshot),	 cmocka_unit_test(test_empty_snapshot),
-		cmocka_unit_test(test_several_pods),
+		cmocka_unit_test(test_no_response),	 cmocka_unit_test(test_label_escaping),
+		cmocka_unit_test(test_agent_counters),	 cmocka_unit_test(test_torn_snapshot),
+		cmocka_unit_test(test_empty_snapshot),	 cmocka_unit_test(test_several_pods),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

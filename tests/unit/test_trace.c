@@ -109,11 +109,19 @@ static void test_span_error_status(void **state)
 		uint16_t status;
 		bool err;
 	} cases[] = {
-		{ OBSBPF_DIR_SERVER, 200, false }, { OBSBPF_DIR_SERVER, 404, false },
-		{ OBSBPF_DIR_SERVER, 499, false }, { OBSBPF_DIR_SERVER, 500, true },
-		{ OBSBPF_DIR_SERVER, 503, true },  { OBSBPF_DIR_CLIENT, 200, false },
-		{ OBSBPF_DIR_CLIENT, 399, false }, { OBSBPF_DIR_CLIENT, 400, true },
-		{ OBSBPF_DIR_CLIENT, 404, true },  { OBSBPF_DIR_CLIENT, 502, true },
+		{ OBSBPF_DIR_SERVER, 200, false },
+		{ OBSBPF_DIR_SERVER, 404, false },
+		{ OBSBPF_DIR_SERVER, 499, false },
+		{ OBSBPF_DIR_SERVER, 500, true },
+		{ OBSBPF_DIR_SERVER, 503, true },
+		{ OBSBPF_DIR_CLIENT, 200, false },
+		{ OBSBPF_DIR_CLIENT, 399, false },
+		{ OBSBPF_DIR_CLIENT, 400, true },
+		{ OBSBPF_DIR_CLIENT, 404, true },
+		{ OBSBPF_DIR_CLIENT, 502, true },
+		/* no response at all: an error on either side */
+		{ OBSBPF_DIR_SERVER, OBSBPF_STATUS_CONN_CLOSED, true },
+		{ OBSBPF_DIR_CLIENT, OBSBPF_STATUS_TIMEOUT, true },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		e.dir = cases[i].dir;
@@ -251,6 +259,45 @@ static void test_encode_roundtrip(void **state)
 	assert_string_equal(attr_str(s, "server.address"), "10.0.0.7");
 	assert_string_equal(attr_str(s, "network.peer.address"), "10.0.0.7");
 	otlp__export_trace_service_request__free_unpacked(r, NULL);
+}
+
+/* A request that got no response: ERROR, error.type says why, no http.response.status_code. */
+static void test_no_response_span(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t dir;
+		uint16_t status;
+		const char *type;
+	} cases[] = {
+		{ OBSBPF_DIR_CLIENT, OBSBPF_STATUS_TIMEOUT, "timeout" },
+		{ OBSBPF_DIR_CLIENT, OBSBPF_STATUS_CONN_RESET, "connection_reset" },
+		{ OBSBPF_DIR_SERVER, OBSBPF_STATUS_CONN_CLOSED, "connection_closed" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct obsbpf_http_event e = server_event();
+		e.dir = cases[i].dir;
+		e.status = cases[i].status;
+		struct span sp;
+		span_from_event(&sp, &e, "/users/:id", 0, 0);
+		const struct span *v[1] = { &sp };
+		struct span_resource res = { "checkout", "web-1", "shop", "node-a" };
+		struct otlp_scratch sc = { 0 };
+		const uint8_t *buf;
+		size_t len;
+		assert_int_equal(otlp_encode(&sc, v, 1, &res, 1, &buf, &len), 0);
+		Otlp__ExportTraceServiceRequest *r =
+			otlp__export_trace_service_request__unpack(NULL, len, buf);
+		otlp_scratch_free(&sc);
+		assert_non_null(r);
+		const Otlp__Span *s = r->resource_spans[0]->scope_spans[0]->spans[0];
+		assert_non_null(s->status);
+		assert_int_equal(s->status->code, OTLP__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
+		assert_string_equal(attr_str(s, "error.type"), cases[i].type);
+		assert_int_equal(attr_int(s, "http.response.status_code"), -1);
+		assert_string_equal(attr_str(s, "http.request.method"), "GET");
+		otlp__export_trace_service_request__free_unpacked(r, NULL);
+	}
 }
 
 /* HTTP/2 exchanges as spans: an HTTP/2 request (protocol version 2, its route) and gRPC calls
@@ -589,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_span_from_event),
 		cmocka_unit_test(test_span_error_status),
 		cmocka_unit_test(test_encode_roundtrip),
+		cmocka_unit_test(test_no_response_span),
 		cmocka_unit_test(test_exchange_spans),
 		cmocka_unit_test(test_url_attributes),
 		cmocka_unit_test(test_decode_response),

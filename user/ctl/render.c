@@ -193,6 +193,8 @@ int ctl_render_event(struct strbuf *b, const char *line)
 	json_object *g;
 	if (json_object_object_get_ex(o, "grpc_status", &g) && json_object_is_type(g, json_type_int))
 		snprintf(status, sizeof(status), "%s", grpc_code_name(json_object_get_int(g)));
+	else if (json_object_object_get_ex(o, "error_type", &g)) /* no response: why */
+		snprintf(status, sizeof(status), "%s", jstr(o, "error_type", "-"));
 	else
 		snprintf(status, sizeof(status), "%lld", (long long)jint(o, "status", 0));
 	sb_printf(b, "%.12s  %s/%s  %s %s  %s %s  %s  %.3fms  %s", clock ? clock + 1 : t,

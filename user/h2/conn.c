@@ -173,6 +173,8 @@ void h2_tracker_event(struct h2_tracker *t, const void *data, size_t len)
 	struct h2_conn *c = find(t, e->conn);
 	switch (e->kind) {
 	case OBSBPF_H2_EV_CLOSE:
+		if (c && !c->dead && e->type)
+			h2_streams_unanswered(t, c, (uint16_t)OBSBPF_H2_CLOSE_REASON(e->type), e->ts_ns);
 		if (c)
 			remove_conn(t, c);
 		return;

@@ -129,6 +129,18 @@ void h2_stream_reset(struct h2_tracker *t, struct h2_conn *c, uint32_t stream, u
 		finish(t, c, s, ts, true, code);
 }
 
+void h2_streams_unanswered(struct h2_tracker *t, struct h2_conn *c, uint16_t status, uint64_t end_ns)
+{
+	/* Backwards: finish() moves the last stream into the slot it frees. */
+	for (size_t i = c->nstreams; i-- > 0;) {
+		struct h2_stream *s = &c->streams[i];
+		if (s->status || s->req.grpc)
+			continue;
+		s->status = status;
+		finish(t, c, s, end_ns, false, 0);
+	}
+}
+
 void h2_streams_clear(struct h2_tracker *t, struct h2_conn *c)
 {
 	t->st.streams_unfinished += c->nstreams;

@@ -171,8 +171,10 @@ static void render_edges(struct strbuf *out, enum exposition_format fmt, const c
 	counter_family(out, fmt, &lb, node, es, ne, "traces_service_graph_request_total",
 		       "Requests between two services (pods), from the client's and the server's view.",
 		       false);
-	counter_family(out, fmt, &lb, node, es, ne, "traces_service_graph_request_failed_total",
-		       "Of those, the failed: a 4xx or 5xx the client got, a 5xx the server sent.", true);
+	counter_family(
+		out, fmt, &lb, node, es, ne, "traces_service_graph_request_failed_total",
+		"Of those, the failed: a 4xx or 5xx the client got, a 5xx the server sent, no response.",
+		true);
 	hist_family(out, fmt, &lb, node, es, ne, "traces_service_graph_request_server_seconds",
 		    "Duration of the edge's requests as the server saw them, timed in the kernel.", true);
 	hist_family(out, fmt, &lb, node, es, ne, "traces_service_graph_request_client_seconds",

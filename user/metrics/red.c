@@ -99,14 +99,34 @@ bool red_failed(uint8_t dir, bool rpc, int grpc_status, unsigned status)
 	return status >= (dir == OBSBPF_DIR_SERVER ? 500u : 400u);
 }
 
+const char *red_no_response_name(unsigned status)
+{
+	static const char *const names[] = {
+		[OBSBPF_STATUS_TIMEOUT - OBSBPF_STATUS_NO_RESPONSE] = "timeout",
+		[OBSBPF_STATUS_CONN_RESET - OBSBPF_STATUS_NO_RESPONSE] = "connection_reset",
+		[OBSBPF_STATUS_CONN_CLOSED - OBSBPF_STATUS_NO_RESPONSE] = "connection_closed",
+	};
+	if (status < OBSBPF_STATUS_NO_RESPONSE)
+		return NULL;
+	/* A value a newer kernel side might add: still no response, of no known kind. */
+	return status < OBSBPF_STATUS_NO_RESPONSE_MAX ? names[status - OBSBPF_STATUS_NO_RESPONSE] : "_OTHER";
+}
+
 void red_http_labels(struct strbuf *out, const struct red_http *h)
 {
-	sb_printf(out, "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"", h->method,
-		  h->status);
+	const char *none = red_no_response_name(h->status);
+	sb_printf(out, "http_request_method=\"%s\",", h->method);
+	/* Semantic conventions: http.response.status_code only when a response was received. */
+	if (!none)
+		sb_printf(out, "http_response_status_code=\"%u\",", h->status);
+	sb_puts(out, "http_route=\"");
 	sb_label_value(out, h->route);
 	sb_putc(out, '"');
-	/* error.type: the status code, for a server's 5xx and a client's 4xx and 5xx. */
-	if (h->status >= (h->dir == OBSBPF_DIR_SERVER ? 500 : 400))
+	/* error.type: why there was no response, else the status code, for a server's 5xx and a
+	 * client's 4xx and 5xx. */
+	if (none)
+		sb_printf(out, ",error_type=\"%s\"", none);
+	else if (h->status >= (h->dir == OBSBPF_DIR_SERVER ? 500 : 400))
 		sb_printf(out, ",error_type=\"%u\"", h->status);
 	sb_printf(out, ",network_protocol_version=\"%s\"", h->version);
 	if (h->dir == OBSBPF_DIR_CLIENT && h->server_address) {

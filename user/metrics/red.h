@@ -53,8 +53,9 @@ void red_render_families(struct strbuf *out, enum exposition_format fmt, const s
 			 int nroutes, const struct exemplars *ex, const struct hist_store *us);
 
 /* The HTTP duration families' own labels (OTel HTTP semantic conventions 1.26), one order for
- * the kernel's series and the user-space ones: http_request_method, http_response_status_code,
- * http_route, error_type (a server's 5xx, a client's 4xx and 5xx), network_protocol_version,
+ * the kernel's series and the user-space ones: http_request_method, http_response_status_code
+ * (absent when there was no response), http_route, error_type (a server's 5xx, a client's 4xx
+ * and 5xx, or why there was no response), network_protocol_version,
  * server_address and server_port (client series), url_scheme. No trailing comma. */
 struct red_http {
 	uint8_t dir;
@@ -71,6 +72,9 @@ void red_http_labels(struct strbuf *out, const struct red_http *h);
  * served or a 4xx/5xx received; gRPC, a server's UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
  * INTERNAL, UNAVAILABLE or DATA_LOSS, a client's any status but OK. */
 bool red_failed(uint8_t dir, bool rpc, int grpc_status, unsigned status);
+/* error.type of an exchange that got no response (status: enum obsbpf_no_response): "timeout",
+ * "connection_reset", "connection_closed"; NULL for an HTTP status. */
+const char *red_no_response_name(unsigned status);
 /* An address of struct obsbpf_addrs as text; IPv4-mapped IPv6 as IPv4. */
 void red_addr_str(uint16_t family, const uint8_t *ip, char *out, size_t n);
 

@@ -33,7 +33,7 @@ struct span {
 	uint8_t flags;	      /* W3C trace-flags */
 	uint8_t dir;	      /* OBSBPF_DIR_SERVER: kind SERVER, else CLIENT */
 	uint8_t method;	      /* enum obsbpf_method */
-	uint16_t status;      /* HTTP status code */
+	uint16_t status;      /* HTTP status code, or enum obsbpf_no_response */
 	uint16_t res;	      /* index into the tracer's resource table */
 	uint32_t tid;
 	uint64_t start_unix_ns, end_unix_ns;
@@ -62,7 +62,8 @@ void span_from_exchange(struct span *s, const struct h2_exchange *x, const struc
 /* "GET /users/:id", "GET" when the route is unknown, "HTTP" for a non-standard method; a gRPC
  * call's "package.Service/Method". */
 void span_name(const struct span *s, char *out, size_t n);
-/* ERROR: 5xx on server spans, 4xx and 5xx on client spans (OTel HTTP semantic conventions);
+/* ERROR: 5xx on server spans, 4xx and 5xx on client spans, and no response at all (OTel HTTP
+ * semantic conventions);
  * for gRPC, any non-OK status on a client span, and UNKNOWN, DEADLINE_EXCEEDED,
  * UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS on a server span (OTel gRPC conventions). */
 bool span_is_error(const struct span *s);

@@ -176,12 +176,17 @@ static void fill_span(struct span_msg *m, const struct span *s, struct addr_cach
 		kv_str(&m->kv[n], &m->av[n], "http.request.method", m->method), n++;
 		if (s->route[0])
 			kv_str(&m->kv[n], &m->av[n], "http.route", s->route), n++;
-		if (s->status)
+		/* Not for a request that got no response (its status is why: error.type). */
+		if (s->status && !red_no_response_name(s->status))
 			kv_int(&m->kv[n], &m->av[n], "http.response.status_code", s->status), n++;
 		n += url_attrs(m, s, n);
 	}
-	/* error.type: the status code of a failed request (gRPC: the status code), as a string. */
-	if (span_is_error(s)) {
+	/* error.type: the status code of a failed request (gRPC: the status code), as a string;
+	 * for a request that got no response, why ("timeout", "connection_reset", ...). */
+	const char *none = s->rpc ? NULL : red_no_response_name(s->status);
+	if (none) {
+		kv_str(&m->kv[n], &m->av[n], "error.type", none), n++;
+	} else if (span_is_error(s)) {
 		snprintf(m->error_type, sizeof(m->error_type), "%d",
 			 s->rpc ? s->grpc_status : (int)s->status);
 		kv_str(&m->kv[n], &m->av[n], "error.type", m->error_type), n++;

@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""Test app: an HTTP/1.1 server that leaves requests unanswered, by the request's path.
+
+  GET /ok/N     -> 200 "ok" (keep-alive: the next request may follow on the connection)
+  GET /hang/N   -> no answer: waits for the client to close, then closes (FIN)
+  GET /reset/N  -> no answer: closes at once with SO_LINGER 0 (the kernel sends a RST)
+  GET /close/N  -> no answer: closes at once (FIN), the request read whole first, so that the
+                   close is an orderly one (unread data would make it a RST)
+
+An HTTP/2 client with prior knowledge (its preface first) gets the server's SETTINGS and no
+answer: the server waits for the client to close, then closes.
+
+A thread per connection. Request bodies are not expected."""
+import argparse
+import socket
+import struct
+import threading
+
+
+def serve(conn):
+    buf = b""
+    try:
+        while True:
+            while b"\r\n\r\n" not in buf:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+            if buf.startswith(b"PRI * HTTP/2.0\r\n"):
+                # An empty SETTINGS frame (RFC 9113 6.5): the server's side of the preface.
+                conn.sendall(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+                while conn.recv(65536):
+                    pass
+                return
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            path = head.split(b"\r\n", 1)[0].split(b" ")[1].decode()
+            if path.startswith("/hang/"):
+                while conn.recv(65536):
+                    pass
+                return
+            if path.startswith("/reset/"):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if path.startswith("/close/"):
+                return
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    args = ap.parse_args()
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", args.port))
+    ls.listen(64)
+    while True:
+        conn, _ = ls.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

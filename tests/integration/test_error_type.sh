@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Requests that never got a response (issue 19): an agent on each of two pods, curl in the
+# client pod, apps/noanswer.py in the server pod, spans into one real OTLP receiver. When the
+# connection closes with a request unanswered, both sides count it, with no
+# http_response_status_code and error_type named from that pod's side of the connection:
+#   curl gives up (--max-time)       client: timeout           server: connection_closed
+#   the server resets (SO_LINGER 0)  client: connection_reset  server: timeout
+#   the server closes, no answer     client: connection_closed server: timeout
+# Answered requests are counted as before, and a keep-alive connection closed with nothing
+# pending adds nothing; HTTP/2 requests left open by curl's timeout the same way as HTTP/1.
+# Spans: ERROR, error.type, no http.response.status_code.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/otlp_lib.sh"
+
+pod_create srv
+pod_create cli
+SRV=$(pod_ip srv)
+pod_run srv "$PY" "$ROOT/tests/integration/apps/noanswer.py" --port 8080 >/dev/null
+wait_port srv 8080 || exit 1
+OUT=$T/spans.jsonl
+otlp_recv_start "$OUT" || exit 1
+
+agent_start --pod "$(pod_name cli)" --otlp-endpoint "$(otlp_endpoint http)" --otlp-flush-ms 100 \
+	--service-name client-svc || exit 1
+# The server pod's agent: its own address on this run's bridge, the same port.
+AGENT2=$SUBNET.1:$AGENT_PORT
+"$OBSBPF" attach --pod "$(pod_name srv)" --listen "$AGENT2" --control-socket "$T/agent2.sock" \
+	--pin-dir "$PIN_DIR" --otlp-endpoint "$(otlp_endpoint grpc)" --otlp-protocol grpc \
+	--otlp-flush-ms 100 --service-name server-svc >>"$T/agent2.log" 2>&1 &
+AGENT2_PID=$!
+BG_PIDS+=("$AGENT2_PID")
+wait_for 30 curl -fsS -o /dev/null "http://$AGENT2/readyz" || { fail "server agent not ready"; cat "$T/agent2.log"; finish; }
+
+N_OK=6 N_HANG=3 N_RESET=4 N_CLOSE=5
+# the requests on two keep-alive connections below: answered, and left hanging
+KA_OK=4 KA_HANG=1
+# Answered: one-shot, then keep-alive on one connection (closed with nothing pending).
+for i in $(seq $N_OK); do pod_exec cli curl -fsS -o /dev/null "http://$SRV:8080/ok/$i"; done
+pod_exec cli curl -fsS -o /dev/null -o /dev/null -o /dev/null "http://$SRV:8080/ok/11" \
+	"http://$SRV:8080/ok/12" "http://$SRV:8080/ok/13"
+# One keep-alive connection: an answered request, then one left hanging (curl's --max-time is
+# per transfer): the answered one is counted once, as answered.
+pod_exec cli curl -sS -o /dev/null -o /dev/null --max-time 1 "http://$SRV:8080/ok/21" \
+	"http://$SRV:8080/hang/22" 2>/dev/null
+rc_of() { local rc=0; pod_exec cli curl -sS -o /dev/null "$@" 2>/dev/null || rc=$?; echo $rc; }
+rcs=
+for i in $(seq $N_HANG); do rcs+=" $(rc_of --max-time 1 "http://$SRV:8080/hang/$i")"; done
+expect_eq "curl timed out (28) on every /hang" "$rcs" "$(printf ' 28%.0s' $(seq $N_HANG))"
+rcs=
+for i in $(seq $N_RESET); do rcs+=" $(rc_of "http://$SRV:8080/reset/$i")"; done
+expect_eq "curl saw a reset (56) on every /reset" "$rcs" "$(printf ' 56%.0s' $(seq $N_RESET))"
+rcs=
+for i in $(seq $N_CLOSE); do rcs+=" $(rc_of "http://$SRV:8080/close/$i")"; done
+expect_eq "curl got an empty reply (52) on every /close" "$rcs" "$(printf ' 52%.0s' $(seq $N_CLOSE))"
+
+# HTTP/2 with prior knowledge: a request the server never answers, curl gives up.
+N_H2=2
+rcs=
+for i in $(seq $N_H2); do rcs+=" $(rc_of --http2-prior-knowledge --max-time 1 "http://$SRV:8080/h2/$i")"; done
+expect_eq "curl timed out (28) on every HTTP/2 request" "$rcs" "$(printf ' 28%.0s' $(seq $N_H2))"
+
+C=http_client_request_duration_seconds_count
+S=http_server_request_duration_seconds_count
+# Every connection ended: a FIN_WAIT2 socket reaches CLOSE when its peer's FIN arrives.
+all_closed() {
+	[ "$(metric_value $C)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2)) ] &&
+		[ "$(AGENT_ADDR=$AGENT2 metric_value $S)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2)) ]
+}
+wait_until 15 all_closed || fail "not every request counted in time"
+metrics > "$T/cli.txt"
+AGENT_ADDR=$AGENT2 metrics > "$T/srv.txt"
+
+# Each side: the answered requests as before, and no status label on any other series.
+for f in cli srv; do
+	fam=$C; [ $f = srv ] && fam=$S
+	expect_eq "$f: answered requests, 200" "$(file_metric "$T/$f.txt" $fam 'http_route="/ok/:id"' 'code="200"')" $((N_OK + KA_OK))
+	expect_eq "$f: no error_type on answered requests" "$(file_metric "$T/$f.txt" $fam 'http_route="/ok/:id"' 'error_type=')" 0
+	expect_eq "$f: no status label without a response" \
+		"$(grep "^$fam" "$T/$f.txt" | grep -v 'http_route="/ok/:id"' | grep -c 'http_response_status_code')" 0
+done
+expect_eq "cli: /hang timeout" "$(file_metric "$T/cli.txt" $C 'http_route="/hang/:id"' 'error_type="timeout"')" $((N_HANG + KA_HANG))
+expect_eq "cli: /reset connection_reset" "$(file_metric "$T/cli.txt" $C 'http_route="/reset/:id"' 'error_type="connection_reset"')" $N_RESET
+expect_eq "cli: /close connection_closed" "$(file_metric "$T/cli.txt" $C 'http_route="/close/:id"' 'error_type="connection_closed"')" $N_CLOSE
+expect_eq "cli: client series of the server" "$(file_metric "$T/cli.txt" $C "server_address=\"$SRV\"" 'server_port="8080"' 'error_type=')" $((N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
+expect_eq "srv: /hang connection_closed (the client went away)" "$(file_metric "$T/srv.txt" $S 'http_route="/hang/:id"' 'error_type="connection_closed"')" $((N_HANG + KA_HANG))
+expect_eq "srv: /reset timeout (the server ended it)" "$(file_metric "$T/srv.txt" $S 'http_route="/reset/:id"' 'error_type="timeout"')" $N_RESET
+expect_eq "srv: /close timeout (the server ended it)" "$(file_metric "$T/srv.txt" $S 'http_route="/close/:id"' 'error_type="timeout"')" $N_CLOSE
+expect_eq "cli: HTTP/2 timeout" "$(file_metric "$T/cli.txt" $C 'http_route="/h2/:id"' 'error_type="timeout"' 'network_protocol_version="2"')" $N_H2
+expect_eq "srv: HTTP/2 connection_closed" "$(file_metric "$T/srv.txt" $S 'http_route="/h2/:id"' 'error_type="connection_closed"' 'network_protocol_version="2"')" $N_H2
+expect_eq "cli: nothing else" "$(file_metric "$T/cli.txt" $C)" $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
+expect_eq "srv: nothing else" "$(file_metric "$T/srv.txt" $S)" $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
+expect_eq "HTTP/2 streams no longer counted unfinished" \
+	"$(file_metric "$T/cli.txt" obsbpf_h2_streams_unmeasured_total) $(file_metric "$T/srv.txt" obsbpf_h2_streams_unmeasured_total)" "0 0"
+# Timed to the close: curl gave up after 1 s, so each /hang lasted 1 s or a little more.
+sum=$(awk '/^http_client_request_duration_seconds_sum.*"\/hang\/:id"/ { print $NF }' "$T/cli.txt")
+"$PY" -c "import sys; s=float(sys.argv[1]); sys.exit(0 if $((N_HANG + KA_HANG)) * 0.9 <= s <= $((N_HANG + KA_HANG)) * 2.5 else 1)" "${sum:-0}" &&
+	ok "cli: /hang timed to the close ($sum s for $((N_HANG + KA_HANG)))" || fail "cli: /hang duration sum $sum s for $((N_HANG + KA_HANG))"
+promtool check metrics < "$T/cli.txt" > "$T/promtool.txt" 2>&1 && ok "promtool check metrics" ||
+	fail "promtool: $(cat "$T/promtool.txt")"
+
+# Spans, as the receiver decoded them: KIND ROUTE_PREFIX ERROR_TYPE COUNT.
+has_spans() { [ "$(grep -c '"error.type"' "$OUT" 2>/dev/null)" -ge "$1" ]; }
+wait_for 15 has_spans $((2 * (N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))) || fail "not every no-response span arrived"
+spans() {
+	"$PY" - "$OUT" "$@" <<'P'
+import json, sys
+out, kind, prefix, et = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+n = bad = 0
+for line in open(out):
+    s = json.loads(line)
+    a = s["attributes"]
+    path = a.get("url.path") or a.get("url.full", "")
+    if s["kind"] != kind or prefix not in path:
+        continue
+    n += 1
+    if a.get("error.type") != et or s["status_code"] != 2 or "http.response.status_code" in a:
+        bad += 1
+print(n, bad)
+P
+}
+SRV_KIND=2 CLI_KIND=3
+expect_eq "client spans /hang: timeout, ERROR, no status" "$(spans $CLI_KIND /hang/ timeout)" "$((N_HANG + KA_HANG)) 0"
+expect_eq "client spans /reset: connection_reset" "$(spans $CLI_KIND /reset/ connection_reset)" "$N_RESET 0"
+expect_eq "client spans /close: connection_closed" "$(spans $CLI_KIND /close/ connection_closed)" "$N_CLOSE 0"
+expect_eq "server spans /hang: connection_closed" "$(spans $SRV_KIND /hang/ connection_closed)" "$((N_HANG + KA_HANG)) 0"
+expect_eq "server spans /reset: timeout" "$(spans $SRV_KIND /reset/ timeout)" "$N_RESET 0"
+expect_eq "server spans /close: timeout" "$(spans $SRV_KIND /close/ timeout)" "$N_CLOSE 0"
+expect_eq "client spans HTTP/2: timeout" "$(spans $CLI_KIND /h2/ timeout)" "$N_H2 0"
+expect_eq "server spans HTTP/2: connection_closed" "$(spans $SRV_KIND /h2/ connection_closed)" "$N_H2 0"
+expect_eq "answered spans have no error.type" "$("$PY" -c 'import json,sys
+print(sum(1 for l in open(sys.argv[1]) if "/ok/" in l and "error.type" in json.loads(l)["attributes"]))' "$OUT")" 0
+
+agent_stop
+expect_eq "client agent exits 0 on SIGTERM" $? 0
+kill -TERM "$AGENT2_PID"
+wait "$AGENT2_PID"
+expect_eq "server agent exits 0 on SIGTERM" $? 0
+finish
