@@ -195,14 +195,18 @@ static void url_attrs(struct span_msg *m, const struct span *s)
 		sb_puts(&u, s->authority);
 	} else {
 		bool v6 = strchr(m->remote, ':');
-		char port[8];
-		int pl = snprintf(port, sizeof(port), ":%u", s->addrs.remote_port);
+		char port[8], *pp = port + sizeof(port);
+		unsigned pv = s->addrs.remote_port;
+		do /* ":%u", without snprintf */
+			*--pp = (char)('0' + pv % 10);
+		while (pv /= 10);
+		*--pp = ':';
 		if (v6)
 			sb_puts(&u, "[");
 		sb_puts(&u, m->remote);
 		if (v6)
 			sb_puts(&u, "]");
-		sb_put(&u, port, (size_t)pl);
+		sb_put(&u, pp, (size_t)(port + sizeof(port) - pp));
 	}
 	sb_put(&u, path, plen);
 	if (query) {

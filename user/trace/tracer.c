@@ -153,7 +153,7 @@ static void export_now(struct tracer *t)
 		return; /* out of memory: the next flush tries again */
 	t->busy = true;
 	t->inflight = n;
-	rc = t->tp->send(t->tp, buf, len, export_done, t); /* copies buf */
+	rc = t->tp->send(t->tp, buf, len, export_done, t); /* buf: t->enc's, kept */
 	if (rc < 0) {
 		t->busy = false;
 		t->inflight = 0;
