@@ -604,8 +604,15 @@ static void test_queue(void **state)
 	for (uint32_t i = 0; i < 4; i++)
 		assert_int_equal(squeue_at(&q, i)->tid, 3 + i);
 	assert_null(squeue_at(&q, 4));
+	assert_null(squeue_slot(&q)); /* full: no slot to build in */
 	squeue_pop(&q, 10);
 	assert_int_equal(q.len, 0);
+	struct span *slot = squeue_slot(&q); /* built in place, queued by the commit */
+	assert_non_null(slot);
+	slot->tid = 42;
+	assert_int_equal(q.len, 0);
+	squeue_commit(&q);
+	assert_int_equal(squeue_at(&q, 0)->tid, 42);
 	squeue_free(&q);
 }
 

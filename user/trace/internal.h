@@ -79,6 +79,10 @@ int squeue_init(struct span_queue *q, size_t cap);
 void squeue_free(struct span_queue *q);
 /* false when full (the caller counts the drop). */
 bool squeue_push(struct span_queue *q, const struct span *s);
+/* The slot the next push would fill (NULL when full), to build a span in place; squeue_commit
+ * then queues it. */
+struct span *squeue_slot(struct span_queue *q);
+void squeue_commit(struct span_queue *q);
 const struct span *squeue_at(const struct span_queue *q, size_t i);
 void squeue_pop(struct span_queue *q, size_t n);
 

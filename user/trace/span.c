@@ -170,11 +170,22 @@ void squeue_free(struct span_queue *q)
 
 bool squeue_push(struct span_queue *q, const struct span *s)
 {
-	if (q->len == q->cap)
+	struct span *slot = squeue_slot(q);
+	if (!slot)
 		return false;
-	q->v[(q->head + q->len) % q->cap] = *s;
-	q->len++;
+	*slot = *s;
+	squeue_commit(q);
 	return true;
+}
+
+struct span *squeue_slot(struct span_queue *q)
+{
+	return q->len == q->cap ? NULL : &q->v[(q->head + q->len) % q->cap];
+}
+
+void squeue_commit(struct span_queue *q)
+{
+	q->len++;
 }
 
 const struct span *squeue_at(const struct span_queue *q, size_t i)
