@@ -35,7 +35,8 @@
 # Exits 1 when a check fails:
 # a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
 # Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS,
-# BENCH_EXPORT=0 (attached injects, exports nothing), BENCH_GRPC=0, BENCH_FLOOR=0.
+# BENCH_EXPORT=0 (attached injects, exports nothing), BENCH_GRPC=0, BENCH_FLOOR=0,
+# BENCH_AGENT_ARGS (more options for every agent, e.g. "--otlp-batch 2048").
 source "$(dirname "$0")/../integration/lib.sh"
 OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
 ROUNDS=${BENCH_ROUNDS:-5}
@@ -79,6 +80,9 @@ SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
 
 TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24")
 SAMPLED_ARGS=(--propagation w3c --sample-ratio 0.1 --propagate sampled --inject-to "$SUBNET.0/24")
+read -r -a AGENT_ARGS <<< "${BENCH_AGENT_ARGS:-}"
+TRACE_ARGS+=("${AGENT_ARGS[@]}")
+SAMPLED_ARGS+=("${AGENT_ARGS[@]}")
 CONFIGS=(bare attached proxy)
 FLOOR=$ROOT/build/bench/skmsg_floor
 [ "${BENCH_FLOOR:-1}" = 1 ] && [ -x "$FLOOR" ] && CONFIGS+=(skmsg insert)
