@@ -36,7 +36,8 @@
 # a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
 # Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS,
 # BENCH_EXPORT=0 (attached injects, exports nothing), BENCH_GRPC=0, BENCH_FLOOR=0,
-# BENCH_AGENT_ARGS (more options for every agent, e.g. "--otlp-batch 2048").
+# BENCH_AGENT_ARGS (more options for every agent, e.g. "--otlp-batch 2048"), BENCH_PERF=FILE
+# (perf record -g of the first attached run's agent into FILE, when perf is there).
 source "$(dirname "$0")/../integration/lib.sh"
 OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
 ROUNDS=${BENCH_ROUNDS:-5}
@@ -156,7 +157,13 @@ run() {
 	elif [ "$cfg" = sampled ]; then
 		agent_start --pod "$(pod_name client)" "${SAMPLED_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
 	fi
-	local floor_pid=
+	local floor_pid= perf_pid=
+	if [ -n "${BENCH_PERF:-}" ] && [ "$cfg" = attached ] && [ ! -e "$BENCH_PERF" ] && [ -z "${2:-}" ] &&
+		command -v perf >/dev/null; then
+		perf record -F 999 -g -p "$AGENT_PID" -o "$BENCH_PERF" >/dev/null 2>&1 &
+		perf_pid=$!
+		BG_PIDS+=("$perf_pid")
+	fi
 	if [ "$cfg" = skmsg ] || [ "$cfg" = insert ]; then
 		: > "$T/floor.out"
 		"$FLOOR" "$([ "$cfg" = skmsg ] && echo pass || echo insert)" "$(pod_cgroup client)" > "$T/floor.out" 2>&1 &
@@ -203,6 +210,7 @@ run() {
 		[ "$cfg" = grpc ] && mfile=$T/agent-metrics-grpc.txt sfile=$T/spans-grpc
 		wait_for 5 sh -c "curl -fsS -m 2 'http://$AGENT_ADDR/metrics' > '$mfile'"
 		agent_stop
+		[ -n "$perf_pid" ] && wait "$perf_pid" # ends with the agent
 		# what the agent says it exported, dropped and did not sample
 		awk '	$1 ~ /^obsbpf_trace_spans_exported_total/ { e += $NF }
 			$1 ~ /^obsbpf_trace_spans_dropped_total/ { d += $NF }
