@@ -13,11 +13,11 @@
 
 #include "trace/internal.h"
 
-#define RUNS	 31
-#define BATCH	 512
-#define MAX_B	 2048
-#define SPANS	 20480 /* spans per run, whatever the batch size */
-#define RUNS_BY	 11    /* runs per batch size */
+#define RUNS	31
+#define BATCH	512
+#define MAX_B	2048
+#define SPANS	20480 /* spans per run, whatever the batch size */
+#define RUNS_BY 11    /* runs per batch size */
 
 static double now_ns(void)
 {

@@ -178,14 +178,19 @@ static void test_encode_canonical(void **state)
 	e.status = 503;
 	span_from_event(&sp[1], &e, NULL, 0, 0);
 	sp[1].flags = 0;
-	struct h2_exchange x = { .dir = OBSBPF_DIR_CLIENT, .status = 200, .grpc_status = -1, .method = "POST",
-				 .version = 2, .tls = true };
+	struct h2_exchange x = { .dir = OBSBPF_DIR_CLIENT,
+				 .status = 200,
+				 .grpc_status = -1,
+				 .method = "POST",
+				 .version = 2,
+				 .tls = true };
 	memset(x.path, 'p', 200);
 	x.path[0] = '/';
 	x.path[100] = '?';
 	snprintf(x.authority, sizeof(x.authority), "api.shop:8443");
-	struct obsbpf_trace tr = { .trace_id = { 1 }, .span_id = { 2 }, .parent_id = { 3 }, .flags = 1,
-				   .origin = OBSBPF_TO_NEW };
+	struct obsbpf_trace tr = {
+		.trace_id = { 1 }, .span_id = { 2 }, .parent_id = { 3 }, .flags = 1, .origin = OBSBPF_TO_NEW
+	};
 	span_from_exchange(&sp[2], &x, &tr, NULL, 0);
 	snprintf(x.path, sizeof(x.path), "/a.B/C");
 	x.grpc = true;

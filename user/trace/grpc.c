@@ -58,8 +58,8 @@ struct grpc_tp {
 	export_done_fn done;
 	void *arg;
 	struct loop_watch *timer;
-	uint8_t prefix[5];  /* gRPC's: compressed flag, message length */
-	const uint8_t *msg; /* the tracer's buffer, unchanged until done: not copied */
+	uint8_t prefix[5];	   /* gRPC's: compressed flag, message length */
+	const uint8_t *msg;	   /* the tracer's buffer, unchanged until done: not copied */
 	size_t body_len, body_off; /* prefix and message */
 	int32_t stream;
 	int http_status, grpc_status;

@@ -271,22 +271,22 @@ static void span_attrs(struct span_msg *m, const struct span *s, struct addr_cac
 
 /* The Span message's fields (otlp_trace.proto), written in field-number order and left out
  * when zero, as protobuf-c writes them (the unit test compares the two). */
-#define SPAN_TRACE_ID	  0x0a /* 1, bytes */
-#define SPAN_SPAN_ID	  0x12 /* 2, bytes */
-#define SPAN_PARENT_ID	  0x22 /* 4, bytes */
-#define SPAN_NAME	  0x2a /* 5, string */
-#define SPAN_KIND	  0x30 /* 6, enum */
-#define SPAN_START	  0x39 /* 7, fixed64 */
-#define SPAN_END	  0x41 /* 8, fixed64 */
-#define SPAN_ATTRIBUTE	  0x4a /* 9, KeyValue */
-#define SPAN_STATUS	  0x7a /* 15, Status */
-#define SPAN_FLAGS_TAG0	  0x85 /* 16, fixed32: a two-byte tag */
-#define SPAN_FLAGS_TAG1	  0x01
-#define KV_KEY		  0x0a /* KeyValue.key, string */
-#define KV_VALUE	  0x12 /* KeyValue.value, AnyValue */
-#define ANY_STRING	  0x0a /* AnyValue.string_value */
-#define ANY_INT		  0x18 /* AnyValue.int_value, int64 */
-#define STATUS_CODE	  0x18 /* Status.code, enum */
+#define SPAN_TRACE_ID	0x0a /* 1, bytes */
+#define SPAN_SPAN_ID	0x12 /* 2, bytes */
+#define SPAN_PARENT_ID	0x22 /* 4, bytes */
+#define SPAN_NAME	0x2a /* 5, string */
+#define SPAN_KIND	0x30 /* 6, enum */
+#define SPAN_START	0x39 /* 7, fixed64 */
+#define SPAN_END	0x41 /* 8, fixed64 */
+#define SPAN_ATTRIBUTE	0x4a /* 9, KeyValue */
+#define SPAN_STATUS	0x7a /* 15, Status */
+#define SPAN_FLAGS_TAG0 0x85 /* 16, fixed32: a two-byte tag */
+#define SPAN_FLAGS_TAG1 0x01
+#define KV_KEY		0x0a /* KeyValue.key, string */
+#define KV_VALUE	0x12 /* KeyValue.value, AnyValue */
+#define ANY_STRING	0x0a /* AnyValue.string_value */
+#define ANY_INT		0x18 /* AnyValue.int_value, int64 */
+#define STATUS_CODE	0x18 /* Status.code, enum */
 
 /* Bytes of span s as an encoded Span; m holds its attributes and name, filled here. */
 static size_t span_size(struct span_msg *m, const struct span *s, struct addr_cache *ac)
@@ -301,7 +301,7 @@ static size_t span_size(struct span_msg *m, const struct span *s, struct addr_ca
 		n += 2 + sizeof(s->parent_id);
 	if (m->name_len)
 		n += 1 + varint_len(m->name_len) + m->name_len;
-	n += 2;					 /* kind: SERVER or CLIENT, never 0 */
+	n += 2; /* kind: SERVER or CLIENT, never 0 */
 	n += s->start_unix_ns ? 1 + 8 : 0;
 	n += s->end_unix_ns ? 1 + 8 : 0;
 	for (size_t i = 0; i < m->n; i++) {
@@ -311,7 +311,7 @@ static size_t span_size(struct span_msg *m, const struct span *s, struct addr_ca
 		n += 1 + varint_len(a->kvlen) + a->kvlen;
 	}
 	if (m->error)
-		n += 4;				 /* status: code ERROR */
+		n += 4; /* status: code ERROR */
 	if (s->flags)
 		n += 2 + 4;
 	return n;
@@ -359,7 +359,8 @@ static void span_write(const struct span_msg *m, const struct span *s, uint8_t *
 		}
 	}
 	if (m->error)
-		*p++ = SPAN_STATUS, *p++ = 2, *p++ = STATUS_CODE, *p++ = OTLP__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+		*p++ = SPAN_STATUS, *p++ = 2, *p++ = STATUS_CODE,
+		*p++ = OTLP__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
 	/* Span.flags: the W3C trace-flags in bits 0-7; bit 8 says whether "has remote parent"
 	 * (bit 9) is known, which we do not claim. */
 	if (s->flags)
