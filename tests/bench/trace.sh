@@ -6,6 +6,8 @@
 #   attached  the same, obsbpf attached to the client pod: sk_msg injects traceparent into
 #             wrk's requests (--sample-ratio 1) and the agent exports every span over OTLP/HTTP
 #             to a collector pod whose nginx answers 200 and discards (nginx-collector.conf);
+#   grpc      as attached, exporting over OTLP/gRPC (h2c) to the same collector pod's nginx,
+#             which answers grpc-status 0 (skipped with BENCH_EXPORT=0 or BENCH_GRPC=0);
 #   sampled   as attached, with --sample-ratio 0.1 --propagate sampled: only the ~10% of
 #             requests whose trace is sampled get a header (and a span); the rest are parsed,
 #             timed and counted, and pass as sent (issue 20; skipped when the agent has no
@@ -26,10 +28,16 @@
 # every request's traceparent (none bare, one on every request otherwise; sampled: between 2%
 # and 30% of them, one each), and a last short
 # attached run exports to a sink that decodes its spans (otlp_sink.py: one span per request).
+# For the configs that export, the export's cost (issue 20): spans exported per CPU-second of
+# the agent (the agent's own obsbpf_trace_spans_exported_total over its user+sys time from
+# /proc), and the agent's CPU per request as a percentage of the app's (client and server
+# pods), min/median/max over the rounds.
 # Exits 1 when a check fails:
 # a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
 # Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS,
-# BENCH_EXPORT=0 (attached injects, exports nothing).
+# BENCH_EXPORT=0 (attached injects, exports nothing), BENCH_GRPC=0, BENCH_FLOOR=0,
+# BENCH_AGENT_ARGS (more options for every agent, e.g. "--otlp-batch 2048"), BENCH_PERF=FILE
+# (perf record -g of the first attached run's agent into FILE, when perf is there).
 source "$(dirname "$0")/../integration/lib.sh"
 OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
 ROUNDS=${BENCH_ROUNDS:-5}
@@ -58,8 +66,10 @@ pod_run server taskset -c $SRV_CPU nginx -c "$(conf server 8080)" >/dev/null
 PROXY_PORT=15001
 pod_run client taskset -c "$PROXY_CPUS" nginx -c "$(conf proxy $PROXY_PORT "$SRV_IP:8080")" >/dev/null
 pod_run collector taskset -c $CLI_CPU nginx -c "$(conf collector 4318)" >/dev/null
-wait_port server 8080 && wait_port client $PROXY_PORT && wait_port collector 4318 || exit 1
+wait_port server 8080 && wait_port client $PROXY_PORT && wait_port collector 4318 &&
+	wait_port collector 4317 || exit 1
 COLLECTOR_URL=http://$(pod_ip collector):4318
+COLLECTOR_GRPC=http://$(pod_ip collector):4317
 
 rm -f "$T/sink.port"
 taskset -c $CLI_CPU "$PY" "$BENCH/otlp_sink.py" --port-file "$T/sink.port" --count-file "$T/sink.count" \
@@ -71,6 +81,9 @@ SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
 
 TRACE_ARGS=(--propagation w3c --sample-ratio 1 --inject-to "$SUBNET.0/24")
 SAMPLED_ARGS=(--propagation w3c --sample-ratio 0.1 --propagate sampled --inject-to "$SUBNET.0/24")
+read -r -a AGENT_ARGS <<< "${BENCH_AGENT_ARGS:-}"
+TRACE_ARGS+=("${AGENT_ARGS[@]}")
+SAMPLED_ARGS+=("${AGENT_ARGS[@]}")
 CONFIGS=(bare attached proxy)
 FLOOR=$ROOT/build/bench/skmsg_floor
 [ "${BENCH_FLOOR:-1}" = 1 ] && [ -x "$FLOOR" ] && CONFIGS+=(skmsg insert)
@@ -85,6 +98,9 @@ elif ! grep -q -- '--otlp-endpoint' "$T/attach-help.txt"; then
 	EXPORT=
 fi
 grep -q -- '--propagate ' "$T/attach-help.txt" && CONFIGS+=(sampled)
+[ -n "$EXPORT" ] && [ "${BENCH_GRPC:-1}" = 1 ] && grep -q -- '--otlp-protocol' "$T/attach-help.txt" &&
+	CONFIGS+=(grpc)
+exports() { [ "$1" = attached ] || [ "$1" = sampled ] || [ "$1" = grpc ]; } # configs with an agent
 
 # cpu_parts: CPU time used so far, in µs, by the server pod, the client pod (wrk, the proxy),
 # the agent and the collector (its pod and the verify run's sink).
@@ -135,12 +151,19 @@ run() {
 	local export=()
 	label=${label:-$cfg}
 	[ -n "$EXPORT" ] && export=(--otlp-endpoint "${3:-$COLLECTOR_URL}")
-	if [ "$cfg" = attached ]; then
+	[ "$cfg" = grpc ] && export=(--otlp-protocol grpc --otlp-endpoint "$COLLECTOR_GRPC")
+	if [ "$cfg" = attached ] || [ "$cfg" = grpc ]; then
 		agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
 	elif [ "$cfg" = sampled ]; then
 		agent_start --pod "$(pod_name client)" "${SAMPLED_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
 	fi
-	local floor_pid=
+	local floor_pid= perf_pid=
+	if [ -n "${BENCH_PERF:-}" ] && [ "$cfg" = attached ] && [ ! -e "$BENCH_PERF" ] && [ -z "${2:-}" ] &&
+		command -v perf >/dev/null; then
+		perf record -F 999 -g -p "$AGENT_PID" -o "$BENCH_PERF" >/dev/null 2>&1 &
+		perf_pid=$!
+		BG_PIDS+=("$perf_pid")
+	fi
 	if [ "$cfg" = skmsg ] || [ "$cfg" = insert ]; then
 		: > "$T/floor.out"
 		"$FLOOR" "$([ "$cfg" = skmsg ] && echo pass || echo insert)" "$(pod_cgroup client)" > "$T/floor.out" 2>&1 &
@@ -158,7 +181,7 @@ run() {
 	[ -n "$floor_pid" ] && { kill -TERM "$floor_pid"; wait "$floor_pid"; }
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
 	[ "${reqs:-0}" -gt 0 ] || { echo "trace bench: wrk against $url failed:" >&2; cat "$T/wrk.out" >&2; exit 1; }
-	if { [ "$cfg" = attached ] || [ "$cfg" = sampled ]; } && [ -n "$EXPORT" ]; then
+	if exports "$cfg" && [ -n "$EXPORT" ]; then
 		# the spans still queued are exported within the agent's batch delay: their export
 		# is part of what these requests cost
 		local n=0 i
@@ -181,16 +204,25 @@ run() {
 	set -- $figures
 	printf '  %-9s %7.0f req/s  p50 %5.0f us  p99 %6.0f us  cpu %4.1f us/req (server %4.1f client %4.1f agent %3.1f; collector %3.1f)  rest of machine %2d%%\n' \
 		"$label" "$rps" "$p50" "$p99" "$1" "$3" "$4" "$5" "$6" "$2"
-	if [ "$cfg" = attached ] || [ "$cfg" = sampled ]; then
+	if exports "$cfg"; then
 		local mfile=$T/agent-metrics.txt sfile=$T/spans
 		[ "$cfg" = sampled ] && mfile=$T/agent-metrics-sampled.txt sfile=$T/spans-sampled
+		[ "$cfg" = grpc ] && mfile=$T/agent-metrics-grpc.txt sfile=$T/spans-grpc
 		wait_for 5 sh -c "curl -fsS -m 2 'http://$AGENT_ADDR/metrics' > '$mfile'"
 		agent_stop
+		[ -n "$perf_pid" ] && wait "$perf_pid" # ends with the agent
 		# what the agent says it exported, dropped and did not sample
 		awk '	$1 ~ /^obsbpf_trace_spans_exported_total/ { e += $NF }
 			$1 ~ /^obsbpf_trace_spans_dropped_total/ { d += $NF }
 			$1 ~ /^obsbpf_trace_spans_not_sampled_total/ { u += $NF }
 			END { printf "%d %d %d\n", e, d, u }' "$mfile" >> "$sfile"
+		# the export's cost: config, spans exported and dropped, the agent's and the app's
+		# (both pods') CPU in µs, requests, the rest of the machine's share
+		[ "$label" = verify ] || [ -z "$EXPORT" ] || awk -v c="$cfg" -v c0="$c0" -v c1="$c1" -v n="$reqs" -v rest="$2" '
+			{ e = $1; d = $2 }
+			END { split(c0, a, " "); split(c1, z, " ")
+				printf "%s %d %d %d %d %d %d\n", c, e, d, z[3] - a[3], z[1] - a[1] + z[2] - a[2], n, rest }' \
+			"$sfile" >> "$T/export"
 	fi
 	log_check "$label" "$reqs" $((s1 - s0))
 }
@@ -221,6 +253,8 @@ awk '{ n[$1] += $2; tp[$1] += $3; w[$1] += $4; sg[$1] += $5 }
 vspans=${vspans:--1}
 if [ -n "$EXPORT" ]; then
 	awk '{ e += $1; d += $2 } END { printf "  check     the agent exported %d spans and dropped %d (scraped before it stopped)\n", e, d }' "$T/spans"
+	[ -f "$T/spans-grpc" ] && awk '{ e += $1; d += $2 } END {
+		printf "  check     grpc: the agent exported %d spans and dropped %d\n", e, d }' "$T/spans-grpc"
 	[ -f "$T/spans-sampled" ] && awk '{ e += $1; d += $2; u += $3 } END {
 		printf "  check     sampled: the agent exported %d spans, dropped %d, counted %d unsampled (%.1f%% sampled)\n",
 			e, d, u, e + u ? 100 * e / (e + u) : 0 }' "$T/spans-sampled"
@@ -265,8 +299,8 @@ summary() {
 	END {
 		for (k in all) if (!(k in n)) exit 1
 		print title
-		split("bare attached sampled proxy skmsg insert", order, " ")
-		for (i = 1; i <= 6; i++) {
+		split("bare attached grpc sampled proxy skmsg insert", order, " ")
+		for (i = 1; i <= 7; i++) {
 			k = order[i]
 			if (!(k in n)) continue
 			rps[k] = median(k, 2); p50[k] = median(k, 3); p99[k] = median(k, 4); cpu[k] = median(k, 5)
@@ -306,6 +340,32 @@ summary() {
 	}' "$T/results"
 }
 summary "all runs:" 100
+# The export's cost, per config that exports, over every run (CPU time moves much less with other
+# jobs than req/s does): spans per CPU-second of the agent and its CPU per request as a share of
+# the app's. The agent's count is what the collector accepted, checked against wrk's requests.
+if [ -s "$T/export" ]; then
+	sort -k1,1 "$T/export" | awk '
+	function mmm(a, m,    i, j, t) {
+		for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return sprintf("min %s, median %s, max %s", fmt(a[1]), fmt(m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2), fmt(a[m]))
+	}
+	function fmt(v) { return v >= 1000 ? sprintf("%.0fk", v / 1000) : sprintf("%.2f", v) }
+	function flush(    m) {
+		if (cfg == "") return
+		printf "export    %-9s %s spans per agent CPU-second (%d runs)\n", cfg, mmm(sps, n), n
+		printf "          %-9s agent CPU per request = %s %% of the app'"'"'s (client + server pods)\n", cfg, mmm(pct, n)
+		printf "          %-9s %d spans exported for %d requests, %d dropped; agent %.2f us per span; rest of machine %d-%d%%\n",
+			cfg, te, tr, td, tu / (te ? te : 1), rlo, rhi
+		if (cfg != "sampled" && (te < tr || td)) bad = bad sprintf(" %s: %d spans exported, %d dropped, for %d requests;", cfg, te, td, tr)
+		n = te = tr = td = tu = 0; rlo = 100; rhi = 0
+	}
+	BEGIN { rlo = 100 }
+	$1 != cfg { flush(); cfg = $1 }
+	{ n++; sps[n] = $4 ? $2 / ($4 / 1e6) : 0; pct[n] = $5 ? 100 * $4 / $5 : 0
+	  te += $2; td += $3; tu += $4; tr += $6; if ($7 < rlo) rlo = $7; if ($7 > rhi) rhi = $7 }
+	END { flush(); if (bad != "") { print "  WARNING: not measuring what it claims:" bad; exit 1 } }' ||
+		verified=1
+fi
 if [ "$(awk '$6 > 5' "$T/results" | wc -l)" -gt 0 ]; then
 	echo "  (other jobs were running during some runs: their req/s and p99 are disturbed, cpu/req less)"
 	summary "quiet runs only (the rest of the machine used <= 5% of it):" 5 ||

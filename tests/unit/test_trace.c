@@ -151,6 +151,81 @@ static int64_t attr_int(const Otlp__Span *s, const char *key)
 	return v && v->value_case == OTLP__ANY_VALUE__VALUE_INT_VALUE ? v->int_value : -1;
 }
 
+/* The request decoded, after checking that protobuf-c packs what it decoded to the very bytes
+ * the encoder wrote: spans are written by hand, and must be what protobuf-c would write. */
+static Otlp__ExportTraceServiceRequest *unpack_canonical(const uint8_t *buf, size_t len)
+{
+	Otlp__ExportTraceServiceRequest *r = otlp__export_trace_service_request__unpack(NULL, len, buf);
+	assert_non_null(r);
+	size_t n = otlp__export_trace_service_request__get_packed_size(r);
+	assert_int_equal(n, len);
+	uint8_t *again = malloc(n);
+	assert_non_null(again);
+	otlp__export_trace_service_request__pack(r, again);
+	assert_memory_equal(again, buf, len);
+	free(again);
+	return r;
+}
+
+/* The hand-written Span encoding at its edges: lengths that take two varint bytes, a negative
+ * int (ten bytes), a zero start time and zero flags (left out), a query, every attribute kind. */
+static void test_encode_canonical(void **state)
+{
+	(void)state;
+	struct obsbpf_http_event e = server_event();
+	struct span sp[4];
+	char route[OBSBPF_ROUTE_LEN + 1];
+	memset(route, 'r', sizeof(route) - 1);
+	route[0] = '/';
+	route[sizeof(route) - 1] = '\0';
+	e.start_ns = 0;
+	e.tid = 0xfffffff0u;
+	span_from_event(&sp[0], &e, route, 0, 0);
+	e.trace.flags = 0;
+	e.dir = OBSBPF_DIR_CLIENT;
+	e.status = 503;
+	span_from_event(&sp[1], &e, NULL, 0, 0);
+	sp[1].flags = 0;
+	struct h2_exchange x = { .dir = OBSBPF_DIR_CLIENT,
+				 .status = 200,
+				 .grpc_status = -1,
+				 .method = "POST",
+				 .version = 2,
+				 .tls = true };
+	memset(x.path, 'p', 200);
+	x.path[0] = '/';
+	x.path[100] = '?';
+	snprintf(x.authority, sizeof(x.authority), "api.shop:8443");
+	struct obsbpf_trace tr = {
+		.trace_id = { 1 }, .span_id = { 2 }, .parent_id = { 3 }, .flags = 1, .origin = OBSBPF_TO_NEW
+	};
+	span_from_exchange(&sp[2], &x, &tr, NULL, 0);
+	snprintf(x.path, sizeof(x.path), "/a.B/C");
+	x.grpc = true;
+	span_from_exchange(&sp[3], &x, &tr, NULL, 0);
+	sp[3].grpc_status = -1; /* not a code gRPC defines: an int64 of ten varint bytes */
+	const struct span *v[4] = { &sp[0], &sp[1], &sp[2], &sp[3] };
+	struct span_resource res = { "cart", "cart-1", "shop", "n" };
+	struct otlp_scratch sc = { 0 };
+	const uint8_t *buf;
+	size_t len;
+	span_set_url_query_keep(true);
+	assert_int_equal(otlp_encode(&sc, v, 4, &res, 1, &buf, &len), 0);
+	span_set_url_query_keep(false);
+	Otlp__ExportTraceServiceRequest *r = unpack_canonical(buf, len);
+	otlp_scratch_free(&sc);
+	Otlp__Span **s = r->resource_spans[0]->scope_spans[0]->spans;
+	assert_int_equal(s[0]->start_time_unix_nano, 0);
+	assert_int_equal(strlen(attr_str(s[0], "http.route")), OBSBPF_ROUTE_LEN);
+	assert_int_equal(attr_int(s[0], "thread.id"), 0xfffffff0u);
+	assert_int_equal(s[1]->flags, 0);
+	assert_non_null(s[1]->status);
+	assert_int_equal(strlen(attr_str(s[2], "url.full")), strlen("https://api.shop:8443") + 200);
+	assert_int_equal(s[2]->parent_span_id.len, 8);
+	assert_int_equal(attr_int(s[3], "rpc.grpc.status_code"), -1);
+	otlp__export_trace_service_request__free_unpacked(r, NULL);
+}
+
 static void test_encode_roundtrip(void **state)
 {
 	(void)state;
@@ -185,7 +260,7 @@ static void test_encode_roundtrip(void **state)
 	const uint8_t *buf;
 	size_t len;
 	assert_int_equal(otlp_encode(&sc, v, 3, res, 2, &buf, &len), 0);
-	Otlp__ExportTraceServiceRequest *r = otlp__export_trace_service_request__unpack(NULL, len, buf);
+	Otlp__ExportTraceServiceRequest *r = unpack_canonical(buf, len);
 	otlp_scratch_free(&sc);
 	assert_non_null(r);
 	assert_int_equal(r->n_resource_spans, 2); /* one per pod */
@@ -348,7 +423,7 @@ static void test_exchange_spans(void **state)
 	const uint8_t *buf;
 	size_t len;
 	assert_int_equal(otlp_encode(&sc, v, 3, &res, 1, &buf, &len), 0);
-	Otlp__ExportTraceServiceRequest *r = otlp__export_trace_service_request__unpack(NULL, len, buf);
+	Otlp__ExportTraceServiceRequest *r = unpack_canonical(buf, len);
 	otlp_scratch_free(&sc);
 	assert_non_null(r);
 	Otlp__Span **s = r->resource_spans[0]->scope_spans[0]->spans;
@@ -404,7 +479,7 @@ static void test_url_attributes(void **state)
 	span_set_url_query_keep(true);
 	assert_int_equal(otlp_encode(&sc, v, 3, &res, 1, &buf, &len), 0);
 	span_set_url_query_keep(false);
-	Otlp__ExportTraceServiceRequest *r = otlp__export_trace_service_request__unpack(NULL, len, buf);
+	Otlp__ExportTraceServiceRequest *r = unpack_canonical(buf, len);
 	otlp_scratch_free(&sc);
 	assert_non_null(r);
 	const Otlp__KeyValue *const *rk =
@@ -581,8 +656,15 @@ static void test_queue(void **state)
 	for (uint32_t i = 0; i < 4; i++)
 		assert_int_equal(squeue_at(&q, i)->tid, 3 + i);
 	assert_null(squeue_at(&q, 4));
+	assert_null(squeue_slot(&q)); /* full: no slot to build in */
 	squeue_pop(&q, 10);
 	assert_int_equal(q.len, 0);
+	struct span *slot = squeue_slot(&q); /* built in place, queued by the commit */
+	assert_non_null(slot);
+	slot->tid = 42;
+	assert_int_equal(q.len, 0);
+	squeue_commit(&q);
+	assert_int_equal(squeue_at(&q, 0)->tid, 42);
 	squeue_free(&q);
 }
 
@@ -637,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_span_error_status),
 		cmocka_unit_test(test_encode_roundtrip),
 		cmocka_unit_test(test_no_response_span),
+		cmocka_unit_test(test_encode_canonical),
 		cmocka_unit_test(test_exchange_spans),
 		cmocka_unit_test(test_url_attributes),
 		cmocka_unit_test(test_decode_response),

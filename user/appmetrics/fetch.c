@@ -196,7 +196,11 @@ static int setup(struct xfer *x, const struct fetch_req *r)
 		SET(CURLOPT_CUSTOMREQUEST, r->method);
 	if (r->body) {
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-		SET(CURLOPT_COPYPOSTFIELDS, r->body);
+		if (r->body_kept) {
+			SET(CURLOPT_POSTFIELDS, r->body);
+		} else {
+			SET(CURLOPT_COPYPOSTFIELDS, r->body);
+		}
 	}
 #undef SET
 	return rc == CURLE_OK ? 0 : -EINVAL;

@@ -20,8 +20,11 @@ struct fetch_req {
 	const char *url;
 	const char *accept;	  /* Accept header, or NULL */
 	const char *content_type; /* of body, or NULL */
-	const char *body;	  /* request body (copied), or NULL */
+	const char *body;	  /* request body (copied, unless body_kept), or NULL */
 	size_t body_len;
+	/* The caller keeps body unchanged until the callback: libcurl reads it in place (the span
+	 * exporter's batches: a copy of each was a malloc, page faults and a memcpy per request). */
+	bool body_kept;
 	unsigned timeout_ms;	    /* whole request */
 	size_t max_bytes;	    /* longer responses fail with "response too large"; 0: none */
 	bool discard_body;	    /* read and drop the body (a health probe wants the status) */

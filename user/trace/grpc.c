@@ -58,8 +58,9 @@ struct grpc_tp {
 	export_done_fn done;
 	void *arg;
 	struct loop_watch *timer;
-	uint8_t *body;
-	size_t body_len, body_off;
+	uint8_t prefix[5];	   /* gRPC's: compressed flag, message length */
+	const uint8_t *msg;	   /* the tracer's buffer, unchanged until done: not copied */
+	size_t body_len, body_off; /* prefix and message */
 	int32_t stream;
 	int http_status, grpc_status;
 	char grpc_message[100];
@@ -107,8 +108,7 @@ static void deliver(struct grpc_tp *g)
 	struct export_result r = g->res;
 	loop_remove(g->timer);
 	g->timer = NULL;
-	free(g->body);
-	g->body = NULL;
+	g->msg = NULL;
 	free(g->resp);
 	g->resp = NULL;
 	g->resp_len = 0;
@@ -258,7 +258,17 @@ static ssize_t read_body(nghttp2_session *s, int32_t stream, uint8_t *buf, size_
 	size_t n = g->body_len - g->body_off;
 	if (n > len)
 		n = len;
-	memcpy(buf, g->body + g->body_off, n);
+	for (size_t k = 0; k < n;) { /* the prefix, then the message */
+		size_t off = g->body_off + k, m;
+		if (off < sizeof(g->prefix)) {
+			m = sizeof(g->prefix) - off < n - k ? sizeof(g->prefix) - off : n - k;
+			memcpy(buf + k, g->prefix + off, m);
+		} else {
+			m = n - k;
+			memcpy(buf + k, g->msg + off - sizeof(g->prefix), m);
+		}
+		k += m;
+	}
 	g->body_off += n;
 	if (g->body_off == g->body_len)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -563,14 +573,12 @@ static int grpc_send(struct transport *t, const uint8_t *buf, size_t len, export
 		return -EBUSY;
 	if (g->gzip && otlp_gzip(&g->gz, buf, len, &buf, &len) < 0)
 		return -ENOMEM;
-	if (!(g->body = malloc(len + 5)))
-		return -ENOMEM;
-	g->body[0] = g->gzip; /* compressed with the grpc-encoding the request names */
-	g->body[1] = (uint8_t)(len >> 24);
-	g->body[2] = (uint8_t)(len >> 16);
-	g->body[3] = (uint8_t)(len >> 8);
-	g->body[4] = (uint8_t)len;
-	memcpy(g->body + 5, buf, len);
+	g->prefix[0] = g->gzip; /* compressed with the grpc-encoding the request names */
+	g->prefix[1] = (uint8_t)(len >> 24);
+	g->prefix[2] = (uint8_t)(len >> 16);
+	g->prefix[3] = (uint8_t)(len >> 8);
+	g->prefix[4] = (uint8_t)len;
+	g->msg = buf;
 	g->body_len = len + 5;
 	g->done = done;
 	g->arg = arg;
@@ -604,7 +612,6 @@ static void grpc_free(struct transport *t)
 	struct grpc_tp *g = (struct grpc_tp *)t;
 	conn_close(g);
 	loop_remove(g->timer);
-	free(g->body);
 	free(g->resp);
 	free(g->hdrs);
 	otlp_gzip_free(&g->gz);

@@ -81,6 +81,9 @@ static int http_send(struct transport *t, const uint8_t *buf, size_t len, export
 		.content_type = "application/x-protobuf",
 		.body = (const char *)buf,
 		.body_len = len,
+		/* the tracer's encoder (or gzip) buffer: untouched until done, as one request is in
+		 * flight at a time and the tracer frees the transport before the buffers */
+		.body_kept = true,
 		.timeout_ms = h->timeout_ms,
 		.max_bytes = 64 * 1024,
 		.headers = (const char *const *)h->lines,

@@ -80,6 +80,10 @@ int squeue_init(struct span_queue *q, size_t cap);
 void squeue_free(struct span_queue *q);
 /* false when full (the caller counts the drop). */
 bool squeue_push(struct span_queue *q, const struct span *s);
+/* The slot the next push would fill (NULL when full), to build a span in place; squeue_commit
+ * then queues it. */
+struct span *squeue_slot(struct span_queue *q);
+void squeue_commit(struct span_queue *q);
 const struct span *squeue_at(const struct span_queue *q, size_t i);
 void squeue_pop(struct span_queue *q, size_t n);
 
@@ -138,7 +142,9 @@ enum export_outcome otlp_grpc_outcome(int grpc_status);
 #define RETRY_AFTER_MAX_MS 300000L
 uint64_t retry_delay_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, long retry_after_ms, double rnd);
 
-/* A transport sends one encoded request; done is called once, later, from the loop. */
+/* A transport sends one encoded request; done is called once, later, from the loop. buf stays
+ * unchanged until then (the tracer sends one request at a time and frees the transport before
+ * its encoder), so transports read it in place rather than copy each batch. */
 typedef void (*export_done_fn)(void *arg, const struct export_result *r);
 struct transport {
 	int (*send)(struct transport *t, const uint8_t *buf, size_t len, export_done_fn done, void *arg);

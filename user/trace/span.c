@@ -22,6 +22,12 @@ bool span_url_query_keep(void)
 	return url_query_keep;
 }
 
+/* snprintf(out, n, "%s", v) without the formatting: once or twice per span; out is zeroed. */
+static void copy_str(char *out, size_t n, const char *v)
+{
+	memcpy(out, v, strnlen(v, n - 1));
+}
+
 bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const char *route,
 		     int64_t mono_to_unix_ns, uint16_t res)
 {
@@ -46,9 +52,9 @@ bool span_from_event(struct span *s, const struct obsbpf_http_event *e, const ch
 	/* http.route is the server's matched route (semantic conventions): a client span has none.
 	 * The kernel keeps one path per route: url.path and url.full have the route's. */
 	if (route && e->dir == OBSBPF_DIR_SERVER)
-		snprintf(s->route, sizeof(s->route), "%s", route);
+		copy_str(s->route, sizeof(s->route), route);
 	if (route && route[0] == '/')
-		snprintf(s->path, sizeof(s->path), "%s", route);
+		copy_str(s->path, sizeof(s->path), route);
 	return true;
 }
 
@@ -150,11 +156,22 @@ void squeue_free(struct span_queue *q)
 
 bool squeue_push(struct span_queue *q, const struct span *s)
 {
-	if (q->len == q->cap)
+	struct span *slot = squeue_slot(q);
+	if (!slot)
 		return false;
-	q->v[(q->head + q->len) % q->cap] = *s;
-	q->len++;
+	*slot = *s;
+	squeue_commit(q);
 	return true;
+}
+
+struct span *squeue_slot(struct span_queue *q)
+{
+	return q->len == q->cap ? NULL : &q->v[(q->head + q->len) % q->cap];
+}
+
+void squeue_commit(struct span_queue *q)
+{
+	q->len++;
 }
 
 const struct span *squeue_at(const struct span_queue *q, size_t i)
