@@ -72,6 +72,21 @@ static void client_peer(struct obsbpf_hist_key *k)
 	memcpy(k->peer, &pr.saddr.sin_addr, 4);
 }
 
+/* The client series of (method, route, status) to the test's server: 0 and *v, or the lookup's
+ * error. */
+static int client_series(uint8_t method, uint32_t route, uint16_t status, struct obsbpf_hist_val *v)
+{
+	struct obsbpf_hist_key k = {
+		.pod_id = BPFUT_POD_ID,
+		.route_id = route,
+		.status = status,
+		.method = method,
+		.dir = OBSBPF_DIR_CLIENT,
+	};
+	client_peer(&k);
+	return bpfut_hist(&fx, &k, v);
+}
+
 static unsigned bucket_of(uint64_t ns)
 {
 	static const uint64_t bounds[] = { OBSBPF_HIST_BOUNDS };
@@ -92,16 +107,8 @@ static void test_response_status_line(void **state)
 	struct obsbpf_conn c = client_conn();
 	assert_int_equal(c.head, 1);
 	assert_int_equal(c.tail, 1);
-	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID,
-		.route_id = 1234,
-		.status = 404,
-		.method = OBSBPF_M_GET,
-		.dir = OBSBPF_DIR_CLIENT,
-	};
-	client_peer(&k);
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
+	assert_int_equal(client_series(OBSBPF_M_GET, 1234, 404, &v), 0);
 	assert_int_equal(bpfut_hist_series(&fx), 1);
 	assert_int_equal(v.count, 1);
 	assert_true(v.sum_ns >= 2000000 && v.sum_ns < 1000000000);
@@ -140,16 +147,8 @@ static void test_response_interim_then_final(void **state)
 	NEED_ROOT();
 	client_sent(OBSBPF_M_POST, 77, bpfut_now_ns(), OBSBPF_TO_NONE);
 	to_client(0, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
-	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID,
-		.route_id = 77,
-		.status = 201,
-		.method = OBSBPF_M_POST,
-		.dir = OBSBPF_DIR_CLIENT,
-	};
-	client_peer(&k);
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
+	assert_int_equal(client_series(OBSBPF_M_POST, 77, 201, &v), 0);
 	assert_int_equal(v.count, 1);
 	assert_int_equal(bpfut_hist_series(&fx), 1);
 	assert_int_equal(client_conn().head, 1);
@@ -169,15 +168,10 @@ static void test_responses_pipelined(void **state)
 		  "HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n"
 		  "HTTP/1.1 204 No Content\r\n\r\n");
 	assert_int_equal(client_conn().head, 3);
-	struct obsbpf_hist_key k = { .pod_id = BPFUT_POD_ID, .dir = OBSBPF_DIR_CLIENT };
-	client_peer(&k);
 	struct obsbpf_hist_val v;
-	k.route_id = 10, k.status = 200, k.method = OBSBPF_M_GET;
-	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
-	k.route_id = 11, k.status = 200, k.method = OBSBPF_M_HEAD;
-	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
-	k.route_id = 12, k.status = 204, k.method = OBSBPF_M_DELETE;
-	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
+	assert_int_equal(client_series(OBSBPF_M_GET, 10, 200, &v), 0);
+	assert_int_equal(client_series(OBSBPF_M_HEAD, 11, 200, &v), 0);
+	assert_int_equal(client_series(OBSBPF_M_DELETE, 12, 204, &v), 0);
 	assert_int_equal(bpfut_hist_series(&fx), 3);
 	assert_int_equal(bpfut_events(&fx), 3);
 }
@@ -194,16 +188,8 @@ static void test_upgrade(void **state)
 	assert_int_equal(c.proto, OBSBPF_PROTO_OTHER);
 	assert_int_equal(c.head, 1);
 	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_CONN_UPGRADED), 1);
-	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID,
-		.route_id = 20,
-		.status = 101,
-		.method = OBSBPF_M_GET,
-		.dir = OBSBPF_DIR_CLIENT,
-	};
-	client_peer(&k);
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&fx, &k, &v), 0); /* the exchange itself is timed */
+	assert_int_equal(client_series(OBSBPF_M_GET, 20, 101, &v), 0); /* the exchange itself is timed */
 	/* Even with a request waiting (sk_msg would not have queued it): tc leaves the stream alone. */
 	client_sent(OBSBPF_M_GET, 21, bpfut_now_ns(), OBSBPF_TO_NONE);
 	to_client((uint32_t)strlen(up), "HTTP/1.1 200 OK\r\n\r\n");
@@ -225,16 +211,8 @@ static void test_events_sampled(void **state)
 	to_client((uint32_t)strlen(ok), ok);
 	assert_int_equal(bpfut_events(&fx), 1);
 	assert_int_equal(fx.ev[0].trace.origin, OBSBPF_TO_NEW);
-	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID,
-		.route_id = 1,
-		.status = 200,
-		.method = OBSBPF_M_GET,
-		.dir = OBSBPF_DIR_CLIENT,
-	};
-	client_peer(&k);
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
+	assert_int_equal(client_series(OBSBPF_M_GET, 1, 200, &v), 0);
 	assert_int_equal(v.count, 2);
 }
 
@@ -264,16 +242,8 @@ static void test_events_sampled_traces(void **state)
 	to_client(seq, ok);
 	assert_int_equal(bpfut_events(&fx), 1);
 	assert_int_equal(bpfut_stat(&fx, OBSBPF_ST_EVENTS_UNSAMPLED), 1);
-	struct obsbpf_hist_key k = {
-		.pod_id = BPFUT_POD_ID,
-		.route_id = 1,
-		.status = 200,
-		.method = OBSBPF_M_GET,
-		.dir = OBSBPF_DIR_CLIENT,
-	};
-	client_peer(&k);
 	struct obsbpf_hist_val v;
-	assert_int_equal(bpfut_hist(&fx, &k, &v), 0);
+	assert_int_equal(client_series(OBSBPF_M_GET, 1, 200, &v), 0);
 	assert_int_equal(v.count, 3);
 }
 
