@@ -252,7 +252,7 @@ int BPF_KRETPROBE(obsbpf_ssl_ret, long ret)
 	e->len = pieces > 1 ? (__u32)cap : (__u32)n;
 	e->cap = (__u16)cap;
 	e->op = (__u8)call.op;
-	e->pad = 0;
+	e->reason = 0;
 	struct obsbpf_tls_sock *s = bpf_map_lookup_elem(&tls_sock, &k);
 	e->tied = s != NULL;
 	if (s)
@@ -316,8 +316,9 @@ __noinline int obsbpf_tls_tie(struct obsbpf_conn *c)
 	return 0;
 }
 
-/* A connection an SSL * was tied to closed: user space forgets what it parsed on it. */
-__noinline int obsbpf_tls_closed(struct obsbpf_conn *c)
+/* A connection an SSL * was tied to closed: user space ends the requests left unanswered on it
+ * with reason (enum obsbpf_no_response) and forgets what it parsed. */
+__noinline int obsbpf_tls_closed(struct obsbpf_conn *c, __u32 reason)
 {
 	if (!c || !c->tls_seen)
 		return 0;
@@ -329,6 +330,7 @@ __noinline int obsbpf_tls_closed(struct obsbpf_conn *c)
 	__builtin_memset(e, 0, OBSBPF_TLS_EVENT_HDR);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->op = OBSBPF_TLS_CLOSE;
+	e->reason = reason;
 	e->sock.cookie = c->cookie;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
