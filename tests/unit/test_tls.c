@@ -104,13 +104,22 @@ static void call(struct fix *f, uint8_t op, const char *s)
 	call_cap(f, SSL_A, op, s, strlen(s), strlen(s));
 }
 
-static void close_sock(struct fix *f, uint64_t cookie)
+/* The socket closed, for reason (enum obsbpf_no_response; 0: not said), 5 ms after the last call. */
+static void close_why(struct fix *f, uint64_t cookie, uint32_t reason)
 {
 	struct obsbpf_tls_event e;
 	memset(&e, 0, OBSBPF_TLS_EVENT_HDR);
+	f->now += 5000000;
+	e.ts_ns = f->now;
 	e.op = OBSBPF_TLS_CLOSE;
+	e.reason = reason;
 	e.sock.cookie = cookie;
 	tls_tracker_event(f->t, &e, OBSBPF_TLS_EVENT_HDR);
+}
+
+static void close_sock(struct fix *f, uint64_t cookie)
+{
+	close_why(f, cookie, 0);
 }
 
 #define TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -205,6 +214,53 @@ static void test_client_close_delimited(void **state)
 	assert_int_equal(got[0].status, 200);
 	assert_int_equal(nforgot, 1);
 	assert_int_equal(forgotten_cookie, 77);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+}
+
+/* The socket closes with requests unanswered: those whose response never began end at the
+ * close with its reason as status, after the answered one (counted once); the one whose response
+ * was cut short is not measured; a close with nothing pending adds nothing. */
+static void test_http1_close_unanswered(void **state)
+{
+	struct fix *f = *state;
+	call(f, OBSBPF_TLS_WRITE, "GET /a HTTP/1.1\r\nHost: up\r\n\r\n");
+	call(f, OBSBPF_TLS_READ, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	call(f, OBSBPF_TLS_WRITE, "GET /b HTTP/1.1\r\nHost: up\r\n\r\nGET /c HTTP/1.1\r\nHost: up\r\n\r\n");
+	uint64_t start_b = f->now - 500000; /* a request the pod sends starts at the call */
+	assert_int_equal(ngot, 1);
+	close_why(f, 77, OBSBPF_STATUS_TIMEOUT);
+	assert_int_equal(ngot, 3);
+	assert_int_equal(got[0].status, 200);
+	assert_string_equal(got[1].path, "/b");
+	assert_string_equal(got[2].path, "/c");
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(got[i].status, OBSBPF_STATUS_TIMEOUT);
+		assert_int_equal(got[i].dir, OBSBPF_DIR_CLIENT);
+		assert_int_equal(got[i].end_ns, f->now);
+		assert_true(got[i].tls);
+	}
+	assert_int_equal(got[1].start_ns, start_b);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+
+	/* As server: a response cut short, then a request never answered. */
+	const char *reqs = "GET /d HTTP/1.1\r\n\r\nGET /e HTTP/1.1\r\n\r\n";
+	const char *cut = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab";
+	call_cap(f, SSL_A + 1, OBSBPF_TLS_READ, reqs, strlen(reqs), strlen(reqs));
+	call_cap(f, SSL_A + 1, OBSBPF_TLS_WRITE, cut, strlen(cut), strlen(cut));
+	close_why(f, 77, OBSBPF_STATUS_CONN_CLOSED);
+	assert_int_equal(ngot, 4);
+	assert_string_equal(got[3].path, "/e");
+	assert_int_equal(got[3].dir, OBSBPF_DIR_SERVER);
+	assert_int_equal(got[3].status, OBSBPF_STATUS_CONN_CLOSED);
+
+	/* Everything answered, or no reason (forgotten): nothing more. */
+	call(f, OBSBPF_TLS_READ, "GET /f HTTP/1.1\r\n\r\n");
+	call(f, OBSBPF_TLS_WRITE, "HTTP/1.1 204 No Content\r\n\r\n");
+	close_why(f, 77, OBSBPF_STATUS_CONN_RESET);
+	call(f, OBSBPF_TLS_READ, "GET /g HTTP/1.1\r\n\r\n");
+	close_sock(f, 77);
+	assert_int_equal(ngot, 5);
+	assert_int_equal(got[4].status, 204);
 	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
 }
 
@@ -355,6 +411,45 @@ static void test_h2_client(void **state)
 	nghttp2_hd_deflate_del(sd);
 }
 
+/* HTTP/2 over TLS closed with a plain request open: it ends at the close with the reason, as
+ * on cleartext; the answered one is not counted again. */
+static void test_h2_close_unanswered(void **state)
+{
+	struct fix *f = *state;
+	nghttp2_hd_deflater *cd, *sd;
+	assert_int_equal(nghttp2_hd_deflate_new(&cd, 4096), 0);
+	assert_int_equal(nghttp2_hd_deflate_new(&sd, 4096), 0);
+	static uint8_t b[4096];
+	size_t n = 0;
+	memcpy(b, OBSBPF_H2_PREFACE, strlen(OBSBPF_H2_PREFACE));
+	n += strlen(OBSBPF_H2_PREFACE);
+	n += h2_frame(b + n, 4, 0, 0, NULL, 0);
+	nghttp2_nv req1[] = { NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/one"),
+			      NV(":authority", "api.example") };
+	n += h2_headers(cd, b + n, 1, 0x1, req1, 4);
+	nghttp2_nv req3[] = { NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/two"),
+			      NV(":authority", "api.example") };
+	n += h2_headers(cd, b + n, 3, 0x1, req3, 4);
+	call_cap(f, SSL_A, OBSBPF_TLS_READ, b, n, n);
+	n = h2_frame(b, 4, 0, 0, NULL, 0);
+	nghttp2_nv resp1[] = { NV(":status", "200") };
+	n += h2_headers(sd, b + n, 1, 0x1, resp1, 1);
+	call_cap(f, SSL_A, OBSBPF_TLS_WRITE, b, n, n);
+	assert_int_equal(ngot, 1);
+	close_why(f, 77, OBSBPF_STATUS_CONN_CLOSED);
+	assert_int_equal(ngot, 2);
+	assert_string_equal(got[1].path, "/two");
+	assert_int_equal(got[1].version, 2);
+	assert_int_equal(got[1].dir, OBSBPF_DIR_SERVER);
+	assert_true(got[1].tls);
+	assert_int_equal(got[1].status, OBSBPF_STATUS_CONN_CLOSED);
+	assert_int_equal(got[1].end_ns, f->now);
+	assert_int_equal(h2_tracker_stats(f->h2)->conns, 0);
+	assert_int_equal(h2_tracker_stats(f->h2)->streams_unfinished, 0);
+	nghttp2_hd_deflate_del(cd);
+	nghttp2_hd_deflate_del(sd);
+}
+
 /* HTTP/2 as a server, a frame's header cut across two reads and a DATA payload beyond the
  * capture: the frame layout is followed by lengths, the exchange ends. */
 static void test_h2_server_split(void **state)
@@ -454,12 +549,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_body_beyond_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_close_delimited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http1_close_unanswered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_tunnel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_beyond_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_close_unanswered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_server_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_server_settings_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),

@@ -168,6 +168,16 @@ void tls_tracker_event(struct tls_tracker *t, const void *data, size_t len)
 		return;
 	if (e->op == OBSBPF_TLS_CLOSE) {
 		uint64_t cookie = e->sock.cookie;
+		/* The reason goes to the connections the close ends (a reused SSL * may have several). */
+		bool known =
+			e->reason >= OBSBPF_STATUS_NO_RESPONSE && e->reason < OBSBPF_STATUS_NO_RESPONSE_MAX;
+		for (size_t i = 0; known && i < t->nconns; i++) {
+			struct tls_conn *c = t->conns[i];
+			if (!other_socket(c, &cookie)) {
+				c->close_reason = (uint16_t)e->reason;
+				c->close_ns = e->ts_ns;
+			}
+		}
 		remove_if(t, other_socket, &cookie);
 		return;
 	}
