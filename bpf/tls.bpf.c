@@ -309,6 +309,8 @@ __noinline int obsbpf_tls_tie(struct obsbpf_conn *c)
 	struct obsbpf_tls_key k = { .ssl = a->ssl, .tgid = (__u32)(id >> 32) };
 	struct obsbpf_tls_sock s = { .cookie = c->cookie, .addrs = c->addrs, .dir = c->dir };
 	bpf_map_update_elem(&tls_sock, &k, &s, BPF_ANY);
+	c->tls_ssl = k.ssl;
+	c->tls_tgid = k.tgid;
 	if (!c->tls_seen) {
 		c->tls_seen = 1;
 		stat_inc(OBSBPF_ST_CONN_TLS_VISIBLE);
@@ -331,7 +333,11 @@ __noinline int obsbpf_tls_closed(struct obsbpf_conn *c, __u32 reason)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->op = OBSBPF_TLS_CLOSE;
 	e->reason = reason;
+	e->ssl = c->tls_ssl;
+	e->pid_tgid = (__u64)c->tls_tgid << 32;
 	e->sock.cookie = c->cookie;
+	e->sock.addrs = c->addrs;
+	e->sock.dir = c->dir;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

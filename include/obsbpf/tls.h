@@ -18,7 +18,9 @@
 enum obsbpf_tls_op {
 	OBSBPF_TLS_WRITE = 0, /* SSL_write / SSL_write_ex: the pod sent these bytes */
 	OBSBPF_TLS_READ = 1,  /* SSL_read / SSL_read_ex: the pod received them */
-	OBSBPF_TLS_CLOSE = 2, /* a socket an SSL * was tied to closed: sock.cookie, reason, no data */
+	OBSBPF_TLS_CLOSE = 2, /* a socket an SSL * was tied to closed: sock (cookie, addrs, dir),
+			       * reason, ssl and pid_tgid's tgid (the last SSL * tied), no data; again
+			       * when a read after the close ties another SSL * */
 };
 
 /* Map tls_args: what a thread inside an SSL call passed in (entry -> return probe). */
