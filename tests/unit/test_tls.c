@@ -26,6 +26,7 @@ static struct h2_exchange got[MAX_X];
 static int ngot;
 static uint64_t forgotten_cookie;
 static int nforgot;
+static bool untied; /* the next calls' events say no socket (none was tied yet) */
 
 static void on_x(void *arg, const struct h2_exchange *x)
 {
@@ -62,6 +63,7 @@ static int setup(void **state)
 	f.now = 1000000000ull;
 	ngot = 0;
 	nforgot = 0;
+	untied = false;
 	forgotten_cookie = 0;
 	*state = &f;
 	return 0;
@@ -89,8 +91,8 @@ static void call_cap(struct fix *f, uint64_t ssl, uint8_t op, const void *p, siz
 	e.len = (uint32_t)len;
 	e.cap = (uint16_t)cap;
 	e.op = op;
-	e.tied = 1;
-	e.sock.cookie = 77;
+	e.tied = !untied;
+	e.sock.cookie = untied ? 0 : 77;
 	e.sock.dir = 0;
 	e.sock.addrs.family = 2;
 	e.sock.addrs.local_port = 443;
@@ -262,6 +264,38 @@ static void test_http1_close_unanswered(void **state)
 	assert_int_equal(ngot, 5);
 	assert_int_equal(got[4].status, 204);
 	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+}
+
+/* A client that only sent: none of its calls was tied to a socket. The close event names the SSL *
+ * a read at the close tied (a reset), with the socket's addresses: the request ends there. */
+static void test_close_names_untied(void **state)
+{
+	struct fix *f = *state;
+	untied = true;
+	call(f, OBSBPF_TLS_WRITE, "GET /r HTTP/1.1\r\nHost: up\r\n\r\n");
+	close_why(f, 77, OBSBPF_STATUS_CONN_RESET); /* an earlier close naming no SSL * */
+	assert_int_equal(ngot, 0);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 1);
+	struct obsbpf_tls_event e;
+	memset(&e, 0, OBSBPF_TLS_EVENT_HDR);
+	e.ts_ns = f->now + 7;
+	e.op = OBSBPF_TLS_CLOSE;
+	e.reason = OBSBPF_STATUS_CONN_RESET;
+	e.ssl = SSL_A;
+	e.pid_tgid = (uint64_t)TGID << 32;
+	e.sock.cookie = 78;
+	e.sock.addrs.family = 2;
+	e.sock.addrs.remote_port = 8443;
+	e.sock.dir = OBSBPF_DIR_CLIENT;
+	tls_tracker_event(f->t, &e, OBSBPF_TLS_EVENT_HDR);
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].path, "/r");
+	assert_int_equal(got[0].status, OBSBPF_STATUS_CONN_RESET);
+	assert_int_equal(got[0].end_ns, f->now + 7);
+	assert_true(got[0].has_addrs);
+	assert_int_equal(got[0].addrs.remote_port, 8443);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+	assert_int_equal(forgotten_cookie, 78);
 }
 
 /* After CONNECT's 200 the bytes are the tunnel's: nothing in them is parsed. */
@@ -550,6 +584,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_close_delimited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http1_close_unanswered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_names_untied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_tunnel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other, setup, teardown),

@@ -165,7 +165,9 @@ void tls_h2_feed(struct tls_tracker *t, struct tls_conn *c, const struct obsbpf_
 void tls_h2_close(struct tls_tracker *t, struct tls_conn *c)
 {
 	if (!c->h2_open)
-		return; /* the decoder never learnt of it */
+		return;		     /* the decoder never learnt of it */
+	if (c->tied && !c->h2_addrs) /* tied by the close event itself */
+		open_conn(t, c);
 	struct obsbpf_h2_event e = {
 		.ts_ns = c->close_reason ? c->close_ns : c->last_ns,
 		.conn = c->id,
