@@ -101,8 +101,10 @@ expect_eq "HTTP/2 streams not counted unfinished" \
 	"$(file_metric "$T/cli.txt" obsbpf_h2_streams_unmeasured_total) $(file_metric "$T/srv.txt" obsbpf_h2_streams_unmeasured_total)" "0 0"
 expect_eq "no TLS connection unparsed" \
 	"$(file_metric "$T/cli.txt" obsbpf_connections_unparsed_total 'protocol="tls"') $(file_metric "$T/srv.txt" obsbpf_connections_unparsed_total 'protocol="tls"')" "0 0"
+# Timed from the request's SSL_write to the close: curl's 1 s --max-time also covers the TCP and
+# TLS handshakes before it, which take a good part of a second under qemu without KVM.
 sum=$(awk '/^http_client_request_duration_seconds_sum.*"\/hang\/:id"/ { print $NF }' "$T/cli.txt")
-"$PY" -c "import sys; s=float(sys.argv[1]); sys.exit(0 if $((N_HANG + KA_HANG)) * 0.9 <= s <= $((N_HANG + KA_HANG)) * 2.5 else 1)" "${sum:-0}" &&
+"$PY" -c "import sys; s=float(sys.argv[1]); sys.exit(0 if $((N_HANG + KA_HANG)) * 0.4 <= s <= $((N_HANG + KA_HANG)) * 2.5 else 1)" "${sum:-0}" &&
 	ok "cli: /hang timed to the close ($sum s for $((N_HANG + KA_HANG)))" || fail "cli: /hang duration sum $sum s for $((N_HANG + KA_HANG))"
 promtool check metrics < "$T/cli.txt" > "$T/promtool.txt" 2>&1 && ok "promtool check metrics" ||
 	fail "promtool: $(cat "$T/promtool.txt")"
