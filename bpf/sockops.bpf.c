@@ -140,8 +140,10 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 		record_unanswered(skops, c);
 	else if (c->proto == OBSBPF_PROTO_HTTP2) /* user space ends its open streams, frees its state */
 		obsbpf_h2_closed(c, close_reason(skops));
-	else if (c->proto == OBSBPF_PROTO_TLS)
-		obsbpf_tls_closed(c);
+	else if (c->proto == OBSBPF_PROTO_TLS) { /* user space ends what its decoders left open */
+		c->tls_close = close_reason(skops);
+		obsbpf_tls_closed(c, c->tls_close);
+	}
 }
 
 SEC("sockops")

@@ -252,7 +252,7 @@ int BPF_KRETPROBE(obsbpf_ssl_ret, long ret)
 	e->len = pieces > 1 ? (__u32)cap : (__u32)n;
 	e->cap = (__u16)cap;
 	e->op = (__u8)call.op;
-	e->pad = 0;
+	e->reason = 0;
 	struct obsbpf_tls_sock *s = bpf_map_lookup_elem(&tls_sock, &k);
 	e->tied = s != NULL;
 	if (s)
@@ -309,6 +309,8 @@ __noinline int obsbpf_tls_tie(struct obsbpf_conn *c)
 	struct obsbpf_tls_key k = { .ssl = a->ssl, .tgid = (__u32)(id >> 32) };
 	struct obsbpf_tls_sock s = { .cookie = c->cookie, .addrs = c->addrs, .dir = c->dir };
 	bpf_map_update_elem(&tls_sock, &k, &s, BPF_ANY);
+	c->tls_ssl = k.ssl;
+	c->tls_tgid = k.tgid;
 	if (!c->tls_seen) {
 		c->tls_seen = 1;
 		stat_inc(OBSBPF_ST_CONN_TLS_VISIBLE);
@@ -316,8 +318,9 @@ __noinline int obsbpf_tls_tie(struct obsbpf_conn *c)
 	return 0;
 }
 
-/* A connection an SSL * was tied to closed: user space forgets what it parsed on it. */
-__noinline int obsbpf_tls_closed(struct obsbpf_conn *c)
+/* A connection an SSL * was tied to closed: user space ends the requests left unanswered on it
+ * with reason (enum obsbpf_no_response) and forgets what it parsed. */
+__noinline int obsbpf_tls_closed(struct obsbpf_conn *c, __u32 reason)
 {
 	if (!c || !c->tls_seen)
 		return 0;
@@ -329,7 +332,12 @@ __noinline int obsbpf_tls_closed(struct obsbpf_conn *c)
 	__builtin_memset(e, 0, OBSBPF_TLS_EVENT_HDR);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->op = OBSBPF_TLS_CLOSE;
+	e->reason = reason;
+	e->ssl = c->tls_ssl;
+	e->pid_tgid = (__u64)c->tls_tgid << 32;
 	e->sock.cookie = c->cookie;
+	e->sock.addrs = c->addrs;
+	e->sock.dir = c->dir;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

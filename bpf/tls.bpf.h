@@ -9,8 +9,9 @@
  * doing TLS, and when the thread is inside an SSL call the SSL * is tied to the connection. */
 extern int obsbpf_tls_tie(struct obsbpf_conn *c);
 
-/* The connection closed: user space forgets the SSL *'s parsing (a connection an SSL call was
- * seen on only). */
-extern int obsbpf_tls_closed(struct obsbpf_conn *c);
+/* The connection closed, for reason (enum obsbpf_no_response): user space ends the requests
+ * left unanswered on it and forgets the SSL *'s parsing (a connection an SSL call was seen on
+ * only). */
+extern int obsbpf_tls_closed(struct obsbpf_conn *c, __u32 reason);
 
 #endif

@@ -44,18 +44,25 @@ static __always_inline int on_recv(struct sock *sk, int ret, int flags)
 	 * socket) is turned away with one load instead of a storage lookup. */
 	if (!sk || !BPF_CORE_READ(sk, sk_bpf_storage))
 		return 0;
-	if (ret < 0) {
-		if (ret == -EAGAIN)
-			count_eagain(sk, flags);
+	if (ret == -EAGAIN) {
+		count_eagain(sk, flags);
 		return 0;
 	}
 	struct obsbpf_conn *c = bpf_sk_storage_get(&conn_state, sk, 0, 0);
 	if (!c)
 		return 0;
+	/* A failed read (a reset) inside SSL_read ties too: the close event then names the SSL *
+	 * of a client that only sent before it (sk_msg had already let the socket go). */
 	if (c->proto == OBSBPF_PROTO_TLS) {
+		__u64 ssl = c->tls_ssl;
 		obsbpf_tls_tie(c); /* read inside SSL_read: its SSL * is this connection */
+		/* A reset closes the socket before the app reads: the close event named no SSL *. */
+		if (c->tls_close && c->tls_ssl != ssl)
+			obsbpf_tls_closed(c, c->tls_close);
 		return 0;
 	}
+	if (ret < 0)
+		return 0;
 	if (c->dir != OBSBPF_DIR_SERVER)
 		return 0;
 	/* HTTP/2: streams interleave, so the newest request tc saw is the one taken as read (a

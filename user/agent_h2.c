@@ -309,8 +309,8 @@ void agent_h2_render_counters(const struct agent *a, struct strbuf *out, enum ex
 	http_expo_family(
 		out, fmt, "obsbpf_h2_streams_unmeasured_total", "counter",
 		"HTTP/2 request streams not measured: beyond the streams followed per connection "
-		"(untracked), open when their connection was dropped, or closed with a gRPC call or a "
-		"response under way or over TLS (unfinished), or "
+		"(untracked), open when their connection was dropped or forgotten, or closed with a gRPC "
+		"call or a response under way (unfinished), or "
 		"reset before any response status (reset).");
 	red_sample(out, "obsbpf_h2_streams_unmeasured_total", "reason=\"untracked\"", l,
 		   st->streams_untracked);

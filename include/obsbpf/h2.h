@@ -46,8 +46,9 @@ enum obsbpf_h2_kind {
 
 #define OBSBPF_H2_OPEN_TLS 0x1
 
-/* EV_CLOSE's type: 0 when the closer does not know why (the TLS decoder), else the enum
- * obsbpf_no_response its open requests get, as OBSBPF_H2_CLOSE_REASON(type). */
+/* EV_CLOSE's type: the enum obsbpf_no_response its open requests get, as
+ * OBSBPF_H2_CLOSE_REASON(type); 0 when the connection is forgotten rather than closed (the TLS
+ * decoder's idle ones, those of exited processes): nothing is ended. */
 #define OBSBPF_H2_CLOSE_TYPE(status) ((status)-OBSBPF_STATUS_NO_RESPONSE + 1)
 #define OBSBPF_H2_CLOSE_REASON(type) ((type) + OBSBPF_STATUS_NO_RESPONSE - 1)
 

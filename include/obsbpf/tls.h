@@ -18,7 +18,9 @@
 enum obsbpf_tls_op {
 	OBSBPF_TLS_WRITE = 0, /* SSL_write / SSL_write_ex: the pod sent these bytes */
 	OBSBPF_TLS_READ = 1,  /* SSL_read / SSL_read_ex: the pod received them */
-	OBSBPF_TLS_CLOSE = 2, /* a socket an SSL * was tied to closed: sock.cookie, no data */
+	OBSBPF_TLS_CLOSE = 2, /* a socket an SSL * was tied to closed: sock (cookie, addrs, dir),
+			       * reason, ssl and pid_tgid's tgid (the last SSL * tied), no data; again
+			       * when a read after the close ties another SSL * */
 };
 
 /* Map tls_args: what a thread inside an SSL call passed in (entry -> return probe). */
@@ -66,7 +68,9 @@ struct obsbpf_tls_event {
 	__u16 cap; /* of them in data, from the first */
 	__u8 op;   /* enum obsbpf_tls_op */
 	__u8 tied; /* sock is known (the connection the SSL * moves bytes on) */
-	__u32 pad;
+	/* OBSBPF_TLS_CLOSE: why the socket closed, the enum obsbpf_no_response its unanswered
+	 * requests get (ts_ns: the close); 0 in the other events. */
+	__u32 reason;
 	struct obsbpf_tls_sock sock;
 	/* A request (its first bytes a request line) the pod read: the span context the kernel
 	 * gave it and bound the reading thread to; one the pod sent: the context of its client

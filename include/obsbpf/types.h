@@ -305,6 +305,11 @@ struct obsbpf_conn {
 	 * reading thread to it). Client: the request sk_msg is sending (off the call stack, which
 	 * 6.1's verifier allows 512 bytes over sk_msg's eight frames). */
 	struct obsbpf_trace h2_trace;
+	/* TLS: the SSL * (and its process) last tied to the connection, for the close event: user
+	 * space may have seen it only in calls made before the tie. */
+	__u64 tls_ssl;
+	__u32 tls_tgid;
+	__u32 tls_close; /* TLS: the close's reason, once closed (a later tie sends the event again) */
 };
 
 /* Map stats (per-CPU array): counters the agent exposes as obsbpf_* metrics. */

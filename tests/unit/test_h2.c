@@ -391,7 +391,7 @@ static void test_drops(void **state)
 
 /* The connection closes with requests open: plain requests without response headers end there
  * with the kernel's reason as their status; a gRPC call and a response under way stay
- * unfinished; a close whose reason is not known (type 0, the TLS decoder's) ends nothing. */
+ * unfinished; a close whose reason is not known (type 0, a TLS connection forgotten) ends nothing. */
 static void test_close_unanswered(void **state)
 {
 	struct h2_tracker *t = *state;

@@ -26,6 +26,7 @@ static struct h2_exchange got[MAX_X];
 static int ngot;
 static uint64_t forgotten_cookie;
 static int nforgot;
+static bool untied; /* the next calls' events say no socket (none was tied yet) */
 
 static void on_x(void *arg, const struct h2_exchange *x)
 {
@@ -62,6 +63,7 @@ static int setup(void **state)
 	f.now = 1000000000ull;
 	ngot = 0;
 	nforgot = 0;
+	untied = false;
 	forgotten_cookie = 0;
 	*state = &f;
 	return 0;
@@ -89,8 +91,8 @@ static void call_cap(struct fix *f, uint64_t ssl, uint8_t op, const void *p, siz
 	e.len = (uint32_t)len;
 	e.cap = (uint16_t)cap;
 	e.op = op;
-	e.tied = 1;
-	e.sock.cookie = 77;
+	e.tied = !untied;
+	e.sock.cookie = untied ? 0 : 77;
 	e.sock.dir = 0;
 	e.sock.addrs.family = 2;
 	e.sock.addrs.local_port = 443;
@@ -104,13 +106,22 @@ static void call(struct fix *f, uint8_t op, const char *s)
 	call_cap(f, SSL_A, op, s, strlen(s), strlen(s));
 }
 
-static void close_sock(struct fix *f, uint64_t cookie)
+/* The socket closed, for reason (enum obsbpf_no_response; 0: not said), 5 ms after the last call. */
+static void close_why(struct fix *f, uint64_t cookie, uint32_t reason)
 {
 	struct obsbpf_tls_event e;
 	memset(&e, 0, OBSBPF_TLS_EVENT_HDR);
+	f->now += 5000000;
+	e.ts_ns = f->now;
 	e.op = OBSBPF_TLS_CLOSE;
+	e.reason = reason;
 	e.sock.cookie = cookie;
 	tls_tracker_event(f->t, &e, OBSBPF_TLS_EVENT_HDR);
+}
+
+static void close_sock(struct fix *f, uint64_t cookie)
+{
+	close_why(f, cookie, 0);
 }
 
 #define TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -206,6 +217,85 @@ static void test_client_close_delimited(void **state)
 	assert_int_equal(nforgot, 1);
 	assert_int_equal(forgotten_cookie, 77);
 	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+}
+
+/* The socket closes with requests unanswered: those whose response never began end at the
+ * close with its reason as status, after the answered one (counted once); the one whose response
+ * was cut short is not measured; a close with nothing pending adds nothing. */
+static void test_http1_close_unanswered(void **state)
+{
+	struct fix *f = *state;
+	call(f, OBSBPF_TLS_WRITE, "GET /a HTTP/1.1\r\nHost: up\r\n\r\n");
+	call(f, OBSBPF_TLS_READ, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	call(f, OBSBPF_TLS_WRITE, "GET /b HTTP/1.1\r\nHost: up\r\n\r\nGET /c HTTP/1.1\r\nHost: up\r\n\r\n");
+	uint64_t start_b = f->now - 500000; /* a request the pod sends starts at the call */
+	assert_int_equal(ngot, 1);
+	close_why(f, 77, OBSBPF_STATUS_TIMEOUT);
+	assert_int_equal(ngot, 3);
+	assert_int_equal(got[0].status, 200);
+	assert_string_equal(got[1].path, "/b");
+	assert_string_equal(got[2].path, "/c");
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(got[i].status, OBSBPF_STATUS_TIMEOUT);
+		assert_int_equal(got[i].dir, OBSBPF_DIR_CLIENT);
+		assert_int_equal(got[i].end_ns, f->now);
+		assert_true(got[i].tls);
+	}
+	assert_int_equal(got[1].start_ns, start_b);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+
+	/* As server: a response cut short, then a request never answered. */
+	const char *reqs = "GET /d HTTP/1.1\r\n\r\nGET /e HTTP/1.1\r\n\r\n";
+	const char *cut = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab";
+	call_cap(f, SSL_A + 1, OBSBPF_TLS_READ, reqs, strlen(reqs), strlen(reqs));
+	call_cap(f, SSL_A + 1, OBSBPF_TLS_WRITE, cut, strlen(cut), strlen(cut));
+	close_why(f, 77, OBSBPF_STATUS_CONN_CLOSED);
+	assert_int_equal(ngot, 4);
+	assert_string_equal(got[3].path, "/e");
+	assert_int_equal(got[3].dir, OBSBPF_DIR_SERVER);
+	assert_int_equal(got[3].status, OBSBPF_STATUS_CONN_CLOSED);
+
+	/* Everything answered, or no reason (forgotten): nothing more. */
+	call(f, OBSBPF_TLS_READ, "GET /f HTTP/1.1\r\n\r\n");
+	call(f, OBSBPF_TLS_WRITE, "HTTP/1.1 204 No Content\r\n\r\n");
+	close_why(f, 77, OBSBPF_STATUS_CONN_RESET);
+	call(f, OBSBPF_TLS_READ, "GET /g HTTP/1.1\r\n\r\n");
+	close_sock(f, 77);
+	assert_int_equal(ngot, 5);
+	assert_int_equal(got[4].status, 204);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+}
+
+/* A client that only sent: none of its calls was tied to a socket. The close event names the SSL *
+ * a read at the close tied (a reset), with the socket's addresses: the request ends there. */
+static void test_close_names_untied(void **state)
+{
+	struct fix *f = *state;
+	untied = true;
+	call(f, OBSBPF_TLS_WRITE, "GET /r HTTP/1.1\r\nHost: up\r\n\r\n");
+	close_why(f, 77, OBSBPF_STATUS_CONN_RESET); /* an earlier close naming no SSL * */
+	assert_int_equal(ngot, 0);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 1);
+	struct obsbpf_tls_event e;
+	memset(&e, 0, OBSBPF_TLS_EVENT_HDR);
+	e.ts_ns = f->now + 7;
+	e.op = OBSBPF_TLS_CLOSE;
+	e.reason = OBSBPF_STATUS_CONN_RESET;
+	e.ssl = SSL_A;
+	e.pid_tgid = (uint64_t)TGID << 32;
+	e.sock.cookie = 78;
+	e.sock.addrs.family = 2;
+	e.sock.addrs.remote_port = 8443;
+	e.sock.dir = OBSBPF_DIR_CLIENT;
+	tls_tracker_event(f->t, &e, OBSBPF_TLS_EVENT_HDR);
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].path, "/r");
+	assert_int_equal(got[0].status, OBSBPF_STATUS_CONN_RESET);
+	assert_int_equal(got[0].end_ns, f->now + 7);
+	assert_true(got[0].has_addrs);
+	assert_int_equal(got[0].addrs.remote_port, 8443);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+	assert_int_equal(forgotten_cookie, 78);
 }
 
 /* After CONNECT's 200 the bytes are the tunnel's: nothing in them is parsed. */
@@ -355,6 +445,45 @@ static void test_h2_client(void **state)
 	nghttp2_hd_deflate_del(sd);
 }
 
+/* HTTP/2 over TLS closed with a plain request open: it ends at the close with the reason, as
+ * on cleartext; the answered one is not counted again. */
+static void test_h2_close_unanswered(void **state)
+{
+	struct fix *f = *state;
+	nghttp2_hd_deflater *cd, *sd;
+	assert_int_equal(nghttp2_hd_deflate_new(&cd, 4096), 0);
+	assert_int_equal(nghttp2_hd_deflate_new(&sd, 4096), 0);
+	static uint8_t b[4096];
+	size_t n = 0;
+	memcpy(b, OBSBPF_H2_PREFACE, strlen(OBSBPF_H2_PREFACE));
+	n += strlen(OBSBPF_H2_PREFACE);
+	n += h2_frame(b + n, 4, 0, 0, NULL, 0);
+	nghttp2_nv req1[] = { NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/one"),
+			      NV(":authority", "api.example") };
+	n += h2_headers(cd, b + n, 1, 0x1, req1, 4);
+	nghttp2_nv req3[] = { NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/two"),
+			      NV(":authority", "api.example") };
+	n += h2_headers(cd, b + n, 3, 0x1, req3, 4);
+	call_cap(f, SSL_A, OBSBPF_TLS_READ, b, n, n);
+	n = h2_frame(b, 4, 0, 0, NULL, 0);
+	nghttp2_nv resp1[] = { NV(":status", "200") };
+	n += h2_headers(sd, b + n, 1, 0x1, resp1, 1);
+	call_cap(f, SSL_A, OBSBPF_TLS_WRITE, b, n, n);
+	assert_int_equal(ngot, 1);
+	close_why(f, 77, OBSBPF_STATUS_CONN_CLOSED);
+	assert_int_equal(ngot, 2);
+	assert_string_equal(got[1].path, "/two");
+	assert_int_equal(got[1].version, 2);
+	assert_int_equal(got[1].dir, OBSBPF_DIR_SERVER);
+	assert_true(got[1].tls);
+	assert_int_equal(got[1].status, OBSBPF_STATUS_CONN_CLOSED);
+	assert_int_equal(got[1].end_ns, f->now);
+	assert_int_equal(h2_tracker_stats(f->h2)->conns, 0);
+	assert_int_equal(h2_tracker_stats(f->h2)->streams_unfinished, 0);
+	nghttp2_hd_deflate_del(cd);
+	nghttp2_hd_deflate_del(sd);
+}
+
 /* HTTP/2 as a server, a frame's header cut across two reads and a DATA payload beyond the
  * capture: the frame layout is followed by lengths, the exchange ends. */
 static void test_h2_server_split(void **state)
@@ -454,12 +583,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_body_beyond_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_close_delimited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http1_close_unanswered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_names_untied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_tunnel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_beyond_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_close_unanswered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_server_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_server_settings_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),

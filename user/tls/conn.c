@@ -161,14 +161,48 @@ static bool other_socket(const struct tls_conn *c, const void *cookie)
 	return !c->tied || c->sock.cookie != *(const uint64_t *)cookie;
 }
 
+struct closed {
+	uint64_t cookie;
+	const struct tls_conn *untied; /* the SSL * the kernel tied last, not tied in an event here */
+};
+
+static bool not_closed(const struct tls_conn *c, const void *arg)
+{
+	const struct closed *k = arg;
+	return c != k->untied && other_socket(c, &k->cookie);
+}
+
+/* The socket closed: the connections on it end, with the kernel's reason for what they left
+ * unanswered. Among them the SSL * the kernel tied last even if no event here was tied: a client
+ * that only sent before a socket hook saw it inside an SSL call (a failed read at the close). */
+static void tls_closed(struct tls_tracker *t, const struct obsbpf_tls_event *e)
+{
+	struct closed k = { .cookie = e->sock.cookie };
+	struct tls_conn *u = e->ssl ? find(t, e->ssl, (uint32_t)(e->pid_tgid >> 32)) : NULL;
+	if (u && !u->tied) {
+		k.untied = u;
+		/* Its exchanges get the socket's addresses after all. */
+		u->tied = true;
+		u->sock = e->sock;
+	}
+	bool known = e->reason >= OBSBPF_STATUS_NO_RESPONSE && e->reason < OBSBPF_STATUS_NO_RESPONSE_MAX;
+	for (size_t i = 0; known && i < t->nconns; i++) {
+		struct tls_conn *c = t->conns[i];
+		if (!not_closed(c, &k)) {
+			c->close_reason = (uint16_t)e->reason;
+			c->close_ns = e->ts_ns;
+		}
+	}
+	remove_if(t, not_closed, &k);
+}
+
 void tls_tracker_event(struct tls_tracker *t, const void *data, size_t len)
 {
 	const struct obsbpf_tls_event *e = data;
 	if (len < OBSBPF_TLS_EVENT_HDR)
 		return;
 	if (e->op == OBSBPF_TLS_CLOSE) {
-		uint64_t cookie = e->sock.cookie;
-		remove_if(t, other_socket, &cookie);
+		tls_closed(t, e);
 		return;
 	}
 	if (e->cap > OBSBPF_TLS_CAP_H2 || len < OBSBPF_TLS_EVENT_HDR + e->cap || e->cap > e->len)

@@ -164,5 +164,19 @@ void tls_h2_feed(struct tls_tracker *t, struct tls_conn *c, const struct obsbpf_
 
 void tls_h2_close(struct tls_tracker *t, struct tls_conn *c)
 {
-	send_event(t, c, OBSBPF_H2_EV_CLOSE, 0, NULL, 0, 0);
+	if (!c->h2_open)
+		return;		     /* the decoder never learnt of it */
+	if (c->tied && !c->h2_addrs) /* tied by the close event itself */
+		open_conn(t, c);
+	struct obsbpf_h2_event e = {
+		.ts_ns = c->close_reason ? c->close_ns : c->last_ns,
+		.conn = c->id,
+		.pod_id = c->pod_id,
+		.kind = OBSBPF_H2_EV_CLOSE,
+		.dir = c->role,
+		/* The socket's close, as the kernel's close event says it for cleartext: the decoder
+		 * ends the plain requests still without response headers. 0: forgotten, ends nothing. */
+		.type = c->close_reason ? (uint8_t)OBSBPF_H2_CLOSE_TYPE(c->close_reason) : 0,
+	};
+	h2_tracker_event(t->h2, &e, OBSBPF_H2_EVENT_HDR);
 }

@@ -88,6 +88,7 @@ static int on_begin(http_parser *p)
 		c->cur.start_ns = c->t->ev ? tls_call_ts(c, c->t->ev) : c->last_ns;
 	} else {
 		c->status = 0;
+		c->resp_begun = true;
 	}
 	return 0;
 }
@@ -138,11 +139,13 @@ static int on_resp_headers(http_parser *p)
 	return r && (r->head || (r->connect && c->status / 100 == 2)) ? 1 : 0;
 }
 
-static void emit(struct tls_tracker *t, struct tls_conn *c, const struct tls_req *r)
+/* status: the response's, or enum obsbpf_no_response. */
+static void emit(struct tls_tracker *t, struct tls_conn *c, const struct tls_req *r, uint16_t status,
+		 uint64_t end_ns)
 {
 	struct h2_exchange x = {
 		.start_ns = r->start_ns,
-		.end_ns = t->ev ? t->ev->ts_ns : c->last_ns,
+		.end_ns = end_ns,
 		.conn = c->id,
 		.pod_id = c->pod_id,
 		.dir = c->role,
@@ -150,7 +153,7 @@ static void emit(struct tls_tracker *t, struct tls_conn *c, const struct tls_req
 		.tls = true,
 		.version = 1,
 		.minor = r->minor,
-		.status = c->status,
+		.status = status,
 		.grpc_status = -1,
 		.has_traceparent = r->has_traceparent,
 		.parent = r->parent,
@@ -169,6 +172,7 @@ static void emit(struct tls_tracker *t, struct tls_conn *c, const struct tls_req
 static int on_resp_complete(http_parser *p)
 {
 	struct tls_conn *c = p->data;
+	c->resp_begun = false;
 	if (c->status >= 100 && c->status < 200 && c->status != 101)
 		return 0; /* informational: the final response follows */
 	struct tls_req *r = pend_front(c);
@@ -176,7 +180,7 @@ static int on_resp_complete(http_parser *p)
 		return 0;
 	struct tls_req done = *r;
 	pend_pop(c);
-	emit(c->t, c, &done);
+	emit(c->t, c, &done, c->status, c->t->ev ? c->t->ev->ts_ns : c->last_ns);
 	/* A protocol switch or a tunnel: what follows is not HTTP/1. */
 	if (c->status == 101 || (done.connect && c->status / 100 == 2)) {
 		c->kind = TLS_KIND_OTHER;
@@ -223,6 +227,7 @@ static void lose(struct tls_tracker *t, struct tls_conn *c, bool req)
 {
 	c->h1[req].lost = true;
 	c->pend_count = 0;
+	c->resp_begun = false;
 	t->st.dropped[TLS_DROP_HTTP1]++;
 }
 
@@ -274,9 +279,20 @@ void tls_h1_feed(struct tls_tracker *t, struct tls_conn *c, const struct obsbpf_
 
 void tls_h1_close(struct tls_tracker *t, struct tls_conn *c)
 {
-	(void)t;
 	/* A response without a length ends with the connection. */
 	struct tls_h1_dir *d = &c->h1[0];
 	if (c->kind == TLS_KIND_HTTP1 && !d->lost && !d->in_head && c->pend_count)
 		http_parser_execute(&d->p, &resp_settings, NULL, 0);
+	/* The socket's close ended the rest: those whose response never began got none (the one
+	 * whose response was cut short is not measured, as on HTTP/2). Past an Upgrade or CONNECT
+	 * nothing was waiting for an HTTP/1 answer any more. */
+	if (c->kind != TLS_KIND_HTTP1 || !c->close_reason)
+		return;
+	if (c->resp_begun && c->pend_count)
+		pend_pop(c);
+	while (c->pend_count) {
+		struct tls_req r = *pend_front(c);
+		pend_pop(c);
+		emit(t, c, &r, c->close_reason, c->close_ns);
+	}
 }

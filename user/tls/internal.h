@@ -75,6 +75,10 @@ struct tls_conn {
 	bool h2_dead;  /* the HTTP/2 decoder was told the connection is lost */
 	bool h2_open;  /* the decoder was told of the connection */
 	bool h2_addrs; /* and has its addresses */
+	/* Its socket's close ends it: the reason (enum obsbpf_no_response) and time its unanswered
+	 * requests end with; 0 when it is forgotten otherwise (idle, process or pod gone). */
+	uint16_t close_reason;
+	uint64_t close_ns;
 	struct obsbpf_tls_sock sock;
 	/* HTTP/1.x */
 	struct tls_h1_dir h1[2]; /* [1]: requests, [0]: responses */
@@ -82,7 +86,8 @@ struct tls_conn {
 	struct tls_req pending[TLS_PENDING];
 	unsigned pend_head, pend_count;
 	uint16_t status;
-	bool upgrade; /* a request asked for Upgrade: its 101 ends the parsing */
+	bool resp_begun; /* the front request's final response has begun */
+	bool upgrade;	 /* a request asked for Upgrade: its 101 ends the parsing */
 	/* HTTP/2 */
 	struct tls_h2_dir h2[2]; /* [1]: the client's bytes */
 };
@@ -116,14 +121,15 @@ static inline uint64_t tls_call_ts(const struct tls_conn *c, const struct obsbpf
 void tls_h1_init(struct tls_conn *c);
 /* The call's bytes (cap of them captured, len moved) in direction req (1: the requests). */
 void tls_h1_feed(struct tls_tracker *t, struct tls_conn *c, const struct obsbpf_tls_event *e, bool req);
-/* The connection closed: a response read to the close ends there. */
+/* The connection closed: a response read to the close ends there; with a close reason, the
+ * requests whose response never began end as unanswered. */
 void tls_h1_close(struct tls_tracker *t, struct tls_conn *c);
 
 /* h2feed.c */
 void tls_h2_init(struct tls_conn *c);
 void tls_h2_feed(struct tls_tracker *t, struct tls_conn *c, const struct obsbpf_tls_event *e,
 		 bool from_client);
-/* The decoder forgets the connection. */
+/* The decoder forgets the connection, ending its unanswered streams with the close reason. */
 void tls_h2_close(struct tls_tracker *t, struct tls_conn *c);
 
 #endif

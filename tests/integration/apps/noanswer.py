@@ -10,16 +10,39 @@
 An HTTP/2 client with prior knowledge (its preface first) gets the server's SETTINGS and no
 answer: the server waits for the client to close, then closes.
 
+With --cert (a PEM with certificate and key) it serves the same over TLS (ALPN h2 or
+http/1.1): the answer, or its absence, inside TLS; a close is the socket's, without a TLS
+close_notify, as a crashing or aborting server's would be.
+
 A thread per connection. Request bodies are not expected."""
 import argparse
+import os
 import socket
+import ssl
 import struct
 import threading
 
 
-def serve(conn):
+def until_closed(conn):
+    """Reads until the client has closed its side of the TCP connection. Over TLS a client's
+    close_notify ends the reads before its FIN: the raw socket is read on, so that the client's
+    FIN still comes first (the server closes second, as without TLS)."""
+    while conn.recv(65536):
+        pass
+    if isinstance(conn, ssl.SSLSocket):
+        raw = socket.socket(fileno=os.dup(conn.fileno()))
+        try:
+            while raw.recv(65536):
+                pass
+        finally:
+            raw.close()
+
+
+def serve(conn, ctx):
     buf = b""
     try:
+        if ctx:
+            conn = ctx.wrap_socket(conn, server_side=True)
         while True:
             while b"\r\n\r\n" not in buf:
                 chunk = conn.recv(65536)
@@ -29,14 +52,12 @@ def serve(conn):
             if buf.startswith(b"PRI * HTTP/2.0\r\n"):
                 # An empty SETTINGS frame (RFC 9113 6.5): the server's side of the preface.
                 conn.sendall(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
-                while conn.recv(65536):
-                    pass
+                until_closed(conn)
                 return
             head, buf = buf.split(b"\r\n\r\n", 1)
             path = head.split(b"\r\n", 1)[0].split(b" ")[1].decode()
             if path.startswith("/hang/"):
-                while conn.recv(65536):
-                    pass
+                until_closed(conn)
                 return
             if path.startswith("/reset/"):
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -53,14 +74,20 @@ def serve(conn):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--cert")
     args = ap.parse_args()
+    ctx = None
+    if args.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert)
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", args.port))
     ls.listen(64)
     while True:
         conn, _ = ls.accept()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, ctx), daemon=True).start()
 
 
 if __name__ == "__main__":
