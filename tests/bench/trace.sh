@@ -12,6 +12,8 @@
 #             requests whose trace is sampled get a header (and a span); the rest are parsed,
 #             timed and counted, and pass as sent (issue 20; skipped when the agent has no
 #             --propagate);
+#   metrics   as attached with --propagation none and no export: the client pod's requests
+#             parsed and timed, nothing inserted (BENCH_METRICS=0 skips it);
 #   proxy     wrk -> nginx sidecar in the client pod (proxy_set_header traceparent, keep-alive
 #             upstream) -> the same server;
 #   skmsg     no obsbpf: the client pod's sockets in a sockhash whose sk_msg program passes
@@ -36,7 +38,9 @@
 # a benchmark of a no-op is wrong. Otherwise a measurement, not a test.
 # Knobs: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROXY_WORKERS, BENCH_PROXY_CPUS,
 # BENCH_EXPORT=0 (attached injects, exports nothing), BENCH_GRPC=0, BENCH_FLOOR=0,
-# BENCH_AGENT_ARGS (more options for every agent, e.g. "--otlp-batch 2048"), BENCH_PERF=FILE
+# BENCH_AGENT_ARGS (more options for every agent, e.g. "--otlp-batch 2048"), BENCH_METRICS=0,
+# BENCH_BPF_STATS=1 (kernel.bpf_stats_enabled during the runs: each obsbpf program's run time
+# per call and per request, by config; the accounting itself costs ~20-40 ns a call), BENCH_PERF=FILE
 # (perf record -g of the first attached run's agent into FILE, when perf is there).
 source "$(dirname "$0")/../integration/lib.sh"
 OBSBPF=${BENCH_OBSBPF:-$ROOT/build/obsbpf}
@@ -85,6 +89,7 @@ read -r -a AGENT_ARGS <<< "${BENCH_AGENT_ARGS:-}"
 TRACE_ARGS+=("${AGENT_ARGS[@]}")
 SAMPLED_ARGS+=("${AGENT_ARGS[@]}")
 CONFIGS=(bare attached proxy)
+[ "${BENCH_METRICS:-1}" = 1 ] && CONFIGS+=(metrics)
 FLOOR=$ROOT/build/bench/skmsg_floor
 [ "${BENCH_FLOOR:-1}" = 1 ] && [ -x "$FLOOR" ] && CONFIGS+=(skmsg insert)
 EXPORT=${BENCH_EXPORT:-1} # 0: attached injects but exports nothing (to split the cost)
@@ -101,6 +106,19 @@ grep -q -- '--propagate ' "$T/attach-help.txt" && CONFIGS+=(sampled)
 [ -n "$EXPORT" ] && [ "${BENCH_GRPC:-1}" = 1 ] && grep -q -- '--otlp-protocol' "$T/attach-help.txt" &&
 	CONFIGS+=(grpc)
 exports() { [ "$1" = attached ] || [ "$1" = sampled ] || [ "$1" = grpc ]; } # configs with an agent
+
+# prog_stats: "id name run_time_ns run_cnt" of every obsbpf program (kernel.bpf_stats_enabled).
+prog_stats() {
+	bpftool prog show --json 2>/dev/null | "$PY" -c 'import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith("obsbpf_"):
+        print(p["id"], p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))'
+}
+if [ "${BENCH_BPF_STATS:-0}" = 1 ]; then
+	BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	trap 'sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_WAS"; cleanup' EXIT
+fi
 
 # cpu_parts: CPU time used so far, in µs, by the server pod, the client pod (wrk, the proxy),
 # the agent and the collector (its pod and the verify run's sink).
@@ -156,6 +174,8 @@ run() {
 		agent_start --pod "$(pod_name client)" "${TRACE_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
 	elif [ "$cfg" = sampled ]; then
 		agent_start --pod "$(pod_name client)" "${SAMPLED_ARGS[@]}" "${export[@]}" >/dev/null || exit 1
+	elif [ "$cfg" = metrics ]; then
+		agent_start --pod "$(pod_name client)" --propagation none "${AGENT_ARGS[@]}" >/dev/null || exit 1
 	fi
 	local floor_pid= perf_pid=
 	if [ -n "${BENCH_PERF:-}" ] && [ "$cfg" = attached ] && [ ! -e "$BENCH_PERF" ] && [ -z "${2:-}" ] &&
@@ -172,12 +192,21 @@ run() {
 		wait_for 5 grep -q ready "$T/floor.out" ||
 			{ echo "trace bench: skmsg_floor did not start:" >&2; cat "$T/floor.out" >&2; exit 1; }
 	fi
-	[ "$cfg" = proxy ] && url="http://127.0.0.1:$PROXY_PORT/api/items/42"
+	if [ "$cfg" = proxy ]; then
+		url="http://127.0.0.1:$PROXY_PORT/api/items/42"
+		# New workers, new upstream connections: the old ones' idle keep-alive connections were
+		# adopted by an earlier run's agent, and stay in its pinned sockhash (sk_msg on every
+		# send) after it exits.
+		kill -HUP "$(cat "$T/proxy-nginx.pid")"
+		sleep 1
+	fi
 	local c0 c1 b0 b1 t0 t1 s0
+	[ "${BENCH_BPF_STATS:-0}" = 1 ] && prog_stats > "$T/ps0"
 	c0=$(cpu_parts) b0=$(busy_us) t0=$(date +%s%N) s0=$(in_segs)
 	pod_exec client taskset -c $CLI_CPU wrk -t 1 -c "$CONNS" -d "${dur}s" --latency "$url" > "$T/wrk.out"
 	local reqs rps p50 p99 s1
 	s1=$(in_segs)
+	[ "${BENCH_BPF_STATS:-0}" = 1 ] && prog_stats > "$T/ps1"
 	[ -n "$floor_pid" ] && { kill -TERM "$floor_pid"; wait "$floor_pid"; }
 	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
 	[ "${reqs:-0}" -gt 0 ] || { echo "trace bench: wrk against $url failed:" >&2; cat "$T/wrk.out" >&2; exit 1; }
@@ -201,6 +230,11 @@ run() {
 		sum -= d[4]
 		printf "%.1f %.0f %.1f %.1f %.1f %.1f", sum / n, rest, d[1] / n, d[2] / n, d[3] / n, d[4] / n }')
 	[ "$label" = verify ] || echo "$cfg $rps $p50 $p99 $figures" >> "$T/results"
+	# each program's run time in this run: "config name ns_per_call calls_per_request ns_per_request"
+	[ "${BENCH_BPF_STATS:-0}" = 1 ] && [ "$label" != verify ] && awk -v c="$cfg" -v n="$reqs" '
+		FNR == NR { t[$1] = $3; k[$1] = $4; next }
+		$1 in t && $4 > k[$1] { dt = $3 - t[$1]; dk = $4 - k[$1]
+			printf "%s %s %.0f %.2f %.0f\n", c, $2, dt / dk, dk / n, dt / n }' "$T/ps0" "$T/ps1" >> "$T/bpfstats"
 	set -- $figures
 	printf '  %-9s %7.0f req/s  p50 %5.0f us  p99 %6.0f us  cpu %4.1f us/req (server %4.1f client %4.1f agent %3.1f; collector %3.1f)  rest of machine %2d%%\n' \
 		"$label" "$rps" "$p50" "$p99" "$1" "$3" "$4" "$5" "$6" "$2"
@@ -224,6 +258,7 @@ run() {
 				printf "%s %d %d %d %d %d %d\n", c, e, d, z[3] - a[3], z[1] - a[1] + z[2] - a[2], n, rest }' \
 			"$sfile" >> "$T/export"
 	fi
+	[ "$cfg" = metrics ] && agent_stop
 	log_check "$label" "$reqs" $((s1 - s0))
 }
 
@@ -270,8 +305,8 @@ fi
 awk -v spans="$vspans" '
 	{ n[$1] += $2; tp[$1] += $3 }
 	END {
-		for (k in n) if ((k == "bare" || k == "skmsg") && tp[k]) bad = bad sprintf(" %d %s requests carried a traceparent;", tp[k], k)
-		for (k in n) if (k != "bare" && k != "skmsg" && k != "sampled" && tp[k] < n[k]) bad = bad sprintf(" %s: %d requests without a traceparent;", k, n[k] - tp[k])
+		for (k in n) if ((k == "bare" || k == "skmsg" || k == "metrics") && tp[k]) bad = bad sprintf(" %d %s requests carried a traceparent;", tp[k], k)
+		for (k in n) if (k != "bare" && k != "skmsg" && k != "metrics" && k != "sampled" && tp[k] < n[k]) bad = bad sprintf(" %s: %d requests without a traceparent;", k, n[k] - tp[k])
 		# --sample-ratio 0.1: about a tenth carry one (binomial over ~100k requests: 2-30% is sure)
 		if ("sampled" in n && (tp["sampled"] < n["sampled"] * 0.02 || tp["sampled"] > n["sampled"] * 0.3))
 			bad = bad sprintf(" sampled: %d of %d requests with a traceparent;", tp["sampled"], n["sampled"])
@@ -299,8 +334,8 @@ summary() {
 	END {
 		for (k in all) if (!(k in n)) exit 1
 		print title
-		split("bare attached grpc sampled proxy skmsg insert", order, " ")
-		for (i = 1; i <= 7; i++) {
+		split("bare attached grpc sampled metrics proxy skmsg insert", order, " ")
+		for (i = 1; i <= 8; i++) {
 			k = order[i]
 			if (!(k in n)) continue
 			rps[k] = median(k, 2); p50[k] = median(k, 3); p99[k] = median(k, 4); cpu[k] = median(k, 5)
@@ -314,8 +349,18 @@ summary() {
 		if ("attached" in n) {
 			printf "ratio     attached/bare  req/s = %.3f (target >= 0.90), p99 x%.2f, cpu/req x%.2f\n",
 				rps["attached"] / rps["bare"], p99["attached"] / p99["bare"], cpu["attached"] / cpu["bare"]
-			printf "ratio     attached/proxy req/s = %.3f (target >= 1.70), p99 x%.2f, cpu/req x%.2f\n",
+			printf "ratio     attached/proxy req/s = %.3f (target >= 2.0), p99 x%.2f, cpu/req x%.2f\n",
 				rps["attached"] / rps["proxy"], p99["attached"] / p99["proxy"], cpu["attached"] / cpu["proxy"]
+			if ("insert" in n)
+				printf "ratio     attached/insert req/s = %.3f (target >= 0.97: over the insertion floor), cpu/req x%.2f\n",
+					rps["attached"] / rps["insert"], cpu["attached"] / cpu["insert"]
+		}
+		if ("metrics" in n) {
+			printf "ratio     metrics/bare   req/s = %.3f (target >= 0.97), p99 x%.2f, cpu/req x%.2f (--propagation none)\n",
+				rps["metrics"] / rps["bare"], p99["metrics"] / p99["bare"], cpu["metrics"] / cpu["bare"]
+			if ("skmsg" in n)
+				printf "ratio     metrics/skmsg  req/s = %.3f, cpu/req x%.2f (over the hook alone)\n",
+					rps["metrics"] / rps["skmsg"], cpu["metrics"] / cpu["skmsg"]
 		}
 		if ("sampled" in n) {
 			printf "ratio     sampled/bare   req/s = %.3f (target >= 0.97), p99 x%.2f, cpu/req x%.2f (--sample-ratio 0.1 --propagate sampled)\n",
@@ -365,6 +410,23 @@ if [ -s "$T/export" ]; then
 	  te += $2; td += $3; tu += $4; tr += $6; if ($7 < rlo) rlo = $7; if ($7 > rhi) rhi = $7 }
 	END { flush(); if (bad != "") { print "  WARNING: not measuring what it claims:" bad; exit 1 } }' ||
 		verified=1
+fi
+# Run time of each program per request, by config: medians over the runs (BENCH_BPF_STATS=1).
+if [ -s "$T/bpfstats" ]; then
+	sort -k1,1 -k2,2 "$T/bpfstats" | awk '
+	function med(a, m,    i, j, t) {
+		for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+	}
+	function flush() {
+		if (key == "") return
+		printf "bpf       %-9s %-22s %5.0f ns a call, %4.2f calls a request, %5.0f ns a request (%d runs)\n",
+			cfg, prog, med(nc, m), med(cr, m), med(nr, m), m
+		tot[cfg] += med(nr, m); m = 0
+	}
+	$1 " " $2 != key { flush(); key = $1 " " $2; cfg = $1; prog = $2 }
+	{ m++; nc[m] = $3; cr[m] = $4; nr[m] = $5 }
+	END { flush(); for (c in tot) printf "bpf       %-9s all programs: %.0f ns a request\n", c, tot[c] }'
 fi
 if [ "$(awk '$6 > 5' "$T/results" | wc -l)" -gt 0 ]; then
 	echo "  (other jobs were running during some runs: their req/s and p99 are disturbed, cpu/req less)"
