@@ -202,6 +202,22 @@ agent_also() {
 	agent_wait_ready "${EXTRA_AGENTS[$port]}" "http://127.0.0.1:$port/readyz" "$T/agent-$port.log" \
 		"obsbpf attach $* on :$port"
 }
+# agent2_start POD ARGS...: a second `obsbpf attach --pod POD ARGS` on its own address on this
+# run's bridge, the same port ($AGENT2; pid $AGENT2_PID; log in $T/agent2.log), until its
+# /readyz answers (30 s at most); stopped at cleanup. Fails, printing its log, otherwise.
+agent2_start() {
+	local pod=$1
+	shift
+	AGENT2=$SUBNET.1:$AGENT_PORT
+	"$OBSBPF" attach --pod "$(pod_name "$pod")" --listen "$AGENT2" --control-socket "$T/agent2.sock" \
+		--pin-dir "$PIN_DIR" "$@" >>"$T/agent2.log" 2>&1 &
+	AGENT2_PID=$!
+	BG_PIDS+=("$AGENT2_PID")
+	wait_for 30 curl -fsS -o /dev/null "http://$AGENT2/readyz" && return 0
+	fail "second agent (pod $pod) not ready"
+	cat "$T/agent2.log"
+	return 1
+}
 agent_also_stop() {
 	local pid=${EXTRA_AGENTS[$1]:-} rc=0
 	[ -n "$pid" ] || return 0

@@ -24,12 +24,8 @@ otlp_recv_start "$OUT" || exit 1
 agent_start --pod "$(pod_name cli)" --otlp-endpoint "$(otlp_endpoint http)" --otlp-flush-ms 100 \
 	--service-name client-svc || exit 1
 # The server pod's agent: its own address on this run's bridge, the same port.
-AGENT2=$SUBNET.1:$AGENT_PORT
-"$OBSBPF" attach --pod "$(pod_name srv)" --listen "$AGENT2" --control-socket "$T/agent2.sock" --pin-dir "$PIN_DIR" --otlp-endpoint "$(otlp_endpoint grpc)" \
-	--otlp-protocol grpc --otlp-flush-ms 100 --service-name server-svc >>"$T/agent2.log" 2>&1 &
-AGENT2_PID=$!
-BG_PIDS+=("$AGENT2_PID")
-wait_for 10 curl -fsS -o /dev/null "http://$AGENT2/readyz" || { fail "server agent not ready"; cat "$T/agent2.log"; finish; }
+agent2_start srv --otlp-endpoint "$(otlp_endpoint grpc)" --otlp-protocol grpc --otlp-flush-ms 100 \
+	--service-name server-svc || finish
 
 # spans_with N PATTERN: until the receiver holds N span lines matching PATTERN (15 s at most).
 has_spans() { [ "$(grep -c -- "$2" "$OUT" 2>/dev/null)" -ge "$1" ]; }
