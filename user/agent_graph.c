@@ -53,9 +53,9 @@ void agent_graph_render(struct agent *a, struct strbuf *out, enum exposition_for
 		refresh_addrs(ap, now);
 		gp[i] = (struct graph_pod){ .id = ap->id,
 					    .name = ap->info.name,
-					    .namespace_ = ap->info.namespace_ };
-		for (int j = 0; j < ap->naddrs && j < GRAPH_POD_ADDRS; j++, gp[i].naddrs++)
-			memcpy(gp[i].addrs[j], ap->addrs[j], sizeof(gp[i].addrs[j]));
+					    .namespace_ = ap->info.namespace_,
+					    .addrs = (const char(*)[INET6_ADDRSTRLEN])ap->addrs,
+					    .naddrs = ap->naddrs };
 	}
 	graph_render(out, fmt, a->pod.node, gp, a->npods, h, nh > 0 ? nh : 0, g, ng);
 	free(g);

@@ -14,9 +14,11 @@
 #include "util/strbuf.h"
 
 /* Pods a (10.0.0.1) calls b (10.0.0.2); b is also called by 10.9.9.9, which is no pod here. */
+static const char a_addrs[][INET6_ADDRSTRLEN] = { "10.0.0.1" };
+static const char b_addrs[][INET6_ADDRSTRLEN] = { "fd00::2", "10.0.0.2" };
 static struct graph_pod pods[2] = {
-	{ .id = 1, .name = "a", .namespace_ = "shop", .addrs = { "10.0.0.1" }, .naddrs = 1 },
-	{ .id = 2, .name = "b", .namespace_ = "stock", .addrs = { "fd00::2", "10.0.0.2" }, .naddrs = 2 },
+	{ .id = 1, .name = "a", .namespace_ = "shop", .addrs = a_addrs, .naddrs = 1 },
+	{ .id = 2, .name = "b", .namespace_ = "stock", .addrs = b_addrs, .naddrs = 2 },
 };
 
 static struct dp_hist_entry client(uint32_t pod, uint16_t status, uint8_t last, uint64_t n)

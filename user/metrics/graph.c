@@ -38,9 +38,20 @@ static int pod_index(const struct graph_pod *pods, int npods, uint32_t id)
 	return -1;
 }
 
+/* The pods' addresses, sorted, for a binary search per series: a node's pods each have a few. */
+struct pod_addr {
+	const char *addr;
+	int pod;
+};
+
+static int cmp_pod_addr(const void *a, const void *b)
+{
+	return strcmp(((const struct pod_addr *)a)->addr, ((const struct pod_addr *)b)->addr);
+}
+
 /* The pod whose address the peer's is; else the address itself ("other": the kernel's map was
  * full and kept no address). */
-static struct end peer_end(const struct graph_pod *pods, int npods, const struct obsbpf_hist_key *k)
+static struct end peer_end(const struct pod_addr *ix, size_t nix, const struct obsbpf_hist_key *k)
 {
 	struct end e = { .pod = -1 };
 	if (!k->family) {
@@ -48,12 +59,10 @@ static struct end peer_end(const struct graph_pod *pods, int npods, const struct
 		return e;
 	}
 	red_addr_str(k->family, k->peer, e.addr, sizeof(e.addr));
-	for (int i = 0; i < npods; i++)
-		for (int j = 0; j < pods[i].naddrs; j++)
-			if (!strcmp(pods[i].addrs[j], e.addr)) {
-				e.pod = i;
-				return e;
-			}
+	struct pod_addr probe = { .addr = e.addr };
+	const struct pod_addr *hit = nix ? bsearch(&probe, ix, nix, sizeof(*ix), cmp_pod_addr) : NULL;
+	if (hit)
+		e.pod = hit->pod;
 	return e;
 }
 
@@ -188,13 +197,21 @@ void graph_render(struct strbuf *out, enum exposition_format fmt, const char *no
 		  const struct graph_pod *pods, int npods, const struct dp_hist_entry *h, int nh,
 		  const struct dp_hist_entry *g, int ng)
 {
-	size_t cap = (size_t)(nh > 0 ? nh : 0) + (size_t)(ng > 0 ? ng : 0), n = 0;
+	size_t cap = (size_t)(nh > 0 ? nh : 0) + (size_t)(ng > 0 ? ng : 0), n = 0, nix = 0;
+	for (int i = 0; i < npods; i++)
+		nix += (size_t)pods[i].naddrs;
 	struct half *hs = calloc(cap ? cap : 1, sizeof(*hs));
 	struct edge *es = calloc(cap ? cap : 1, sizeof(*es));
-	if (!hs || !es) {
+	struct pod_addr *ix = calloc(nix ? nix : 1, sizeof(*ix));
+	if (!hs || !es || !ix) {
 		out->oom = true;
 		goto out;
 	}
+	nix = 0;
+	for (int i = 0; i < npods; i++)
+		for (int j = 0; j < pods[i].naddrs; j++)
+			ix[nix++] = (struct pod_addr){ pods[i].addrs[j], i };
+	qsort(ix, nix, sizeof(*ix), cmp_pod_addr);
 	for (int i = 0; i < nh; i++) {
 		const struct obsbpf_hist_key *k = &h[i].key;
 		int p = pod_index(pods, npods, k->pod_id);
@@ -202,9 +219,9 @@ void graph_render(struct strbuf *out, enum exposition_format fmt, const char *no
 			continue;
 		/* Failed as the conventions say for a client: 4xx, 5xx, no response. */
 		hs[n++] = (struct half){ .client = { .pod = p },
-					 .server = peer_end(pods, npods, k),
+					 .server = peer_end(ix, nix, k),
 					 .client_view = true,
-					 .failed = k->status >= 400,
+					 .failed = red_failed(OBSBPF_DIR_CLIENT, false, 0, k->status),
 					 .v = &h[i].val };
 	}
 	for (int i = 0; i < ng; i++) {
@@ -213,7 +230,7 @@ void graph_render(struct strbuf *out, enum exposition_format fmt, const char *no
 		if (p < 0)
 			continue;
 		bool cl = k->dir == OBSBPF_DIR_CLIENT;
-		struct end pod = { .pod = p }, peer = peer_end(pods, npods, k);
+		struct end pod = { .pod = p }, peer = peer_end(ix, nix, k);
 		hs[n++] = (struct half){ .client = cl ? pod : peer,
 					 .server = cl ? peer : pod,
 					 .client_view = cl,
@@ -226,4 +243,5 @@ void graph_render(struct strbuf *out, enum exposition_format fmt, const char *no
 out:
 	free(hs);
 	free(es);
+	free(ix);
 }

@@ -18,15 +18,13 @@
 
 struct strbuf;
 
-#define GRAPH_POD_ADDRS 8
-
 /* One pod of the agent: its id in the kernel maps, its name and namespace, and its addresses
  * (text, as red_addr_str writes them), which name it when they are a peer's. */
 struct graph_pod {
 	uint32_t id;
 	const char *name;
 	const char *namespace_; /* "" when not known */
-	char addrs[GRAPH_POD_ADDRS][INET6_ADDRSTRLEN];
+	const char (*addrs)[INET6_ADDRSTRLEN];
 	int naddrs;
 };
 

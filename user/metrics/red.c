@@ -126,7 +126,7 @@ void red_http_labels(struct strbuf *out, const struct red_http *h)
 	 * client's 4xx and 5xx. */
 	if (none)
 		sb_printf(out, ",error_type=\"%s\"", none);
-	else if (h->status >= (h->dir == OBSBPF_DIR_SERVER ? 500 : 400))
+	else if (red_failed(h->dir, false, 0, h->status))
 		sb_printf(out, ",error_type=\"%u\"", h->status);
 	sb_printf(out, ",network_protocol_version=\"%s\"", h->version);
 	if (h->dir == OBSBPF_DIR_CLIENT && h->server_address) {
