@@ -218,6 +218,11 @@ agent2_start() {
 	cat "$T/agent2.log"
 	return 1
 }
+# agent2_stop: SIGTERM to the second agent; returns its exit status.
+agent2_stop() {
+	kill -TERM "$AGENT2_PID"
+	wait "$AGENT2_PID"
+}
 agent_also_stop() {
 	local pid=${EXTRA_AGENTS[$1]:-} rc=0
 	[ -n "$pid" ] || return 0

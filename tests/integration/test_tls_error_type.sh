@@ -108,24 +108,7 @@ promtool check metrics < "$T/cli.txt" > "$T/promtool.txt" 2>&1 && ok "promtool c
 NO_RESP=$((N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
 has_spans() { [ "$(grep -c '"error.type"' "$OUT" 2>/dev/null)" -ge "$1" ]; }
 wait_for 15 has_spans $((2 * NO_RESP)) || fail "not every no-response span arrived"
-spans() {
-	"$PY" - "$OUT" "$@" <<'P'
-import json, sys
-out, kind, prefix, ets = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].split(",")
-n = bad = 0
-for line in open(out):
-    s = json.loads(line)
-    a = s["attributes"]
-    path = a.get("url.path") or a.get("url.full", "")
-    if s["kind"] != kind or prefix not in path:
-        continue
-    n += 1
-    if (a.get("error.type") not in ets or s["status_code"] != 2 or "http.response.status_code" in a
-            or a.get("url.scheme") != "https"):
-        bad += 1
-print(n, bad)
-P
-}
+spans() { "$PY" "$ROOT/tests/integration/check_noresponse_spans.py" "$OUT" "$@" https; }
 SRV_KIND=2 CLI_KIND=3
 expect_eq "client spans /hang: timeout, ERROR, https, no status" "$(spans $CLI_KIND /hang/ timeout)" "$((N_HANG + KA_HANG)) 0"
 expect_eq "client spans /reset: connection_reset" "$(spans $CLI_KIND /reset/ connection_reset)" "$N_RESET 0"
@@ -140,7 +123,6 @@ print(sum(1 for l in open(sys.argv[1]) if "/ok/" in l and "error.type" in json.l
 
 agent_stop
 expect_eq "client agent exits 0 on SIGTERM" $? 0
-kill -TERM "$AGENT2_PID"
-wait "$AGENT2_PID"
+agent2_stop
 expect_eq "server agent exits 0 on SIGTERM" $? 0
 finish

@@ -93,6 +93,6 @@ expect_eq "client agent: nothing dropped" "$(metric_value obsbpf_trace_spans_dro
 
 agent_stop
 expect_eq "client agent exits 0" $? 0
-kill -TERM "$AGENT2_PID"; wait "$AGENT2_PID"
+agent2_stop
 expect_eq "server agent exits 0" $? 0
 finish
