@@ -343,8 +343,10 @@ void agent_tls_status_json(const struct agent *a, struct strbuf *b)
 		return;
 	}
 	const struct tls_stats *st = tls_tracker_stats(s->t);
-	sb_printf(b, ",\"libraries_probed\":%zu,\"connections_parsed\":%" PRIu64 ",\"exchanges\":%" PRIu64,
-		  datapath_tls_libs(a->dp), st->conns, st->exchanges);
+	sb_printf(b,
+		  ",\"libraries_probed\":%zu,\"connections_parsed\":%" PRIu64 ",\"exchanges\":%" PRIu64
+		  ",\"calls_after_close\":%" PRIu64,
+		  datapath_tls_libs(a->dp), st->conns, st->exchanges, st->late);
 	sb_puts(b, ",\"not_visible\":[");
 	bool first = true;
 	for (size_t i = 0; i < s->nprocs; i++) {

@@ -26,7 +26,8 @@ static struct h2_exchange got[MAX_X];
 static int ngot;
 static uint64_t forgotten_cookie;
 static int nforgot;
-static bool untied; /* the next calls' events say no socket (none was tied yet) */
+static bool untied;	    /* the next calls' events say no socket (none was tied yet) */
+static uint64_t call_began; /* the next calls began then (0: half a millisecond before they return) */
 
 static void on_x(void *arg, const struct h2_exchange *x)
 {
@@ -64,6 +65,7 @@ static int setup(void **state)
 	ngot = 0;
 	nforgot = 0;
 	untied = false;
+	call_began = 0;
 	forgotten_cookie = 0;
 	*state = &f;
 	return 0;
@@ -83,7 +85,7 @@ static void call_cap(struct fix *f, uint64_t ssl, uint8_t op, const void *p, siz
 	static struct obsbpf_tls_event e;
 	memset(&e, 0, OBSBPF_TLS_EVENT_HDR);
 	f->now += 1000000;
-	e.call_ns = f->now - 500000;
+	e.call_ns = call_began ? call_began : f->now - 500000;
 	e.ts_ns = f->now;
 	e.pid_tgid = (uint64_t)TGID << 32 | 7;
 	e.ssl = ssl;
@@ -264,6 +266,41 @@ static void test_http1_close_unanswered(void **state)
 	assert_int_equal(ngot, 5);
 	assert_int_equal(got[4].status, 204);
 	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+}
+
+/* Calls that began before their socket closed and returned after it (the peer answered what
+ * was sent with a reset before the return probe ran): their requests end with that close. */
+static void test_call_returns_after_close(void **state)
+{
+	struct fix *f = *state;
+	close_why(f, 77, OBSBPF_STATUS_CONN_RESET);
+	uint64_t closed = f->now;
+	call_began = closed - 100;
+	call(f, OBSBPF_TLS_WRITE, "GET /late HTTP/1.1\r\nHost: up\r\n\r\n");
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].path, "/late");
+	assert_int_equal(got[0].dir, OBSBPF_DIR_CLIENT);
+	assert_int_equal(got[0].status, OBSBPF_STATUS_CONN_RESET);
+	assert_int_equal(got[0].start_ns, closed - 100);
+	assert_int_equal(got[0].end_ns, closed);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 0);
+	assert_int_equal(tls_tracker_stats(f->t)->late, 1);
+
+	/* A server's read that returns after the close: the request counts from the return, so it
+	 * ends there, not before it began. */
+	call_began = closed - 50;
+	call_cap(f, SSL_A + 1, OBSBPF_TLS_READ, "GET /gone HTTP/1.1\r\n\r\n", 22, 22);
+	assert_int_equal(ngot, 2);
+	assert_int_equal(got[1].dir, OBSBPF_DIR_SERVER);
+	assert_int_equal(got[1].status, OBSBPF_STATUS_CONN_RESET);
+	assert_int_equal(got[1].end_ns, got[1].start_ns);
+
+	/* A call made after the close belongs to another socket (this fixture reuses the cookie). */
+	call_began = 0;
+	call(f, OBSBPF_TLS_READ, "GET /next HTTP/1.1\r\n\r\n");
+	assert_int_equal(ngot, 2);
+	assert_int_equal(tls_tracker_stats(f->t)->conns, 1);
+	assert_int_equal(tls_tracker_stats(f->t)->late, 2);
 }
 
 /* A client that only sent: none of its calls was tied to a socket. The close event names the SSL *
@@ -595,6 +632,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_h2_server_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_server_settings_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_returns_after_close, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

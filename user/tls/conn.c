@@ -186,6 +186,10 @@ static void tls_closed(struct tls_tracker *t, const struct obsbpf_tls_event *e)
 		u->sock = e->sock;
 	}
 	bool known = e->reason >= OBSBPF_STATUS_NO_RESPONSE && e->reason < OBSBPF_STATUS_NO_RESPONSE_MAX;
+	if (e->sock.cookie) {
+		struct tls_closed_sock *r = &t->closed[t->closed_next++ % TLS_RECENT_CLOSED];
+		*r = (struct tls_closed_sock){ e->sock.cookie, e->ts_ns, known ? (uint16_t)e->reason : 0 };
+	}
 	for (size_t i = 0; known && i < t->nconns; i++) {
 		struct tls_conn *c = t->conns[i];
 		if (!not_closed(c, &k)) {
@@ -194,6 +198,18 @@ static void tls_closed(struct tls_tracker *t, const struct obsbpf_tls_event *e)
 		}
 	}
 	remove_if(t, not_closed, &k);
+}
+
+/* The call began before its socket closed and returned after: the close it missed. */
+static const struct tls_closed_sock *closed_before(const struct tls_tracker *t,
+						   const struct obsbpf_tls_event *e)
+{
+	for (size_t i = 0; i < TLS_RECENT_CLOSED; i++) {
+		const struct tls_closed_sock *r = &t->closed[i];
+		if (r->cookie && r->cookie == e->sock.cookie && e->call_ns <= r->ns)
+			return r;
+	}
+	return NULL;
 }
 
 void tls_tracker_event(struct tls_tracker *t, const void *data, size_t len)
@@ -215,13 +231,17 @@ void tls_tracker_event(struct tls_tracker *t, const void *data, size_t len)
 		remove_if(t, other_socket, &cookie);
 		c = NULL;
 	}
+	bool fresh = !c;
 	if (!c && !(c = add(t, e)))
 		return;
 	c->last_ns = e->ts_ns;
 	if (e->tied && !c->tied) {
 		c->tied = true;
 		c->sock = e->sock;
+		fresh = true;
 	}
+	/* Only a connection this event made, or tied: one tied earlier was ended by the close. */
+	const struct tls_closed_sock *late = fresh && e->tied ? closed_before(t, e) : NULL;
 	if (c->kind == TLS_KIND_NEW)
 		classify(t, c, e);
 	bool first = c->role == OBSBPF_DIR_CLIENT ? e->op == OBSBPF_TLS_WRITE : e->op == OBSBPF_TLS_READ;
@@ -231,6 +251,13 @@ void tls_tracker_event(struct tls_tracker *t, const void *data, size_t len)
 	else if (c->kind == TLS_KIND_H2)
 		tls_h2_feed(t, c, e, first);
 	t->ev = NULL;
+	if (late) {
+		t->st.late++;
+		c->close_reason = late->reason;
+		c->close_ns = late->ns;
+		struct closed k = { .cookie = c->sock.cookie };
+		remove_if(t, not_closed, &k);
+	}
 }
 
 struct sweep {

@@ -145,7 +145,7 @@ static void emit(struct tls_tracker *t, struct tls_conn *c, const struct tls_req
 {
 	struct h2_exchange x = {
 		.start_ns = r->start_ns,
-		.end_ns = end_ns,
+		.end_ns = end_ns > r->start_ns ? end_ns : r->start_ns, /* a read returned after the close */
 		.conn = c->id,
 		.pod_id = c->pod_id,
 		.dir = c->role,

@@ -92,6 +92,16 @@ struct tls_conn {
 	struct tls_h2_dir h2[2]; /* [1]: the client's bytes */
 };
 
+/* A socket that closed lately. A call's event is sent when the call returns, and the peer's
+ * answer to what it sent (a reset, a FIN) can close the socket before that: such a late call
+ * ends its connection as the close would have. Socket cookies are never reused. */
+#define TLS_RECENT_CLOSED 64
+struct tls_closed_sock {
+	uint64_t cookie;
+	uint64_t ns;
+	uint16_t reason;
+};
+
 struct tls_tracker {
 	unsigned max_conns;
 	h2_exchange_fn fn;
@@ -104,6 +114,8 @@ struct tls_tracker {
 	struct index ix;
 	uint64_t next_id;
 	struct tls_stats st;
+	struct tls_closed_sock closed[TLS_RECENT_CLOSED];
+	unsigned closed_next;
 	/* The event being handed on (http-parser's callbacks see it through the connection). */
 	const struct obsbpf_tls_event *ev;
 	size_t ev_off; /* where in its data the parser is */

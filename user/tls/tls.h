@@ -37,6 +37,7 @@ struct tls_stats {
 	uint64_t dropped[TLS_DROP_MAX];
 	uint64_t exchanges;
 	uint64_t untied; /* exchanges whose socket was not known (no addresses) */
+	uint64_t late;	 /* calls whose return came after their socket's close */
 };
 
 /* A connection is forgotten (closed, idle, its process gone): the kernel's state for the SSL *
