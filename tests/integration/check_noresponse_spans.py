@@ -2,29 +2,52 @@
 """Counts the spans of requests with no response in an OTLP receiver's JSON lines.
 
 usage: check_noresponse_spans.py FILE KIND PATH_PART ERROR_TYPES [SCHEME]
+       check_noresponse_spans.py FILE KIND grpc:METHOD:CODE ERROR_TYPES
 
 Of the spans of KIND (2 server, 3 client) whose url.path or url.full contains PATH_PART, prints
 how many there are and how many of them are wrong: error.type not one of ERROR_TYPES (comma
 separated), status not ERROR, an http.response.status_code, or (with SCHEME) another url.scheme.
+With grpc:METHOD:CODE, the spans of gRPC calls to METHOD: wrong when rpc.grpc.status_code is not
+CODE, or error.type not one of ERROR_TYPES, or their status not ERROR; ERROR_TYPES "-": a call
+that is no error on this side (no error.type, status not ERROR).
 """
 import json
 import sys
 
 
+def wrong_http(s, a, ets, scheme):
+    return bool(a.get("error.type") not in ets or s["status_code"] != 2 or "http.response.status_code" in a
+            or (scheme and a.get("url.scheme") != scheme))
+
+
+def wrong_grpc(s, a, ets, code):
+    if str(a.get("rpc.grpc.status_code")) != str(code):
+        return True
+    if ets == ["-"]:
+        return "error.type" in a or s["status_code"] == 2
+    return a.get("error.type") not in ets or s["status_code"] != 2
+
+
 def main():
     out, kind, part, ets = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].split(",")
     scheme = sys.argv[5] if len(sys.argv) > 5 else None
+    grpc = part.split(":") if part.startswith("grpc:") else None
     n = bad = 0
     for line in open(out):
         s = json.loads(line)
         a = s["attributes"]
-        path = a.get("url.path") or a.get("url.full", "")
-        if s["kind"] != kind or part not in path:
+        if s["kind"] != kind:
+            continue
+        if grpc:
+            if a.get("rpc.method") != grpc[1]:
+                continue
+            n += 1
+            bad += wrong_grpc(s, a, ets, int(grpc[2]))
+            continue
+        if part not in (a.get("url.path") or a.get("url.full", "")):
             continue
         n += 1
-        if (a.get("error.type") not in ets or s["status_code"] != 2 or "http.response.status_code" in a
-                or (scheme and a.get("url.scheme") != scheme)):
-            bad += 1
+        bad += wrong_http(s, a, ets, scheme)
     print(n, bad)
 
 

@@ -8,15 +8,17 @@
 #   the server closes, no answer     client: connection_closed server: timeout
 # Answered requests are counted as before, and a keep-alive connection closed with nothing
 # pending adds nothing; HTTP/2 requests left open by curl's timeout the same way as HTTP/1.
-# Spans: ERROR, error.type, no http.response.status_code.
+# Spans: ERROR, error.type, no http.response.status_code. gRPC calls the close cuts short get
+# the status gRPC's libraries give them, the same on both ends: CANCELLED (1) when the client
+# ended the connection, UNAVAILABLE (14) when the server did.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/otlp_lib.sh"
 
 pod_create srv
 pod_create cli
 SRV=$(pod_ip srv)
-pod_run srv "$PY" "$ROOT/tests/integration/apps/noanswer.py" --port 8080 >/dev/null
-wait_port srv 8080 || exit 1
+pod_run srv "$PY" "$ROOT/tests/integration/apps/noanswer.py" --port 8080 --h2-close-port 8081 >/dev/null
+wait_port srv 8080 && wait_port srv 8081 || exit 1
 OUT=$T/spans.jsonl
 otlp_recv_start "$OUT" || exit 1
 
@@ -54,12 +56,29 @@ rcs=
 for i in $(seq $N_H2); do rcs+=" $(rc_of --http2-prior-knowledge --max-time 1 "http://$SRV:8080/h2/$i")"; done
 expect_eq "curl timed out (28) on every HTTP/2 request" "$rcs" "$(printf ' 28%.0s' $(seq $N_H2))"
 
+# gRPC calls (an empty message) that never got their trailers: curl gives up on port 8080; the
+# server closes under the call on port 8081.
+printf '\0\0\0\0\0' > "$T/grpc.bin"
+GRPC=(--http2-prior-knowledge -X POST -H 'content-type: application/grpc' -H 'te: trailers'
+	--data-binary @"$T/grpc.bin")
+N_GRPC_HANG=2 N_GRPC_GONE=2
+rcs=
+for i in $(seq $N_GRPC_HANG); do rcs+=" $(rc_of "${GRPC[@]}" --max-time 1 "http://$SRV:8080/demo.Echo/Hang")"; done
+expect_eq "curl timed out (28) on every gRPC call left open" "$rcs" "$(printf ' 28%.0s' $(seq $N_GRPC_HANG))"
+rcs=
+for i in $(seq $N_GRPC_GONE); do rcs+=" $(rc_of "${GRPC[@]}" --max-time 10 "http://$SRV:8081/demo.Echo/Gone")"; done
+echo "  (curl's exit codes on the gRPC calls whose server went away:$rcs)"
+
 C=http_client_request_duration_seconds_count
 S=http_server_request_duration_seconds_count
+RC=rpc_client_duration_seconds_count
+RS=rpc_server_duration_seconds_count
 # Every connection ended: a FIN_WAIT2 socket reaches CLOSE when its peer's FIN arrives.
 all_closed() {
 	[ "$(metric_value $C)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2)) ] &&
-		[ "$(AGENT_ADDR=$AGENT2 metric_value $S)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2)) ]
+		[ "$(AGENT_ADDR=$AGENT2 metric_value $S)" -ge $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2)) ] &&
+		[ "$(metric_value $RC)" -ge $((N_GRPC_HANG + N_GRPC_GONE)) ] &&
+		[ "$(AGENT_ADDR=$AGENT2 metric_value $RS)" -ge $((N_GRPC_HANG + N_GRPC_GONE)) ]
 }
 wait_until 15 all_closed || fail "not every request counted in time"
 metrics > "$T/cli.txt"
@@ -84,7 +103,15 @@ expect_eq "cli: HTTP/2 timeout" "$(file_metric "$T/cli.txt" $C 'http_route="/h2/
 expect_eq "srv: HTTP/2 connection_closed" "$(file_metric "$T/srv.txt" $S 'http_route="/h2/:id"' 'error_type="connection_closed"' 'network_protocol_version="2"')" $N_H2
 expect_eq "cli: nothing else" "$(file_metric "$T/cli.txt" $C)" $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
 expect_eq "srv: nothing else" "$(file_metric "$T/srv.txt" $S)" $((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
-expect_eq "HTTP/2 streams no longer counted unfinished" \
+for f in cli srv; do
+	fam=$RC; [ $f = srv ] && fam=$RS
+	expect_eq "$f: gRPC calls the client gave up, CANCELLED" \
+		"$(file_metric "$T/$f.txt" $fam 'rpc_service="demo.Echo"' 'rpc_method="Hang"' 'rpc_grpc_status_code="1"')" $N_GRPC_HANG
+	expect_eq "$f: gRPC calls whose server went away, UNAVAILABLE" \
+		"$(file_metric "$T/$f.txt" $fam 'rpc_service="demo.Echo"' 'rpc_method="Gone"' 'rpc_grpc_status_code="14"')" $N_GRPC_GONE
+	expect_eq "$f: no other gRPC call" "$(file_metric "$T/$f.txt" $fam)" $((N_GRPC_HANG + N_GRPC_GONE))
+done
+expect_eq "HTTP/2 streams (and gRPC calls) no longer counted unfinished" \
 	"$(file_metric "$T/cli.txt" obsbpf_h2_streams_unmeasured_total) $(file_metric "$T/srv.txt" obsbpf_h2_streams_unmeasured_total)" "0 0"
 # Timed to the close: curl gave up after 1 s, so each /hang lasted 1 s or a little more.
 sum=$(awk '/^http_client_request_duration_seconds_sum.*"\/hang\/:id"/ { print $NF }' "$T/cli.txt")
@@ -95,7 +122,9 @@ promtool check metrics < "$T/cli.txt" > "$T/promtool.txt" 2>&1 && ok "promtool c
 
 # Spans, as the receiver decoded them: KIND ROUTE_PREFIX ERROR_TYPE COUNT.
 has_spans() { [ "$(grep -c '"error.type"' "$OUT" 2>/dev/null)" -ge "$1" ]; }
-wait_for 15 has_spans $((2 * (N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))) || fail "not every no-response span arrived"
+# (a server's CANCELLED is no error: no error.type on it)
+wait_for 15 has_spans $((2 * (N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2 + N_GRPC_GONE) + N_GRPC_HANG)) ||
+	fail "not every no-response span arrived"
 spans() { "$PY" "$ROOT/tests/integration/check_noresponse_spans.py" "$OUT" "$@"; }
 SRV_KIND=2 CLI_KIND=3
 expect_eq "client spans /hang: timeout, ERROR, no status" "$(spans $CLI_KIND /hang/ timeout)" "$((N_HANG + KA_HANG)) 0"
@@ -106,6 +135,11 @@ expect_eq "server spans /reset: timeout" "$(spans $SRV_KIND /reset/ timeout)" "$
 expect_eq "server spans /close: timeout" "$(spans $SRV_KIND /close/ timeout)" "$N_CLOSE 0"
 expect_eq "client spans HTTP/2: timeout" "$(spans $CLI_KIND /h2/ timeout)" "$N_H2 0"
 expect_eq "server spans HTTP/2: connection_closed" "$(spans $SRV_KIND /h2/ connection_closed)" "$N_H2 0"
+expect_eq "client spans gRPC, given up: CANCELLED, timeout" "$(spans $CLI_KIND grpc:Hang:1 timeout)" "$N_GRPC_HANG 0"
+expect_eq "server spans gRPC, client gone: CANCELLED, no error" "$(spans $SRV_KIND grpc:Hang:1 -)" "$N_GRPC_HANG 0"
+expect_eq "client spans gRPC, server gone: UNAVAILABLE, connection_reset or _closed" \
+	"$(spans $CLI_KIND grpc:Gone:14 connection_reset,connection_closed)" "$N_GRPC_GONE 0"
+expect_eq "server spans gRPC, server gone: UNAVAILABLE, timeout" "$(spans $SRV_KIND grpc:Gone:14 timeout)" "$N_GRPC_GONE 0"
 expect_eq "answered spans have no error.type" "$("$PY" -c 'import json,sys
 print(sum(1 for l in open(sys.argv[1]) if "/ok/" in l and "error.type" in json.loads(l)["attributes"]))' "$OUT")" 0
 

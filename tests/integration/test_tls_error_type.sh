@@ -9,7 +9,8 @@
 #   the server closes, no answer     client: connection_closed or connection_reset (see below)
 #                                    server: timeout
 # Answered requests are counted once, a keep-alive connection closed with nothing pending adds
-# nothing, and HTTP/2 over TLS (ALPN h2) left open by curl's timeout ends the same way.
+# nothing, and HTTP/2 over TLS (ALPN h2) left open by curl's timeout ends the same way; a gRPC
+# call so left open is CANCELLED on both ends.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/otlp_lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
@@ -56,13 +57,24 @@ echo "  (curl's exit codes on /close:$rcs)"
 rcs=
 for i in $(seq $N_H2); do rcs+=" $(rc_of --http2 --max-time 1 "$U/h2/$i")"; done
 expect_eq "curl timed out (28) on every HTTP/2 request" "$rcs" "$(printf ' 28%.0s' $(seq $N_H2))"
+printf '\0\0\0\0\0' > "$T/grpc.bin"
+N_GRPC=2
+rcs=
+for i in $(seq $N_GRPC); do
+	rcs+=" $(rc_of --http2 --max-time 1 -X POST -H 'content-type: application/grpc' -H 'te: trailers' \
+		--data-binary @"$T/grpc.bin" "$U/demo.Echo/Hang")"
+done
+expect_eq "curl timed out (28) on every gRPC call" "$rcs" "$(printf ' 28%.0s' $(seq $N_GRPC))"
 
 C=http_client_request_duration_seconds_count
 S=http_server_request_duration_seconds_count
 H='url_scheme="https"'
 ALL=$((N_OK + KA_OK + N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
+G='rpc_method="Hang",rpc_grpc_status_code="1"'
 all_closed() {
-	[ "$(metric_value $C "$H")" -ge $ALL ] && [ "$(AGENT_ADDR=$AGENT2 metric_value $S "$H")" -ge $ALL ]
+	[ "$(metric_value $C "$H")" -ge $ALL ] && [ "$(AGENT_ADDR=$AGENT2 metric_value $S "$H")" -ge $ALL ] &&
+		[ "$(metric_value rpc_client_duration_seconds_count "$G")" -ge $N_GRPC ] &&
+		[ "$(AGENT_ADDR=$AGENT2 metric_value rpc_server_duration_seconds_count "$G")" -ge $N_GRPC ]
 }
 wait_until 15 all_closed || fail "not every request counted in time"
 metrics > "$T/cli.txt"
@@ -98,7 +110,10 @@ expect_eq "srv: HTTP/2 over TLS connection_closed" "$(file_metric "$T/srv.txt" $
 expect_eq "cli: every unanswered request on a series of the server" \
 	"$(file_metric "$T/cli.txt" $C "$H" "server_address=\"$SRV\"" 'server_port="8443"' 'error_type=')" \
 	$((N_HANG + KA_HANG + N_RESET + N_CLOSE + N_H2))
-expect_eq "HTTP/2 streams not counted unfinished" \
+expect_eq "gRPC over TLS left open: CANCELLED on both ends" \
+	"$(file_metric "$T/cli.txt" rpc_client_duration_seconds_count "$G") $(file_metric "$T/srv.txt" rpc_server_duration_seconds_count "$G")" \
+	"$N_GRPC $N_GRPC"
+expect_eq "HTTP/2 streams (and gRPC calls) not counted unfinished" \
 	"$(file_metric "$T/cli.txt" obsbpf_h2_streams_unmeasured_total) $(file_metric "$T/srv.txt" obsbpf_h2_streams_unmeasured_total)" "0 0"
 expect_eq "no TLS connection unparsed" \
 	"$(file_metric "$T/cli.txt" obsbpf_connections_unparsed_total 'protocol="tls"') $(file_metric "$T/srv.txt" obsbpf_connections_unparsed_total 'protocol="tls"')" "0 0"

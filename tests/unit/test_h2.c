@@ -390,8 +390,26 @@ static void test_drops(void **state)
 }
 
 /* The connection closes with requests open: plain requests without response headers end there
- * with the kernel's reason as their status; a gRPC call and a response under way stay
- * unfinished; a close whose reason is not known (type 0, a TLS connection forgotten) ends nothing. */
+ * with the kernel's reason as their status; a gRPC call ends with the status gRPC gives a call
+ * the close cut short (the side that ended the connection cancelled it, a client whose server
+ * went away finds it unavailable); a response under way stays unfinished; a close whose reason
+ * is not known (type 0, a TLS connection forgotten) ends nothing. */
+static const char *const req_grpc[] = {
+	":method", "POST",	 ":scheme", "http",	    ":path",
+	"/a.B/C",  ":authority", "b",	    "content-type", "application/grpc"
+};
+
+static void close_conn(struct fake *f, uint64_t conn, uint8_t dir, uint16_t why)
+{
+	struct obsbpf_h2_event e = { .ts_ns = f->now + 5000,
+				     .kind = OBSBPF_H2_EV_CLOSE,
+				     .conn = conn,
+				     .pod_id = 3,
+				     .dir = dir,
+				     .type = OBSBPF_H2_CLOSE_TYPE(why) };
+	h2_tracker_event(f->t, &e, sizeof(e));
+}
+
 static void test_close_unanswered(void **state)
 {
 	struct h2_tracker *t = *state;
@@ -400,34 +418,52 @@ static void test_close_unanswered(void **state)
 	headers(&f, 1, OBSBPF_H2_F_END_STREAM, 1, req_get, 4);
 	uint64_t start = f.now - 1;
 	headers(&f, 1, OBSBPF_H2_F_END_STREAM, 3, req_get, 4);
-	static const char *const req_grpc[] = {
-		":method", "POST",	 ":scheme", "http",	    ":path",
-		"/a.B/C",  ":authority", "b",	    "content-type", "application/grpc"
-	};
 	headers(&f, 1, 0, 5, req_grpc, 5);
 	headers(&f, 0, 0, 3, resp_200, 2); /* stream 3: a response under way */
-	struct obsbpf_h2_event e = { .ts_ns = f.now + 5000,
-				     .kind = OBSBPF_H2_EV_CLOSE,
-				     .conn = 95,
-				     .pod_id = 3,
-				     .dir = OBSBPF_DIR_CLIENT,
-				     .type = OBSBPF_H2_CLOSE_TYPE(OBSBPF_STATUS_TIMEOUT) };
-	h2_tracker_event(t, &e, sizeof(e));
-	assert_int_equal(ngot, 1);
-	assert_int_equal(got[0].stream, 1);
-	assert_int_equal(got[0].status, OBSBPF_STATUS_TIMEOUT);
-	assert_int_equal(got[0].start_ns, start);
+	close_conn(&f, 95, OBSBPF_DIR_CLIENT, OBSBPF_STATUS_TIMEOUT);
+	assert_int_equal(ngot, 2);
+	assert_int_equal(got[0].stream, 5); /* the client ended it: CANCELLED */
+	assert_true(got[0].grpc);
+	assert_int_equal(got[0].grpc_status, 1);
+	assert_int_equal(got[0].closed, OBSBPF_STATUS_TIMEOUT);
 	assert_int_equal(got[0].end_ns, f.now + 5000);
-	assert_false(got[0].reset);
-	assert_int_equal(h2_tracker_stats(t)->streams_unfinished, 2);
+	assert_int_equal(got[1].stream, 1);
+	assert_int_equal(got[1].status, OBSBPF_STATUS_TIMEOUT);
+	assert_int_equal(got[1].closed, 0);
+	assert_int_equal(got[1].start_ns, start);
+	assert_int_equal(got[1].end_ns, f.now + 5000);
+	assert_false(got[1].reset);
+	assert_int_equal(h2_tracker_stats(t)->streams_unfinished, 1);
 	assert_int_equal(h2_tracker_stats(t)->conns, 0);
 	fake_free(&f);
+
+	/* The server reset it: its client finds it UNAVAILABLE, and so does the server's own side
+	 * when it closed first; a server whose client went away sees the call CANCELLED. */
+	fake_init(&f, t, 97, OBSBPF_DIR_CLIENT);
+	headers(&f, 1, 0, 1, req_grpc, 5);
+	close_conn(&f, 97, OBSBPF_DIR_CLIENT, OBSBPF_STATUS_CONN_RESET);
+	fake_free(&f);
+	fake_init(&f, t, 98, OBSBPF_DIR_SERVER);
+	headers(&f, 1, 0, 1, req_grpc, 5);
+	close_conn(&f, 98, OBSBPF_DIR_SERVER, OBSBPF_STATUS_TIMEOUT);
+	fake_free(&f);
+	fake_init(&f, t, 99, OBSBPF_DIR_SERVER);
+	headers(&f, 1, 0, 1, req_grpc, 5);
+	close_conn(&f, 99, OBSBPF_DIR_SERVER, OBSBPF_STATUS_CONN_CLOSED);
+	fake_free(&f);
+	assert_int_equal(ngot, 5);
+	assert_int_equal(got[2].grpc_status, 14);
+	assert_int_equal(got[2].closed, OBSBPF_STATUS_CONN_RESET);
+	assert_int_equal(got[3].grpc_status, 14);
+	assert_int_equal(got[3].dir, OBSBPF_DIR_SERVER);
+	assert_int_equal(got[4].grpc_status, 1);
+	assert_int_equal(got[4].closed, OBSBPF_STATUS_CONN_CLOSED);
 
 	fake_init(&f, t, 96, OBSBPF_DIR_SERVER);
 	headers(&f, 1, OBSBPF_H2_F_END_STREAM, 1, req_get, 4);
 	send_conn(&f, OBSBPF_H2_EV_CLOSE); /* type 0 */
-	assert_int_equal(ngot, 1);
-	assert_int_equal(h2_tracker_stats(t)->streams_unfinished, 3);
+	assert_int_equal(ngot, 5);
+	assert_int_equal(h2_tracker_stats(t)->streams_unfinished, 2);
 	fake_free(&f);
 }
 

@@ -38,6 +38,7 @@ struct h2_exchange {
 	uint8_t minor;	     /* HTTP/1.minor */
 	uint16_t status;     /* :status, 0 when no response headers arrived */
 	int16_t grpc_status; /* grpc-status of the trailers, or derived (see h2_grpc_status); -1: none */
+	uint16_t closed;     /* a gRPC call the connection's close ended: why (enum obsbpf_no_response) */
 	uint32_t rst_code;
 	char method[H2_METHOD_LEN];
 	char path[H2_PATH_LEN];

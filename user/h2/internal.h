@@ -63,6 +63,7 @@ struct h2_stream {
 	struct obsbpf_trace kernel;
 	uint16_t status;
 	int16_t grpc_status;
+	uint16_t closed; /* a gRPC call the close ended: why (enum obsbpf_no_response) */
 	char grpc_message[H2_MESSAGE_LEN];
 };
 
@@ -115,8 +116,9 @@ void h2_stream_data_end(struct h2_tracker *t, struct h2_conn *c, uint32_t fc, ui
 void h2_stream_reset(struct h2_tracker *t, struct h2_conn *c, uint32_t stream, uint32_t code, uint64_t ts);
 /* Forgets the streams of a connection that goes, counting those left open. */
 void h2_streams_clear(struct h2_tracker *t, struct h2_conn *c);
-/* The connection closed: plain HTTP/2 requests that got no response headers end at end_ns with
- * status (enum obsbpf_no_response). gRPC calls and responses under way stay unfinished. */
-void h2_streams_unanswered(struct h2_tracker *t, struct h2_conn *c, uint16_t status, uint64_t end_ns);
+/* The connection closed, for why (enum obsbpf_no_response): plain HTTP/2 requests that got no
+ * response headers end at end_ns with why as their status, gRPC calls with the status their
+ * libraries give a call the close cut short; plain responses under way stay unfinished. */
+void h2_streams_unanswered(struct h2_tracker *t, struct h2_conn *c, uint16_t why, uint64_t end_ns);
 
 #endif

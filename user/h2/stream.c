@@ -56,6 +56,7 @@ static void finish(struct h2_tracker *t, struct h2_conn *c, struct h2_stream *s,
 		.version = 2,
 		.status = s->status,
 		.grpc_status = s->grpc_status,
+		.closed = s->closed,
 		.rst_code = code,
 		.has_traceparent = s->req.has_traceparent,
 		.parent = s->req.parent,
@@ -129,14 +130,30 @@ void h2_stream_reset(struct h2_tracker *t, struct h2_conn *c, uint32_t stream, u
 		finish(t, c, s, ts, true, code);
 }
 
-void h2_streams_unanswered(struct h2_tracker *t, struct h2_conn *c, uint16_t status, uint64_t end_ns)
+/* A gRPC call the connection's close cut short, as both ends' libraries see it: the side that
+ * ended the connection cancelled the call (CANCELLED); when the server's side ended it, the
+ * client found the server gone (UNAVAILABLE). why: enum obsbpf_no_response, the pod's side's
+ * view ("timeout": the pod's side closed first). */
+static int16_t grpc_status_from_close(uint8_t dir, uint16_t why)
+{
+	bool pod_ended = why == OBSBPF_STATUS_TIMEOUT;
+	bool server_ended = dir == OBSBPF_DIR_SERVER ? pod_ended : !pod_ended;
+	return server_ended ? GRPC_UNAVAILABLE : GRPC_CANCELLED;
+}
+
+void h2_streams_unanswered(struct h2_tracker *t, struct h2_conn *c, uint16_t why, uint64_t end_ns)
 {
 	/* Backwards: finish() moves the last stream into the slot it frees. */
 	for (size_t i = c->nstreams; i-- > 0;) {
 		struct h2_stream *s = &c->streams[i];
-		if (s->status || s->req.grpc)
-			continue;
-		s->status = status;
+		if (s->req.grpc) { /* a call ends with its trailers: every open one failed */
+			s->grpc_status = grpc_status_from_close(c->dir, why);
+			s->closed = why;
+		} else if (!s->status) {
+			s->status = why;
+		} else {
+			continue; /* a response under way: cut short, not measured */
+		}
 		finish(t, c, s, end_ns, false, 0);
 	}
 }

@@ -48,6 +48,7 @@ struct span {
 	bool tls;	     /* url.scheme https: seen through the TLS library */
 	bool rpc;	     /* a gRPC call: rpc.* attributes, named service/method */
 	int16_t grpc_status; /* rpc: the call's gRPC status code */
+	uint16_t closed;     /* rpc: the connection's close ended the call, why (enum obsbpf_no_response) */
 	char rpc_service[SPAN_RPC_SERVICE_LEN];
 	char rpc_method[SPAN_RPC_METHOD_LEN];
 };

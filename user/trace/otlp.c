@@ -243,8 +243,11 @@ static void span_attrs(struct span_msg *m, const struct span *s, struct addr_cac
 		url_attrs(m, s);
 	}
 	/* error.type: the status code of a failed request (gRPC: the status code), as a string;
-	 * for a request that got no response, why ("timeout", "connection_reset", ...). */
-	const char *none = s->rpc ? NULL : red_no_response_name(s->status);
+	 * for a request that got no response, or a failed call the close ended, why ("timeout",
+	 * "connection_reset", ...). */
+	const char *none = !s->rpc ? red_no_response_name(s->status)
+		: m->error	   ? red_no_response_name(s->closed)
+				   : NULL;
 	if (none) {
 		attr_str(m, KEY("error.type"), none, strlen(none));
 	} else if (m->error) {

@@ -90,6 +90,7 @@ void span_from_exchange(struct span *s, const struct h2_exchange *x, const struc
 	if (x->grpc) {
 		s->rpc = true;
 		s->grpc_status = (int16_t)h2_grpc_status(x);
+		s->closed = x->closed;
 		if (!span_rpc_split(x->path, s->rpc_service, sizeof(s->rpc_service), s->rpc_method,
 				    sizeof(s->rpc_method))) {
 			snprintf(s->rpc_service, sizeof(s->rpc_service), "_OTHER");
