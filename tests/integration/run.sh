@@ -15,12 +15,20 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 # from its own per-test limits, which are longer under qemu without KVM.
 limit=${INTEGRATION_TIMEOUT:-300}
 
+# Each test's output is kept until the end, where the checks of the failed ones are repeated:
+# a CI log cut in the middle still ends with what failed. (A file, not a pipe through tee: a
+# process a test left behind would hold a pipe open.)
+logs=$(mktemp -d /tmp/obsbpf-integration.XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+
 passed=0 failed=0 stopped=0 names=()
 for t in tests/integration/test_*.sh; do
 	[ -n "${ONLY:-}" ] && [[ "$t" != *"$ONLY"* ]] && continue
-	echo "== $(basename "$t" .sh)"
-	timeout --kill-after=10 "$limit" bash "$t"
+	name=$(basename "$t" .sh)
+	echo "== $name"
+	timeout --kill-after=10 "$limit" bash "$t" > "$logs/$name.log" 2>&1
 	rc=$?
+	cat "$logs/$name.log"
 	if [ $rc -eq 0 ]; then
 		passed=$((passed + 1))
 	else
@@ -32,6 +40,11 @@ for t in tests/integration/test_*.sh; do
 			echo "   -> FAILED"
 		fi
 	fi
+done
+for n in "${names[@]}"; do
+	echo "-- $n, its failed checks:"
+	checks=$(grep -E '^  FAIL|ERROR: AddressSanitizer|runtime error' "$logs/$n.log" | head -20)
+	echo "${checks:-  (none printed: its output is above)}"
 done
 [ "$failed" -gt 0 ] && echo "failed: ${names[*]}"
 echo "integration: $passed passed, $failed failed"
