@@ -172,6 +172,20 @@ static bool not_closed(const struct tls_conn *c, const void *arg)
 	return c != k->untied && other_socket(c, &k->cookie);
 }
 
+/* The connections on a closed socket (k) end, with the close's reason (0: not known) and time
+ * for what they left unanswered. */
+static void end_socket(struct tls_tracker *t, const struct closed *k, const struct tls_closed_sock *why)
+{
+	for (size_t i = 0; why->reason && i < t->nconns; i++) {
+		struct tls_conn *c = t->conns[i];
+		if (!not_closed(c, k)) {
+			c->close_reason = why->reason;
+			c->close_ns = why->ns;
+		}
+	}
+	remove_if(t, not_closed, k);
+}
+
 /* The socket closed: the connections on it end, with the kernel's reason for what they left
  * unanswered. Among them the SSL * the kernel tied last even if no event here was tied: a client
  * that only sent before a socket hook saw it inside an SSL call (a failed read at the close). */
@@ -186,18 +200,10 @@ static void tls_closed(struct tls_tracker *t, const struct obsbpf_tls_event *e)
 		u->sock = e->sock;
 	}
 	bool known = e->reason >= OBSBPF_STATUS_NO_RESPONSE && e->reason < OBSBPF_STATUS_NO_RESPONSE_MAX;
-	if (e->sock.cookie) {
-		struct tls_closed_sock *r = &t->closed[t->closed_next++ % TLS_RECENT_CLOSED];
-		*r = (struct tls_closed_sock){ e->sock.cookie, e->ts_ns, known ? (uint16_t)e->reason : 0 };
-	}
-	for (size_t i = 0; known && i < t->nconns; i++) {
-		struct tls_conn *c = t->conns[i];
-		if (!not_closed(c, &k)) {
-			c->close_reason = (uint16_t)e->reason;
-			c->close_ns = e->ts_ns;
-		}
-	}
-	remove_if(t, not_closed, &k);
+	struct tls_closed_sock why = { e->sock.cookie, e->ts_ns, known ? (uint16_t)e->reason : 0 };
+	if (why.cookie)
+		t->closed[t->closed_next++ % TLS_RECENT_CLOSED] = why;
+	end_socket(t, &k, &why);
 }
 
 /* The call began before its socket closed and returned after: the close it missed. */
@@ -251,12 +257,9 @@ void tls_tracker_event(struct tls_tracker *t, const void *data, size_t len)
 	else if (c->kind == TLS_KIND_H2)
 		tls_h2_feed(t, c, e, first);
 	t->ev = NULL;
-	if (late) {
+	if (late) { /* as its close would have ended it */
 		t->st.late++;
-		c->close_reason = late->reason;
-		c->close_ns = late->ns;
-		struct closed k = { .cookie = c->sock.cookie };
-		remove_if(t, not_closed, &k);
+		end_socket(t, &(struct closed){ .cookie = c->sock.cookie }, late);
 	}
 }
 
