@@ -416,6 +416,14 @@ static size_t h2_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t strea
 	return 9 + n;
 }
 
+/* The client's first bytes: its preface and an empty SETTINGS frame. */
+static size_t h2_client_start(uint8_t *out)
+{
+	size_t n = strlen(OBSBPF_H2_PREFACE);
+	memcpy(out, OBSBPF_H2_PREFACE, n);
+	return n + h2_frame(out + n, 4, 0, 0, NULL, 0);
+}
+
 static size_t h2_headers(nghttp2_hd_deflater *d, uint8_t *out, uint32_t stream, uint8_t flags,
 			 const nghttp2_nv *nv, size_t nnv)
 {
@@ -438,10 +446,7 @@ static void test_h2_client(void **state)
 	assert_int_equal(nghttp2_hd_deflate_new(&cd, 4096), 0);
 	assert_int_equal(nghttp2_hd_deflate_new(&sd, 4096), 0);
 	static uint8_t b[4096];
-	size_t n = 0;
-	memcpy(b, OBSBPF_H2_PREFACE, strlen(OBSBPF_H2_PREFACE));
-	n += strlen(OBSBPF_H2_PREFACE);
-	n += h2_frame(b + n, 4, 0, 0, NULL, 0); /* SETTINGS */
+	size_t n = h2_client_start(b);
 	nghttp2_nv req1[] = { NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/one"),
 			      NV(":authority", "api.example"), NV("traceparent", TP) };
 	n += h2_headers(cd, b + n, 1, 0x1, req1, 5);
@@ -491,10 +496,7 @@ static void test_h2_close_unanswered(void **state)
 	assert_int_equal(nghttp2_hd_deflate_new(&cd, 4096), 0);
 	assert_int_equal(nghttp2_hd_deflate_new(&sd, 4096), 0);
 	static uint8_t b[4096];
-	size_t n = 0;
-	memcpy(b, OBSBPF_H2_PREFACE, strlen(OBSBPF_H2_PREFACE));
-	n += strlen(OBSBPF_H2_PREFACE);
-	n += h2_frame(b + n, 4, 0, 0, NULL, 0);
+	size_t n = h2_client_start(b);
 	nghttp2_nv req1[] = { NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/one"),
 			      NV(":authority", "api.example") };
 	n += h2_headers(cd, b + n, 1, 0x1, req1, 4);
@@ -530,9 +532,7 @@ static void test_h2_server_split(void **state)
 	assert_int_equal(nghttp2_hd_deflate_new(&cd, 4096), 0);
 	assert_int_equal(nghttp2_hd_deflate_new(&sd, 4096), 0);
 	static uint8_t b[4096];
-	size_t n = strlen(OBSBPF_H2_PREFACE);
-	memcpy(b, OBSBPF_H2_PREFACE, n);
-	n += h2_frame(b + n, 4, 0, 0, NULL, 0);
+	size_t n = h2_client_start(b);
 	nghttp2_nv req[] = { NV(":method", "PUT"), NV(":scheme", "https"), NV(":path", "/up"),
 			     NV(":authority", "s") };
 	n += h2_headers(cd, b + n, 1, 0, req, 4);
@@ -574,9 +574,7 @@ static void test_h2_server_settings_first(void **state)
 	const uint8_t settings[] = { 0, 3, 0, 0, 0, 100 };
 	size_t n = h2_frame(b, 4, 0, 0, settings, sizeof(settings));
 	call_cap(f, SSL_A, OBSBPF_TLS_WRITE, b, n, n);
-	n = strlen(OBSBPF_H2_PREFACE);
-	memcpy(b, OBSBPF_H2_PREFACE, n);
-	n += h2_frame(b + n, 4, 0, 0, NULL, 0);
+	n = h2_client_start(b);
 	nghttp2_nv req[] = { NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/s"),
 			     NV(":authority", "s") };
 	n += h2_headers(cd, b + n, 1, 0x1, req, 4);
