@@ -322,12 +322,25 @@ verified=$?
 # disturbed by another job on this machine moves a mean a lot. Fails when a config has no such run.
 summary() {
 	awk -v title="$1" -v max="$2" '
-	function median(k, col,    m, i, j, t, v) {
+	# sorts v[1..m] and returns its median
+	function mid(v, m,    i, j, t) {
+		for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+	}
+	function median(k, col,    m, i, v, r) {
 		m = n[k]
 		for (i = 1; i <= m; i++) v[i] = val[k, col, i]
-		for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		r = mid(v, m)
 		lo[k, col] = v[1]; hi[k, col] = v[m]
-		return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+		return r
+	}
+	# "LABEL A/B req/s = R (TARGET), p99 xP, cpu/req xC TAIL" of the medians (TARGET "": none,
+	# with_p99 0: no p99 ratio)
+	function ratio(label, a, b, target, with_p99, tail,    s) {
+		s = sprintf("%-9s %-14s req/s = %.3f", label, a "/" b, rps[a] / rps[b])
+		if (target != "") s = s " (" target ")"
+		if (with_p99) s = s sprintf(", p99 x%.2f", p99[a] / p99[b])
+		print s sprintf(", cpu/req x%.2f", cpu[a] / cpu[b]) tail
 	}
 	{ all[$1] = 1; seq[$1]++; sr[$1, seq[$1]] = $2; q[$1, seq[$1]] = $6 }
 	$6 <= max { n[$1]++; for (c = 2; c <= 10; c++) val[$1, c, n[$1]] = $c }
@@ -347,39 +360,33 @@ summary() {
 			rest = rest sprintf(" %s %.0f-%.0f%%", k, lo[k, 6], hi[k, 6])
 		}
 		if ("attached" in n) {
-			printf "ratio     attached/bare  req/s = %.3f (target >= 0.90), p99 x%.2f, cpu/req x%.2f\n",
-				rps["attached"] / rps["bare"], p99["attached"] / p99["bare"], cpu["attached"] / cpu["bare"]
-			printf "ratio     attached/proxy req/s = %.3f (target >= 2.0), p99 x%.2f, cpu/req x%.2f\n",
-				rps["attached"] / rps["proxy"], p99["attached"] / p99["proxy"], cpu["attached"] / cpu["proxy"]
+			ratio("ratio", "attached", "bare", "target >= 0.90", 1, "")
+			ratio("ratio", "attached", "proxy", "target >= 2.0", 1, "")
 			if ("insert" in n)
-				printf "ratio     attached/insert req/s = %.3f (target >= 0.97: over the insertion floor), cpu/req x%.2f\n",
-					rps["attached"] / rps["insert"], cpu["attached"] / cpu["insert"]
+				ratio("ratio", "attached", "insert", "target >= 0.97: over the insertion floor", 0, "")
 		}
 		if ("metrics" in n) {
-			printf "ratio     metrics/bare   req/s = %.3f (target >= 0.97), p99 x%.2f, cpu/req x%.2f (--propagation none)\n",
-				rps["metrics"] / rps["bare"], p99["metrics"] / p99["bare"], cpu["metrics"] / cpu["bare"]
+			ratio("ratio", "metrics", "bare", "target >= 0.97", 1, " (--propagation none)")
 			if ("skmsg" in n)
-				printf "ratio     metrics/skmsg  req/s = %.3f, cpu/req x%.2f (over the hook alone)\n",
-					rps["metrics"] / rps["skmsg"], cpu["metrics"] / cpu["skmsg"]
+				ratio("ratio", "metrics", "skmsg", "", 0, " (over the hook alone)")
 		}
 		if ("sampled" in n) {
-			printf "ratio     sampled/bare   req/s = %.3f (target >= 0.97), p99 x%.2f, cpu/req x%.2f (--sample-ratio 0.1 --propagate sampled)\n",
-				rps["sampled"] / rps["bare"], p99["sampled"] / p99["bare"], cpu["sampled"] / cpu["bare"]
+			ratio("ratio", "sampled", "bare", "target >= 0.97", 1, " (--sample-ratio 0.1 --propagate sampled)")
 			# the same round by round: each round runs bare and sampled once, close in time
 			m = 0
 			for (i = 1; i <= seq["sampled"] && i <= seq["bare"]; i++)
 				if (q["sampled", i] <= max && q["bare", i] <= max) r[++m] = sr["sampled", i] / sr["bare", i]
-			for (i = 2; i <= m; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
-			if (m) printf "ratio     sampled/bare   req/s per round: min %.3f, median %.3f, max %.3f (%d rounds)\n",
-				r[1], m % 2 ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2, r[m], m
+			if (m) {
+				med = mid(r, m)
+				printf "ratio     sampled/bare   req/s per round: min %.3f, median %.3f, max %.3f (%d rounds)\n",
+					r[1], med, r[m], m
+			}
 		}
-		printf "ratio     proxy/bare     req/s = %.3f, p99 x%.2f, cpu/req x%.2f\n",
-			rps["proxy"] / rps["bare"], p99["proxy"] / p99["bare"], cpu["proxy"] / cpu["bare"]
+		ratio("ratio", "proxy", "bare", "", 1, "")
 		if ("insert" in n) {
-			printf "floor     skmsg/bare     req/s = %.3f, cpu/req x%.2f (the sk_msg hook alone, passing)\n",
-				rps["skmsg"] / rps["bare"], cpu["skmsg"] / cpu["bare"]
-			printf "floor     insert/bare    req/s = %.3f, cpu/req x%.2f; insert/proxy req/s = %.3f (push + pull alone)\n",
-				rps["insert"] / rps["bare"], cpu["insert"] / cpu["bare"], rps["insert"] / rps["proxy"]
+			ratio("floor", "skmsg", "bare", "", 0, " (the sk_msg hook alone, passing)")
+			ratio("floor", "insert", "bare", "", 0,
+				sprintf("; insert/proxy req/s = %.3f (push + pull alone)", rps["insert"] / rps["proxy"]))
 		}
 		printf "noise     CPU used by the rest of the machine during these runs:%s\n", rest
 	}' "$T/results"
